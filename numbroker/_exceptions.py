@@ -1,0 +1,221 @@
+"""The numbroker error tree.
+
+Every error a caller can meet is a :class:`NumbrokerError`::
+
+    NumbrokerError(Exception)
+    ├── ConfigurationError(NumbrokerError, ValueError)     bad arguments, query, base URL or id
+    │   └── MissingCredentialsError                        names the keyword argument and the env var
+    ├── UnknownProviderError(NumbrokerError, LookupError)  registry miss; lists the known ids
+    ├── UnsupportedQueryError(NumbrokerError)              a provider cannot honour a filter at all
+    ├── IncompleteSearchError(NumbrokerError)              strict mode: a provider failed (carries the result)
+    ├── ProviderError(NumbrokerError)                      .provider (id) on every instance
+    │   ├── ProviderHTTPError                              .status_code, .body (truncated), .headers, .request_id
+    │   │   ├── BadRequestError                            400/409/422: the vendor refused the request as asked
+    │   │   ├── AuthenticationError                        401: missing, wrong or expired credentials
+    │   │   │   └── PermissionDeniedError                  403: valid credentials lacking a permission
+    │   │   ├── InsufficientFundsError                     402 (and vendor-specific balance refusals)
+    │   │   ├── NotFoundError                              404: unknown resource, or a number no longer offered
+    │   │   ├── RateLimitedError                           429; .retry_after (seconds, parsed)
+    │   │   └── ProviderUnavailableError                   5xx
+    │   ├── ProviderTimeoutError(ProviderError, TimeoutError)        no answer in time
+    │   ├── ProviderConnectionError(ProviderError, ConnectionError)  connection failed or dropped
+    │   └── ProviderResponseError                          unparseable or oversized body, runaway paging
+    └── PurchaseError(NumbrokerError)                      buy-cheapest refusals that are not vendor errors
+
+Messages start with the provider id, bodies are truncated, and credentials are
+redacted before they reach any message (see ``Provider.redact``).
+Every error survives pickling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from numbroker._search import SearchResult
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "IncompleteSearchError",
+    "InsufficientFundsError",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "NumbrokerError",
+    "PermissionDeniedError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderHTTPError",
+    "ProviderResponseError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "PurchaseError",
+    "RateLimitedError",
+    "UnknownProviderError",
+    "UnsupportedQueryError",
+]
+
+BODY_LIMIT = 500
+"""How many characters of a vendor's error body an exception keeps."""
+
+
+class NumbrokerError(Exception):
+    """Base class of every error numbroker raises on purpose."""
+
+
+class ConfigurationError(NumbrokerError, ValueError):
+    """Raised for invalid arguments: a bad query, base URL, path id or option."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """Raised when a provider is built without a credential it needs.
+
+    The message names the keyword argument and the environment variable, never a value.
+    """
+
+    def __init__(self, provider: str, missing: Mapping[str, str]) -> None:
+        self.provider = provider
+        self.missing = dict(missing)
+        names = ", ".join(f"{kw}= (or env {env})" for kw, env in self.missing.items())
+        super().__init__(f"{provider}: missing credentials: {names}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.provider, self.missing))
+
+
+class UnknownProviderError(NumbrokerError, LookupError):
+    """Raised when a provider id is not registered; the message lists the known ids."""
+
+
+class UnsupportedQueryError(NumbrokerError):
+    """Raised when a provider is asked to apply a filter it cannot apply, natively or client-side."""
+
+
+class IncompleteSearchError(NumbrokerError):
+    """Raised by a strict search when any provider failed; ``.result`` holds what did arrive."""
+
+    def __init__(self, message: str, result: SearchResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.result))
+
+
+class PurchaseError(NumbrokerError):
+    """Raised when a purchase cannot be planned or started (not a vendor refusal)."""
+
+
+class ProviderError(NumbrokerError):
+    """Base class of every failure attributable to one provider; ``.provider`` is its id."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        self.provider = provider
+        self.detail = message
+        super().__init__(f"{provider}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.provider, self.detail))
+
+
+class ProviderHTTPError(ProviderError):
+    """Raised when a provider answers with an HTTP error status.
+
+    Attributes:
+        status_code: the HTTP status.
+        body: the response body, truncated to ``BODY_LIMIT`` characters and redacted.
+        headers: the response headers, names lower-cased.
+        request_id: the vendor's request id, when its error envelope gives one.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status_code: int,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(provider, message)
+        self.status_code = status_code
+        self.body = body[:BODY_LIMIT]
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self.request_id = request_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_http_error, (type(self), self.provider, self.detail, self._state()))
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "status_code": self.status_code,
+            "body": self.body,
+            "headers": self.headers,
+            "request_id": self.request_id,
+        }
+
+
+def _rebuild_http_error(
+    cls: type[ProviderHTTPError], provider: str, message: str, state: dict[str, Any]
+) -> ProviderHTTPError:
+    return cls(provider, message, **state)
+
+
+class BadRequestError(ProviderHTTPError):
+    """Raised on 400, 409 and 422: the vendor refused the request as asked; retrying will not help."""
+
+
+class AuthenticationError(ProviderHTTPError):
+    """Raised on 401: credentials are missing, wrong, revoked or expired."""
+
+
+class PermissionDeniedError(AuthenticationError):
+    """Raised on 403: the credentials are valid but lack a permission (e.g. write, to buy)."""
+
+
+class InsufficientFundsError(ProviderHTTPError):
+    """Raised on 402 and on vendor-specific balance refusals: the account cannot pay."""
+
+
+class NotFoundError(ProviderHTTPError):
+    """Raised on 404: the resource does not exist, e.g. a number no longer in inventory."""
+
+
+class RateLimitedError(ProviderHTTPError):
+    """Raised on 429; ``.retry_after`` is the parsed ``Retry-After`` in seconds, or None."""
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status_code: int = 429,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(provider, message, status_code=status_code, body=body, headers=headers, request_id=request_id)
+        self.retry_after = retry_after
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "retry_after": self.retry_after}
+
+
+class ProviderUnavailableError(ProviderHTTPError):
+    """Raised on 5xx: the vendor failed; safe to retry for reads, ambiguous for purchases."""
+
+
+class ProviderTimeoutError(ProviderError, TimeoutError):
+    """Raised when a provider does not answer within its timeout or the search deadline."""
+
+
+class ProviderConnectionError(ProviderError, ConnectionError):
+    """Raised when the connection to a provider fails or drops mid-response."""
+
+
+class ProviderResponseError(ProviderError):
+    """Raised when a response cannot be used: unparseable, wrongly shaped, oversized, or looping pages."""

@@ -1,0 +1,311 @@
+"""The normalized data: offers, queries and rejected records. Data only, no I/O."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final, Literal
+
+import phonenumbers
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from numbroker._money import Money
+from numbroker._phone import Strictness, infer_number_type, parse_e164, validate_country
+from numbroker._types import Capability, NumberType
+
+__all__ = ["AvailableNumber", "Exclusion", "RejectedRecord", "SearchQuery", "make_offer"]
+
+_PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_E164 = re.compile(r"\+[1-9]\d{1,14}")
+_DIGITS = re.compile(r"\d{1,15}")
+_VALUE_LIMIT = 200
+
+_PREVALIDATED: Final = object()
+"""Validation-context marker: the number was already parsed by :func:`make_offer`, skip the second parse."""
+
+
+def _sorted_capabilities(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        raise ValueError("capabilities must be a list of capability names or null")
+    return tuple(sorted({Capability(v) for v in value}))
+
+
+class AvailableNumber(BaseModel):
+    """One number on offer from one provider, normalized.
+
+    The JSON field names are a contract that scripts parse; they never change.
+
+    Attributes:
+        provider: the provider id (``vobiz``, ``bird``, ``identitycall`` or a plug-in's id).
+        offer_id: what the vendor needs to sell this offer (Vobiz inventory id, Bird stock-item id,
+            IdentityCall the number itself).
+        e164: the number in canonical E.164, valid for ``country`` by phonenumbers' metadata.
+        country: ISO 3166-1 alpha-2.
+        region: the vendor's region (state code or name), or None.
+        number_type: the kind of number; ``unknown`` when neither the vendor nor the numbering plan says.
+        capabilities: sorted capabilities, or **None when the vendor does not say** (unknown is not none).
+        setup_price: one-time price, or None when the vendor gives none.
+        monthly_price: recurring monthly price, or None when the vendor gives none.
+        provider_details: vendor extras (e.g. Bird's ``backOrderRequired``); ``number_type_inferred``
+            is true when the type came from the numbering plan, ``currency_assumed`` when the vendor
+            gave no currency.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str
+    offer_id: str = Field(min_length=1, max_length=200)
+    e164: str
+    country: str
+    region: str | None = None
+    number_type: NumberType = NumberType.UNKNOWN
+    capabilities: tuple[Capability, ...] | None = None
+    setup_price: Money | None = None
+    monthly_price: Money | None = None
+    provider_details: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalize_number(cls, data: Any, info: ValidationInfo) -> Any:
+        """Parse the number once, in canonical form, and check it against the stated country."""
+        if not isinstance(data, dict) or info.context is _PREVALIDATED:
+            return data
+        strictness: Strictness = "valid"
+        if isinstance(info.context, dict) and info.context.get("number_strictness") == "possible":
+            strictness = "possible"
+        country = validate_country(data.get("country"))
+        parsed = parse_e164(data.get("e164"), country=country, strictness=strictness)
+        return {**data, "country": country, "e164": parsed.e164}
+
+    @field_validator("provider")
+    @classmethod
+    def _check_provider(cls, value: str) -> str:
+        if not _PROVIDER_ID.fullmatch(value):
+            raise ValueError(f"provider id must match {_PROVIDER_ID.pattern}: {value!r}")
+        return value
+
+    @field_validator("e164")
+    @classmethod
+    def _check_e164(cls, value: str) -> str:
+        if not _E164.fullmatch(value):
+            raise ValueError(f"not canonical E.164: {value!r}")
+        return value
+
+    @field_validator("capabilities", mode="before")
+    @classmethod
+    def _check_capabilities(cls, value: Any) -> Any:
+        return _sorted_capabilities(value)
+
+    @property
+    def first_bill(self) -> Money | None:
+        """What buying costs today: setup plus the first month (None if a price is missing or currencies differ)."""
+        return _sum_prices(self.setup_price, self.monthly_price, months=1)
+
+    def total_cost(self, months: int) -> Money | None:
+        """Setup plus ``months`` × monthly (None if a price is missing or currencies differ)."""
+        return _sum_prices(self.setup_price, self.monthly_price, months=months)
+
+
+def _sum_prices(setup: Money | None, monthly: Money | None, *, months: int) -> Money | None:
+    if monthly is None:
+        return None
+    if setup is None:
+        # A vendor that states no setup price (Bird) charges the subscription only.
+        return Money.model_construct(amount=monthly.amount * months, currency=monthly.currency)
+    if setup.currency != monthly.currency:
+        return None
+    return Money.model_construct(amount=setup.amount + monthly.amount * months, currency=monthly.currency)
+
+
+def make_offer(
+    *,
+    provider: str,
+    offer_id: str,
+    number: object,
+    country: object,
+    region: str | None = None,
+    number_type: NumberType | None = None,
+    capabilities: Any = None,
+    setup_price: Money | None = None,
+    monthly_price: Money | None = None,
+    provider_details: dict[str, JsonValue] | None = None,
+    strictness: Strictness = "valid",
+) -> AvailableNumber:
+    """Build an :class:`AvailableNumber` from vendor values, parsing the number exactly once.
+
+    ``number`` may be in any form :func:`~numbroker._phone.parse_e164` accepts. When ``number_type`` is
+    None it is inferred from the numbering plan and ``provider_details["number_type_inferred"]`` is set.
+
+    Raises:
+        FieldError: the number or country is invalid (with the field named).
+        pydantic.ValidationError: another field is invalid.
+    """
+    code = validate_country(country)
+    parsed = parse_e164(number, country=code, strictness=strictness)
+    details = dict(provider_details or {})
+    if number_type is None:
+        number_type = infer_number_type(parsed)
+        details["number_type_inferred"] = True
+    return AvailableNumber.model_validate(
+        {
+            "provider": provider,
+            "offer_id": offer_id,
+            "e164": parsed.e164,
+            "country": code,
+            "region": region,
+            "number_type": number_type,
+            "capabilities": capabilities,
+            "setup_price": setup_price,
+            "monthly_price": monthly_price,
+            "provider_details": details,
+        },
+        context=_PREVALIDATED,
+    )
+
+
+class RejectedRecord(BaseModel):
+    """A vendor record that could not become an offer, and why. Nothing is dropped silently.
+
+    Attributes:
+        provider: the provider id.
+        offer_id: the vendor's id for the record, when it could be read.
+        field: the vendor field at fault (or ``None`` when the whole record was unusable).
+        value: a short ``repr`` of the value at fault (never a credential).
+        reason: a human-readable reason.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str
+    offer_id: str | None = None
+    field: str | None = None
+    value: str | None = None
+    reason: str
+
+    @classmethod
+    def from_value(
+        cls, *, provider: str, offer_id: str | None, field: str | None, value: object, reason: str
+    ) -> RejectedRecord:
+        """Build a record, turning the offending value into a bounded ``repr``."""
+        text = None if value is None and field is None else repr(value)
+        if text is not None and len(text) > _VALUE_LIMIT:
+            text = text[: _VALUE_LIMIT - 1] + "…"
+        return cls(provider=provider, offer_id=offer_id, field=field, value=text, reason=reason)
+
+
+Exclusion = Literal[
+    "country",
+    "number_type",
+    "number_type_unknown",
+    "capabilities",
+    "capabilities_unknown",
+    "prefix",
+    "contains",
+]
+"""Why an offer did not match a query's number filters (``*_unknown``: the vendor did not say)."""
+
+
+def _digits(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string of digits")
+    text = value.strip()
+    if not _DIGITS.fullmatch(text):
+        raise ValueError(f"{name} must be 1 to 15 digits (no '+', spaces or country code), got {value!r}")
+    return text
+
+
+class SearchQuery(BaseModel):
+    """What the user asks for, in neutral terms; each provider maps it onto its own parameters.
+
+    Invalid queries fail at construction with a :class:`pydantic.ValidationError` (a ``ValueError``).
+
+    Attributes:
+        country: ISO 3166-1 alpha-2 (required).
+        number_type: wanted type, or None for any. ``unknown`` is not a valid request.
+        capabilities: every capability the number must have (an offer whose capabilities are unknown
+            does not match and is counted as ``capabilities_unknown``).
+        prefix: digits the number must start with right after the country code (an area code), e.g. ``212``.
+        contains: digits the number must contain anywhere after the ``+``.
+        max_setup_price: cap on the setup price (compared in its currency, converting when rates are given).
+        max_monthly_price: cap on the monthly price, likewise.
+        limit: keep at most this many offers after ranking.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    country: str
+    number_type: NumberType | None = None
+    capabilities: tuple[Capability, ...] = ()
+    prefix: str | None = None
+    contains: str | None = None
+    max_setup_price: Money | None = None
+    max_monthly_price: Money | None = None
+    limit: int | None = Field(default=None, ge=1)
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _check_country(cls, value: object) -> str:
+        return validate_country(value)
+
+    @field_validator("number_type")
+    @classmethod
+    def _check_type(cls, value: NumberType | None) -> NumberType | None:
+        if value is NumberType.UNKNOWN:
+            raise ValueError("number_type 'unknown' cannot be searched for; leave it unset for any type")
+        return value
+
+    @field_validator("capabilities", mode="before")
+    @classmethod
+    def _check_capabilities(cls, value: Any) -> Any:
+        return _sorted_capabilities(value) or ()
+
+    @field_validator("prefix", mode="before")
+    @classmethod
+    def _check_prefix(cls, value: Any) -> Any:
+        return _digits(value, "prefix")
+
+    @field_validator("contains", mode="before")
+    @classmethod
+    def _check_contains(cls, value: Any) -> Any:
+        return _digits(value, "contains")
+
+    @property
+    def calling_code(self) -> int:
+        """The country calling code of :attr:`country` (1 for US, 44 for GB)."""
+        return phonenumbers.country_code_for_region(self.country)
+
+    @property
+    def e164_prefix(self) -> str:
+        """``+`` + calling code + :attr:`prefix` (e.g. ``+1212``): what matching numbers start with."""
+        return f"+{self.calling_code}{self.prefix or ''}"
+
+    def exclusion(self, offer: AvailableNumber) -> Exclusion | None:
+        """Return why ``offer`` fails this query's number filters, or None if it matches.
+
+        Price caps are not checked here: they may need currency conversion (see the searcher).
+        """
+        if offer.country != self.country:
+            return "country"
+        if self.number_type is not None and offer.number_type != self.number_type:
+            return "number_type_unknown" if offer.number_type is NumberType.UNKNOWN else "number_type"
+        if self.capabilities:
+            if offer.capabilities is None:
+                return "capabilities_unknown"
+            if not set(self.capabilities) <= set(offer.capabilities):
+                return "capabilities"
+        if self.prefix is not None and not offer.e164.startswith(self.e164_prefix):
+            return "prefix"
+        if self.contains is not None and self.contains not in offer.e164[1:]:
+            return "contains"
+        return None

@@ -1,0 +1,123 @@
+"""E.164 normalization and validation: the one place numbroker asks phonenumbers about a number."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+from numbroker._money import FieldError
+from numbroker._types import NumberType
+
+__all__ = ["ParsedNumber", "Strictness", "infer_number_type", "parse_e164", "validate_country"]
+
+Strictness = Literal["valid", "possible"]
+"""``valid``: the number must be valid for its region by phonenumbers' metadata (the default).
+``possible``: only its length must be plausible (an explicit leniency for vendors ahead of the metadata)."""
+
+_SEPARATORS = re.compile(r"[\s().\-/]")
+_E164 = re.compile(r"\+[1-9]\d{1,14}")
+
+_TYPE_MAP: dict[int, NumberType] = {
+    PhoneNumberType.FIXED_LINE: NumberType.LOCAL,
+    PhoneNumberType.MOBILE: NumberType.MOBILE,
+    PhoneNumberType.TOLL_FREE: NumberType.TOLL_FREE,
+    PhoneNumberType.SHARED_COST: NumberType.SHARED_COST,
+    PhoneNumberType.UAN: NumberType.NATIONAL,
+    PhoneNumberType.PERSONAL_NUMBER: NumberType.NATIONAL,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedNumber:
+    """A number that passed validation: canonical E.164 plus the phonenumbers object."""
+
+    e164: str
+    region: str | None
+    number: phonenumbers.PhoneNumber
+
+
+def validate_country(value: object, *, field: str = "country") -> str:
+    """Return an upper-cased ISO 3166-1 alpha-2 code that phonenumbers knows, or raise FieldError."""
+    if not isinstance(value, str):
+        raise FieldError(f"expected an ISO 3166-1 alpha-2 country code, got {value!r}", field=field, value=value)
+    code = value.strip().upper()
+    if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
+        raise FieldError(f"unknown ISO 3166-1 alpha-2 country code: {value!r}", field=field, value=value)
+    return code
+
+
+def parse_e164(
+    raw: object, *, country: str | None = None, strictness: Strictness = "valid", field: str = "e164"
+) -> ParsedNumber:
+    """Normalize ``raw`` to canonical E.164 and validate it.
+
+    Args:
+        raw: the vendor's number: ``+14155550123``, ``14155550123``, ``+1 (415) 555-0123``, ``0044…``.
+        country: the ISO alpha-2 country the vendor says the number belongs to. When given, the number
+            must be valid *for that region*, which also settles shared country codes (+1, +7, +44…).
+            A number without ``+`` is read in that country's national or international form.
+        strictness: ``valid`` (default) or ``possible``; see :data:`Strictness`.
+        field: the field name used in the error.
+
+    Raises:
+        FieldError: the number is not a string, cannot be parsed, is not valid, or disagrees with ``country``.
+    """
+    if not isinstance(raw, str):
+        raise FieldError(f"expected a phone number string, got {type(raw).__name__}: {raw!r}", field=field, value=raw)
+    text = _SEPARATORS.sub("", raw)
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text or not re.fullmatch(r"\+?\d+", text):
+        raise FieldError(f"not a phone number: {raw!r}", field=field, value=raw)
+    try:
+        if text.startswith("+"):
+            number = phonenumbers.parse(text, None)
+        elif country is not None:
+            number = phonenumbers.parse(text, country)
+        else:
+            number = phonenumbers.parse("+" + text, None)
+    except NumberParseException as exc:
+        raise FieldError(f"cannot parse phone number {raw!r}: {exc}", field=field, value=raw) from None
+    if strictness == "valid":
+        if country is not None:
+            if not phonenumbers.is_valid_number_for_region(number, country):
+                if phonenumbers.is_valid_number(number):
+                    other = phonenumbers.region_code_for_number(number)
+                    raise FieldError(
+                        f"number {raw!r} belongs to {other}, not to the stated country {country}",
+                        field=field,
+                        value=raw,
+                    )
+                raise FieldError(f"not a valid {country} number: {raw!r}", field=field, value=raw)
+            region: str | None = country
+        else:
+            if not phonenumbers.is_valid_number(number):
+                raise FieldError(f"not a valid phone number: {raw!r}", field=field, value=raw)
+            region = phonenumbers.region_code_for_number(number)
+    else:
+        if not phonenumbers.is_possible_number(number):
+            raise FieldError(f"not a possible phone number: {raw!r}", field=field, value=raw)
+        regions = phonenumbers.region_codes_for_country_code(number.country_code or 0)
+        if country is not None and country not in regions:
+            raise FieldError(
+                f"number {raw!r} (+{number.country_code}) cannot belong to the stated country {country}",
+                field=field,
+                value=raw,
+            )
+        region = country if country is not None else (regions[0] if len(regions) == 1 else None)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not _E164.fullmatch(e164):  # pragma: no cover - phonenumbers never builds longer numbers
+        raise FieldError(f"not representable as E.164: {raw!r}", field=field, value=raw)
+    return ParsedNumber(e164=e164, region=region, number=number)
+
+
+def infer_number_type(parsed: ParsedNumber) -> NumberType:
+    """Infer the number type from the numbering plan (phonenumbers' metadata).
+
+    Numbers whose plan cannot tell fixed from mobile (``FIXED_LINE_OR_MOBILE``, as in the US) give ``unknown``.
+    """
+    return _TYPE_MAP.get(phonenumbers.number_type(parsed.number), NumberType.UNKNOWN)

@@ -1,0 +1,705 @@
+"""The provider contract and the plumbing every adapter shares.
+
+An adapter subclasses :class:`Provider`, declares its identity, credentials, paging style and filter
+support as class attributes, and writes three small hooks:
+
+* ``_auth_headers()``: the vendor's auth headers;
+* ``_fetch_page(query, cursor)``: one HTTP call (through ``self._get``) returning a :class:`RawPage`;
+* ``_normalize(record, query)``: one raw record to an :class:`AvailableNumber` (via :func:`make_offer`
+  and the money converters), raising :class:`FieldError` or a pydantic ``ValidationError`` when the
+  record is bad.
+
+Everything else lives here: base URL and id validation, owning or borrowing the HTTP client, secret
+redaction, the status → exception table, retries of idempotent GETs, rate limiting, response size
+limits, and the two paging engines (numbered pages fetched concurrently once ``total`` is known;
+token chains walked with the next page prefetched while the current one is normalized), both guarded
+against runaway paging.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import os
+import re
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, ClassVar, Literal, Self, TypeVar
+from urllib.parse import quote, urlsplit
+
+import anyio
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from numbroker._events import PageFetched, RequestFinished, RetryScheduled, SearchEvent
+from numbroker._exceptions import (
+    ConfigurationError,
+    MissingCredentialsError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+from numbroker._http import RateLimit, RateLimiter, RetryPolicy, error_for_status, loads
+from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._money import FieldError
+from numbroker._phone import Strictness
+from numbroker._types import FilterSupport, QueryFilter
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "PageResult",
+    "Provider",
+    "ProviderResult",
+    "ProviderRun",
+    "ProviderStats",
+    "RawPage",
+    "check_base_url",
+    "path_segment",
+]
+
+logger = logging.getLogger("numbroker.http")
+_T = TypeVar("_T")
+
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+"""Responses larger than this (10 MiB, after decompression) are cut off with a ProviderResponseError."""
+
+DEFAULT_TIMEOUT = 15.0
+"""Seconds one HTTP request may take (connect, read, write, pool) before it times out."""
+
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,127}")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def path_segment(value: str, name: str) -> str:
+    """Validate an id that goes into a URL path (so ``../`` or ``/`` cannot reach another endpoint)."""
+    if not _SEGMENT.fullmatch(value):
+        raise ConfigurationError(
+            f"{name} must be 1-128 letters, digits, '_' or '-' (it goes into the URL path); got an invalid value"
+        )
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, *, name: str = "base_url") -> str:
+    """Require ``https://``, or ``http://`` to a loopback address; return the URL without a trailing slash."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if (parts.scheme == "https" and host) or (parts.scheme == "http" and host and _is_loopback(host)):
+        pass
+    else:
+        raise ConfigurationError(
+            f"{name} must be an https:// URL (plain http:// is allowed only to loopback addresses): {url!r}"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigurationError(f"{name} must not carry a query, fragment or user info: {url!r}")
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """One vendor page as fetched: raw records plus what the paging engine needs.
+
+    Attributes:
+        records: the raw JSON records (each normalized or rejected, never dropped).
+        next_token: token-paged vendors: the next page token (None or "" when there is none).
+        total: numbered-page vendors: the total number of matching records, if the vendor says.
+    """
+
+    records: Sequence[Any]
+    next_token: str | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """One normalized page: offers that match the query's number filters, and rejected records."""
+
+    provider: str
+    page: int
+    offers: list[AvailableNumber]
+    rejected: list[RejectedRecord]
+
+
+@dataclass(slots=True)
+class ProviderStats:
+    """What one provider did during one search (mutable while it runs)."""
+
+    requests: int = 0
+    pages: int = 0
+    retries: int = 0
+    offers: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    excluded: Counter[str] = field(default_factory=Counter)
+    truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ProviderRun:
+    """The context a search gives a provider: statistics to fill, an event sink, a shared request limiter."""
+
+    stats: ProviderStats = field(default_factory=ProviderStats)
+    emit: Callable[[SearchEvent], None] | None = None
+    limiter: anyio.CapacityLimiter | None = None
+
+
+_current_run: ContextVar[ProviderRun | None] = ContextVar("numbroker_provider_run", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderResult:
+    """Everything one provider returned for one query."""
+
+    offers: list[AvailableNumber]
+    rejected: list[RejectedRecord]
+    stats: ProviderStats
+
+
+PageSink = Callable[[PageResult], Awaitable[None]]
+Cursor = int | str | None
+
+
+class _Pending:
+    """A page fetch running in the background (the token engine's prefetch)."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.page: RawPage | None = None
+        self.error: ProviderError | None = None
+
+    async def wait(self) -> RawPage:
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.page is not None
+        return self.page
+
+
+class Provider(ABC):
+    """Base class of every number provider adapter.
+
+    Subclasses set the class attributes below and implement ``_auth_headers``, ``_fetch_page`` and
+    ``_normalize``. Constructors are keyword-only; a credential not passed as an argument is read from
+    its environment variable, and a missing one raises :class:`MissingCredentialsError` naming both.
+
+    Class attributes:
+        id: stable lowercase id: registry key, JSON ``provider`` value and env-var prefix. Never renamed.
+        display_name: human-readable name.
+        default_base_url: the vendor's production base URL (overridable by ``base_url=`` or ``<ID>_BASE_URL``).
+        credentials: keyword argument → environment variable, for every required credential.
+        settings: keyword argument → environment variable, for optional settings.
+        filter_support: how each :class:`QueryFilter` is honoured.
+        paging: ``numbered`` (page/per_page/total), ``token`` (next-page token) or ``none``.
+        per_page: page size requested from numbered or token-paged vendors.
+        max_pages: hard cap on pages per search (runaway-paging guard).
+        page_concurrency: numbered paging: how many pages may be in flight at once.
+        rate_limit: the vendor's documented request rate, enforced per provider instance.
+        sandbox: ``"module:function"`` of the built-in emulator, if there is one.
+    """
+
+    id: ClassVar[str]
+    display_name: ClassVar[str]
+    default_base_url: ClassVar[str]
+    credentials: ClassVar[Mapping[str, str]] = {}
+    settings: ClassVar[Mapping[str, str]] = {}
+    filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {}
+    paging: ClassVar[Literal["numbered", "token", "none"]] = "none"
+    per_page: ClassVar[int] = 100
+    max_pages: ClassVar[int] = 200
+    page_concurrency: ClassVar[int] = 4
+    rate_limit: ClassVar[RateLimit | None] = None
+    sandbox: ClassVar[str | None] = None
+    record_id_field: ClassVar[str | None] = None
+    wire_fields: ClassVar[Mapping[str, str]] = {}
+    """Normalized field → vendor field, so a rejection names the field the vendor sent."""
+    base_url_env: ClassVar[str] = ""
+    """The environment variable that overrides the base URL: ``<ID>_BASE_URL`` (set from ``id``)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        number_strictness: Strictness = "valid",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """Set up the shared plumbing.
+
+        Args:
+            base_url: overrides ``<ID>_BASE_URL`` and the default; ``https://`` or loopback ``http://``.
+            http_client: an ``httpx.AsyncClient`` to use (it is left open); by default one is created and
+                closed by :meth:`aclose`.
+            timeout: seconds per HTTP request.
+            retry: retry policy for idempotent GETs.
+            max_response_bytes: cap on one response body.
+            number_strictness: ``valid`` (default) or ``possible`` phone-number validation.
+            env: where credentials and settings are read from (default ``os.environ``).
+        """
+        self._env: Mapping[str, str] = os.environ if env is None else env
+        url = base_url or self._env.get(self.base_url_env) or self.default_base_url
+        self.base_url = check_base_url(url, name=self.base_url_env if not base_url else "base_url")
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.max_response_bytes = max_response_bytes
+        self.number_strictness: Strictness = number_strictness
+        self._secrets: list[str] = []
+        self._own_client = http_client is None
+        self._client = http_client
+        self._rate_limiter = RateLimiter(self.rate_limit) if self.rate_limit else None
+        self._closed = False
+
+    # -- identity and configuration -------------------------------------------------------------
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "id" in cls.__dict__:
+            cls.base_url_env = f"{cls.id.upper()}_BASE_URL"
+
+    @classmethod
+    def env_vars(cls) -> tuple[str, ...]:
+        """Every environment variable this provider reads (credentials, settings, base URL)."""
+        return (*cls.credentials.values(), *cls.settings.values(), cls.base_url_env)
+
+    @classmethod
+    def missing_env(cls, env: Mapping[str, str] | None = None) -> list[str]:
+        """The required credential variables not set in ``env`` (default ``os.environ``). Never values."""
+        source = os.environ if env is None else env
+        return [var for var in cls.credentials.values() if not source.get(var)]
+
+    @classmethod
+    def is_configured(cls, env: Mapping[str, str] | None = None) -> bool:
+        """True when every required credential variable is set."""
+        return not cls.missing_env(env)
+
+    def _resolve_credentials(self, given: Mapping[str, str | None]) -> dict[str, SecretStr]:
+        """Resolve each credential from its argument or environment variable; raise naming all missing ones."""
+        resolved: dict[str, SecretStr] = {}
+        missing: dict[str, str] = {}
+        for kwarg, env_var in self.credentials.items():
+            value = given.get(kwarg) or self._env.get(env_var)
+            if not value:
+                missing[kwarg] = env_var
+                continue
+            resolved[kwarg] = SecretStr(value)
+            self._add_secret(value)
+        if missing:
+            raise MissingCredentialsError(self.id, missing)
+        return resolved
+
+    def _setting(self, kwarg: str, given: str | None, default: str | None = None) -> str | None:
+        """Resolve an optional setting from its argument, then its environment variable, then ``default``."""
+        env_var = self.settings.get(kwarg)
+        return given or (self._env.get(env_var) if env_var else None) or default
+
+    def _add_secret(self, value: str) -> None:
+        if value and value not in self._secrets:
+            self._secrets.append(value)
+            self._secrets.sort(key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """Replace every credential value (and its URL-quoted form) in ``text`` with ``***``."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+            quoted = quote(secret, safe="")
+            if quoted != secret:
+                text = text.replace(quoted, "***")
+        return text
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} id={self.id!r} base_url={self.redact(self.base_url)!r}>"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client: the injected one, or one created on first use."""
+        if self._client is None:
+            if self._closed:
+                raise ConfigurationError(f"{self.id}: provider is closed")
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout),
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=max(8, self.page_concurrency * 2)),
+                headers={"Accept": "application/json", "User-Agent": "numbroker"},
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this provider created it (an injected client is left open)."""
+        self._closed = True
+        if self._own_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- the hooks an adapter writes ---------------------------------------------------------------
+
+    @abstractmethod
+    def _auth_headers(self) -> dict[str, str]:
+        """The vendor's authentication headers."""
+
+    @abstractmethod
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
+        """Fetch one page: ``cursor`` is the 1-based page number (numbered), a token or None (token), or None."""
+
+    @abstractmethod
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        """Turn one raw record into an offer; raise FieldError or ValidationError when it is bad."""
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _url(self, *segments: str) -> str:
+        return self.base_url + "".join("/" + quote(s, safe="") for s in segments)
+
+    async def _get(self, url: str, *, params: Any = None) -> httpx.Response:
+        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline."""
+        return await self._with_retries(lambda: self._send("GET", url, params=params))
+
+    async def _with_retries(self, operation: Callable[[], Awaitable[_T]]) -> _T:
+        """Run an idempotent ``operation``, retrying per :attr:`retry`; never sleeps past the deadline."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await operation()
+            except ProviderError as exc:
+                delay = self.retry.delay(attempt, exc)
+                if delay is None or anyio.current_time() + delay >= anyio.current_effective_deadline():
+                    raise
+                run = _current_run.get()
+                if run is not None:
+                    run.stats.retries += 1
+                self._emit(RetryScheduled(self.id, attempt=attempt, delay=delay, reason=exc.detail))
+                logger.info("%s: retry %d in %.2fs after: %s", self.id, attempt, delay, exc.detail)
+                await anyio.sleep(delay)
+
+    async def _post(self, url: str, *, json: Any) -> httpx.Response:
+        """POST once. Never retried: a purchase's outcome must be confirmed, not guessed."""
+        return await self._send("POST", url, json=json)
+
+    async def _send(self, method: str, url: str, *, params: Any = None, json: Any = None) -> httpx.Response:
+        """Send one request; map every failure into the error tree; cap and buffer the body."""
+        if self._rate_limiter is not None:
+            await self._rate_limiter.acquire()
+        run = _current_run.get()
+        request = self.client.build_request(method, url, params=params, json=json, headers=self._auth_headers())
+        shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
+        started = anyio.current_time()
+        status: int | None = None
+        if run is not None:
+            run.stats.requests += 1
+        try:
+            if run is not None and run.limiter is not None:
+                async with run.limiter:
+                    response = await self._receive(request)
+            else:
+                response = await self._receive(request)
+            status = response.status_code
+        finally:
+            elapsed = anyio.current_time() - started
+            logger.debug("%s %s %s -> %s (%.0f ms)", self.id, method, shown, status or "failed", elapsed * 1000)
+            self._emit(RequestFinished(self.id, method=method, path=shown, status=status, elapsed=elapsed))
+        if status >= 300:
+            body = self.redact(response.content[:2000].decode("utf-8", "replace"))
+            raise error_for_status(self.id, response, body)
+        return response
+
+    async def _receive(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self.client.send(request, stream=True, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeoutError(self.id, f"request timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise ProviderConnectionError(self.id, f"connection failed ({type(exc).__name__})") from None
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise ProviderResponseError(
+                        self.id, f"response body exceeds the {self.max_response_bytes}-byte limit; cut off"
+                    )
+                chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeoutError(self.id, f"response timed out ({type(exc).__name__})") from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise ProviderConnectionError(self.id, f"response broken off ({type(exc).__name__})") from None
+        finally:
+            await response.aclose()
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=request)
+
+    def _json(self, response: httpx.Response) -> Any:
+        """Parse a response body as JSON with Decimal numbers (see :func:`numbroker._http.loads`)."""
+        return loads(self.id, response.content)
+
+    def _emit(self, event: SearchEvent) -> None:
+        run = _current_run.get()
+        if run is None or run.emit is None:
+            return
+        try:
+            run.emit(event)
+        except Exception:
+            logger.exception("event callback failed on %r", type(event).__name__)
+
+    # -- normalization -----------------------------------------------------------------------------
+
+    def _record_id(self, record: Any) -> str | None:
+        if self.record_id_field and isinstance(record, Mapping):
+            value = record.get(self.record_id_field)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                return str(value)[:200]
+        return None
+
+    def _reject(self, record: Any, field_name: str | None, value: object, reason: str) -> RejectedRecord:
+        wire = self.wire_fields.get(field_name, field_name) if field_name else None
+        return RejectedRecord.from_value(
+            provider=self.id, offer_id=self._record_id(record), field=wire, value=value, reason=reason
+        )
+
+    def normalize_record(self, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord:
+        """Normalize one raw vendor record: an offer, or a rejection naming field and reason. Never raises."""
+        try:
+            return self._normalize(record, query)
+        except FieldError as exc:
+            return self._reject(record, exc.field, exc.value, exc.reason)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            loc = ".".join(str(p) for p in error["loc"]) or None
+            return self._reject(record, loc, error.get("input"), error["msg"])
+        except (TypeError, KeyError, AttributeError, ArithmeticError, ValueError) as exc:
+            logger.warning("%s: unexpected record shape (%s)", self.id, type(exc).__name__)
+            return self._reject(record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}")
+
+    def _page_result(self, raw: RawPage, number: int, query: SearchQuery, seen: set[str]) -> PageResult:
+        run = _current_run.get()
+        stats = run.stats if run is not None else ProviderStats()
+        offers: list[AvailableNumber] = []
+        rejected: list[RejectedRecord] = []
+        for record in raw.records:
+            result = self.normalize_record(record, query)
+            if isinstance(result, RejectedRecord):
+                rejected.append(result)
+                continue
+            key = result.offer_id
+            if key in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(key)
+            reason = query.exclusion(result)
+            if reason is not None:
+                stats.excluded[reason] += 1
+                continue
+            offers.append(result)
+        stats.pages += 1
+        stats.offers += len(offers)
+        stats.rejected += len(rejected)
+        self._emit(PageFetched(self.id, page=number, offers=len(offers), rejected=len(rejected)))
+        return PageResult(self.id, number, offers, rejected)
+
+    # -- searching ---------------------------------------------------------------------------------
+
+    def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
+        """The filters ``query`` uses that this provider cannot apply natively, with how they are handled."""
+        used = {
+            QueryFilter.NUMBER_TYPE: query.number_type is not None,
+            QueryFilter.CAPABILITIES: bool(query.capabilities),
+            QueryFilter.PREFIX: query.prefix is not None,
+            QueryFilter.CONTAINS: query.contains is not None,
+            QueryFilter.MAX_SETUP_PRICE: query.max_setup_price is not None,
+            QueryFilter.MAX_MONTHLY_PRICE: query.max_monthly_price is not None,
+        }
+        out: dict[QueryFilter, FilterSupport] = {}
+        for name, in_use in used.items():
+            support = self.filter_support.get(name, FilterSupport.EMULATED)
+            if in_use and support is not FilterSupport.NATIVE:
+                out[name] = support
+        return out
+
+    async def stream_pages(
+        self,
+        query: SearchQuery,
+        sink: PageSink,
+        *,
+        run: ProviderRun | None = None,
+        max_offers: int | None = None,
+    ) -> ProviderStats:
+        """Fetch and normalize every page for ``query``, handing each to ``sink`` as soon as it is ready.
+
+        Args:
+            query: the search.
+            sink: awaited with each normalized page.
+            run: statistics, event sink and shared limiter (a fresh one by default).
+            max_offers: stop fetching once this many matching offers were delivered (in vendor order).
+
+        Returns:
+            The statistics of this run.
+
+        Raises:
+            ProviderError: the provider failed; pages already handed to ``sink`` stay delivered.
+        """
+        run = run or ProviderRun()
+        token = _current_run.set(run)
+        try:
+            delivered = 0
+            seen: set[str] = set()
+
+            async def deliver(raw: RawPage, number: int) -> bool:
+                nonlocal delivered
+                page = self._page_result(raw, number, query, seen)
+                if max_offers is not None:
+                    page = PageResult(page.provider, page.page, page.offers[: max_offers - delivered], page.rejected)
+                delivered += len(page.offers)
+                await sink(page)
+                return max_offers is not None and delivered >= max_offers
+
+            if self.paging == "numbered":
+                await self._walk_numbered(query, deliver, run.stats)
+            elif self.paging == "token":
+                await self._walk_tokens(query, deliver, run.stats)
+            else:
+                await deliver(await self._fetch_page(query, None), 1)
+            return run.stats
+        finally:
+            _current_run.reset(token)
+
+    async def _walk_numbered(
+        self, query: SearchQuery, deliver: Callable[[RawPage, int], Awaitable[bool]], stats: ProviderStats
+    ) -> None:
+        first = await self._fetch_page(query, 1)
+        if await deliver(first, 1) or len(first.records) < self.per_page:
+            return
+        number = 1
+        last_full = True
+        if first.total is not None:
+            # The first page gave the total: fetch every other page at once, bounded.
+            needed = math.ceil(first.total / self.per_page)
+            last = min(needed, self.max_pages)
+            if needed > self.max_pages:
+                stats.truncated = True
+                stats.notes.append(
+                    f"total {first.total} needs {needed} pages; stopped at the {self.max_pages}-page cap"
+                )
+            if last >= 2:
+                limiter = anyio.CapacityLimiter(self.page_concurrency)
+                sizes: dict[int, int] = {}
+                async with anyio.create_task_group() as tg:
+
+                    async def fetch(page_number: int) -> None:
+                        async with limiter:
+                            page = await self._fetch_page(query, page_number)
+                        sizes[page_number] = len(page.records)
+                        if await deliver(page, page_number):
+                            tg.cancel_scope.cancel()
+
+                    for page_number in range(2, last + 1):
+                        tg.start_soon(fetch, page_number)
+                if tg.cancel_scope.cancel_called:
+                    return
+                last_full = sizes.get(last, 0) >= self.per_page
+            number = last
+        # No total, or a total that may lie low (its last page was full): walk on one page at a time
+        # until a short or empty page, or the cap.
+        while last_full:
+            if number >= self.max_pages:
+                stats.truncated = True
+                stats.notes.append(f"stopped at the {self.max_pages}-page cap")
+                return
+            number += 1
+            page = await self._fetch_page(query, number)
+            if not page.records:
+                return
+            if first.total is not None:
+                stats.notes.append(f"page {number} lies beyond the stated total {first.total} and had records")
+            if await deliver(page, number):
+                return
+            last_full = len(page.records) >= self.per_page
+
+    async def _walk_tokens(
+        self, query: SearchQuery, deliver: Callable[[RawPage, int], Awaitable[bool]], stats: ProviderStats
+    ) -> None:
+        seen_tokens: set[str] = set()
+        async with anyio.create_task_group() as tg:
+
+            def prefetch(cursor: str | None) -> _Pending:
+                pending = _Pending()
+
+                async def run() -> None:
+                    try:
+                        pending.page = await self._fetch_page(query, cursor)
+                    except ProviderError as exc:
+                        pending.error = exc
+                    finally:
+                        pending.done.set()
+
+                tg.start_soon(run)
+                return pending
+
+            pending: _Pending | None = prefetch(None)
+            number = 0
+            while pending is not None:
+                page = await pending.wait()
+                number += 1
+                pending = None
+                loop_error: ProviderError | None = None
+                next_token = page.next_token or None
+                if next_token is not None:
+                    if next_token in seen_tokens:
+                        loop_error = ProviderResponseError(
+                            self.id, f"page {number} repeated an earlier page token; paging stopped"
+                        )
+                    elif number >= self.max_pages:
+                        stats.truncated = True
+                        stats.notes.append(f"stopped at the {self.max_pages}-page cap")
+                    else:
+                        seen_tokens.add(next_token)
+                        pending = prefetch(next_token)
+                if await deliver(page, number):
+                    tg.cancel_scope.cancel()
+                    return
+                if loop_error is not None:
+                    raise loop_error
+
+    async def search(self, query: SearchQuery, *, max_offers: int | None = None) -> ProviderResult:
+        """Collect every matching offer and rejected record for ``query`` from this provider alone.
+
+        Raises:
+            ProviderError: the provider failed (use :class:`~numbroker.Searcher` for partial results).
+        """
+        offers: list[AvailableNumber] = []
+        rejected: list[RejectedRecord] = []
+
+        async def collect(page: PageResult) -> None:
+            offers.extend(page.offers)
+            rejected.extend(page.rejected)
+
+        stats = await self.stream_pages(query, collect, max_offers=max_offers)
+        return ProviderResult(offers, rejected, stats)

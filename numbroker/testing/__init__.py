@@ -1,0 +1,146 @@
+"""Test doubles for code that uses numbroker, and for third-party adapter authors.
+
+* :class:`FakeProvider`: an in-memory provider with pages, delays and failures on demand.
+* :func:`offer`: a quick valid :class:`~numbroker.AvailableNumber`.
+* :func:`mock_transport`: an ``httpx.MockTransport`` from a ``{(method, path): response}`` table.
+* :mod:`numbroker.testing.contract`: the contract suite every provider must pass (imports pytest).
+
+Importing this module does not import pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import anyio
+import httpx
+from pydantic import JsonValue
+
+from numbroker._exceptions import ProviderError
+from numbroker._models import AvailableNumber, SearchQuery, make_offer
+from numbroker._money import Money
+from numbroker._provider import Cursor, Provider, RawPage
+from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
+
+__all__ = ["FakeProvider", "mock_transport", "offer"]
+
+
+def offer(
+    e164: str = "+14155552671",
+    *,
+    provider: str = "fake",
+    offer_id: str | None = None,
+    country: str | None = None,
+    monthly: str | Decimal | None = "1.00",
+    setup: str | Decimal | None = "0.00",
+    currency: str = "USD",
+    number_type: NumberType | None = NumberType.LOCAL,
+    capabilities: Iterable[Capability | str] | None = (Capability.VOICE, Capability.SMS),
+    region: str | None = None,
+    provider_details: dict[str, JsonValue] | None = None,
+) -> AvailableNumber:
+    """Build a valid offer for tests; ``country`` defaults to the number's own region."""
+    if country is None:
+        import phonenumbers
+
+        country = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    return make_offer(
+        provider=provider,
+        offer_id=offer_id or e164,
+        number=e164,
+        country=country,
+        region=region,
+        number_type=number_type,
+        capabilities=None if capabilities is None else list(capabilities),
+        setup_price=None if setup is None else Money(amount=Decimal(setup), currency=currency),
+        monthly_price=None if monthly is None else Money(amount=Decimal(monthly), currency=currency),
+        provider_details=provider_details,
+    )
+
+
+class FakeProvider(Provider):
+    """An in-memory provider implementing the whole contract, for testing code that searches.
+
+    Offers (or raw dicts, which go through normalization and may be rejected) are served in pages of
+    ``page_size`` through the token-paging engine; ``delay`` sleeps before each page; ``error`` is
+    raised instead of page ``fail_on_page`` (1-based; default the first); ``errors`` is a list of
+    errors raised by successive fetches before succeeding (to exercise retries).
+    """
+
+    __test__ = False
+    id: ClassVar[str] = "fake"
+    display_name: ClassVar[str] = "Fake provider"
+    default_base_url: ClassVar[str] = "https://fake.invalid"
+    credentials: ClassVar[Mapping[str, str]] = {}
+    paging = "token"
+    record_id_field = "offer_id"
+    filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
+        QueryFilter.COUNTRY: FilterSupport.NATIVE,
+    }
+
+    def __init__(
+        self,
+        offers: Sequence[AvailableNumber | Mapping[str, Any]] = (),
+        *,
+        provider_id: str = "fake",
+        page_size: int = 50,
+        delay: float = 0.0,
+        error: ProviderError | None = None,
+        fail_on_page: int = 1,
+        errors: Sequence[ProviderError] = (),
+        **options: Any,
+    ) -> None:
+        """Create a fake serving ``offers`` (see the class docstring for the knobs)."""
+        super().__init__(**options)
+        self.id = provider_id  # type: ignore[misc]
+        self.offers = list(offers)
+        self.page_size = page_size
+        self.delay = delay
+        self.error = error
+        self.fail_on_page = fail_on_page
+        self.errors = list(errors)
+        self.fetches: list[Cursor] = []
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {}
+
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
+        self.fetches.append(cursor)
+        return await self._with_retries(lambda: self._serve(cursor))
+
+    async def _serve(self, cursor: Cursor) -> RawPage:
+        start = int(cursor or 0)
+        if self.delay:
+            await anyio.sleep(self.delay)
+        if self.errors:
+            raise self.errors.pop(0)
+        if self.error is not None and start // self.page_size + 1 == self.fail_on_page:
+            raise self.error
+        end = start + self.page_size
+        chunk = self.offers[start:end]
+        return RawPage(records=chunk, next_token=str(end) if end < len(self.offers) else None)
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        if isinstance(record, AvailableNumber):
+            return record.model_copy(update={"provider": self.id}) if record.provider != self.id else record
+        return AvailableNumber.model_validate({"provider": self.id, **record})
+
+
+Handler = httpx.Response | Callable[[httpx.Request], httpx.Response]
+
+
+def mock_transport(routes: Mapping[tuple[str, str], Handler]) -> httpx.MockTransport:
+    """An ``httpx.MockTransport`` answering ``(method, path)`` from ``routes``; anything else gets a 404.
+
+    A route's value is a response, or a function from the request to a response.
+    """
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        handler = routes.get((request.method, request.url.path))
+        if handler is None:
+            return httpx.Response(404, json={"error": f"no mock route for {request.method} {request.url.path}"})
+        return handler(request) if callable(handler) else handler
+
+    return httpx.MockTransport(handle)
