@@ -45,9 +45,9 @@ class AvailableNumber(BaseModel):
     The JSON field names are a contract that scripts parse; they never change.
 
     Attributes:
-        provider: the provider id (``vobiz``, ``bird``, ``identitycall`` or a plug-in's id).
-        offer_id: what the vendor needs to sell this offer (Vobiz inventory id, Bird stock-item id,
-            IdentityCall the number itself).
+        provider: the provider id (a built-in's or a plug-in's).
+        offer_id: what the vendor needs to sell this offer (its inventory or stock-item id, or the
+            number itself for vendors that sell by number).
         e164: the number in canonical E.164, valid for ``country`` by phonenumbers' metadata.
         country: ISO 3166-1 alpha-2.
         region: the vendor's region (state code or name), or None.
@@ -55,7 +55,7 @@ class AvailableNumber(BaseModel):
         capabilities: sorted capabilities, or **None when the vendor does not say** (unknown is not none).
         setup_price: one-time price, or None when the vendor gives none.
         monthly_price: recurring monthly price, or None when the vendor gives none.
-        provider_details: vendor extras (e.g. Bird's ``backOrderRequired``); ``number_type_inferred``
+        provider_details: vendor extras (e.g. a back-order flag); ``number_type_inferred``
             is true when the type came from the numbering plan, ``currency_assumed`` when the vendor
             gave no currency.
     """
@@ -119,7 +119,7 @@ def _sum_prices(setup: Money | None, monthly: Money | None, *, months: int) -> M
     if monthly is None:
         return None
     if setup is None:
-        # A vendor that states no setup price (Bird) charges the subscription only.
+        # A vendor that states no setup price charges the subscription only.
         return Money.model_construct(amount=monthly.amount * months, currency=monthly.currency)
     if setup.currency != monthly.currency:
         return None

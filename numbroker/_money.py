@@ -86,7 +86,7 @@ def decimal_from_string(value: object, *, field: str | None = None) -> Decimal:
 
 
 def decimal_from_scaled_int(amount: object, exponent: object, *, field: str | None = None) -> Decimal:
-    """Compute ``amount × 10^exponent`` exactly (Bird: ``3500000, -6`` gives ``3.500000``).
+    """Compute ``amount × 10^exponent`` exactly (``3500000, -6`` gives ``3.500000``).
 
     ``amount`` may be an int or a string of digits; ``exponent`` an int within ±``MAX_EXPONENT``.
     """

@@ -18,6 +18,7 @@ against runaway paging.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import math
@@ -178,6 +179,7 @@ class _Pending:
     """A page fetch running in the background (the token engine's prefetch)."""
 
     def __init__(self) -> None:
+        self.started = anyio.Event()
         self.done = anyio.Event()
         self.page: RawPage | None = None
         self.error: ProviderError | None = None
@@ -439,13 +441,14 @@ class Provider(ABC):
         try:
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self.max_response_bytes:
-                    raise ProviderResponseError(
-                        self.id, f"response body exceeds the {self.max_response_bytes}-byte limit; cut off"
-                    )
-                chunks.append(chunk)
+            async with contextlib.aclosing(response.aiter_bytes()) as body:  # type: ignore[type-var]
+                async for chunk in body:
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise ProviderResponseError(
+                            self.id, f"response body exceeds the {self.max_response_bytes}-byte limit; cut off"
+                        )
+                    chunks.append(chunk)
         except httpx.TimeoutException as exc:
             raise ProviderTimeoutError(self.id, f"response timed out ({type(exc).__name__})") from None
         except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -611,17 +614,27 @@ class Provider(ABC):
             if last >= 2:
                 limiter = anyio.CapacityLimiter(self.page_concurrency)
                 sizes: dict[int, int] = {}
+                failure: ProviderError | None = None
                 async with anyio.create_task_group() as tg:
 
                     async def fetch(page_number: int) -> None:
-                        async with limiter:
-                            page = await self._fetch_page(query, page_number)
+                        nonlocal failure
+                        try:
+                            async with limiter:
+                                page = await self._fetch_page(query, page_number)
+                        except ProviderError as exc:
+                            # One failed page fails the provider; pages already delivered stay delivered.
+                            failure = failure or exc
+                            tg.cancel_scope.cancel()
+                            return
                         sizes[page_number] = len(page.records)
                         if await deliver(page, page_number):
                             tg.cancel_scope.cancel()
 
                     for page_number in range(2, last + 1):
                         tg.start_soon(fetch, page_number)
+                if failure is not None:
+                    raise failure
                 if tg.cancel_scope.cancel_called:
                     return
                 last_full = sizes.get(last, 0) >= self.per_page
@@ -639,7 +652,11 @@ class Provider(ABC):
                 return
             if first.total is not None:
                 stats.notes.append(f"page {number} lies beyond the stated total {first.total} and had records")
+            duplicates_before = stats.duplicates
             if await deliver(page, number):
+                return
+            if stats.duplicates - duplicates_before == len(page.records):
+                stats.notes.append(f"page {number} only repeated earlier records; paging stopped")
                 return
             last_full = len(page.records) >= self.per_page
 
@@ -647,12 +664,14 @@ class Provider(ABC):
         self, query: SearchQuery, deliver: Callable[[RawPage, int], Awaitable[bool]], stats: ProviderStats
     ) -> None:
         seen_tokens: set[str] = set()
+        failure: ProviderError | None = None
         async with anyio.create_task_group() as tg:
 
             def prefetch(cursor: str | None) -> _Pending:
                 pending = _Pending()
 
                 async def run() -> None:
+                    pending.started.set()
                     try:
                         pending.page = await self._fetch_page(query, cursor)
                     except ProviderError as exc:
@@ -663,30 +682,38 @@ class Provider(ABC):
                 tg.start_soon(run)
                 return pending
 
-            pending: _Pending | None = prefetch(None)
-            number = 0
-            while pending is not None:
-                page = await pending.wait()
-                number += 1
-                pending = None
-                loop_error: ProviderError | None = None
-                next_token = page.next_token or None
-                if next_token is not None:
-                    if next_token in seen_tokens:
-                        loop_error = ProviderResponseError(
+            async def walk() -> None:
+                pending: _Pending | None = prefetch(None)
+                number = 0
+                while pending is not None:
+                    page = await pending.wait()
+                    number += 1
+                    pending = None
+                    next_token = page.next_token or None
+                    repeated = next_token is not None and next_token in seen_tokens
+                    if next_token is not None and not repeated:
+                        if number >= self.max_pages:
+                            stats.truncated = True
+                            stats.notes.append(f"stopped at the {self.max_pages}-page cap")
+                        else:
+                            seen_tokens.add(next_token)
+                            pending = prefetch(next_token)
+                            # Let the prefetch send its request before this page is normalized.
+                            await pending.started.wait()
+                    if await deliver(page, number):
+                        return
+                    if repeated:
+                        raise ProviderResponseError(
                             self.id, f"page {number} repeated an earlier page token; paging stopped"
                         )
-                    elif number >= self.max_pages:
-                        stats.truncated = True
-                        stats.notes.append(f"stopped at the {self.max_pages}-page cap")
-                    else:
-                        seen_tokens.add(next_token)
-                        pending = prefetch(next_token)
-                if await deliver(page, number):
-                    tg.cancel_scope.cancel()
-                    return
-                if loop_error is not None:
-                    raise loop_error
+
+            try:
+                await walk()
+            except ProviderError as exc:
+                failure = exc
+            tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
 
     async def search(self, query: SearchQuery, *, max_offers: int | None = None) -> ProviderResult:
         """Collect every matching offer and rejected record for ``query`` from this provider alone.

@@ -8,7 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 PROVIDER_ENV_PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "NUMBROKER_")
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy")
+PROXY_VARS = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+)
 
 
 @pytest.fixture(params=["asyncio", "trio"])

@@ -1,0 +1,175 @@
+"""The normalized offer, the query and the rejected-record value."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from numbroker import (
+    AvailableNumber,
+    Capability,
+    FieldError,
+    Money,
+    NumberType,
+    RejectedRecord,
+    SearchQuery,
+    make_offer,
+)
+from numbroker.testing import offer
+
+CONTRACT_FIELDS = [
+    "provider",
+    "offer_id",
+    "e164",
+    "country",
+    "region",
+    "number_type",
+    "capabilities",
+    "setup_price",
+    "monthly_price",
+    "provider_details",
+]
+
+
+def test_offer_json_field_names_are_the_contract() -> None:
+    """Scripts parse these exact names, in this order, with amounts as strings."""
+    number = offer("+14155552671", monthly="1.50", setup="0", currency="EUR", region="CA")
+
+    data = json.loads(number.model_dump_json())
+
+    assert CONTRACT_FIELDS == list(data)
+    assert {"amount": "1.50", "currency": "EUR"} == data["monthly_price"]
+    assert ["sms", "voice"] == data["capabilities"]
+    assert "local" == data["number_type"]
+
+
+def test_unknown_capabilities_are_null_not_empty() -> None:
+    """A vendor that does not say gives null; a vendor that says 'none' gives []."""
+    unknown = offer(capabilities=None)
+    none = offer(capabilities=[])
+
+    assert None is json.loads(unknown.model_dump_json())["capabilities"]
+    assert [] == json.loads(none.model_dump_json())["capabilities"]
+
+
+def test_capabilities_are_sorted_and_unique() -> None:
+    """Capabilities come out sorted and de-duplicated whatever the vendor's order."""
+    number = offer(capabilities=["voice", "mms", "sms", "voice"])
+
+    assert (Capability.MMS, Capability.SMS, Capability.VOICE) == number.capabilities
+
+
+def test_missing_prices_are_null() -> None:
+    """A vendor that gives no setup price yields null, not zero."""
+    number = offer(setup=None)
+
+    assert number.setup_price is None
+    assert None is json.loads(number.model_dump_json())["setup_price"]
+
+
+def test_offer_round_trips_through_json() -> None:
+    """An offer dumped to JSON validates back to an equal offer."""
+    number = offer("+442079460958", currency="GBP", provider_details={"backOrderRequired": False})
+
+    assert number == AvailableNumber.model_validate_json(number.model_dump_json())
+
+
+def test_direct_construction_validates_the_number() -> None:
+    """Constructing an offer directly still runs phonenumbers: no invalid number can be represented."""
+    base = {"provider": "x", "offer_id": "1", "country": "US"}
+    with pytest.raises(ValidationError, match="not a valid US number"):
+        AvailableNumber.model_validate({**base, "e164": "+15551234567"})
+    with pytest.raises(ValidationError, match="belongs to CA"):
+        AvailableNumber.model_validate({**base, "e164": "+14165550123"})
+
+    ok = AvailableNumber.model_validate({**base, "e164": "4155552671"})
+
+    assert "+14155552671" == ok.e164
+
+
+def test_make_offer_infers_type_and_marks_it() -> None:
+    """Without a vendor type, the numbering plan decides and provider_details says it was inferred."""
+    number = make_offer(provider="vobiz", offer_id="a", number="+447400123456", country="gb")
+
+    assert NumberType.MOBILE == number.number_type
+    assert number.provider_details["number_type_inferred"] is True
+    assert "GB" == number.country
+
+
+def test_make_offer_reports_the_field_at_fault() -> None:
+    """A bad number or country raises FieldError naming the field."""
+    with pytest.raises(FieldError) as info:
+        make_offer(provider="vobiz", offer_id="a", number="+15551234567", country="US")
+    assert "e164" == info.value.field
+    with pytest.raises(FieldError) as info:
+        make_offer(provider="vobiz", offer_id="a", number="+14155552671", country="USA")
+    assert "country" == info.value.field
+
+
+def test_offer_is_frozen_and_forbids_extra_fields() -> None:
+    """Offers are immutable and reject unknown fields."""
+    number = offer()
+    with pytest.raises(ValidationError):
+        number.e164 = "+14155552672"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        AvailableNumber.model_validate({**number.model_dump(), "price": "1"})
+
+
+@pytest.mark.parametrize("provider_id", ["Vobiz", "vo biz", "", "1abc", "a" * 41])
+def test_provider_id_shape(provider_id: str) -> None:
+    """Provider ids are short lowercase identifiers (they are env-var prefixes and JSON values)."""
+    with pytest.raises(ValidationError):
+        offer(provider=provider_id)
+
+
+def test_first_bill_and_total_cost() -> None:
+    """First bill is setup + one month; total over N months is setup + N × monthly."""
+    number = offer(setup="5.00", monthly="1.25", currency="EUR")
+
+    assert Money(amount=Decimal("6.25"), currency="EUR") == number.first_bill
+    assert Money(amount=Decimal("20.00"), currency="EUR") == number.total_cost(12)
+    assert Money(amount=Decimal("1.25"), currency="EUR") == offer(setup=None, monthly="1.25", currency="EUR").first_bill
+    assert offer(monthly=None).first_bill is None
+
+
+def test_query_validates_fast_with_clear_messages() -> None:
+    """Invalid queries fail at construction and say what to fix."""
+    with pytest.raises(ValidationError, match="country"):
+        SearchQuery(country="XX")
+    with pytest.raises(ValidationError, match="1 to 15 digits"):
+        SearchQuery(country="US", prefix="+1212")
+    with pytest.raises(ValidationError, match="unknown"):
+        SearchQuery(country="US", number_type=NumberType.UNKNOWN)
+    with pytest.raises(ValidationError):
+        SearchQuery(country="US", limit=0)
+    with pytest.raises(ValidationError):
+        SearchQuery(country="US", capabilities=("telepathy",))  # type: ignore[arg-type]
+
+    query = SearchQuery(country="gb", prefix="20", capabilities=(Capability.VOICE,))
+
+    assert "+4420" == query.e164_prefix
+
+
+def test_query_exclusion_reasons() -> None:
+    """Each number filter excludes with its own reason; unknown capabilities/types are told apart."""
+    query = SearchQuery(country="US", capabilities=(Capability.SMS,), prefix="415", number_type=NumberType.LOCAL)
+
+    assert query.exclusion(offer("+14155552671")) is None
+    assert "capabilities_unknown" == query.exclusion(offer("+14155552671", capabilities=None))
+    assert "capabilities" == query.exclusion(offer("+14155552671", capabilities=["voice"]))
+    assert "prefix" == query.exclusion(offer("+12125552671"))
+    assert "number_type" == query.exclusion(offer("+14155552671", number_type=NumberType.MOBILE))
+    assert "number_type_unknown" == query.exclusion(offer("+14155552671", number_type=NumberType.UNKNOWN))
+    assert "country" == query.exclusion(offer("+442079460958"))
+    assert "contains" == SearchQuery(country="US", contains="999").exclusion(offer("+14155552671"))
+
+
+def test_rejected_record_bounds_the_value() -> None:
+    """A rejected record keeps a bounded repr of the value at fault."""
+    record = RejectedRecord.from_value(provider="bird", offer_id="x", field="monthlyPrice", value="9" * 500, reason="r")
+
+    assert record.value is not None and len(record.value) <= 200
+    assert "monthlyPrice" == record.field
