@@ -60,12 +60,22 @@ from numbroker._provider import (
     check_base_url,
     path_segment,
 )
+from numbroker._ranking import ExchangeRates, RankedOffer, SortKey
 from numbroker._registry import (
     available_providers,
     get_provider_class,
     provider_ids,
     providers_from_env,
     register_provider,
+)
+from numbroker._search import (
+    OverallStatus,
+    ProviderReport,
+    ProviderStatus,
+    Searcher,
+    SearchResult,
+    SearchStream,
+    search,
 )
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
 
@@ -79,6 +89,17 @@ __all__ = [
     "QueryFilter",
     "RejectedRecord",
     "SearchQuery",
+    # searching and ranking
+    "ExchangeRates",
+    "OverallStatus",
+    "ProviderReport",
+    "ProviderStatus",
+    "RankedOffer",
+    "SearchResult",
+    "SearchStream",
+    "Searcher",
+    "SortKey",
+    "search",
     # converters and validation (for adapters)
     "FieldError",
     "ParsedNumber",

@@ -1,0 +1,606 @@
+"""The fan-out searcher: every provider at once, under deadlines, with an honest report of each.
+
+* One task per provider in an anyio task group (asyncio and trio alike).
+* A global deadline for the whole search and a per-provider timeout; a provider that runs out of
+  time is reported ``timeout`` with whatever offers it had already delivered.
+* A global limit on requests in flight, shared by every provider; each provider's own rate limit
+  and its retries of idempotent GETs live in the provider base class.
+* Partial success is data: a failing provider becomes a report, never an exception. Only bugs
+  propagate. ``strict=True`` raises :class:`IncompleteSearchError` when any provider failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from pydantic import BaseModel, ConfigDict
+
+from numbroker._events import ProviderFinished, ProviderStarted, SearchEvent
+from numbroker._exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    IncompleteSearchError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+)
+from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._provider import PageResult, Provider, ProviderRun
+from numbroker._ranking import ExchangeRates, RankedOffer, Ranker, SortKey, TopK
+from numbroker._registry import providers_from_env
+
+__all__ = [
+    "OverallStatus",
+    "ProviderReport",
+    "ProviderStatus",
+    "SearchResult",
+    "SearchStream",
+    "Searcher",
+    "search",
+]
+
+logger = logging.getLogger("numbroker.search")
+
+DEFAULT_DEADLINE = 30.0
+"""Seconds the whole search may take by default."""
+
+REJECTED_KEPT_IN_STREAMS = 1000
+"""Streaming and top-k searches keep at most this many rejected records (all are counted)."""
+
+
+class ProviderStatus(StrEnum):
+    """What one provider did in a search.
+
+    ``ok`` (offers), ``empty`` (answered, nothing matched), ``error``, ``timeout``, ``rate_limited``
+    (still 429 after retries), ``auth_error`` (401/403), ``skipped`` (not configured).
+    """
+
+    OK = "ok"
+    EMPTY = "empty"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    AUTH_ERROR = "auth_error"
+    SKIPPED = "skipped"
+
+    @property
+    def failed(self) -> bool:
+        """True for statuses that mean the provider did not answer fully."""
+        return self not in (ProviderStatus.OK, ProviderStatus.EMPTY, ProviderStatus.SKIPPED)
+
+
+class OverallStatus(StrEnum):
+    """``complete``: every queried provider answered. ``partial``: some failed. ``failed``: none answered."""
+
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class ProviderReport(BaseModel):
+    """A truthful account of one provider's part in a search.
+
+    Attributes:
+        provider: the provider id.
+        status: see :class:`ProviderStatus`.
+        offers: offers delivered that matched the number filters (before price caps and ranking).
+        rejected: vendor records rejected as malformed.
+        pages: pages fetched and normalized.
+        requests: HTTP requests sent (retries included).
+        retries: retries of failed idempotent requests.
+        elapsed_ms: wall time of this provider's task.
+        error: the failure, without secrets (None when it answered).
+        error_type: the exception class name of the failure.
+        unapplied_filters: query filters the vendor could not apply itself: ``emulated`` (applied by
+            numbroker) or ``unsupported`` (no data to decide; such offers are excluded and counted).
+        excluded: offers dropped by the number filters, by reason (``capabilities_unknown``, ``prefix``...).
+        unpriced: offers with no price for the sort key (ranked last).
+        duplicates: records the vendor served twice (delivered once).
+        truncated: paging stopped at the page cap.
+        notes: anything else worth knowing (lying totals, repeated pages).
+        missing_env: for ``skipped``: the environment variables to set (names only).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    status: ProviderStatus
+    offers: int = 0
+    rejected: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    elapsed_ms: int = 0
+    error: str | None = None
+    error_type: str | None = None
+    unapplied_filters: dict[str, str] = {}
+    excluded: dict[str, int] = {}
+    unpriced: int = 0
+    duplicates: int = 0
+    truncated: bool = False
+    notes: list[str] = []
+    missing_env: list[str] = []
+
+
+class SearchResult(BaseModel):
+    """Everything a search found and did.
+
+    Attributes:
+        query: the query searched.
+        status: ``complete``, ``partial`` or ``failed``.
+        offers: ranked offers (best first), each with the prices it was ranked by.
+        rejected: malformed vendor records (provider, offer id, field, value, reason).
+        providers: one report per provider, skipped ones included.
+        sort: the sort key used.
+        months: the months used for the ``total`` key.
+        currency: the target currency, if prices were converted.
+        ranked_per_currency: the currencies ranked separately when offers came in several and no rates
+            were given (offers in different currencies are never compared raw); empty otherwise.
+        unconverted: offers left out because their currency had no exchange rate.
+        excluded: offers left out by price caps, by reason.
+        rejected_total: how many records were rejected (``rejected`` may be capped in streaming forms).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: SearchQuery
+    status: OverallStatus
+    offers: list[RankedOffer]
+    rejected: list[RejectedRecord]
+    providers: list[ProviderReport]
+    sort: SortKey = SortKey.MONTHLY
+    months: int = 12
+    currency: str | None = None
+    ranked_per_currency: list[str] = []
+    unconverted: list[AvailableNumber] = []
+    excluded: dict[str, int] = {}
+    rejected_total: int = 0
+
+    @property
+    def numbers(self) -> list[AvailableNumber]:
+        """The ranked offers as plain :class:`AvailableNumber` values."""
+        return [r.offer for r in self.offers]
+
+    @property
+    def failures(self) -> list[ProviderReport]:
+        """Reports of providers that failed."""
+        return [r for r in self.providers if r.status.failed]
+
+    def to_json_dict(self, *, compact: bool = False) -> dict[str, Any]:
+        """The JSON document for scripts: ``status``, ``query``, ``offers``, ``providers``, ``rejected`` and more."""
+        return {
+            "status": self.status.value,
+            "query": self.query.model_dump(mode="json"),
+            "sort": self.sort.value,
+            "months": self.months,
+            "currency": self.currency,
+            "ranked_per_currency": self.ranked_per_currency,
+            "offers": [r.to_json_dict(compact=compact) for r in self.offers],
+            "providers": [p.model_dump(mode="json") for p in self.providers],
+            "rejected": [r.model_dump(mode="json") for r in self.rejected],
+            "rejected_total": self.rejected_total,
+            "unconverted": [o.model_dump(mode="json") for o in self.unconverted],
+            "excluded": self.excluded,
+        }
+
+
+def _overall(reports: Iterable[ProviderReport]) -> OverallStatus:
+    queried = [r for r in reports if r.status is not ProviderStatus.SKIPPED]
+    answered = [r for r in queried if not r.status.failed]
+    if not queried or not answered:
+        return OverallStatus.FAILED
+    return OverallStatus.COMPLETE if len(answered) == len(queried) else OverallStatus.PARTIAL
+
+
+def _status_for(error: ProviderError) -> ProviderStatus:
+    if isinstance(error, ProviderTimeoutError):
+        return ProviderStatus.TIMEOUT
+    if isinstance(error, RateLimitedError):
+        return ProviderStatus.RATE_LIMITED
+    if isinstance(error, AuthenticationError):
+        return ProviderStatus.AUTH_ERROR
+    return ProviderStatus.ERROR
+
+
+@dataclass
+class _Collect:
+    """Mutable state of one search run."""
+
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    rejected_total: int = 0
+    reports: dict[str, ProviderReport] = field(default_factory=dict)
+    rejected_cap: int | None = None
+
+    def add_rejected(self, records: Sequence[RejectedRecord]) -> None:
+        self.rejected_total += len(records)
+        room = len(records) if self.rejected_cap is None else max(0, self.rejected_cap - len(self.rejected))
+        self.rejected.extend(records[:room])
+
+
+class Searcher:
+    """Searches every provider concurrently and ranks what they offer.
+
+    Use as an async context manager; leaving it closes the providers it built itself (via
+    :meth:`from_env`) and leaves providers you handed it open.
+
+    Example:
+        >>> async with Searcher.from_env() as searcher:                      # doctest: +SKIP
+        ...     result = await searcher.search(SearchQuery(country="US", prefix="212"))
+        ...     for ranked in result.offers[:5]:
+        ...         print(ranked.offer.e164, ranked.offer.monthly_price, ranked.offer.provider)
+    """
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        *,
+        timeout: float = DEFAULT_DEADLINE,
+        provider_timeout: float | None = None,
+        max_concurrency: int = 16,
+        per_provider_limit: int | None = None,
+        strict: bool = False,
+        on_event: Callable[[SearchEvent], None] | None = None,
+        skipped: Mapping[str, list[str]] | None = None,
+        own_providers: bool = False,
+    ) -> None:
+        """Configure a searcher.
+
+        Args:
+            providers: the providers to ask (ids must be unique).
+            timeout: global deadline in seconds for one whole search.
+            provider_timeout: per-provider limit in seconds (default: the global deadline).
+            max_concurrency: HTTP requests in flight at once, across all providers.
+            per_provider_limit: stop fetching from a provider after this many matching offers (vendor order,
+                so it saves requests at the cost of completeness; leave unset to compare every offer).
+            strict: raise :class:`IncompleteSearchError` when any provider failed.
+            on_event: called with every :class:`SearchEvent` (progress displays, metrics).
+            skipped: provider id → missing environment variables, reported as ``skipped``.
+            own_providers: close the providers when the searcher closes.
+        """
+        ids = [p.id for p in providers]
+        if len(ids) != len(set(ids)):
+            raise ConfigurationError(f"provider ids must be unique, got {ids}")
+        if timeout <= 0 or (provider_timeout is not None and provider_timeout <= 0):
+            raise ConfigurationError("timeouts must be positive")
+        if max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be at least 1")
+        self.providers = list(providers)
+        self.timeout = timeout
+        self.provider_timeout = provider_timeout
+        self.max_concurrency = max_concurrency
+        self.per_provider_limit = per_provider_limit
+        self.strict = strict
+        self.on_event = on_event
+        self.skipped = dict(skipped or {})
+        self._own = own_providers
+
+    @classmethod
+    def from_env(
+        cls,
+        ids: Iterable[str] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        provider_options: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Searcher:
+        """Build a searcher over every provider whose credentials are in the environment.
+
+        Providers without credentials are reported ``skipped`` with the variables they need.
+
+        Args:
+            ids: provider ids to use (default: every known provider).
+            env: where to read variables (default ``os.environ``).
+            provider_options: passed to every provider constructor (``timeout=``, ``retry=``...).
+            **options: passed to :class:`Searcher`.
+        """
+        built, skipped = providers_from_env(ids, env=env, **dict(provider_options or {}))
+        return cls(built, skipped=skipped, own_providers=True, **options)
+
+    async def aclose(self) -> None:
+        """Close the providers this searcher owns."""
+        if self._own:
+            for provider in self.providers:
+                await provider.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- the fan-out -------------------------------------------------------------------------------
+
+    def _emit(self, event: SearchEvent) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(event)
+        except Exception:
+            logger.exception("on_event callback failed on %s", type(event).__name__)
+
+    async def _fan_out(
+        self, query: SearchQuery, on_page: Callable[[PageResult], Any], state: _Collect
+    ) -> list[ProviderReport]:
+        """Run every provider's task; return their reports (skipped ones included)."""
+        limiter = anyio.CapacityLimiter(self.max_concurrency)
+        deadline = anyio.current_time() + self.timeout
+
+        async def run(provider: Provider) -> None:
+            self._emit(ProviderStarted(provider.id))
+            run_state = ProviderRun(emit=self._emit, limiter=limiter)
+            started = anyio.current_time()
+            status = ProviderStatus.OK
+            error: str | None = None
+            error_type: str | None = None
+            own_deadline = deadline if self.provider_timeout is None else min(deadline, started + self.provider_timeout)
+
+            async def sink(page: PageResult) -> None:
+                state.add_rejected(page.rejected)
+                result = on_page(page)
+                if result is not None:
+                    await result
+
+            with anyio.CancelScope(deadline=own_deadline) as scope:
+                try:
+                    await provider.stream_pages(query, sink, run=run_state, max_offers=self.per_provider_limit)
+                except ProviderError as exc:
+                    status, error, error_type = _status_for(exc), str(exc), type(exc).__name__
+            if scope.cancelled_caught:
+                limit = own_deadline - started
+                status, error, error_type = (
+                    ProviderStatus.TIMEOUT,
+                    f"{provider.id}: no complete answer within {limit:.1f}s",
+                    "ProviderTimeoutError",
+                )
+            stats = run_state.stats
+            if status is ProviderStatus.OK and stats.offers == 0:
+                status = ProviderStatus.EMPTY
+            report = ProviderReport(
+                provider=provider.id,
+                status=status,
+                offers=stats.offers,
+                rejected=stats.rejected,
+                pages=stats.pages,
+                requests=stats.requests,
+                retries=stats.retries,
+                elapsed_ms=round((anyio.current_time() - started) * 1000),
+                error=provider.redact(error) if error else None,
+                error_type=error_type,
+                unapplied_filters={k.value: v.value for k, v in provider.unapplied_filters(query).items()},
+                excluded=dict(stats.excluded),
+                duplicates=stats.duplicates,
+                truncated=stats.truncated,
+                notes=list(stats.notes),
+            )
+            state.reports[provider.id] = report
+            logger.info("%s: %s (%d offers, %d ms)", provider.id, status.value, stats.offers, report.elapsed_ms)
+            self._emit(ProviderFinished(provider.id, report))
+
+        async with anyio.create_task_group() as tg:
+            for provider in self.providers:
+                tg.start_soon(run, provider)
+        reports = [state.reports[p.id] for p in self.providers]
+        reports += [
+            ProviderReport(provider=pid, status=ProviderStatus.SKIPPED, missing_env=missing, error="not configured")
+            for pid, missing in self.skipped.items()
+        ]
+        return reports
+
+    def _finish(
+        self,
+        query: SearchQuery,
+        reports: list[ProviderReport],
+        state: _Collect,
+        ranked: list[RankedOffer],
+        ranker: Ranker,
+        strict: bool | None,
+    ) -> SearchResult:
+        for report in reports:
+            report.unpriced = ranker.unpriced.get(report.provider, 0)
+        if query.limit is not None:
+            ranked = ranked[: query.limit]
+        currencies = ranker.per_currency(ranked) if ranker.currency is None else []
+        result = SearchResult(
+            query=query,
+            status=_overall(reports),
+            offers=ranked,
+            rejected=state.rejected,
+            providers=reports,
+            sort=ranker.sort,
+            months=ranker.months,
+            currency=ranker.currency,
+            ranked_per_currency=currencies if len(currencies) > 1 else [],
+            unconverted=ranker.unconverted,
+            excluded=ranker.excluded,
+            rejected_total=state.rejected_total,
+        )
+        if (self.strict if strict is None else strict) and result.status is not OverallStatus.COMPLETE:
+            failed = ", ".join(f"{r.provider} ({r.status.value})" for r in result.failures) or "no provider configured"
+            raise IncompleteSearchError(f"search {result.status.value}: {failed}", result)
+        return result
+
+    # -- the public forms --------------------------------------------------------------------------
+
+    async def search(
+        self,
+        query: SearchQuery,
+        *,
+        sort: SortKey | str = SortKey.MONTHLY,
+        months: int = 12,
+        currency: str | None = None,
+        rates: ExchangeRates | Mapping[str, Any] | None = None,
+        dedupe: bool = False,
+        strict: bool | None = None,
+    ) -> SearchResult:
+        """Ask every provider, then filter, convert and rank what they offered.
+
+        Args:
+            query: what to look for; ``query.limit`` keeps the best N after ranking.
+            sort: ``monthly`` (default), ``setup``, ``first-bill`` or ``total``.
+            months: months for the ``total`` key.
+            currency: target currency to convert every price into (needs ``rates`` unless all offers use it).
+            rates: exchange rates (an :class:`ExchangeRates` or its JSON form as a mapping).
+            dedupe: keep only the cheapest offer per E.164, listing the others as alternatives.
+            strict: override the searcher's ``strict``.
+
+        Raises:
+            IncompleteSearchError: in strict mode, when any provider failed (the result is attached).
+        """
+        ranker = _ranker(query, sort, months, currency, rates)
+        offers: list[AvailableNumber] = []
+        state = _Collect()
+        reports = await self._fan_out(query, lambda page: offers.extend(page.offers), state)
+        return self._finish(query, reports, state, ranker.rank(offers, dedupe=dedupe), ranker, strict)
+
+    async def top_k(
+        self,
+        query: SearchQuery,
+        k: int,
+        *,
+        sort: SortKey | str = SortKey.MONTHLY,
+        months: int = 12,
+        currency: str | None = None,
+        rates: ExchangeRates | Mapping[str, Any] | None = None,
+        strict: bool | None = None,
+    ) -> SearchResult:
+        """Like :meth:`search` but keeps only the ``k`` best offers (per ranking currency) in bounded memory.
+
+        Memory stays flat however many offers stream past; rejected records are counted, and the
+        first :data:`REJECTED_KEPT_IN_STREAMS` kept.
+        """
+        ranker = _ranker(query, sort, months, currency, rates)
+        keeper = TopK(ranker, k)
+        state = _Collect(rejected_cap=REJECTED_KEPT_IN_STREAMS)
+
+        def on_page(page: PageResult) -> None:
+            for offer in page.offers:
+                keeper.push(offer)
+
+        reports = await self._fan_out(query, on_page, state)
+        return self._finish(query, reports, state, keeper.result(), ranker, strict)
+
+    @asynccontextmanager
+    async def stream(self, query: SearchQuery, *, buffer: int = 256) -> AsyncIterator[SearchStream]:
+        """Yield offers as each page is normalized, before the slowest provider answers.
+
+        Offers arrive unranked, in arrival order. After the loop, ``stream.result`` holds the reports
+        (its ``offers`` is empty: the stream does not keep them). Leaving the block early cancels the
+        providers still running.
+
+        Example:
+            >>> async with searcher.stream(query) as offers:                # doctest: +SKIP
+            ...     async for offer in offers:
+            ...         if offer.monthly_price and offer.monthly_price.amount < 1:
+            ...             break
+        """
+        send, receive = anyio.create_memory_object_stream[AvailableNumber](buffer)
+        stream = SearchStream(receive)
+        state = _Collect(rejected_cap=REJECTED_KEPT_IN_STREAMS)
+
+        async def produce(sender: MemoryObjectSendStream[AvailableNumber]) -> None:
+            async def on_page(page: PageResult) -> None:
+                for offer in page.offers:
+                    await sender.send(offer)
+
+            with sender:
+                reports = await self._fan_out(query, on_page, state)
+                # Set the result before closing the sender, so a consumer whose loop just ended sees it.
+                stream.result = self._finish(
+                    query, reports, state, [], _ranker(query, "monthly", 12, None, None), False
+                )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(produce, send)
+            try:
+                yield stream
+            finally:
+                tg.cancel_scope.cancel()
+                await receive.aclose()
+
+
+class SearchStream:
+    """Offers as they arrive (an async iterator); ``result`` holds the reports once the search ended."""
+
+    def __init__(self, receive: MemoryObjectReceiveStream[AvailableNumber]) -> None:
+        self._receive = receive
+        self.result: SearchResult | None = None
+
+    def __aiter__(self) -> AsyncIterator[AvailableNumber]:
+        return self._receive.__aiter__()
+
+
+def _ranker(
+    query: SearchQuery,
+    sort: SortKey | str,
+    months: int,
+    currency: str | None,
+    rates: ExchangeRates | Mapping[str, Any] | None,
+) -> Ranker:
+    try:
+        key = SortKey(sort)
+    except ValueError:
+        raise ConfigurationError(f"sort must be one of {', '.join(s.value for s in SortKey)}; got {sort!r}") from None
+    exchange = ExchangeRates.model_validate(rates) if isinstance(rates, Mapping) else rates
+    return Ranker(query, key, months, currency, exchange)
+
+
+def search(
+    query: SearchQuery | None = None,
+    /,
+    *,
+    providers: Iterable[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_DEADLINE,
+    sort: SortKey | str = SortKey.MONTHLY,
+    months: int = 12,
+    currency: str | None = None,
+    rates: ExchangeRates | Mapping[str, Any] | None = None,
+    dedupe: bool = False,
+    strict: bool = False,
+    backend: str = "asyncio",
+    **query_fields: Any,
+) -> SearchResult:
+    """Search synchronously (runs its own event loop): for scripts and notebooks without async code.
+
+    Builds every provider configured in the environment, searches, ranks and closes them.
+
+    Example:
+        >>> result = numbroker.search(country="GB", prefix="20", sort="first-bill")   # doctest: +SKIP
+        >>> result.offers[0].offer.e164                                                # doctest: +SKIP
+
+    Args:
+        query: a :class:`SearchQuery`, or leave it out and give its fields as keywords (``country=`` ...).
+        providers: provider ids to use (default: every configured one).
+        env: where credentials are read from (default ``os.environ``).
+        timeout: the global deadline in seconds.
+        sort: see :meth:`Searcher.search`. months/currency/rates/dedupe/strict likewise.
+        backend: the anyio backend to run on (``asyncio`` or ``trio``).
+        months: see :meth:`Searcher.search`.
+        currency: see :meth:`Searcher.search`.
+        rates: see :meth:`Searcher.search`.
+        dedupe: see :meth:`Searcher.search`.
+        strict: see :meth:`Searcher.search`.
+        **query_fields: :class:`SearchQuery` fields when ``query`` is not given.
+    """
+    if query is None:
+        query = SearchQuery.model_validate(query_fields)
+    elif query_fields:
+        raise ConfigurationError("give either a SearchQuery or its fields as keywords, not both")
+    final = query
+
+    async def main() -> SearchResult:
+        async with Searcher.from_env(providers, env=env, timeout=timeout, strict=strict) as searcher:
+            return await searcher.search(final, sort=sort, months=months, currency=currency, rates=rates, dedupe=dedupe)
+
+    result: SearchResult = anyio.run(main, backend=backend)
+    return result

@@ -1,0 +1,187 @@
+"""Ranking: sort keys with ties, currencies with and without rates, caps, dedupe, top-k."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from numbroker import ConfigurationError, ExchangeRates, Money, SearchQuery, SortKey
+from numbroker._ranking import Ranker, TopK
+from numbroker.testing import offer
+
+US = SearchQuery(country="US")
+RATES = ExchangeRates.model_validate({"base": "EUR", "rates": {"USD": "1.08", "INR": "90.2"}})
+
+
+def order(ranked: list[object]) -> list[str]:
+    return [f"{r.offer.provider}:{r.offer.e164}" for r in ranked]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (SortKey.MONTHLY, ["a:+14155550002", "b:+14155550003", "a:+14155550001", "c:+14155550004"]),
+        (SortKey.SETUP, ["c:+14155550004", "a:+14155550001", "a:+14155550002", "b:+14155550003"]),
+        (SortKey.FIRST_BILL, ["a:+14155550001", "c:+14155550004", "a:+14155550002", "b:+14155550003"]),
+        (SortKey.TOTAL, ["a:+14155550002", "b:+14155550003", "a:+14155550001", "c:+14155550004"]),
+    ],
+)
+def test_every_sort_key_orders_with_deterministic_ties(key: SortKey, expected: list[str]) -> None:
+    """Each key ranks by its own value; ties break on setup, then provider, then E.164."""
+    offers = [
+        offer("+14155550001", provider="a", setup="0.50", monthly="2.00"),  # first bill 2.50, total 24.50
+        offer("+14155550002", provider="a", setup="5.00", monthly="1.00"),  # first bill 6.00, total 17.00
+        offer("+14155550003", provider="b", setup="5.00", monthly="1.00"),  # ties with ...0002 on every key
+        offer("+14155550004", provider="c", setup="0.00", monthly="3.00"),  # first bill 3.00, total 36.00
+    ]
+
+    ranked = Ranker(US, key, months=12).rank(offers)
+
+    assert expected == order(ranked)
+
+
+def test_tie_on_value_breaks_on_setup_first() -> None:
+    """Equal monthly prices: the cheaper setup wins before provider or number are looked at."""
+    offers = [
+        offer("+14155550001", provider="a", setup="9", monthly="1"),
+        offer("+14155550002", provider="z", setup="1", monthly="1"),
+    ]
+
+    assert ["z:+14155550002", "a:+14155550001"] == order(Ranker(US).rank(offers))
+
+
+def test_unpriced_offers_rank_last_and_are_counted() -> None:
+    """Offers with no price for the key come after every priced one and are counted per provider."""
+    ranker = Ranker(US, SortKey.SETUP)
+    offers = [offer("+14155550001", provider="bird", setup=None), offer("+14155550002", provider="v", setup="9")]
+
+    ranked = ranker.rank(offers)
+
+    assert ["v:+14155550002", "bird:+14155550001"] == order(ranked)
+    assert {"bird": 1} == ranker.unpriced
+
+
+def test_mixed_currencies_without_rates_rank_per_currency() -> None:
+    """EUR and INR are never compared raw: ranking is within each currency, and says so."""
+    offers = [
+        offer("+14155550001", monthly="90", currency="INR"),
+        offer("+14155550002", monthly="2", currency="EUR"),
+        offer("+14155550003", monthly="1", currency="EUR"),
+    ]
+    ranker = Ranker(US)
+
+    ranked = ranker.rank(offers)
+
+    assert ["+14155550003", "+14155550002", "+14155550001"] == [r.offer.e164 for r in ranked]
+    assert ["EUR", "INR"] == ranker.per_currency(ranked)
+
+
+def test_with_rates_prices_convert_exactly_and_keep_the_original() -> None:
+    """With a target currency and rates, offers compare in it; converted amounts stay Decimal beside the original."""
+    offers = [
+        offer("+14155550001", monthly="90.2", setup="0", currency="INR"),  # 1.00 EUR
+        offer("+14155550002", monthly="1.08", setup="0", currency="USD"),  # 1.00 EUR
+        offer("+14155550003", monthly="0.99", setup="0", currency="EUR"),
+    ]
+
+    ranked = Ranker(US, currency="EUR", rates=RATES).rank(offers)
+
+    assert "+14155550003" == ranked[0].offer.e164
+    inr = next(r for r in ranked if r.offer.e164 == "+14155550001")
+    assert Money(amount=Decimal("1"), currency="EUR") == inr.converted_monthly_price
+    assert Money(amount=Decimal("90.2"), currency="INR") == inr.offer.monthly_price
+    assert isinstance(inr.converted_monthly_price.amount, Decimal)  # type: ignore[union-attr]
+    assert "converted" in inr.to_json_dict()
+
+
+def test_an_offer_without_a_rate_is_reported_not_guessed() -> None:
+    """An offer in a currency the rates lack is left out and listed as unconverted."""
+    ranker = Ranker(US, currency="EUR", rates=RATES)
+
+    ranked = ranker.rank([offer("+14155550001", currency="GBP"), offer("+14155550002", currency="USD")])
+
+    assert ["+14155550002"] == [r.offer.e164 for r in ranked]
+    assert ["+14155550001"] == [o.e164 for o in ranker.unconverted]
+
+
+def test_cross_rate_goes_through_the_base() -> None:
+    """USD → INR uses 1 EUR = 1.08 USD = 90.2 INR."""
+    converted = RATES.convert(Money(amount=Decimal("1.08"), currency="USD"), "INR")
+
+    assert Money(amount=Decimal("90.2"), currency="INR") == converted
+
+
+def test_price_caps_in_target_currency_and_unverifiable_caps() -> None:
+    """Caps compare in the cap's currency (converting with rates); a cap that cannot be checked excludes."""
+    query = SearchQuery(country="US", max_monthly_price=Money(amount=Decimal("1.00"), currency="EUR"))
+    offers = [
+        offer("+14155550001", monthly="1.08", currency="USD"),  # exactly 1.00 EUR: kept
+        offer("+14155550002", monthly="1.09", currency="USD"),  # over
+        offer("+14155550003", monthly="1", currency="GBP"),  # no rate
+    ]
+    with_rates = Ranker(query, rates=RATES)
+    without = Ranker(query)
+
+    assert ["+14155550001"] == [r.offer.e164 for r in with_rates.rank(offers)]
+    assert {"over_monthly_cap": 1, "monthly_cap_not_comparable": 1} == with_rates.excluded
+    assert [] == without.rank(offers)
+    assert {"monthly_cap_not_comparable": 3} == without.excluded
+
+
+def test_setup_cap_excludes_unknown_setup() -> None:
+    """A vendor that states no setup price cannot be proven under a setup cap."""
+    query = SearchQuery(country="US", max_setup_price=Money(amount=Decimal("1"), currency="USD"))
+    ranker = Ranker(query)
+
+    assert [] == ranker.rank([offer(setup=None)])
+    assert {"setup_price_unknown": 1} == ranker.excluded
+
+
+def test_dedupe_keeps_the_cheapest_and_lists_alternatives() -> None:
+    """The same E.164 from two providers: the cheapest stays, the other becomes an alternative."""
+    offers = [
+        offer("+14155550001", provider="vobiz", monthly="2.00"),
+        offer("+14155550001", provider="bird", monthly="1.50"),
+        offer("+14155550002", provider="vobiz", monthly="1.75"),
+    ]
+
+    ranked = Ranker(US).rank(offers, dedupe=True)
+
+    assert ["bird:+14155550001", "vobiz:+14155550002"] == order(ranked)
+    assert ["vobiz"] == [a.provider for a in ranked[0].alternatives]
+    assert "alternatives" in json.dumps(ranked[0].to_json_dict())
+
+
+def test_top_k_equals_the_head_of_the_full_ranking() -> None:
+    """The bounded top-k keeps exactly the k best of the full ranking, ties included."""
+    offers = [
+        offer(f"+1415555{i:04d}", provider="ab"[i % 2], monthly=str(i % 13), setup=str(i % 3)) for i in range(300)
+    ]
+    ranker = Ranker(US)
+    keeper = TopK(Ranker(US), 25)
+
+    for o in offers:
+        keeper.push(o)
+
+    assert order(ranker.rank(offers)[:25]) == order(keeper.result())
+
+
+def test_rates_file_loads_and_bad_files_say_why(tmp_path: Path) -> None:
+    """The JSON rates file loads exactly; bad files raise ConfigurationError naming the problem."""
+    good = tmp_path / "rates.json"
+    good.write_text('{"base": "EUR", "rates": {"USD": "1.08", "INR": 90.2}}')
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"base": "EUR", "rates": {"USD": "-1"}}')
+
+    rates = ExchangeRates.from_file(good)
+
+    assert Decimal("90.2") == rates.rates["INR"]
+    with pytest.raises(ConfigurationError, match="invalid exchange rates"):
+        ExchangeRates.from_file(bad)
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        ExchangeRates.from_file(tmp_path / "missing.json")
+    with pytest.raises(ValueError):
+        ExchangeRates.model_validate({"base": "EUR", "rates": {"USD": 0}})
