@@ -68,6 +68,7 @@ EXPECTED = {
     "money_from_json_number",
     "money_from_scaled_int",
     "money_from_string",
+    "parse_e164",
     "parse_retry_after",
     "path_segment",
     "provider_ids",
