@@ -2,82 +2,160 @@
 
 The public surface is re-exported here; everything else lives in private modules.
 Adapters live in the separate import package ``numbroker_providers`` and are reached through the registry.
+
+Names are imported lazily on first use (PEP 562), so ``import numbroker`` and ``numbroker --version``
+stay fast; type checkers see the explicit re-exports below.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from numbroker._events import (
-    PageFetched,
-    ProviderFinished,
-    ProviderStarted,
-    RequestFinished,
-    RetryScheduled,
-    SearchEvent,
-)
-from numbroker._exceptions import (
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    IncompleteSearchError,
-    InsufficientFundsError,
-    MissingCredentialsError,
-    NotFoundError,
-    NumbrokerError,
-    PermissionDeniedError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderHTTPError,
-    ProviderResponseError,
-    ProviderTimeoutError,
-    ProviderUnavailableError,
-    PurchaseError,
-    RateLimitedError,
-    UnknownProviderError,
-)
-from numbroker._http import RateLimit, RetryPolicy, parse_retry_after
-from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery, make_offer
-from numbroker._money import (
-    FieldError,
-    Money,
-    decimal_from_json_number,
-    decimal_from_scaled_int,
-    decimal_from_string,
-    money_from_json_number,
-    money_from_scaled_int,
-    money_from_string,
-)
-from numbroker._phone import ParsedNumber, infer_number_type, parse_e164
-from numbroker._provider import (
-    PageResult,
-    Provider,
-    ProviderResult,
-    ProviderRun,
-    ProviderStats,
-    RawPage,
-    check_base_url,
-    path_segment,
-)
-from numbroker._ranking import ExchangeRates, RankedOffer, SortKey
-from numbroker._registry import (
-    available_providers,
-    get_provider_class,
-    provider_ids,
-    providers_from_env,
-    register_provider,
-)
-from numbroker._search import (
-    OverallStatus,
-    ProviderReport,
-    ProviderStatus,
-    Searcher,
-    SearchResult,
-    SearchStream,
-    search,
-)
-from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
+if TYPE_CHECKING:
+    from numbroker._events import PageFetched as PageFetched
+    from numbroker._events import ProviderFinished as ProviderFinished
+    from numbroker._events import ProviderStarted as ProviderStarted
+    from numbroker._events import RequestFinished as RequestFinished
+    from numbroker._events import RetryScheduled as RetryScheduled
+    from numbroker._events import SearchEvent as SearchEvent
+    from numbroker._exceptions import AuthenticationError as AuthenticationError
+    from numbroker._exceptions import BadRequestError as BadRequestError
+    from numbroker._exceptions import ConfigurationError as ConfigurationError
+    from numbroker._exceptions import IncompleteSearchError as IncompleteSearchError
+    from numbroker._exceptions import InsufficientFundsError as InsufficientFundsError
+    from numbroker._exceptions import MissingCredentialsError as MissingCredentialsError
+    from numbroker._exceptions import NotFoundError as NotFoundError
+    from numbroker._exceptions import NumbrokerError as NumbrokerError
+    from numbroker._exceptions import PermissionDeniedError as PermissionDeniedError
+    from numbroker._exceptions import ProviderConnectionError as ProviderConnectionError
+    from numbroker._exceptions import ProviderError as ProviderError
+    from numbroker._exceptions import ProviderHTTPError as ProviderHTTPError
+    from numbroker._exceptions import ProviderResponseError as ProviderResponseError
+    from numbroker._exceptions import ProviderTimeoutError as ProviderTimeoutError
+    from numbroker._exceptions import ProviderUnavailableError as ProviderUnavailableError
+    from numbroker._exceptions import PurchaseError as PurchaseError
+    from numbroker._exceptions import RateLimitedError as RateLimitedError
+    from numbroker._exceptions import UnknownProviderError as UnknownProviderError
+    from numbroker._http import RateLimit as RateLimit
+    from numbroker._http import RetryPolicy as RetryPolicy
+    from numbroker._http import parse_retry_after as parse_retry_after
+    from numbroker._models import AvailableNumber as AvailableNumber
+    from numbroker._models import RejectedRecord as RejectedRecord
+    from numbroker._models import SearchQuery as SearchQuery
+    from numbroker._models import make_offer as make_offer
+    from numbroker._money import FieldError as FieldError
+    from numbroker._money import Money as Money
+    from numbroker._money import decimal_from_json_number as decimal_from_json_number
+    from numbroker._money import decimal_from_scaled_int as decimal_from_scaled_int
+    from numbroker._money import decimal_from_string as decimal_from_string
+    from numbroker._money import money_from_json_number as money_from_json_number
+    from numbroker._money import money_from_scaled_int as money_from_scaled_int
+    from numbroker._money import money_from_string as money_from_string
+    from numbroker._phone import ParsedNumber as ParsedNumber
+    from numbroker._phone import infer_number_type as infer_number_type
+    from numbroker._phone import parse_e164 as parse_e164
+    from numbroker._provider import PageResult as PageResult
+    from numbroker._provider import Provider as Provider
+    from numbroker._provider import ProviderResult as ProviderResult
+    from numbroker._provider import ProviderRun as ProviderRun
+    from numbroker._provider import ProviderStats as ProviderStats
+    from numbroker._provider import RawPage as RawPage
+    from numbroker._provider import check_base_url as check_base_url
+    from numbroker._provider import path_segment as path_segment
+    from numbroker._ranking import ExchangeRates as ExchangeRates
+    from numbroker._ranking import RankedOffer as RankedOffer
+    from numbroker._ranking import SortKey as SortKey
+    from numbroker._registry import available_providers as available_providers
+    from numbroker._registry import get_provider_class as get_provider_class
+    from numbroker._registry import provider_ids as provider_ids
+    from numbroker._registry import providers_from_env as providers_from_env
+    from numbroker._registry import register_provider as register_provider
+    from numbroker._search import OverallStatus as OverallStatus
+    from numbroker._search import ProviderReport as ProviderReport
+    from numbroker._search import ProviderStatus as ProviderStatus
+    from numbroker._search import Searcher as Searcher
+    from numbroker._search import SearchResult as SearchResult
+    from numbroker._search import SearchStream as SearchStream
+    from numbroker._search import search as search
+    from numbroker._types import Capability as Capability
+    from numbroker._types import FilterSupport as FilterSupport
+    from numbroker._types import NumberType as NumberType
+    from numbroker._types import QueryFilter as QueryFilter
+
+_EXPORTS: dict[str, str] = {
+    "AuthenticationError": "numbroker._exceptions",
+    "AvailableNumber": "numbroker._models",
+    "BadRequestError": "numbroker._exceptions",
+    "Capability": "numbroker._types",
+    "ConfigurationError": "numbroker._exceptions",
+    "ExchangeRates": "numbroker._ranking",
+    "FieldError": "numbroker._money",
+    "FilterSupport": "numbroker._types",
+    "IncompleteSearchError": "numbroker._exceptions",
+    "InsufficientFundsError": "numbroker._exceptions",
+    "MissingCredentialsError": "numbroker._exceptions",
+    "Money": "numbroker._money",
+    "NotFoundError": "numbroker._exceptions",
+    "NumberType": "numbroker._types",
+    "NumbrokerError": "numbroker._exceptions",
+    "OverallStatus": "numbroker._search",
+    "PageFetched": "numbroker._events",
+    "PageResult": "numbroker._provider",
+    "ParsedNumber": "numbroker._phone",
+    "PermissionDeniedError": "numbroker._exceptions",
+    "Provider": "numbroker._provider",
+    "ProviderConnectionError": "numbroker._exceptions",
+    "ProviderError": "numbroker._exceptions",
+    "ProviderFinished": "numbroker._events",
+    "ProviderHTTPError": "numbroker._exceptions",
+    "ProviderReport": "numbroker._search",
+    "ProviderResponseError": "numbroker._exceptions",
+    "ProviderResult": "numbroker._provider",
+    "ProviderRun": "numbroker._provider",
+    "ProviderStarted": "numbroker._events",
+    "ProviderStats": "numbroker._provider",
+    "ProviderStatus": "numbroker._search",
+    "ProviderTimeoutError": "numbroker._exceptions",
+    "ProviderUnavailableError": "numbroker._exceptions",
+    "PurchaseError": "numbroker._exceptions",
+    "QueryFilter": "numbroker._types",
+    "RankedOffer": "numbroker._ranking",
+    "RateLimit": "numbroker._http",
+    "RateLimitedError": "numbroker._exceptions",
+    "RawPage": "numbroker._provider",
+    "RejectedRecord": "numbroker._models",
+    "RequestFinished": "numbroker._events",
+    "RetryPolicy": "numbroker._http",
+    "RetryScheduled": "numbroker._events",
+    "SearchEvent": "numbroker._events",
+    "SearchQuery": "numbroker._models",
+    "SearchResult": "numbroker._search",
+    "SearchStream": "numbroker._search",
+    "Searcher": "numbroker._search",
+    "SortKey": "numbroker._ranking",
+    "UnknownProviderError": "numbroker._exceptions",
+    "available_providers": "numbroker._registry",
+    "check_base_url": "numbroker._provider",
+    "decimal_from_json_number": "numbroker._money",
+    "decimal_from_scaled_int": "numbroker._money",
+    "decimal_from_string": "numbroker._money",
+    "get_provider_class": "numbroker._registry",
+    "infer_number_type": "numbroker._phone",
+    "make_offer": "numbroker._models",
+    "money_from_json_number": "numbroker._money",
+    "money_from_scaled_int": "numbroker._money",
+    "money_from_string": "numbroker._money",
+    "parse_e164": "numbroker._phone",
+    "parse_retry_after": "numbroker._http",
+    "path_segment": "numbroker._provider",
+    "provider_ids": "numbroker._registry",
+    "providers_from_env": "numbroker._registry",
+    "register_provider": "numbroker._registry",
+    "search": "numbroker._search",
+}
+"""Public name → the private module that defines it."""
 
 __all__ = [
     # the data
@@ -164,12 +242,16 @@ def __getattr__(name: str) -> Any:
         from importlib.metadata import version
 
         return version("numbroker")
-    raise AttributeError(f"module 'numbroker' has no attribute {name!r}")
-
-
-for _name in __all__:
-    _obj = globals().get(_name)
-    if _obj is not None and getattr(_obj, "__module__", "").startswith("numbroker._"):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'numbroker' has no attribute {name!r}")
+    obj = getattr(importlib.import_module(module), name)
+    if getattr(obj, "__module__", "").startswith("numbroker._"):
         with contextlib.suppress(AttributeError, TypeError):
-            _obj.__module__ = "numbroker"
-del _name, _obj
+            obj.__module__ = "numbroker"
+    globals()[name] = obj
+    return obj
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

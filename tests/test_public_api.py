@@ -114,3 +114,30 @@ def test_importing_numbroker_does_not_import_cli_or_sandbox_libraries() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
     assert "[]" == out
+
+
+def test_lazy_table_and_type_checking_imports_agree() -> None:
+    """The lazy-import table, the TYPE_CHECKING re-exports and __all__ name the same objects."""
+    import ast
+    from pathlib import Path
+
+    assert numbroker.__file__ is not None
+    tree = ast.parse(Path(numbroker.__file__).read_text())
+    guarded = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    static = {
+        alias.name: node.module for node in guarded.body if isinstance(node, ast.ImportFrom) for alias in node.names
+    }
+
+    assert static == numbroker._EXPORTS
+    assert set(numbroker.__all__) - {"__version__"} == set(static)
+
+
+def test_import_is_lazy() -> None:
+    """`import numbroker` alone loads no heavy dependency (so the CLI's --version is instant)."""
+    import subprocess
+    import sys
+
+    code = "import sys, numbroker; print(sorted(m for m in ('httpx','pydantic','phonenumbers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+    assert "[]" == out
