@@ -237,6 +237,7 @@ class Provider(ABC):
         *,
         base_url: str | None = None,
         http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -249,6 +250,8 @@ class Provider(ABC):
             base_url: overrides ``<ID>_BASE_URL`` and the default; ``https://`` or loopback ``http://``.
             http_client: an ``httpx.AsyncClient`` to use (it is left open); by default one is created and
                 closed by :meth:`aclose`.
+            transport: an httpx transport for the client the provider creates (e.g. ``httpx.ASGITransport``
+                to talk to an in-process sandbox, or ``httpx.MockTransport``); not with ``http_client``.
             timeout: seconds per HTTP request.
             retry: retry policy for idempotent GETs.
             max_response_bytes: cap on one response body.
@@ -263,8 +266,11 @@ class Provider(ABC):
         self.max_response_bytes = max_response_bytes
         self.number_strictness: Strictness = number_strictness
         self._secrets: list[str] = []
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("give http_client or transport, not both")
         self._own_client = http_client is None
         self._client = http_client
+        self._transport = transport
         self._rate_limiter = RateLimiter(self.rate_limit) if self.rate_limit else None
         self._closed = False
 
@@ -337,6 +343,7 @@ class Provider(ABC):
             if self._closed:
                 raise ConfigurationError(f"{self.id}: provider is closed")
             self._client = httpx.AsyncClient(
+                transport=self._transport,
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,
                 limits=httpx.Limits(max_connections=max(8, self.page_concurrency * 2)),
@@ -463,6 +470,13 @@ class Provider(ABC):
     def _json(self, response: httpx.Response) -> Any:
         """Parse a response body as JSON with Decimal numbers (see :func:`numbroker._http.loads`)."""
         return loads(self.id, response.content)
+
+    def _note(self, text: str) -> None:
+        """Record something worth knowing about this run (shown in the provider's report) and log it."""
+        logger.info("%s: %s", self.id, text)
+        run = _current_run.get()
+        if run is not None:
+            run.stats.notes.append(text)
 
     def _emit(self, event: SearchEvent) -> None:
         run = _current_run.get()

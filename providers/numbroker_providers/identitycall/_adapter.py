@@ -1,0 +1,290 @@
+"""IdentityCall adapter: ``GET /virtual_numbers/available``, entries passed through from its carrier (Telnyx)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import anyio
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+
+from numbroker._exceptions import BadRequestError, ConfigurationError, ProviderError, ProviderResponseError
+from numbroker._http import RateLimit
+from numbroker._models import AvailableNumber, SearchQuery, make_offer
+from numbroker._money import FieldError, Money, money_from_string, validate_currency
+from numbroker._provider import Cursor, Provider, RawPage
+from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
+
+__all__ = ["IdentityCallProvider"]
+
+_T = TypeVar("_T")
+
+_VENDOR_TYPES: Mapping[NumberType, str] = {
+    NumberType.MOBILE: "mobile",
+    NumberType.LOCAL: "local",
+    NumberType.TOLL_FREE: "toll-free",
+    NumberType.NATIONAL: "national",
+}
+"""What the search endpoint accepts as ``number_type`` (its default, when omitted, is ``mobile``)."""
+
+_FROM_VENDOR: Mapping[str, NumberType] = {
+    **{vendor: ours for ours, vendor in _VENDOR_TYPES.items()},
+    "shared-cost": NumberType.SHARED_COST,
+}
+"""Entry types, after lower-casing and ``_`` → ``-`` (Telnyx writes ``toll_free`` and ``shared_cost``)."""
+
+_CAPABILITIES = frozenset(c.value for c in Capability)
+_REGION_TYPES = frozenset({"state", "rate_center", "location"})
+_EXTRAS = ("best_effort", "quickship", "reservable")
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    data: list[Any]
+
+
+class _Cost(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    upfront_cost: Any = None
+    monthly_cost: Any = None
+    currency: Any = None
+
+
+class _Region(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    region_type: Any = None
+    region_name: Any = None
+
+
+class _IdentityCallRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    phone_number: Any
+    country_code: Any = None
+    number_type: Any = None
+    upfront_cost: Any = None
+    monthly_cost: Any = None
+    currency: Any = None
+    cost_information: _Cost | None = None
+    features: list[Any] | None = None
+    region_information: list[_Region] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One vendor entry and the vendor ``number_type`` it was requested with (its fallback type)."""
+
+    raw: Any
+    requested: str | None
+
+
+class IdentityCallProvider(Provider):
+    """IdentityCall virtual numbers (``Authorization: Bearer idc_…``).
+
+    The numbers pages document ``https://api.identitycall.ai/api/v1/public`` (the default); the overview
+    and auth pages show ``https://api.identitycall.com/api/v1/public``. Set ``base_url=`` or
+    ``IDENTITYCALL_BASE_URL`` to use the other host.
+
+    The search has no paging, prefix, contains or capability parameters: those filters are applied by
+    numbroker on the entries. Its ``number_type`` defaults to ``mobile`` upstream, so it is always sent.
+    A query without a number type fans out to one request per vendor type (``mobile``, ``local``,
+    ``toll-free``, ``national``), run concurrently inside ``_fetch_page`` and merged into one page in
+    that order. This keeps ``paging = "none"`` true (every request is a complete answer, not a page of
+    one), so the base's paging engines are not bent into iterating over types. A 422 (the carrier has
+    no such numbers in that country) on one type of a fan-out is noted in the run's statistics and the
+    other types' entries still arrive; it is a :class:`~numbroker.BadRequestError` when that type was
+    asked for, or when every type failed. Any other failure fails the search.
+
+    Prices are decimal strings, flat (``upfront_cost``/``monthly_cost``) or nested in Telnyx's
+    ``cost_information``; the currency comes from the entry, else the ``currency`` setting (default
+    USD) with ``provider_details["currency_assumed"] = True``.
+
+    Rate limit: the free plan allows 60 requests a minute, so the token bucket holds 60 (a burst) and
+    refills one a second; paid plans are faster, so this never throttles them below their quota.
+    """
+
+    id: ClassVar[str] = "identitycall"
+    display_name: ClassVar[str] = "IdentityCall"
+    default_base_url: ClassVar[str] = "https://api.identitycall.ai/api/v1/public"
+    credentials: ClassVar[Mapping[str, str]] = {"api_key": "IDENTITYCALL_API_KEY"}
+    settings: ClassVar[Mapping[str, str]] = {"currency": "IDENTITYCALL_CURRENCY"}
+    filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
+        QueryFilter.COUNTRY: FilterSupport.NATIVE,
+        QueryFilter.NUMBER_TYPE: FilterSupport.NATIVE,
+        QueryFilter.CAPABILITIES: FilterSupport.EMULATED,
+        QueryFilter.PREFIX: FilterSupport.EMULATED,
+        QueryFilter.CONTAINS: FilterSupport.EMULATED,
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,
+        QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
+    }
+    paging = "none"
+    rate_limit: ClassVar[RateLimit | None] = RateLimit(60, 60.0)
+    sandbox: ClassVar[str | None] = "numbroker_providers.identitycall.sandbox:create_app"
+    record_id_field: ClassVar[str | None] = "phone_number"
+    wire_fields: ClassVar[Mapping[str, str]] = {
+        "e164": "phone_number",
+        "offer_id": "phone_number",
+        "country": "country_code",
+        "capabilities": "features",
+        "region": "region_information",
+        "setup_price": "upfront_cost",
+        "monthly_price": "monthly_cost",
+    }
+
+    def __init__(self, *, api_key: str | None = None, currency: str | None = None, **options: Any) -> None:
+        """Create the adapter.
+
+        Args:
+            api_key: the API key (``idc_…``, read permission); default env ``IDENTITYCALL_API_KEY``.
+            currency: ISO 4217 code assumed for entries that state none; default env
+                ``IDENTITYCALL_CURRENCY``, else ``USD``.
+            **options: the :class:`~numbroker.Provider` options (``base_url``, ``http_client``, ...).
+
+        Raises:
+            MissingCredentialsError: no API key.
+            ConfigurationError: ``currency`` is not an ISO 4217 code.
+        """
+        super().__init__(**options)
+        self._creds = self._resolve_credentials({"api_key": api_key})
+        try:
+            self.currency = validate_currency(self._setting("currency", currency, "USD"))
+        except FieldError as exc:
+            raise ConfigurationError(f"{self.id}: currency= (or env IDENTITYCALL_CURRENCY): {exc.reason}") from None
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._creds['api_key'].get_secret_value()}"}
+
+    def _record_id(self, record: Any) -> str | None:
+        return super()._record_id(record.raw if isinstance(record, _Entry) else record)
+
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
+        if query.number_type is not None:
+            wanted = _VENDOR_TYPES.get(query.number_type)
+            if wanted is None:
+                self._note(f"IdentityCall sells no {query.number_type.value} numbers; nothing was requested")
+                return RawPage(records=[])
+            return RawPage(records=await self._search_type(query, wanted))
+        results: dict[str, list[_Entry]] = {}
+        errors: dict[str, ProviderError] = {}
+        async with anyio.create_task_group() as tg:
+
+            async def search(vendor_type: str) -> None:
+                try:
+                    results[vendor_type] = await self._search_type(query, vendor_type)
+                except ProviderError as exc:
+                    errors[vendor_type] = exc
+                    if not _is_rejection(exc):
+                        tg.cancel_scope.cancel()
+
+            for vendor_type in _VENDOR_TYPES.values():
+                tg.start_soon(search, vendor_type)
+        ordered = [errors[t] for t in _VENDOR_TYPES.values() if t in errors]
+        fatal = [exc for exc in ordered if not _is_rejection(exc)]
+        if fatal or not results:
+            raise (fatal or ordered)[0]
+        for vendor_type, exc in errors.items():
+            self._note(f"number_type={vendor_type} was rejected upstream and is missing: {exc.detail}")
+        return RawPage(records=[entry for t in _VENDOR_TYPES.values() for entry in results.get(t, [])])
+
+    async def _search_type(self, query: SearchQuery, vendor_type: str) -> list[_Entry]:
+        params = {"country": query.country, "number_type": vendor_type}
+        body = self._json(await self._get(self._url("virtual_numbers", "available"), params=params))
+        try:
+            envelope = _Envelope.model_validate(body)
+        except ValidationError:
+            raise ProviderResponseError(
+                self.id, f'number_type={vendor_type}: expected an object {{"data": [...]}}, got {type(body).__name__}'
+            ) from None
+        return [_Entry(raw, vendor_type) for raw in envelope.data]
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        raw, requested = (record.raw, record.requested) if isinstance(record, _Entry) else (record, None)
+        rec = _IdentityCallRecord.model_validate(raw)
+        nested = rec.cost_information or _Cost()
+        extra = rec.model_extra or {}
+        details: dict[str, JsonValue] = {k: extra[k] for k in _EXTRAS if isinstance(extra.get(k), bool)}
+        currency = _one_of(
+            rec.currency,
+            "currency",
+            nested.currency,
+            "cost_information.currency",
+            lambda v, f: validate_currency(v, field=f),
+        )
+        if currency is None:
+            currency = self.currency
+            details["currency_assumed"] = True
+        setup = _price(rec.upfront_cost, nested.upfront_cost, "upfront_cost", currency)
+        monthly = _price(rec.monthly_cost, nested.monthly_cost, "monthly_cost", currency)
+        number_type = _number_type(rec.number_type if rec.number_type is not None else requested, details)
+        capabilities: list[str] | None = None
+        if rec.features is not None:
+            names = [_feature_name(feature, i) for i, feature in enumerate(rec.features)]
+            capabilities = [n for n in names if n in _CAPABILITIES]
+            if other := sorted({n for n in names if n not in _CAPABILITIES}):
+                details["other_features"] = list(other)
+        region = next(
+            (
+                r.region_name.strip()
+                for r in rec.region_information or ()
+                if isinstance(r.region_type, str)
+                and r.region_type.lower() in _REGION_TYPES
+                and isinstance(r.region_name, str)
+                and r.region_name.strip()
+            ),
+            None,
+        )
+        offer = make_offer(
+            provider=self.id,
+            offer_id=str(rec.phone_number),
+            number=rec.phone_number,
+            country=rec.country_code if rec.country_code is not None else query.country,
+            region=region,
+            number_type=number_type,
+            capabilities=capabilities,
+            setup_price=setup,
+            monthly_price=monthly,
+            provider_details=details,
+            strictness=self.number_strictness,
+        )
+        # The vendor buys by number: the offer id is the canonical E.164 parsed by make_offer.
+        return offer.model_copy(update={"offer_id": offer.e164})
+
+
+def _is_rejection(exc: ProviderError) -> bool:
+    """A 422: the upstream carrier refused this search (e.g. no such numbers in the country)."""
+    return isinstance(exc, BadRequestError) and exc.status_code == 422
+
+
+def _one_of(flat: Any, flat_name: str, nested: Any, nested_name: str, convert: Callable[[Any, str], _T]) -> _T | None:
+    """Convert the flat or the nested form of a value (whichever is present); both present must agree."""
+    values = [convert(v, name) for v, name in ((flat, flat_name), (nested, nested_name)) if v is not None]
+    if len(values) == 2 and values[0] != values[1]:
+        raise FieldError(f"{flat_name} {flat!r} disagrees with {nested_name} {nested!r}", field=flat_name, value=flat)
+    return values[0] if values else None
+
+
+def _price(flat: Any, nested: Any, name: str, currency: str) -> Money | None:
+    """A decimal-string price from ``name`` or ``cost_information.name``; None when the entry has neither."""
+    return _one_of(flat, name, nested, f"cost_information.{name}", lambda v, f: money_from_string(v, currency, field=f))
+
+
+def _number_type(value: Any, details: dict[str, JsonValue]) -> NumberType | None:
+    """Map a vendor type; an unknown name is kept in ``details`` and the type inferred (None)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError(f"expected a number type name, got {value!r}", field="number_type", value=value)
+    known = _FROM_VENDOR.get(value.strip().lower().replace("_", "-"))
+    if known is None:
+        details["vendor_number_type"] = value
+    return known
+
+
+def _feature_name(feature: Any, index: int) -> str:
+    """A feature is a name or Telnyx's ``{"name": ...}``; returned lower-cased."""
+    name = feature.get("name") if isinstance(feature, dict) else feature
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError(
+            f"expected a feature name or {{'name': ...}}, got {feature!r}", field=f"features.{index}", value=feature
+        )
+    return name.strip().lower()
