@@ -1,0 +1,473 @@
+"""Bird emulator: numbers-stock-items search, buying long-code numbers and the owned list.
+
+Speaks ``https://api.bird.com`` (``base_path=""``), as documented (``shared/providers.md`` §2):
+
+* ``GET /organizations/{organization_id}/numbers-stock-items`` (also the workspace-scoped
+  ``/workspaces/{workspace_id}/numbers-stock-items``), ``Authorization: AccessKey <key>``; ``limit``
+  1..99 (default 10), opaque ``pageToken``, repeated ``countryCodes``, ``types``
+  (``local|mobile|toll-free|national``), ``features`` (``sms-inbound``...), ``prefix`` (``+1212``,
+  only with ``countryCodes``); answers ``{"results": [...], "nextPageToken": "..."}``. On the last page
+  of a multi-page walk (a ``pageToken`` was sent) ``nextPageToken`` is omitted; an answer that fits on
+  the first page carries ``"nextPageToken": ""``.
+* ``POST /workspaces/{workspace_id}/numbers-long-code`` with exactly ``{"numberStockItemIds": [...]}``
+  (1..25 ids): 201 with a JSON list of WorkspaceLongCodeNumber; all-or-nothing; an unknown id is 404,
+  an id no longer in stock is 409; ``require_reservation=True`` answers 422 ``NumberNotReserved``.
+* ``GET /workspaces/{workspace_id}/numbers-long-code``: the numbers bought, token-paged like the search.
+
+Errors are ``{"code": "...", "message": "..."}``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BASE_PATH", "DEFAULT_SIZE", "LANE", "create_app"]
+
+import hashlib
+import hmac
+import random
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+from numbroker._sandbox import (
+    Faults,
+    GeneratedNumber,
+    InvalidPageToken,
+    Reply,
+    Sandbox,
+    SandboxRecord,
+    draw_money,
+    draw_numbers,
+    seeded_uuid,
+    shared_numbers,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from numbroker._sandbox import RequestContext, SharedNumber
+
+LANE: Final = 1
+"""This emulator's lane in :func:`numbroker._sandbox.shared_numbers`."""
+DEFAULT_SIZE: Final = 120
+"""Stock items when ``size`` is not given (2 pages at limit=99)."""
+BASE_PATH: Final = ""
+
+_TYPES: Final = ("local", "mobile", "toll-free", "national")
+_FEATURES: Final = {
+    f"{channel}-{direction}": (channel, direction)
+    for channel in ("sms", "voice", "mms")
+    for direction in ("inbound", "outbound")
+}
+_COUNTRY: Final = re.compile(r"[A-Z]{2}")
+_PREFIX: Final = re.compile(r"\+\d{1,249}")
+_MAX_IDS: Final = 25
+_MIX: Final[tuple[tuple[str, str, float], ...]] = (
+    ("US", "local", 16),
+    ("US", "toll-free", 5),
+    ("GB", "local", 8),
+    ("GB", "mobile", 10),
+    ("GB", "toll-free", 3),
+    ("GB", "national", 3),
+    ("NL", "local", 8),
+    ("NL", "mobile", 10),
+    ("NL", "toll-free", 3),
+    ("NL", "national", 2),
+    ("DE", "local", 8),
+    ("DE", "mobile", 6),
+    ("DE", "toll-free", 2),
+)
+_RANGES: Final = {
+    "local": ("0.80", "3.50"),
+    "mobile": ("1.50", "6.00"),
+    "toll-free": ("3.00", "12.00"),
+    "national": ("2.00", "6.00"),
+}
+_CODES: Final = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    404: "NotFound",
+    409: "Conflict",
+    422: "InvalidParameter",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
+
+
+def create_app(
+    *,
+    seed: int = 0,
+    faults: Faults | None = None,
+    size: int | None = None,
+    require_reservation: bool = False,
+) -> Sandbox:
+    """Build a Bird sandbox.
+
+    Args:
+        seed: Inventory seed (same seed, same inventory).
+        faults: Fault knobs (default: none).
+        size: Number of stock items (default :data:`DEFAULT_SIZE`).
+        require_reservation: Refuse every purchase with 422 ``NumberNotReserved``.
+
+    Returns:
+        The sandbox; ``env`` holds ``BIRD_ACCESS_KEY``, ``BIRD_ORGANIZATION_ID`` and ``BIRD_WORKSPACE_ID``.
+
+    Raises:
+        ValueError: ``size`` is negative.
+    """
+    if size is not None and size < 0:
+        raise ValueError("size must not be negative")
+    account = random.Random(f"bird:{seed}:account")
+    env = {
+        "BIRD_ACCESS_KEY": "sandbox-" + hashlib.sha256(f"bird:{seed}:key".encode()).hexdigest()[:32],
+        "BIRD_ORGANIZATION_ID": seeded_uuid(account),
+        "BIRD_WORKSPACE_ID": seeded_uuid(account),
+    }
+    sandbox = Sandbox(
+        name="bird",
+        seed=seed,
+        base_path=BASE_PATH,
+        env=env,
+        records=_inventory(seed, DEFAULT_SIZE if size is None else size),
+        error_reply=_error_reply,
+        faults=faults,
+        options={"require_reservation": require_reservation},
+    )
+    sandbox.build(_Bird(sandbox, require_reservation).routes())
+    return sandbox
+
+
+# --------------------------------------------------------------------------------------------
+# Wire behaviour
+# --------------------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, code: str | None = None) -> Reply:
+    return Reply(status, {"code": code or _CODES.get(status, "Error"), "message": message})
+
+
+def _error_reply(sandbox: Sandbox, status: int, message: str) -> Reply:
+    defaults = {429: "too many requests", 500: "internal server error", 503: "service unavailable"}
+    return _error(status, message or defaults.get(status, "request failed"))
+
+
+class _Bird:
+    def __init__(self, sandbox: Sandbox, require_reservation: bool) -> None:
+        self.sandbox = sandbox
+        self.require_reservation = require_reservation
+        self.key = sandbox.env["BIRD_ACCESS_KEY"]
+        self.organization_id = sandbox.env["BIRD_ORGANIZATION_ID"]
+        self.workspace_id = sandbox.env["BIRD_WORKSPACE_ID"]
+        self.numbers: list[dict[str, Any]] = []
+
+    def routes(self) -> list[Route]:
+        sb = self.sandbox
+        return [
+            sb.route("/organizations/{organization_id}/numbers-stock-items", self.search_organization, name="search"),
+            sb.route("/workspaces/{workspace_id}/numbers-stock-items", self.search_workspace, name="search"),
+            sb.route(
+                "/workspaces/{workspace_id}/numbers-long-code",
+                self.purchase,
+                methods=("POST",),
+                kind="purchase",
+                name="purchase",
+            ),
+            sb.route("/workspaces/{workspace_id}/numbers-long-code", self.owned, name="owned"),
+        ]
+
+    def _denied(self, request: Request, scope: str) -> Reply | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme != "AccessKey" or not hmac.compare_digest(key.strip().encode(), self.key.encode()):
+            return _error(401, "invalid or missing access key: use 'Authorization: AccessKey <key>'")
+        if scope == "organization" and request.path_params["organization_id"] != self.organization_id:
+            return _error(404, "organization not found")
+        if scope == "workspace" and request.path_params["workspace_id"] != self.workspace_id:
+            return _error(404, "workspace not found")
+        return None
+
+    @staticmethod
+    def _limit(request: Request) -> int | Reply:
+        raw = request.query_params.get("limit")
+        if raw is None:
+            return 10
+        try:
+            limit = int(raw)
+        except ValueError:
+            return _error(422, f"limit must be an integer, got {raw!r}")
+        if not 1 <= limit <= 99:
+            return _error(422, f"limit must be between 1 and 99, got {limit}")
+        return limit
+
+    def _page(self, request: Request, items: Sequence[Any], key: str) -> Reply:
+        limit = self._limit(request)
+        if isinstance(limit, Reply):
+            return limit
+        token = request.query_params.get("pageToken")
+        if token is not None and len(token) > 8000:
+            return _error(422, "pageToken must be at most 8000 characters")
+        try:
+            page = self.sandbox.token_page(items, token=token, limit=limit)
+        except InvalidPageToken as exc:
+            return _error(400, str(exc), code="InvalidPageToken")
+        body: dict[str, Any] = {"results": [getattr(r, "raw", r) for r in page.items]}
+        if page.next_token:
+            body["nextPageToken"] = page.next_token
+        elif not token:
+            body["nextPageToken"] = ""
+        offers = tuple(r.offer_id for r in page.items if isinstance(r, SandboxRecord)) if key == "search" else ()
+        return Reply(200, body, offer_ids=offers, faults=[page.fault] if page.fault else [])
+
+    async def search_organization(self, request: Request, context: RequestContext) -> Reply:
+        return self._search(request, "organization")
+
+    async def search_workspace(self, request: Request, context: RequestContext) -> Reply:
+        return self._search(request, "workspace")
+
+    def _search(self, request: Request, scope: str) -> Reply:
+        if (denied := self._denied(request, scope)) is not None:
+            return denied
+        query = request.query_params
+        countries = [c.strip().upper() for c in query.getlist("countryCodes")]
+        if bad := [c for c in countries if not _COUNTRY.fullmatch(c)]:
+            return _error(422, f"countryCodes must be ISO 3166-1 alpha-2 codes, got {bad[0]!r}")
+        types = query.getlist("types")
+        if bad := [t for t in types if t not in _TYPES]:
+            return _error(422, f"types must be one of {', '.join(_TYPES)}; got {bad[0]!r}")
+        features = query.getlist("features")
+        if bad := [f for f in features if f not in _FEATURES]:
+            return _error(422, f"features must be one of {', '.join(_FEATURES)}; got {bad[0]!r}")
+        prefix = query.get("prefix")
+        if prefix is not None:
+            if not countries:
+                return _error(422, "prefix must be used in conjunction with the countryCodes filter")
+            if not _PREFIX.fullmatch(prefix):
+                return _error(422, f"prefix must be in full international format, like +1212; got {prefix!r}")
+        wanted = [_FEATURES[f] for f in features]
+
+        def keep(record: SandboxRecord) -> bool:
+            caps = record.raw.get("capabilities") or {}
+            return (
+                (not countries or record.country in countries)
+                and (not types or record.number_type in types)
+                and (prefix is None or record.e164.startswith(prefix))
+                and all(caps.get(channel, {}).get(direction) is True for channel, direction in wanted)
+            )
+
+        key = ("stock", tuple(sorted(set(countries))), tuple(sorted(set(types))), tuple(sorted(set(features))), prefix)
+        return self._page(request, self.sandbox.view(key, keep), "search")
+
+    async def owned(self, request: Request, context: RequestContext) -> Reply:
+        if (denied := self._denied(request, "workspace")) is not None:
+            return denied
+        return self._page(request, self.numbers, "owned")
+
+    async def purchase(self, request: Request, context: RequestContext) -> Reply:
+        sb = self.sandbox
+        if (denied := self._denied(request, "workspace")) is not None:
+            return denied
+        try:
+            payload = context.json()
+        except ValueError:
+            return _error(400, "request body must be valid JSON", code="InvalidPayload")
+        if not isinstance(payload, dict) or "numberStockItemIds" not in payload:
+            return _error(422, "numberStockItemIds is required", code="InvalidPayload")
+        if extra := sorted(set(payload) - {"numberStockItemIds"}):
+            return _error(422, f"additional properties are not allowed: {', '.join(extra)}", code="InvalidPayload")
+        ids = payload["numberStockItemIds"]
+        if (
+            not isinstance(ids, list)
+            or not 1 <= len(ids) <= _MAX_IDS
+            or not all(isinstance(i, str) and i for i in ids)
+            or len(set(ids)) != len(ids)
+        ):
+            return _error(
+                422, f"numberStockItemIds must be 1 to {_MAX_IDS} distinct stock item ids", code="InvalidPayload"
+            )
+        if self.require_reservation:
+            return _error(422, "number stock item must be reserved", code="NumberNotReserved")
+        records: list[SandboxRecord] = []
+        for item_id in ids:
+            record = sb.record_by_id(item_id)
+            if record is None:
+                return _error(404, f"number stock item {item_id} not found")
+            if not sb.is_available(item_id):
+                return _unavailable(item_id)
+            records.append(record)
+        if context.lose_race(ids[:1]):
+            return _unavailable(ids[0])
+        bought: list[dict[str, Any]] = []
+        for record in records:
+            price = record.raw.get("monthlyPrice") or {}
+            currency = price.get("currencyCode") if isinstance(price.get("currencyCode"), str) else None
+            context.commit(record, upfront=None, monthly=record.monthly, currency=currency)
+            number = self._long_code(record)
+            self.numbers.append(number)
+            bought.append(number)
+        return Reply(201, bought)
+
+    def _long_code(self, record: SandboxRecord) -> dict[str, Any]:
+        raw = record.raw
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        endpoint_id = self.sandbox.new_uuid()
+        return {
+            "id": self.sandbox.new_uuid(),
+            "endpointId": endpoint_id,
+            "numberString": raw.get("numberString"),
+            "countryCode": raw.get("countryCode"),
+            "type": raw.get("type"),
+            "capabilities": raw.get("capabilities"),
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "endpoint": {"id": endpoint_id, "type": "phone-number", "identifier": raw.get("numberString")},
+        }
+
+
+def _unavailable(item_id: str) -> Reply:
+    return _error(409, f"number stock item {item_id} is no longer available", code="NumberStockItemUnavailable")
+
+
+# --------------------------------------------------------------------------------------------
+# Inventory
+# --------------------------------------------------------------------------------------------
+
+
+def _inventory(seed: int, size: int) -> list[SandboxRecord]:
+    rng = random.Random(f"bird:{seed}:inventory")
+    everything_shared = shared_numbers(seed)
+    exclude = {s.e164 for s in everything_shared}
+    specials = _defects(rng, exclude) + [_shared(rng, s) for s in everything_shared if LANE in s.lanes]
+    specials = specials[:size]
+    records = [
+        _record(rng, number, _currency(rng, number.country), _monthly(rng, number.number_type))
+        for number in draw_numbers(rng, _MIX, size - len(specials), lane=LANE, exclude=exclude)
+    ]
+    records += specials
+    rng.shuffle(records)
+    return records
+
+
+def _currency(rng: random.Random, country: str) -> str:
+    if country in ("US", "CA"):
+        return "USD" if rng.random() < 0.85 else "EUR"
+    if country == "GB":
+        return rng.choice(("GBP", "EUR"))
+    return "EUR"
+
+
+def _monthly(rng: random.Random, number_type: str) -> Decimal:
+    low, high = _RANGES[number_type]
+    return draw_money(rng, low, high, step=rng.choice(("0.01", "0.05", "0.25")))
+
+
+def _capabilities(rng: random.Random, country: str, number_type: str) -> dict[str, dict[str, bool]]:
+    north_america = country in ("US", "CA")
+    voice = {"inbound": True, "outbound": number_type != "toll-free" or rng.random() < 0.3}
+    if number_type == "mobile":
+        sms = {"inbound": True, "outbound": True}
+        mms = {"inbound": north_america or rng.random() < 0.2, "outbound": north_america}
+    elif number_type == "local":
+        two_way = north_america and rng.random() < 0.7
+        sms = {"inbound": two_way or rng.random() < 0.3, "outbound": two_way}
+        mms = {"inbound": two_way and rng.random() < 0.5, "outbound": False}
+    elif number_type == "toll-free":
+        sms = {"inbound": north_america, "outbound": north_america}
+        mms = {"inbound": False, "outbound": False}
+    else:
+        sms = {"inbound": False, "outbound": False}
+        mms = {"inbound": False, "outbound": False}
+    return {"voice": voice, "sms": sms, "mms": mms}
+
+
+def _item(
+    rng: random.Random,
+    number: GeneratedNumber,
+    *,
+    currency: str,
+    amount: Any,
+    exponent: Any,
+    country: str | None = None,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": seeded_uuid(rng),
+        "countryCode": country or number.country,
+        "type": number.number_type,
+        "numberString": number.e164,
+        "capabilities": _capabilities(rng, number.country, number.number_type),
+        "monthlyPrice": {"currencyCode": currency, "amount": amount, "exponent": exponent},
+        "backOrderRequired": False,
+    }
+    if rng.random() < 0.08:
+        item["backOrderRequired"] = True
+        item["backOrderStockId"] = seeded_uuid(rng)
+    return item
+
+
+def _record(
+    rng: random.Random, number: GeneratedNumber, currency: str, monthly: Decimal, *, shared: bool = False
+) -> SandboxRecord:
+    exponent = -6 if shared else rng.choice((-6, -6, -2, -3))
+    amount = int(monthly.scaleb(-exponent))
+    raw = _item(rng, number, currency=currency, amount=amount, exponent=exponent)
+    return SandboxRecord(
+        offer_id=raw["id"],
+        e164=number.e164,
+        country=number.country,
+        expected_valid=True,
+        defect=None,
+        raw=raw,
+        number_type=number.number_type,
+        region=number.area,
+        monthly=monthly,
+        currency=currency,
+        shared=shared,
+    )
+
+
+def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
+    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
+    return _record(rng, number, "USD", (shared.monthly * Decimal("0.95")).quantize(Decimal("0.01")), shared=True)
+
+
+def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
+    def draw(region: str, type_name: str) -> GeneratedNumber:
+        return draw_numbers(rng, [(region, type_name, 1)], 1, lane=LANE, exclude=exclude)[0]
+
+    def defect(
+        number: GeneratedNumber,
+        tag: str,
+        *,
+        amount: Any = 2500000,
+        exponent: Any = -6,
+        currency: str = "EUR",
+        country: str | None = None,
+    ) -> SandboxRecord:
+        raw = _item(rng, number, currency=currency, amount=amount, exponent=exponent, country=country)
+        return SandboxRecord(
+            offer_id=raw["id"],
+            e164=number.e164,
+            country=raw["countryCode"],
+            expected_valid=False,
+            defect=tag,
+            raw=raw,
+            number_type=number.number_type,
+            region=number.area,
+        )
+
+    return [
+        defect(GeneratedNumber("+15551234568", "US", "local", None), "invalid_number", currency="USD"),
+        defect(GeneratedNumber("+3120123", "NL", "local", "Amsterdam"), "too_short"),
+        # A London number listed as German.
+        defect(draw("GB", "local"), "country_mismatch", country="DE"),
+        defect(draw("NL", "mobile"), "negative_price", amount=-1500000),
+        defect(draw("GB", "mobile"), "garbage_price", amount="abc", currency="GBP"),
+        defect(draw("DE", "local"), "null_price", amount=None),
+        defect(draw("US", "local"), "nan_price", amount="NaN", currency="USD"),
+        # 35 × 10^400 EUR a month, and 2.5 × 10^-394 EUR (i.e. "free"): both nonsense.
+        defect(draw("NL", "local"), "absurd_exponent", amount=35, exponent=400),
+        defect(draw("DE", "mobile"), "absurd_exponent", amount=2500000, exponent=-400),
+    ]

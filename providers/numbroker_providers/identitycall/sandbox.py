@@ -1,0 +1,444 @@
+"""IdentityCall emulator: available-number search, purchase and the owned list.
+
+Speaks ``https://api.identitycall.ai/api/v1/public`` (``base_path="/api/v1/public"``), as documented
+(``shared/providers.md`` §3):
+
+* ``GET /virtual_numbers/available`` with ``Authorization: Bearer idc_<32 alphanumerics>``; ``country``
+  (case-insensitive, default ``US``) and ``number_type`` (default ``mobile``; ``mobile|local|toll-free|
+  national``); no paging: ``{"data": [...]}``. Entries come in two shapes, mixed: IdentityCall's flat one
+  (``upfront_cost``/``monthly_cost`` decimal strings, string ``features``) and Telnyx's pass-through
+  (``cost_information{upfront_cost, monthly_cost, currency}``, ``features: [{"name": ...}]``,
+  ``record_type``, ``best_effort``, ``quickship``, ``reservable``). Many lack ``country_code`` and/or
+  ``number_type`` (the client falls back to the request's), some flat ones carry a top-level
+  ``currency``. An unsupported country is 422 ``{"error": "Provider error: ..."}``; a bad number_type is
+  422 ``{"errors": [...]}``.
+* ``POST /virtual_numbers/purchase`` with ``{"phone_number", ...}``: 201 ``{"data": {"id": int, ...}}``;
+  422 ``{"errors": ["phone_number is not available"]}`` when gone; 403 ``Write permission required``
+  with ``read_only_key=True``.
+* ``GET /virtual_numbers``: the numbers bought, ``page``/``per_page`` (max 100) with ``meta``.
+
+Errors are ``{"error": "..."}`` or, for validation, ``{"errors": [...]}``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BASE_PATH", "BUCKETS", "DEFAULT_PER_QUERY", "LANE", "create_app"]
+
+import hmac
+import random
+import re
+import string
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+import phonenumbers
+
+from numbroker._sandbox import (
+    Faults,
+    GeneratedNumber,
+    Reply,
+    Sandbox,
+    SandboxRecord,
+    draw_money,
+    draw_numbers,
+    shared_numbers,
+)
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from numbroker._sandbox import RequestContext, SharedNumber
+
+LANE: Final = 2
+"""This emulator's lane in :func:`numbroker._sandbox.shared_numbers`."""
+DEFAULT_PER_QUERY: Final = 40
+"""Entries per (country, number_type) query when ``size`` is not given."""
+BASE_PATH: Final = "/api/v1/public"
+BUCKETS: Final[tuple[tuple[str, str], ...]] = (
+    ("US", "mobile"),
+    ("US", "local"),
+    ("US", "toll-free"),
+    ("CA", "local"),
+    ("GB", "mobile"),
+    ("GB", "local"),
+    ("GB", "toll-free"),
+    ("GB", "national"),
+    ("DE", "mobile"),
+    ("DE", "local"),
+    ("DE", "toll-free"),
+    ("NL", "mobile"),
+    ("NL", "local"),
+    ("NL", "toll-free"),
+    ("NL", "national"),
+    ("IN", "mobile"),
+    ("IN", "local"),
+    ("IN", "toll-free"),
+)
+"""The (country, number_type) pairs in stock; other supported countries answer ``{"data": []}``."""
+
+_TYPES: Final = ("mobile", "local", "toll-free", "national")
+_REFUSED: Final = frozenset({"CU", "IR", "KP", "SY"})
+_KEY: Final = re.compile(r"idc_[A-Za-z0-9]{32}")
+_MAX_PER_PAGE: Final = 100
+_RANGES: Final = {
+    "local": ("1.00", "2.50"),
+    "mobile": ("1.50", "4.00"),
+    "toll-free": ("2.00", "6.00"),
+    "national": ("1.50", "3.00"),
+}
+_FEATURES: Final = {
+    "mobile": ("sms", "voice", "mms"),
+    "local": ("voice", "sms"),
+    "toll-free": ("voice",),
+    "national": ("voice",),
+}
+
+
+def create_app(
+    *,
+    seed: int = 0,
+    faults: Faults | None = None,
+    size: int | None = None,
+    read_only_key: bool = False,
+    requirement_group_countries: Iterable[str] = (),
+) -> Sandbox:
+    """Build an IdentityCall sandbox.
+
+    Args:
+        seed: Inventory seed (same seed, same inventory).
+        faults: Fault knobs (default: none).
+        size: Total entries across all :data:`BUCKETS` (default ``DEFAULT_PER_QUERY`` per bucket).
+        read_only_key: The API key lacks write permission: purchases answer 403.
+        requirement_group_countries: Countries whose purchases need an integer ``requirement_group_id``.
+
+    Returns:
+        The sandbox; ``env`` holds ``IDENTITYCALL_API_KEY``.
+
+    Raises:
+        ValueError: ``size`` is negative.
+    """
+    if size is not None and size < 0:
+        raise ValueError("size must not be negative")
+    key_rng = random.Random(f"identitycall:{seed}:key")
+    key = "idc_" + "".join(key_rng.choices(string.ascii_letters + string.digits, k=32))
+    regulated = frozenset(c.upper() for c in requirement_group_countries)
+    sandbox = Sandbox(
+        name="identitycall",
+        seed=seed,
+        base_path=BASE_PATH,
+        env={"IDENTITYCALL_API_KEY": key},
+        records=_inventory(seed, DEFAULT_PER_QUERY * len(BUCKETS) if size is None else size),
+        error_reply=_error_reply,
+        faults=faults,
+        options={"read_only_key": read_only_key, "requirement_group_countries": regulated},
+    )
+    sandbox.build(_IdentityCall(sandbox, key, read_only_key, regulated).routes())
+    return sandbox
+
+
+# --------------------------------------------------------------------------------------------
+# Wire behaviour
+# --------------------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str) -> Reply:
+    return Reply(status, {"error": message})
+
+
+def _errors(*messages: str) -> Reply:
+    return Reply(422, {"errors": list(messages)})
+
+
+def _error_reply(sandbox: Sandbox, status: int, message: str) -> Reply:
+    defaults = {429: "Rate limit exceeded", 500: "Internal server error", 503: "Service unavailable"}
+    return _error(status, message or defaults.get(status, "Request failed"))
+
+
+class _IdentityCall:
+    def __init__(self, sandbox: Sandbox, key: str, read_only_key: bool, regulated: frozenset[str]) -> None:
+        self.sandbox = sandbox
+        self.key = key
+        self.read_only_key = read_only_key
+        self.regulated = regulated
+        self.numbers: list[dict[str, Any]] = []
+
+    def routes(self) -> list[Route]:
+        sb = self.sandbox
+        return [
+            sb.route(f"{BASE_PATH}/virtual_numbers/available", self.search, name="search"),
+            sb.route(
+                f"{BASE_PATH}/virtual_numbers/purchase",
+                self.purchase,
+                methods=("POST",),
+                kind="purchase",
+                name="purchase",
+            ),
+            sb.route(f"{BASE_PATH}/virtual_numbers", self.owned, name="owned"),
+        ]
+
+    def _denied(self, request: Request) -> Reply | None:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme != "Bearer" or not _KEY.fullmatch(key) or not hmac.compare_digest(key.encode(), self.key.encode()):
+            return _error(401, "Invalid or expired API key")
+        return None
+
+    async def search(self, request: Request, context: RequestContext) -> Reply:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        country = (request.query_params.get("country") or "US").strip().upper()
+        number_type = request.query_params.get("number_type") or "mobile"
+        if number_type not in _TYPES:
+            return _errors(f"number_type must be one of: {', '.join(_TYPES)}")
+        if country not in phonenumbers.SUPPORTED_REGIONS or country in _REFUSED:
+            return _error(422, f"Provider error: country {country!r} is not supported for number search")
+        items = self.sandbox.view(
+            ("available", country, number_type), lambda r: r.country == country and r.number_type == number_type
+        )
+        return Reply(200, {"data": [r.raw for r in items]}, offer_ids=tuple(r.offer_id for r in items))
+
+    async def owned(self, request: Request, context: RequestContext) -> Reply:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        try:
+            page = int(request.query_params.get("page") or 1)
+            per_page = min(int(request.query_params.get("per_page") or 25), _MAX_PER_PAGE)
+        except ValueError:
+            return _errors("page and per_page must be integers")
+        if page < 1 or per_page < 1:
+            return _errors("page and per_page must be positive")
+        result = self.sandbox.numbered_page(self.numbers, page=page, per_page=per_page)
+        meta = {
+            "current_page": page,
+            "total_pages": -(-result.total // per_page),
+            "total_count": result.total,
+            "per_page": per_page,
+        }
+        return Reply(200, {"data": list(result.items), "meta": meta}, faults=[result.fault] if result.fault else [])
+
+    async def purchase(self, request: Request, context: RequestContext) -> Reply:
+        sb = self.sandbox
+        if (denied := self._denied(request)) is not None:
+            return denied
+        if self.read_only_key:
+            return _error(403, "Write permission required")
+        try:
+            payload = context.json()
+        except ValueError:
+            return _error(400, "Request body must be valid JSON")
+        if not isinstance(payload, dict):
+            return _errors("phone_number is required")
+        phone = payload.get("phone_number")
+        if not isinstance(phone, str) or not phone.strip():
+            return _errors("phone_number is required")
+        group = payload.get("requirement_group_id")
+        if group is not None and (isinstance(group, bool) or not isinstance(group, int)):
+            return _errors("requirement_group_id must be an integer")
+        record = sb.record_by_e164(phone.strip())
+        if record is None or not sb.is_available(record.offer_id) or context.lose_race([record.offer_id]):
+            return _errors("phone_number is not available")
+        if record.country in self.regulated and group is None:
+            return _errors(f"Requirement group is required to purchase numbers in {record.country}")
+        context.commit(record, upfront=record.upfront, monthly=record.monthly, currency=record.currency)
+        name = payload.get("name")
+        number = {
+            "id": 1000 + len(self.numbers) + 1,
+            "phone_number": record.e164,
+            "name": name if isinstance(name, str) else None,
+            "country_code": record.country,
+            "active": True,
+            "recording": True,
+            "ai_receptionist_enabled": False,
+            "operators": [],
+            "operators_count": 0,
+        }
+        self.numbers.append(number)
+        return Reply(201, {"data": number})
+
+
+# --------------------------------------------------------------------------------------------
+# Inventory
+# --------------------------------------------------------------------------------------------
+
+
+def _inventory(seed: int, size: int) -> list[SandboxRecord]:
+    rng = random.Random(f"identitycall:{seed}:inventory")
+    everything_shared = shared_numbers(seed)
+    exclude = {s.e164 for s in everything_shared}
+    specials = _defects(rng, exclude) + [_shared(rng, s) for s in everything_shared if LANE in s.lanes]
+    specials = specials[:size]
+    regular = size - len(specials)
+    buckets: dict[tuple[str, str], list[SandboxRecord]] = {bucket: [] for bucket in BUCKETS}
+    for index, (country, number_type) in enumerate(BUCKETS):
+        count = regular // len(BUCKETS) + (1 if index < regular % len(BUCKETS) else 0)
+        for number in draw_numbers(rng, [(country, number_type, 1)], count, lane=LANE, exclude=exclude):
+            upfront, monthly = _prices(rng, number_type)
+            buckets[country, number_type].append(_record(rng, number, country, number_type, upfront, monthly))
+    for record in specials:
+        buckets[record.country, record.number_type or "mobile"].append(record)
+    out: list[SandboxRecord] = []
+    for bucket in BUCKETS:
+        records = buckets[bucket]
+        rng.shuffle(records)
+        out += records
+    return out
+
+
+def _prices(rng: random.Random, number_type: str) -> tuple[Decimal, Decimal]:
+    low, high = _RANGES[number_type]
+    monthly = draw_money(rng, low, high, step=rng.choice(("0.01", "0.05", "0.25", "0.005")))
+    upfront = Decimal(rng.choice(("0", "0.50", "1.00", "1.00")))
+    return upfront, monthly
+
+
+def _text(rng: random.Random, amount: Decimal) -> str:
+    return f"{amount:.4f}" if rng.random() < 0.25 or amount.as_tuple().exponent == -3 else f"{amount:.2f}"
+
+
+def _entry(
+    rng: random.Random,
+    number: GeneratedNumber,
+    country: str,
+    number_type: str,
+    *,
+    upfront: Any,
+    monthly: Any,
+    shape: str | None = None,
+    currency: str | None = None,
+    with_country: bool | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Build one entry; returns it and the currency it states (None when it states none)."""
+    shape = shape or ("flat" if rng.random() < 0.5 else "telnyx")
+    features = list(_FEATURES[number_type])
+    if shape == "flat":
+        entry: dict[str, Any] = {"phone_number": number.e164}
+        if with_country if with_country is not None else rng.random() < 0.85:
+            entry["country_code"] = country
+        if rng.random() < 0.85:
+            entry["number_type"] = number_type
+        entry["upfront_cost"] = upfront
+        entry["monthly_cost"] = monthly
+        entry["features"] = features
+        region_type = "state" if number.country in ("US", "CA") else "location"
+        entry["region_information"] = [{"region_type": region_type, "region_name": number.area}] if number.area else []
+        stated = (
+            currency if currency is not None else (rng.choice(("USD", "USD", "EUR")) if rng.random() < 0.3 else None)
+        )
+        if stated is not None:
+            entry["currency"] = stated
+        return entry, stated
+    stated = currency or ("EUR" if number.country in ("DE", "NL") and rng.random() < 0.3 else "USD")
+    regions = [{"region_type": "country_code", "region_name": number.country}]
+    if number.area:
+        regions.append(
+            {"region_type": "rate_center" if number.country in ("US", "CA") else "location", "region_name": number.area}
+        )
+    entry = {
+        "record_type": "available_phone_number",
+        "phone_number": number.e164,
+        "vanity_format": "",
+        "best_effort": rng.random() < 0.1,
+        "quickship": rng.random() < 0.6,
+        "reservable": rng.random() < 0.7,
+        "region_information": regions,
+        "cost_information": {"upfront_cost": upfront, "monthly_cost": monthly, "currency": stated},
+        "features": [{"name": name} for name in [*features, "emergency"]],
+    }
+    if with_country if with_country is not None else rng.random() < 0.3:
+        entry["country_code"] = country
+    return entry, stated
+
+
+def _record(
+    rng: random.Random,
+    number: GeneratedNumber,
+    country: str,
+    number_type: str,
+    upfront: Decimal,
+    monthly: Decimal,
+    *,
+    shared: bool = False,
+) -> SandboxRecord:
+    raw, currency = _entry(
+        rng,
+        number,
+        country,
+        number_type,
+        upfront=_text(rng, upfront),
+        monthly=_text(rng, monthly),
+        currency="USD" if shared else None,
+    )
+    return SandboxRecord(
+        offer_id=number.e164,
+        e164=number.e164,
+        country=country,
+        expected_valid=True,
+        defect=None,
+        raw=raw,
+        number_type=number_type,
+        region=number.area,
+        monthly=monthly,
+        upfront=upfront,
+        currency=currency,
+        shared=shared,
+    )
+
+
+def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
+    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
+    return _record(rng, number, shared.country, shared.number_type, shared.upfront, shared.monthly, shared=True)
+
+
+def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
+    def draw(region: str, type_name: str) -> GeneratedNumber:
+        return draw_numbers(rng, [(region, type_name, 1)], 1, lane=LANE, exclude=exclude)[0]
+
+    def defect(
+        number: GeneratedNumber,
+        bucket: tuple[str, str],
+        tag: str,
+        *,
+        upfront: Any = "1.00",
+        monthly: Any = "1.00",
+        shape: str = "flat",
+        with_country: bool = True,
+    ) -> SandboxRecord:
+        raw, currency = _entry(
+            rng,
+            number,
+            bucket[0],
+            bucket[1],
+            upfront=upfront,
+            monthly=monthly,
+            shape=shape,
+            currency="USD",
+            with_country=with_country,
+        )
+        return SandboxRecord(
+            offer_id=number.e164,
+            e164=number.e164,
+            country=bucket[0],
+            expected_valid=False,
+            defect=tag,
+            raw=raw,
+            number_type=bucket[1],
+            region=number.area,
+            currency=currency,
+        )
+
+    us_mobile, us_local = ("US", "mobile"), ("US", "local")
+    return [
+        # The documentation's own example number: +1 555 is not a NANP area code.
+        defect(GeneratedNumber("+15551234567", "US", "mobile", "CA"), us_mobile, "invalid_number"),
+        defect(GeneratedNumber("+44207", "GB", "local", "London"), ("GB", "local"), "too_short"),
+        # A Canadian number that says it is American.
+        defect(draw("CA", "local"), us_local, "country_mismatch"),
+        # A British mobile without country_code in a US answer: the request's US does not fit it.
+        defect(draw("GB", "mobile"), us_mobile, "country_mismatch", with_country=False),
+        defect(draw("US", "mobile"), us_mobile, "negative_price", monthly="-1.00"),
+        defect(draw("GB", "mobile"), ("GB", "mobile"), "garbage_price", upfront="abc"),
+        defect(draw("DE", "local"), ("DE", "local"), "garbage_price", monthly="1,50", shape="telnyx"),
+        defect(draw("US", "local"), us_local, "nan_price", monthly="NaN"),
+        defect(draw("NL", "mobile"), ("NL", "mobile"), "nan_price", monthly="Infinity", shape="telnyx"),
+    ]

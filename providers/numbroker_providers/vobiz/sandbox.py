@@ -1,0 +1,507 @@
+"""Vobiz emulator: inventory search, purchase from inventory and the owned-number list.
+
+Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented (``shared/providers.md`` §1):
+
+* ``GET /api/v1/account/{auth_id}/inventory/numbers``: ``X-Auth-ID`` (must equal the path auth id) and
+  ``X-Auth-Token``; ``country``, ``search`` (substring of the E.164), ``page`` (1-based), ``per_page``
+  (default 25, max 100, else 422); answers ``{"items", "page", "per_page", "total"}``. Only
+  ``status="active"`` numbers are listed, except one non-active record that leaks through (a defect).
+* ``POST /api/v1/account/{auth_id}/numbers/purchase-from-inventory`` with ``{"e164": ...}``: 200
+  ``{"message", "number", "items"}``; 404 when not in inventory; insufficient balance is 402
+  ``INSUFFICIENT_BALANCE`` or, with ``balance_error=500``, a 500 and a rollback. The balance is debited
+  ``setup_fee + monthly_fee`` (one number, currencies ignored).
+* ``GET /api/v1/account/{auth_id}/numbers``: owned numbers, ``page``/``per_page`` (default 20, max 100) or
+  ``limit``/``offset``; answers ``{"items", "page", "per_page", "total"}``.
+
+Errors use the documented envelope ``{"status": "error", "error": {"code", "message"[, "details"]},
+"timestamp", "requestId": "req_..."}``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BASE_PATH", "DEFAULT_AUTH_ID", "DEFAULT_BALANCE", "DEFAULT_SIZE", "LANE", "create_app"]
+
+import hashlib
+import hmac
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from numbroker._sandbox import (
+    Faults,
+    GeneratedNumber,
+    Reply,
+    Sandbox,
+    SandboxRecord,
+    draw_money,
+    draw_numbers,
+    draw_timestamp,
+    json_number,
+    now_iso,
+    seeded_uuid,
+    shared_numbers,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from starlette.datastructures import QueryParams
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from numbroker._sandbox import RequestContext, SharedNumber
+
+LANE: Final = 0
+"""This emulator's lane in :func:`numbroker._sandbox.shared_numbers`."""
+DEFAULT_SIZE: Final = 150
+"""Listed inventory records when ``size`` is not given (2 pages at per_page=100, 6 at the default 25)."""
+DEFAULT_AUTH_ID: Final = "MA_SANDBOX"
+DEFAULT_BALANCE: Final = Decimal("1000000")
+BASE_PATH: Final = "/api"
+
+_MAX_PER_PAGE: Final = 100
+_HIDDEN_STATUSES: Final = ("pending_purchase", "pending_release", "released", "blocked")
+_MIX: Final[tuple[tuple[str, str, float], ...]] = (
+    ("US", "local", 20),
+    ("US", "toll-free", 5),
+    ("CA", "local", 4),
+    ("IN", "local", 12),
+    ("IN", "mobile", 10),
+    ("IN", "toll-free", 3),
+    ("GB", "local", 10),
+    ("GB", "mobile", 8),
+    ("GB", "toll-free", 3),
+    ("DE", "local", 8),
+    ("DE", "mobile", 5),
+    ("NL", "local", 7),
+    ("NL", "mobile", 5),
+)
+_USD_RANGES: Final = {
+    "local": ("0.50", "3.00"),
+    "mobile": ("1.00", "5.00"),
+    "toll-free": ("2.00", "8.00"),
+    "national": ("1.00", "4.00"),
+}
+_CODES: Final = {
+    400: "BAD_REQUEST",
+    401: "INVALID_CREDENTIALS",
+    402: "INSUFFICIENT_BALANCE",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "GATEWAY_TIMEOUT",
+}
+_MESSAGES: Final = {
+    429: "Rate limit exceeded",
+    500: "Internal server error",
+    503: "Service is temporarily overloaded, try again later",
+}
+
+
+def create_app(
+    *,
+    seed: int = 0,
+    faults: Faults | None = None,
+    size: int | None = None,
+    balance: Decimal | int | str | None = DEFAULT_BALANCE,
+    balance_error: Literal[402, 500] = 402,
+    auth_id: str = DEFAULT_AUTH_ID,
+) -> Sandbox:
+    """Build a Vobiz sandbox.
+
+    Args:
+        seed: Inventory seed (same seed, same inventory).
+        faults: Fault knobs (default: none).
+        size: Number of listed inventory records (default :data:`DEFAULT_SIZE`). About 2% more
+            non-active numbers exist but are never listed (``sandbox.options["hidden"]``).
+        balance: Starting balance; None for no balance check.
+        balance_error: How an insufficient balance is answered: 402 ``INSUFFICIENT_BALANCE`` or a
+            500 (the purchase is rolled back either way).
+        auth_id: The account Auth ID.
+
+    Returns:
+        The sandbox; ``env`` holds ``VOBIZ_AUTH_ID`` and ``VOBIZ_AUTH_TOKEN``.
+
+    Raises:
+        ValueError: ``size`` is negative.
+    """
+    if size is not None and size < 0:
+        raise ValueError("size must not be negative")
+    records, hidden = _inventory(seed, DEFAULT_SIZE if size is None else size)
+    token = "sandbox-token-" + hashlib.sha256(f"vobiz:{seed}:token".encode()).hexdigest()[:24]
+    sandbox = Sandbox(
+        name="vobiz",
+        seed=seed,
+        base_path=BASE_PATH,
+        env={"VOBIZ_AUTH_ID": auth_id, "VOBIZ_AUTH_TOKEN": token},
+        records=records,
+        error_reply=_error_reply,
+        faults=faults,
+        balance=None if balance is None else Decimal(str(balance)),
+        options={"balance_error": balance_error, "hidden": hidden},
+    )
+    sandbox.build(_Vobiz(sandbox, auth_id, token, balance_error).routes())
+    return sandbox
+
+
+# --------------------------------------------------------------------------------------------
+# Wire behaviour
+# --------------------------------------------------------------------------------------------
+
+
+def _envelope(
+    sandbox: Sandbox, status: int, message: str, *, code: str | None = None, details: Mapping[str, Any] | None = None
+) -> Reply:
+    error: dict[str, Any] = {"code": code or _CODES.get(status, "ERROR"), "message": message}
+    if details is not None:
+        error["details"] = dict(details)
+    body = {"status": "error", "error": error, "timestamp": now_iso(), "requestId": f"req_{sandbox.new_hex(12)}"}
+    return Reply(status, body)
+
+
+def _error_reply(sandbox: Sandbox, status: int, message: str) -> Reply:
+    return _envelope(sandbox, status, message or _MESSAGES.get(status, "Request failed"))
+
+
+def _int_param(query: QueryParams, name: str, default: int) -> int | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def _fee(value: Any) -> Decimal:
+    """A fee as charged: garbage and negatives count as zero."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return Decimal(0)
+    amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return amount if amount.is_finite() and amount > 0 else Decimal(0)
+
+
+class _Vobiz:
+    def __init__(self, sandbox: Sandbox, auth_id: str, token: str, balance_error: int) -> None:
+        self.sandbox = sandbox
+        self.auth_id = auth_id
+        self.token = token
+        self.balance_error = balance_error
+        self.numbers: list[dict[str, Any]] = []
+
+    def routes(self) -> list[Route]:
+        sb = self.sandbox
+        account = f"{BASE_PATH}/v1/account/{{auth_id}}"
+        return [
+            sb.route(f"{account}/inventory/numbers", self.search, name="search"),
+            sb.route(
+                f"{account}/numbers/purchase-from-inventory",
+                self.purchase,
+                methods=("POST",),
+                kind="purchase",
+                name="purchase",
+            ),
+            sb.route(f"{account}/numbers", self.owned, name="owned"),
+        ]
+
+    def _denied(self, request: Request) -> Reply | None:
+        header_id = request.headers.get("x-auth-id")
+        header_token = request.headers.get("x-auth-token")
+        if not header_id or not header_token:
+            return _envelope(self.sandbox, 401, "Missing X-Auth-ID or X-Auth-Token header")
+        if (
+            header_id != self.auth_id
+            or request.path_params["auth_id"] != header_id
+            or not hmac.compare_digest(header_token.encode(), self.token.encode())
+        ):
+            return _envelope(self.sandbox, 401, "Invalid authentication credentials")
+        return None
+
+    def _paging(self, request: Request, default_per_page: int) -> tuple[int, int] | Reply:
+        query = request.query_params
+        if "page" not in query and ("limit" in query or "offset" in query):
+            limit = _int_param(query, "limit", default_per_page)
+            offset = _int_param(query, "offset", 0)
+            if limit is None or not 1 <= limit <= _MAX_PER_PAGE or offset is None or offset < 0 or offset % limit:
+                return _envelope(self.sandbox, 422, "limit must be 1..100 and offset a non-negative multiple of limit")
+            return offset // limit + 1, limit
+        page = _int_param(query, "page", 1)
+        per_page = _int_param(query, "per_page", default_per_page)
+        if page is None or page < 1:
+            return _envelope(
+                self.sandbox, 422, "Invalid query parameters", details={"field": "page", "message": "must be >= 1"}
+            )
+        if per_page is None or not 1 <= per_page <= _MAX_PER_PAGE:
+            return _envelope(
+                self.sandbox,
+                422,
+                "Invalid query parameters",
+                details={"field": "per_page", "message": f"must be between 1 and {_MAX_PER_PAGE}"},
+            )
+        return page, per_page
+
+    async def search(self, request: Request, context: RequestContext) -> Reply:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        paging = self._paging(request, 25)
+        if isinstance(paging, Reply):
+            return paging
+        page, per_page = paging
+        country = (request.query_params.get("country") or "").strip().upper()
+        search = request.query_params.get("search") or ""
+        items = self.sandbox.view(
+            ("inventory", country, search),
+            lambda r: (not country or r.country == country) and (not search or search in r.e164),
+        )
+        result = self.sandbox.numbered_page(items, page=page, per_page=per_page)
+        body = {"items": [r.raw for r in result.items], "page": page, "per_page": per_page, "total": result.total}
+        return Reply(
+            200,
+            body,
+            offer_ids=tuple(r.offer_id for r in result.items),
+            faults=[result.fault] if result.fault else [],
+        )
+
+    async def owned(self, request: Request, context: RequestContext) -> Reply:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        paging = self._paging(request, 20)
+        if isinstance(paging, Reply):
+            return paging
+        page, per_page = paging
+        result = self.sandbox.numbered_page(self.numbers, page=page, per_page=per_page)
+        body = {"items": list(result.items), "page": page, "per_page": per_page, "total": result.total}
+        return Reply(200, body, faults=[result.fault] if result.fault else [])
+
+    async def purchase(self, request: Request, context: RequestContext) -> Reply:
+        sb = self.sandbox
+        if (denied := self._denied(request)) is not None:
+            return denied
+        try:
+            payload = context.json()
+        except ValueError:
+            return _envelope(sb, 400, "Request body must be valid JSON")
+        e164 = payload.get("e164") if isinstance(payload, dict) else None
+        if not isinstance(e164, str) or not e164:
+            return _envelope(sb, 422, "Invalid request body", details={"field": "e164", "message": "e164 is required"})
+        record = sb.record_by_e164(e164)
+        if record is None or not sb.is_available(record.offer_id) or context.lose_race([record.offer_id]):
+            return _envelope(sb, 404, f"Number {e164} not found in inventory")
+        raw = record.raw
+        setup = _fee(raw.get("setup_fee"))
+        monthly = _fee(raw.get("monthly_fee", raw.get("monthly_cost")))
+        cost = setup + monthly
+        if sb.balance is not None and cost > sb.balance:
+            if self.balance_error == 500:
+                return _envelope(sb, 500, "Failed to debit account balance; the purchase was rolled back")
+            details = {"required": float(cost), "available": float(sb.balance), "currency": raw.get("currency")}
+            return _envelope(sb, 402, "Account balance too low to complete this operation", details=details)
+        if sb.balance is not None:
+            sb.balance -= cost
+        currency = raw.get("currency") if isinstance(raw.get("currency"), str) else None
+        context.commit(record, upfront=setup, monthly=monthly, currency=currency)
+        number = self._owned_number(record)
+        self.numbers.append(number)
+        return Reply(200, {"message": "Number purchased successfully", "number": number, "items": [raw]})
+
+    def _owned_number(self, record: SandboxRecord) -> dict[str, Any]:
+        raw = record.raw
+        now = datetime.now(UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "id": record.offer_id,
+            "account_id": self.auth_id,
+            "e164": record.e164,
+            "country": raw.get("country"),
+            "region": raw.get("region"),
+            "capabilities": {"voice": True, "sms": False, "mms": False, "fax": False},
+            "status": "active",
+            "provider": "",
+            "setup_fee": raw.get("setup_fee"),
+            "monthly_fee": raw.get("monthly_fee", raw.get("monthly_cost")),
+            "currency": raw.get("currency"),
+            "application_id": None,
+            "voice_enabled": True,
+            "tags": [],
+            "purchased_at": stamp,
+            "is_blocked": False,
+            "created_at": raw.get("created_at"),
+            "updated_at": stamp,
+            "is_trial_number": False,
+            "last_billing_date": stamp,
+            "next_billing_date": (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "minimum_commitment_months": 0,
+            "aadhaar_verification_required": record.country == "IN",
+            "aadhaar_verified": False,
+            "source": "inventory",
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Inventory
+# --------------------------------------------------------------------------------------------
+
+
+def _inventory(seed: int, size: int) -> tuple[list[SandboxRecord], list[dict[str, Any]]]:
+    rng = random.Random(f"vobiz:{seed}:inventory")
+    everything_shared = shared_numbers(seed)
+    exclude = {s.e164 for s in everything_shared}
+    specials = _defects(rng, exclude) + [_shared(rng, s) for s in everything_shared if LANE in s.lanes]
+    specials = specials[:size]
+    numbers = draw_numbers(rng, _MIX, size - len(specials), lane=LANE, exclude=exclude)
+    records: list[SandboxRecord] = []
+    inr_example_done = False
+    for index, number in enumerate(numbers):
+        currency = _currency(rng, number.country)
+        monthly = _monthly(rng, number.number_type, currency)
+        setup = _setup(rng, currency)
+        if not inr_example_done and number.country == "US":
+            # The documented example: a US number priced in INR, setup 0, monthly 1.
+            currency, monthly, setup, inr_example_done = "INR", Decimal(1), Decimal(0), True
+        fee_key = "monthly_cost" if index in (3, 11) or rng.random() < 0.02 else "monthly_fee"
+        records.append(_record(rng, number, currency, setup, monthly, fee_key=fee_key))
+    records += specials
+    rng.shuffle(records)
+    hidden_count = max(1, size // 50) if size else 0
+    hidden = [
+        _item(
+            rng,
+            number,
+            currency="USD",
+            setup=json_number(rng, Decimal(0)),
+            monthly=json_number(rng, Decimal(1)),
+            status=rng.choice(_HIDDEN_STATUSES),
+        )
+        for number in draw_numbers(rng, _MIX, hidden_count, lane=LANE, exclude=exclude)
+    ]
+    return records, hidden
+
+
+def _currency(rng: random.Random, country: str) -> str:
+    if country == "IN":
+        return "INR" if rng.random() < 0.85 else "USD"
+    if country in ("US", "CA"):
+        return rng.choices(("USD", "INR", "EUR"), weights=(8, 1, 1))[0]
+    return rng.choices(("EUR", "USD"), weights=(7, 3))[0]
+
+
+def _monthly(rng: random.Random, number_type: str, currency: str) -> Decimal:
+    if currency == "INR":
+        return draw_money(rng, "50", "500", step=rng.choice(("10", "50", "0.5")))
+    low, high = _USD_RANGES[number_type]
+    return draw_money(rng, low, high, step=rng.choice(("0.01", "0.05", "0.25", "0.5", "1")))
+
+
+def _setup(rng: random.Random, currency: str) -> Decimal:
+    if currency == "INR":
+        return Decimal(rng.choice((0, 0, 50, 100)))
+    return Decimal(rng.choice(("0", "0", "0", "0.1", "0.5", "1", "2.75")))
+
+
+def _item(
+    rng: random.Random,
+    number: GeneratedNumber,
+    *,
+    currency: Any,
+    setup: Any,
+    monthly: Any,
+    fee_key: str = "monthly_fee",
+    status: str = "active",
+    country: str | None = None,
+) -> dict[str, Any]:
+    created = draw_timestamp(rng, micro=rng.random() < 0.3)
+    return {
+        "id": seeded_uuid(rng),
+        "e164": number.e164,
+        "country": country or number.country,
+        "region": number.area or "",
+        "status": status,
+        "setup_fee": setup,
+        fee_key: monthly,
+        "currency": currency,
+        "created_at": created,
+        "updated_at": created if rng.random() < 0.5 else draw_timestamp(rng, micro=rng.random() < 0.3),
+    }
+
+
+def _record(
+    rng: random.Random,
+    number: GeneratedNumber,
+    currency: str,
+    setup: Decimal,
+    monthly: Decimal,
+    *,
+    fee_key: str = "monthly_fee",
+    shared: bool = False,
+) -> SandboxRecord:
+    setup_value, monthly_value = json_number(rng, setup), json_number(rng, monthly)
+    raw = _item(rng, number, currency=currency, setup=setup_value, monthly=monthly_value, fee_key=fee_key)
+    return SandboxRecord(
+        offer_id=raw["id"],
+        e164=number.e164,
+        country=number.country,
+        expected_valid=True,
+        defect=None,
+        raw=raw,
+        number_type=number.number_type,
+        region=number.area,
+        monthly=Decimal(repr(monthly_value)) if isinstance(monthly_value, float) else Decimal(monthly_value),
+        upfront=Decimal(repr(setup_value)) if isinstance(setup_value, float) else Decimal(setup_value),
+        currency=currency,
+        shared=shared,
+    )
+
+
+def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
+    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
+    monthly = (shared.monthly * Decimal("1.10")).quantize(Decimal("0.01"))
+    return _record(rng, number, "USD", shared.upfront, monthly, shared=True)
+
+
+def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
+    def draw(region: str, type_name: str) -> GeneratedNumber:
+        return draw_numbers(rng, [(region, type_name, 1)], 1, lane=LANE, exclude=exclude)[0]
+
+    def defect(number: GeneratedNumber, tag: str, *, country: str | None = None, **fields: Any) -> SandboxRecord:
+        values: dict[str, Any] = {"currency": "USD", "setup": 0, "monthly": 1.5, "status": "active"}
+        values.update(fields)
+        raw = _item(
+            rng,
+            number,
+            currency=values["currency"],
+            setup=values["setup"],
+            monthly=values["monthly"],
+            status=values["status"],
+            country=country,
+        )
+        return SandboxRecord(
+            offer_id=raw["id"],
+            e164=number.e164,
+            country=raw["country"],
+            expected_valid=False,
+            defect=tag,
+            raw=raw,
+            number_type=number.number_type,
+            region=number.area,
+        )
+
+    canada = draw("CA", "local")
+    return [
+        # +1 555 is not a NANP area code: the placeholder numbers of the docs.
+        defect(GeneratedNumber("+15550001234", "US", "local", "CA"), "invalid_number"),
+        defect(GeneratedNumber("+1212555", "US", "local", "NY"), "too_short"),
+        # A Canadian number listed as US: same +1 calling code, wrong country.
+        defect(canada, "country_mismatch", country="US"),
+        defect(draw("IN", "local"), "negative_price", currency="INR", monthly=-100),
+        defect(draw("GB", "local"), "garbage_price", currency="EUR", monthly="abc"),
+        defect(draw("DE", "mobile"), "garbage_price", currency="EUR", monthly=True),
+        defect(draw("US", "local"), "nan_price", setup="NaN"),
+        # Not for sale, yet listed: the adapter must skip non-active numbers.
+        defect(draw("NL", "local"), "status", currency="EUR", status="pending_release"),
+    ]
