@@ -1,0 +1,215 @@
+"""The Vobiz adapter: inventory search (``GET /v1/account/{auth_id}/inventory/numbers``).
+
+Wire facts this adapter relies on (see ``shared/providers.md`` §1):
+
+* auth: ``X-Auth-ID`` / ``X-Auth-Token`` headers; the auth id is also a path segment;
+* paging: ``page`` (1-based) + ``per_page`` (max 100) in, ``page``/``per_page``/``total`` echoed out;
+* ``search`` is a *substring* match against the E.164 number (``"80"`` matches ``+918065…``);
+* fees ``setup_fee`` / ``monthly_fee`` (alias ``monthly_cost``) are JSON numbers in major units,
+  int or float, in the item's own ``currency`` (a US number may be priced in INR);
+* inventory items carry neither a number type nor capabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from numbroker import (
+    AvailableNumber,
+    FieldError,
+    FilterSupport,
+    Money,
+    Provider,
+    ProviderResponseError,
+    QueryFilter,
+    RawPage,
+    SearchQuery,
+    decimal_from_json_number,
+    make_offer,
+    money_from_json_number,
+    path_segment,
+)
+
+__all__ = ["VobizProvider"]
+
+_DETAIL_FIELDS = ("status", "created_at", "updated_at", "provider", "provider_ref")
+
+
+class _VobizPage(BaseModel):
+    """The inventory envelope; records stay raw so one bad record cannot fail the page."""
+
+    model_config = ConfigDict(extra="allow")
+
+    items: list[Any]
+    page: int | None = Field(default=None, ge=1)
+    per_page: int | None = Field(default=None, ge=1)
+    total: int | None = Field(default=None, ge=0)
+
+
+class _VobizRecord(BaseModel):
+    """One inventory item, leniently: prices stay ``Any`` and are judged by the core converters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    e164: Any = None
+    country: Any = None
+    region: str | None = None
+    status: Any = None
+    setup_fee: Any = None
+    monthly_fee: Any = None
+    monthly_cost: Any = None
+    currency: Any = None
+
+
+class VobizProvider(Provider):
+    """Vobiz inventory numbers.
+
+    Args:
+        auth_id: the account Auth ID (``MA_…`` or ``SA_…``); env ``VOBIZ_AUTH_ID``. It is sent as a header
+            and as a URL path segment, so it must be letters, digits, ``_`` or ``-``.
+        auth_token: the account Auth Token; env ``VOBIZ_AUTH_TOKEN``.
+        **options: passed to :class:`numbroker.Provider` (``base_url``, ``http_client``, ``retry``…).
+
+    Raises:
+        MissingCredentialsError: a credential is neither passed nor set in the environment.
+        ConfigurationError: the auth id cannot be a URL path segment, or the base URL is invalid.
+    """
+
+    id: ClassVar[str] = "vobiz"
+    display_name: ClassVar[str] = "Vobiz"
+    default_base_url: ClassVar[str] = "https://api.vobiz.ai/api"
+    credentials: ClassVar[Mapping[str, str]] = {"auth_id": "VOBIZ_AUTH_ID", "auth_token": "VOBIZ_AUTH_TOKEN"}
+    filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
+        # `country=` is an exact server-side filter.
+        QueryFilter.COUNTRY: FilterSupport.NATIVE,
+        # No type in inventory: inferred from the numbering plan and filtered client-side.
+        QueryFilter.NUMBER_TYPE: FilterSupport.EMULATED,
+        # No capabilities in inventory: nothing to decide on.
+        QueryFilter.CAPABILITIES: FilterSupport.UNSUPPORTED,
+        # `search=` is a substring match: it narrows (calling code + prefix digits), the base checks startswith.
+        QueryFilter.PREFIX: FilterSupport.EMULATED,
+        # Digits as a substring of the E.164 is exactly what `contains` means.
+        QueryFilter.CONTAINS: FilterSupport.NATIVE,
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,
+        QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
+    }
+    paging = "numbered"
+    per_page = 100
+    sandbox = "numbroker_providers.vobiz.sandbox:create_app"
+    record_id_field = "id"
+    wire_fields: ClassVar[Mapping[str, str]] = {
+        "offer_id": "id",
+        "e164": "e164",
+        "country": "country",
+        "region": "region",
+        "setup_price": "setup_fee",
+        "monthly_price": "monthly_fee",
+    }
+
+    def __init__(self, *, auth_id: str | None = None, auth_token: str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self._creds = self._resolve_credentials({"auth_id": auth_id, "auth_token": auth_token})
+        self._auth_id = path_segment(self._creds["auth_id"].get_secret_value(), "VOBIZ_AUTH_ID")
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"X-Auth-ID": self._auth_id, "X-Auth-Token": self._creds["auth_token"].get_secret_value()}
+
+    # -- search ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _search_term(query: SearchQuery) -> str | None:
+        """The ``search`` substring sent for ``query``, or None.
+
+        Digits only, never the ``+``: a digit string is a substring of the number whether or not the vendor
+        keeps the ``+`` in what it matches, and a ``+`` in a query string is easily mangled into a space.
+        ``contains`` is sent as is (exact); a prefix is sent as calling code + prefix (``+1212…`` → ``1212``),
+        which may also match mid-number, so the base re-checks ``startswith`` on every offer. With both, the
+        prefix term is sent only when it already contains ``contains``, so ``contains`` stays exact.
+        """
+        prefix = f"{query.calling_code}{query.prefix}" if query.prefix is not None else None
+        if query.contains is None or (prefix is not None and query.contains in prefix):
+            return prefix
+        return query.contains
+
+    async def _fetch_page(self, query: SearchQuery, cursor: int | str | None) -> RawPage:
+        number = cursor if isinstance(cursor, int) else 1
+        params: dict[str, str | int] = {"country": query.country, "page": number, "per_page": self.per_page}
+        term = self._search_term(query)
+        if term is not None:
+            params["search"] = term
+        response = await self._get(self._url("v1", "account", self._auth_id, "inventory", "numbers"), params=params)
+        try:
+            page = _VobizPage.model_validate(self._json(response))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in error["loc"]) or "body"
+            raise ProviderResponseError(self.id, f"unexpected inventory envelope: {where}: {error['msg']}") from None
+        # Page-number paging is only sound if the vendor pages the way we asked (§5 trap 12: per_page/limit drift).
+        if page.page is not None and page.page != number:
+            raise ProviderResponseError(self.id, f"asked for page {number}, got page {page.page}; paging stopped")
+        if (
+            page.per_page is not None
+            and page.per_page < self.per_page
+            and len(page.items) >= page.per_page
+            and (page.total is None or page.total > (number - 1) * page.per_page + len(page.items))
+        ):
+            raise ProviderResponseError(
+                self.id,
+                f"asked for per_page={self.per_page}, the vendor paged by {page.per_page}; "
+                "numbered paging would skip records, so it stopped",
+            )
+        return RawPage(records=page.items, total=page.total)
+
+    # -- normalization -----------------------------------------------------------------------------
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        item = _VobizRecord.model_validate(record)
+        if item.status != "active":
+            reason = (
+                "status is missing: cannot confirm the number is for sale ('active')"
+                if item.status is None
+                else f"status is {item.status!r}, not 'active': the number is not for sale"
+            )
+            raise FieldError(reason, field="status", value=item.status)
+        setup = (
+            None if item.setup_fee is None else money_from_json_number(item.setup_fee, item.currency, field="setup_fee")
+        )
+        wire = {**(item.model_extra or {}), "status": item.status}
+        details: dict[str, JsonValue] = {
+            name: wire[name] for name in _DETAIL_FIELDS if isinstance(wire.get(name), str) and wire[name]
+        }
+        return make_offer(
+            provider=self.id,
+            offer_id=item.id,
+            number=item.e164,
+            country=item.country,
+            region=item.region or None,
+            number_type=None,  # inferred from the numbering plan; marked number_type_inferred
+            capabilities=None,  # unknown, not "none"
+            setup_price=setup,
+            monthly_price=self._monthly_price(item),
+            provider_details=details,
+            strictness=self.number_strictness,
+        )
+
+    @staticmethod
+    def _monthly_price(item: _VobizRecord) -> Money | None:
+        """``monthly_fee``, or its alias ``monthly_cost``; both present must agree; neither → None (not zero)."""
+        if item.monthly_fee is not None and item.monthly_cost is not None:
+            fee = decimal_from_json_number(item.monthly_fee, field="monthly_fee")
+            cost = decimal_from_json_number(item.monthly_cost, field="monthly_cost")
+            if fee != cost:
+                raise FieldError(
+                    f"monthly_fee ({item.monthly_fee}) and monthly_cost ({item.monthly_cost}) disagree",
+                    field="monthly_cost",
+                    value=item.monthly_cost,
+                )
+        if item.monthly_fee is not None:
+            return money_from_json_number(item.monthly_fee, item.currency, field="monthly_fee")
+        if item.monthly_cost is not None:
+            return money_from_json_number(item.monthly_cost, item.currency, field="monthly_cost")
+        return None
