@@ -1,0 +1,231 @@
+"""Bird (formerly MessageBird) Numbers API: numbers in stock, ``GET /organizations/{id}/numbers-stock-items``.
+
+Wire facts this module relies on (see ``providers.md`` §2):
+
+* auth is ``Authorization: AccessKey <key>`` (the ``Bearer`` in Bird's "try it" sample is a user JWT);
+* array query parameters are sent as repeated keys (``countryCodes=US&countryCodes=NL``);
+* ``prefix`` is in full international format (``+1212``) and only valid together with ``countryCodes``;
+* paging is by ``pageToken`` / ``nextPageToken``, at most 99 records a page, no total;
+* ``monthlyPrice`` is ``amount × 10^exponent`` (``3500000, -6`` is 3.500000); there is no setup price;
+* capabilities are directional (``sms.inbound`` / ``sms.outbound``); stock items say nothing of fax or WhatsApp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictStr, ValidationError
+
+from numbroker._exceptions import ProviderResponseError
+from numbroker._http import RateLimit
+from numbroker._models import AvailableNumber, SearchQuery, make_offer
+from numbroker._money import MAX_EXPONENT, FieldError, money_from_scaled_int
+from numbroker._provider import Cursor, Provider, RawPage, path_segment
+from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
+
+__all__ = ["BirdProvider"]
+
+_TYPES: Mapping[str, NumberType] = {
+    "local": NumberType.LOCAL,
+    "mobile": NumberType.MOBILE,
+    "toll-free": NumberType.TOLL_FREE,
+    "national": NumberType.NATIONAL,
+}
+"""Bird's ``LongCodeNumberType`` values → the neutral type (Bird has no shared-cost numbers)."""
+
+_WIRE_TYPES: Mapping[NumberType, str] = {neutral: wire for wire, neutral in _TYPES.items()}
+
+_REPORTED = (Capability.VOICE, Capability.SMS, Capability.MMS)
+"""The capabilities a stock item reports; fax and WhatsApp never appear in its ``capabilities``."""
+
+
+class _BirdPage(BaseModel):
+    """The page envelope; records stay raw so one bad record cannot fail the page."""
+
+    model_config = ConfigDict(extra="allow")
+
+    results: list[Any]
+    nextPageToken: StrictStr | None = None
+
+
+class _BirdDirections(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    inbound: StrictBool = False
+    outbound: StrictBool = False
+
+
+class _BirdCapabilities(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    voice: _BirdDirections | None = None
+    sms: _BirdDirections | None = None
+    mms: _BirdDirections | None = None
+
+
+class _BirdPrice(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    currencyCode: Any = None
+    amount: Any = None
+    exponent: int = Field(strict=True, ge=-MAX_EXPONENT, le=MAX_EXPONENT)
+
+
+class _BirdRecord(BaseModel):
+    """One ``NumberStockItem``, leniently: values are judged by the core converters, not coerced here."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr = Field(min_length=1, max_length=200)
+    countryCode: Any = None
+    numberString: Any = None
+    type: StrictStr | None = None
+    capabilities: _BirdCapabilities | None = None
+    monthlyPrice: _BirdPrice | None = None
+    backOrderRequired: StrictBool | None = None
+    backOrderStockId: StrictStr | None = None
+
+
+class BirdProvider(Provider):
+    """Bird's stock of long-code numbers for one organization.
+
+    Offers carry the stock-item id as ``offer_id`` (what a purchase needs), a monthly price and no setup
+    price. ``provider_details`` keeps the directional capability flags and the back-order fields.
+    """
+
+    id: ClassVar[str] = "bird"
+    display_name: ClassVar[str] = "Bird"
+    default_base_url: ClassVar[str] = "https://api.bird.com"
+    credentials: ClassVar[Mapping[str, str]] = {
+        "access_key": "BIRD_ACCESS_KEY",
+        "organization_id": "BIRD_ORGANIZATION_ID",
+    }
+    settings: ClassVar[Mapping[str, str]] = {"workspace_id": "BIRD_WORKSPACE_ID"}
+    filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
+        QueryFilter.COUNTRY: FilterSupport.NATIVE,
+        QueryFilter.NUMBER_TYPE: FilterSupport.NATIVE,
+        QueryFilter.CAPABILITIES: FilterSupport.EMULATED,
+        QueryFilter.PREFIX: FilterSupport.NATIVE,
+        QueryFilter.CONTAINS: FilterSupport.EMULATED,
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
+        QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
+    }
+    paging = "token"
+    per_page: ClassVar[int] = 99
+    rate_limit: ClassVar[RateLimit | None] = RateLimit(50, 1.0)
+    sandbox: ClassVar[str | None] = "numbroker_providers.bird.sandbox:create_app"
+    record_id_field: ClassVar[str | None] = "id"
+    wire_fields: ClassVar[Mapping[str, str]] = {
+        "offer_id": "id",
+        "e164": "numberString",
+        "country": "countryCode",
+        "number_type": "type",
+        "monthly_price": "monthlyPrice.amount",
+        "currency": "monthlyPrice.currencyCode",
+    }
+
+    def __init__(
+        self,
+        *,
+        access_key: str | None = None,
+        organization_id: str | None = None,
+        workspace_id: str | None = None,
+        **options: Any,
+    ) -> None:
+        """Create the provider.
+
+        Args:
+            access_key: a Bird access key (env ``BIRD_ACCESS_KEY``).
+            organization_id: the organization whose stock is searched (env ``BIRD_ORGANIZATION_ID``).
+            workspace_id: the workspace numbers are bought into (env ``BIRD_WORKSPACE_ID``; purchases only).
+            **options: the shared options of :class:`~numbroker.Provider` (``base_url``, ``http_client``…).
+
+        Raises:
+            MissingCredentialsError: ``access_key`` or ``organization_id`` is given nowhere.
+            ConfigurationError: an id is not a safe URL path segment, or the base URL is invalid.
+        """
+        super().__init__(**options)
+        self._creds = self._resolve_credentials({"access_key": access_key, "organization_id": organization_id})
+        self._organization_id = path_segment(self._creds["organization_id"].get_secret_value(), "BIRD_ORGANIZATION_ID")
+        workspace = self._setting("workspace_id", workspace_id)
+        self._workspace_id = path_segment(workspace, "BIRD_WORKSPACE_ID") if workspace else None
+
+    def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
+        """The filters ``query`` uses that Bird cannot apply natively, refined per value.
+
+        A number type Bird has no name for (``shared_cost``) is not sent, so it is filtered client-side;
+        fax and WhatsApp are never reported by stock items, so a query needing them cannot be decided.
+        """
+        out = super().unapplied_filters(query)
+        if query.number_type is not None and query.number_type not in _WIRE_TYPES:
+            out[QueryFilter.NUMBER_TYPE] = FilterSupport.EMULATED
+        if any(cap not in _REPORTED for cap in query.capabilities):
+            out[QueryFilter.CAPABILITIES] = FilterSupport.UNSUPPORTED
+        return out
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"AccessKey {self._creds['access_key'].get_secret_value()}"}
+
+    def _params(self, query: SearchQuery, cursor: Cursor) -> list[tuple[str, str]]:
+        # Capabilities are never sent: Bird's `features` are directional (`sms-outbound`), and the neutral
+        # `sms` means "either direction", which one directional value cannot express.
+        params = [("limit", str(self.per_page)), ("countryCodes", query.country)]
+        if cursor is not None:
+            params.append(("pageToken", str(cursor)))
+        wire_type = _WIRE_TYPES.get(query.number_type) if query.number_type is not None else None
+        if wire_type is not None:
+            params.append(("types", wire_type))
+        if query.prefix is not None:
+            params.append(("prefix", query.e164_prefix))
+        return params
+
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
+        url = self._url("organizations", self._organization_id, "numbers-stock-items")
+        response = await self._get(url, params=self._params(query, cursor))
+        try:
+            page = _BirdPage.model_validate(self._json(response))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in error["loc"]) or "body"
+            raise ProviderResponseError(self.id, f"unexpected page shape at {where}: {error['msg']}") from None
+        return RawPage(records=page.results, next_token=page.nextPageToken)
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        item = _BirdRecord.model_validate(record)
+        if item.monthlyPrice is None:
+            raise FieldError("no monthly price", field="monthlyPrice", value=None)
+        price = item.monthlyPrice
+        monthly = money_from_scaled_int(price.amount, price.exponent, price.currencyCode, field="monthly_price")
+        details: dict[str, JsonValue] = {
+            "backOrderRequired": item.backOrderRequired,
+            "backOrderStockId": item.backOrderStockId,
+        }
+        number_type: NumberType | None = None
+        if item.type is not None:
+            number_type = _TYPES.get(item.type.strip().lower().replace("_", "-"), NumberType.UNKNOWN)
+            if number_type is NumberType.UNKNOWN:
+                details["vendor_type"] = item.type
+        capabilities: list[Capability] | None = None
+        if item.capabilities is not None:
+            capabilities = []
+            directions: dict[str, JsonValue] = {}
+            for cap in _REPORTED:
+                flags: _BirdDirections | None = getattr(item.capabilities, cap.value)
+                if flags is None:
+                    continue
+                directions[cap.value] = {"inbound": flags.inbound, "outbound": flags.outbound}
+                if flags.inbound or flags.outbound:
+                    capabilities.append(cap)
+            details["capability_directions"] = directions
+        return make_offer(
+            provider=self.id,
+            offer_id=item.id,
+            number=item.numberString,
+            country=item.countryCode,
+            number_type=number_type,
+            capabilities=capabilities,
+            monthly_price=monthly,
+            provider_details=details,
+            strictness=self.number_strictness,
+        )
