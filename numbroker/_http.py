@@ -89,7 +89,8 @@ def _error_summary(body: str) -> tuple[str | None, str | None]:
     elif isinstance(data.get("message"), str):
         code = data.get("code")
         message = f"{code}: {data['message']}" if code else data["message"]
-    request_id = data.get("requestId") or data.get("request_id")
+    nested = error if isinstance(error, dict) else {}
+    request_id = data.get("requestId") or data.get("request_id") or nested.get("request_id") or nested.get("requestId")
     return message or None, str(request_id) if request_id else None
 
 

@@ -416,7 +416,9 @@ class Provider(ABC):
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
         run = _current_run.get()
-        request = self.client.build_request(method, url, params=params, json=json, headers=self._auth_headers())
+        request = self.client.build_request(
+            method, url, params=params, json=json, headers={"Accept": "application/json", **self._auth_headers()}
+        )
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
         status: int | None = None

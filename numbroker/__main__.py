@@ -1,0 +1,5 @@
+"""``python -m numbroker``: the command line."""
+
+from numbroker._cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""The built-in vendor emulators, wired to the real adapters.
+
+Every built-in provider ships a sandbox (its class attribute ``sandbox`` names the factory): an ASGI
+app that speaks the vendor's wire format over a deterministic inventory, with fault knobs. This module
+builds them and points real adapters at them, either in-process (``httpx.ASGITransport``: no sockets,
+used by ``numbroker search --sandbox``) or over real loopback HTTP (``serve_sandboxes``).
+
+Needs the ``sandbox`` extra (Starlette and uvicorn): ``pip install 'numbroker[sandbox]'``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from numbroker._provider import Provider
+from numbroker._registry import get_provider_class, provider_ids
+from numbroker._sandbox import Faults, LoopbackServer, Sandbox, ServedRequest, serve_sandboxes
+
+__all__ = [
+    "Faults",
+    "LoopbackServer",
+    "Sandbox",
+    "ServedRequest",
+    "create_sandboxes",
+    "in_process_providers",
+    "loopback_providers",
+    "sandboxed_ids",
+    "serve_sandboxes",
+]
+
+IN_PROCESS_ORIGIN = "http://127.0.0.1"
+"""Origin given to adapters talking to an in-process sandbox (the transport ignores it; it is loopback)."""
+
+
+def sandboxed_ids(ids: Iterable[str] | None = None) -> list[str]:
+    """The ids (of ``ids``, default every known provider) whose provider ships a sandbox."""
+    return [pid for pid in (ids if ids is not None else provider_ids()) if get_provider_class(pid).sandbox]
+
+
+def create_sandboxes(
+    ids: Iterable[str] | None = None,
+    *,
+    seed: int = 0,
+    faults: Faults | Mapping[str, Faults] | None = None,
+    size: int | Mapping[str, int] | None = None,
+    **options: Any,
+) -> dict[str, Sandbox]:
+    """Build a sandbox per provider id (default: every provider that has one).
+
+    Args:
+        ids: provider ids.
+        seed: inventory seed (the same seed gives the same offers).
+        faults: one :class:`Faults` for all, or per provider id.
+        size: inventory size for all, or per provider id (default: each sandbox's own).
+        **options: vendor-specific sandbox options, passed to every factory that accepts them.
+    """
+    out: dict[str, Sandbox] = {}
+    for pid in sandboxed_ids(ids):
+        path = get_provider_class(pid).sandbox
+        assert path is not None
+        module, _, attr = path.partition(":")
+        factory = getattr(importlib.import_module(module), attr)
+        its_faults = faults.get(pid) if isinstance(faults, Mapping) else faults
+        its_size = size.get(pid) if isinstance(size, Mapping) else size
+        out[pid] = factory(seed=seed, faults=its_faults, size=its_size, **options)
+    return out
+
+
+def in_process_providers(sandboxes: Mapping[str, Sandbox], **provider_options: Any) -> list[Provider]:
+    """Real adapters talking to ``sandboxes`` in-process (no network). Close them when done."""
+    return [
+        get_provider_class(pid)(
+            env=sandbox.env,
+            base_url=IN_PROCESS_ORIGIN + sandbox.base_path,
+            transport=httpx.ASGITransport(app=sandbox.app),
+            **provider_options,
+        )
+        for pid, sandbox in sandboxes.items()
+    ]
+
+
+def loopback_providers(
+    sandboxes: Mapping[str, Sandbox], urls: Mapping[str, str], **provider_options: Any
+) -> list[Provider]:
+    """Real adapters talking to sandboxes served on loopback (``urls`` from :func:`serve_sandboxes`)."""
+    return [
+        get_provider_class(pid)(env=sandbox.env, base_url=urls[pid], **provider_options)
+        for pid, sandbox in sandboxes.items()
+    ]
