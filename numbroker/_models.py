@@ -239,7 +239,8 @@ class SearchQuery(BaseModel):
         contains: digits the number must contain anywhere after the ``+``.
         max_setup_price: cap on the setup price (compared in its currency, converting when rates are given).
         max_monthly_price: cap on the monthly price, likewise.
-        limit: keep at most this many offers after ranking.
+        limit: keep at most this many offers after ranking (of each currency, when offers in several
+            currencies are ranked separately because no exchange rates were given).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

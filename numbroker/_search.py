@@ -407,9 +407,20 @@ class Searcher:
     ) -> SearchResult:
         for report in reports:
             report.unpriced = ranker.unpriced.get(report.provider, 0)
-        if query.limit is not None:
-            ranked = ranked[: query.limit]
         currencies = ranker.per_currency(ranked) if ranker.currency is None else []
+        if query.limit is not None:
+            if len(currencies) > 1:
+                # Offers in different currencies are never compared: keep the best `limit` of each currency.
+                kept: dict[str | None, int] = {}
+                limited = []
+                for offer in ranked:
+                    group = offer.rank_price.currency if offer.rank_price else None
+                    kept[group] = kept.get(group, 0) + 1
+                    if kept[group] <= query.limit:
+                        limited.append(offer)
+                ranked = limited
+            else:
+                ranked = ranked[: query.limit]
         result = SearchResult(
             query=query,
             status=_overall(reports),

@@ -316,3 +316,17 @@ def test_invalid_searcher_options_fail_fast() -> None:
         Searcher([fake("a")], timeout=0)
     with pytest.raises(numbroker.ConfigurationError, match="sort must be one of"):
         anyio.run(lambda: Searcher([fake("a")]).search(US, sort="cheapest"))
+
+
+@pytest.mark.anyio
+async def test_limit_applies_per_currency_when_currencies_are_not_compared() -> None:
+    """Without rates, offers in two currencies are ranked apart and the limit keeps the best N of each."""
+    eur = [offer(f"+1415555{i:04d}", provider="p", monthly=f"{i + 1}", currency="EUR") for i in range(4)]
+    usd = [offer(f"+1415556{i:04d}", provider="p", monthly=f"{i + 1}", currency="USD") for i in range(4)]
+    async with Searcher([FakeProvider([*usd, *eur], provider_id="p")]) as searcher:
+        result = await searcher.search(SearchQuery(country="US", limit=2))
+
+    assert ["EUR", "USD"] == result.ranked_per_currency
+    assert ["EUR", "EUR", "USD", "USD"] == [
+        r.offer.monthly_price.currency for r in result.offers if r.offer.monthly_price
+    ]

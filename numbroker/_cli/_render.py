@@ -119,11 +119,36 @@ def _table(result: SearchResult, out: TextIO, *, color: bool) -> None:
     if not result.offers:
         console.print("No offers matched.")
         return
-    converting = result.currency is not None
-    key = {"monthly": "monthly", "setup": "setup", "first-bill": "first bill", "total": f"{result.months}-month total"}
-    title = f"{len(result.offers)} offers for {result.query.country}, cheapest {key[result.sort.value]} first"
+    key = {"monthly": "monthly", "setup": "setup", "first bill": "first bill", "total": f"{result.months}-month total"}
+    key["first-bill"] = "first bill"
     if result.ranked_per_currency:
-        title += f" (ranked within each currency: {', '.join(result.ranked_per_currency)}; no exchange rates given)"
+        console.print(
+            f"Offers come in {', '.join(result.ranked_per_currency)} and no exchange rates were given: each currency "
+            "is ranked on its own (add --currency and --fx-rates to compare them all).",
+            style="yellow",
+        )
+        groups: dict[str | None, list[RankedOffer]] = {}
+        for ranked in result.offers:
+            groups.setdefault(ranked.rank_price.currency if ranked.rank_price else None, []).append(ranked)
+        for currency, offers in groups.items():
+            label = f"in {currency}" if currency else "without a price"
+            _offer_table(
+                console, result, offers, f"{len(offers)} offers {label}, cheapest {key[result.sort.value]} first"
+            )
+    else:
+        title = f"{len(result.offers)} offers for {result.query.country}, cheapest {key[result.sort.value]} first"
+        _offer_table(console, result, result.offers, title)
+    notes = ["* type inferred from the numbering plan", "? capabilities not stated by the vendor"]
+    if result.unconverted:
+        notes.append(f"{len(result.unconverted)} offers left out: no exchange rate for their currency")
+    if result.excluded:
+        notes.append("excluded by price caps: " + ", ".join(f"{k} {v}" for k, v in sorted(result.excluded.items())))
+    console.print(Text("; ".join(notes), style="dim"))
+
+
+def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffer], title: str) -> None:
+    converting = result.currency is not None
+    with_key = result.sort.value in ("first-bill", "total")
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("Number")
@@ -134,16 +159,13 @@ def _table(result: SearchResult, out: TextIO, *, color: bool) -> None:
     table.add_column("Monthly", justify="right")
     if converting:
         table.add_column(f"Monthly ({result.currency})", justify="right")
-    if result.sort.value in ("first-bill", "total"):
-        table.add_column(key[result.sort.value].capitalize(), justify="right")
+    if with_key:
+        table.add_column(
+            "First bill" if result.sort.value == "first-bill" else f"{result.months}-month total", justify="right"
+        )
     table.add_column("Provider")
-    best_per_currency: set[str] = set()
-    for rank, ranked in enumerate(result.offers, 1):
+    for rank, ranked in enumerate(offers, 1):
         offer = ranked.offer
-        currency = ranked.rank_price.currency if ranked.rank_price else None
-        cheapest = currency is not None and currency not in best_per_currency
-        if currency is not None:
-            best_per_currency.add(currency)
         row = [
             str(rank),
             offer.e164 + (f"  (+{len(ranked.alternatives)} alt)" if ranked.alternatives else ""),
@@ -155,17 +177,12 @@ def _table(result: SearchResult, out: TextIO, *, color: bool) -> None:
         ]
         if converting:
             row.append(format_money(ranked.converted_monthly_price))
-        if result.sort.value in ("first-bill", "total"):
+        if with_key:
             row.append(format_money(ranked.rank_price))
         row.append(offer.provider)
+        cheapest = rank == 1 and ranked.rank_price is not None
         table.add_row(*row, style="bold green" if cheapest else None)
     console.print(table)
-    notes = ["* type inferred from the numbering plan", "? capabilities not stated by the vendor"]
-    if result.unconverted:
-        notes.append(f"{len(result.unconverted)} offers left out: no exchange rate for their currency")
-    if result.excluded:
-        notes.append("excluded by price caps: " + ", ".join(f"{k} {v}" for k, v in sorted(result.excluded.items())))
-    console.print(Text("; ".join(notes), style="dim"))
 
 
 def summary_lines(reports: Iterable[ProviderReport], rejected_total: int) -> list[str]:

@@ -1,0 +1,152 @@
+"""The README cannot drift from reality: its table, its commands and its examples are checked here."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from numbroker import FilterSupport, QueryFilter, SearchQuery, available_providers
+from numbroker.sandbox import LoopbackServer, create_sandboxes
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def marked_command(marker: str) -> str:
+    """The code block right after an HTML-comment marker (what .ci/run executes)."""
+    match = re.search(rf"<!-- {marker} -->\s*```sh\n(.*?)\n```", README, re.S)
+    assert match, f"README has no {marker} block"
+    return match.group(1).strip()
+
+
+def python_block(containing: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    return str(next(b for b in blocks if containing in b))
+
+
+def test_quickstart_commands_are_the_two_ci_runs() -> None:
+    """Both commands make a venv, install from this checkout, then search the sandbox / run the tests."""
+    search = marked_command("quickstart-search")
+    tests = marked_command("quickstart-test")
+
+    assert search.startswith("python3 -m venv .venv && .venv/bin/pip install -e '.[cli]' && ")
+    assert search.endswith("numbroker search --sandbox --country US")
+    assert tests == "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    assert "readme_command quickstart-search" in ci and "readme_command quickstart-test" in ci
+
+
+def test_quickstart_search_works_as_written() -> None:
+    """The search part of the first command runs offline and prints offers."""
+    command = marked_command("quickstart-search").split("&& ")[-1].removeprefix(".venv/bin/numbroker ")
+    proc = subprocess.run(
+        [sys.executable, "-m", "numbroker", *command.split()], capture_output=True, text=True, timeout=120
+    )
+
+    assert 0 == proc.returncode, proc.stderr
+    assert "+1" in proc.stdout
+
+
+def test_provider_table_agrees_with_the_classes() -> None:
+    """Each README table row names the class, env vars, paging and filter support the code declares."""
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `(\w+)` \|.*$", README, re.M)}
+    providers = available_providers()
+
+    assert set(providers) <= set(rows)
+    for pid, cls in providers.items():
+        cells = [c.strip() for c in rows[pid].strip("|").split("|")]
+        assert f"`{cls.__name__}`" == cells[1]
+        assert set(cls.env_vars()) == set(re.findall(r"`([A-Z_]+)`", cells[2]))
+        assert cells[3].startswith(cls.paging)
+        for column, support in ((4, FilterSupport.NATIVE), (5, FilterSupport.EMULATED), (6, FilterSupport.UNSUPPORTED)):
+            declared = {f.value for f in QueryFilter}
+            expected = {
+                f for f in declared if cls.filter_support.get(QueryFilter(f), FilterSupport.EMULATED) is support
+            }
+            listed = {c.strip() for c in cells[column].split(",") if c.strip()}
+            assert expected == listed, (pid, support)
+
+
+@pytest.fixture
+def loopback_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Real credentials and base URLs in the environment, pointing at sandboxes served on loopback."""
+    sandboxes = create_sandboxes()
+    with (
+        LoopbackServer(sandboxes["vobiz"].app) as v,
+        LoopbackServer(sandboxes["bird"].app) as b,
+        LoopbackServer(sandboxes["identitycall"].app) as i,
+    ):
+        for pid, server in (("vobiz", v), ("bird", b), ("identitycall", i)):
+            for key, value in sandboxes[pid].env.items():
+                monkeypatch.setenv(key, value)
+            monkeypatch.setenv(f"{pid.upper()}_BASE_URL", server.base_url + sandboxes[pid].base_path)
+        yield
+
+
+def test_async_library_example_runs(loopback_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's async example runs as written against real HTTP and prints offers and reports."""
+    exec(compile(python_block("async def main"), "README-async", "exec"), {"__name__": "readme"})
+
+    out = capsys.readouterr().out
+    assert "+1212" in out
+    assert "identitycall ProviderStatus.OK" in out or "identitycall ok" in out
+
+
+def test_sync_library_example_runs(loopback_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's synchronous example runs as written and prints the best offer."""
+    exec(compile(python_block("numbroker.search("), "README-sync", "exec"), {"__name__": "readme"})
+
+    assert "+44" in capsys.readouterr().out
+
+
+def test_third_party_provider_example_works() -> None:
+    """The README's plug-in example is a working provider: it searches, normalizes and names its env var."""
+    namespace: dict[str, Any] = {"__name__": "acme_numbroker"}
+    exec(compile(python_block("class AcmeProvider"), "README-plugin", "exec"), namespace)
+    acme = namespace["AcmeProvider"]
+    pages = {
+        None: {"items": [{"id": "1", "number": "+14155552671", "country": "US", "monthly": "1.25"}], "next": "p2"},
+        "p2": {"items": [{"id": "2", "number": "+442079460958", "country": "GB", "monthly": "0.90"}]},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert "Bearer key-123" == request.headers["Authorization"]
+        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+
+    async def main() -> Any:
+        async with acme(api_key="key-123", transport=httpx.MockTransport(handler)) as provider:
+            return await provider.search(SearchQuery(country="US"))
+
+    result = anyio.run(main)
+
+    assert ["+14155552671"] == [o.e164 for o in result.offers]
+    assert 1 == result.stats.excluded["country"]
+    assert "ACME_BASE_URL" == acme.base_url_env
+    with pytest.raises(Exception, match="ACME_API_KEY"):
+        acme(env={})
+
+
+def test_readme_never_promises_an_untested_exit_code() -> None:
+    """Every exit code in the README table is one the CLI defines."""
+    from numbroker import _cli
+
+    codes = {int(c) for c in re.findall(r"^\| (\d+) \|", README, re.M)}
+    defined = {
+        _cli.EXIT_OK,
+        _cli.EXIT_FAILED,
+        _cli.EXIT_USAGE,
+        _cli.EXIT_PARTIAL,
+        _cli.EXIT_UNKNOWN,
+        _cli.EXIT_INTERRUPTED,
+    }
+
+    assert codes <= defined
+    assert os.path.exists(Path(__file__).parent.parent / ".ci" / "run")
