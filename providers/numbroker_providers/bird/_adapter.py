@@ -150,6 +150,8 @@ class BirdProvider(Provider):
         self._organization_id = path_segment(self._creds["organization_id"].get_secret_value(), "BIRD_ORGANIZATION_ID")
         workspace = self._setting("workspace_id", workspace_id)
         self._workspace_id = path_segment(workspace, "BIRD_WORKSPACE_ID") if workspace else None
+        if workspace:
+            self._add_secret(workspace)  # an account id like the organization id: never shown
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
         """The filters ``query`` uses that Bird cannot apply natively, refined per value.
