@@ -6,6 +6,8 @@ task, so it must be quick and must not raise (an exception from it is logged and
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,10 @@ __all__ = [
     "RequestFinished",
     "RetryScheduled",
     "SearchEvent",
+    "notify",
 ]
+
+logger = logging.getLogger("numbroker.events")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +72,13 @@ class ProviderFinished(SearchEvent):
     """A provider is done; ``report`` is its final report."""
 
     report: ProviderReport
+
+
+def notify(callback: Callable[[SearchEvent], None] | None, event: SearchEvent) -> None:
+    """Hand ``event`` to ``callback``; a subscriber's exception is logged and never breaks the search."""
+    if callback is None:
+        return
+    try:
+        callback(event)
+    except Exception:
+        logger.exception("event callback failed on %s", type(event).__name__)

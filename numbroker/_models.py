@@ -20,7 +20,7 @@ from numbroker._money import Money
 from numbroker._phone import Strictness, infer_number_type, parse_e164, validate_country
 from numbroker._types import Capability, NumberType
 
-__all__ = ["AvailableNumber", "Exclusion", "RejectedRecord", "SearchQuery", "make_offer"]
+__all__ = ["AvailableNumber", "Exclusion", "RejectedRecord", "SearchQuery", "make_offer", "sum_prices"]
 
 _PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
@@ -108,14 +108,15 @@ class AvailableNumber(BaseModel):
     @property
     def first_bill(self) -> Money | None:
         """What buying costs today: setup plus the first month (None if a price is missing or currencies differ)."""
-        return _sum_prices(self.setup_price, self.monthly_price, months=1)
+        return sum_prices(self.setup_price, self.monthly_price, months=1)
 
     def total_cost(self, months: int) -> Money | None:
         """Setup plus ``months`` × monthly (None if a price is missing or currencies differ)."""
-        return _sum_prices(self.setup_price, self.monthly_price, months=months)
+        return sum_prices(self.setup_price, self.monthly_price, months=months)
 
 
-def _sum_prices(setup: Money | None, monthly: Money | None, *, months: int) -> Money | None:
+def sum_prices(setup: Money | None, monthly: Money | None, *, months: int) -> Money | None:
+    """Setup plus ``months`` × monthly in one currency; None if monthly is missing or the currencies differ."""
     if monthly is None:
         return None
     if setup is None:

@@ -37,7 +37,7 @@ import anyio
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from numbroker._events import PageFetched, RequestFinished, RetryScheduled, SearchEvent
+from numbroker._events import PageFetched, RequestFinished, RetryScheduled, SearchEvent, notify
 from numbroker._exceptions import (
     ConfigurationError,
     MissingCredentialsError,
@@ -482,12 +482,7 @@ class Provider(ABC):
 
     def _emit(self, event: SearchEvent) -> None:
         run = _current_run.get()
-        if run is None or run.emit is None:
-            return
-        try:
-            run.emit(event)
-        except Exception:
-            logger.exception("event callback failed on %r", type(event).__name__)
+        notify(run.emit if run is not None else None, event)
 
     # -- normalization -----------------------------------------------------------------------------
 

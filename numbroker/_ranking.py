@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from numbroker._exceptions import ConfigurationError
-from numbroker._models import AvailableNumber, SearchQuery
+from numbroker._models import AvailableNumber, SearchQuery, sum_prices
 from numbroker._money import FieldError, Money, decimal_from_json_number, decimal_from_string, validate_currency
 
 __all__ = ["ExchangeRates", "RankedOffer", "Ranker", "SortKey", "TopK"]
@@ -224,14 +224,7 @@ class Ranker:
             return monthly
         if self.sort is SortKey.SETUP:
             return setup
-        months = 1 if self.sort is SortKey.FIRST_BILL else self.months
-        if monthly is None:
-            return None
-        if setup is None:
-            return Money.model_construct(amount=monthly.amount * months, currency=monthly.currency)
-        if setup.currency != monthly.currency:
-            return None
-        return Money.model_construct(amount=setup.amount + monthly.amount * months, currency=monthly.currency)
+        return sum_prices(setup, monthly, months=1 if self.sort is SortKey.FIRST_BILL else self.months)
 
     @staticmethod
     def order(priced: _Priced) -> tuple[Any, ...]:

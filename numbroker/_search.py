@@ -23,7 +23,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import BaseModel, ConfigDict
 
-from numbroker._events import ProviderFinished, ProviderStarted, SearchEvent
+from numbroker._events import ProviderFinished, ProviderStarted, SearchEvent, notify
 from numbroker._exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -321,12 +321,7 @@ class Searcher:
     # -- the fan-out -------------------------------------------------------------------------------
 
     def _emit(self, event: SearchEvent) -> None:
-        if self.on_event is None:
-            return
-        try:
-            self.on_event(event)
-        except Exception:
-            logger.exception("on_event callback failed on %s", type(event).__name__)
+        notify(self.on_event, event)
 
     async def _fan_out(
         self, query: SearchQuery, on_page: Callable[[PageResult], Any], state: _Collect
