@@ -586,3 +586,52 @@ async def test_secret_never_in_logs_errors_or_reprs(caplog: pytest.LogCaptureFix
     assert SECRET not in repr(provider)
     assert caplog.records
     assert all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.anyio
+async def test_rate_limit_spaces_requests_beyond_the_burst() -> None:
+    """A provider's documented rate is enforced: after the burst, requests wait for tokens."""
+    from numbroker import RateLimit
+
+    class Limited(NumberedWire):
+        rate_limit = RateLimit(requests=4, per=0.2)  # 20/s, bursting to 4
+
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(anyio.current_time())
+        return numbered_server(numbers(100))(request)
+
+    await collect(build(Limited, handler))
+
+    # 10 full pages, plus one more because a full last page may mean the total lies low.
+    assert 11 == len(sent)
+    # 11 requests at 20/s with a burst of 4: the last 7 need at least 7/20 s after the first.
+    assert sent[-1] - sent[0] >= 0.3
+
+
+@pytest.mark.anyio
+async def test_global_concurrency_limit_caps_requests_in_flight() -> None:
+    """The searcher's max_concurrency bounds requests in flight across all providers."""
+    from numbroker import Searcher
+
+    in_flight = 0
+    peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0.01)
+        in_flight -= 1
+        return numbered_server(numbers(80))(request)
+
+    class Other(NumberedWire):
+        id = "other"
+
+    providers = [build(NumberedWire, handler), build(Other, handler)]
+    async with Searcher(providers, max_concurrency=3) as searcher:
+        result = await searcher.search(QUERY)
+
+    assert 160 == len(result.offers)
+    assert 3 == peak
