@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import NumberParseException, PhoneNumberType, phonenumberutil
 
 from numbroker._money import FieldError
 from numbroker._types import NumberType
@@ -31,17 +32,62 @@ _TYPE_MAP: dict[int, NumberType] = {
 }
 
 
+# One type computation per number instead of two: validity for a region *is* "has a known type there",
+# which phonenumbers decides with this (long-standing, private) helper. Without it, the public API is used.
+_type_in_plan: Callable[[str, Any], int] | None = getattr(phonenumberutil, "_number_type_helper", None)
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedNumber:
-    """A number that passed validation: canonical E.164 plus the phonenumbers object."""
+    """A number that passed validation: canonical E.164 plus the phonenumbers object.
+
+    ``kind`` is phonenumbers' ``PhoneNumberType`` when validation already computed it (else None).
+    """
 
     e164: str
     region: str | None
     number: phonenumbers.PhoneNumber
+    kind: int | None = None
+
+
+def _type_for_region(number: phonenumbers.PhoneNumber, region: str) -> int:
+    """The number's type in ``region``'s numbering plan (UNKNOWN when it is not valid there)."""
+    if _type_in_plan is None:  # pragma: no cover - fallback path
+        if not phonenumbers.is_valid_number_for_region(number, region):
+            return PhoneNumberType.UNKNOWN
+        return int(phonenumbers.number_type(number))
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.country_code != number.country_code:
+        return PhoneNumberType.UNKNOWN
+    return int(_type_in_plan(phonenumbers.national_significant_number(number), metadata))
+
+
+_CALLING_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_KNOWN_COUNTRIES = frozenset(r for r in phonenumbers.SUPPORTED_REGIONS if len(r) == 2 and r.isupper())
+
+
+def _split_canonical(text: str) -> phonenumbers.PhoneNumber | None:
+    """Read ``+<calling code><national number>`` directly (calling codes are prefix-free).
+
+    Vendors send canonical E.164; splitting it is exact and skips phonenumbers' general parser, which
+    is built for free-form input. Anything unusual (a national number with a leading zero) returns None,
+    and so does a reading that then fails validation: the full parser decides those.
+    """
+    digits = text[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in _CALLING_CODES:
+            national = digits[size:]
+            if not national or national[0] == "0":
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return None
 
 
 def validate_country(value: object, *, field: str = "country") -> str:
     """Return an upper-cased ISO 3166-1 alpha-2 code that phonenumbers knows, or raise FieldError."""
+    if isinstance(value, str) and value in _KNOWN_COUNTRIES:
+        return value
     if not isinstance(value, str):
         raise FieldError(f"expected an ISO 3166-1 alpha-2 country code, got {value!r}", field=field, value=value)
     code = value.strip().upper()
@@ -73,6 +119,12 @@ def parse_e164(
         text = "+" + text[2:]
     if not text or not re.fullmatch(r"\+?\d+", text):
         raise FieldError(f"not a phone number: {raw!r}", field=field, value=raw)
+    if strictness == "valid" and country is not None and _E164.fullmatch(text):
+        quick = _split_canonical(text)
+        if quick is not None:
+            quick_kind = _type_for_region(quick, country)
+            if quick_kind != PhoneNumberType.UNKNOWN:
+                return ParsedNumber(e164=text, region=country, number=quick, kind=quick_kind)
     try:
         if text.startswith("+"):
             number = phonenumbers.parse(text, None)
@@ -82,9 +134,11 @@ def parse_e164(
             number = phonenumbers.parse("+" + text, None)
     except NumberParseException as exc:
         raise FieldError(f"cannot parse phone number {raw!r}: {exc}", field=field, value=raw) from None
+    kind: int | None = None
     if strictness == "valid":
         if country is not None:
-            if not phonenumbers.is_valid_number_for_region(number, country):
+            kind = _type_for_region(number, country)
+            if kind == PhoneNumberType.UNKNOWN:
                 if phonenumbers.is_valid_number(number):
                     other = phonenumbers.region_code_for_number(number)
                     raise FieldError(
@@ -112,7 +166,7 @@ def parse_e164(
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if not _E164.fullmatch(e164):  # pragma: no cover - phonenumbers never builds longer numbers
         raise FieldError(f"not representable as E.164: {raw!r}", field=field, value=raw)
-    return ParsedNumber(e164=e164, region=region, number=number)
+    return ParsedNumber(e164=e164, region=region, number=number, kind=kind)
 
 
 def infer_number_type(parsed: ParsedNumber) -> NumberType:
@@ -120,4 +174,5 @@ def infer_number_type(parsed: ParsedNumber) -> NumberType:
 
     Numbers whose plan cannot tell fixed from mobile (``FIXED_LINE_OR_MOBILE``, as in the US) give ``unknown``.
     """
-    return _TYPE_MAP.get(phonenumbers.number_type(parsed.number), NumberType.UNKNOWN)
+    kind = parsed.kind if parsed.kind is not None else phonenumbers.number_type(parsed.number)
+    return _TYPE_MAP.get(kind, NumberType.UNKNOWN)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numbroker import FieldError, NumberType, infer_number_type, parse_e164
 
@@ -86,3 +88,74 @@ def test_region_is_inferred_without_a_country() -> None:
 def test_number_type_inferred_from_numbering_plan(raw: str, country: str, expected: NumberType) -> None:
     """Types come from phonenumbers' plan; US fixed-or-mobile numbers stay unknown rather than guessed."""
     assert expected == infer_number_type(parse_e164(raw, country=country))
+
+
+def _library_verdict(raw: str, country: str) -> tuple[str, int] | None:
+    """What phonenumbers' own parse + is_valid_number_for_region says: canonical E.164 and type, or None."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number_for_region(number, country):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), phonenumbers.number_type(number)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    code=st.sampled_from(["1", "44", "49", "31", "91", "39", "7", "33", "61", "353", "852", "971"]),
+    rest=st.text(alphabet="0123456789", min_size=0, max_size=13),
+    country=st.sampled_from(["US", "CA", "GB", "GG", "DE", "NL", "IN", "IT", "RU", "KZ", "FR", "AU", "IE", "HK", "AE"]),
+)
+def test_fast_canonical_path_agrees_with_phonenumbers(code: str, rest: str, country: str) -> None:
+    """For '+digits' input, parse_e164 accepts exactly what phonenumbers accepts, with the same E.164 and type."""
+    from numbroker._phone import ParsedNumber
+
+    raw = f"+{code}{rest}"
+    expected = _library_verdict(raw, country)
+    try:
+        parsed: ParsedNumber | None = parse_e164(raw, country=country)
+    except FieldError:
+        parsed = None
+
+    assert expected == (None if parsed is None else (parsed.e164, parsed.kind))
+
+
+@pytest.mark.parametrize(
+    ("raw", "country"),
+    [("+390612345678", "IT"), ("+442079460958", "GB"), ("+14155552671", "US"), ("+79123456789", "RU")],
+)
+def test_known_numbers_on_both_paths(raw: str, country: str) -> None:
+    """Leading-zero (Italian) numbers take the full parser; others the direct split; both give canonical E.164."""
+    assert _library_verdict(raw, country) == (
+        parse_e164(raw, country=country).e164,
+        parse_e164(raw, country=country).kind,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    region=st.sampled_from(["US", "CA", "GB", "DE", "NL", "IN", "IT", "FR", "AU", "JP", "BR", "ZA"]),
+    kind=st.sampled_from([0, 1, 3, 5]),  # FIXED_LINE, MOBILE, TOLL_FREE, SHARED_COST
+    tail=st.text(alphabet="0123456789", min_size=1, max_size=4),
+    country=st.sampled_from(["US", "CA", "GB", "DE", "NL", "IN", "IT", "FR", "AU", "JP", "BR", "ZA"]),
+)
+def test_fast_path_agrees_on_mostly_valid_numbers(region: str, kind: int, tail: str, country: str) -> None:
+    """Real example numbers with new trailing digits: the same verdict as phonenumbers, valid ones included."""
+    import phonenumbers
+
+    example = phonenumbers.example_number_for_type(region, kind)
+    if example is None:
+        return
+    e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    raw = e164[: -len(tail)] + tail
+    expected = _library_verdict(raw, country)
+    try:
+        parsed = parse_e164(raw, country=country)
+        got: tuple[str, int] | None = (parsed.e164, parsed.kind)  # type: ignore[assignment]
+    except FieldError:
+        got = None
+
+    assert expected == got
