@@ -14,6 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from numbroker._buy import AttemptOutcome as AttemptOutcome
+    from numbroker._buy import BuyResult as BuyResult
+    from numbroker._buy import BuyStatus as BuyStatus
+    from numbroker._buy import PlanDecision as PlanDecision
+    from numbroker._buy import PlanEntry as PlanEntry
+    from numbroker._buy import PurchaseAttempt as PurchaseAttempt
+    from numbroker._buy import buy_cheapest as buy_cheapest
+    from numbroker._buy import buy_cheapest_sync as buy_cheapest_sync
     from numbroker._events import PageFetched as PageFetched
     from numbroker._events import ProviderFinished as ProviderFinished
     from numbroker._events import ProviderStarted as ProviderStarted
@@ -23,10 +31,12 @@ if TYPE_CHECKING:
     from numbroker._exceptions import AuthenticationError as AuthenticationError
     from numbroker._exceptions import BadRequestError as BadRequestError
     from numbroker._exceptions import ConfigurationError as ConfigurationError
+    from numbroker._exceptions import DebitFailedError as DebitFailedError
     from numbroker._exceptions import IncompleteSearchError as IncompleteSearchError
     from numbroker._exceptions import InsufficientFundsError as InsufficientFundsError
     from numbroker._exceptions import MissingCredentialsError as MissingCredentialsError
     from numbroker._exceptions import NotFoundError as NotFoundError
+    from numbroker._exceptions import NumberUnavailableError as NumberUnavailableError
     from numbroker._exceptions import NumbrokerError as NumbrokerError
     from numbroker._exceptions import PermissionDeniedError as PermissionDeniedError
     from numbroker._exceptions import ProviderConnectionError as ProviderConnectionError
@@ -37,6 +47,7 @@ if TYPE_CHECKING:
     from numbroker._exceptions import ProviderUnavailableError as ProviderUnavailableError
     from numbroker._exceptions import PurchaseError as PurchaseError
     from numbroker._exceptions import RateLimitedError as RateLimitedError
+    from numbroker._exceptions import ReservationRequiredError as ReservationRequiredError
     from numbroker._exceptions import UnknownProviderError as UnknownProviderError
     from numbroker._http import RateLimit as RateLimit
     from numbroker._http import RetryPolicy as RetryPolicy
@@ -64,6 +75,9 @@ if TYPE_CHECKING:
     from numbroker._provider import RawPage as RawPage
     from numbroker._provider import check_base_url as check_base_url
     from numbroker._provider import path_segment as path_segment
+    from numbroker._purchase import FailureKind as FailureKind
+    from numbroker._purchase import PurchaseReceipt as PurchaseReceipt
+    from numbroker._purchase import classify_purchase_error as classify_purchase_error
     from numbroker._ranking import ExchangeRates as ExchangeRates
     from numbroker._ranking import RankedOffer as RankedOffer
     from numbroker._ranking import SortKey as SortKey
@@ -85,12 +99,17 @@ if TYPE_CHECKING:
     from numbroker._types import QueryFilter as QueryFilter
 
 _EXPORTS: dict[str, str] = {
+    "AttemptOutcome": "numbroker._buy",
     "AuthenticationError": "numbroker._exceptions",
     "AvailableNumber": "numbroker._models",
     "BadRequestError": "numbroker._exceptions",
+    "BuyResult": "numbroker._buy",
+    "BuyStatus": "numbroker._buy",
     "Capability": "numbroker._types",
     "ConfigurationError": "numbroker._exceptions",
+    "DebitFailedError": "numbroker._exceptions",
     "ExchangeRates": "numbroker._ranking",
+    "FailureKind": "numbroker._purchase",
     "FieldError": "numbroker._money",
     "FilterSupport": "numbroker._types",
     "IncompleteSearchError": "numbroker._exceptions",
@@ -99,12 +118,15 @@ _EXPORTS: dict[str, str] = {
     "Money": "numbroker._money",
     "NotFoundError": "numbroker._exceptions",
     "NumberType": "numbroker._types",
+    "NumberUnavailableError": "numbroker._exceptions",
     "NumbrokerError": "numbroker._exceptions",
     "OverallStatus": "numbroker._search",
     "PageFetched": "numbroker._events",
     "PageResult": "numbroker._provider",
     "ParsedNumber": "numbroker._phone",
     "PermissionDeniedError": "numbroker._exceptions",
+    "PlanDecision": "numbroker._buy",
+    "PlanEntry": "numbroker._buy",
     "Provider": "numbroker._provider",
     "ProviderConnectionError": "numbroker._exceptions",
     "ProviderError": "numbroker._exceptions",
@@ -119,7 +141,9 @@ _EXPORTS: dict[str, str] = {
     "ProviderStatus": "numbroker._search",
     "ProviderTimeoutError": "numbroker._exceptions",
     "ProviderUnavailableError": "numbroker._exceptions",
+    "PurchaseAttempt": "numbroker._buy",
     "PurchaseError": "numbroker._exceptions",
+    "PurchaseReceipt": "numbroker._purchase",
     "QueryFilter": "numbroker._types",
     "RankedOffer": "numbroker._ranking",
     "RateLimit": "numbroker._http",
@@ -127,6 +151,7 @@ _EXPORTS: dict[str, str] = {
     "RawPage": "numbroker._provider",
     "RejectedRecord": "numbroker._models",
     "RequestFinished": "numbroker._events",
+    "ReservationRequiredError": "numbroker._exceptions",
     "RetryPolicy": "numbroker._http",
     "RetryScheduled": "numbroker._events",
     "SearchEvent": "numbroker._events",
@@ -137,7 +162,10 @@ _EXPORTS: dict[str, str] = {
     "SortKey": "numbroker._ranking",
     "UnknownProviderError": "numbroker._exceptions",
     "available_providers": "numbroker._registry",
+    "buy_cheapest": "numbroker._buy",
+    "buy_cheapest_sync": "numbroker._buy",
     "check_base_url": "numbroker._provider",
+    "classify_purchase_error": "numbroker._purchase",
     "decimal_from_json_number": "numbroker._money",
     "decimal_from_scaled_int": "numbroker._money",
     "decimal_from_string": "numbroker._money",
@@ -178,6 +206,18 @@ __all__ = [
     "Searcher",
     "SortKey",
     "search",
+    # buying
+    "AttemptOutcome",
+    "BuyResult",
+    "BuyStatus",
+    "FailureKind",
+    "PlanDecision",
+    "PlanEntry",
+    "PurchaseAttempt",
+    "PurchaseReceipt",
+    "buy_cheapest",
+    "buy_cheapest_sync",
+    "classify_purchase_error",
     # converters and validation (for adapters)
     "FieldError",
     "ParsedNumber",
@@ -218,10 +258,12 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "DebitFailedError",
     "IncompleteSearchError",
     "InsufficientFundsError",
     "MissingCredentialsError",
     "NotFoundError",
+    "NumberUnavailableError",
     "NumbrokerError",
     "PermissionDeniedError",
     "ProviderConnectionError",
@@ -232,6 +274,7 @@ __all__ = [
     "ProviderUnavailableError",
     "PurchaseError",
     "RateLimitedError",
+    "ReservationRequiredError",
     "UnknownProviderError",
     "__version__",
 ]

@@ -11,12 +11,15 @@ Every error a caller can meet is a :class:`NumbrokerError`::
     ├── ProviderError(NumbrokerError)                      .provider (id) on every instance
     │   ├── ProviderHTTPError                              .status_code, .body (truncated), .headers, .request_id
     │   │   ├── BadRequestError                            400/409/422: the vendor refused the request as asked
+    │   │   │   └── ReservationRequiredError               a purchase refused until the number is reserved
     │   │   ├── AuthenticationError                        401: missing, wrong or expired credentials
     │   │   │   └── PermissionDeniedError                  403: valid credentials lacking a permission
     │   │   ├── InsufficientFundsError                     402 (and vendor-specific balance refusals)
     │   │   ├── NotFoundError                              404: unknown resource, or a number no longer offered
+    │   │   │   └── NumberUnavailableError                 a purchase found the number gone or taken (any status)
     │   │   ├── RateLimitedError                           429; .retry_after (seconds, parsed)
     │   │   └── ProviderUnavailableError                   5xx
+    │   │       └── DebitFailedError                       a purchase 5xx that says the debit failed
     │   ├── ProviderTimeoutError(ProviderError, TimeoutError)        no answer in time
     │   ├── ProviderConnectionError(ProviderError, ConnectionError)  connection failed or dropped
     │   └── ProviderResponseError                          unparseable or oversized body, runaway paging
@@ -30,7 +33,7 @@ Every error survives pickling.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from numbroker._search import SearchResult
@@ -39,10 +42,12 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "DebitFailedError",
     "IncompleteSearchError",
     "InsufficientFundsError",
     "MissingCredentialsError",
     "NotFoundError",
+    "NumberUnavailableError",
     "NumbrokerError",
     "PermissionDeniedError",
     "ProviderConnectionError",
@@ -53,9 +58,12 @@ __all__ = [
     "ProviderUnavailableError",
     "PurchaseError",
     "RateLimitedError",
+    "ReservationRequiredError",
     "UnknownProviderError",
     "UnsupportedQueryError",
 ]
+
+_H = TypeVar("_H", bound="ProviderHTTPError")
 
 BODY_LIMIT = 500
 """How many characters of a vendor's error body an exception keeps."""
@@ -157,6 +165,18 @@ class ProviderHTTPError(ProviderError):
             "request_id": self.request_id,
         }
 
+    def recast(self, cls: type[_H], message: str | None = None) -> _H:
+        """The same HTTP failure as another class of the tree (status, body, headers and request id kept).
+
+        Adapters use it to say what a vendor-specific answer means, e.g. a purchase's 409 or 422
+        "not available" as :class:`NumberUnavailableError`.
+
+        Args:
+            cls: the class to rebuild the error as.
+            message: a new message (without the provider prefix); default: this error's.
+        """
+        return cls(self.provider, self.detail if message is None else message, **ProviderHTTPError._state(self))
+
 
 def _rebuild_http_error(
     cls: type[ProviderHTTPError], provider: str, message: str, state: dict[str, Any]
@@ -166,6 +186,14 @@ def _rebuild_http_error(
 
 class BadRequestError(ProviderHTTPError):
     """Raised on 400, 409 and 422: the vendor refused the request as asked; retrying will not help."""
+
+
+class ReservationRequiredError(BadRequestError):
+    """Raised when a vendor refuses a purchase because the number was not reserved first.
+
+    A vendor may document that an item "must be reserved" before it is bought without documenting how;
+    numbroker cannot reserve, so this is a refusal of the provider (buy-cheapest stops using it for the run).
+    """
 
 
 class AuthenticationError(ProviderHTTPError):
@@ -182,6 +210,14 @@ class InsufficientFundsError(ProviderHTTPError):
 
 class NotFoundError(ProviderHTTPError):
     """Raised on 404: the resource does not exist, e.g. a number no longer in inventory."""
+
+
+class NumberUnavailableError(NotFoundError):
+    """Raised when a purchase finds the number gone: already taken, released or never stocked.
+
+    Whatever the vendor's status (404, 409, or a 422 saying "not available"), nothing was bought, so
+    buy-cheapest goes on with the next candidate.
+    """
 
 
 class RateLimitedError(ProviderHTTPError):
@@ -207,6 +243,15 @@ class RateLimitedError(ProviderHTTPError):
 
 class ProviderUnavailableError(ProviderHTTPError):
     """Raised on 5xx: the vendor failed; safe to retry for reads, ambiguous for purchases."""
+
+
+class DebitFailedError(ProviderUnavailableError):
+    """Raised on a purchase's 5xx whose body says the account could not be debited.
+
+    One vendor documents that an insufficient balance "currently surfaces as a 500" after the purchase
+    was rolled back. A 5xx is also what a crash after the commit looks like, so buy-cheapest still treats
+    the outcome as ambiguous (it confirms ownership before going on), and stops using the provider.
+    """
 
 
 class ProviderTimeoutError(ProviderError, TimeoutError):

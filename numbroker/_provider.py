@@ -9,6 +9,10 @@ support as class attributes, and writes three small hooks:
   and the money converters), raising :class:`FieldError` or a pydantic ``ValidationError`` when the
   record is bad.
 
+An adapter that can buy also sets ``supports_purchase = True`` and writes ``_purchase(offer)`` (one
+``_post``, never retried) and ``_owned_numbers()`` (every owned number, through ``_get``); the templates
+:meth:`Provider.purchase` and :meth:`Provider.owns` wrap them.
+
 Everything else lives here: base URL and id validation, owning or borrowing the HTTP client, secret
 redaction, the status → exception table, retries of idempotent GETs, rate limiting, response size
 limits, and the two paging engines (numbered pages fetched concurrently once ``total`` is known;
@@ -26,7 +30,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -45,11 +49,13 @@ from numbroker._exceptions import (
     ProviderError,
     ProviderResponseError,
     ProviderTimeoutError,
+    PurchaseError,
 )
 from numbroker._http import RateLimit, RateLimiter, RetryPolicy, error_for_status, loads
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import FieldError
-from numbroker._phone import Strictness
+from numbroker._phone import Strictness, parse_e164
+from numbroker._purchase import PurchaseReceipt
 from numbroker._types import FilterSupport, QueryFilter
 
 __all__ = [
@@ -65,6 +71,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("numbroker.http")
+purchase_logger = logging.getLogger("numbroker.purchase")
 _T = TypeVar("_T")
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -212,6 +219,7 @@ class Provider(ABC):
         page_concurrency: numbered paging: how many pages may be in flight at once.
         rate_limit: the vendor's documented request rate, enforced per provider instance.
         sandbox: ``"module:function"`` of the built-in emulator, if there is one.
+        supports_purchase: the adapter implements ``_purchase`` and ``_owned_numbers`` (see :meth:`purchase`).
     """
 
     id: ClassVar[str]
@@ -226,6 +234,7 @@ class Provider(ABC):
     page_concurrency: ClassVar[int] = 4
     rate_limit: ClassVar[RateLimit | None] = None
     sandbox: ClassVar[str | None] = None
+    supports_purchase: ClassVar[bool] = False
     record_id_field: ClassVar[str | None] = None
     wire_fields: ClassVar[Mapping[str, str]] = {}
     """Normalized field → vendor field, so a rejection names the field the vendor sent."""
@@ -741,3 +750,102 @@ class Provider(ABC):
 
         stats = await self.stream_pages(query, collect, max_offers=max_offers)
         return ProviderResult(offers, rejected, stats)
+
+    # -- purchasing --------------------------------------------------------------------------------
+
+    async def purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
+        """Buy ``offer`` with one request. Never retried: a failure's meaning is for the caller to decide.
+
+        Use :func:`~numbroker.classify_purchase_error` on what this raises: ``gone`` (nothing bought),
+        ``provider_refused`` (nothing bought; this provider will not sell as configured) or ``ambiguous``
+        (maybe bought: confirm with :meth:`owns` before doing anything else).
+
+        Raises:
+            PurchaseError: this provider cannot buy, or ``offer`` is another provider's.
+            ProviderError: the vendor's refusal or a transport failure, in the error tree.
+        """
+        if not self.supports_purchase:
+            raise PurchaseError(f"{self.id}: this provider cannot buy numbers")
+        if offer.provider != self.id:
+            raise PurchaseError(f"{self.id}: offer {offer.offer_id!r} belongs to provider {offer.provider!r}")
+        purchase_logger.info("%s: buying %s (offer %s)", self.id, offer.e164, self.redact(offer.offer_id))
+        try:
+            receipt = await self._purchase(offer)
+        except Exception as exc:
+            purchase_logger.info(
+                "%s: buying %s failed: %s: %s", self.id, offer.e164, type(exc).__name__, self.redact(str(exc))
+            )
+            raise
+        purchase_logger.info("%s: bought %s (vendor id %s)", self.id, offer.e164, receipt.vendor_id or "not given")
+        return receipt
+
+    async def owns(self, e164: str) -> bool:
+        """True when ``e164`` is among this account's own numbers (every page is read; reads are retried).
+
+        Numbers are compared in canonical E.164 on both sides. A page that cannot be read is fetched again
+        from the start (up to ``retry.attempts`` times); an owned entry that is not a readable phone
+        number makes a "no" unprovable, so it raises instead of answering False.
+
+        Raises:
+            ConfigurationError: ``e164`` is not a phone number.
+            PurchaseError: this provider cannot list its numbers.
+            ProviderError: the list could not be read completely: ownership is unknown.
+        """
+        try:
+            target = parse_e164(e164, strictness="possible").e164
+        except FieldError as exc:
+            raise ConfigurationError(f"{self.id}: not a phone number: {e164!r} ({exc.reason})") from None
+        attempts = max(1, self.retry.attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self._scan_owned(target)
+            except ProviderResponseError as exc:
+                if attempt >= attempts:
+                    raise
+                purchase_logger.info("%s: owned-number list unreadable (%s); reading it again", self.id, exc.detail)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _scan_owned(self, target: str) -> bool:
+        unreadable = 0
+        numbers = self._owned_numbers()
+        try:
+            async for raw in numbers:
+                try:
+                    if parse_e164(raw, strictness="possible").e164 == target:
+                        return True
+                except FieldError:
+                    unreadable += 1
+        finally:
+            close = getattr(numbers, "aclose", None)
+            if close is not None:
+                await close()
+        if unreadable:
+            raise ProviderResponseError(
+                self.id, f"{unreadable} owned numbers are not readable phone numbers; ownership cannot be ruled out"
+            )
+        return False
+
+    async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
+        """Buy one offer with one ``_post`` (never retried); return the receipt or raise in the error tree.
+
+        Translate vendor-specific answers: "gone/taken" → :class:`NumberUnavailableError`, a refusal → the
+        matching HTTP error, a 2xx whose body cannot be read → :class:`ProviderResponseError`.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot buy numbers")
+
+    def _owned_numbers(self) -> AsyncIterator[str]:
+        """Every number the account owns, over all pages, through ``_get`` (so reads are retried).
+
+        Yield each entry's number as the vendor wrote it ("" when an entry has none); guard paging with
+        ``max_pages`` and raise :class:`ProviderResponseError` when the list cannot be walked completely.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    @staticmethod
+    def _response_request_id(response: httpx.Response) -> str | None:
+        """The vendor's request id from the usual response headers, if any."""
+        for name in ("x-request-id", "request-id", "x-correlation-id"):
+            value: str | None = response.headers.get(name)
+            if value:
+                return value[:200]
+        return None

@@ -2,7 +2,8 @@
 
 Exit codes (search): 0 every queried provider answered; 3 partial (some failed; what arrived is still
 printed); 1 none answered or none configured; 2 usage or configuration error. ``--strict`` turns 3 into 1.
-130 after Ctrl-C. buy-cheapest adds 4 (an outcome is unknown and needs a human).
+130 after Ctrl-C. buy-cheapest: 0 bought everything asked, 3 bought fewer, 1 bought nothing (a dry run
+always), 4 an outcome is unknown and needs a human, 2 usage.
 
 Only the requested format goes to stdout; diagnostics and progress go to stderr.
 """
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from numbroker._buy import BuyResult
     from numbroker._models import SearchQuery
     from numbroker._money import Money
     from numbroker._provider import Provider
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_UNKNOWN, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+DEFAULT_AUDIT_LOG = "numbroker-audit.jsonl"
+"""Where real purchases are logged when ``--audit-log`` is not given (in the working directory)."""
 
 _T = TypeVar("_T")
 
@@ -325,6 +329,175 @@ def search(
         if not built:
             click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
         sys.exit(_exit_code(result, strict))
+
+
+# -- buy-cheapest ------------------------------------------------------------------------------------
+
+BUY_EXAMPLES = """
+\b
+Examples:
+  numbroker buy-cheapest --sandbox --country US --max-monthly '2 USD' --max-first-bill '3 USD'
+  numbroker buy-cheapest --sandbox --country US --max-monthly 2 --max-first-bill 3 --currency USD --yes
+  numbroker buy-cheapest --country GB --type mobile --quantity 2 --currency EUR --fx-rates rates.json \\
+      --max-monthly 1.50 --max-first-bill 3 --budget 5 --yes --audit-log buys.jsonl
+
+\b
+Without --yes nothing is bought: the plan is printed (on a terminal you are asked to confirm it).
+Real purchases are appended to --audit-log (default ./numbroker-audit.jsonl: a line before each
+purchase request and one with its outcome); a dry run logs only when --audit-log is given.
+
+\b
+Exit codes: 0 bought everything asked, 3 bought fewer, 1 bought nothing (always so for a dry run),
+4 an outcome is unknown and needs a human (check the account before buying anything else),
+2 usage/configuration error.
+"""
+
+
+def _buy_exit_code(result: BuyResult) -> int:
+    from numbroker._buy import BuyStatus
+
+    if result.status is BuyStatus.UNKNOWN:
+        return EXIT_UNKNOWN
+    if result.dry_run or result.status is BuyStatus.NONE:
+        return EXIT_FAILED
+    return EXIT_OK if result.status is BuyStatus.COMPLETE else EXIT_PARTIAL
+
+
+def _ask(plan: BuyResult) -> bool:
+    """The terminal prompt: show the plan, then ask (default no)."""
+    from numbroker._cli._buy import planned_total, render_buy
+    from numbroker._cli._render import format_money
+
+    render_buy(plan, "table", sys.stdout, color=True)
+    sys.stdout.flush()
+    if not plan.would_buy:
+        return False
+    question = f"Buy {len(plan.would_buy)} number(s) for {format_money(planned_total(plan))} (first bills)?"
+    return click.confirm(question, default=False, err=True)
+
+
+@cli.command("buy-cheapest", epilog=BUY_EXAMPLES)
+@_query_options
+@click.option("--quantity", type=click.IntRange(min=1), default=1, show_default=True, help="How many numbers to buy.")
+@click.option("--max-first-bill", help="Required hard cap on setup + first month, e.g. '3 USD' (or with --currency).")
+@click.option("--budget", help="Cap on the sum of the first bills of everything bought, in the caps' currency.")
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False),
+    help=f"JSON-lines file appended to and fsynced per attempt [default for real purchases: ./{DEFAULT_AUDIT_LOG}].",
+)
+@click.option("--yes", is_flag=True, help="Really buy (without it nothing is bought: the plan is printed).")
+@click.option(
+    "--allow-assumed-currency",
+    is_flag=True,
+    help="Also buy offers whose vendor stated no currency (numbroker assumed one).",
+)
+@click.option(
+    "--confirm-delay",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait after an ambiguous answer before checking the account's own numbers.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    help="Output format [default: table on a terminal, json otherwise].",
+)
+def buy_cheapest_command(
+    country: str,
+    number_type: str | None,
+    capabilities: tuple[str, ...],
+    prefix: str | None,
+    contains: str | None,
+    providers: tuple[str, ...],
+    currency: str | None,
+    fx_rates: str | None,
+    max_monthly: str | None,
+    max_setup: str | None,
+    timeout: float,
+    env_file: str | None,
+    sandbox: bool,
+    quantity: int,
+    max_first_bill: str | None,
+    budget: str | None,
+    audit_log: str | None,
+    yes: bool,
+    allow_assumed_currency: bool,
+    confirm_delay: float,
+    fmt: str | None,
+) -> None:
+    """Buy the cheapest numbers under hard caps: cheapest first bill first, one purchase at a time.
+
+    --max-monthly and --max-first-bill are required (amounts with a currency, or use --currency);
+    prices in other currencies need --fx-rates, else those offers are never bought. Every ambiguous
+    purchase outcome (timeout, dropped connection, 5xx) is checked against the account's own numbers,
+    never retried; if that check fails the run stops and exits 4.
+    """
+    from numbroker._exceptions import PurchaseError
+
+    with _errors():
+        fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+        if max_monthly is None:
+            raise UsageProblem("--max-monthly is required: the hard cap on the monthly price, e.g. '2.50 USD'")
+        if max_first_bill is None:
+            raise UsageProblem("--max-first-bill is required: the hard cap on setup + first month, e.g. '3 USD'")
+        env = _environment(env_file)
+        query = _build_query(country, number_type, capabilities, prefix, contains, None, max_setup, currency, None)
+        monthly_cap = _money_option(max_monthly, currency, "--max-monthly")
+        first_bill_cap = _money_option(max_first_bill, currency, "--max-first-bill")
+        budget_cap = _money_option(budget, currency, "--budget")
+        assert monthly_cap is not None and first_bill_cap is not None
+        rates = None
+        if fx_rates:
+            from numbroker._ranking import ExchangeRates
+
+            rates = ExchangeRates.from_file(fx_rates)
+        interactive = not yes and sys.stdin.isatty() and sys.stdout.isatty()
+        dry_run = not yes and not interactive
+        log_path = audit_log if audit_log is not None or dry_run else DEFAULT_AUDIT_LOG
+        built, skipped, _ = _providers(providers, sandbox, env)
+
+        async def run() -> BuyResult:
+            from numbroker._buy import buy_cheapest
+            from numbroker._search import Searcher
+
+            async with Searcher(built, timeout=timeout, skipped=skipped, own_providers=True) as searcher:
+                return await buy_cheapest(
+                    searcher,
+                    query,
+                    max_monthly=monthly_cap,
+                    max_first_bill=first_bill_cap,
+                    quantity=quantity,
+                    budget=budget_cap,
+                    rates=rates,
+                    audit_log=log_path,
+                    dry_run=dry_run,
+                    confirm=_ask if interactive else None,
+                    allow_assumed_currency=allow_assumed_currency,
+                    confirm_delay=confirm_delay,
+                )
+
+        try:
+            result: BuyResult = _run(run)
+        except PurchaseError as exc:
+            raise UsageProblem(str(exc)) from None
+
+        from numbroker._cli._buy import render_buy, summary
+        from numbroker._cli._render import summary_lines
+
+        render_buy(result, fmt, sys.stdout, color=sys.stdout.isatty())
+        sys.stdout.flush()
+        for line in summary_lines(result.providers, 0):
+            click.echo(line, err=True)
+        if not built:
+            click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
+        for line in summary(result):
+            click.echo(line, err=True)
+        if log_path is not None and not result.dry_run:
+            click.echo(f"audit log: {log_path}", err=True)
+        sys.exit(_buy_exit_code(result))
 
 
 # -- providers --------------------------------------------------------------------------------------

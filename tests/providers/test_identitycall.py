@@ -530,4 +530,9 @@ def test_class_attributes_and_registry() -> None:
     assert ("identitycall", "none", RateLimit(60, 60.0)) == (cls.id, cls.paging, cls.rate_limit)
     assert "https://api.identitycall.ai/api/v1/public" == cls.default_base_url
     assert "numbroker_providers.identitycall.sandbox:create_app" == cls.sandbox
-    assert ("IDENTITYCALL_API_KEY", "IDENTITYCALL_CURRENCY", "IDENTITYCALL_BASE_URL") == cls.env_vars()
+    assert (
+        "IDENTITYCALL_API_KEY",
+        "IDENTITYCALL_CURRENCY",
+        "IDENTITYCALL_REQUIREMENT_GROUP_ID",
+        "IDENTITYCALL_BASE_URL",
+    ) == cls.env_vars()

@@ -7,21 +7,42 @@ Wire facts this module relies on (see ``providers.md`` §2):
 * ``prefix`` is in full international format (``+1212``) and only valid together with ``countryCodes``;
 * paging is by ``pageToken`` / ``nextPageToken``, at most 99 records a page, no total;
 * ``monthlyPrice`` is ``amount × 10^exponent`` (``3500000, -6`` is 3.500000); there is no setup price;
-* capabilities are directional (``sms.inbound`` / ``sms.outbound``); stock items say nothing of fax or WhatsApp.
+* capabilities are directional (``sms.inbound`` / ``sms.outbound``); stock items say nothing of fax or WhatsApp;
+* buying is ``POST /workspaces/{workspaceId}/numbers-long-code`` with ``{"numberStockItemIds": [id]}``
+  (``BIRD_WORKSPACE_ID`` is needed only for this and for the owned list,
+  ``GET /workspaces/{workspaceId}/numbers-long-code``, token-paged like the search).
+
+The reservation gap: Bird's buy page says "Before buying the number, you must reserve it" (for users)
+but documents no reservation endpoint. numbroker implements only what is documented: it sends the
+purchase as is; a refusal that mentions a reservation is raised as :class:`ReservationRequiredError`
+(a refusal of the provider: nothing was bought, and buy-cheapest stops using Bird for the run).
+A 409, or a 404 naming the stock item, means the item is gone (:class:`NumberUnavailableError`);
+any other 404 means the workspace is wrong (:class:`ConfigurationError`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictStr, ValidationError
 
-from numbroker._exceptions import ProviderResponseError
+from numbroker._exceptions import (
+    BadRequestError,
+    ConfigurationError,
+    MissingCredentialsError,
+    NotFoundError,
+    NumberUnavailableError,
+    ProviderResponseError,
+    ReservationRequiredError,
+)
 from numbroker._http import RateLimit
 from numbroker._models import AvailableNumber, SearchQuery, make_offer
 from numbroker._money import MAX_EXPONENT, FieldError, money_from_scaled_int
+from numbroker._phone import parse_e164
 from numbroker._provider import Cursor, Provider, RawPage, path_segment
+from numbroker._purchase import PurchaseReceipt, json_safe
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
 
 __all__ = ["BirdProvider"]
@@ -35,6 +56,10 @@ _TYPES: Mapping[str, NumberType] = {
 """Bird's ``LongCodeNumberType`` values → the neutral type (Bird has no shared-cost numbers)."""
 
 _WIRE_TYPES: Mapping[NumberType, str] = {neutral: wire for wire, neutral in _TYPES.items()}
+
+_RESERVATION = re.compile(r"not\s*reserved|be\s+reserved|must\s+reserve|reservation", re.IGNORECASE)
+"""A refusal for want of a reservation (``NumberNotReserved``, "must be reserved"), not "reserved by someone else"."""
+_RECEIPT_FIELDS = ("endpointId", "type", "countryCode", "createdAt")
 
 _REPORTED = (Capability.VOICE, Capability.SMS, Capability.MMS)
 """The capabilities a stock item reports; fax and WhatsApp never appear in its ``capabilities``."""
@@ -115,6 +140,7 @@ class BirdProvider(Provider):
     per_page: ClassVar[int] = 99
     rate_limit: ClassVar[RateLimit | None] = RateLimit(50, 1.0)
     sandbox: ClassVar[str | None] = "numbroker_providers.bird.sandbox:create_app"
+    supports_purchase: ClassVar[bool] = True
     record_id_field: ClassVar[str | None] = "id"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "offer_id": "id",
@@ -231,3 +257,76 @@ class BirdProvider(Provider):
             provider_details=details,
             strictness=self.number_strictness,
         )
+
+    # -- purchasing --------------------------------------------------------------------------------
+
+    def _workspace(self) -> str:
+        if self._workspace_id is None:
+            raise MissingCredentialsError(self.id, {"workspace_id": "BIRD_WORKSPACE_ID"})
+        return self._workspace_id
+
+    async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
+        url = self._url("workspaces", self._workspace(), "numbers-long-code")
+        try:
+            response = await self._post(url, json={"numberStockItemIds": [offer.offer_id]})
+        except BadRequestError as exc:
+            if _RESERVATION.search(exc.body) or _RESERVATION.search(exc.detail):
+                raise exc.recast(
+                    ReservationRequiredError,
+                    f"{exc.detail} (Bird wants the stock item reserved first and documents no way to do it)",
+                ) from None
+            if exc.status_code == 409:
+                raise exc.recast(NumberUnavailableError, f"{exc.detail} (no longer in stock)") from None
+            raise
+        except NotFoundError as exc:
+            if offer.offer_id in exc.body or "stock item" in exc.body.lower():
+                raise exc.recast(NumberUnavailableError, f"{exc.detail} (no longer in stock)") from None
+            raise ConfigurationError(f"{self.id}: buying answered {exc.detail}: check BIRD_WORKSPACE_ID") from None
+        body = self._json(response)
+        entries = body if isinstance(body, list) else [body]
+        for entry in entries:
+            if isinstance(entry, dict) and _same_number(entry.get("numberString"), offer.e164):
+                vendor_id = entry.get("id")
+                return PurchaseReceipt(
+                    provider=self.id,
+                    offer_id=offer.offer_id,
+                    e164=offer.e164,
+                    vendor_id=vendor_id if isinstance(vendor_id, str) else None,
+                    request_id=self._response_request_id(response),
+                    details={k: json_safe(entry[k]) for k in _RECEIPT_FIELDS if k in entry},
+                )
+        raise ProviderResponseError(
+            self.id, f"purchase answered {response.status_code} without listing {offer.e164}; outcome unclear"
+        )
+
+    async def _owned_numbers(self) -> AsyncIterator[str]:
+        url = self._url("workspaces", self._workspace(), "numbers-long-code")
+        token: str | None = None
+        used: set[str] = set()
+        for number in range(1, self.max_pages + 1):
+            params = [("limit", str(self.per_page))] + ([("pageToken", token)] if token else [])
+            response = await self._get(url, params=params)
+            try:
+                page = _BirdPage.model_validate(self._json(response))
+            except ValidationError:
+                raise ProviderResponseError(self.id, f"owned numbers page {number}: unexpected shape") from None
+            for item in page.results:
+                value = item.get("numberString") if isinstance(item, dict) else None
+                yield value if isinstance(value, str) else ""
+            token = page.nextPageToken or None
+            if token is None:
+                return
+            if token in used:
+                raise ProviderResponseError(self.id, f"owned numbers page {number} repeated an earlier page token")
+            used.add(token)
+        raise ProviderResponseError(self.id, f"owned numbers: more than {self.max_pages} pages; not read completely")
+
+
+def _same_number(value: Any, e164: str) -> bool:
+    """True when a vendor's number string is ``e164`` (the ``+`` is optional in Bird's numbers)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return parse_e164(value, strictness="possible").e164 == e164
+    except FieldError:
+        return False

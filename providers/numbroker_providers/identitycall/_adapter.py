@@ -1,19 +1,35 @@
-"""IdentityCall adapter: ``GET /virtual_numbers/available``, entries passed through from its carrier (Telnyx)."""
+"""IdentityCall adapter: ``GET /virtual_numbers/available``, entries passed through from its carrier (Telnyx).
+
+Buying is ``POST /virtual_numbers/purchase`` with ``phone_number``, ``country_code``, ``number_type`` and,
+when configured, the integer ``requirement_group_id`` that regulated countries need: 201 on success,
+403 without write permission, 422 with the reason (``"phone_number is not available"`` is raised as
+:class:`~numbroker.NumberUnavailableError`). Owned numbers are ``GET /virtual_numbers``, paged by
+``page``/``per_page`` (max 100) with ``meta``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import anyio
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
-from numbroker._exceptions import BadRequestError, ConfigurationError, ProviderError, ProviderResponseError
+from numbroker._exceptions import (
+    BadRequestError,
+    ConfigurationError,
+    NumberUnavailableError,
+    ProviderError,
+    ProviderResponseError,
+)
 from numbroker._http import RateLimit
 from numbroker._models import AvailableNumber, SearchQuery, make_offer
 from numbroker._money import FieldError, Money, money_from_string, validate_currency
+from numbroker._phone import parse_e164
 from numbroker._provider import Cursor, Provider, RawPage
+from numbroker._purchase import PurchaseReceipt, json_safe
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
 
 __all__ = ["IdentityCallProvider"]
@@ -33,6 +49,10 @@ _FROM_VENDOR: Mapping[str, NumberType] = {
     "shared-cost": NumberType.SHARED_COST,
 }
 """Entry types, after lower-casing and ``_`` → ``-`` (Telnyx writes ``toll_free`` and ``shared_cost``)."""
+
+_NOT_AVAILABLE = re.compile(r"not available|no longer available|unavailable|already (taken|purchased|owned)", re.I)
+_RECEIPT_FIELDS = ("name", "country_code", "active", "recording")
+_OWNED_PER_PAGE = 100
 
 _CAPABILITIES = frozenset(c.value for c in Capability)
 _REGION_TYPES = frozenset({"state", "rate_center", "location"})
@@ -107,7 +127,10 @@ class IdentityCallProvider(Provider):
     display_name: ClassVar[str] = "IdentityCall"
     default_base_url: ClassVar[str] = "https://api.identitycall.ai/api/v1/public"
     credentials: ClassVar[Mapping[str, str]] = {"api_key": "IDENTITYCALL_API_KEY"}
-    settings: ClassVar[Mapping[str, str]] = {"currency": "IDENTITYCALL_CURRENCY"}
+    settings: ClassVar[Mapping[str, str]] = {
+        "currency": "IDENTITYCALL_CURRENCY",
+        "requirement_group_id": "IDENTITYCALL_REQUIREMENT_GROUP_ID",
+    }
     filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
         QueryFilter.COUNTRY: FilterSupport.NATIVE,
         QueryFilter.NUMBER_TYPE: FilterSupport.NATIVE,
@@ -120,6 +143,7 @@ class IdentityCallProvider(Provider):
     paging = "none"
     rate_limit: ClassVar[RateLimit | None] = RateLimit(60, 60.0)
     sandbox: ClassVar[str | None] = "numbroker_providers.identitycall.sandbox:create_app"
+    supports_purchase: ClassVar[bool] = True
     record_id_field: ClassVar[str | None] = "phone_number"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "e164": "phone_number",
@@ -131,18 +155,28 @@ class IdentityCallProvider(Provider):
         "monthly_price": "monthly_cost",
     }
 
-    def __init__(self, *, api_key: str | None = None, currency: str | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        currency: str | None = None,
+        requirement_group_id: int | str | None = None,
+        **options: Any,
+    ) -> None:
         """Create the adapter.
 
         Args:
-            api_key: the API key (``idc_…``, read permission); default env ``IDENTITYCALL_API_KEY``.
+            api_key: the API key (``idc_…``; read permission to search, write to buy); default env
+                ``IDENTITYCALL_API_KEY``.
             currency: ISO 4217 code assumed for entries that state none; default env
                 ``IDENTITYCALL_CURRENCY``, else ``USD``.
+            requirement_group_id: the approved regulatory requirement group sent with every purchase
+                (regulated countries need one); default env ``IDENTITYCALL_REQUIREMENT_GROUP_ID``, else none.
             **options: the :class:`~numbroker.Provider` options (``base_url``, ``http_client``, ...).
 
         Raises:
             MissingCredentialsError: no API key.
-            ConfigurationError: ``currency`` is not an ISO 4217 code.
+            ConfigurationError: ``currency`` is not an ISO 4217 code, or ``requirement_group_id`` not an integer.
         """
         super().__init__(**options)
         self._creds = self._resolve_credentials({"api_key": api_key})
@@ -150,6 +184,14 @@ class IdentityCallProvider(Provider):
             self.currency = validate_currency(self._setting("currency", currency, "USD"))
         except FieldError as exc:
             raise ConfigurationError(f"{self.id}: currency= (or env IDENTITYCALL_CURRENCY): {exc.reason}") from None
+        group = self._setting(
+            "requirement_group_id", None if requirement_group_id is None else str(requirement_group_id)
+        )
+        if group is not None and not re.fullmatch(r"\d{1,18}", group.strip()):
+            raise ConfigurationError(
+                f"{self.id}: requirement_group_id= (or env IDENTITYCALL_REQUIREMENT_GROUP_ID) must be an integer"
+            )
+        self.requirement_group_id = int(group) if group is not None else None
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._creds['api_key'].get_secret_value()}"}
@@ -249,6 +291,64 @@ class IdentityCallProvider(Provider):
         # The vendor buys by number: the offer id is the canonical E.164 parsed by make_offer.
         return offer.model_copy(update={"offer_id": offer.e164})
 
+    # -- purchasing --------------------------------------------------------------------------------
+
+    async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
+        body: dict[str, Any] = {"phone_number": offer.e164, "country_code": offer.country}
+        vendor_type = _VENDOR_TYPES.get(offer.number_type)
+        if vendor_type is not None:
+            body["number_type"] = vendor_type
+        if self.requirement_group_id is not None:
+            body["requirement_group_id"] = self.requirement_group_id
+        try:
+            response = await self._post(self._url("virtual_numbers", "purchase"), json=body)
+        except BadRequestError as exc:
+            if exc.status_code == 422 and _NOT_AVAILABLE.search(exc.detail):
+                raise exc.recast(NumberUnavailableError) from None
+            raise
+        answer = self._json(response)
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            raise ProviderResponseError(self.id, f"purchase answered {response.status_code} without a data object")
+        bought = data.get("phone_number")
+        if bought is not None and not _same_number(bought, offer.e164):
+            raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
+        vendor_id = data.get("id")
+        return PurchaseReceipt(
+            provider=self.id,
+            offer_id=offer.offer_id,
+            e164=offer.e164,
+            vendor_id=str(vendor_id) if isinstance(vendor_id, int | str) and not isinstance(vendor_id, bool) else None,
+            request_id=self._response_request_id(response),
+            details={k: json_safe(data[k]) for k in _RECEIPT_FIELDS if k in data},
+        )
+
+    async def _owned_numbers(self) -> AsyncIterator[str]:
+        url = self._url("virtual_numbers")
+        count = 0
+        for number in range(1, self.max_pages + 1):
+            response = await self._get(url, params={"page": number, "per_page": _OWNED_PER_PAGE})
+            answer = self._json(response)
+            data = answer.get("data") if isinstance(answer, dict) else None
+            meta = answer.get("meta") if isinstance(answer, dict) else None
+            meta = meta if isinstance(meta, dict) else {}
+            if not isinstance(data, list):
+                raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
+            current = meta.get("current_page")
+            if isinstance(current, int) and current != number:
+                raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {current}")
+            for item in data:
+                value = item.get("phone_number") if isinstance(item, dict) else None
+                yield value if isinstance(value, str) else ""
+            count += len(data)
+            size, total = meta.get("per_page"), meta.get("total_count")
+            # Only a short or empty page ends the list: a total can lie low.
+            if len(data) < (size if isinstance(size, int) and size > 0 else _OWNED_PER_PAGE):
+                if isinstance(total, int) and total > count:
+                    raise ProviderResponseError(self.id, f"owned numbers: the list ended at {count} of {total}")
+                return
+        raise ProviderResponseError(self.id, f"owned numbers: more than {self.max_pages} pages; not read completely")
+
 
 def _is_rejection(exc: ProviderError) -> bool:
     """A 422: the upstream carrier refused this search (e.g. no such numbers in the country)."""
@@ -288,3 +388,13 @@ def _feature_name(feature: Any, index: int) -> str:
             f"expected a feature name or {{'name': ...}}, got {feature!r}", field=f"features.{index}", value=feature
         )
     return name.strip().lower()
+
+
+def _same_number(value: Any, e164: str) -> bool:
+    """True when a vendor's number string is ``e164``."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return parse_e164(value, strictness="possible").e164 == e164
+    except FieldError:
+        return False

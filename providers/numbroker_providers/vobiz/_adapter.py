@@ -1,4 +1,4 @@
-"""The Vobiz adapter: inventory search (``GET /v1/account/{auth_id}/inventory/numbers``).
+"""The Vobiz adapter: inventory search (``GET /v1/account/{auth_id}/inventory/numbers``) and purchases.
 
 Wire facts this adapter relies on (see ``shared/providers.md`` §1):
 
@@ -7,23 +7,36 @@ Wire facts this adapter relies on (see ``shared/providers.md`` §1):
 * ``search`` is a *substring* match against the E.164 number (``"80"`` matches ``+918065…``);
 * fees ``setup_fee`` / ``monthly_fee`` (alias ``monthly_cost``) are JSON numbers in major units,
   int or float, in the item's own ``currency`` (a US number may be priced in INR);
-* inventory items carry neither a number type nor capabilities.
+* inventory items carry neither a number type nor capabilities;
+* buying is ``POST /v1/account/{auth_id}/numbers/purchase-from-inventory`` with ``{"e164": ...}``; a 404
+  means the number is no longer in inventory; an insufficient balance is a 402 ``INSUFFICIENT_BALANCE``
+  (errors page) or a 500 after a rolled-back debit (purchase page). That 500 is raised as
+  :class:`~numbroker.DebitFailedError`: still ambiguous (a crash after the commit looks the same), so the
+  caller confirms ownership, and stops using Vobiz;
+* owned numbers are ``GET /v1/account/{auth_id}/numbers``; the docs drift between ``page``/``per_page``
+  and ``limit``/``offset`` for the request, so both are sent, describing the same slice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from numbroker import (
     AvailableNumber,
+    DebitFailedError,
     FieldError,
     FilterSupport,
     Money,
+    NotFoundError,
+    NumberUnavailableError,
     Provider,
     ProviderResponseError,
+    ProviderUnavailableError,
+    PurchaseReceipt,
     QueryFilter,
     RawPage,
     SearchQuery,
@@ -32,10 +45,13 @@ from numbroker import (
     money_from_json_number,
     path_segment,
 )
+from numbroker._purchase import json_safe
 
 __all__ = ["VobizProvider"]
 
 _DETAIL_FIELDS = ("status", "created_at", "updated_at", "provider", "provider_ref")
+_RECEIPT_FIELDS = ("status", "purchased_at", "setup_fee", "monthly_fee", "currency", "source")
+_DEBIT_FAILED = re.compile(r"INSUFFICIENT_BALANCE|balance|debit", re.IGNORECASE)
 
 
 class _VobizPage(BaseModel):
@@ -100,6 +116,7 @@ class VobizProvider(Provider):
     paging = "numbered"
     per_page = 100
     sandbox = "numbroker_providers.vobiz.sandbox:create_app"
+    supports_purchase = True
     record_id_field = "id"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "offer_id": "id",
@@ -213,3 +230,69 @@ class VobizProvider(Provider):
         if item.monthly_cost is not None:
             return money_from_json_number(item.monthly_cost, item.currency, field="monthly_cost")
         return None
+
+    # -- purchasing --------------------------------------------------------------------------------
+
+    async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
+        url = self._url("v1", "account", self._auth_id, "numbers", "purchase-from-inventory")
+        try:
+            response = await self._post(url, json={"e164": offer.e164})
+        except NotFoundError as exc:
+            raise exc.recast(NumberUnavailableError, f"{exc.detail} (no longer in inventory)") from None
+        except ProviderUnavailableError as exc:
+            if exc.status_code == 500 and _DEBIT_FAILED.search(exc.body):
+                raise exc.recast(DebitFailedError, f"{exc.detail} (the balance debit failed)") from None
+            raise
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise ProviderResponseError(self.id, f"purchase answered {response.status_code} with an unexpected body")
+        number: dict[str, Any] = body["number"] if isinstance(body.get("number"), dict) else {}
+        bought = number.get("e164")
+        if isinstance(bought, str) and bought.strip() and bought.strip() != offer.e164:
+            raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
+        vendor_id = number.get("id")
+        details: dict[str, JsonValue] = {k: json_safe(number[k]) for k in _RECEIPT_FIELDS if k in number}
+        if isinstance(body.get("message"), str):
+            details["message"] = body["message"][:200]
+        request_id = body.get("requestId")
+        return PurchaseReceipt(
+            provider=self.id,
+            offer_id=offer.offer_id,
+            e164=offer.e164,
+            vendor_id=str(vendor_id) if isinstance(vendor_id, str | int) and not isinstance(vendor_id, bool) else None,
+            request_id=request_id if isinstance(request_id, str) else self._response_request_id(response),
+            details=details,
+        )
+
+    async def _owned_numbers(self) -> AsyncIterator[str]:
+        url = self._url("v1", "account", self._auth_id, "numbers")
+        seen: set[str] = set()
+        count = 0
+        total: int | None = None
+        for number in range(1, self.max_pages + 1):
+            size = self.per_page
+            params = {"page": number, "per_page": size, "limit": size, "offset": (number - 1) * size}
+            response = await self._get(url, params=params)
+            try:
+                page = _VobizPage.model_validate(self._json(response))
+            except ValidationError:
+                raise ProviderResponseError(self.id, f"owned numbers page {number}: unexpected envelope") from None
+            if page.page is not None and page.page != number:
+                raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {page.page}")
+            total = page.total if page.total is not None else total
+            fresh = 0
+            for item in page.items:
+                value = item.get("e164") if isinstance(item, dict) else None
+                text = value if isinstance(value, str) else ""
+                fresh += text not in seen
+                seen.add(text)
+                yield text
+            count += len(page.items)
+            if page.items and not fresh:
+                raise ProviderResponseError(self.id, f"owned numbers page {number} only repeated earlier entries")
+            # Only a short or empty page ends the list: a total can lie low.
+            if len(page.items) < (page.per_page or size):
+                if total is not None and total > count:
+                    raise ProviderResponseError(self.id, f"owned numbers: the list ended at {count} of {total}")
+                return
+        raise ProviderResponseError(self.id, f"owned numbers: more than {self.max_pages} pages; not read completely")
