@@ -31,12 +31,15 @@ _PREVALIDATED: Final = object()
 """Validation-context marker: the number was already parsed by :func:`make_offer`, skip the second parse."""
 
 
+_CAPABILITY_BY_NAME = {c.value: c for c in Capability}
+
+
 def _sorted_capabilities(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, str) or not hasattr(value, "__iter__"):
         raise ValueError("capabilities must be a list of capability names or null")
-    return tuple(sorted({Capability(v) for v in value}))
+    return tuple(sorted({_CAPABILITY_BY_NAME.get(v) or Capability(v) for v in value}))
 
 
 class AvailableNumber(BaseModel):
@@ -130,7 +133,7 @@ def sum_prices(setup: Money | None, monthly: Money | None, *, months: int) -> Mo
 def make_offer(
     *,
     provider: str,
-    offer_id: str,
+    offer_id: str | None,
     number: object,
     country: object,
     region: str | None = None,
@@ -145,6 +148,7 @@ def make_offer(
 
     ``number`` may be in any form :func:`~numbroker._phone.parse_e164` accepts. When ``number_type`` is
     None it is inferred from the numbering plan and ``provider_details["number_type_inferred"]`` is set.
+    ``offer_id=None`` means the vendor sells by number: the offer id is the canonical E.164.
 
     Raises:
         FieldError: the number or country is invalid (with the field named).
@@ -159,7 +163,7 @@ def make_offer(
     return AvailableNumber.model_validate(
         {
             "provider": provider,
-            "offer_id": offer_id,
+            "offer_id": parsed.e164 if offer_id is None else offer_id,
             "e164": parsed.e164,
             "country": code,
             "region": region,

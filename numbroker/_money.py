@@ -85,11 +85,15 @@ def decimal_from_string(value: object, *, field: str | None = None) -> Decimal:
     return _finite_non_negative(result, value, field)
 
 
-def decimal_from_scaled_int(amount: object, exponent: object, *, field: str | None = None) -> Decimal:
+def decimal_from_scaled_int(
+    amount: object, exponent: object, *, field: str | None = None, exponent_field: str | None = None
+) -> Decimal:
     """Compute ``amount × 10^exponent`` exactly (``3500000, -6`` gives ``3.500000``).
 
     ``amount`` may be an int or a string of digits; ``exponent`` an int within ±``MAX_EXPONENT``.
+    Errors name ``field`` (the amount) or ``exponent_field`` (default: ``field``).
     """
+    exp_field = exponent_field or field
     if isinstance(amount, bool) or not isinstance(amount, int | str):
         raise FieldError(
             f"expected an integer amount, got {type(amount).__name__}: {amount!r}", field=field, value=amount
@@ -97,15 +101,17 @@ def decimal_from_scaled_int(amount: object, exponent: object, *, field: str | No
     if isinstance(amount, str) and not re.fullmatch(r"[+-]?\d+", amount.strip()):
         raise FieldError(f"expected an integer amount, got {amount!r}", field=field, value=amount)
     if isinstance(exponent, bool) or not isinstance(exponent, int):
-        raise FieldError(f"expected an integer exponent, got {exponent!r}", field=field, value=exponent)
+        raise FieldError(f"expected an integer exponent, got {exponent!r}", field=exp_field, value=exponent)
     if abs(exponent) > MAX_EXPONENT:
-        raise FieldError(f"exponent out of range: {exponent}", field=field, value=exponent)
+        raise FieldError(f"exponent out of range (±{MAX_EXPONENT}): {exponent}", field=exp_field, value=exponent)
     base = Decimal(amount.strip() if isinstance(amount, str) else amount)
     return _finite_non_negative(base.scaleb(exponent), amount, field)
 
 
 def validate_currency(code: object, *, field: str | None = None) -> str:
     """Return the upper-cased ISO 4217 alphabetic code, or raise :class:`FieldError`."""
+    if code in ISO_4217_CODES:
+        return str(code)
     if not isinstance(code, str):
         raise FieldError(f"expected an ISO 4217 currency code, got {code!r}", field=field, value=code)
     upper = code.strip().upper()
@@ -158,19 +164,42 @@ class Money(BaseModel):
         return f"{format(self.amount, 'f')} {self.currency}"
 
 
+def _checked_money(amount: Decimal, currency: str, _new: Any = object.__new__, _set: Any = object.__setattr__) -> Money:
+    """A Money from an amount and a code the caller has already validated (the converters' fast path).
+
+    Normalization builds two Money per offer; pydantic's generic ``model_construct`` costs more than the
+    checks themselves. This fills the same instance state directly; ``tests/test_money.py`` pins that the
+    result is indistinguishable from a validated ``Money`` (equality, hash, JSON, pickling, repr).
+    """
+    money: Money = _new(Money)
+    _set(money, "__dict__", {"amount": amount, "currency": currency})
+    _set(money, "__pydantic_fields_set__", {"amount", "currency"})
+    _set(money, "__pydantic_extra__", None)
+    _set(money, "__pydantic_private__", None)
+    return money
+
+
 def money_from_json_number(value: object, currency: object, *, field: str | None = None) -> Money:
     """Build :class:`Money` from a JSON number (int or float) and a currency code."""
     amount = decimal_from_json_number(value, field=field)
-    return Money.model_construct(amount=amount, currency=validate_currency(currency, field="currency"))
+    return _checked_money(amount, validate_currency(currency, field="currency"))
 
 
 def money_from_string(value: object, currency: object, *, field: str | None = None) -> Money:
     """Build :class:`Money` from a decimal string and a currency code."""
     amount = decimal_from_string(value, field=field)
-    return Money.model_construct(amount=amount, currency=validate_currency(currency, field="currency"))
+    return _checked_money(amount, validate_currency(currency, field="currency"))
 
 
-def money_from_scaled_int(amount: object, exponent: object, currency: object, *, field: str | None = None) -> Money:
-    """Build :class:`Money` from ``amount × 10^exponent`` and a currency code."""
-    value = decimal_from_scaled_int(amount, exponent, field=field)
-    return Money.model_construct(amount=value, currency=validate_currency(currency, field="currency"))
+def money_from_scaled_int(
+    amount: object,
+    exponent: object,
+    currency: object,
+    *,
+    field: str | None = None,
+    exponent_field: str | None = None,
+    currency_field: str = "currency",
+) -> Money:
+    """Build :class:`Money` from ``amount × 10^exponent`` and a currency code (errors name each field)."""
+    value = decimal_from_scaled_int(amount, exponent, field=field, exponent_field=exponent_field)
+    return _checked_money(value, validate_currency(currency, field=currency_field))

@@ -188,3 +188,19 @@ def test_iso4217_table_matches_pycountry() -> None:
         "ISO 4217 data changed: regenerate numbroker/_iso4217.py from pycountry; "
         f"added={sorted(maintained - ISO_4217_CODES)} removed={sorted(ISO_4217_CODES - maintained)}"
     )
+
+
+def test_converter_money_is_indistinguishable_from_validated_money() -> None:
+    """The converters' fast-built Money equals, hashes, prints, dumps and pickles like a validated one."""
+    import pickle
+
+    fast = money_from_string("1.50", "EUR")
+    validated = Money(amount=Decimal("1.50"), currency="EUR")
+
+    assert validated == fast
+    assert hash(validated) == hash(fast)
+    assert repr(validated) == repr(fast)
+    assert validated.model_dump_json() == fast.model_dump_json()
+    assert validated == pickle.loads(pickle.dumps(fast))
+    assert validated.model_fields_set == fast.model_fields_set
+    assert Money.model_validate(fast.model_dump()) == fast

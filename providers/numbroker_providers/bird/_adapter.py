@@ -26,8 +26,9 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, JsonValue, StrictStr, ValidationError
 
+from numbroker import _wire as wire
 from numbroker._exceptions import (
     BadRequestError,
     ConfigurationError,
@@ -39,7 +40,7 @@ from numbroker._exceptions import (
 )
 from numbroker._http import RateLimit
 from numbroker._models import AvailableNumber, SearchQuery, make_offer
-from numbroker._money import MAX_EXPONENT, FieldError, money_from_scaled_int
+from numbroker._money import FieldError, money_from_scaled_int
 from numbroker._phone import parse_e164
 from numbroker._provider import Cursor, Provider, RawPage, path_segment
 from numbroker._purchase import PurchaseReceipt, json_safe
@@ -63,6 +64,10 @@ _RECEIPT_FIELDS = ("endpointId", "type", "countryCode", "createdAt")
 
 _REPORTED = (Capability.VOICE, Capability.SMS, Capability.MMS)
 """The capabilities a stock item reports; fax and WhatsApp never appear in its ``capabilities``."""
+_REPORTED_FIELDS: Mapping[Capability, tuple[str, str, str]] = {
+    cap: (f"capabilities.{cap.value}", f"capabilities.{cap.value}.inbound", f"capabilities.{cap.value}.outbound")
+    for cap in _REPORTED
+}
 
 
 class _BirdPage(BaseModel):
@@ -72,44 +77,6 @@ class _BirdPage(BaseModel):
 
     results: list[Any]
     nextPageToken: StrictStr | None = None
-
-
-class _BirdDirections(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    inbound: StrictBool = False
-    outbound: StrictBool = False
-
-
-class _BirdCapabilities(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    voice: _BirdDirections | None = None
-    sms: _BirdDirections | None = None
-    mms: _BirdDirections | None = None
-
-
-class _BirdPrice(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    currencyCode: Any = None
-    amount: Any = None
-    exponent: int = Field(strict=True, ge=-MAX_EXPONENT, le=MAX_EXPONENT)
-
-
-class _BirdRecord(BaseModel):
-    """One ``NumberStockItem``, leniently: values are judged by the core converters, not coerced here."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: StrictStr = Field(min_length=1, max_length=200)
-    countryCode: Any = None
-    numberString: Any = None
-    type: StrictStr | None = None
-    capabilities: _BirdCapabilities | None = None
-    monthlyPrice: _BirdPrice | None = None
-    backOrderRequired: StrictBool | None = None
-    backOrderStockId: StrictStr | None = None
 
 
 class BirdProvider(Provider):
@@ -220,37 +187,49 @@ class BirdProvider(Provider):
         return RawPage(records=page.results, next_token=page.nextPageToken)
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
-        item = _BirdRecord.model_validate(record)
-        if item.monthlyPrice is None:
+        item = wire.record(record)
+        offer_id = str(wire.text(item, "id"))
+        price = wire.mapping(item, "monthlyPrice")
+        if price is None:
             raise FieldError("no monthly price", field="monthlyPrice", value=None)
-        price = item.monthlyPrice
-        monthly = money_from_scaled_int(price.amount, price.exponent, price.currencyCode, field="monthly_price")
+        monthly = money_from_scaled_int(
+            price.get("amount"),
+            price.get("exponent"),
+            price.get("currencyCode"),
+            field="monthlyPrice.amount",
+            exponent_field="monthlyPrice.exponent",
+            currency_field="monthlyPrice.currencyCode",
+        )
         details: dict[str, JsonValue] = {
-            "backOrderRequired": item.backOrderRequired,
-            "backOrderStockId": item.backOrderStockId,
+            "backOrderRequired": wire.flag(item, "backOrderRequired"),
+            "backOrderStockId": wire.text(item, "backOrderStockId", optional=True),
         }
         number_type: NumberType | None = None
-        if item.type is not None:
-            number_type = _TYPES.get(item.type.strip().lower().replace("_", "-"), NumberType.UNKNOWN)
+        vendor_type = wire.text(item, "type", optional=True)
+        if vendor_type is not None:
+            number_type = _TYPES.get(vendor_type.strip().lower().replace("_", "-"), NumberType.UNKNOWN)
             if number_type is NumberType.UNKNOWN:
-                details["vendor_type"] = item.type
+                details["vendor_type"] = vendor_type
         capabilities: list[Capability] | None = None
-        if item.capabilities is not None:
+        reported = wire.mapping(item, "capabilities")
+        if reported is not None:
             capabilities = []
             directions: dict[str, JsonValue] = {}
-            for cap in _REPORTED:
-                flags: _BirdDirections | None = getattr(item.capabilities, cap.value)
+            for cap, (where, where_in, where_out) in _REPORTED_FIELDS.items():
+                flags = wire.mapping(reported, cap.value, field=where)
                 if flags is None:
                     continue
-                directions[cap.value] = {"inbound": flags.inbound, "outbound": flags.outbound}
-                if flags.inbound or flags.outbound:
+                inbound = bool(wire.flag(flags, "inbound", field=where_in))
+                outbound = bool(wire.flag(flags, "outbound", field=where_out))
+                directions[cap.value] = {"inbound": inbound, "outbound": outbound}
+                if inbound or outbound:
                     capabilities.append(cap)
             details["capability_directions"] = directions
         return make_offer(
             provider=self.id,
-            offer_id=item.id,
-            number=item.numberString,
-            country=item.countryCode,
+            offer_id=offer_id,
+            number=item.get("numberString"),
+            country=item.get("countryCode"),
             number_type=number_type,
             capabilities=capabilities,
             monthly_price=monthly,

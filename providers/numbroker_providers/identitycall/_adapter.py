@@ -17,6 +17,7 @@ from typing import Any, ClassVar, TypeVar
 import anyio
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
+from numbroker import _wire as wire
 from numbroker._exceptions import (
     BadRequestError,
     ConfigurationError,
@@ -62,32 +63,6 @@ _EXTRAS = ("best_effort", "quickship", "reservable")
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="allow")
     data: list[Any]
-
-
-class _Cost(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    upfront_cost: Any = None
-    monthly_cost: Any = None
-    currency: Any = None
-
-
-class _Region(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    region_type: Any = None
-    region_name: Any = None
-
-
-class _IdentityCallRecord(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    phone_number: Any
-    country_code: Any = None
-    number_type: Any = None
-    upfront_cost: Any = None
-    monthly_cost: Any = None
-    currency: Any = None
-    cost_information: _Cost | None = None
-    features: list[Any] | None = None
-    region_information: list[_Region] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,45 +216,45 @@ class IdentityCallProvider(Provider):
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
         raw, requested = (record.raw, record.requested) if isinstance(record, _Entry) else (record, None)
-        rec = _IdentityCallRecord.model_validate(raw)
-        nested = rec.cost_information or _Cost()
-        extra = rec.model_extra or {}
-        details: dict[str, JsonValue] = {k: extra[k] for k in _EXTRAS if isinstance(extra.get(k), bool)}
+        rec = wire.record(raw)
+        nested = wire.mapping(rec, "cost_information") or {}
+        details: dict[str, JsonValue] = {k: rec[k] for k in _EXTRAS if isinstance(rec.get(k), bool)}
         currency = _one_of(
-            rec.currency,
+            rec.get("currency"),
             "currency",
-            nested.currency,
+            nested.get("currency"),
             "cost_information.currency",
             lambda v, f: validate_currency(v, field=f),
         )
         if currency is None:
             currency = self.currency
             details["currency_assumed"] = True
-        setup = _price(rec.upfront_cost, nested.upfront_cost, "upfront_cost", currency)
-        monthly = _price(rec.monthly_cost, nested.monthly_cost, "monthly_cost", currency)
-        number_type = _number_type(rec.number_type if rec.number_type is not None else requested, details)
+        setup = _price(rec.get("upfront_cost"), nested.get("upfront_cost"), "upfront_cost", currency)
+        monthly = _price(rec.get("monthly_cost"), nested.get("monthly_cost"), "monthly_cost", currency)
+        vendor_type = rec.get("number_type")
+        number_type = _number_type(vendor_type if vendor_type is not None else requested, details)
         capabilities: list[str] | None = None
-        if rec.features is not None:
-            names = [_feature_name(feature, i) for i, feature in enumerate(rec.features)]
+        features = wire.items(rec, "features")
+        if features is not None:
+            names = [_feature_name(feature, i) for i, feature in enumerate(features)]
             capabilities = [n for n in names if n in _CAPABILITIES]
             if other := sorted({n for n in names if n not in _CAPABILITIES}):
                 details["other_features"] = list(other)
-        region = next(
-            (
-                r.region_name.strip()
-                for r in rec.region_information or ()
-                if isinstance(r.region_type, str)
-                and r.region_type.lower() in _REGION_TYPES
-                and isinstance(r.region_name, str)
-                and r.region_name.strip()
-            ),
-            None,
-        )
-        offer = make_offer(
+        region: str | None = None
+        for i, info in enumerate(wire.items(rec, "region_information") or ()):
+            if not isinstance(info, Mapping):
+                raise FieldError(f"expected an object, got {info!r}", field=f"region_information[{i}]", value=info)
+            kind, name = info.get("region_type"), info.get("region_name")
+            if isinstance(kind, str) and kind.lower() in _REGION_TYPES and isinstance(name, str) and name.strip():
+                region = name.strip()
+                break
+        country = rec.get("country_code")
+        # The vendor buys by number: offer_id=None makes the offer id the canonical E.164.
+        return make_offer(
             provider=self.id,
-            offer_id=str(rec.phone_number),
-            number=rec.phone_number,
-            country=rec.country_code if rec.country_code is not None else query.country,
+            offer_id=None,
+            number=rec.get("phone_number"),
+            country=country if country is not None else query.country,
             region=region,
             number_type=number_type,
             capabilities=capabilities,
@@ -288,8 +263,6 @@ class IdentityCallProvider(Provider):
             provider_details=details,
             strictness=self.number_strictness,
         )
-        # The vendor buys by number: the offer id is the canonical E.164 parsed by make_offer.
-        return offer.model_copy(update={"offer_id": offer.e164})
 
     # -- purchasing --------------------------------------------------------------------------------
 
@@ -357,10 +330,14 @@ def _is_rejection(exc: ProviderError) -> bool:
 
 def _one_of(flat: Any, flat_name: str, nested: Any, nested_name: str, convert: Callable[[Any, str], _T]) -> _T | None:
     """Convert the flat or the nested form of a value (whichever is present); both present must agree."""
-    values = [convert(v, name) for v, name in ((flat, flat_name), (nested, nested_name)) if v is not None]
-    if len(values) == 2 and values[0] != values[1]:
+    if nested is None:
+        return None if flat is None else convert(flat, flat_name)
+    if flat is None:
+        return convert(nested, nested_name)
+    first, second = convert(flat, flat_name), convert(nested, nested_name)
+    if first != second:
         raise FieldError(f"{flat_name} {flat!r} disagrees with {nested_name} {nested!r}", field=flat_name, value=flat)
-    return values[0] if values else None
+    return first
 
 
 def _price(flat: Any, nested: Any, name: str, currency: str) -> Money | None:
