@@ -150,3 +150,16 @@ def test_readme_never_promises_an_untested_exit_code() -> None:
 
     assert codes <= defined
     assert os.path.exists(Path(__file__).parent.parent / ".ci" / "run")
+
+
+def test_buy_cheapest_library_example_runs(
+    loopback_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's buy-cheapest example runs as written (against loopback sandboxes) and buys one number."""
+    monkeypatch.chdir(tmp_path)
+    exec(compile(python_block("async def buy"), "README-buy", "exec"), {"__name__": "readme"})
+
+    out = capsys.readouterr().out
+    assert out.startswith("complete")
+    assert "+1212" in out
+    assert (tmp_path / "numbroker-audit.jsonl").read_text().strip()
