@@ -23,11 +23,13 @@ against runaway paging.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import math
 import os
 import re
+import ssl
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -82,6 +84,16 @@ DEFAULT_TIMEOUT = 15.0
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,127}")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One default-verifying TLS context for every client numbroker creates.
+
+    Building a context loads the CA bundle (tens of milliseconds of CPU); a search creates a client per
+    provider, so sharing one keeps that cost out of every search. Contexts are safe to share.
+    """
+    return httpx.create_ssl_context()
 
 
 def path_segment(value: str, name: str) -> str:
@@ -353,6 +365,7 @@ class Provider(ABC):
                 raise ConfigurationError(f"{self.id}: provider is closed")
             self._client = httpx.AsyncClient(
                 transport=self._transport,
+                verify=_tls_context(),
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,
                 limits=httpx.Limits(max_connections=max(8, self.page_concurrency * 2)),
