@@ -110,8 +110,8 @@ def decimal_from_scaled_int(
 
 def validate_currency(code: object, *, field: str | None = None) -> str:
     """Return the upper-cased ISO 4217 alphabetic code, or raise :class:`FieldError`."""
-    if code in ISO_4217_CODES:
-        return str(code)
+    if isinstance(code, str) and code in ISO_4217_CODES:
+        return code
     if not isinstance(code, str):
         raise FieldError(f"expected an ISO 4217 currency code, got {code!r}", field=field, value=code)
     upper = code.strip().upper()

@@ -1,0 +1,328 @@
+"""Scenario 1: the concurrent fan-out against its critical path, and against asking one thing at a time.
+
+The three sandboxes are served on loopback by a separate process (``_sandbox_server.py``), so the
+server's CPU never competes with the client for this interpreter's GIL, with ``Faults(latency=L)``
+added to every request. Inventories are sized so that a US search needs 16 Vobiz pages
+(``per_page=100``), a 5-page Bird token chain (99 a page) and IdentityCall's one fan-out of 4 type
+requests.
+
+**Critical-path lower bound** (per repeat, from round trips measured in that repeat):
+
+* ``rtt(p)``: one bare round trip to provider p's sandbox (httpx GET of a representative full page,
+  body read, no parsing), on a warm connection; for IdentityCall, its 4 type requests at once;
+* ``norm(p)``: CPU to normalize one page of p (JSON → records → offers), measured once in the run;
+* ``waves(p)``: round trips p cannot overlap: Bird's token chain is sequential (``pages``); Vobiz needs
+  page 1 for the total, then the rest at ``page_concurrency`` at a time (``1 + ceil((pages-1)/4)``);
+  IdentityCall is one wave;
+* chain bound = ``max_p waves(p) × rtt(p) + norm(p)`` (the last page's normalization cannot overlap);
+* CPU bound = the sum over every page of every provider of its fetch+normalize CPU (one event loop);
+* **bound = max(chain bound, CPU bound)**. Target: wall / bound ≤ 1.15.
+
+**Sequential baseline**: the same adapters, one provider after another (a ``Searcher`` per provider),
+pages one at a time (a subclass with ``page_concurrency = 1``). Target: sequential / concurrent ≥ 4.
+The structural maximum (sequential round trips / critical waves) is reported beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import httpx
+from _harness import Figure, ScenarioResult, median, paired_ratios
+
+from numbroker import Provider, RawPage, Searcher, SearchQuery
+from numbroker._registry import get_provider_class
+
+QUERY = SearchQuery(country="US")
+SIZES = {"vobiz": 6000, "bird": 1750}
+"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99); IdentityCall default."""
+SEED = 1
+SERVER = Path(__file__).with_name("_sandbox_server.py")
+
+
+class SandboxProcess:
+    """The sandbox server subprocess: urls, credentials and a latency knob."""
+
+    def __init__(self) -> None:
+        spec = json.dumps({"seed": SEED, "size": SIZES})
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SERVER), spec],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        info = json.loads(self._readline())
+        self.urls: dict[str, str] = info["urls"]
+        self.env: dict[str, str] = info["env"]
+
+    def _readline(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the sandbox server exited (code {self.proc.poll()})")
+        return line
+
+    def command(self, text: str) -> str:
+        """Send one command line, return the answer line."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        return self._readline().strip()
+
+    def close(self) -> None:
+        """Stop the server (end of input) and wait for it."""
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@contextmanager
+def sandbox_process() -> Iterator[SandboxProcess]:
+    """Start the sandbox server process; stop it afterwards."""
+    server = SandboxProcess()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+class RecordingTransport(httpx.AsyncHTTPTransport):
+    """A real HTTP transport that remembers every request (to replay representative ones bare)."""
+
+    def __init__(self, seen: list[httpx.Request]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        return await super().handle_async_request(request)
+
+
+def _sequential(cls: type[Provider]) -> type[Provider]:
+    return cast(type[Provider], type(f"Sequential{cls.__name__}", (cls,), {"page_concurrency": 1}))
+
+
+def build(server: SandboxProcess, *, sequential: bool = False, **options: Any) -> list[Provider]:
+    """Fresh real adapters pointed at the served sandboxes."""
+    out = []
+    for pid, url in server.urls.items():
+        cls = get_provider_class(pid)
+        out.append((_sequential(cls) if sequential else cls)(env=server.env, base_url=url, **options))
+    return out
+
+
+async def concurrent_search(server: SandboxProcess) -> tuple[float, dict[str, int], int]:
+    """Wall seconds of one fan-out search; pages per provider; offers found."""
+    async with Searcher(build(server), timeout=120, own_providers=True) as searcher:
+        started = time.perf_counter()
+        result = await searcher.search(QUERY)
+        elapsed = time.perf_counter() - started
+    if result.status.value != "complete":
+        raise RuntimeError(f"fan-out search was {result.status.value}: {[r.error for r in result.failures]}")
+    return elapsed, {r.provider: r.pages for r in result.providers}, len(result.offers)
+
+
+async def sequential_search(server: SandboxProcess) -> tuple[float, int]:
+    """Wall seconds of the same search asking one provider after another, one page at a time."""
+    total = 0.0
+    offers = 0
+    for provider in build(server, sequential=True):
+        async with Searcher([provider], timeout=120, own_providers=True) as searcher:
+            started = time.perf_counter()
+            result = await searcher.search(QUERY)
+            total += time.perf_counter() - started
+        if result.status.value != "complete":
+            raise RuntimeError(f"sequential search of {provider.id} was {result.status.value}")
+        offers += len(result.offers)
+    return total, offers
+
+
+def representative(
+    provider: Provider, seen: Sequence[httpx.Request]
+) -> tuple[list[httpx.Request], list[httpx.Request]]:
+    """The requests whose bare round trips stand for ``provider``: (one page alone, one wave at once).
+
+    Numbered: page 2 alone, and pages 2… as many as ``page_concurrency`` at once (one server may answer
+    concurrent requests more slowly than one). Token: the first page (a chain has no waves).
+    None (IdentityCall): its concurrent per-type requests, which are both its only page and its only wave.
+    """
+    mine = [r for r in seen if str(r.url).startswith(provider.base_url)]
+    if provider.paging == "numbered":
+        return [mine[1]], mine[1 : 1 + provider.page_concurrency]
+    if provider.paging == "token":
+        return [mine[0]], [mine[0]]
+    return mine, mine
+
+
+async def bare_round_trip(client: httpx.AsyncClient, requests: Sequence[httpx.Request]) -> tuple[float, list[bytes]]:
+    """Seconds for the requests sent at once (bodies read, nothing parsed), and the bodies."""
+    bodies: list[bytes] = [b""] * len(requests)
+
+    async def one(index: int, request: httpx.Request) -> None:
+        response = await client.send(client.build_request("GET", request.url, headers=request.headers))
+        bodies[index] = await response.aread()
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for index, request in enumerate(requests):
+            tg.start_soon(one, index, request)
+    return time.perf_counter() - started, bodies
+
+
+async def best_round_trip(client: httpx.AsyncClient, requests: Sequence[httpx.Request], tries: int = 3) -> float:
+    """The fastest of ``tries`` bare round trips (the bound must not be inflated by a noisy sample)."""
+    return min([(await bare_round_trip(client, requests))[0] for _ in range(tries)])
+
+
+async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], repeats: int) -> tuple[float, float]:
+    """CPU seconds to fetch (httpx plumbing + JSON + envelope) and to normalize one page, via a replay transport."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=bodies[str(request.url.params.get("number_type", ""))])
+
+    cls = get_provider_class(pid)
+    provider = cls(env=server.env, base_url=server.urls[pid], transport=httpx.MockTransport(handle))
+    cursor: int | str | None = 2 if provider.paging == "numbered" else None
+    fetch_times: list[float] = []
+    norm_times: list[float] = []
+    raw: RawPage | None = None
+    async with provider:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            raw = await provider._fetch_page(QUERY, cursor)
+            fetch_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            provider._page_result(raw, 2, QUERY, set())
+            norm_times.append(time.perf_counter() - started)
+    return median(fetch_times), median(norm_times)
+
+
+def chain_bound(provider: Provider, pages: int, single: float, wave: float, norm: float) -> tuple[float, int, int]:
+    """(seconds ``provider`` cannot go below, its unavoidable waves, its round trips when asked one at a time)."""
+    if provider.paging == "token":
+        return pages * single + norm, pages, pages
+    if provider.paging == "numbered":
+        rest = math.ceil(max(0, pages - 1) / provider.page_concurrency)
+        return single + rest * wave + norm, 1 + rest, pages
+    return wave + norm, 1, 1
+
+
+async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: int, result: ScenarioResult) -> None:
+    # Record the wire once (no latency) to find representative requests and their bodies.
+    server.command("latency 0")
+    seen: list[httpx.Request] = []
+    providers = build(server, transport=RecordingTransport(seen))
+    async with Searcher(providers, timeout=120, own_providers=True) as searcher:
+        await searcher.search(QUERY)
+    samples = {p.id: representative(p, seen) for p in providers}
+    cpu: dict[str, tuple[float, float]] = {}
+    async with httpx.AsyncClient() as client:
+        for pid, (single, _) in samples.items():
+            _, bodies = await bare_round_trip(client, single)
+            by_type = {str(r.url.params.get("number_type", "")): body for r, body in zip(single, bodies, strict=True)}
+            cpu[pid] = await page_cpu(server, pid, by_type, repeats=max(5, 2 * repeats))
+
+    pages: dict[str, int] = {}
+    for latency in latencies:
+        server.command(f"latency {latency}")
+        await concurrent_search(server)  # warm-up: imports, sandbox views, code paths
+        walls: list[float] = []
+        bounds: list[float] = []
+        sequentials: list[float] = []
+        details: list[dict[str, float]] = []
+        structural = 0.0
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32)) as client:
+            for repeat in range(repeats + 1):
+                # Bare round trips on warm connections, right before the searches they bound.
+                rtts = {
+                    pid: (await best_round_trip(client, single), await best_round_trip(client, wave))
+                    for pid, (single, wave) in samples.items()
+                }
+                wall, pages, offers = await concurrent_search(server)
+                sequential, sequential_offers = await sequential_search(server)
+                if offers != sequential_offers:
+                    raise RuntimeError(f"concurrent found {offers} offers, sequential {sequential_offers}")
+                if repeat == 0:
+                    continue  # the first pass only warms the bare connections
+                chain = 0.0
+                critical = ""
+                total_rounds = 0
+                critical_waves = 0
+                for provider in providers:
+                    bound, unavoidable, rounds = chain_bound(
+                        provider, pages[provider.id], *rtts[provider.id], cpu[provider.id][1]
+                    )
+                    total_rounds += rounds
+                    critical_waves = max(critical_waves, unavoidable)
+                    if bound > chain:
+                        chain, critical = bound, provider.id
+                cpu_total = sum(pages[p.id] * sum(cpu[p.id]) for p in providers)
+                walls.append(wall)
+                bounds.append(max(chain, cpu_total))
+                sequentials.append(sequential)
+                structural = total_rounds / critical_waves
+                details.append(
+                    {
+                        "chain_ms": chain * 1000,
+                        "cpu_ms": cpu_total * 1000,
+                        f"{critical}_rtt_ms": rtts[critical][0] * 1000,
+                        f"{critical}_wave_ms": rtts[critical][1] * 1000,
+                    }
+                )
+        ms = round(latency * 1000)
+        ratios = paired_ratios(walls, bounds)
+        middle = details[ratios.index(sorted(ratios)[len(ratios) // 2])]
+        result.figures.append(
+            Figure.bounded(
+                f"wall / critical-path bound @ {ms} ms",
+                median(ratios),
+                "<=",
+                1.15,
+                {"wall_ms": median(walls) * 1000, "bound_ms": median(bounds) * 1000, **middle},
+                ratios,
+            )
+        )
+        speedups = paired_ratios(sequentials, walls)
+        result.figures.append(
+            Figure.bounded(
+                f"speed-up over sequential @ {ms} ms",
+                median(speedups),
+                ">=",
+                4.0,
+                {
+                    "sequential_ms": median(sequentials) * 1000,
+                    "concurrent_ms": median(walls) * 1000,
+                    "structural_max": round(structural, 2),
+                },
+                speedups,
+            )
+        )
+    result.notes.append(
+        "pages: "
+        + ", ".join(f"{pid}={n}" for pid, n in pages.items())
+        + "; CPU ms per page (fetch+normalize): "
+        + ", ".join(f"{pid}={f * 1000:.1f}+{n * 1000:.1f}" for pid, (f, n) in cpu.items())
+        + "; structural_max = round trips asked one at a time / unavoidable waves"
+    )
+
+
+def run(quick: bool) -> ScenarioResult:
+    """Run the scenario (quick: 2 repeats; full: 9)."""
+    result = ScenarioResult("fan-out")
+    repeats = 2 if quick else 9
+    with sandbox_process() as server:
+        anyio.run(_measure, server, (0.020, 0.080), repeats, result)
+    return result

@@ -1,0 +1,248 @@
+"""Fuzzing the IdentityCall adapter: structure-aware random answers through the real adapter.
+
+Entries start from real sandbox entries of both shapes (flat and Telnyx-nested, valid and defective)
+and are mutated field by field, nested fields included (``cost_information.monthly_cost``,
+``features.0``, ``region_information.0.region_name``): deleted, retyped, nulled, made huge, negative,
+non-finite or unicode. Queries with no number type fan out to four requests, all answered alike.
+Envelopes are mutated the same way, and some bodies are broken outright. The only outcomes allowed
+are offers, rejected records, or a ``ProviderResponseError``; every record is accounted for, and no
+record trips the base class's "unexpected record shape" safety net (that would mean the adapter let a
+bad shape through unjudged).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import anyio
+import httpx
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from numbroker import AvailableNumber, NumberType, ProviderResponseError, RejectedRecord, RetryPolicy, SearchQuery
+from numbroker_providers.identitycall import IdentityCallProvider
+from numbroker_providers.identitycall.sandbox import create_app
+
+SANDBOX = create_app(seed=3, size=60)
+BASE = [record.raw for record in SANDBOX.records]
+COUNTRIES = sorted({record.country for record in SANDBOX.records})
+FIELDS = (
+    "phone_number",
+    "country_code",
+    "number_type",
+    "upfront_cost",
+    "monthly_cost",
+    "currency",
+    "features",
+    "features.0",
+    "features.1.name",
+    "region_information",
+    "region_information.0",
+    "region_information.0.region_type",
+    "region_information.0.region_name",
+    "cost_information",
+    "cost_information.upfront_cost",
+    "cost_information.monthly_cost",
+    "cost_information.currency",
+    "best_effort",
+    "quickship",
+)
+ENVELOPE = ("data",)
+TYPES = (None, NumberType.MOBILE, NumberType.LOCAL, NumberType.TOLL_FREE, NumberType.NATIONAL, NumberType.SHARED_COST)
+REQUESTS = {None: 4, NumberType.SHARED_COST: 0}
+"""Requests a query sends by number type (one otherwise): no type fans out over the four vendor types."""
+HUGE = "9" * 5000
+"""A JSON integer literal beyond Python's 4300-digit conversion limit (only writable by hand)."""
+E164 = re.compile(r"\+[1-9]\d{1,14}")
+NUMERIC = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=24),
+    st.sampled_from(["", " ", "NaN", "-0", "1e9", "١٢٣", "+1 (415) 555-0100", "\x00", "ＵＳ", "usd", "active "]),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+    st.just(HUGE),
+)
+
+
+def _child(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(key)
+    if isinstance(value, list) and key.isdigit() and int(key) < len(value):
+        return value[int(key)]
+    return None
+
+
+@st.composite
+def records(draw: st.DrawFn) -> Any:
+    """A real record with some fields deleted or replaced by junk, or (rarely) not a record at all."""
+    if draw(st.integers(0, 19)) == 0:
+        return draw(junk)
+    record = json.loads(json.dumps(draw(st.sampled_from(BASE))))
+    for path in draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True)):
+        *parents, name = path.split(".")
+        target: Any = record
+        for parent in parents:
+            target = _child(target, parent)
+        if isinstance(target, dict):
+            if draw(st.booleans()):
+                target.pop(name, None)
+            else:
+                target[name] = draw(junk)
+        elif isinstance(target, list) and name.isdigit() and int(name) < len(target):
+            target[int(name)] = draw(junk)
+    if draw(st.booleans()):
+        record[draw(st.text(min_size=1, max_size=8))] = draw(junk)
+    return record
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
+    """(a response body, how many entries it carries)."""
+    items = draw(st.lists(records(), max_size=12))
+    envelope: dict[str, Any] = {"data": items}
+    for name in draw(st.lists(st.sampled_from(ENVELOPE), max_size=2, unique=True)):
+        if draw(st.booleans()):
+            envelope.pop(name, None)
+        else:
+            envelope[name] = draw(junk)
+    text = json.dumps(envelope, allow_nan=True).replace(json.dumps(HUGE), HUGE)
+    mangle = draw(st.integers(0, 9))
+    if mangle == 0:
+        text = text[: draw(st.integers(0, max(0, len(text) - 1)))]
+    elif mangle == 1:
+        text = "[" * 100_000 + "]" * 100_000
+    served = envelope.get("data")
+    return text.encode(), len(served) if isinstance(served, list) else 0
+
+
+@contextmanager
+def safety_net() -> Iterator[list[logging.LogRecord]]:
+    """Collect the base class's "unexpected record shape" warnings."""
+    caught: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "unexpected record shape" in record.getMessage():
+                caught.append(record)
+
+    handler = Collect(logging.WARNING)
+    logger = logging.getLogger("numbroker")
+    logger.addHandler(handler)
+    try:
+        yield caught
+    finally:
+        logger.removeHandler(handler)
+
+
+def provider(body: bytes, seen: list[httpx.Request]) -> IdentityCallProvider:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    return IdentityCallProvider(
+        api_key="idc_fuzz",
+        base_url="https://api.identitycall.example/api/v1/public",
+        transport=httpx.MockTransport(handle),
+        retry=RetryPolicy(attempts=1),
+    )
+
+
+def check_offer(offer: AvailableNumber, query: SearchQuery) -> None:
+    assert "identitycall" == offer.provider
+    assert E164.fullmatch(offer.e164)
+    assert query.country == offer.country
+    for price in (offer.setup_price, offer.monthly_price):
+        if price is not None:
+            assert price.amount.is_finite() and price.amount >= 0
+            assert 3 == len(price.currency)
+
+
+def check_rejected(rejected: RejectedRecord) -> None:
+    assert "identitycall" == rejected.provider
+    assert rejected.reason
+    assert rejected.value is None or len(rejected.value) <= 200
+    # The vendor's field at fault, by its wire name (nested as ``a.b`` or ``a[0]``), or None for the whole record.
+    assert rejected.field is None or re.split(r"[.\[]", rejected.field)[0] in set(FIELDS), rejected
+
+
+@NUMERIC
+@given(body=bodies(), country=st.sampled_from(COUNTRIES), number_type=st.sampled_from(TYPES))
+def test_random_pages_give_offers_rejections_or_a_response_error(
+    body: tuple[bytes, int], country: str, number_type: NumberType | None
+) -> None:
+    """Any answer is offers plus rejected records (each entry accounted for) or a ProviderResponseError."""
+    content, count = body
+    query = SearchQuery(country=country, number_type=number_type)
+    requests = REQUESTS.get(number_type, 1)
+    seen: list[httpx.Request] = []
+
+    async def search() -> Any:
+        async with provider(content, seen) as adapter:
+            try:
+                return await adapter.search(query)
+            except ProviderResponseError as exc:
+                return exc
+
+    with safety_net() as caught:
+        outcome = anyio.run(search)
+
+    assert [] == [r.getMessage() for r in caught]
+    if isinstance(outcome, ProviderResponseError):
+        assert "identitycall" == outcome.provider
+        return
+    stats = outcome.stats
+    assert requests == len(seen)
+    assert count * requests == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
+    assert (len(outcome.offers), len(outcome.rejected)) == (stats.offers, stats.rejected)
+    for offer in outcome.offers:
+        check_offer(offer, query)
+    for rejected in outcome.rejected:
+        check_rejected(rejected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(record=records(), country=st.sampled_from(COUNTRIES))
+@example(
+    record={"phone_number": "+12126450955", "country_code": "US", "monthly_cost": "1.00", "currency": []}, country="US"
+)  # an unhashable currency (found by this test)
+def test_normalize_record_never_raises(record: Any, country: str) -> None:
+    """normalize_record turns any record into an offer or a rejection naming a reason, and never raises."""
+    adapter = provider(b"", [])
+    with safety_net() as caught:
+        result = adapter.normalize_record(record, SearchQuery(country=country))
+
+    assert [] == [r.getMessage() for r in caught]
+    if isinstance(result, AvailableNumber):
+        assert E164.fullmatch(result.e164)
+        for price in (result.setup_price, result.monthly_price):
+            assert price is None or (price.amount.is_finite() and price.amount >= 0)
+    else:
+        check_rejected(result)
+
+
+def test_exact_money_survives_the_wire() -> None:
+    """Sanity for the harness: an untouched sandbox page normalizes every valid record, exactly priced."""
+    valid = [r for r in SANDBOX.records if r.expected_valid and r.country == "NL" and r.number_type == "local"]
+    body = json.dumps({"data": [r.raw for r in valid]}).encode()
+
+    async def search() -> Any:
+        async with provider(body, []) as adapter:
+            return await adapter.search(SearchQuery(country="NL", number_type=NumberType.LOCAL))
+
+    result = anyio.run(search)
+
+    assert {r.offer_id: r.monthly for r in valid} == {
+        o.offer_id: o.monthly_price.amount if o.monthly_price else None for o in result.offers
+    }
+    assert all(isinstance(o.monthly_price.amount, Decimal) for o in result.offers if o.monthly_price)
