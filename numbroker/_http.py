@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -94,8 +94,10 @@ def _error_summary(body: str) -> tuple[str | None, str | None]:
     return message or None, str(request_id) if request_id else None
 
 
-def error_for_status(provider: str, response: httpx.Response, body: str) -> ProviderHTTPError:
-    """Build the exception for an error response (``body`` already redacted)."""
+def error_for_status(
+    provider: str, response: httpx.Response, body: str, *, headers: Mapping[str, str] | None = None
+) -> ProviderHTTPError:
+    """Build the exception for an error response (``body`` and ``headers`` already redacted)."""
     status = response.status_code
     cls = STATUS_ERRORS.get(status) or (ProviderUnavailableError if status >= 500 else BadRequestError)
     summary, request_id = _error_summary(body)
@@ -103,7 +105,7 @@ def error_for_status(provider: str, response: httpx.Response, body: str) -> Prov
     message = f"HTTP {status} {reason}" + (f": {summary}" if summary else "")
     if 300 <= status < 400:
         message = f"HTTP {status}: redirect not followed (credentials are never sent to another location)"
-    headers = dict(response.headers.items())
+    headers = dict(headers if headers is not None else response.headers.items())
     if cls is RateLimitedError:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         return RateLimitedError(

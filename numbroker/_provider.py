@@ -30,6 +30,7 @@ import math
 import os
 import re
 import ssl
+import zlib
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -84,6 +85,59 @@ DEFAULT_TIMEOUT = 15.0
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,127}")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+class _SecretRedactor(logging.Filter):
+    """Redacts credentials from records of the HTTP libraries numbroker drives.
+
+    httpx logs every request's full URL at INFO (account ids are path segments) and httpcore logs raw
+    response headers at DEBUG (a vendor may echo a credential). numbroker's own log lines are redacted
+    where they are written; this filter does the same for those libraries' loggers, for every credential
+    any provider in this process registered.
+    """
+
+    LOGGERS = (
+        "httpx",
+        "httpcore",
+        "httpcore.connection",
+        "httpcore.http11",
+        "httpcore.http2",
+        "httpcore.proxy",
+        "httpcore.socks",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: list[str] = []
+        self._installed = False
+
+    def add(self, secret: str) -> None:
+        if not self._installed:
+            for name in self.LOGGERS:
+                logging.getLogger(name).addFilter(self)
+            self._installed = True
+        if secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+            quoted = quote(secret, safe="")
+            if quoted != secret:
+                self._secrets.append(quoted)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for secret in self._secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_LIBRARY_LOG_REDACTOR = _SecretRedactor()
 
 
 @functools.cache
@@ -342,6 +396,7 @@ class Provider(ABC):
         if value and value not in self._secrets:
             self._secrets.append(value)
             self._secrets.sort(key=len, reverse=True)
+            _LIBRARY_LOG_REDACTOR.add(value)
 
     def redact(self, text: str) -> str:
         """Replace every credential value (and its URL-quoted form) in ``text`` with ``***``."""
@@ -439,7 +494,11 @@ class Provider(ABC):
             await self._rate_limiter.acquire()
         run = _current_run.get()
         request = self.client.build_request(
-            method, url, params=params, json=json, headers={"Accept": "application/json", **self._auth_headers()}
+            method,
+            url,
+            params=params,
+            json=json,
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **self._auth_headers()},
         )
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
@@ -459,7 +518,8 @@ class Provider(ABC):
             self._emit(RequestFinished(self.id, method=method, path=shown, status=status, elapsed=elapsed))
         if status >= 300:
             body = self.redact(response.content[:2000].decode("utf-8", "replace"))
-            raise error_for_status(self.id, response, body)
+            headers = {name: self.redact(value) for name, value in response.headers.items()}
+            raise error_for_status(self.id, response, body, headers=headers)
         return response
 
     async def _receive(self, request: httpx.Request) -> httpx.Response:
@@ -472,24 +532,51 @@ class Provider(ABC):
         try:
             chunks: list[bytes] = []
             size = 0
-            async with contextlib.aclosing(response.aiter_bytes()) as body:  # type: ignore[type-var]
-                async for chunk in body:
+            limit = self.max_response_bytes
+            try:
+                loaded: bytes | None = response.content  # in-memory responses (mock transports) arrive read
+            except httpx.ResponseNotRead:
+                loaded = None
+            decoder = None if loaded is not None else self._decoder(response.headers.get("content-encoding", ""))
+            if loaded is not None:
+                stream: AsyncIterator[bytes] = _once(loaded)
+            else:
+                # The raw network stream, iterated (and closed) here directly: cut off early, nothing is left open.
+                assert isinstance(response.stream, httpx.AsyncByteStream)
+                stream = response.stream.__aiter__()
+            async with contextlib.aclosing(stream) as body:  # type: ignore[type-var]
+                async for raw in body:
+                    # Decompress at most one byte past the limit per step: a compression bomb never inflates.
+                    chunk = decoder.decompress(raw, limit - size + 1) if decoder is not None else raw
                     size += len(chunk)
-                    if size > self.max_response_bytes:
-                        raise ProviderResponseError(
-                            self.id, f"response body exceeds the {self.max_response_bytes}-byte limit; cut off"
-                        )
+                    if size > limit:
+                        raise ProviderResponseError(self.id, f"response body exceeds the {limit}-byte limit; cut off")
                     chunks.append(chunk)
+            if decoder is not None:
+                chunks.append(decoder.flush())
         except httpx.TimeoutException as exc:
             raise ProviderTimeoutError(self.id, f"response timed out ({type(exc).__name__})") from None
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise ProviderConnectionError(self.id, f"response broken off ({type(exc).__name__})") from None
+        except zlib.error:
+            raise ProviderResponseError(self.id, "response body is not valid compressed data") from None
         finally:
             await response.aclose()
         headers = [
             (k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")
         ]
         return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=request)
+
+    def _decoder(self, encoding: str) -> Any:
+        """A bounded decompressor for the response's content encoding (None for identity)."""
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            return None
+        if encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if encoding == "deflate":
+            return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib-wrapped (auto-detected header)
+        raise ProviderResponseError(self.id, f"unsupported content encoding {encoding!r} (asked for gzip or deflate)")
 
     def _json(self, response: httpx.Response) -> Any:
         """Parse a response body as JSON with Decimal numbers (see :func:`numbroker._http.loads`)."""

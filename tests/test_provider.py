@@ -635,3 +635,39 @@ async def test_global_concurrency_limit_caps_requests_in_flight() -> None:
 
     assert 160 == len(result.offers)
     assert 3 == peak
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "identity"])
+async def test_compressed_bodies_are_decoded_within_the_limit(encoding: str) -> None:
+    """gzip and deflate bodies decode to the same records; the limit applies to the decoded size."""
+    import gzip
+    import zlib
+
+    body = json.dumps({"items": numbers(5), "total": 5}).encode()
+    wire = {"gzip": gzip.compress, "deflate": zlib.compress, "identity": lambda b: b}[encoding](body)
+    headers = {} if encoding == "identity" else {"Content-Encoding": encoding}
+
+    class Streamed(httpx.AsyncByteStream):
+        """The body in 7-byte network chunks (a class iterator: nothing is left unclosed when cut off)."""
+
+        def __init__(self) -> None:
+            self.chunks = [wire[i : i + 7] for i in range(0, len(wire), 7)]
+
+        def __aiter__(self) -> Streamed:
+            return self
+
+        async def __anext__(self) -> bytes:
+            if not self.chunks:
+                raise StopAsyncIteration
+            chunk: bytes = self.chunks.pop(0)
+            return chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert "gzip" in request.headers["Accept-Encoding"]
+        return httpx.Response(200, headers=headers, stream=Streamed())
+
+    pages, _ = await collect(build(NumberedWire, handler))
+    assert 5 == len(ids(pages))
+    with pytest.raises(ProviderResponseError, match="limit"):
+        await collect(build(NumberedWire, handler, max_response_bytes=len(body) - 1))

@@ -166,13 +166,6 @@ async def test_path_ids_appear_in_no_exception_or_result(pid: str, mode: str) ->
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: httpx logs 'HTTP Request: GET <full URL>' at INFO, and the Vobiz auth id and Bird "
-        "organization id are URL path segments; numbroker redacts its own log lines but not httpx's"
-    ),
-)
 @pytest.mark.parametrize("pid", ["vobiz", "bird"])
 async def test_path_ids_appear_in_no_log_record(debug_everything: pytest.LogCaptureFixture, pid: str) -> None:
     """The ids that go into URL paths appear in no log record of any logger at DEBUG."""
@@ -182,13 +175,6 @@ async def test_path_ids_appear_in_no_log_record(debug_everything: pytest.LogCapt
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: ProviderHTTPError.headers keeps the vendor's response headers unredacted (error_for_status "
-        "redacts the body only), so a header echoing a credential ends up on the exception and in its pickle"
-    ),
-)
 @pytest.mark.parametrize("pid", list(CLASSES))
 async def test_echoed_response_headers_are_not_kept_verbatim(pid: str) -> None:
     """A credential echoed in a response header is not kept verbatim on the exception."""
@@ -267,13 +253,6 @@ def test_cli_output_and_debug_logs_carry_no_credential(
         assert {"auth_error", "error", "rate_limited"} >= {r["status"] for r in reports.values()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: httpcore logs raw response headers at DEBUG (receive_response_headers.complete), so a "
-        "vendor or proxy echoing a credential in a response header puts it in the DEBUG log"
-    ),
-)
 def test_cli_debug_logs_carry_no_token_echoed_in_a_response_header(
     hostile_vendors: tuple[dict[str, Hostile], dict[str, str]],
 ) -> None:
