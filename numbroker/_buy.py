@@ -47,6 +47,7 @@ from numbroker._money import Money
 from numbroker._provider import Provider
 from numbroker._purchase import FailureKind, PurchaseReceipt, classify_purchase_error, stops_provider
 from numbroker._ranking import ExchangeRates
+from numbroker._run import run_sync
 from numbroker._search import DEFAULT_DEADLINE, OverallStatus, ProviderReport, Searcher
 from numbroker._types import FilterSupport, QueryFilter
 
@@ -904,5 +905,4 @@ def buy_cheapest_sync(
                 confirm_delay=confirm_delay,
             )
 
-    result: BuyResult = anyio.run(main, backend=backend)
-    return result
+    return run_sync(main, backend=backend)

@@ -8,6 +8,7 @@ Amounts are never rounded: sub-cent prices exist.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -185,8 +186,22 @@ def money_from_json_number(value: object, currency: object, *, field: str | None
     return _checked_money(amount, validate_currency(currency, field="currency"))
 
 
+@functools.lru_cache(maxsize=4096)
+def _money_text(value: str, currency: str) -> Money:
+    return _checked_money(decimal_from_string(value), validate_currency(currency, field="currency"))
+
+
 def money_from_string(value: object, currency: object, *, field: str | None = None) -> Money:
-    """Build :class:`Money` from a decimal string and a currency code."""
+    """Build :class:`Money` from a decimal string and a currency code.
+
+    Vendors repeat a handful of price strings ("1.00") across thousands of offers, and Money is
+    immutable, so valid conversions are memoized (bounded); invalid ones are re-checked and raise.
+    """
+    if isinstance(value, str) and isinstance(currency, str):
+        try:
+            return _money_text(value, currency)
+        except FieldError:
+            pass  # re-raised below with the caller's field name
     amount = decimal_from_string(value, field=field)
     return _checked_money(amount, validate_currency(currency, field="currency"))
 

@@ -890,7 +890,8 @@ class LoopbackServer:
 
         if self._thread is not None:
             raise RuntimeError("LoopbackServer is already running")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP (not 0) so the server's asyncio transport sets TCP_NODELAY: no 40 ms delayed-ACK stalls.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._requested_port))
         config = uvicorn.Config(

@@ -36,6 +36,7 @@ from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._provider import PageResult, Provider, ProviderRun
 from numbroker._ranking import ExchangeRates, RankedOffer, Ranker, SortKey, TopK
 from numbroker._registry import providers_from_env
+from numbroker._run import run_sync
 
 __all__ = [
     "OverallStatus",
@@ -608,5 +609,4 @@ def search(
         async with Searcher.from_env(providers, env=env, timeout=timeout, strict=strict) as searcher:
             return await searcher.search(final, sort=sort, months=months, currency=currency, rates=rates, dedupe=dedupe)
 
-    result: SearchResult = anyio.run(main, backend=backend)
-    return result
+    return run_sync(main, backend=backend)

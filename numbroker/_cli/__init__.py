@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
-from importlib.metadata import version as _dist_version
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -74,9 +73,9 @@ def _environment(env_file: str | None) -> dict[str, str]:
 
 
 def _run(coro_fn: Callable[[], Any]) -> Any:
-    import anyio
+    from numbroker._run import run_sync
 
-    return anyio.run(coro_fn)
+    return run_sync(coro_fn)
 
 
 @contextmanager
@@ -94,7 +93,7 @@ def _errors() -> Iterator[None]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(_dist_version("numbroker"), "--version", "-V", prog_name="numbroker")
+@click.version_option(package_name="numbroker", prog_name="numbroker")
 def cli() -> None:
     r"""Find the cheapest phone numbers across carriers.
 
