@@ -205,7 +205,7 @@ async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], r
             raw = await provider._fetch_page(QUERY, cursor)
             fetch_times.append(time.perf_counter() - started)
             started = time.perf_counter()
-            provider._page_result(raw, 2, QUERY, set())
+            await provider._page_result(raw, 2, QUERY, set())
             norm_times.append(time.perf_counter() - started)
     return median(fetch_times), median(norm_times)
 

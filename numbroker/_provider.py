@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 import anyio
+import anyio.lowlevel
 import httpx
 from pydantic import SecretStr, ValidationError
 
@@ -79,6 +80,9 @@ _T = TypeVar("_T")
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 """Responses larger than this (10 MiB, after decompression) are cut off with a ProviderResponseError."""
+
+NORMALIZE_SLICE = 25
+"""Records normalized between two yields to the event loop."""
 
 DEFAULT_TIMEOUT = 15.0
 """Seconds one HTTP request may take (connect, read, write, pool) before it times out."""
@@ -297,7 +301,7 @@ class Provider(ABC):
     paging: ClassVar[Literal["numbered", "token", "none"]] = "none"
     per_page: ClassVar[int] = 100
     max_pages: ClassVar[int] = 200
-    page_concurrency: ClassVar[int] = 4
+    page_concurrency: ClassVar[int] = 8
     rate_limit: ClassVar[RateLimit | None] = None
     sandbox: ClassVar[str | None] = None
     supports_purchase: ClassVar[bool] = False
@@ -622,12 +626,16 @@ class Provider(ABC):
             logger.warning("%s: unexpected record shape (%s)", self.id, type(exc).__name__)
             return self._reject(record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}")
 
-    def _page_result(self, raw: RawPage, number: int, query: SearchQuery, seen: set[str]) -> PageResult:
+    async def _page_result(self, raw: RawPage, number: int, query: SearchQuery, seen: set[str]) -> PageResult:
         run = _current_run.get()
         stats = run.stats if run is not None else ProviderStats()
         offers: list[AvailableNumber] = []
         rejected: list[RejectedRecord] = []
-        for record in raw.records:
+        for index, record in enumerate(raw.records):
+            if index and not index % NORMALIZE_SLICE:
+                # Normalization is CPU work: yield now and then so requests in flight (the next page's,
+                # other providers') are sent and read while a long page is normalized.
+                await anyio.lowlevel.checkpoint()
             result = self.normalize_record(record, query)
             if isinstance(result, RejectedRecord):
                 rejected.append(result)
@@ -697,7 +705,7 @@ class Provider(ABC):
 
             async def deliver(raw: RawPage, number: int) -> bool:
                 nonlocal delivered
-                page = self._page_result(raw, number, query, seen)
+                page = await self._page_result(raw, number, query, seen)
                 if max_offers is not None:
                     page = PageResult(page.provider, page.page, page.offers[: max_offers - delivered], page.rejected)
                 delivered += len(page.offers)

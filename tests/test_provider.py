@@ -148,7 +148,7 @@ async def test_numbered_pages_after_first_run_concurrently() -> None:
     """Pages 2..N are in flight together once the first page gave the total."""
     in_flight = 0
     peak = 0
-    records = numbers(60)
+    records = numbers(150)
 
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, peak
@@ -160,7 +160,7 @@ async def test_numbered_pages_after_first_run_concurrently() -> None:
 
     pages, _ = await collect(build(NumberedWire, handler))
 
-    assert 60 == len(ids(pages))
+    assert 150 == len(ids(pages))
     assert NumberedWire.page_concurrency == peak
 
 
