@@ -626,7 +626,7 @@ class Provider(ABC):
             logger.warning("%s: unexpected record shape (%s)", self.id, type(exc).__name__)
             return self._reject(record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}")
 
-    async def _page_result(self, raw: RawPage, number: int, query: SearchQuery, seen: set[str]) -> PageResult:
+    async def _page_result(self, raw: RawPage, number: int, query: SearchQuery, seen: set[str] | None) -> PageResult:
         run = _current_run.get()
         stats = run.stats if run is not None else ProviderStats()
         offers: list[AvailableNumber] = []
@@ -640,11 +640,12 @@ class Provider(ABC):
             if isinstance(result, RejectedRecord):
                 rejected.append(result)
                 continue
-            key = result.offer_id
-            if key in seen:
-                stats.duplicates += 1
-                continue
-            seen.add(key)
+            if seen is not None:
+                key = result.offer_id
+                if key in seen:
+                    stats.duplicates += 1
+                    continue
+                seen.add(key)
             reason = query.exclusion(result)
             if reason is not None:
                 stats.excluded[reason] += 1
@@ -682,6 +683,7 @@ class Provider(ABC):
         *,
         run: ProviderRun | None = None,
         max_offers: int | None = None,
+        dedupe: bool = True,
     ) -> ProviderStats:
         """Fetch and normalize every page for ``query``, handing each to ``sink`` as soon as it is ready.
 
@@ -690,6 +692,9 @@ class Provider(ABC):
             sink: awaited with each normalized page.
             run: statistics, event sink and shared limiter (a fresh one by default).
             max_offers: stop fetching once this many matching offers were delivered (in vendor order).
+            dedupe: deliver an offer the vendor serves twice (shifting pages) only once. This keeps every
+                offer id seen, so memory grows with the offers; a consumer that keeps a bounded selection
+                (``Searcher.top_k``) turns it off and drops repeats among what it keeps instead.
 
         Returns:
             The statistics of this run.
@@ -701,7 +706,7 @@ class Provider(ABC):
         token = _current_run.set(run)
         try:
             delivered = 0
-            seen: set[str] = set()
+            seen: set[str] | None = set() if dedupe else None
 
             async def deliver(raw: RawPage, number: int) -> bool:
                 nonlocal delivered

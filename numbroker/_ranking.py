@@ -286,10 +286,14 @@ class TopK:
         self.ranker = ranker
         self.k = k
         self._heaps: dict[str, list[tuple[Any, int, _Priced]]] = {}
+        self._kept: set[tuple[str, str]] = set()
         self._counter = 0
 
     def push(self, offer: AvailableNumber) -> None:
-        """Consider one offer; memory stays O(k × currencies)."""
+        """Consider one offer; memory stays O(k × currencies). An offer already kept is not kept twice."""
+        identity = (offer.provider, offer.offer_id)
+        if identity in self._kept:
+            return
         priced = self.ranker.price(offer)
         if priced is None:
             return
@@ -299,7 +303,11 @@ class TopK:
         if len(heap) < self.k:
             heapq.heappush(heap, item)
         elif item[0] > heap[0][0]:
-            heapq.heapreplace(heap, item)
+            evicted = heapq.heapreplace(heap, item)[2].offer
+            self._kept.discard((evicted.provider, evicted.offer_id))
+        else:
+            return
+        self._kept.add(identity)
 
     def result(self) -> list[RankedOffer]:
         """The kept offers, best first."""

@@ -325,7 +325,7 @@ class Searcher:
         notify(self.on_event, event)
 
     async def _fan_out(
-        self, query: SearchQuery, on_page: Callable[[PageResult], Any], state: _Collect
+        self, query: SearchQuery, on_page: Callable[[PageResult], Any], state: _Collect, *, dedupe: bool = True
     ) -> list[ProviderReport]:
         """Run every provider's task; return their reports (skipped ones included)."""
         limiter = anyio.CapacityLimiter(self.max_concurrency)
@@ -348,7 +348,9 @@ class Searcher:
 
             with anyio.CancelScope(deadline=own_deadline) as scope:
                 try:
-                    await provider.stream_pages(query, sink, run=run_state, max_offers=self.per_provider_limit)
+                    await provider.stream_pages(
+                        query, sink, run=run_state, max_offers=self.per_provider_limit, dedupe=dedupe
+                    )
                 except ProviderError as exc:
                     status, error, error_type = _status_for(exc), str(exc), type(exc).__name__
             if scope.cancelled_caught:
@@ -493,7 +495,8 @@ class Searcher:
             for offer in page.offers:
                 keeper.push(offer)
 
-        reports = await self._fan_out(query, on_page, state)
+        # Repeats are dropped by the keeper among the k it holds, so no provider keeps every offer id.
+        reports = await self._fan_out(query, on_page, state, dedupe=False)
         return self._finish(query, reports, state, keeper.result(), ranker, strict)
 
     @asynccontextmanager

@@ -185,3 +185,16 @@ def test_rates_file_loads_and_bad_files_say_why(tmp_path: Path) -> None:
         ExchangeRates.from_file(tmp_path / "missing.json")
     with pytest.raises(ValueError):
         ExchangeRates.model_validate({"base": "EUR", "rates": {"USD": 0}})
+
+
+def test_top_k_keeps_an_offer_served_twice_only_once() -> None:
+    """The bounded keeper drops repeats of an offer it holds (providers skip their own dedupe in top-k)."""
+    keeper = TopK(Ranker(US), 3)
+    for o in [
+        offer("+14155550001", monthly="1"),
+        offer("+14155550001", monthly="1"),
+        offer("+14155550002", monthly="2"),
+    ]:
+        keeper.push(o)
+
+    assert ["fake:+14155550001", "fake:+14155550002"] == order(keeper.result())
