@@ -11,10 +11,6 @@ some bodies are broken outright. The only outcomes allowed are offers, rejected 
 from __future__ import annotations
 
 import json
-import logging
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +19,8 @@ import httpx
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numbroker import AvailableNumber, ProviderResponseError, RejectedRecord, RetryPolicy, SearchQuery
+from numbroker import AvailableNumber, ProviderResponseError, RetryPolicy, SearchQuery
+from numbroker.testing.fuzz import E164, HUGE, JUNK, check_offer, check_rejected, mutated_records, safety_net
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.bird.sandbox import create_app
 
@@ -46,45 +43,14 @@ FIELDS = (
     "backOrderRequired",
     "backOrderStockId",
 )
+ROOTS = {*FIELDS, "monthly_price", "currency"}
 ENVELOPE = ("results", "nextPageToken")
-HUGE = "9" * 5000
-"""A JSON integer literal beyond Python's 4300-digit conversion limit (only writable by hand)."""
-E164 = re.compile(r"\+[1-9]\d{1,14}")
 NUMERIC = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-junk = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**40), max_value=10**40),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=24),
-    st.sampled_from(["", " ", "NaN", "-0", "1e9", "١٢٣", "+1 (415) 555-0100", "\x00", "ＵＳ", "usd", "active "]),
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
-    st.just(HUGE),
-)
 
-
-@st.composite
-def records(draw: st.DrawFn) -> Any:
-    """A real record with some fields deleted or replaced by junk, or (rarely) not a record at all."""
-    if draw(st.integers(0, 19)) == 0:
-        return draw(junk)
-    record = json.loads(json.dumps(draw(st.sampled_from(BASE))))
-    for path in draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True)):
-        *parents, name = path.split(".")
-        target = record
-        for parent in parents:
-            target = target.get(parent) if isinstance(target, dict) else None
-        if not isinstance(target, dict):
-            continue
-        if draw(st.booleans()):
-            target.pop(name, None)
-        else:
-            target[name] = draw(junk)
-    if draw(st.booleans()):
-        record[draw(st.text(min_size=1, max_size=8))] = draw(junk)
-    return record
+def records() -> st.SearchStrategy[Any]:
+    """Real records with fields deleted or replaced by junk (see numbroker.testing.fuzz)."""
+    return mutated_records(BASE, FIELDS)
 
 
 @st.composite
@@ -98,7 +64,7 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
         if draw(st.booleans()):
             envelope.pop(name, None)
         else:
-            envelope[name] = draw(junk)
+            envelope[name] = draw(JUNK)
     text = json.dumps(envelope, allow_nan=True).replace(json.dumps(HUGE), HUGE)
     mangle = draw(st.integers(0, 9))
     if mangle == 0:
@@ -107,25 +73,6 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
         text = "[" * 100_000 + "]" * 100_000
     served = envelope.get("results")
     return text.encode(), len(served) if isinstance(served, list) else 0
-
-
-@contextmanager
-def safety_net() -> Iterator[list[logging.LogRecord]]:
-    """Collect the base class's "unexpected record shape" warnings."""
-    caught: list[logging.LogRecord] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "unexpected record shape" in record.getMessage():
-                caught.append(record)
-
-    handler = Collect(logging.WARNING)
-    logger = logging.getLogger("numbroker")
-    logger.addHandler(handler)
-    try:
-        yield caught
-    finally:
-        logger.removeHandler(handler)
 
 
 def provider(body: bytes, seen: list[httpx.Request]) -> BirdProvider:
@@ -140,25 +87,6 @@ def provider(body: bytes, seen: list[httpx.Request]) -> BirdProvider:
         transport=httpx.MockTransport(handle),
         retry=RetryPolicy(attempts=1),
     )
-
-
-def check_offer(offer: AvailableNumber, query: SearchQuery) -> None:
-    assert "bird" == offer.provider
-    assert E164.fullmatch(offer.e164)
-    assert query.country == offer.country
-    for price in (offer.setup_price, offer.monthly_price):
-        if price is not None:
-            assert price.amount.is_finite() and price.amount >= 0
-            assert 3 == len(price.currency)
-
-
-def check_rejected(rejected: RejectedRecord) -> None:
-    assert "bird" == rejected.provider
-    assert rejected.reason
-    assert rejected.value is None or len(rejected.value) <= 200
-    # The vendor's field at fault, by its wire name (nested as ``a.b`` or ``a[0]``), or None for the whole record.
-    roots = {*FIELDS, "monthly_price", "currency"}
-    assert rejected.field is None or re.split(r"[.\[]", rejected.field)[0] in roots, rejected
 
 
 @NUMERIC
@@ -188,9 +116,9 @@ def test_random_pages_give_offers_rejections_or_a_response_error(body: tuple[byt
     assert count == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
     assert (len(outcome.offers), len(outcome.rejected)) == (stats.offers, stats.rejected)
     for offer in outcome.offers:
-        check_offer(offer, query)
+        check_offer(offer, "bird", query)
     for rejected in outcome.rejected:
-        check_rejected(rejected)
+        check_rejected(rejected, "bird", ROOTS)
 
 
 @settings(max_examples=150, deadline=None)
@@ -216,7 +144,7 @@ def test_normalize_record_never_raises(record: Any, country: str) -> None:
         for price in (result.setup_price, result.monthly_price):
             assert price is None or (price.amount.is_finite() and price.amount >= 0)
     else:
-        check_rejected(result)
+        check_rejected(result, "bird", ROOTS)
 
 
 def test_exact_money_survives_the_wire() -> None:

@@ -13,10 +13,6 @@ bad shape through unjudged).
 from __future__ import annotations
 
 import json
-import logging
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +21,8 @@ import httpx
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numbroker import AvailableNumber, NumberType, ProviderResponseError, RejectedRecord, RetryPolicy, SearchQuery
+from numbroker import AvailableNumber, NumberType, ProviderResponseError, RetryPolicy, SearchQuery
+from numbroker.testing.fuzz import E164, HUGE, JUNK, check_offer, check_rejected, mutated_records, safety_net
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.identitycall.sandbox import create_app
 
@@ -57,53 +54,12 @@ ENVELOPE = ("data",)
 TYPES = (None, NumberType.MOBILE, NumberType.LOCAL, NumberType.TOLL_FREE, NumberType.NATIONAL, NumberType.SHARED_COST)
 REQUESTS = {None: 4, NumberType.SHARED_COST: 0}
 """Requests a query sends by number type (one otherwise): no type fans out over the four vendor types."""
-HUGE = "9" * 5000
-"""A JSON integer literal beyond Python's 4300-digit conversion limit (only writable by hand)."""
-E164 = re.compile(r"\+[1-9]\d{1,14}")
 NUMERIC = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-junk = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**40), max_value=10**40),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=24),
-    st.sampled_from(["", " ", "NaN", "-0", "1e9", "١٢٣", "+1 (415) 555-0100", "\x00", "ＵＳ", "usd", "active "]),
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
-    st.just(HUGE),
-)
 
-
-def _child(value: Any, key: str) -> Any:
-    if isinstance(value, dict):
-        return value.get(key)
-    if isinstance(value, list) and key.isdigit() and int(key) < len(value):
-        return value[int(key)]
-    return None
-
-
-@st.composite
-def records(draw: st.DrawFn) -> Any:
-    """A real record with some fields deleted or replaced by junk, or (rarely) not a record at all."""
-    if draw(st.integers(0, 19)) == 0:
-        return draw(junk)
-    record = json.loads(json.dumps(draw(st.sampled_from(BASE))))
-    for path in draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True)):
-        *parents, name = path.split(".")
-        target: Any = record
-        for parent in parents:
-            target = _child(target, parent)
-        if isinstance(target, dict):
-            if draw(st.booleans()):
-                target.pop(name, None)
-            else:
-                target[name] = draw(junk)
-        elif isinstance(target, list) and name.isdigit() and int(name) < len(target):
-            target[int(name)] = draw(junk)
-    if draw(st.booleans()):
-        record[draw(st.text(min_size=1, max_size=8))] = draw(junk)
-    return record
+def records() -> st.SearchStrategy[Any]:
+    """Real records with fields deleted or replaced by junk (see numbroker.testing.fuzz)."""
+    return mutated_records(BASE, FIELDS)
 
 
 @st.composite
@@ -115,7 +71,7 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
         if draw(st.booleans()):
             envelope.pop(name, None)
         else:
-            envelope[name] = draw(junk)
+            envelope[name] = draw(JUNK)
     text = json.dumps(envelope, allow_nan=True).replace(json.dumps(HUGE), HUGE)
     mangle = draw(st.integers(0, 9))
     if mangle == 0:
@@ -124,25 +80,6 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
         text = "[" * 100_000 + "]" * 100_000
     served = envelope.get("data")
     return text.encode(), len(served) if isinstance(served, list) else 0
-
-
-@contextmanager
-def safety_net() -> Iterator[list[logging.LogRecord]]:
-    """Collect the base class's "unexpected record shape" warnings."""
-    caught: list[logging.LogRecord] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "unexpected record shape" in record.getMessage():
-                caught.append(record)
-
-    handler = Collect(logging.WARNING)
-    logger = logging.getLogger("numbroker")
-    logger.addHandler(handler)
-    try:
-        yield caught
-    finally:
-        logger.removeHandler(handler)
 
 
 def provider(body: bytes, seen: list[httpx.Request]) -> IdentityCallProvider:
@@ -156,24 +93,6 @@ def provider(body: bytes, seen: list[httpx.Request]) -> IdentityCallProvider:
         transport=httpx.MockTransport(handle),
         retry=RetryPolicy(attempts=1),
     )
-
-
-def check_offer(offer: AvailableNumber, query: SearchQuery) -> None:
-    assert "identitycall" == offer.provider
-    assert E164.fullmatch(offer.e164)
-    assert query.country == offer.country
-    for price in (offer.setup_price, offer.monthly_price):
-        if price is not None:
-            assert price.amount.is_finite() and price.amount >= 0
-            assert 3 == len(price.currency)
-
-
-def check_rejected(rejected: RejectedRecord) -> None:
-    assert "identitycall" == rejected.provider
-    assert rejected.reason
-    assert rejected.value is None or len(rejected.value) <= 200
-    # The vendor's field at fault, by its wire name (nested as ``a.b`` or ``a[0]``), or None for the whole record.
-    assert rejected.field is None or re.split(r"[.\[]", rejected.field)[0] in set(FIELDS), rejected
 
 
 @NUMERIC
@@ -206,9 +125,9 @@ def test_random_pages_give_offers_rejections_or_a_response_error(
     assert count * requests == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
     assert (len(outcome.offers), len(outcome.rejected)) == (stats.offers, stats.rejected)
     for offer in outcome.offers:
-        check_offer(offer, query)
+        check_offer(offer, "identitycall", query)
     for rejected in outcome.rejected:
-        check_rejected(rejected)
+        check_rejected(rejected, "identitycall", FIELDS)
 
 
 @settings(max_examples=150, deadline=None)
@@ -228,7 +147,7 @@ def test_normalize_record_never_raises(record: Any, country: str) -> None:
         for price in (result.setup_price, result.monthly_price):
             assert price is None or (price.amount.is_finite() and price.amount >= 0)
     else:
-        check_rejected(result)
+        check_rejected(result, "identitycall", FIELDS)
 
 
 def test_exact_money_survives_the_wire() -> None:
