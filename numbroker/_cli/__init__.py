@@ -246,6 +246,24 @@ class _Progress:
         self.live.update(self._render())
 
 
+def _purchase_in_flight(audit_log: str | os.PathLike[str]) -> bool:
+    """True when the audit log's last attempt ended without a known outcome (``pending`` or ``unknown``)."""
+    import json
+
+    try:
+        with open(audit_log, encoding="utf-8") as log:
+            lines = [line for line in log if line.strip()]
+    except OSError:
+        return False
+    if not lines:
+        return False
+    try:
+        last = json.loads(lines[-1])
+    except ValueError:
+        return True  # a torn last line: the attempt it described did not finish cleanly
+    return isinstance(last, dict) and last.get("outcome") in ("pending", "unknown")
+
+
 def _exit_code(result: SearchResult, strict: bool) -> int:
     from numbroker._search import OverallStatus
 
@@ -482,6 +500,15 @@ def buy_cheapest_command(
             result: BuyResult = _run(run)
         except PurchaseError as exc:
             raise UsageProblem(str(exc)) from None
+        except KeyboardInterrupt:
+            if log_path is not None and not dry_run and _purchase_in_flight(log_path):
+                click.echo(
+                    f"interrupted while a purchase was in flight: its outcome is unknown. Check the account "
+                    f"before buying again (audit log: {log_path})",
+                    err=True,
+                )
+                sys.exit(EXIT_UNKNOWN)
+            raise
 
         from numbroker._cli._buy import render_buy, summary
         from numbroker._cli._render import summary_lines

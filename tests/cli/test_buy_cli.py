@@ -260,3 +260,24 @@ def test_on_a_terminal_it_asks_before_buying(answer: str, code: int, said: str, 
     assert "Buy 1 number(s) for $0.50 (first bills)?" in screen
     assert said in screen
     assert (answer == "y") == (tmp_path / "numbroker-audit.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("lines", "in_flight"),
+    [
+        (['{"outcome": "pending"}'], True),
+        (['{"outcome": "pending"}', '{"outcome": "bought"}'], False),
+        (['{"outcome": "pending"}', '{"outcome": "unknown"}'], True),
+        (['{"outcome": "pending"}', '{"outco'], True),
+        ([], False),
+    ],
+)
+def test_ctrl_c_mid_purchase_is_reported_as_unknown(tmp_path: Path, lines: list[str], in_flight: bool) -> None:
+    """After Ctrl-C, an audit log whose last attempt has no known outcome means exit 4 (needs a human), not 130."""
+    from numbroker._cli import _purchase_in_flight
+
+    log = tmp_path / "audit.jsonl"
+    log.write_text("".join(line + "\n" for line in lines))
+
+    assert in_flight == _purchase_in_flight(log)
+    assert _purchase_in_flight(tmp_path / "missing.jsonl") is False
