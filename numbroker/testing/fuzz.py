@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 
-__all__ = ["E164", "HUGE", "JUNK", "check_offer", "check_rejected", "mutated_records", "safety_net"]
+__all__ = ["E164", "HUGE", "JUNK", "check_offer", "check_rejected", "mangled_body", "mutated_records", "safety_net"]
 
 HUGE = "9" * 5000
 """A JSON integer literal beyond Python's 4300-digit int conversion limit (only writable by hand)."""
@@ -87,6 +87,25 @@ def mutated_records(base: Sequence[Any], fields: Sequence[str]) -> st.SearchStra
         return record
 
     return draw_record()
+
+
+def mangled_body(draw: st.DrawFn, envelope: dict[str, Any], keys: Sequence[str]) -> bytes:
+    """The page ``envelope`` as a JSON body, with up to two of its ``keys`` deleted or replaced by junk.
+
+    One body in ten is cut short, and one in ten is replaced by nesting too deep for any JSON parser.
+    """
+    for name in draw(st.lists(st.sampled_from(list(keys)), max_size=2, unique=True)):
+        if draw(st.booleans()):
+            envelope.pop(name, None)
+        else:
+            envelope[name] = draw(JUNK)
+    text = json.dumps(envelope, allow_nan=True).replace(json.dumps(HUGE), HUGE)
+    mangle = draw(st.integers(0, 9))
+    if mangle == 0:
+        text = text[: draw(st.integers(0, max(0, len(text) - 1)))]
+    elif mangle == 1:
+        text = "[" * 100_000 + "]" * 100_000
+    return text.encode()
 
 
 @contextmanager

@@ -22,7 +22,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from numbroker import AvailableNumber, NumberType, ProviderResponseError, RetryPolicy, SearchQuery
-from numbroker.testing.fuzz import E164, HUGE, JUNK, check_offer, check_rejected, mutated_records, safety_net
+from numbroker.testing.fuzz import (
+    E164,
+    check_offer,
+    check_rejected,
+    mangled_body,
+    mutated_records,
+    safety_net,
+)
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.identitycall.sandbox import create_app
 
@@ -67,19 +74,9 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
     """(a response body, how many entries it carries)."""
     items = draw(st.lists(records(), max_size=12))
     envelope: dict[str, Any] = {"data": items}
-    for name in draw(st.lists(st.sampled_from(ENVELOPE), max_size=2, unique=True)):
-        if draw(st.booleans()):
-            envelope.pop(name, None)
-        else:
-            envelope[name] = draw(JUNK)
-    text = json.dumps(envelope, allow_nan=True).replace(json.dumps(HUGE), HUGE)
-    mangle = draw(st.integers(0, 9))
-    if mangle == 0:
-        text = text[: draw(st.integers(0, max(0, len(text) - 1)))]
-    elif mangle == 1:
-        text = "[" * 100_000 + "]" * 100_000
+    body = mangled_body(draw, envelope, ENVELOPE)  # mutates the envelope: count what is actually served
     served = envelope.get("data")
-    return text.encode(), len(served) if isinstance(served, list) else 0
+    return body, len(served) if isinstance(served, list) else 0
 
 
 def provider(body: bytes, seen: list[httpx.Request]) -> IdentityCallProvider:
