@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from numbroker._phone import ParsedNumber as ParsedNumber
     from numbroker._phone import infer_number_type as infer_number_type
     from numbroker._phone import parse_e164 as parse_e164
+    from numbroker._provider import OwnedPage as OwnedPage
     from numbroker._provider import PageResult as PageResult
     from numbroker._provider import Provider as Provider
     from numbroker._provider import ProviderResult as ProviderResult
@@ -122,6 +123,7 @@ _EXPORTS: dict[str, str] = {
     "NumbrokerError": "numbroker._exceptions",
     "OverallStatus": "numbroker._search",
     "PageFetched": "numbroker._events",
+    "OwnedPage": "numbroker._provider",
     "PageResult": "numbroker._provider",
     "ParsedNumber": "numbroker._phone",
     "PermissionDeniedError": "numbroker._exceptions",
@@ -231,6 +233,7 @@ __all__ = [
     "money_from_string",
     "parse_e164",
     # the provider contract and registry
+    "OwnedPage",
     "PageResult",
     "Provider",
     "ProviderResult",

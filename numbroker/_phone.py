@@ -13,7 +13,7 @@ from phonenumbers import NumberParseException, PhoneNumberType, phonenumberutil
 from numbroker._money import FieldError
 from numbroker._types import NumberType
 
-__all__ = ["ParsedNumber", "Strictness", "infer_number_type", "parse_e164", "validate_country"]
+__all__ = ["ParsedNumber", "Strictness", "infer_number_type", "parse_e164", "same_number", "validate_country"]
 
 Strictness = Literal["valid", "possible"]
 """``valid``: the number must be valid for its region by phonenumbers' metadata (the default).
@@ -176,3 +176,13 @@ def infer_number_type(parsed: ParsedNumber) -> NumberType:
     """
     kind = parsed.kind if parsed.kind is not None else phonenumbers.number_type(parsed.number)
     return _TYPE_MAP.get(kind, NumberType.UNKNOWN)
+
+
+def same_number(value: object, e164: str) -> bool:
+    """True when a vendor's number string (in any form ``parse_e164`` reads, ``+`` optional) is ``e164``."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return parse_e164(value, strictness="possible").e164 == e164
+    except FieldError:
+        return False

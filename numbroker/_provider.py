@@ -252,6 +252,25 @@ PageSink = Callable[[PageResult], Awaitable[None]]
 Cursor = int | str | None
 
 
+@dataclass(frozen=True, slots=True)
+class OwnedPage:
+    """One page of the account's own numbers, for the owned-list walkers.
+
+    Attributes:
+        numbers: each entry's number as the vendor wrote it ("" for an entry without a readable one).
+        echoed_page: numbered lists: the page number the vendor says it sent, if it says.
+        page_size: numbered lists: the page size the vendor says it used, if it says.
+        total: numbered lists: the total the vendor states, if any.
+        next_token: token lists: the next page's token (None or "" at the end).
+    """
+
+    numbers: Sequence[str]
+    echoed_page: int | None = None
+    page_size: int | None = None
+    total: int | None = None
+    next_token: str | None = None
+
+
 class _Pending:
     """A page fetch running in the background (the token engine's prefetch)."""
 
@@ -953,6 +972,55 @@ class Provider(ABC):
         ``max_pages`` and raise :class:`ProviderResponseError` when the list cannot be walked completely.
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    async def _walk_owned_numbered(
+        self, fetch: Callable[[int], Awaitable[OwnedPage]], page_size: int
+    ) -> AsyncIterator[str]:
+        """Every owned number over numbered pages, or a ProviderResponseError when the list cannot be proven whole.
+
+        ``fetch(n)`` reads page ``n``. Only a short or empty page ends the list (a total can lie low); a page
+        other than the one asked for, a page of nothing but repeats, a list that ends before its stated
+        total, and the page cap all raise: "not owned" must never rest on a partial list.
+        """
+        seen: set[str] = set()
+        count = 0
+        total: int | None = None
+        for number in range(1, self.max_pages + 1):
+            page = await fetch(number)
+            if page.echoed_page is not None and page.echoed_page != number:
+                raise ProviderResponseError(
+                    self.id, f"owned numbers: asked for page {number}, got page {page.echoed_page}"
+                )
+            total = page.total if page.total is not None else total
+            fresh = 0
+            for text in page.numbers:
+                fresh += text not in seen
+                seen.add(text)
+                yield text
+            count += len(page.numbers)
+            if page.numbers and not fresh:
+                raise ProviderResponseError(self.id, f"owned numbers page {number} only repeated earlier entries")
+            if len(page.numbers) < (page.page_size or page_size):
+                if total is not None and total > count:
+                    raise ProviderResponseError(self.id, f"owned numbers: the list ended at {count} of {total}")
+                return
+        raise ProviderResponseError(self.id, f"owned numbers: more than {self.max_pages} pages; not read completely")
+
+    async def _walk_owned_tokens(self, fetch: Callable[[str | None], Awaitable[OwnedPage]]) -> AsyncIterator[str]:
+        """Every owned number over a page-token chain; a repeated token or the page cap raises (see above)."""
+        token: str | None = None
+        used: set[str] = set()
+        for number in range(1, self.max_pages + 1):
+            page = await fetch(token)
+            for text in page.numbers:
+                yield text
+            token = page.next_token or None
+            if token is None:
+                return
+            if token in used:
+                raise ProviderResponseError(self.id, f"owned numbers page {number} repeated an earlier page token")
+            used.add(token)
+        raise ProviderResponseError(self.id, f"owned numbers: more than {self.max_pages} pages; not read completely")
 
     @staticmethod
     def _response_request_id(response: httpx.Response) -> str | None:

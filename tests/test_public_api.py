@@ -28,6 +28,7 @@ EXPECTED = {
     "NumbrokerError",
     "OverallStatus",
     "PageFetched",
+    "OwnedPage",
     "PageResult",
     "ParsedNumber",
     "PermissionDeniedError",

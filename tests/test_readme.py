@@ -42,7 +42,7 @@ def test_quickstart_commands_are_the_two_ci_runs() -> None:
     assert tests == "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert "readme_command quickstart-search" in ci and "readme_command quickstart-test" in ci
-    assert f"test_cmd=\"{tests}\"" in ci
+    assert f'test_cmd="{tests}"' in ci
 
 
 def test_quickstart_search_works_as_written() -> None:

@@ -41,8 +41,8 @@ from numbroker._exceptions import (
 from numbroker._http import RateLimit
 from numbroker._models import AvailableNumber, SearchQuery, make_offer
 from numbroker._money import FieldError, money_from_scaled_int
-from numbroker._phone import parse_e164
-from numbroker._provider import Cursor, Provider, RawPage, path_segment
+from numbroker._phone import same_number
+from numbroker._provider import Cursor, OwnedPage, Provider, RawPage, path_segment
 from numbroker._purchase import PurchaseReceipt, json_safe
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
 
@@ -264,7 +264,7 @@ class BirdProvider(Provider):
         body = self._json(response)
         entries = body if isinstance(body, list) else [body]
         for entry in entries:
-            if isinstance(entry, dict) and _same_number(entry.get("numberString"), offer.e164):
+            if isinstance(entry, dict) and same_number(entry.get("numberString"), offer.e164):
                 vendor_id = entry.get("id")
                 return PurchaseReceipt(
                     provider=self.id,
@@ -278,34 +278,16 @@ class BirdProvider(Provider):
             self.id, f"purchase answered {response.status_code} without listing {offer.e164}; outcome unclear"
         )
 
-    async def _owned_numbers(self) -> AsyncIterator[str]:
+    def _owned_numbers(self) -> AsyncIterator[str]:
         url = self._url("workspaces", self._workspace(), "numbers-long-code")
-        token: str | None = None
-        used: set[str] = set()
-        for number in range(1, self.max_pages + 1):
+
+        async def fetch(token: str | None) -> OwnedPage:
             params = [("limit", str(self.per_page))] + ([("pageToken", token)] if token else [])
-            response = await self._get(url, params=params)
             try:
-                page = _BirdPage.model_validate(self._json(response))
+                page = _BirdPage.model_validate(self._json(await self._get(url, params=params)))
             except ValidationError:
-                raise ProviderResponseError(self.id, f"owned numbers page {number}: unexpected shape") from None
-            for item in page.results:
-                value = item.get("numberString") if isinstance(item, dict) else None
-                yield value if isinstance(value, str) else ""
-            token = page.nextPageToken or None
-            if token is None:
-                return
-            if token in used:
-                raise ProviderResponseError(self.id, f"owned numbers page {number} repeated an earlier page token")
-            used.add(token)
-        raise ProviderResponseError(self.id, f"owned numbers: more than {self.max_pages} pages; not read completely")
+                raise ProviderResponseError(self.id, "owned numbers page: unexpected shape") from None
+            numbers = [item.get("numberString") if isinstance(item, dict) else None for item in page.results]
+            return OwnedPage(numbers=[n if isinstance(n, str) else "" for n in numbers], next_token=page.nextPageToken)
 
-
-def _same_number(value: Any, e164: str) -> bool:
-    """True when a vendor's number string is ``e164`` (the ``+`` is optional in Bird's numbers)."""
-    if not isinstance(value, str):
-        return False
-    try:
-        return parse_e164(value, strictness="possible").e164 == e164
-    except FieldError:
-        return False
+        return self._walk_owned_tokens(fetch)

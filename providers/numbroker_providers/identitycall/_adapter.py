@@ -28,8 +28,8 @@ from numbroker._exceptions import (
 from numbroker._http import RateLimit
 from numbroker._models import AvailableNumber, SearchQuery, make_offer
 from numbroker._money import FieldError, Money, money_from_string, validate_currency
-from numbroker._phone import parse_e164
-from numbroker._provider import Cursor, Provider, RawPage
+from numbroker._phone import same_number
+from numbroker._provider import Cursor, OwnedPage, Provider, RawPage
 from numbroker._purchase import PurchaseReceipt, json_safe
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
 
@@ -284,7 +284,7 @@ class IdentityCallProvider(Provider):
         if not isinstance(data, dict):
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} without a data object")
         bought = data.get("phone_number")
-        if bought is not None and not _same_number(bought, offer.e164):
+        if bought is not None and not same_number(bought, offer.e164):
             raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
         vendor_id = data.get("id")
         return PurchaseReceipt(
@@ -296,31 +296,26 @@ class IdentityCallProvider(Provider):
             details={k: json_safe(data[k]) for k in _RECEIPT_FIELDS if k in data},
         )
 
-    async def _owned_numbers(self) -> AsyncIterator[str]:
+    def _owned_numbers(self) -> AsyncIterator[str]:
         url = self._url("virtual_numbers")
-        count = 0
-        for number in range(1, self.max_pages + 1):
-            response = await self._get(url, params={"page": number, "per_page": _OWNED_PER_PAGE})
-            answer = self._json(response)
+
+        async def fetch(number: int) -> OwnedPage:
+            answer = self._json(await self._get(url, params={"page": number, "per_page": _OWNED_PER_PAGE}))
             data = answer.get("data") if isinstance(answer, dict) else None
             meta = answer.get("meta") if isinstance(answer, dict) else None
             meta = meta if isinstance(meta, dict) else {}
             if not isinstance(data, list):
                 raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
-            current = meta.get("current_page")
-            if isinstance(current, int) and current != number:
-                raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {current}")
-            for item in data:
-                value = item.get("phone_number") if isinstance(item, dict) else None
-                yield value if isinstance(value, str) else ""
-            count += len(data)
-            size, total = meta.get("per_page"), meta.get("total_count")
-            # Only a short or empty page ends the list: a total can lie low.
-            if len(data) < (size if isinstance(size, int) and size > 0 else _OWNED_PER_PAGE):
-                if isinstance(total, int) and total > count:
-                    raise ProviderResponseError(self.id, f"owned numbers: the list ended at {count} of {total}")
-                return
-        raise ProviderResponseError(self.id, f"owned numbers: more than {self.max_pages} pages; not read completely")
+            numbers = [item.get("phone_number") if isinstance(item, dict) else None for item in data]
+            current, size, total = meta.get("current_page"), meta.get("per_page"), meta.get("total_count")
+            return OwnedPage(
+                numbers=[n if isinstance(n, str) else "" for n in numbers],
+                echoed_page=current if isinstance(current, int) else None,
+                page_size=size if isinstance(size, int) and size > 0 else None,
+                total=total if isinstance(total, int) else None,
+            )
+
+        return self._walk_owned_numbered(fetch, _OWNED_PER_PAGE)
 
 
 def _is_rejection(exc: ProviderError) -> bool:
@@ -365,13 +360,3 @@ def _feature_name(feature: Any, index: int) -> str:
             f"expected a feature name or {{'name': ...}}, got {feature!r}", field=f"features.{index}", value=feature
         )
     return name.strip().lower()
-
-
-def _same_number(value: Any, e164: str) -> bool:
-    """True when a vendor's number string is ``e164``."""
-    if not isinstance(value, str):
-        return False
-    try:
-        return parse_e164(value, strictness="possible").e164 == e164
-    except FieldError:
-        return False

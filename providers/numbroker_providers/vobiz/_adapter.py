@@ -33,6 +33,7 @@ from numbroker import (
     Money,
     NotFoundError,
     NumberUnavailableError,
+    OwnedPage,
     Provider,
     ProviderResponseError,
     ProviderUnavailableError,
@@ -264,35 +265,23 @@ class VobizProvider(Provider):
             details=details,
         )
 
-    async def _owned_numbers(self) -> AsyncIterator[str]:
+    def _owned_numbers(self) -> AsyncIterator[str]:
         url = self._url("v1", "account", self._auth_id, "numbers")
-        seen: set[str] = set()
-        count = 0
-        total: int | None = None
-        for number in range(1, self.max_pages + 1):
-            size = self.per_page
+        size = self.per_page
+
+        async def fetch(number: int) -> OwnedPage:
+            # The docs disagree on page/per_page vs limit/offset for this list: send both (the same slice).
             params = {"page": number, "per_page": size, "limit": size, "offset": (number - 1) * size}
-            response = await self._get(url, params=params)
             try:
-                page = _VobizPage.model_validate(self._json(response))
+                page = _VobizPage.model_validate(self._json(await self._get(url, params=params)))
             except ValidationError:
                 raise ProviderResponseError(self.id, f"owned numbers page {number}: unexpected envelope") from None
-            if page.page is not None and page.page != number:
-                raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {page.page}")
-            total = page.total if page.total is not None else total
-            fresh = 0
-            for item in page.items:
-                value = item.get("e164") if isinstance(item, dict) else None
-                text = value if isinstance(value, str) else ""
-                fresh += text not in seen
-                seen.add(text)
-                yield text
-            count += len(page.items)
-            if page.items and not fresh:
-                raise ProviderResponseError(self.id, f"owned numbers page {number} only repeated earlier entries")
-            # Only a short or empty page ends the list: a total can lie low.
-            if len(page.items) < (page.per_page or size):
-                if total is not None and total > count:
-                    raise ProviderResponseError(self.id, f"owned numbers: the list ended at {count} of {total}")
-                return
-        raise ProviderResponseError(self.id, f"owned numbers: more than {self.max_pages} pages; not read completely")
+            numbers = [item.get("e164") if isinstance(item, dict) else None for item in page.items]
+            return OwnedPage(
+                numbers=[n if isinstance(n, str) else "" for n in numbers],
+                echoed_page=page.page,
+                page_size=page.per_page,
+                total=page.total,
+            )
+
+        return self._walk_owned_numbered(fetch, size)
