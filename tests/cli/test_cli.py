@@ -133,7 +133,9 @@ def test_fx_rates_put_converted_prices_beside_the_originals(tmp_path: Path) -> N
     assert all(
         o["converted"]["monthly_price"]["currency"] == "EUR" for o in converted if o["converted"]["monthly_price"]
     )
-    assert any(o["monthly_price"] and o["monthly_price"]["currency"] != "EUR" for o in converted) or doc["offers"]
+    foreign = [o for o in converted if o["monthly_price"] and o["monthly_price"]["currency"] != "EUR"]
+    assert foreign, "the US sandbox prices in USD and INR too: some offers must have been converted"
+    assert all(o["converted"]["monthly_price"] for o in foreign)
 
 
 def test_complete_partial_failed_and_strict_exit_codes(served: tuple[dict[str, Sandbox], dict[str, str]]) -> None:
