@@ -378,7 +378,7 @@ class Searcher:
                 excluded=dict(stats.excluded),
                 duplicates=stats.duplicates,
                 truncated=stats.truncated,
-                notes=list(stats.notes),
+                notes=[provider.redact(note) for note in stats.notes],
             )
             state.reports[provider.id] = report
             logger.info("%s: %s (%d offers, %d ms)", provider.id, status.value, stats.offers, report.elapsed_ms)
