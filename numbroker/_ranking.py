@@ -8,9 +8,10 @@ currencies, offers are ranked within each currency and the result says so.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from enum import StrEnum
@@ -236,9 +237,9 @@ class Ranker:
         return (0, key.currency, key.amount, setup, priced.offer.provider, priced.offer.e164)
 
     def ranked(self, priced: _Priced) -> RankedOffer:
-        """Wrap a priced offer for the result."""
+        """Wrap a priced offer for the result (its parts are validated already: built without re-validation)."""
         converting = self.currency is not None
-        return RankedOffer(
+        return RankedOffer.model_construct(
             offer=priced.offer,
             rank_price=priced.key,
             converted_setup_price=priced.setup if converting else None,
@@ -247,34 +248,66 @@ class Ranker:
 
     # -- whole lists -------------------------------------------------------------------------------
 
-    def rank(self, offers: Iterable[AvailableNumber], *, dedupe: bool = False) -> list[RankedOffer]:
-        """Cap, convert and sort ``offers``; with ``dedupe`` keep the best per E.164 with the rest as alternatives."""
-        priced = [p for p in (self.price(o) for o in offers) if p is not None]
-        priced.sort(key=self.order)
-        if not dedupe:
-            out = [self.ranked(p) for p in priced]
-        else:
-            out = []
-            by_number: dict[str, int] = {}
-            alternatives: dict[str, list[AvailableNumber]] = {}
-            for p in priced:
-                index = by_number.get(p.offer.e164)
-                if index is None:
-                    by_number[p.offer.e164] = len(out)
-                    out.append(self.ranked(p))
-                else:
-                    alternatives.setdefault(p.offer.e164, []).append(p.offer)
-            out = [
-                r.model_copy(update={"alternatives": tuple(alternatives.get(r.offer.e164, ()))})
-                if r.offer.e164 in alternatives
-                else r
-                for r in out
-            ]
+    def prepare(self, offers: Iterable[AvailableNumber]) -> list[tuple[tuple[Any, ...], RankedOffer]]:
+        """Cap, convert and wrap ``offers``, each with its sort key; :meth:`finish` orders them.
+
+        A search prepares each page as it arrives, so little is left to do after the last one.
+        """
+        out = []
+        for offer in offers:
+            priced = self.price(offer)
+            if priced is not None:
+                out.append((self.order(priced), self.ranked(priced)))
+        # Sorted runs: the final sort of many pages' runs merges them instead of sorting from scratch.
+        out.sort(key=_first)
         return out
 
-    def per_currency(self, ranked: Iterable[RankedOffer]) -> list[str]:
-        """The currencies ranked separately (more than one means offers were not compared across them)."""
-        return sorted({r.rank_price.currency for r in ranked if r.rank_price is not None})
+    def finish(self, prepared: list[tuple[tuple[Any, ...], RankedOffer]], *, dedupe: bool = False) -> list[RankedOffer]:
+        """Order prepared offers (in place); with ``dedupe`` keep the best per E.164, the rest as its alternatives."""
+        prepared.sort(key=_first)
+        if not dedupe:
+            return [ranked for _, ranked in prepared]
+        out: list[RankedOffer] = []
+        alternatives: dict[str, list[AvailableNumber]] = {}
+        for _, ranked in prepared:
+            e164 = ranked.offer.e164
+            if e164 in alternatives:
+                alternatives[e164].append(ranked.offer)
+            else:
+                alternatives[e164] = []
+                out.append(ranked)
+        return [
+            r.model_copy(update={"alternatives": tuple(alternatives[r.offer.e164])})
+            if alternatives[r.offer.e164]
+            else r
+            for r in out
+        ]
+
+    def rank(self, offers: Iterable[AvailableNumber], *, dedupe: bool = False) -> list[RankedOffer]:
+        """Cap, convert and sort ``offers``; with ``dedupe`` keep the best per E.164 with the rest as alternatives."""
+        return self.finish(self.prepare(offers), dedupe=dedupe)
+
+    def per_currency(self, ranked: Sequence[RankedOffer]) -> list[str]:
+        """The currencies ranked separately (more than one means offers were not compared across them).
+
+        ``ranked`` is in ranking order, where priced offers come grouped by currency: one binary search
+        per currency finds where its group ends.
+        """
+        out: list[str] = []
+        start = 0
+        while start < len(ranked) and (price := ranked[start].rank_price) is not None:
+            out.append(price.currency)
+            start = bisect.bisect_right(ranked, price.currency, lo=start, key=_group)
+        return out
+
+
+def _group(ranked: RankedOffer) -> str:
+    """The currency group an offer ranks in; unpriced offers rank after every group."""
+    return ranked.rank_price.currency if ranked.rank_price is not None else "\uffff"
+
+
+def _first(item: tuple[tuple[Any, ...], RankedOffer]) -> tuple[Any, ...]:
+    return item[0]
 
 
 class TopK:

@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from numbroker import ConfigurationError, ExchangeRates, Money, RankedOffer, SearchQuery, SortKey
 from numbroker._ranking import Ranker, TopK
@@ -198,3 +200,24 @@ def test_top_k_keeps_an_offer_served_twice_only_once() -> None:
         keeper.push(o)
 
     assert ["fake:+14155550001", "fake:+14155550002"] == order(keeper.result())
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["EUR", "INR", "USD", "JPY"]), st.none() | st.integers(0, 50), st.booleans()),
+        max_size=40,
+    )
+)
+def test_per_currency_names_every_currency_ranked_and_only_those(specs: list[tuple[str, int | None, bool]]) -> None:
+    """The currencies found by binary search over the ranking are exactly those of its priced offers."""
+    offers = [
+        offer(f"+1415555{i:04d}", monthly=None if amount is None else str(amount), currency=currency)
+        for i, (currency, amount, _) in enumerate(specs)
+    ]
+    ranker = Ranker(US)
+    for dedupe in (False, True):
+        ranked = ranker.rank(
+            offers + [o for o, (_, _, twice) in zip(offers, specs, strict=True) if twice], dedupe=dedupe
+        )
+        expected = sorted({r.rank_price.currency for r in ranked if r.rank_price is not None})
+        assert expected == ranker.per_currency(ranked)
