@@ -193,7 +193,7 @@ class RateLimiter:
     async def acquire(self) -> None:
         """Wait until a request may be sent."""
         if self._lock is None:
-            self._lock = anyio.Lock()
+            self._lock = anyio.Lock(fast_acquire=True)
         async with self._lock:
             rate = self.limit.requests / self.limit.per
             now = anyio.current_time()

@@ -16,8 +16,12 @@ An adapter that can buy also sets ``supports_purchase = True`` and writes ``_pur
 Everything else lives here: base URL and id validation, owning or borrowing the HTTP client, secret
 redaction, the status → exception table, retries of idempotent GETs, rate limiting, response size
 limits, and the two paging engines (numbered pages fetched concurrently once ``total`` is known;
-token chains walked with the next page prefetched while the current one is normalized), both guarded
+token chains fetched by a task of their own that never waits for normalization), both guarded
 against runaway paging.
+
+Scheduling, on one event loop: the network steps come first. Pages are normalized one at a time per
+search (a shared lock) in slices of :data:`NORMALIZE_SLICE_SECONDS`, so an arrived response waits at
+most one slice before the task that reads it (and sends the next request) runs.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import math
 import os
 import re
 import ssl
+import time
 import zlib
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -43,6 +48,7 @@ from urllib.parse import quote, urlsplit
 import anyio
 import anyio.lowlevel
 import httpx
+from anyio.streams.memory import MemoryObjectSendStream
 from pydantic import SecretStr, ValidationError
 
 from numbroker._events import PageFetched, RequestFinished, RetryScheduled, SearchEvent, notify
@@ -81,8 +87,8 @@ _T = TypeVar("_T")
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 """Responses larger than this (10 MiB, after decompression) are cut off with a ProviderResponseError."""
 
-NORMALIZE_SLICE = 25
-"""Records normalized between two yields to the event loop."""
+NORMALIZE_SLICE_SECONDS = 0.0001
+"""CPU time a page's normalization runs before it yields to the event loop (responses waiting to be read)."""
 
 DEFAULT_TIMEOUT = 15.0
 """Seconds one HTTP request may take (connect, read, write, pool) before it times out."""
@@ -229,11 +235,20 @@ class ProviderStats:
 
 @dataclass(slots=True)
 class ProviderRun:
-    """The context a search gives a provider: statistics to fill, an event sink, a shared request limiter."""
+    """The context a search gives a provider.
+
+    Attributes:
+        stats: statistics to fill.
+        emit: the event sink.
+        limiter: requests in flight, shared by every provider of the search.
+        normalizing: held while a page is normalized, shared by every provider of the search (see
+            :meth:`Provider._page_result`); ``stream_pages`` makes one when none is given.
+    """
 
     stats: ProviderStats = field(default_factory=ProviderStats)
     emit: Callable[[SearchEvent], None] | None = None
-    limiter: anyio.CapacityLimiter | None = None
+    limiter: anyio.Semaphore | None = None
+    normalizing: anyio.Lock | None = None
 
 
 _current_run: ContextVar[ProviderRun | None] = ContextVar("numbroker_provider_run", default=None)
@@ -271,21 +286,12 @@ class OwnedPage:
     next_token: str | None = None
 
 
-class _Pending:
-    """A page fetch running in the background (the token engine's prefetch)."""
-
-    def __init__(self) -> None:
-        self.started = anyio.Event()
-        self.done = anyio.Event()
-        self.page: RawPage | None = None
-        self.error: ProviderError | None = None
-
-    async def wait(self) -> RawPage:
-        await self.done.wait()
-        if self.error is not None:
-            raise self.error
-        assert self.page is not None
-        return self.page
+async def _send_soon(send: MemoryObjectSendStream[_T], item: _T) -> None:
+    """Send without a checkpoint when the buffer has room (a chain's next request is not held up)."""
+    try:
+        send.send_nowait(item)
+    except anyio.WouldBlock:
+        await send.send(item)
 
 
 class Provider(ABC):
@@ -648,13 +654,27 @@ class Provider(ABC):
     async def _page_result(self, raw: RawPage, number: int, query: SearchQuery, seen: set[str] | None) -> PageResult:
         run = _current_run.get()
         stats = run.stats if run is not None else ProviderStats()
+        if run is None or run.normalizing is None:
+            return await self._normalize_page(raw, number, query, seen, stats)
+        # One page at a time per search. Normalization is CPU work on one thread: interleaving several
+        # pages finishes none of them sooner, and each page waiting its turn at a checkpoint would stand
+        # between an arrived response and the task that sends the next request (a token chain's next hop).
+        async with run.normalizing:
+            return await self._normalize_page(raw, number, query, seen, stats)
+
+    async def _normalize_page(
+        self, raw: RawPage, number: int, query: SearchQuery, seen: set[str] | None, stats: ProviderStats
+    ) -> PageResult:
         offers: list[AvailableNumber] = []
         rejected: list[RejectedRecord] = []
-        for index, record in enumerate(raw.records):
-            if index and not index % NORMALIZE_SLICE:
+        clock = time.perf_counter
+        yield_at = clock() + NORMALIZE_SLICE_SECONDS
+        for record in raw.records:
+            if clock() >= yield_at:
                 # Normalization is CPU work: yield now and then so requests in flight (the next page's,
                 # other providers') are sent and read while a long page is normalized.
                 await anyio.lowlevel.checkpoint()
+                yield_at = clock() + NORMALIZE_SLICE_SECONDS
             result = self.normalize_record(record, query)
             if isinstance(result, RejectedRecord):
                 rejected.append(result)
@@ -722,6 +742,8 @@ class Provider(ABC):
             ProviderError: the provider failed; pages already handed to ``sink`` stay delivered.
         """
         run = run or ProviderRun()
+        if run.normalizing is None:
+            run.normalizing = anyio.Lock()
         token = _current_run.set(run)
         try:
             delivered = 0
@@ -737,7 +759,7 @@ class Provider(ABC):
                 return max_offers is not None and delivered >= max_offers
 
             if self.paging == "numbered":
-                await self._walk_numbered(query, deliver, run.stats)
+                await self._walk_numbered(query, deliver, run.stats, max_offers=max_offers)
             elif self.paging == "token":
                 await self._walk_tokens(query, deliver, run.stats)
             else:
@@ -747,10 +769,28 @@ class Provider(ABC):
             _current_run.reset(token)
 
     async def _walk_numbered(
-        self, query: SearchQuery, deliver: Callable[[RawPage, int], Awaitable[bool]], stats: ProviderStats
+        self,
+        query: SearchQuery,
+        deliver: Callable[[RawPage, int], Awaitable[bool]],
+        stats: ProviderStats,
+        *,
+        max_offers: int | None = None,
     ) -> None:
+        """Walk numbered pages: page 1 (for the total), then the others ``page_concurrency`` at a time.
+
+        Without ``max_offers`` the other pages are requested before page 1 is normalized. With it, no
+        request is sent in vain: only as many pages are in flight as the offers still wanted could fill,
+        and each holds its slot until it is delivered.
+        """
         first = await self._fetch_page(query, 1)
-        if await deliver(first, 1) or len(first.records) < self.per_page:
+        eager = max_offers is None
+        pipelined = (
+            eager
+            and self.max_pages >= 2
+            and first.total is not None
+            and first.total > len(first.records) >= self.per_page
+        )
+        if not pipelined and (await deliver(first, 1) or len(first.records) < self.per_page):
             return
         number = 1
         last_full = True
@@ -764,27 +804,70 @@ class Provider(ABC):
                     f"total {first.total} needs {needed} pages; stopped at the {self.max_pages}-page cap"
                 )
             if last >= 2:
-                limiter = anyio.CapacityLimiter(self.page_concurrency)
                 sizes: dict[int, int] = {}
                 failure: ProviderError | None = None
+                in_flight = 0  # pages requested and still holding their place
+                progress = anyio.Event()
+
+                def room() -> bool:
+                    if in_flight == 0:
+                        return True
+                    if in_flight >= self.page_concurrency:
+                        return False
+                    # With max_offers: only as many pages as the offers still wanted could fill.
+                    return max_offers is None or in_flight * self.per_page < max_offers - stats.offers
+
+                def release() -> None:
+                    nonlocal in_flight, progress
+                    in_flight -= 1
+                    progress.set()
+                    progress = anyio.Event()
+
                 async with anyio.create_task_group() as tg:
 
                     async def fetch(page_number: int) -> None:
                         nonlocal failure
+                        held = True
                         try:
-                            async with limiter:
+                            try:
                                 page = await self._fetch_page(query, page_number)
-                        except ProviderError as exc:
-                            # One failed page fails the provider; pages already delivered stay delivered.
-                            failure = failure or exc
-                            tg.cancel_scope.cancel()
-                            return
-                        sizes[page_number] = len(page.records)
-                        if await deliver(page, page_number):
-                            tg.cancel_scope.cancel()
+                            except ProviderError as exc:
+                                # One failed page fails the provider; pages already delivered stay delivered.
+                                failure = failure or exc
+                                tg.cancel_scope.cancel()
+                                return
+                            sizes[page_number] = len(page.records)
+                            if eager:  # its place goes to the next page now; else once it is delivered
+                                held = False
+                                release()
+                            if await deliver(page, page_number):
+                                tg.cancel_scope.cancel()
+                        finally:
+                            if held:
+                                release()
 
-                    for page_number in range(2, last + 1):
+                    # Pages start in page order (whatever order tasks are scheduled in), as places free up:
+                    # those that fit now at once, the rest from a launcher task.
+                    remaining = iter(range(2, last + 1))
+                    for page_number in remaining:
+                        in_flight += 1
                         tg.start_soon(fetch, page_number)
+                        if not room():
+                            break
+
+                    async def launch() -> None:
+                        nonlocal in_flight
+                        for page_number in remaining:
+                            while not room():
+                                await progress.wait()
+                            in_flight += 1
+                            tg.start_soon(fetch, page_number)
+
+                    tg.start_soon(launch)
+                    if pipelined:
+                        # The requests leave at this delivery's first checkpoint; page 1 is normalized
+                        # while they are on the wire.
+                        await deliver(first, 1)
                 if failure is not None:
                     raise failure
                 if tg.cancel_scope.cancel_called:
@@ -815,55 +898,51 @@ class Provider(ABC):
     async def _walk_tokens(
         self, query: SearchQuery, deliver: Callable[[RawPage, int], Awaitable[bool]], stats: ProviderStats
     ) -> None:
-        seen_tokens: set[str] = set()
+        # Two tasks: this one walks the chain, fetching page after page and never normalizing, so each
+        # hop's request leaves as soon as the previous page's token is read (and the first one leaves
+        # without waiting for a task to start); a consumer task normalizes and delivers them in order.
+        # One page may wait in the buffer while another is normalized (memory stays bounded).
+        send, receive = anyio.create_memory_object_stream[RawPage | ProviderError](1)
         failure: ProviderError | None = None
-        async with anyio.create_task_group() as tg:
 
-            def prefetch(cursor: str | None) -> _Pending:
-                pending = _Pending()
+        async def consume() -> None:
+            nonlocal failure
+            number = 0
+            async for item in receive:
+                if isinstance(item, ProviderError):
+                    failure = item
+                    break
+                number += 1
+                if await deliver(item, number):
+                    break
+            tg.cancel_scope.cancel()  # done early: stop the chain
 
-                async def run() -> None:
-                    pending.started.set()
-                    try:
-                        pending.page = await self._fetch_page(query, cursor)
-                    except ProviderError as exc:
-                        pending.error = exc
-                    finally:
-                        pending.done.set()
-
-                tg.start_soon(run)
-                return pending
-
-            async def walk() -> None:
-                pending: _Pending | None = prefetch(None)
+        async with receive, anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            with send:
+                seen_tokens: set[str] = set()
+                token: str | None = None
                 number = 0
-                while pending is not None:
-                    page = await pending.wait()
+                while True:
+                    try:
+                        page = await self._fetch_page(query, token)
+                    except ProviderError as exc:
+                        await send.send(exc)  # after the pages already fetched
+                        break
                     number += 1
-                    pending = None
-                    next_token = page.next_token or None
-                    repeated = next_token is not None and next_token in seen_tokens
-                    if next_token is not None and not repeated:
-                        if number >= self.max_pages:
-                            stats.truncated = True
-                            stats.notes.append(f"stopped at the {self.max_pages}-page cap")
-                        else:
-                            seen_tokens.add(next_token)
-                            pending = prefetch(next_token)
-                            # Let the prefetch send its request before this page is normalized.
-                            await pending.started.wait()
-                    if await deliver(page, number):
-                        return
-                    if repeated:
-                        raise ProviderResponseError(
-                            self.id, f"page {number} repeated an earlier page token; paging stopped"
-                        )
-
-            try:
-                await walk()
-            except ProviderError as exc:
-                failure = exc
-            tg.cancel_scope.cancel()
+                    await _send_soon(send, page)
+                    token = page.next_token or None
+                    if token is None:
+                        break
+                    if token in seen_tokens:
+                        error = f"page {number} repeated an earlier page token; paging stopped"
+                        await send.send(ProviderResponseError(self.id, error))
+                        break
+                    if number >= self.max_pages:
+                        stats.truncated = True
+                        stats.notes.append(f"stopped at the {self.max_pages}-page cap")
+                        break
+                    seen_tokens.add(token)
         if failure is not None:
             raise failure
 

@@ -201,6 +201,10 @@ def _overall(reports: Iterable[ProviderReport]) -> OverallStatus:
     return OverallStatus.COMPLETE if len(answered) == len(queried) else OverallStatus.PARTIAL
 
 
+def _start_order(provider: Provider) -> int:
+    return {"token": 0, "numbered": 1}.get(provider.paging, 2)
+
+
 def _status_for(error: ProviderError) -> ProviderStatus:
     if isinstance(error, ProviderTimeoutError):
         return ProviderStatus.TIMEOUT
@@ -328,12 +332,14 @@ class Searcher:
         self, query: SearchQuery, on_page: Callable[[PageResult], Any], state: _Collect, *, dedupe: bool = True
     ) -> list[ProviderReport]:
         """Run every provider's task; return their reports (skipped ones included)."""
-        limiter = anyio.CapacityLimiter(self.max_concurrency)
+        # fast_acquire: a free slot is taken without a trip round the event loop (a chain's next hop).
+        limiter = anyio.Semaphore(self.max_concurrency, fast_acquire=True)
+        normalizing = anyio.Lock()
         deadline = anyio.current_time() + self.timeout
 
         async def run(provider: Provider) -> None:
             self._emit(ProviderStarted(provider.id))
-            run_state = ProviderRun(emit=self._emit, limiter=limiter)
+            run_state = ProviderRun(emit=self._emit, limiter=limiter, normalizing=normalizing)
             started = anyio.current_time()
             status = ProviderStatus.OK
             error: str | None = None
@@ -385,7 +391,9 @@ class Searcher:
             self._emit(ProviderFinished(provider.id, report))
 
         async with anyio.create_task_group() as tg:
-            for provider in self.providers:
+            # Longest chains first: a token-paged provider must walk its pages one after another, so its
+            # first request should leave before the others'. Reports keep the configured order.
+            for provider in sorted(self.providers, key=_start_order):
                 tg.start_soon(run, provider)
         reports = [state.reports[p.id] for p in self.providers]
         reports += [
@@ -466,10 +474,12 @@ class Searcher:
             IncompleteSearchError: in strict mode, when any provider failed (the result is attached).
         """
         ranker = _ranker(query, sort, months, currency, rates)
-        offers: list[AvailableNumber] = []
+        prepared: list[tuple[tuple[Any, ...], RankedOffer]] = []
         state = _Collect()
-        reports = await self._fan_out(query, lambda page: offers.extend(page.offers), state)
-        return self._finish(query, reports, state, ranker.rank(offers, dedupe=dedupe), ranker, strict)
+        # Each page is priced and keyed as it arrives (while later pages are still on the wire): after the
+        # last page only the sort is left.
+        reports = await self._fan_out(query, lambda page: prepared.extend(ranker.prepare(page.offers)), state)
+        return self._finish(query, reports, state, ranker.finish(prepared, dedupe=dedupe), ranker, strict)
 
     async def top_k(
         self,

@@ -253,12 +253,42 @@ async def test_server_repeating_a_page_forever_stops() -> None:
 
 @pytest.mark.anyio
 async def test_max_offers_stops_early() -> None:
-    """max_offers stops fetching once enough matching offers were delivered."""
+    """max_offers stops fetching once enough matching offers were delivered: no page is asked for in vain."""
     log: list[int] = []
     pages, _ = await collect(build(NumberedWire, numbered_server(numbers(200), log=log)), max_offers=15)
 
     assert 15 == len(ids(pages))
-    assert len(log) < 20
+    assert [1, 2] == log  # 10 offers a page: page 2 alone can fill the 5 still wanted
+
+
+@pytest.mark.anyio
+async def test_max_offers_keeps_as_many_pages_in_flight_as_could_be_needed() -> None:
+    """Pages that could all be needed are fetched concurrently (up to page_concurrency), and no more."""
+    log: list[int] = []
+    pages, _ = await collect(build(NumberedWire, numbered_server(numbers(200), log=log)), max_offers=45)
+
+    assert 45 == len(ids(pages))
+    assert [1, 2, 3, 4, 5] == sorted(log)  # 35 still wanted after page 1: four more pages of 10
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio runs new tasks in no set order: within a slice
+async def test_without_max_offers_other_pages_are_requested_before_page_one_is_normalized() -> None:
+    """The wave leaves first; page 1's normalization overlaps it."""
+    log: list[int] = []
+    provider = build(NumberedWire, numbered_server(numbers(50), log=log))
+    normalized_when: list[int] = []
+    original = provider.normalize_record
+
+    def spy(record: Any, query: SearchQuery) -> Any:
+        normalized_when.append(len(log))
+        return original(record, query)
+
+    provider.normalize_record = spy  # type: ignore[method-assign]
+    pages, _ = await collect(provider)
+
+    assert 50 == len(ids(pages))
+    assert 5 == normalized_when[0]  # every page had been requested before the first record was normalized
 
 
 # -- token paging ------------------------------------------------------------------------------
@@ -327,6 +357,51 @@ async def test_token_next_page_is_prefetched_while_normalizing() -> None:
         await provider.stream_pages(QUERY, sink)
 
     assert events.index("fetch t10") < events.index("deliver 1")
+
+
+@pytest.mark.anyio
+async def test_token_chain_runs_at_most_two_pages_ahead_of_a_slow_consumer() -> None:
+    """Fetched pages wait in a bounded buffer: a consumer that stalls holds the chain, memory stays bounded."""
+    fetched: list[str] = []
+    server = token_server(numbers(60))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        fetched.append(request.url.params.get("token", "first"))
+        return server(request)
+
+    provider = build(TokenWire, handler)
+    release = anyio.Event()
+
+    async def sink(page: Any) -> None:
+        await release.wait()
+
+    async with provider, anyio.create_task_group() as tg:
+        tg.start_soon(provider.stream_pages, QUERY, sink)
+        await anyio.wait_all_tasks_blocked()
+        # page 1 is with the consumer, page 2 in the buffer, page 3 fetched and waiting for room
+        assert ["first", "t10", "t20"] == fetched
+        release.set()
+    assert 6 == len(fetched)
+
+
+@pytest.mark.anyio
+async def test_pages_are_normalized_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Concurrent pages never interleave their normalization, even when it yields after every record."""
+    monkeypatch.setattr("numbroker._provider.NORMALIZE_SLICE_SECONDS", 0.0)
+    provider = build(NumberedWire, numbered_server(numbers(50)))
+    order: list[str] = []
+    original = provider.normalize_record
+
+    def spy(record: Any, query: SearchQuery) -> Any:
+        order.append(record["id"])
+        return original(record, query)
+
+    provider.normalize_record = spy  # type: ignore[method-assign]
+    pages, _ = await collect(provider)
+
+    assert 50 == len(ids(pages))
+    by_page = [[offer.offer_id for offer in page.offers] for page in pages]
+    assert order == [offer_id for page in by_page for offer_id in page]
 
 
 # -- normalization -----------------------------------------------------------------------------

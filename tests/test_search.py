@@ -330,3 +330,26 @@ async def test_limit_applies_per_currency_when_currencies_are_not_compared() -> 
     assert ["EUR", "EUR", "USD", "USD"] == [
         r.offer.monthly_price.currency for r in result.offers if r.offer.monthly_price
     ]
+
+
+class _OnePageFake(FakeProvider):
+    paging = "none"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio deliberately runs new tasks in no set order
+async def test_token_chains_start_first_and_reports_keep_the_configured_order() -> None:
+    """A token-paged provider walks its pages one after another: its task starts first."""
+    started: list[str] = []
+
+    def on_event(event: SearchEvent) -> None:
+        if isinstance(event, numbroker.ProviderStarted):
+            started.append(event.provider)
+
+    single = _OnePageFake([offer("+14155550001", provider="single")], provider_id="single")
+    async with Searcher([single, fake("chain")], on_event=on_event) as searcher:
+        result = await searcher.search(US)
+
+    assert ["chain", "single"] == started
+    assert ["single", "chain"] == [r.provider for r in result.providers]
+    assert OverallStatus.COMPLETE == result.status

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import anyio
 import httpx
@@ -74,7 +74,7 @@ class FakeProvider(Provider):
     display_name: ClassVar[str] = "Fake provider"
     default_base_url: ClassVar[str] = "https://fake.invalid"
     credentials: ClassVar[Mapping[str, str]] = {}
-    paging = "token"
+    paging: ClassVar[Literal["numbered", "token", "none"]] = "token"
     record_id_field = "offer_id"
     filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
         QueryFilter.COUNTRY: FilterSupport.NATIVE,
