@@ -8,13 +8,17 @@ requests.
 
 **Critical-path lower bound** (per repeat, from round trips measured in that repeat):
 
-* ``rtt(p)``: one bare round trip to provider p's sandbox (httpx GET of a representative full page,
-  body read, no parsing), on a warm connection; for IdentityCall, its 4 type requests at once;
-* ``norm(p)``: CPU to normalize one page of p (JSON → records → offers), measured once in the run;
-* ``waves(p)``: round trips p cannot overlap: Bird's token chain is sequential (``pages``); Vobiz needs
-  page 1 for the total, then the rest at ``page_concurrency`` at a time (``1 + ceil((pages-1)/4)``);
-  IdentityCall is one wave;
-* chain bound = ``max_p waves(p) × rtt(p) + norm(p)`` (the last page's normalization cannot overlap);
+* ``first(p)``: p's first round trip as the fan-out makes it, sent together with every other provider's
+  first request (the first wave: Vobiz page 1, Bird page 1, IdentityCall's 4 type requests), bare
+  (bodies read, not parsed), on warm connections. The emulators share one process and this machine's two
+  cores, so a request answered alongside five others comes back later than one alone, for any client;
+* ``rtt(p)``: one bare round trip of a later page, alone; ``wave(p)``: ``page_concurrency`` of them at once;
+* ``decode(p)``: CPU to decode one page's JSON (``numbroker._http.loads``): a chain cannot ask for page
+  n+1 before reading page n's token, nor normalize a page before decoding it;
+* ``norm(p)``: CPU to normalize one page (records → offers), measured once in the run;
+* chain bound: Bird, ``first + (pages-1) × rtt + pages × decode + norm`` (its chain is sequential);
+  Vobiz, ``first + decode + ceil((pages-1)/page_concurrency) × wave + decode + norm``; IdentityCall,
+  ``first + decode + norm``;
 * CPU bound = the sum over every page of every provider of its fetch+normalize CPU (one event loop);
 * **bound = max(chain bound, CPU bound)**. Target: wall / bound ≤ 1.15.
 
@@ -25,12 +29,13 @@ The structural maximum (sequential round trips / critical waves) is reported bes
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -40,6 +45,7 @@ import httpx
 from _harness import Figure, ScenarioResult, median, paired_ratios
 
 from numbroker import Provider, RawPage, Searcher, SearchQuery
+from numbroker._http import loads
 from numbroker._registry import get_provider_class
 
 QUERY = SearchQuery(country="US")
@@ -124,12 +130,39 @@ def build(server: SandboxProcess, *, sequential: bool = False, **options: Any) -
     return out
 
 
+class FullCollections:
+    """Counts full (generation 2) garbage collections that run while a timed search is in progress."""
+
+    def __init__(self) -> None:
+        self.timing = False
+        self.count = 0
+        gc.callbacks.append(self._seen)
+
+    def _seen(self, phase: str, info: dict[str, int]) -> None:
+        if self.timing and phase == "start" and info["generation"] == 2:
+            self.count += 1
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Collect first (as every timed run in this harness does), then count collections inside."""
+        gc.collect()
+        self.timing = True
+        try:
+            yield
+        finally:
+            self.timing = False
+
+
+FULL_GC = FullCollections()
+
+
 async def concurrent_search(server: SandboxProcess) -> tuple[float, dict[str, int], int]:
     """Wall seconds of one fan-out search; pages per provider; offers found."""
     async with Searcher(build(server), timeout=120, own_providers=True) as searcher:
-        started = time.perf_counter()
-        result = await searcher.search(QUERY)
-        elapsed = time.perf_counter() - started
+        with FULL_GC.timed():
+            started = time.perf_counter()
+            result = await searcher.search(QUERY)
+            elapsed = time.perf_counter() - started
     if result.status.value != "complete":
         raise RuntimeError(f"fan-out search was {result.status.value}: {[r.error for r in result.failures]}")
     return elapsed, {r.provider: r.pages for r in result.providers}, len(result.offers)
@@ -141,9 +174,10 @@ async def sequential_search(server: SandboxProcess) -> tuple[float, int]:
     offers = 0
     for provider in build(server, sequential=True):
         async with Searcher([provider], timeout=120, own_providers=True) as searcher:
-            started = time.perf_counter()
-            result = await searcher.search(QUERY)
-            total += time.perf_counter() - started
+            with FULL_GC.timed():
+                started = time.perf_counter()
+                result = await searcher.search(QUERY)
+                total += time.perf_counter() - started
         if result.status.value != "complete":
             raise RuntimeError(f"sequential search of {provider.id} was {result.status.value}")
         offers += len(result.offers)
@@ -152,39 +186,69 @@ async def sequential_search(server: SandboxProcess) -> tuple[float, int]:
 
 def representative(
     provider: Provider, seen: Sequence[httpx.Request]
-) -> tuple[list[httpx.Request], list[httpx.Request]]:
-    """The requests whose bare round trips stand for ``provider``: (one page alone, one wave at once).
+) -> tuple[list[httpx.Request], list[httpx.Request], list[httpx.Request]]:
+    """The requests whose bare round trips stand for ``provider``: (its first, one page alone, one wave at once).
 
-    Numbered: page 2 alone, and pages 2… as many as ``page_concurrency`` at once (one server may answer
-    concurrent requests more slowly than one). Token: the first page (a chain has no waves).
-    None (IdentityCall): its concurrent per-type requests, which are both its only page and its only wave.
+    Numbered: page 1; page 2 alone; pages 2… as many as ``page_concurrency`` at once (one server may
+    answer concurrent requests more slowly than one). Token: the first page, and the second (later hops).
+    None (IdentityCall): its concurrent per-type requests, which are its first, its only page and its only wave.
     """
     mine = [r for r in seen if str(r.url).startswith(provider.base_url)]
     if provider.paging == "numbered":
-        return [mine[1]], mine[1 : 1 + provider.page_concurrency]
+        return [mine[0]], [mine[1]], mine[1 : 1 + provider.page_concurrency]
     if provider.paging == "token":
-        return [mine[0]], [mine[0]]
-    return mine, mine
+        return [mine[0]], [mine[1]], [mine[1]]
+    return mine, mine, mine
 
 
-async def bare_round_trip(client: httpx.AsyncClient, requests: Sequence[httpx.Request]) -> tuple[float, list[bytes]]:
-    """Seconds for the requests sent at once (bodies read, nothing parsed), and the bodies."""
+async def bare_round_trips(
+    client: httpx.AsyncClient, requests: Sequence[httpx.Request]
+) -> tuple[list[float], list[bytes]]:
+    """The requests sent at once (bodies read, nothing parsed): seconds until each one was done, and the bodies."""
     bodies: list[bytes] = [b""] * len(requests)
+    done: list[float] = [0.0] * len(requests)
 
     async def one(index: int, request: httpx.Request) -> None:
         response = await client.send(client.build_request("GET", request.url, headers=request.headers))
         bodies[index] = await response.aread()
+        done[index] = time.perf_counter() - started
 
     started = time.perf_counter()
     async with anyio.create_task_group() as tg:
         for index, request in enumerate(requests):
             tg.start_soon(one, index, request)
-    return time.perf_counter() - started, bodies
+    return done, bodies
 
 
 async def best_round_trip(client: httpx.AsyncClient, requests: Sequence[httpx.Request], tries: int = 3) -> float:
     """The fastest of ``tries`` bare round trips (the bound must not be inflated by a noisy sample)."""
-    return min([(await bare_round_trip(client, requests))[0] for _ in range(tries)])
+    return min([max((await bare_round_trips(client, requests))[0]) for _ in range(tries)])
+
+
+async def best_first_wave(
+    client: httpx.AsyncClient, firsts: Mapping[str, Sequence[httpx.Request]], tries: int = 3
+) -> dict[str, float]:
+    """Per provider, the fastest of ``tries`` of its first requests done, sent with every other provider's."""
+    wave = [(pid, request) for pid, requests in firsts.items() for request in requests]
+    best: dict[str, float] = {}
+    for _ in range(tries):
+        done, _ = await bare_round_trips(client, [request for _, request in wave])
+        mine: dict[str, float] = {}
+        for (pid, _), seconds in zip(wave, done, strict=True):
+            mine[pid] = max(mine.get(pid, 0.0), seconds)
+        for pid, seconds in mine.items():
+            best[pid] = min(best.get(pid, seconds), seconds)
+    return best
+
+
+def decode_cpu(body: bytes, repeats: int) -> float:
+    """CPU seconds to decode one page's JSON the way the adapters do (Decimal numbers)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        loads("bench", body)
+        times.append(time.perf_counter() - started)
+    return median(times)
 
 
 async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], repeats: int) -> tuple[float, float]:
@@ -210,14 +274,16 @@ async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], r
     return median(fetch_times), median(norm_times)
 
 
-def chain_bound(provider: Provider, pages: int, single: float, wave: float, norm: float) -> tuple[float, int, int]:
+def chain_bound(
+    provider: Provider, pages: int, first: float, single: float, wave: float, decode: float, norm: float
+) -> tuple[float, int, int]:
     """(seconds ``provider`` cannot go below, its unavoidable waves, its round trips when asked one at a time)."""
     if provider.paging == "token":
-        return pages * single + norm, pages, pages
+        return first + (pages - 1) * single + pages * decode + norm, pages, pages
     if provider.paging == "numbered":
         rest = math.ceil(max(0, pages - 1) / provider.page_concurrency)
-        return single + rest * wave + norm, 1 + rest, pages
-    return wave + norm, 1, 1
+        return first + decode + rest * wave + decode + norm, 1 + rest, pages
+    return first + decode + norm, 1, 1
 
 
 async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: int, result: ScenarioResult) -> None:
@@ -228,12 +294,15 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
     async with Searcher(providers, timeout=120, own_providers=True) as searcher:
         await searcher.search(QUERY)
     samples = {p.id: representative(p, seen) for p in providers}
+    firsts = {pid: first for pid, (first, _, _) in samples.items()}
     cpu: dict[str, tuple[float, float]] = {}
+    decode: dict[str, float] = {}
     async with httpx.AsyncClient() as client:
-        for pid, (single, _) in samples.items():
-            _, bodies = await bare_round_trip(client, single)
+        for pid, (_, single, _) in samples.items():
+            _, bodies = await bare_round_trips(client, single)
             by_type = {str(r.url.params.get("number_type", "")): body for r, body in zip(single, bodies, strict=True)}
             cpu[pid] = await page_cpu(server, pid, by_type, repeats=max(5, 2 * repeats))
+            decode[pid] = max(decode_cpu(body, repeats=max(5, 2 * repeats)) for body in bodies)
 
     pages: dict[str, int] = {}
     for latency in latencies:
@@ -247,9 +316,10 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32)) as client:
             for repeat in range(repeats + 1):
                 # Bare round trips on warm connections, right before the searches they bound.
+                first_hops = await best_first_wave(client, firsts)
                 rtts = {
-                    pid: (await best_round_trip(client, single), await best_round_trip(client, wave))
-                    for pid, (single, wave) in samples.items()
+                    pid: (first_hops[pid], await best_round_trip(client, single), await best_round_trip(client, wave))
+                    for pid, (_, single, wave) in samples.items()
                 }
                 wall, pages, offers = await concurrent_search(server)
                 sequential, sequential_offers = await sequential_search(server)
@@ -263,7 +333,7 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
                 critical_waves = 0
                 for provider in providers:
                     bound, unavoidable, rounds = chain_bound(
-                        provider, pages[provider.id], *rtts[provider.id], cpu[provider.id][1]
+                        provider, pages[provider.id], *rtts[provider.id], decode[provider.id], cpu[provider.id][1]
                     )
                     total_rounds += rounds
                     critical_waves = max(critical_waves, unavoidable)
@@ -278,8 +348,10 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
                     {
                         "chain_ms": chain * 1000,
                         "cpu_ms": cpu_total * 1000,
-                        f"{critical}_rtt_ms": rtts[critical][0] * 1000,
-                        f"{critical}_wave_ms": rtts[critical][1] * 1000,
+                        f"{critical}_first_ms": rtts[critical][0] * 1000,
+                        f"{critical}_rtt_ms": rtts[critical][1] * 1000,
+                        f"{critical}_wave_ms": rtts[critical][2] * 1000,
+                        f"{critical}_decode_ms": decode[critical] * 1000,
                     }
                 )
         ms = round(latency * 1000)
@@ -310,6 +382,10 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
                 speedups,
             )
         )
+    result.notes.append(
+        f"full garbage collections inside timed searches: {FULL_GC.count} "
+        "(each timed search starts after gc.collect(), like every timed run in this harness)"
+    )
     result.notes.append(
         "pages: "
         + ", ".join(f"{pid}={n}" for pid, n in pages.items())
