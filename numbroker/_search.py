@@ -264,7 +264,8 @@ class Searcher:
             provider_timeout: per-provider limit in seconds (default: the global deadline).
             max_concurrency: HTTP requests in flight at once, across all providers.
             per_provider_limit: stop fetching from a provider after this many matching offers (vendor order,
-                so it saves requests at the cost of completeness; leave unset to compare every offer).
+                so it saves requests at the cost of completeness: only as many numbered pages are in flight
+                as the offers still wanted could fill; leave unset to compare every offer).
             strict: raise :class:`IncompleteSearchError` when any provider failed.
             on_event: called with every :class:`SearchEvent` (progress displays, metrics).
             skipped: provider id → missing environment variables, reported as ``skipped``.
