@@ -286,6 +286,51 @@ class OwnedPage:
     next_token: str | None = None
 
 
+class _PageWindow:
+    """Which numbered pages may be requested now.
+
+    At most ``concurrency`` requests in flight, and at most twice that many pages fetched but not yet
+    delivered (normalization lagging behind a fast network never piles up raw pages); with ``wanted``
+    (offers still wanted), only as many undelivered pages as could fill it. One page may always go.
+    """
+
+    def __init__(self, concurrency: int, per_page: int, wanted: Callable[[], int] | None) -> None:
+        self._concurrency = concurrency
+        self._per_page = per_page
+        self._wanted = wanted
+        self._requesting = 0
+        self._undelivered = 0
+        self._changed = anyio.Event()
+
+    def room(self) -> bool:
+        if self._undelivered == 0:
+            return True
+        if self._requesting >= self._concurrency:
+            return False
+        if self._wanted is not None:
+            return self._undelivered * self._per_page < self._wanted()
+        return self._undelivered < 2 * self._concurrency
+
+    def opened(self) -> None:
+        self._requesting += 1
+        self._undelivered += 1
+
+    def answered(self) -> None:
+        self._requesting -= 1
+        self._notify()
+
+    def delivered(self) -> None:
+        self._undelivered -= 1
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def changed(self) -> None:
+        await self._changed.wait()
+
+
 async def _send_soon(send: MemoryObjectSendStream[_T], item: _T) -> None:
     """Send without a checkpoint when the buffer has room (a chain's next request is not held up)."""
     try:
@@ -806,28 +851,16 @@ class Provider(ABC):
             if last >= 2:
                 sizes: dict[int, int] = {}
                 failure: ProviderError | None = None
-                in_flight = 0  # pages requested and still holding their place
-                progress = anyio.Event()
-
-                def room() -> bool:
-                    if in_flight == 0:
-                        return True
-                    if in_flight >= self.page_concurrency:
-                        return False
-                    # With max_offers: only as many pages as the offers still wanted could fill.
-                    return max_offers is None or in_flight * self.per_page < max_offers - stats.offers
-
-                def release() -> None:
-                    nonlocal in_flight, progress
-                    in_flight -= 1
-                    progress.set()
-                    progress = anyio.Event()
+                window = _PageWindow(
+                    self.page_concurrency,
+                    self.per_page,
+                    None if max_offers is None else (lambda: max_offers - stats.offers),
+                )
 
                 async with anyio.create_task_group() as tg:
 
                     async def fetch(page_number: int) -> None:
                         nonlocal failure
-                        held = True
                         try:
                             try:
                                 page = await self._fetch_page(query, page_number)
@@ -836,31 +869,28 @@ class Provider(ABC):
                                 failure = failure or exc
                                 tg.cancel_scope.cancel()
                                 return
+                            finally:
+                                window.answered()
                             sizes[page_number] = len(page.records)
-                            if eager:  # its place goes to the next page now; else once it is delivered
-                                held = False
-                                release()
                             if await deliver(page, page_number):
                                 tg.cancel_scope.cancel()
                         finally:
-                            if held:
-                                release()
+                            window.delivered()
 
-                    # Pages start in page order (whatever order tasks are scheduled in), as places free up:
-                    # those that fit now at once, the rest from a launcher task.
+                    # Pages start in page order (whatever order tasks are scheduled in), as the window
+                    # allows: those that fit now at once, the rest from a launcher task.
                     remaining = iter(range(2, last + 1))
                     for page_number in remaining:
-                        in_flight += 1
+                        window.opened()
                         tg.start_soon(fetch, page_number)
-                        if not room():
+                        if not window.room():
                             break
 
                     async def launch() -> None:
-                        nonlocal in_flight
                         for page_number in remaining:
-                            while not room():
-                                await progress.wait()
-                            in_flight += 1
+                            while not window.room():
+                                await window.changed()
+                            window.opened()
                             tg.start_soon(fetch, page_number)
 
                     tg.start_soon(launch)

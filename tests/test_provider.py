@@ -384,6 +384,29 @@ async def test_token_chain_runs_at_most_two_pages_ahead_of_a_slow_consumer() -> 
     assert 6 == len(fetched)
 
 
+class NarrowNumberedWire(NumberedWire):
+    page_concurrency = 2
+
+
+@pytest.mark.anyio
+async def test_numbered_pages_run_at_most_two_windows_ahead_of_a_slow_consumer() -> None:
+    """Fetched pages never pile up behind a stalled consumer: at most 2 × page_concurrency wait undelivered."""
+    log: list[int] = []
+    provider = build(NarrowNumberedWire, numbered_server(numbers(200), log=log))
+    release = anyio.Event()
+
+    async def sink(page: Any) -> None:
+        await release.wait()
+
+    async with provider, anyio.create_task_group() as tg:
+        tg.start_soon(provider.stream_pages, QUERY, sink)
+        await anyio.wait_all_tasks_blocked()
+        # page 1 is with the consumer; pages 2-5 are fetched and wait for it
+        assert [1, 2, 3, 4, 5] == sorted(log)
+        release.set()
+    assert list(range(1, 21)) == sorted(log)
+
+
 @pytest.mark.anyio
 async def test_pages_are_normalized_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Concurrent pages never interleave their normalization, even when it yields after every record."""
