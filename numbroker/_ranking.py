@@ -248,7 +248,7 @@ class Ranker:
 
     # -- whole lists -------------------------------------------------------------------------------
 
-    def prepare(self, offers: Iterable[AvailableNumber]) -> list[tuple[tuple[Any, ...], RankedOffer]]:
+    def prepare(self, offers: Iterable[AvailableNumber]) -> list[Prepared]:
         """Cap, convert and wrap ``offers``, each with its sort key; :meth:`finish` orders them.
 
         A search prepares each page as it arrives, so little is left to do after the last one.
@@ -262,9 +262,12 @@ class Ranker:
         out.sort(key=_first)
         return out
 
-    def finish(self, prepared: list[tuple[tuple[Any, ...], RankedOffer]], *, dedupe: bool = False) -> list[RankedOffer]:
-        """Order prepared offers (in place); with ``dedupe`` keep the best per E.164, the rest as its alternatives."""
-        prepared.sort(key=_first)
+    def finish(self, prepared: Iterable[Prepared] | SortedRuns, *, dedupe: bool = False) -> list[RankedOffer]:
+        """Order prepared offers; with ``dedupe`` keep the best per E.164, the rest as its alternatives.
+
+        ``prepared``: what :meth:`prepare` returned, as one iterable or collected in :class:`SortedRuns`.
+        """
+        prepared = prepared.merged() if isinstance(prepared, SortedRuns) else sorted(prepared, key=_first)
         if not dedupe:
             return [ranked for _, ranked in prepared]
         out: list[RankedOffer] = []
@@ -301,12 +304,44 @@ class Ranker:
         return out
 
 
+Prepared = tuple[tuple[Any, ...], RankedOffer]
+"""An offer ready for the ranking, with its sort key (see :meth:`Ranker.prepare`)."""
+
+
+class SortedRuns:
+    """Prepared pages kept as a few sorted runs, merged as they arrive.
+
+    A run is merged into the one before it while that one is no longer (a binary counter), so each
+    offer is merged about log2(pages) times over the search and at most that many runs are left to
+    merge when the last page is in.
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[list[Prepared]] = []
+
+    def add(self, run: list[Prepared]) -> None:
+        """Add one sorted run (a prepared page)."""
+        if not run:
+            return
+        self._runs.append(run)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
+            top = self._runs.pop()
+            self._runs[-1].extend(top)
+            self._runs[-1].sort(key=_first)  # two sorted runs: a linear merge
+
+    def merged(self) -> list[Prepared]:
+        """Every prepared offer, in ranking order."""
+        out = [item for run in self._runs for item in run]
+        out.sort(key=_first)
+        return out
+
+
 def _group(ranked: RankedOffer) -> str:
     """The currency group an offer ranks in; unpriced offers rank after every group."""
     return ranked.rank_price.currency if ranked.rank_price is not None else "\uffff"
 
 
-def _first(item: tuple[tuple[Any, ...], RankedOffer]) -> tuple[Any, ...]:
+def _first(item: Prepared) -> tuple[Any, ...]:
     return item[0]
 
 

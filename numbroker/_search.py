@@ -34,7 +34,7 @@ from numbroker._exceptions import (
 )
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._provider import PageResult, Provider, ProviderRun
-from numbroker._ranking import ExchangeRates, RankedOffer, Ranker, SortKey, TopK
+from numbroker._ranking import ExchangeRates, RankedOffer, Ranker, SortedRuns, SortKey, TopK
 from numbroker._registry import providers_from_env
 from numbroker._run import run_sync
 
@@ -475,11 +475,11 @@ class Searcher:
             IncompleteSearchError: in strict mode, when any provider failed (the result is attached).
         """
         ranker = _ranker(query, sort, months, currency, rates)
-        prepared: list[tuple[tuple[Any, ...], RankedOffer]] = []
+        prepared = SortedRuns()
         state = _Collect()
         # Each page is priced and keyed as it arrives (while later pages are still on the wire): after the
         # last page only the sort is left.
-        reports = await self._fan_out(query, lambda page: prepared.extend(ranker.prepare(page.offers)), state)
+        reports = await self._fan_out(query, lambda page: prepared.add(ranker.prepare(page.offers)), state)
         return self._finish(query, reports, state, ranker.finish(prepared, dedupe=dedupe), ranker, strict)
 
     async def top_k(

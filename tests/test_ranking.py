@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from numbroker import ConfigurationError, ExchangeRates, Money, RankedOffer, SearchQuery, SortKey
-from numbroker._ranking import Ranker, TopK
+from numbroker._ranking import Ranker, SortedRuns, TopK
 from numbroker.testing import offer
 
 US = SearchQuery(country="US")
@@ -221,3 +221,33 @@ def test_per_currency_names_every_currency_ranked_and_only_those(specs: list[tup
         )
         expected = sorted({r.rank_price.currency for r in ranked if r.rank_price is not None})
         assert expected == ranker.per_currency(ranked)
+
+
+@given(st.lists(st.lists(st.integers(0, 30), max_size=12), max_size=40))
+def test_sorted_runs_merge_pages_into_the_ranking_order(pages: list[list[int]]) -> None:
+    """Pages added one by one come out in the order one sort of everything gives, ties in arrival order."""
+    ranker = Ranker(US)
+    runs = SortedRuns()
+    everything = []
+    serial = 0
+    for page in pages:
+        offers = []
+        for cents in page:
+            offers.append(offer(f"+1415555{serial:04d}", monthly=f"{cents / 100:.2f}"))
+            serial += 1
+        prepared = ranker.prepare(offers)
+        everything.extend(prepared)
+        runs.add(prepared)
+
+    assert [r for _, r in sorted(everything, key=lambda item: item[0])] == [r for _, r in runs.merged()]
+
+
+def test_sorted_runs_leave_few_runs_to_merge_at_the_end() -> None:
+    """Equal pages merge like a binary counter: 22 pages leave as many runs as 22 has one-bits."""
+    ranker = Ranker(US)
+    runs = SortedRuns()
+    for page in range(22):
+        runs.add(ranker.prepare([offer(f"+14155{page:02d}{i:04d}", monthly=f"{i % 7}.00") for i in range(10)]))
+
+    assert [160, 40, 20] == [len(run) for run in runs._runs]  # 22 = 16 + 4 + 2
+    assert 220 == len(runs.merged())
