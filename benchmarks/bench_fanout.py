@@ -23,8 +23,9 @@ requests.
 * **bound = max(chain bound, CPU bound)**. Target: wall / bound ≤ 1.15.
 
 **Sequential baseline**: the same adapters, one provider after another (a ``Searcher`` per provider),
-pages one at a time (a subclass with ``page_concurrency = 1``). Target: sequential / concurrent ≥ 4.
-The structural maximum (sequential round trips / critical waves) is reported beside it.
+one request at a time (a subclass with ``page_concurrency = 1``: numbered pages, and IdentityCall's
+per-type requests). Target: sequential / concurrent ≥ 4. The structural maximum (round trips asked one
+at a time / critical waves) is reported beside it.
 """
 
 from __future__ import annotations
@@ -275,15 +276,25 @@ async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], r
 
 
 def chain_bound(
-    provider: Provider, pages: int, first: float, single: float, wave: float, decode: float, norm: float
+    provider: Provider,
+    pages: int,
+    requests: int,
+    first: float,
+    single: float,
+    wave: float,
+    decode: float,
+    norm: float,
 ) -> tuple[float, int, int]:
-    """(seconds ``provider`` cannot go below, its unavoidable waves, its round trips when asked one at a time)."""
+    """(seconds ``provider`` cannot go below, its unavoidable waves, its round trips when asked one at a time).
+
+    ``requests``: how many requests the provider's one page takes (IdentityCall: one per number type).
+    """
     if provider.paging == "token":
         return first + (pages - 1) * single + pages * decode + norm, pages, pages
     if provider.paging == "numbered":
         rest = math.ceil(max(0, pages - 1) / provider.page_concurrency)
         return first + decode + rest * wave + decode + norm, 1 + rest, pages
-    return first + decode + norm, 1, 1
+    return first + decode + norm, 1, requests
 
 
 async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: int, result: ScenarioResult) -> None:
@@ -333,7 +344,12 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
                 critical_waves = 0
                 for provider in providers:
                     bound, unavoidable, rounds = chain_bound(
-                        provider, pages[provider.id], *rtts[provider.id], decode[provider.id], cpu[provider.id][1]
+                        provider,
+                        pages[provider.id],
+                        len(firsts[provider.id]),
+                        *rtts[provider.id],
+                        decode[provider.id],
+                        cpu[provider.id][1],
                     )
                     total_rounds += rounds
                     critical_waves = max(critical_waves, unavoidable)

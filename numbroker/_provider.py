@@ -356,7 +356,8 @@ class Provider(ABC):
         paging: ``numbered`` (page/per_page/total), ``token`` (next-page token) or ``none``.
         per_page: page size requested from numbered or token-paged vendors.
         max_pages: hard cap on pages per search (runaway-paging guard).
-        page_concurrency: numbered paging: how many pages may be in flight at once.
+        page_concurrency: how many of one search's listing requests may be in flight at once (numbered
+            pages; an adapter that fans out within one page, like IdentityCall's per-type requests, too).
         rate_limit: the vendor's documented request rate, enforced per provider instance.
         sandbox: ``"module:function"`` of the built-in emulator, if there is one.
         supports_purchase: the adapter implements ``_purchase`` and ``_owned_numbers`` (see :meth:`purchase`).

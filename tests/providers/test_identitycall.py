@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -163,6 +164,35 @@ async def test_fan_out_dedupes_a_number_listed_under_two_types() -> None:
     result = await search(vendor, us(None))
     assert ["+12125550147"] == [o.e164 for o in result.offers]
     assert 1 == result.stats.duplicates
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("page_concurrency", "most_at_once"), [(8, 4), (2, 2), (1, 1)])
+async def test_fan_out_keeps_at_most_page_concurrency_requests_in_flight(
+    page_concurrency: int, most_at_once: int
+) -> None:
+    """The four per-type requests go at once by default; ``page_concurrency`` bounds them like numbered pages."""
+    vendor = Vendor()
+    in_flight = 0
+    peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0.01)
+        in_flight -= 1
+        return vendor(request)
+
+    cls = type("Narrow", (IdentityCallProvider,), {"page_concurrency": page_concurrency})
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        cls(http_client=client, api_key=API_KEY, retry=FAST) as adapter,
+    ):
+        await adapter.search(us(None))
+
+    assert sorted(ALL_TYPES) == sorted(t or "" for t in vendor.types)
+    assert most_at_once == peak
 
 
 @pytest.mark.anyio

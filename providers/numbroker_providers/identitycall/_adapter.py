@@ -83,8 +83,8 @@ class IdentityCallProvider(Provider):
     The search has no paging, prefix, contains or capability parameters: those filters are applied by
     numbroker on the entries. Its ``number_type`` defaults to ``mobile`` upstream, so it is always sent.
     A query without a number type fans out to one request per vendor type (``mobile``, ``local``,
-    ``toll-free``, ``national``), run concurrently inside ``_fetch_page`` and merged into one page in
-    that order. This keeps ``paging = "none"`` true (every request is a complete answer, not a page of
+    ``toll-free``, ``national``), run concurrently (at most ``page_concurrency`` at once) inside
+    ``_fetch_page`` and merged into one page in that order. This keeps ``paging = "none"`` true (every request is a complete answer, not a page of
     one), so the base's paging engines are not bent into iterating over types. A 422 (the carrier has
     no such numbers in that country) on one type of a fan-out is noted in the run's statistics and the
     other types' entries still arrive; it is a :class:`~numbroker.BadRequestError` when that type was
@@ -183,11 +183,13 @@ class IdentityCallProvider(Provider):
             return RawPage(records=await self._search_type(query, wanted))
         results: dict[str, list[_Entry]] = {}
         errors: dict[str, ProviderError] = {}
+        slots = anyio.Semaphore(self.page_concurrency, fast_acquire=True)
         async with anyio.create_task_group() as tg:
 
             async def search(vendor_type: str) -> None:
                 try:
-                    results[vendor_type] = await self._search_type(query, vendor_type)
+                    async with slots:
+                        results[vendor_type] = await self._search_type(query, vendor_type)
                 except ProviderError as exc:
                     errors[vendor_type] = exc
                     if not _is_rejection(exc):
