@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import anyio
 import httpx
@@ -32,10 +32,12 @@ from numbroker import (
     path_segment,
 )
 from numbroker._provider import Cursor
+from numbroker.testing import InFlight
 
 SECRET = "canary-secret-3f9a"
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01, jitter=0.0)
 QUERY = SearchQuery(country="US")
+_T = TypeVar("_T")
 
 
 def numbers(count: int) -> list[dict[str, Any]]:
@@ -359,6 +361,21 @@ async def test_token_next_page_is_prefetched_while_normalizing() -> None:
     assert events.index("fetch t10") < events.index("deliver 1")
 
 
+async def requests_while_the_consumer_stalls(provider: Provider, log: list[_T]) -> list[_T]:
+    """Stream every page into a consumer that stalls on the first: the requests made by then, then finish."""
+    release = anyio.Event()
+
+    async def sink(page: Any) -> None:
+        await release.wait()
+
+    async with provider, anyio.create_task_group() as tg:
+        tg.start_soon(provider.stream_pages, QUERY, sink)
+        await anyio.wait_all_tasks_blocked()
+        stalled = list(log)
+        release.set()
+    return stalled
+
+
 @pytest.mark.anyio
 async def test_token_chain_runs_at_most_two_pages_ahead_of_a_slow_consumer() -> None:
     """Fetched pages wait in a bounded buffer: a consumer that stalls holds the chain, memory stays bounded."""
@@ -369,19 +386,10 @@ async def test_token_chain_runs_at_most_two_pages_ahead_of_a_slow_consumer() -> 
         fetched.append(request.url.params.get("token", "first"))
         return server(request)
 
-    provider = build(TokenWire, handler)
-    release = anyio.Event()
+    stalled = await requests_while_the_consumer_stalls(build(TokenWire, handler), fetched)
 
-    async def sink(page: Any) -> None:
-        await release.wait()
-
-    async with provider, anyio.create_task_group() as tg:
-        tg.start_soon(provider.stream_pages, QUERY, sink)
-        await anyio.wait_all_tasks_blocked()
-        # page 1 is with the consumer, page 2 in the buffer, page 3 fetched and waiting for room
-        assert ["first", "t10", "t20"] == fetched
-        release.set()
-    assert 6 == len(fetched)
+    assert ["first", "t10", "t20"] == stalled  # page 1 with the consumer, page 2 buffered, page 3 waiting
+    assert 6 == len(fetched)  # and the rest once it moves on
 
 
 class NarrowNumberedWire(NumberedWire):
@@ -392,18 +400,11 @@ class NarrowNumberedWire(NumberedWire):
 async def test_numbered_pages_run_at_most_two_windows_ahead_of_a_slow_consumer() -> None:
     """Fetched pages never pile up behind a stalled consumer: at most 2 × page_concurrency wait undelivered."""
     log: list[int] = []
-    provider = build(NarrowNumberedWire, numbered_server(numbers(200), log=log))
-    release = anyio.Event()
+    stalled = await requests_while_the_consumer_stalls(
+        build(NarrowNumberedWire, numbered_server(numbers(200), log=log)), log
+    )
 
-    async def sink(page: Any) -> None:
-        await release.wait()
-
-    async with provider, anyio.create_task_group() as tg:
-        tg.start_soon(provider.stream_pages, QUERY, sink)
-        await anyio.wait_all_tasks_blocked()
-        # page 1 is with the consumer; pages 2-5 are fetched and wait for it
-        assert [1, 2, 3, 4, 5] == sorted(log)
-        release.set()
+    assert [1, 2, 3, 4, 5] == sorted(stalled)  # page 1 with the consumer; pages 2-5 fetched, waiting for it
     assert list(range(1, 21)) == sorted(log)
 
 
@@ -713,26 +714,17 @@ async def test_global_concurrency_limit_caps_requests_in_flight() -> None:
     """The searcher's max_concurrency bounds requests in flight across all providers."""
     from numbroker import Searcher
 
-    in_flight = 0
-    peak = 0
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await anyio.sleep(0.01)
-        in_flight -= 1
-        return numbered_server(numbers(80))(request)
+    probe = InFlight(numbered_server(numbers(80)))
 
     class Other(NumberedWire):
         id = "other"
 
-    providers = [build(NumberedWire, handler), build(Other, handler)]
+    providers = [build(NumberedWire, probe), build(Other, probe)]
     async with Searcher(providers, max_concurrency=3) as searcher:
         result = await searcher.search(QUERY)
 
     assert 160 == len(result.offers)
-    assert 3 == peak
+    assert 3 == probe.peak
 
 
 @pytest.mark.anyio

@@ -3,6 +3,7 @@
 * :class:`FakeProvider`: an in-memory provider with pages, delays and failures on demand.
 * :func:`offer`: a quick valid :class:`~numbroker.AvailableNumber`.
 * :func:`mock_transport`: an ``httpx.MockTransport`` from a ``{(method, path): response}`` table.
+* :class:`InFlight`: a mock handler that holds each request a moment and records the peak in flight.
 * :mod:`numbroker.testing.contract`: the contract suite every provider must pass (imports pytest).
 
 Importing this module does not import pytest.
@@ -24,7 +25,7 @@ from numbroker._money import Money
 from numbroker._provider import Cursor, Provider, RawPage
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
 
-__all__ = ["FakeProvider", "mock_transport", "offer"]
+__all__ = ["FakeProvider", "InFlight", "mock_transport", "offer"]
 
 
 def offer(
@@ -144,3 +145,31 @@ def mock_transport(routes: Mapping[tuple[str, str], Handler]) -> httpx.MockTrans
         return handler(request) if callable(handler) else handler
 
     return httpx.MockTransport(handle)
+
+
+class InFlight:
+    """A mock handler that records how many requests were in flight at once (concurrency limits made visible).
+
+    An async ``httpx.MockTransport`` handler: it holds each request ``hold`` seconds, then answers with
+    ``handler``; ``peak`` is the most requests that were in flight at once.
+
+    Example:
+        >>> probe = InFlight(lambda request: httpx.Response(200, json={}))
+        >>> client = httpx.AsyncClient(transport=httpx.MockTransport(probe))   # doctest: +SKIP
+    """
+
+    def __init__(self, handler: Callable[[httpx.Request], httpx.Response], *, hold: float = 0.01) -> None:
+        self.handler = handler
+        self.hold = hold
+        self.in_flight = 0
+        self.peak = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        """Hold the request, then answer it."""
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await anyio.sleep(self.hold)
+        finally:
+            self.in_flight -= 1
+        return self.handler(request)

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
@@ -36,6 +35,7 @@ from numbroker import (
 from numbroker._events import RetryScheduled, SearchEvent
 from numbroker._provider import ProviderResult, ProviderRun
 from numbroker._registry import get_provider_class
+from numbroker.testing import InFlight
 from numbroker_providers.identitycall import IdentityCallProvider
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "identitycall"
@@ -173,26 +173,16 @@ async def test_fan_out_keeps_at_most_page_concurrency_requests_in_flight(
 ) -> None:
     """The four per-type requests go at once by default; ``page_concurrency`` bounds them like numbered pages."""
     vendor = Vendor()
-    in_flight = 0
-    peak = 0
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await anyio.sleep(0.01)
-        in_flight -= 1
-        return vendor(request)
-
+    probe = InFlight(vendor)
     cls = type("Narrow", (IdentityCallProvider,), {"page_concurrency": page_concurrency})
     async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        httpx.AsyncClient(transport=httpx.MockTransport(probe)) as client,
         cls(http_client=client, api_key=API_KEY, retry=FAST) as adapter,
     ):
         await adapter.search(us(None))
 
     assert sorted(ALL_TYPES) == sorted(t or "" for t in vendor.types)
-    assert most_at_once == peak
+    assert most_at_once == probe.peak
 
 
 @pytest.mark.anyio

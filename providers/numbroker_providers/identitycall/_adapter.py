@@ -84,8 +84,9 @@ class IdentityCallProvider(Provider):
     numbroker on the entries. Its ``number_type`` defaults to ``mobile`` upstream, so it is always sent.
     A query without a number type fans out to one request per vendor type (``mobile``, ``local``,
     ``toll-free``, ``national``), run concurrently (at most ``page_concurrency`` at once) inside
-    ``_fetch_page`` and merged into one page in that order. This keeps ``paging = "none"`` true (every request is a complete answer, not a page of
-    one), so the base's paging engines are not bent into iterating over types. A 422 (the carrier has
+    ``_fetch_page`` and merged into one page in that order. This keeps ``paging = "none"`` true (every
+    request is a complete answer, not a page of one), so the base's paging engines are not bent into
+    iterating over types. A 422 (the carrier has
     no such numbers in that country) on one type of a fan-out is noted in the run's statistics and the
     other types' entries still arrive; it is a :class:`~numbroker.BadRequestError` when that type was
     asked for, or when every type failed. Any other failure fails the search.
