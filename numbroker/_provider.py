@@ -357,7 +357,7 @@ class Provider(ABC):
         per_page: page size requested from numbered or token-paged vendors.
         max_pages: hard cap on pages per search (runaway-paging guard).
         page_concurrency: how many of one search's listing requests may be in flight at once (numbered
-            pages; an adapter that fans out within one page, like IdentityCall's per-type requests, too).
+            pages; requests an adapter fans out within one page, such as one per number type, too).
         rate_limit: the vendor's documented request rate, enforced per provider instance.
         sandbox: ``"module:function"`` of the built-in emulator, if there is one.
         supports_purchase: the adapter implements ``_purchase`` and ``_owned_numbers`` (see :meth:`purchase`).
