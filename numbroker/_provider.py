@@ -858,6 +858,11 @@ class Provider(ABC):
                     None if max_offers is None else (lambda: max_offers - stats.offers),
                 )
 
+                # Page 1, in hand, is delivered even when a later page fails while it is normalized.
+                first_delivered = anyio.Event()
+                if not pipelined:
+                    first_delivered.set()
+
                 async with anyio.create_task_group() as tg:
 
                     async def fetch(page_number: int) -> None:
@@ -868,6 +873,7 @@ class Provider(ABC):
                             except ProviderError as exc:
                                 # One failed page fails the provider; pages already delivered stay delivered.
                                 failure = failure or exc
+                                await first_delivered.wait()
                                 tg.cancel_scope.cancel()
                                 return
                             finally:
@@ -891,6 +897,8 @@ class Provider(ABC):
                         for page_number in remaining:
                             while not window.room():
                                 await window.changed()
+                            if failure is not None:
+                                return  # no new requests for a provider that already failed
                             window.opened()
                             tg.start_soon(fetch, page_number)
 
@@ -899,6 +907,7 @@ class Provider(ABC):
                         # The requests leave at this delivery's first checkpoint; page 1 is normalized
                         # while they are on the wire.
                         await deliver(first, 1)
+                        first_delivered.set()
                 if failure is not None:
                     raise failure
                 if tg.cancel_scope.cancel_called:

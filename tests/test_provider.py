@@ -392,6 +392,30 @@ async def test_token_chain_runs_at_most_two_pages_ahead_of_a_slow_consumer() -> 
     assert 6 == len(fetched)  # and the rest once it moves on
 
 
+@pytest.mark.anyio
+async def test_a_failing_page_does_not_cancel_page_one_already_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Page 1 is normalized while the others are fetched: a later page's failure still lets it arrive."""
+    monkeypatch.setattr("numbroker._provider.NORMALIZE_SLICE_SECONDS", 0.0)  # page 1 yields after every record
+    server = numbered_server(numbers(50))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params["page"] == "3":
+            return httpx.Response(400, json={"error": "bad page"})
+        return server(request)
+
+    delivered: list[Any] = []
+
+    async def sink(page: Any) -> None:
+        delivered.append(page)
+
+    provider = build(NumberedWire, handler)
+    with pytest.raises(BadRequestError):
+        async with provider:
+            await provider.stream_pages(QUERY, sink)
+
+    assert 1 in [page.page for page in delivered]
+
+
 class NarrowNumberedWire(NumberedWire):
     page_concurrency = 2
 
