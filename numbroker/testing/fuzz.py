@@ -7,14 +7,17 @@ only allowed outcomes are offers, rejected records naming a field the vendor sen
 ``ProviderResponseError``; and no record may reach the base class's "unexpected record shape" safety
 net, which would mean the adapter let a bad shape through unjudged::
 
-    records = mutated_records(base_records, ("id", "price.amount", "features.0"))
+    FIELDS = ("id", "price.amount", "features.0")
 
-    @given(record=records)
+    @given(record=mutated_records(base_records, FIELDS))
     def test_never_raises(record):
-        with safety_net() as caught:
-            result = adapter.normalize_record(record, query)
-        assert [] == caught
-        check_outcome(result, "myid", query, roots={"id", "price", "features"})
+        check_record(adapter, record, query, roots=FIELDS)
+
+    @given(body=...)  # mangled_body() of an envelope of mutated records
+    def test_pages(body):
+        seen = []
+        check_page(replaying(MyProvider, body, seen, api_key="k"), query, served=..., seen=seen, requests=1,
+                   roots=FIELDS)
 """
 
 from __future__ import annotations
@@ -24,13 +27,34 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
+import anyio
+import httpx
 from hypothesis import strategies as st
 
+from numbroker._exceptions import ProviderResponseError
+from numbroker._http import RetryPolicy
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._provider import Provider
 
-__all__ = ["E164", "HUGE", "JUNK", "check_offer", "check_rejected", "mangled_body", "mutated_records", "safety_net"]
+__all__ = [
+    "E164",
+    "HUGE",
+    "JUNK",
+    "check_exact_prices",
+    "check_offer",
+    "check_page",
+    "check_record",
+    "check_rejected",
+    "mangled_body",
+    "mutated_records",
+    "replaying",
+    "safety_net",
+]
+
+_P = TypeVar("_P", bound=Provider)
 
 HUGE = "9" * 5000
 """A JSON integer literal beyond Python's 4300-digit int conversion limit (only writable by hand)."""
@@ -145,3 +169,83 @@ def check_rejected(rejected: RejectedRecord, provider_id: str, roots: Iterable[s
     assert rejected.value is None or len(rejected.value) <= 200
     # The vendor's field at fault, by its wire name (nested as ``a.b`` or ``a[0]``), or None for the whole record.
     assert rejected.field is None or re.split(r"[.\[]", rejected.field)[0] in set(roots), rejected
+
+
+def replaying(cls: type[_P], body: bytes, seen: list[httpx.Request] | None = None, **options: Any) -> _P:
+    """The adapter ``cls`` (credentials and ``base_url`` in ``options``) answered ``body`` for every request.
+
+    Requests are appended to ``seen``; nothing is retried, so one request is one answer.
+    """
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    return cls(transport=httpx.MockTransport(handle), retry=RetryPolicy(attempts=1), **options)
+
+
+def check_page(
+    adapter: Provider,
+    query: SearchQuery,
+    *,
+    served: int,
+    seen: Sequence[httpx.Request],
+    requests: int,
+    roots: Iterable[str],
+) -> None:
+    """Search ``query`` through ``adapter`` (a :func:`replaying` one) and check the outcome.
+
+    It is offers plus rejected records with every one of the ``served`` records (per request) accounted
+    for, no record caught by the safety net, and ``requests`` requests sent; or a ``ProviderResponseError``.
+    """
+
+    async def search() -> Any:
+        async with adapter:
+            try:
+                return await adapter.search(query)
+            except ProviderResponseError as exc:
+                return exc
+
+    with safety_net() as caught:
+        outcome = anyio.run(search)
+
+    assert [] == [r.getMessage() for r in caught]
+    if isinstance(outcome, ProviderResponseError):
+        assert adapter.id == outcome.provider
+        return
+    stats = outcome.stats
+    assert requests == len(seen)
+    assert served * requests == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
+    assert (len(outcome.offers), len(outcome.rejected)) == (stats.offers, stats.rejected)
+    for offer in outcome.offers:
+        check_offer(offer, adapter.id, query)
+    for rejected in outcome.rejected:
+        check_rejected(rejected, adapter.id, roots)
+
+
+def check_record(adapter: Provider, record: Any, query: SearchQuery, roots: Iterable[str]) -> None:
+    """``normalize_record`` turns ``record`` into a sound offer or a rejection naming a reason, and never raises."""
+    with safety_net() as caught:
+        result = adapter.normalize_record(record, query)
+
+    assert [] == [r.getMessage() for r in caught]
+    if isinstance(result, AvailableNumber):
+        assert E164.fullmatch(result.e164)
+        for price in (result.setup_price, result.monthly_price):
+            assert price is None or (price.amount.is_finite() and price.amount >= 0)
+    else:
+        check_rejected(result, adapter.id, roots)
+
+
+def check_exact_prices(adapter: Provider, query: SearchQuery, monthly: dict[str, Decimal | None]) -> None:
+    """Searching ``query`` gives exactly the offers ``monthly`` names (offer id → monthly price), as Decimals."""
+
+    async def search() -> Any:
+        async with adapter:
+            return await adapter.search(query)
+
+    result = anyio.run(search)
+
+    assert monthly == {o.offer_id: o.monthly_price.amount if o.monthly_price else None for o in result.offers}
+    assert all(isinstance(o.monthly_price.amount, Decimal) for o in result.offers if o.monthly_price)

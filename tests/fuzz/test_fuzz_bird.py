@@ -11,22 +11,20 @@ some bodies are broken outright. The only outcomes allowed are offers, rejected 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
-import anyio
 import httpx
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numbroker import AvailableNumber, ProviderResponseError, RetryPolicy, SearchQuery
+from numbroker import SearchQuery
 from numbroker.testing.fuzz import (
-    E164,
-    check_offer,
-    check_rejected,
+    check_exact_prices,
+    check_page,
+    check_record,
     mangled_body,
     mutated_records,
-    safety_net,
+    replaying,
 )
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.bird.sandbox import create_app
@@ -72,17 +70,9 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
     return body, len(served) if isinstance(served, list) else 0
 
 
-def provider(body: bytes, seen: list[httpx.Request]) -> BirdProvider:
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
-
-    return BirdProvider(
-        access_key="fuzz-key",
-        organization_id="org-fuzz",
-        base_url="https://api.bird.example",
-        transport=httpx.MockTransport(handle),
-        retry=RetryPolicy(attempts=1),
+def provider(body: bytes, seen: list[httpx.Request] | None = None) -> BirdProvider:
+    return replaying(
+        BirdProvider, body, seen, access_key="fuzz-key", organization_id="org-fuzz", base_url="https://api.bird.example"
     )
 
 
@@ -93,29 +83,7 @@ def test_random_pages_give_offers_rejections_or_a_response_error(body: tuple[byt
     content, count = body
     query = SearchQuery(country=country)
     seen: list[httpx.Request] = []
-
-    async def search() -> Any:
-        async with provider(content, seen) as adapter:
-            try:
-                return await adapter.search(query)
-            except ProviderResponseError as exc:
-                return exc
-
-    with safety_net() as caught:
-        outcome = anyio.run(search)
-
-    assert [] == [r.getMessage() for r in caught]
-    if isinstance(outcome, ProviderResponseError):
-        assert "bird" == outcome.provider
-        return
-    stats = outcome.stats
-    assert 1 == len(seen)
-    assert count == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
-    assert (len(outcome.offers), len(outcome.rejected)) == (stats.offers, stats.rejected)
-    for offer in outcome.offers:
-        check_offer(offer, "bird", query)
-    for rejected in outcome.rejected:
-        check_rejected(rejected, "bird", ROOTS)
+    check_page(provider(content, seen), query, served=count, seen=seen, requests=1, roots=ROOTS)
 
 
 @settings(max_examples=150, deadline=None)
@@ -131,17 +99,7 @@ def test_random_pages_give_offers_rejections_or_a_response_error(body: tuple[byt
 )  # an unhashable currency (found by this test)
 def test_normalize_record_never_raises(record: Any, country: str) -> None:
     """normalize_record turns any record into an offer or a rejection naming a reason, and never raises."""
-    adapter = provider(b"", [])
-    with safety_net() as caught:
-        result = adapter.normalize_record(record, SearchQuery(country=country))
-
-    assert [] == [r.getMessage() for r in caught]
-    if isinstance(result, AvailableNumber):
-        assert E164.fullmatch(result.e164)
-        for price in (result.setup_price, result.monthly_price):
-            assert price is None or (price.amount.is_finite() and price.amount >= 0)
-    else:
-        check_rejected(result, "bird", ROOTS)
+    check_record(provider(b""), record, SearchQuery(country=country), ROOTS)
 
 
 def test_exact_money_survives_the_wire() -> None:
@@ -149,13 +107,4 @@ def test_exact_money_survives_the_wire() -> None:
     valid = [r for r in SANDBOX.records if r.expected_valid and r.country == "NL"]
     body = json.dumps({"results": [r.raw for r in valid], "nextPageToken": ""}).encode()
 
-    async def search() -> Any:
-        async with provider(body, []) as adapter:
-            return await adapter.search(SearchQuery(country="NL"))
-
-    result = anyio.run(search)
-
-    assert {r.offer_id: r.monthly for r in valid} == {
-        o.offer_id: o.monthly_price.amount if o.monthly_price else None for o in result.offers
-    }
-    assert all(isinstance(o.monthly_price.amount, Decimal) for o in result.offers if o.monthly_price)
+    check_exact_prices(provider(body), SearchQuery(country="NL"), {r.offer_id: r.monthly for r in valid})

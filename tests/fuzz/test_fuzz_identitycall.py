@@ -13,22 +13,20 @@ bad shape through unjudged).
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
-import anyio
 import httpx
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numbroker import AvailableNumber, NumberType, ProviderResponseError, RetryPolicy, SearchQuery
+from numbroker import NumberType, SearchQuery
 from numbroker.testing.fuzz import (
-    E164,
-    check_offer,
-    check_rejected,
+    check_exact_prices,
+    check_page,
+    check_record,
     mangled_body,
     mutated_records,
-    safety_net,
+    replaying,
 )
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.identitycall.sandbox import create_app
@@ -79,16 +77,9 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
     return body, len(served) if isinstance(served, list) else 0
 
 
-def provider(body: bytes, seen: list[httpx.Request]) -> IdentityCallProvider:
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
-
-    return IdentityCallProvider(
-        api_key="idc_fuzz",
-        base_url="https://api.identitycall.example/api/v1/public",
-        transport=httpx.MockTransport(handle),
-        retry=RetryPolicy(attempts=1),
+def provider(body: bytes, seen: list[httpx.Request] | None = None) -> IdentityCallProvider:
+    return replaying(
+        IdentityCallProvider, body, seen, api_key="idc_fuzz", base_url="https://api.identitycall.example/api/v1/public"
     )
 
 
@@ -100,31 +91,10 @@ def test_random_pages_give_offers_rejections_or_a_response_error(
     """Any answer is offers plus rejected records (each entry accounted for) or a ProviderResponseError."""
     content, count = body
     query = SearchQuery(country=country, number_type=number_type)
-    requests = REQUESTS.get(number_type, 1)
     seen: list[httpx.Request] = []
-
-    async def search() -> Any:
-        async with provider(content, seen) as adapter:
-            try:
-                return await adapter.search(query)
-            except ProviderResponseError as exc:
-                return exc
-
-    with safety_net() as caught:
-        outcome = anyio.run(search)
-
-    assert [] == [r.getMessage() for r in caught]
-    if isinstance(outcome, ProviderResponseError):
-        assert "identitycall" == outcome.provider
-        return
-    stats = outcome.stats
-    assert requests == len(seen)
-    assert count * requests == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
-    assert (len(outcome.offers), len(outcome.rejected)) == (stats.offers, stats.rejected)
-    for offer in outcome.offers:
-        check_offer(offer, "identitycall", query)
-    for rejected in outcome.rejected:
-        check_rejected(rejected, "identitycall", FIELDS)
+    check_page(
+        provider(content, seen), query, served=count, seen=seen, requests=REQUESTS.get(number_type, 1), roots=FIELDS
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -134,17 +104,7 @@ def test_random_pages_give_offers_rejections_or_a_response_error(
 )  # an unhashable currency (found by this test)
 def test_normalize_record_never_raises(record: Any, country: str) -> None:
     """normalize_record turns any record into an offer or a rejection naming a reason, and never raises."""
-    adapter = provider(b"", [])
-    with safety_net() as caught:
-        result = adapter.normalize_record(record, SearchQuery(country=country))
-
-    assert [] == [r.getMessage() for r in caught]
-    if isinstance(result, AvailableNumber):
-        assert E164.fullmatch(result.e164)
-        for price in (result.setup_price, result.monthly_price):
-            assert price is None or (price.amount.is_finite() and price.amount >= 0)
-    else:
-        check_rejected(result, "identitycall", FIELDS)
+    check_record(provider(b""), record, SearchQuery(country=country), FIELDS)
 
 
 def test_exact_money_survives_the_wire() -> None:
@@ -152,13 +112,6 @@ def test_exact_money_survives_the_wire() -> None:
     valid = [r for r in SANDBOX.records if r.expected_valid and r.country == "NL" and r.number_type == "local"]
     body = json.dumps({"data": [r.raw for r in valid]}).encode()
 
-    async def search() -> Any:
-        async with provider(body, []) as adapter:
-            return await adapter.search(SearchQuery(country="NL", number_type=NumberType.LOCAL))
-
-    result = anyio.run(search)
-
-    assert {r.offer_id: r.monthly for r in valid} == {
-        o.offer_id: o.monthly_price.amount if o.monthly_price else None for o in result.offers
-    }
-    assert all(isinstance(o.monthly_price.amount, Decimal) for o in result.offers if o.monthly_price)
+    check_exact_prices(
+        provider(body), SearchQuery(country="NL", number_type=NumberType.LOCAL), {r.offer_id: r.monthly for r in valid}
+    )
