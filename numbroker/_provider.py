@@ -20,8 +20,9 @@ token chains fetched by a task of their own that never waits for normalization),
 against runaway paging.
 
 Scheduling, on one event loop: the network steps come first. Pages are normalized one at a time per
-search (a shared lock) in slices of :data:`NORMALIZE_SLICE_SECONDS`, so an arrived response waits at
-most one slice before the task that reads it (and sends the next request) runs.
+search (a shared lock) in slices of :data:`NORMALIZE_SLICE_SECONDS`, so an arrived response waits for
+at most one slice of normalization (plus other responses being decoded) before the task that reads it,
+and sends the next request, runs.
 """
 
 from __future__ import annotations
