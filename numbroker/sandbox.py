@@ -18,9 +18,29 @@ import httpx
 
 from numbroker._provider import Provider
 from numbroker._registry import get_provider_class, provider_ids
-from numbroker._sandbox import Faults, LoopbackServer, Sandbox, ServedRequest, serve_sandboxes
+from numbroker._sandbox import (
+    Faults,
+    GeneratedNumber,
+    InvalidPageToken,
+    LoopbackServer,
+    Reply,
+    RequestContext,
+    Sandbox,
+    SandboxRecord,
+    ServedRequest,
+    SharedNumber,
+    draw_money,
+    draw_numbers,
+    draw_timestamp,
+    json_number,
+    now_iso,
+    seeded_uuid,
+    serve_sandboxes,
+    shared_numbers,
+)
 
 __all__ = [
+    # using the sandboxes
     "Faults",
     "LoopbackServer",
     "Sandbox",
@@ -30,6 +50,20 @@ __all__ = [
     "loopback_providers",
     "sandboxed_ids",
     "serve_sandboxes",
+    # writing one (a vendor emulator beside its adapter)
+    "GeneratedNumber",
+    "InvalidPageToken",
+    "Reply",
+    "RequestContext",
+    "SandboxRecord",
+    "SharedNumber",
+    "draw_money",
+    "draw_numbers",
+    "draw_timestamp",
+    "json_number",
+    "now_iso",
+    "seeded_uuid",
+    "shared_numbers",
 ]
 
 IN_PROCESS_ORIGIN = "http://127.0.0.1"

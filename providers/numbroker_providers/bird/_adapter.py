@@ -28,23 +28,36 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue, StrictStr, ValidationError
 
-from numbroker import _wire as wire
-from numbroker._exceptions import (
+from numbroker import (
+    AvailableNumber,
     BadRequestError,
+    Capability,
     ConfigurationError,
+    FilterSupport,
     MissingCredentialsError,
     NotFoundError,
+    NumberType,
     NumberUnavailableError,
     ProviderResponseError,
+    QueryFilter,
     ReservationRequiredError,
+    SearchQuery,
 )
-from numbroker._http import RateLimit
-from numbroker._models import AvailableNumber, SearchQuery, make_offer
-from numbroker._money import FieldError, money_from_scaled_int
-from numbroker._phone import same_number
-from numbroker._provider import Cursor, OwnedPage, Provider, RawPage, path_segment
-from numbroker._purchase import PurchaseReceipt, json_safe
-from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
+from numbroker.adapters import (
+    Cursor,
+    FieldError,
+    OwnedPage,
+    Provider,
+    PurchaseReceipt,
+    RateLimit,
+    RawPage,
+    json_safe,
+    make_offer,
+    money_from_scaled_int,
+    path_segment,
+    same_number,
+    wire,
+)
 
 __all__ = ["BirdProvider"]
 

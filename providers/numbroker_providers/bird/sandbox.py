@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from numbroker._sandbox import (
+from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
     InvalidPageToken,
@@ -48,10 +48,10 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import Route
 
-    from numbroker._sandbox import RequestContext, SharedNumber
+    from numbroker.sandbox import RequestContext, SharedNumber
 
 LANE: Final = 1
-"""This emulator's lane in :func:`numbroker._sandbox.shared_numbers`."""
+"""This emulator's lane in :func:`numbroker.sandbox.shared_numbers`."""
 DEFAULT_SIZE: Final = 120
 """Stock items when ``size`` is not given (2 pages at limit=99)."""
 BASE_PATH: Final = ""

@@ -17,21 +17,35 @@ from typing import Any, ClassVar, TypeVar
 import anyio
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
-from numbroker import _wire as wire
-from numbroker._exceptions import (
+from numbroker import (
+    AvailableNumber,
     BadRequestError,
+    Capability,
     ConfigurationError,
+    FilterSupport,
+    Money,
+    NumberType,
     NumberUnavailableError,
     ProviderError,
     ProviderResponseError,
+    QueryFilter,
+    SearchQuery,
 )
-from numbroker._http import RateLimit
-from numbroker._models import AvailableNumber, SearchQuery, make_offer
-from numbroker._money import FieldError, Money, money_from_string, validate_currency
-from numbroker._phone import same_number
-from numbroker._provider import Cursor, OwnedPage, Provider, RawPage
-from numbroker._purchase import PurchaseReceipt, json_safe
-from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
+from numbroker.adapters import (
+    Cursor,
+    FieldError,
+    OwnedPage,
+    Provider,
+    PurchaseReceipt,
+    RateLimit,
+    RawPage,
+    json_safe,
+    make_offer,
+    money_from_string,
+    same_number,
+    validate_currency,
+    wire,
+)
 
 __all__ = ["IdentityCallProvider"]
 

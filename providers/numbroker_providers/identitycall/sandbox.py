@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import phonenumbers
 
-from numbroker._sandbox import (
+from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
     Reply,
@@ -49,10 +49,10 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import Route
 
-    from numbroker._sandbox import RequestContext, SharedNumber
+    from numbroker.sandbox import RequestContext, SharedNumber
 
 LANE: Final = 2
-"""This emulator's lane in :func:`numbroker._sandbox.shared_numbers`."""
+"""This emulator's lane in :func:`numbroker.sandbox.shared_numbers`."""
 DEFAULT_PER_QUERY: Final = 40
 """Entries per (country, number_type) query when ``size`` is not given."""
 BASE_PATH: Final = "/api/v1/public"

@@ -28,25 +28,27 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from numbroker import (
     AvailableNumber,
     DebitFailedError,
-    FieldError,
     FilterSupport,
     Money,
     NotFoundError,
     NumberUnavailableError,
-    OwnedPage,
-    Provider,
     ProviderResponseError,
     ProviderUnavailableError,
-    PurchaseReceipt,
     QueryFilter,
-    RawPage,
     SearchQuery,
+)
+from numbroker.adapters import (
+    FieldError,
+    OwnedPage,
+    Provider,
+    PurchaseReceipt,
+    RawPage,
     decimal_from_json_number,
+    json_safe,
     make_offer,
     money_from_json_number,
     path_segment,
 )
-from numbroker._purchase import json_safe
 
 __all__ = ["VobizProvider"]
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from numbroker._sandbox import (
+from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
     Reply,
@@ -50,10 +50,10 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import Route
 
-    from numbroker._sandbox import RequestContext, SharedNumber
+    from numbroker.sandbox import RequestContext, SharedNumber
 
 LANE: Final = 0
-"""This emulator's lane in :func:`numbroker._sandbox.shared_numbers`."""
+"""This emulator's lane in :func:`numbroker.sandbox.shared_numbers`."""
 DEFAULT_SIZE: Final = 150
 """Listed inventory records when ``size`` is not given (2 pages at per_page=100, 6 at the default 25)."""
 DEFAULT_AUTH_ID: Final = "MA_SANDBOX"

@@ -1,0 +1,63 @@
+"""The adapter kit: everything a provider adapter is written with, the built-in ones included.
+
+An adapter is a subclass of :class:`Provider` that declares its identity, credentials, paging style
+and filter support as class attributes and writes three hooks (``_auth_headers``, ``_fetch_page``,
+``_normalize``; plus ``_purchase`` and ``_owned_numbers`` to buy). It reads vendor records with the
+typed readers of :mod:`numbroker.adapters.wire` and turns prices into :class:`~numbroker.Money` with
+the converters below, so every adapter rejects a bad record the same way (a :class:`FieldError`
+naming the vendor's field). The README's "Adding a provider" section walks through it in order.
+
+Built-in adapters import only ``numbroker`` (the users' names, errors included) and this package;
+a test pins that, so a third-party author can do everything the built-ins do.
+"""
+
+from __future__ import annotations
+
+from numbroker._http import RateLimit, RetryPolicy, parse_retry_after
+from numbroker._models import make_offer
+from numbroker._money import (
+    FieldError,
+    decimal_from_json_number,
+    decimal_from_scaled_int,
+    decimal_from_string,
+    money_from_json_number,
+    money_from_scaled_int,
+    money_from_string,
+    validate_currency,
+)
+from numbroker._phone import ParsedNumber, infer_number_type, parse_e164, same_number
+from numbroker._provider import Cursor, OwnedPage, PageResult, Provider, RawPage, check_base_url, path_segment
+from numbroker._purchase import PurchaseReceipt, json_safe
+from numbroker.adapters import wire
+
+__all__ = [
+    # the contract
+    "Cursor",
+    "OwnedPage",
+    "PageResult",
+    "Provider",
+    "PurchaseReceipt",
+    "RateLimit",
+    "RawPage",
+    "RetryPolicy",
+    # reading the wire
+    "FieldError",
+    "ParsedNumber",
+    "decimal_from_json_number",
+    "decimal_from_scaled_int",
+    "decimal_from_string",
+    "infer_number_type",
+    "json_safe",
+    "make_offer",
+    "money_from_json_number",
+    "money_from_scaled_int",
+    "money_from_string",
+    "parse_e164",
+    "same_number",
+    "validate_currency",
+    "wire",
+    # URLs and headers
+    "check_base_url",
+    "parse_retry_after",
+    "path_segment",
+]
