@@ -38,7 +38,7 @@ from numbroker._registry import get_provider_class
 from numbroker.testing import InFlight
 from numbroker_providers.identitycall import IdentityCallProvider
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "identitycall"
+FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "idc_" + "Zq7" * 10 + "xy"  # fake, 32 alphanumerics after the prefix
 PATH = "/api/v1/public/virtual_numbers/available"
 ALL_TYPES = ["mobile", "local", "toll-free", "national"]

@@ -33,7 +33,7 @@ from numbroker import (
 )
 from numbroker_providers.vobiz import VobizProvider
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "vobiz"
+FIXTURES = Path(__file__).parent / "fixtures"
 AUTH_ID = "MA_TEST4242"
 TOKEN = "vobiz-token-canary-7c1e"
 PATH = f"/api/v1/account/{AUTH_ID}/inventory/numbers"

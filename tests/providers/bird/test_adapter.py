@@ -32,7 +32,7 @@ from numbroker import (
 )
 from numbroker_providers.bird import BirdProvider
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bird"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 KEY = "bird-canary-key-7c1e"
 ORG = "d0b85ccc-b63a-4e81-b698-c359d77d250e"
 PATH = f"/organizations/{ORG}/numbers-stock-items"
