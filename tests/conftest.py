@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +38,77 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith(PROVIDER_ENV_PREFIXES) or name in PROXY_VARS:
             monkeypatch.delenv(name, raising=False)
     yield
+
+
+# -- a real PostgreSQL server for the ledger tests -------------------------------------------------
+
+REQUIRE_POSTGRES = os.environ.get("NUMBROKER_REQUIRE_POSTGRES") == "1"
+"""Set by CI: a missing PostgreSQL fails the ledger tests instead of skipping them."""
+
+
+def _postgres_bindir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    return candidates[-1].parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server started for this test session on loopback (and stopped after it).
+
+    PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` user. Without
+    PostgreSQL the tests that need it are skipped, saying why (failed instead when CI requires it).
+    """
+    bindir = _postgres_bindir()
+    if bindir is None:
+        reason = "PostgreSQL not found (no pg_ctl on PATH or in /usr/lib/postgresql/*/bin)"
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    as_user: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="numbroker-pg-"))
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+    data, port = root / "data", _free_port()
+    try:
+        subprocess.run(
+            [*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "numbroker", "--no-sync"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *as_user,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(root / "server.log"),
+                "-o",
+                f"-h 127.0.0.1 -p {port} -k {root} -F",
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start: {exc.stderr.decode(errors='replace')}{log}")
+    try:
+        yield f"postgresql://numbroker@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True
+        )
+        shutil.rmtree(root, ignore_errors=True)

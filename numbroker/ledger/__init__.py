@@ -1,0 +1,82 @@
+"""The purchase ledger: the durable record of every purchase intent and attempt, shared by every run.
+
+buy-cheapest writes an attempt ``pending`` before each purchase request is sent and its answer after,
+serializes purchasing per account, resolves what an earlier run left unresolved before buying again,
+and enforces quantities, budgets and spend limits from what the ledger holds, across runs and hosts.
+
+* By default the ledger is one SQLite file in the user's data directory
+  (:func:`default_ledger_path`), so every run of one user on one host shares it with no configuration.
+* For a fleet, a PostgreSQL URL (``postgresql://…``; needs ``pip install 'numbroker[postgres]'``) makes
+  runs on many hosts share one ledger.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from numbroker.ledger._records import (
+    SPENDING_STATES,
+    UNRESOLVED_STATES,
+    AttemptState,
+    IntentStatus,
+    LedgerAttempt,
+    LedgerBusyError,
+    LedgerError,
+    LedgerIntent,
+)
+from numbroker.ledger._store import Ledger
+
+__all__ = [
+    "SPENDING_STATES",
+    "UNRESOLVED_STATES",
+    "AttemptState",
+    "IntentStatus",
+    "Ledger",
+    "LedgerAttempt",
+    "LedgerBusyError",
+    "LedgerError",
+    "LedgerIntent",
+    "LEDGER_ENV",
+    "default_ledger_path",
+    "open_ledger",
+]
+
+LEDGER_ENV = "NUMBROKER_LEDGER"
+"""The environment variable naming the ledger (a path or a ``postgresql://`` URL) when none is given."""
+
+
+def default_ledger_path() -> Path:
+    """``ledger.sqlite3`` in the user's data directory (``~/.local/share/numbroker`` on Linux).
+
+    Located with platformdirs (part of the ``cli`` and ``ledger`` extras).
+    """
+    try:
+        import platformdirs
+    except ImportError as exc:
+        raise LedgerError(
+            "the default ledger location needs platformdirs: pip install 'numbroker[ledger]', or give a ledger path"
+        ) from exc
+    return Path(platformdirs.user_data_dir("numbroker", appauthor=False)) / "ledger.sqlite3"
+
+
+def open_ledger(where: str | os.PathLike[str] | None = None, *, env: dict[str, str] | None = None) -> Ledger:
+    """Open the ledger at ``where``: a file path or a ``postgresql://`` URL.
+
+    With no ``where``, ``$NUMBROKER_LEDGER`` names it, and without that it is :func:`default_ledger_path`.
+
+    Raises:
+        LedgerError: the ledger cannot be opened, or its schema is from another numbroker version.
+    """
+    environ = os.environ if env is None else env
+    target: str | os.PathLike[str] = where if where is not None else environ.get(LEDGER_ENV) or default_ledger_path()
+    text = os.fspath(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        from numbroker.ledger._postgres import PostgresLedger
+
+        return PostgresLedger(text)
+    if "://" in text:
+        raise LedgerError(f"a ledger is a file path or a postgresql:// URL, not {text.split('://')[0]}://…")
+    from numbroker.ledger._sqlite import SQLiteLedger
+
+    return SQLiteLedger(text)

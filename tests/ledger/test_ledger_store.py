@@ -1,0 +1,229 @@
+"""The ledger store on both engines: SQLite files, and a real PostgreSQL server started for the session."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from numbroker.ledger import (
+    AttemptState,
+    IntentStatus,
+    Ledger,
+    LedgerBusyError,
+    LedgerError,
+    default_ledger_path,
+    open_ledger,
+)
+from numbroker.ledger._postgres import redact_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty ledger location on each engine (a new file, or a new database on the session server)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "ledger" / "ledger.sqlite3")
+        return
+    import psycopg
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"ledger_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    with open_ledger(ledger_url) as opened:
+        yield opened
+
+
+def _attempt(ledger: Ledger, e164: str, amount: str, *, account: str = "vobiz:a1", currency: str = "USD") -> int:
+    return ledger.record_attempt(
+        intent="nightly",
+        run_id="run-1",
+        account=account,
+        provider=account.split(":")[0],
+        e164=e164,
+        offer_id="offer-" + e164,
+        amount=Decimal(amount),
+        currency=currency,
+    ).id
+
+
+def test_an_intent_is_opened_once_and_a_rerun_gets_it_back(ledger: Ledger) -> None:
+    first = ledger.open_intent("nightly", quantity=2, budget=Decimal("0.50"), currency="USD")
+    again = ledger.open_intent("nightly", quantity=9, budget=None, currency="EUR")
+
+    assert (2, Decimal("0.50"), "USD", IntentStatus.OPEN) == (
+        first.quantity,
+        first.budget,
+        first.currency,
+        first.status,
+    )
+    assert first == again
+    ledger.finish_intent("nightly", '{"status":"complete"}')
+    finished = ledger.intent("nightly")
+    assert finished is not None
+    assert IntentStatus.FINISHED == finished.status
+    assert '{"status":"complete"}' == finished.result
+    assert ["nightly"] == [i.key for i in ledger.intents()]
+
+
+def test_attempts_are_recorded_pending_then_updated_with_exact_amounts(ledger: Ledger) -> None:
+    ledger.open_intent("nightly", quantity=1, budget=None, currency="USD")
+    first = _attempt(ledger, "+12025550101", "0.1000000000000000000001")
+
+    pending = ledger.attempt(first)
+    assert pending is not None
+    assert AttemptState.PENDING == pending.state
+    assert pending.unresolved
+    assert Decimal("0.1000000000000000000001") == pending.amount
+    assert (os.getpid(), "run-1") == (pending.pid, pending.run_id)
+
+    bought = ledger.update_attempt(first, AttemptState.BOUGHT, reason=None)
+    assert AttemptState.BOUGHT == bought.state
+    assert not bought.unresolved
+    noted = ledger.update_attempt(first, AttemptState.BOUGHT, note="checked by hand")
+    assert "checked by hand" == noted.note
+    with pytest.raises(LedgerError, match="no attempt 999"):
+        ledger.update_attempt(999, AttemptState.RELEASED)
+
+
+def test_attempts_filter_by_account_state_and_intent(ledger: Ledger) -> None:
+    ledger.open_intent("nightly", quantity=3, budget=None, currency="USD")
+    a = _attempt(ledger, "+12025550101", "1")
+    b = _attempt(ledger, "+12025550102", "1", account="bird:w1")
+    c = _attempt(ledger, "+12025550103", "1")
+    ledger.update_attempt(c, AttemptState.GONE)
+
+    assert [a, c] == [x.id for x in ledger.attempts(accounts=["vobiz:a1"])]
+    assert [a, b] == [x.id for x in ledger.attempts(states=[AttemptState.PENDING])]
+    assert [b, c] == [x.id for x in ledger.attempts(intent="nightly", limit=2)]
+    assert [] == ledger.attempts(accounts=[])
+
+
+def test_spent_counts_bought_and_unresolved_never_gone_refused_or_released(ledger: Ledger) -> None:
+    ledger.open_intent("nightly", quantity=9, budget=None, currency="USD")
+    states = {
+        "+12025550101": AttemptState.BOUGHT,
+        "+12025550102": AttemptState.AMBIGUOUS,
+        "+12025550103": AttemptState.UNKNOWN,
+        "+12025550104": AttemptState.PENDING,
+        "+12025550105": AttemptState.GONE,
+        "+12025550106": AttemptState.REFUSED,
+        "+12025550107": AttemptState.RELEASED,
+    }
+    for i, (e164, state) in enumerate(states.items()):
+        attempt = _attempt(ledger, e164, f"0.1{i}")
+        if state is not AttemptState.PENDING:
+            ledger.update_attempt(attempt, state)
+    _attempt(ledger, "+442071234567", "0.20", currency="GBP")
+    _attempt(ledger, "+12025550199", "5", account="bird:w1")
+
+    total, others = ledger.spent("vobiz:a1", currency="USD", window=timedelta(hours=24))
+
+    assert Decimal("0.10") + Decimal("0.11") + Decimal("0.12") + Decimal("0.13") == total
+    assert {"GBP"} == others
+    assert (Decimal("5"), set()) == ledger.spent("bird:w1", currency="USD", window=timedelta(hours=24))
+    everywhere, _ = ledger.spent(None, currency="USD", window=timedelta(hours=24))
+    assert total + 5 == everywhere
+    assert {"+12025550101", "+12025550102", "+12025550103", "+12025550104", "+442071234567"} == (
+        ledger.owned_numbers("vobiz:a1")
+    )
+
+
+def test_the_spend_window_excludes_older_attempts(ledger: Ledger) -> None:
+    ledger.open_intent("nightly", quantity=1, budget=None, currency="USD")
+    ledger.update_attempt(_attempt(ledger, "+12025550101", "1"), AttemptState.BOUGHT)
+
+    assert (Decimal(0), set()) == ledger.spent("vobiz:a1", currency="USD", window=timedelta(0))
+
+
+def test_a_second_purchaser_waits_then_names_the_holder(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as one, open_ledger(ledger_url) as two:
+        with (
+            one.purchaser("vobiz:a1", run_id="run-one", timeout=1),
+            pytest.raises(LedgerBusyError) as busy,
+            two.purchaser("vobiz:a1", run_id="run-two", timeout=0.2),
+        ):
+            pytest.fail("two runs held one account's purchaser lock at once")
+        assert busy.value.holder is not None
+        assert str(os.getpid()) in busy.value.holder
+        assert "another run is buying on vobiz" in str(busy.value)
+        with two.purchaser("vobiz:a1", run_id="run-two", timeout=1), one.purchaser("bird:w1", run_id="x", timeout=1):
+            pass  # free again once released; other accounts never wait
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from numbroker.ledger import open_ledger
+    with open_ledger(sys.argv[1]) as ledger, ledger.purchaser("vobiz:a1", run_id="doomed", timeout=5):
+        print("held", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_a_killed_holder_frees_the_account(ledger_url: str) -> None:
+    with subprocess.Popen([sys.executable, "-c", HOLDER, ledger_url], stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None
+            assert "held" == holder.stdout.readline().strip()
+            with open_ledger(ledger_url) as ledger:
+                with (
+                    pytest.raises(LedgerBusyError, match="doomed"),
+                    ledger.purchaser("vobiz:a1", run_id="r", timeout=0.2),
+                ):
+                    pass
+                holder.send_signal(signal.SIGKILL)
+                holder.wait(timeout=30)
+                with ledger.purchaser("vobiz:a1", run_id="after", timeout=20):
+                    pass
+        finally:
+            holder.kill()
+
+
+def test_a_ledger_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with open_ledger(path) as ledger:
+        ledger._query("UPDATE numbroker_meta SET value = '99' WHERE name = 'schema'")
+
+    with pytest.raises(LedgerError, match="schema 99; this numbroker reads schema 1"):
+        open_ledger(path)
+
+
+def test_where_a_ledger_lives() -> None:
+    with pytest.raises(LedgerError, match="file path or a postgresql:// URL, not mysql://"):
+        open_ledger("mysql://db/ledger")
+    assert "postgresql://ops@db.example:5433/ledger" == redact_url("postgresql://ops:hunter2@db.example:5433/ledger")
+    assert "hunter2" not in redact_url("host=db.example password=hunter2 user=ops dbname=ledger")
+    assert "numbroker" == default_ledger_path().parent.name
+
+
+def test_the_environment_names_the_ledger(tmp_path: Path) -> None:
+    target = tmp_path / "from-env.sqlite3"
+    with open_ledger(env={"NUMBROKER_LEDGER": str(target)}) as ledger:
+        assert str(target) == ledger.describe()
+    assert target.exists()
+
+
+def test_an_unreachable_postgres_is_one_clear_error_without_the_password() -> None:
+    with pytest.raises(LedgerError) as failed:
+        open_ledger("postgresql://ops:hunter2@127.0.0.1:9/ledger?connect_timeout=2")
+
+    assert "hunter2" not in str(failed.value)
+    assert "postgresql://ops@127.0.0.1:9/ledger" in str(failed.value)
