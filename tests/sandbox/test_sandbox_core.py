@@ -13,18 +13,16 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberType
 
-from numbroker._sandbox import (
-    LANE_DIGITS,
-    NUMBER_TYPES,
+from numbroker.sandbox import (
     Faults,
     InvalidPageToken,
     LoopbackServer,
     Sandbox,
     draw_numbers,
-    generate_number,
     serve_sandboxes,
     shared_numbers,
 )
+from numbroker.sandbox._inventory import LANE_DIGITS, NUMBER_TYPES, generate_number
 from numbroker_providers.bird import sandbox as bird
 from numbroker_providers.identitycall import sandbox as identitycall
 from numbroker_providers.vobiz import sandbox as vobiz

@@ -11,7 +11,8 @@ from typing import Any
 import anyio
 import pytest
 
-from numbroker._sandbox import Faults, Sandbox, http_date
+from numbroker.sandbox import Faults, Sandbox
+from numbroker.sandbox._values import http_date
 from numbroker_providers.bird import sandbox as bird
 from numbroker_providers.identitycall import sandbox as identitycall
 from numbroker_providers.vobiz import sandbox as vobiz

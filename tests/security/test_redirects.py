@@ -15,7 +15,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from numbroker import BadRequestError, Provider, ProviderStatus, RetryPolicy, Searcher, SearchQuery
-from numbroker._sandbox import LoopbackServer
+from numbroker.sandbox import LoopbackServer
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.vobiz import VobizProvider

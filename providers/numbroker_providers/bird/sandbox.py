@@ -1,6 +1,7 @@
 """Bird emulator: numbers-stock-items search, buying long-code numbers and the owned list.
 
-Speaks ``https://api.bird.com`` (``base_path=""``), as documented (``shared/providers.md`` §2):
+Speaks ``https://api.bird.com`` (``base_path=""``), as documented in Bird's Numbers API reference
+(docs.bird.com: "Search available numbers", "Buy a number", "Long-code numbers"):
 
 * ``GET /organizations/{organization_id}/numbers-stock-items`` (also the workspace-scoped
   ``/workspaces/{workspace_id}/numbers-stock-items``), ``Authorization: AccessKey <key>``; ``limit``

@@ -1,7 +1,8 @@
 """IdentityCall emulator: available-number search, purchase and the owned list.
 
-Speaks ``https://api.identitycall.ai/api/v1/public`` (``base_path="/api/v1/public"``), as documented
-(``shared/providers.md`` §3):
+Speaks ``https://api.identitycall.ai/api/v1/public`` (``base_path="/api/v1/public"``), as documented in
+IdentityCall's API reference (docs.identitycall.ai: "Virtual numbers": available, purchase, list) and, for
+the pass-through entries, Telnyx's "List available phone numbers" response (developers.telnyx.com):
 
 * ``GET /virtual_numbers/available`` with ``Authorization: Bearer idc_<32 alphanumerics>``; ``country``
   (case-insensitive, default ``US``) and ``number_type`` (default ``mobile``; ``mobile|local|toll-free|

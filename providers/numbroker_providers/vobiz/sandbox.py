@@ -1,6 +1,7 @@
 """Vobiz emulator: inventory search, purchase from inventory and the owned-number list.
 
-Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented (``shared/providers.md`` §1):
+Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented in Vobiz's API reference
+(docs.vobiz.ai: "List Inventory Numbers", "Purchase from Inventory", "List Account Phone Numbers", "Errors"):
 
 * ``GET /api/v1/account/{auth_id}/inventory/numbers``: ``X-Auth-ID`` (must equal the path auth id) and
   ``X-Auth-Token``; ``country``, ``search`` (substring of the E.164), ``page`` (1-based), ``per_page``

@@ -18,7 +18,7 @@ from numbroker import (
     SearchQuery,
 )
 from numbroker._provider import ProviderResult
-from numbroker._sandbox import Faults, LoopbackServer, Sandbox
+from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.bird.sandbox import create_app
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from numbroker._sandbox import Faults, Sandbox
+from numbroker.sandbox import Faults, Sandbox
 from numbroker_providers.bird.sandbox import create_app
 
 pytestmark = pytest.mark.anyio

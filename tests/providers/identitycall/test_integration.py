@@ -10,7 +10,7 @@ import pytest
 
 from numbroker import AuthenticationError, BadRequestError, NumberType, RetryPolicy, SearchQuery
 from numbroker._provider import ProviderResult
-from numbroker._sandbox import Faults, LoopbackServer, Sandbox
+from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.identitycall.sandbox import BUCKETS, create_app
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from numbroker._sandbox import Faults, Sandbox
+from numbroker.sandbox import Faults, Sandbox
 from numbroker_providers.identitycall.sandbox import BUCKETS, create_app
 
 pytestmark = pytest.mark.anyio

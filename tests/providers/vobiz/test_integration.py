@@ -16,7 +16,7 @@ from numbroker import (
     RetryPolicy,
     SearchQuery,
 )
-from numbroker._sandbox import Faults, LoopbackServer, Sandbox
+from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.vobiz import VobizProvider
 from numbroker_providers.vobiz.sandbox import create_app
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 
-from numbroker._sandbox import Faults, Sandbox
+from numbroker.sandbox import Faults, Sandbox
 from numbroker_providers.vobiz.sandbox import create_app
 
 pytestmark = pytest.mark.anyio

@@ -1,11 +1,8 @@
-"""The built-in vendor emulators, wired to the real adapters.
+"""Sandboxes wired to the real adapters: build each provider's sandbox, point its adapter at it.
 
-Every built-in provider ships a sandbox (its class attribute ``sandbox`` names the factory): an ASGI
-app that speaks the vendor's wire format over a deterministic inventory, with fault knobs. This module
-builds them and points real adapters at them, either in-process (``httpx.ASGITransport``: no sockets,
-used by ``numbroker search --sandbox``) or over real loopback HTTP (``serve_sandboxes``).
-
-Needs the ``sandbox`` extra (Starlette and uvicorn): ``pip install 'numbroker[sandbox]'``.
+Every built-in provider ships a sandbox (its class attribute ``sandbox`` names the factory). The
+adapters talk to it in-process (``httpx.ASGITransport``: no sockets, used by
+``numbroker search --sandbox``) or over real loopback HTTP (:func:`~numbroker.sandbox.serve_sandboxes`).
 """
 
 from __future__ import annotations
@@ -16,55 +13,10 @@ from typing import Any
 
 import httpx
 
-from numbroker._provider import Provider
 from numbroker._registry import get_provider_class, provider_ids
-from numbroker._sandbox import (
-    Faults,
-    GeneratedNumber,
-    InvalidPageToken,
-    LoopbackServer,
-    Reply,
-    RequestContext,
-    Sandbox,
-    SandboxRecord,
-    ServedRequest,
-    SharedNumber,
-    draw_money,
-    draw_numbers,
-    draw_timestamp,
-    json_number,
-    now_iso,
-    seeded_uuid,
-    serve_sandboxes,
-    shared_numbers,
-)
-
-__all__ = [
-    # using the sandboxes
-    "Faults",
-    "LoopbackServer",
-    "Sandbox",
-    "ServedRequest",
-    "create_sandboxes",
-    "in_process_providers",
-    "loopback_providers",
-    "sandboxed_ids",
-    "serve_sandboxes",
-    # writing one (a vendor emulator beside its adapter)
-    "GeneratedNumber",
-    "InvalidPageToken",
-    "Reply",
-    "RequestContext",
-    "SandboxRecord",
-    "SharedNumber",
-    "draw_money",
-    "draw_numbers",
-    "draw_timestamp",
-    "json_number",
-    "now_iso",
-    "seeded_uuid",
-    "shared_numbers",
-]
+from numbroker.adapters import Provider
+from numbroker.sandbox._app import Sandbox
+from numbroker.sandbox._faults import Faults
 
 IN_PROCESS_ORIGIN = "http://127.0.0.1"
 """Origin given to adapters talking to an in-process sandbox (the transport ignores it; it is loopback)."""

@@ -1,0 +1,65 @@
+"""The built-in vendor emulators ("sandboxes"), wired to the real adapters, and the kit to write one.
+
+A sandbox is a small Starlette app that speaks one vendor's wire format over a deterministic
+inventory, with fault knobs (:class:`Faults`). Every built-in provider ships one beside its adapter
+(``numbroker_providers.<id>.sandbox``; the provider's class attribute ``sandbox`` names the factory),
+which describes only its wire format; everything they share lives in this package:
+
+* the :class:`Sandbox` base (the ASGI app, ground truth, request log, purchase state, paging helpers)
+  and :class:`RequestContext`, what a vendor handler is given;
+* the fault-injection pipeline every endpoint runs through (see :class:`Faults`);
+* the value types: :class:`ServedRequest` (the request log), :class:`SandboxRecord` (the ground
+  truth), :class:`Reply` (what a handler answers);
+* :class:`LoopbackServer` and :func:`serve_sandboxes`: sandboxes over real loopback HTTP;
+* deterministic data: valid numbers (:func:`draw_numbers`), the cross-vendor overlap
+  (:func:`shared_numbers`), money, timestamps and uuids;
+* :func:`create_sandboxes` and the real adapters pointed at them, in-process
+  (:func:`in_process_providers`, used by ``numbroker search --sandbox``) or over loopback
+  (:func:`loopback_providers`).
+
+Needs the ``sandbox`` extra (Starlette and uvicorn): ``pip install 'numbroker[sandbox]'``.
+"""
+
+from __future__ import annotations
+
+from numbroker.sandbox._app import Sandbox
+from numbroker.sandbox._context import RequestContext
+from numbroker.sandbox._faults import Faults
+from numbroker.sandbox._inventory import GeneratedNumber, SharedNumber, draw_numbers, shared_numbers
+from numbroker.sandbox._server import LoopbackServer, serve_sandboxes
+from numbroker.sandbox._types import InvalidPageToken, Reply, SandboxRecord, ServedRequest
+from numbroker.sandbox._values import draw_money, draw_timestamp, json_number, now_iso, seeded_uuid
+from numbroker.sandbox._wiring import IN_PROCESS_ORIGIN as IN_PROCESS_ORIGIN
+from numbroker.sandbox._wiring import (
+    create_sandboxes,
+    in_process_providers,
+    loopback_providers,
+    sandboxed_ids,
+)
+
+__all__ = [
+    # using the sandboxes
+    "Faults",
+    "LoopbackServer",
+    "Sandbox",
+    "ServedRequest",
+    "create_sandboxes",
+    "in_process_providers",
+    "loopback_providers",
+    "sandboxed_ids",
+    "serve_sandboxes",
+    # writing one (a vendor emulator beside its adapter)
+    "GeneratedNumber",
+    "InvalidPageToken",
+    "Reply",
+    "RequestContext",
+    "SandboxRecord",
+    "SharedNumber",
+    "draw_money",
+    "draw_numbers",
+    "draw_timestamp",
+    "json_number",
+    "now_iso",
+    "seeded_uuid",
+    "shared_numbers",
+]
