@@ -14,14 +14,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from numbroker._buy import AttemptOutcome as AttemptOutcome
-    from numbroker._buy import BuyResult as BuyResult
-    from numbroker._buy import BuyStatus as BuyStatus
-    from numbroker._buy import PlanDecision as PlanDecision
-    from numbroker._buy import PlanEntry as PlanEntry
-    from numbroker._buy import PurchaseAttempt as PurchaseAttempt
-    from numbroker._buy import buy_cheapest as buy_cheapest
-    from numbroker._buy import buy_cheapest_sync as buy_cheapest_sync
     from numbroker._events import PageFetched as PageFetched
     from numbroker._events import ProviderFinished as ProviderFinished
     from numbroker._events import ProviderStarted as ProviderStarted
@@ -76,12 +68,10 @@ if TYPE_CHECKING:
     from numbroker._provider import RawPage as RawPage
     from numbroker._provider import check_base_url as check_base_url
     from numbroker._provider import path_segment as path_segment
-    from numbroker._purchase import FailureKind as FailureKind
-    from numbroker._purchase import PurchaseReceipt as PurchaseReceipt
-    from numbroker._purchase import classify_purchase_error as classify_purchase_error
     from numbroker._ranking import ExchangeRates as ExchangeRates
     from numbroker._ranking import RankedOffer as RankedOffer
     from numbroker._ranking import SortKey as SortKey
+    from numbroker._receipts import PurchaseReceipt as PurchaseReceipt
     from numbroker._registry import available_providers as available_providers
     from numbroker._registry import get_provider_class as get_provider_class
     from numbroker._registry import provider_ids as provider_ids
@@ -98,19 +88,29 @@ if TYPE_CHECKING:
     from numbroker._types import FilterSupport as FilterSupport
     from numbroker._types import NumberType as NumberType
     from numbroker._types import QueryFilter as QueryFilter
+    from numbroker.buying import AttemptOutcome as AttemptOutcome
+    from numbroker.buying import BuyResult as BuyResult
+    from numbroker.buying import BuyStatus as BuyStatus
+    from numbroker.buying import FailureKind as FailureKind
+    from numbroker.buying import PlanDecision as PlanDecision
+    from numbroker.buying import PlanEntry as PlanEntry
+    from numbroker.buying import PurchaseAttempt as PurchaseAttempt
+    from numbroker.buying import buy_cheapest as buy_cheapest
+    from numbroker.buying import buy_cheapest_sync as buy_cheapest_sync
+    from numbroker.buying import classify_purchase_error as classify_purchase_error
 
 _EXPORTS: dict[str, str] = {
-    "AttemptOutcome": "numbroker._buy",
+    "AttemptOutcome": "numbroker.buying",
     "AuthenticationError": "numbroker._exceptions",
     "AvailableNumber": "numbroker._models",
     "BadRequestError": "numbroker._exceptions",
-    "BuyResult": "numbroker._buy",
-    "BuyStatus": "numbroker._buy",
+    "BuyResult": "numbroker.buying",
+    "BuyStatus": "numbroker.buying",
     "Capability": "numbroker._types",
     "ConfigurationError": "numbroker._exceptions",
     "DebitFailedError": "numbroker._exceptions",
     "ExchangeRates": "numbroker._ranking",
-    "FailureKind": "numbroker._purchase",
+    "FailureKind": "numbroker.buying",
     "FieldError": "numbroker._money",
     "FilterSupport": "numbroker._types",
     "IncompleteSearchError": "numbroker._exceptions",
@@ -127,8 +127,8 @@ _EXPORTS: dict[str, str] = {
     "PageResult": "numbroker._provider",
     "ParsedNumber": "numbroker._phone",
     "PermissionDeniedError": "numbroker._exceptions",
-    "PlanDecision": "numbroker._buy",
-    "PlanEntry": "numbroker._buy",
+    "PlanDecision": "numbroker.buying",
+    "PlanEntry": "numbroker.buying",
     "Provider": "numbroker._provider",
     "ProviderConnectionError": "numbroker._exceptions",
     "ProviderError": "numbroker._exceptions",
@@ -143,9 +143,9 @@ _EXPORTS: dict[str, str] = {
     "ProviderStatus": "numbroker._search",
     "ProviderTimeoutError": "numbroker._exceptions",
     "ProviderUnavailableError": "numbroker._exceptions",
-    "PurchaseAttempt": "numbroker._buy",
+    "PurchaseAttempt": "numbroker.buying",
     "PurchaseError": "numbroker._exceptions",
-    "PurchaseReceipt": "numbroker._purchase",
+    "PurchaseReceipt": "numbroker._receipts",
     "QueryFilter": "numbroker._types",
     "RankedOffer": "numbroker._ranking",
     "RateLimit": "numbroker._http",
@@ -164,10 +164,10 @@ _EXPORTS: dict[str, str] = {
     "SortKey": "numbroker._ranking",
     "UnknownProviderError": "numbroker._exceptions",
     "available_providers": "numbroker._registry",
-    "buy_cheapest": "numbroker._buy",
-    "buy_cheapest_sync": "numbroker._buy",
+    "buy_cheapest": "numbroker.buying",
+    "buy_cheapest_sync": "numbroker.buying",
     "check_base_url": "numbroker._provider",
-    "classify_purchase_error": "numbroker._purchase",
+    "classify_purchase_error": "numbroker.buying",
     "decimal_from_json_number": "numbroker._money",
     "decimal_from_scaled_int": "numbroker._money",
     "decimal_from_string": "numbroker._money",

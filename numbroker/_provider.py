@@ -66,7 +66,7 @@ from numbroker._http import RateLimit, RateLimiter, RetryPolicy, error_for_statu
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import FieldError
 from numbroker._phone import Strictness, parse_e164
-from numbroker._purchase import PurchaseReceipt
+from numbroker._receipts import PurchaseReceipt
 from numbroker._types import FilterSupport, QueryFilter
 
 __all__ = [

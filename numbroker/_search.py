@@ -36,7 +36,7 @@ from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._provider import PageResult, Provider, ProviderRun
 from numbroker._ranking import ExchangeRates, RankedOffer, Ranker, SortedRuns, SortKey, TopK
 from numbroker._registry import providers_from_env
-from numbroker._run import run_sync
+from numbroker._sync import run_sync
 
 __all__ = [
     "OverallStatus",

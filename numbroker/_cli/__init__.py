@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from numbroker._buy import BuyResult
     from numbroker._models import SearchQuery
     from numbroker._money import Money
     from numbroker._provider import Provider
     from numbroker._search import SearchResult
+    from numbroker.buying import BuyResult
 
 __all__ = ["main"]
 
@@ -73,7 +73,7 @@ def _environment(env_file: str | None) -> dict[str, str]:
 
 
 def _run(coro_fn: Callable[[], Any]) -> Any:
-    from numbroker._run import run_sync
+    from numbroker._sync import run_sync
 
     return run_sync(coro_fn)
 
@@ -371,7 +371,7 @@ Exit codes: 0 bought everything asked, 3 bought fewer, 1 bought nothing (always 
 
 
 def _buy_exit_code(result: BuyResult) -> int:
-    from numbroker._buy import BuyStatus
+    from numbroker.buying import BuyStatus
 
     if result.status is BuyStatus.UNKNOWN:
         return EXIT_UNKNOWN
@@ -382,7 +382,7 @@ def _buy_exit_code(result: BuyResult) -> int:
 
 def _ask(plan: BuyResult) -> bool:
     """The terminal prompt: show the plan, then ask (default no)."""
-    from numbroker._cli._buy import planned_total, render_buy
+    from numbroker._cli._buy_output import planned_total, render_buy
     from numbroker._cli._render import format_money
 
     render_buy(plan, "table", sys.stdout, color=True)
@@ -477,8 +477,8 @@ def buy_cheapest_command(
         built, skipped, _ = _providers(providers, sandbox, env)
 
         async def run() -> BuyResult:
-            from numbroker._buy import buy_cheapest
             from numbroker._search import Searcher
+            from numbroker.buying import buy_cheapest
 
             async with Searcher(built, timeout=timeout, skipped=skipped, own_providers=True) as searcher:
                 return await buy_cheapest(
@@ -510,7 +510,7 @@ def buy_cheapest_command(
                 sys.exit(EXIT_UNKNOWN)
             raise
 
-        from numbroker._cli._buy import render_buy, summary
+        from numbroker._cli._buy_output import render_buy, summary
         from numbroker._cli._render import summary_lines
 
         render_buy(result, fmt, sys.stdout, color=sys.stdout.isatty())

@@ -27,7 +27,7 @@ from numbroker._money import (
 )
 from numbroker._phone import ParsedNumber, infer_number_type, parse_e164, same_number
 from numbroker._provider import Cursor, OwnedPage, PageResult, Provider, RawPage, check_base_url, path_segment
-from numbroker._purchase import PurchaseReceipt, json_safe
+from numbroker._receipts import PurchaseReceipt, json_safe
 from numbroker.adapters import wire
 
 __all__ = [

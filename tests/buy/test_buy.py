@@ -42,8 +42,8 @@ from numbroker import (
     buy_cheapest_sync,
     classify_purchase_error,
 )
-from numbroker._buy import DEFAULT_CONFIRM_DELAY
-from numbroker._purchase import stops_provider
+from numbroker.buying._outcome import stops_provider
+from numbroker.buying._terms import DEFAULT_CONFIRM_DELAY
 from numbroker.sandbox import Faults, Sandbox, create_sandboxes, in_process_providers, serve_sandboxes
 from numbroker.testing import FakeProvider, offer
 

@@ -1,4 +1,4 @@
-"""What one purchase returns, and the one place that decides what a failed purchase means.
+"""The one place that decides what a failed purchase means.
 
 Adapters translate vendor-specific answers into the error tree (a 404, a 409 or a 422 "not available"
 on a purchase all become :class:`NumberUnavailableError`); everything after that is vendor-neutral and
@@ -14,12 +14,7 @@ lives here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
 from enum import StrEnum
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, JsonValue
 
 from numbroker._exceptions import (
     DebitFailedError,
@@ -31,29 +26,7 @@ from numbroker._exceptions import (
     RateLimitedError,
 )
 
-__all__ = ["FailureKind", "PurchaseReceipt", "classify_purchase_error", "json_safe", "stops_provider"]
-
-
-class PurchaseReceipt(BaseModel):
-    """Proof that a number was bought.
-
-    Attributes:
-        provider: the provider id.
-        offer_id: the offer bought (the vendor's inventory or stock-item id, or the number).
-        e164: the number bought, canonical E.164.
-        vendor_id: the vendor's id of the number now owned, when its answer gives one.
-        request_id: the vendor's request id, when it gives one.
-        details: a few fields of the vendor's answer (JSON-safe, never a credential).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    provider: str
-    offer_id: str
-    e164: str
-    vendor_id: str | None = None
-    request_id: str | None = None
-    details: dict[str, JsonValue] = {}
+__all__ = ["FailureKind", "classify_purchase_error", "stops_provider"]
 
 
 class FailureKind(StrEnum):
@@ -102,18 +75,3 @@ def stops_provider(exc: BaseException) -> bool:
     return classify_purchase_error(exc) is FailureKind.PROVIDER_REFUSED or isinstance(
         exc, DebitFailedError | RateLimitedError
     )
-
-
-def json_safe(value: Any, *, depth: int = 4) -> JsonValue:
-    """A JSON-safe copy of a parsed vendor value: Decimals become strings, other odd values are dropped."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Decimal):
-        return format(value, "f") if value.is_finite() else str(value)
-    if depth <= 0:
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v, depth=depth - 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v, depth=depth - 1) for v in value]
-    return None

@@ -1,4 +1,4 @@
-"""Running numbroker's async API from synchronous code."""
+"""The synchronous runner: numbroker's async API called from synchronous code."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from numbroker._buy import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry
 from numbroker._cli._render import format_money
 from numbroker._money import Money
+from numbroker.buying import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry
 
 __all__ = ["planned_total", "render_buy", "summary"]
 
