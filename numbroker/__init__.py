@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from numbroker._exceptions import BadRequestError as BadRequestError
     from numbroker._exceptions import ConfigurationError as ConfigurationError
     from numbroker._exceptions import DebitFailedError as DebitFailedError
-    from numbroker._exceptions import IncompleteSearchError as IncompleteSearchError
     from numbroker._exceptions import InsufficientFundsError as InsufficientFundsError
     from numbroker._exceptions import MissingCredentialsError as MissingCredentialsError
     from numbroker._exceptions import NotFoundError as NotFoundError
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
     from numbroker._phone import ParsedNumber as ParsedNumber
     from numbroker._phone import infer_number_type as infer_number_type
     from numbroker._phone import parse_e164 as parse_e164
+    from numbroker._pricing import ExchangeRates as ExchangeRates
     from numbroker._provider import OwnedPage as OwnedPage
     from numbroker._provider import PageResult as PageResult
     from numbroker._provider import Provider as Provider
@@ -68,26 +68,26 @@ if TYPE_CHECKING:
     from numbroker._provider import RawPage as RawPage
     from numbroker._provider import check_base_url as check_base_url
     from numbroker._provider import path_segment as path_segment
-    from numbroker._ranking import ExchangeRates as ExchangeRates
-    from numbroker._ranking import RankedOffer as RankedOffer
-    from numbroker._ranking import SortKey as SortKey
     from numbroker._receipts import PurchaseReceipt as PurchaseReceipt
     from numbroker._registry import available_providers as available_providers
     from numbroker._registry import get_provider_class as get_provider_class
     from numbroker._registry import provider_ids as provider_ids
     from numbroker._registry import providers_from_env as providers_from_env
     from numbroker._registry import register_provider as register_provider
-    from numbroker._search import OverallStatus as OverallStatus
-    from numbroker._search import ProviderReport as ProviderReport
-    from numbroker._search import ProviderStatus as ProviderStatus
+    from numbroker._reports import IncompleteSearchError as IncompleteSearchError
+    from numbroker._reports import OverallStatus as OverallStatus
+    from numbroker._reports import ProviderReport as ProviderReport
+    from numbroker._reports import ProviderStatus as ProviderStatus
+    from numbroker._reports import RankedOffer as RankedOffer
+    from numbroker._reports import SearchResult as SearchResult
     from numbroker._search import Searcher as Searcher
-    from numbroker._search import SearchResult as SearchResult
     from numbroker._search import SearchStream as SearchStream
     from numbroker._search import search as search
     from numbroker._types import Capability as Capability
     from numbroker._types import FilterSupport as FilterSupport
     from numbroker._types import NumberType as NumberType
     from numbroker._types import QueryFilter as QueryFilter
+    from numbroker._types import SortKey as SortKey
     from numbroker.buying import AttemptOutcome as AttemptOutcome
     from numbroker.buying import BuyResult as BuyResult
     from numbroker.buying import BuyStatus as BuyStatus
@@ -109,11 +109,11 @@ _EXPORTS: dict[str, str] = {
     "Capability": "numbroker._types",
     "ConfigurationError": "numbroker._exceptions",
     "DebitFailedError": "numbroker._exceptions",
-    "ExchangeRates": "numbroker._ranking",
+    "ExchangeRates": "numbroker._pricing",
     "FailureKind": "numbroker.buying",
     "FieldError": "numbroker._money",
     "FilterSupport": "numbroker._types",
-    "IncompleteSearchError": "numbroker._exceptions",
+    "IncompleteSearchError": "numbroker._reports",
     "InsufficientFundsError": "numbroker._exceptions",
     "MissingCredentialsError": "numbroker._exceptions",
     "Money": "numbroker._money",
@@ -121,7 +121,7 @@ _EXPORTS: dict[str, str] = {
     "NumberType": "numbroker._types",
     "NumberUnavailableError": "numbroker._exceptions",
     "NumbrokerError": "numbroker._exceptions",
-    "OverallStatus": "numbroker._search",
+    "OverallStatus": "numbroker._reports",
     "PageFetched": "numbroker._events",
     "OwnedPage": "numbroker._provider",
     "PageResult": "numbroker._provider",
@@ -134,20 +134,20 @@ _EXPORTS: dict[str, str] = {
     "ProviderError": "numbroker._exceptions",
     "ProviderFinished": "numbroker._events",
     "ProviderHTTPError": "numbroker._exceptions",
-    "ProviderReport": "numbroker._search",
+    "ProviderReport": "numbroker._reports",
     "ProviderResponseError": "numbroker._exceptions",
     "ProviderResult": "numbroker._provider",
     "ProviderRun": "numbroker._provider",
     "ProviderStarted": "numbroker._events",
     "ProviderStats": "numbroker._provider",
-    "ProviderStatus": "numbroker._search",
+    "ProviderStatus": "numbroker._reports",
     "ProviderTimeoutError": "numbroker._exceptions",
     "ProviderUnavailableError": "numbroker._exceptions",
     "PurchaseAttempt": "numbroker.buying",
     "PurchaseError": "numbroker._exceptions",
     "PurchaseReceipt": "numbroker._receipts",
     "QueryFilter": "numbroker._types",
-    "RankedOffer": "numbroker._ranking",
+    "RankedOffer": "numbroker._reports",
     "RateLimit": "numbroker._http",
     "RateLimitedError": "numbroker._exceptions",
     "RawPage": "numbroker._provider",
@@ -158,10 +158,10 @@ _EXPORTS: dict[str, str] = {
     "RetryScheduled": "numbroker._events",
     "SearchEvent": "numbroker._events",
     "SearchQuery": "numbroker._models",
-    "SearchResult": "numbroker._search",
+    "SearchResult": "numbroker._reports",
     "SearchStream": "numbroker._search",
     "Searcher": "numbroker._search",
-    "SortKey": "numbroker._ranking",
+    "SortKey": "numbroker._types",
     "UnknownProviderError": "numbroker._exceptions",
     "available_providers": "numbroker._registry",
     "buy_cheapest": "numbroker.buying",

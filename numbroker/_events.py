@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from numbroker._search import ProviderReport
+    from numbroker._reports import ProviderReport
 
 __all__ = [
     "PageFetched",

@@ -7,7 +7,8 @@ Every error a caller can meet is a :class:`NumbrokerError`::
     │   └── MissingCredentialsError                        names the keyword argument and the env var
     ├── UnknownProviderError(NumbrokerError, LookupError)  registry miss; lists the known ids
     ├── UnsupportedQueryError(NumbrokerError)              a provider cannot honour a filter at all
-    ├── IncompleteSearchError(NumbrokerError)              strict mode: a provider failed (carries the result)
+    ├── IncompleteSearchError(NumbrokerError)              strict mode: a provider failed (carries the result;
+    │                                                      defined in ``_reports`` beside the result it carries)
     ├── ProviderError(NumbrokerError)                      .provider (id) on every instance
     │   ├── ProviderHTTPError                              .status_code, .body (truncated), .headers, .request_id
     │   │   ├── BadRequestError                            400/409/422: the vendor refused the request as asked
@@ -28,22 +29,20 @@ Every error a caller can meet is a :class:`NumbrokerError`::
 Messages start with the provider id, bodies are truncated, and credentials are
 redacted before they reach any message (see ``Provider.redact``).
 Every error survives pickling.
+
+This module imports nothing from numbroker, so every other module may import it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from numbroker._search import SearchResult
+from typing import Any, TypeVar
 
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
     "DebitFailedError",
-    "IncompleteSearchError",
     "InsufficientFundsError",
     "MissingCredentialsError",
     "NotFoundError",
@@ -99,17 +98,6 @@ class UnknownProviderError(NumbrokerError, LookupError):
 
 class UnsupportedQueryError(NumbrokerError):
     """Raised when a provider is asked to apply a filter it cannot apply, natively or client-side."""
-
-
-class IncompleteSearchError(NumbrokerError):
-    """Raised by a strict search when any provider failed; ``.result`` holds what did arrive."""
-
-    def __init__(self, message: str, result: SearchResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.result))
 
 
 class PurchaseError(NumbrokerError):

@@ -18,9 +18,10 @@ from pydantic import (
 
 from numbroker._money import Money
 from numbroker._phone import Strictness, infer_number_type, parse_e164, validate_country
+from numbroker._pricing import RANKING, ExchangeRates, convert, first_bill, total_cost
 from numbroker._types import Capability, NumberType
 
-__all__ = ["AvailableNumber", "Exclusion", "RejectedRecord", "SearchQuery", "make_offer", "sum_prices"]
+__all__ = ["AvailableNumber", "Exclusion", "PriceExclusion", "RejectedRecord", "SearchQuery", "make_offer"]
 
 _PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
@@ -110,24 +111,17 @@ class AvailableNumber(BaseModel):
 
     @property
     def first_bill(self) -> Money | None:
-        """What buying costs today: setup plus the first month (None if a price is missing or currencies differ)."""
-        return sum_prices(self.setup_price, self.monthly_price, months=1)
+        """What buying costs today: setup plus the first month (None if monthly is missing or currencies differ).
+
+        A missing setup price counts as none charged here (the offer alone does not say whether its vendor
+        states setup prices); buy-cheapest asks :func:`numbroker._pricing.first_bill` with the provider's
+        ``states_setup_prices``, where a missing one from a vendor that states them is unknown.
+        """
+        return first_bill(self.setup_price, self.monthly_price, setup_stated=False, context=RANKING)
 
     def total_cost(self, months: int) -> Money | None:
-        """Setup plus ``months`` × monthly (None if a price is missing or currencies differ)."""
-        return sum_prices(self.setup_price, self.monthly_price, months=months)
-
-
-def sum_prices(setup: Money | None, monthly: Money | None, *, months: int) -> Money | None:
-    """Setup plus ``months`` × monthly in one currency; None if monthly is missing or the currencies differ."""
-    if monthly is None:
-        return None
-    if setup is None:
-        # A vendor that states no setup price charges the subscription only.
-        return Money.model_construct(amount=monthly.amount * months, currency=monthly.currency)
-    if setup.currency != monthly.currency:
-        return None
-    return Money.model_construct(amount=setup.amount + monthly.amount * months, currency=monthly.currency)
+        """Setup plus ``months`` × monthly (None if monthly is missing or currencies differ; see :attr:`first_bill`)."""
+        return total_cost(self.setup_price, self.monthly_price, months=months, setup_stated=False, context=RANKING)
 
 
 def make_offer(
@@ -218,6 +212,16 @@ Exclusion = Literal[
 ]
 """Why an offer did not match a query's number filters (``*_unknown``: the vendor did not say)."""
 
+PriceExclusion = Literal[
+    "setup_price_unknown",
+    "setup_cap_not_comparable",
+    "over_setup_cap",
+    "monthly_price_unknown",
+    "monthly_cap_not_comparable",
+    "over_monthly_cap",
+]
+"""Why an offer's prices failed a query's price caps (``*_not_comparable``: no rate to the cap's currency)."""
+
 
 def _digits(value: Any, name: str) -> Any:
     if value is None:
@@ -299,7 +303,7 @@ class SearchQuery(BaseModel):
     def exclusion(self, offer: AvailableNumber) -> Exclusion | None:
         """Return why ``offer`` fails this query's number filters, or None if it matches.
 
-        Price caps are not checked here: they may need currency conversion (see the searcher).
+        Price caps are checked by :meth:`price_exclusion`, once prices are in the ranking currency.
         """
         if offer.country != self.country:
             return "country"
@@ -314,4 +318,29 @@ class SearchQuery(BaseModel):
             return "prefix"
         if self.contains is not None and self.contains not in offer.e164[1:]:
             return "contains"
+        return None
+
+    def price_exclusion(
+        self, setup: Money | None, monthly: Money | None, rates: ExchangeRates | None = None
+    ) -> PriceExclusion | None:
+        """Return why these prices fail this query's price caps, or None if they pass.
+
+        Each cap is compared in its own currency, converting with ``rates`` when given. A price that is
+        missing, or cannot be converted to the cap's currency, cannot be proven under the cap: it fails.
+        The setup cap is checked first.
+        """
+        caps: tuple[tuple[Literal["setup", "monthly"], Money | None, Money | None], ...] = (
+            ("setup", setup, self.max_setup_price),
+            ("monthly", monthly, self.max_monthly_price),
+        )
+        for name, price, cap in caps:
+            if cap is None:
+                continue
+            if price is None:
+                return "setup_price_unknown" if name == "setup" else "monthly_price_unknown"
+            comparable = convert(price, cap.currency, rates)
+            if comparable is None:
+                return "setup_cap_not_comparable" if name == "setup" else "monthly_cap_not_comparable"
+            if comparable.amount > cap.amount:
+                return "over_setup_cap" if name == "setup" else "over_monthly_cap"
         return None

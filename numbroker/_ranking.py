@@ -1,142 +1,62 @@
-"""Ranking: exchange rates, price caps, sort keys, de-duplication and a bounded top-k. Pure, no I/O.
+"""Ranking: price caps, conversion into a target currency, sort keys, one offer per number, a bounded top-k.
 
-Offers in different currencies are never compared raw. With a target currency and user-supplied
-rates every price is converted (exactly, in Decimal, the original kept beside it); an offer whose
-currency has no rate is reported as unconverted, never guessed. Without rates and with mixed
-currencies, offers are ranked within each currency and the result says so.
+Pure, no I/O. Offers in different currencies are never compared raw. With a target currency and
+user-supplied rates every price is converted (exactly, in Decimal, the original kept beside it); an
+offer whose currency has no rate is reported as unconverted, never guessed. Without rates and with
+mixed currencies, offers are ranked within each currency and the result says so.
+
+The ranker hands the searcher a finished :class:`Ranking` (offers, groups, what was left out and why,
+the limit applied); the searcher only assembles its result from it. The money rules it applies
+(conversion, bills, the exact context) are those of :mod:`numbroker._pricing`.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Context, Decimal
-from enum import StrEnum
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
-
 from numbroker._exceptions import ConfigurationError
-from numbroker._models import AvailableNumber, SearchQuery, sum_prices
-from numbroker._money import FieldError, Money, decimal_from_json_number, decimal_from_string, validate_currency
+from numbroker._models import AvailableNumber, SearchQuery
+from numbroker._money import Money, validate_currency
+from numbroker._pricing import RANKING, ExchangeRates, convert, total_cost
+from numbroker._reports import RankedOffer
+from numbroker._types import SortKey
 
-__all__ = ["ExchangeRates", "RankedOffer", "Ranker", "SortKey", "TopK"]
-
-_DIVISION = Context(prec=34)
-"""Conversion divides by a rate: 34 significant digits (IEEE decimal128), far beyond any price's precision."""
-
-
-class SortKey(StrEnum):
-    """What offers are ranked by.
-
-    ``monthly``: the monthly price (default). ``setup``: the setup price. ``first-bill``: what buying
-    costs today (setup + first month). ``total``: setup + N × monthly over ``months``.
-    """
-
-    MONTHLY = "monthly"
-    SETUP = "setup"
-    FIRST_BILL = "first-bill"
-    TOTAL = "total"
+# ExchangeRates, RankedOffer and SortKey are defined in _pricing, _reports and _types; they stay importable here.
+__all__ = ["ExchangeRates", "RankedOffer", "Ranker", "Ranking", "SortKey", "SortedRuns", "TopK"]
 
 
-class ExchangeRates(BaseModel):
-    """User-supplied exchange rates: 1 unit of ``base`` = ``rates[X]`` units of X.
-
-    The JSON file form is ``{"base": "EUR", "rates": {"USD": "1.08", "INR": "90.2"}}``; rates may be
-    strings or JSON numbers, and are kept as exact Decimals.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    base: str
-    rates: dict[str, Decimal]
-
-    @field_validator("base", mode="before")
-    @classmethod
-    def _check_base(cls, value: object) -> str:
-        return validate_currency(value, field="base")
-
-    @field_validator("rates", mode="before")
-    @classmethod
-    def _check_rates(cls, value: object) -> dict[str, Decimal]:
-        if not isinstance(value, Mapping):
-            raise ValueError("rates must be an object of currency code → rate")
-        out: dict[str, Decimal] = {}
-        for code, rate in value.items():
-            currency = validate_currency(code, field=f"rates.{code}")
-            amount = decimal_from_string(rate) if isinstance(rate, str) else decimal_from_json_number(rate)
-            if amount == 0:
-                raise FieldError(f"rate for {currency} must be positive", field=f"rates.{code}", value=rate)
-            out[currency] = amount
-        return out
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> ExchangeRates:
-        """Load a rates file; raise :class:`ConfigurationError` saying what is wrong with it."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
-            return cls.model_validate(data)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read exchange rates file {str(path)!r}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid exchange rates file {str(path)!r}: {exc}") from None
-
-    def rate(self, currency: str) -> Decimal | None:
-        """Units of ``currency`` per 1 unit of the base, or None if unknown."""
-        return Decimal(1) if currency == self.base else self.rates.get(currency)
-
-    def convert(self, money: Money, to: str) -> Money | None:
-        """Convert ``money`` into currency ``to``; None when either rate is missing."""
-        if money.currency == to:
-            return money
-        source, target = self.rate(money.currency), self.rate(to)
-        if source is None or target is None:
-            return None
-        amount = _DIVISION.divide(money.amount * target, source)
-        return Money.model_construct(amount=amount, currency=to)
-
-
-class RankedOffer(BaseModel):
-    """An offer in the ranking, with the prices it was ranked by.
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """What the ranker made of a search's offers: everything the search result needs from it.
 
     Attributes:
-        offer: the offer as the vendor priced it (original currency untouched).
-        rank_price: the value ranked by (in ``converted``'s currency when converting), or None if unpriced.
-        converted_setup_price: setup price in the target currency, when a target currency was asked for.
-        converted_monthly_price: monthly price in the target currency, likewise.
-        alternatives: with de-duplication, the same E.164 offered by other providers (dearer or not comparable).
+        offers: the ranked offers, best first, with :attr:`limit` applied.
+        sort: the sort key ranked by.
+        months: the months of the ``total`` key.
+        currency: the target currency prices were converted into, or None.
+        per_currency: the currencies ranked separately (offers came in several and no target currency
+            was given); empty when one currency or none was ranked.
+        unconverted: offers left out because a price had no exchange rate to the target currency.
+        excluded: offers left out by the price caps, by reason.
+        unpriced: per provider, offers with no price for the sort key (ranked last).
+        limit: the query's limit as applied: the best ``limit`` of each currency when several were
+            ranked separately, else the best ``limit`` overall; None when there was none.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    offer: AvailableNumber
-    rank_price: Money | None = None
-    converted_setup_price: Money | None = None
-    converted_monthly_price: Money | None = None
-    alternatives: tuple[AvailableNumber, ...] = ()
-
-    def to_json_dict(self, *, compact: bool = False) -> dict[str, Any]:
-        """The offer's contract fields, with ranking and converted prices beside them."""
-        data: dict[str, Any] = self.offer.model_dump(mode="json", exclude={"provider_details"} if compact else None)
-        data["rank_price"] = self.rank_price.model_dump(mode="json") if self.rank_price else None
-        if self.converted_setup_price is not None or self.converted_monthly_price is not None:
-            data["converted"] = {
-                "setup_price": _dump(self.converted_setup_price),
-                "monthly_price": _dump(self.converted_monthly_price),
-            }
-        if self.alternatives:
-            data["alternatives"] = [
-                a.model_dump(mode="json", exclude={"provider_details"} if compact else None) for a in self.alternatives
-            ]
-        return data
-
-
-def _dump(money: Money | None) -> dict[str, Any] | None:
-    return None if money is None else money.model_dump(mode="json")
+    offers: list[RankedOffer] = field(default_factory=list)
+    sort: SortKey = SortKey.MONTHLY
+    months: int = 12
+    currency: str | None = None
+    per_currency: list[str] = field(default_factory=list)
+    unconverted: list[AvailableNumber] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=dict)
+    unpriced: dict[str, int] = field(default_factory=dict)
+    limit: int | None = None
 
 
 @dataclass(slots=True)
@@ -176,19 +96,24 @@ class Ranker:
     # -- per offer ---------------------------------------------------------------------------------
 
     def price(self, offer: AvailableNumber) -> _Priced | None:
-        """The offer's prices in the ranking currency; None (and counted) when it is excluded or unconvertible."""
+        """The offer's prices in the ranking currency; None (and counted) when it is excluded or unconvertible.
+
+        Every offer the ranker sees is counted here once: left out as unconverted, left out by a price cap
+        (:meth:`SearchQuery.price_exclusion <numbroker.SearchQuery.price_exclusion>`), or ranked, as
+        unpriced when it has no price for the sort key.
+        """
         setup, monthly = offer.setup_price, offer.monthly_price
         converted = False
         if self.currency is not None:
             target = self.currency
-            new_setup = self._convert(setup, target)
-            new_monthly = self._convert(monthly, target)
+            new_setup = None if setup is None else convert(setup, target, self.rates)
+            new_monthly = None if monthly is None else convert(monthly, target, self.rates)
             if (setup is not None and new_setup is None) or (monthly is not None and new_monthly is None):
                 self.unconverted.append(offer)
                 return None
             converted = any(p is not None and p.currency != target for p in (setup, monthly))
             setup, monthly = new_setup, new_monthly
-        reason = self._cap_exclusion(setup, monthly)
+        reason = self.query.price_exclusion(setup, monthly, self.rates)
         if reason is not None:
             self.excluded[reason] = self.excluded.get(reason, 0) + 1
             return None
@@ -197,35 +122,14 @@ class Ranker:
             self.unpriced[offer.provider] = self.unpriced.get(offer.provider, 0) + 1
         return _Priced(offer, setup, monthly, key, converted)
 
-    def _convert(self, money: Money | None, target: str) -> Money | None:
-        if money is None or money.currency == target:
-            return money
-        return self.rates.convert(money, target) if self.rates is not None else None
-
-    def _cap_exclusion(self, setup: Money | None, monthly: Money | None) -> str | None:
-        for name, price, cap in (
-            ("setup", setup, self.query.max_setup_price),
-            ("monthly", monthly, self.query.max_monthly_price),
-        ):
-            if cap is None:
-                continue
-            if price is None:
-                return f"{name}_price_unknown"
-            comparable = price if price.currency == cap.currency else None
-            if comparable is None and self.rates is not None:
-                comparable = self.rates.convert(price, cap.currency)
-            if comparable is None:
-                return f"{name}_cap_not_comparable"
-            if comparable.amount > cap.amount:
-                return f"over_{name}_cap"
-        return None
-
     def _key(self, setup: Money | None, monthly: Money | None) -> Money | None:
         if self.sort is SortKey.MONTHLY:
             return monthly
         if self.sort is SortKey.SETUP:
             return setup
-        return sum_prices(setup, monthly, months=1 if self.sort is SortKey.FIRST_BILL else self.months)
+        # Ranking counts a missing setup price as none charged (buy-cheapest is stricter, per provider).
+        months = 1 if self.sort is SortKey.FIRST_BILL else self.months
+        return total_cost(setup, monthly, months=months, setup_stated=False, context=RANKING)
 
     @staticmethod
     def order(priced: _Priced) -> tuple[Any, ...]:
@@ -262,13 +166,13 @@ class Ranker:
         out.sort(key=_first)
         return out
 
-    def finish(self, prepared: Iterable[Prepared] | SortedRuns, *, dedupe: bool = False) -> list[RankedOffer]:
-        """Order prepared offers; with ``dedupe`` keep the best per E.164, the rest as its alternatives.
+    def finish(self, prepared: Iterable[Prepared] | SortedRuns, *, one_per_number: bool = False) -> list[RankedOffer]:
+        """Order prepared offers; with ``one_per_number`` keep the best per E.164, the rest as its alternatives.
 
         ``prepared``: what :meth:`prepare` returned, as one iterable or collected in :class:`SortedRuns`.
         """
         prepared = prepared.merged() if isinstance(prepared, SortedRuns) else sorted(prepared, key=_first)
-        if not dedupe:
+        if not one_per_number:
             return [ranked for _, ranked in prepared]
         out: list[RankedOffer] = []
         alternatives: dict[str, list[AvailableNumber]] = {}
@@ -286,9 +190,46 @@ class Ranker:
             for r in out
         ]
 
-    def rank(self, offers: Iterable[AvailableNumber], *, dedupe: bool = False) -> list[RankedOffer]:
-        """Cap, convert and sort ``offers``; with ``dedupe`` keep the best per E.164 with the rest as alternatives."""
-        return self.finish(self.prepare(offers), dedupe=dedupe)
+    def rank(self, offers: Iterable[AvailableNumber], *, one_per_number: bool = False) -> list[RankedOffer]:
+        """Cap, convert and sort ``offers`` (no limit); with ``one_per_number`` see :meth:`finish`."""
+        return self.finish(self.prepare(offers), one_per_number=one_per_number)
+
+    def ranking(self, prepared: Iterable[Prepared] | SortedRuns, *, one_per_number: bool = False) -> Ranking:
+        """Order prepared offers (see :meth:`finish`) and conclude: the :class:`Ranking` a search reports."""
+        return self.conclude(self.finish(prepared, one_per_number=one_per_number))
+
+    def conclude(self, ordered: list[RankedOffer]) -> Ranking:
+        """The :class:`Ranking` of ``ordered`` (offers in ranking order): the query's limit applied, counts kept.
+
+        Offers in different currencies are never compared: when several currencies were ranked
+        separately, the limit keeps the best ``limit`` of each.
+        """
+        currencies = self.per_currency(ordered) if self.currency is None else []
+        separate = len(currencies) > 1
+        limit = self.query.limit
+        offers = ordered
+        if limit is not None:
+            if separate:
+                kept: dict[str | None, int] = {}
+                offers = []
+                for offer in ordered:
+                    group = offer.rank_price.currency if offer.rank_price else None
+                    kept[group] = kept.get(group, 0) + 1
+                    if kept[group] <= limit:
+                        offers.append(offer)
+            else:
+                offers = ordered[:limit]
+        return Ranking(
+            offers=offers,
+            sort=self.sort,
+            months=self.months,
+            currency=self.currency,
+            per_currency=currencies if separate else [],
+            unconverted=list(self.unconverted),
+            excluded=dict(self.excluded),
+            unpriced=dict(self.unpriced),
+            limit=limit,
+        )
 
     def per_currency(self, ranked: Sequence[RankedOffer]) -> list[str]:
         """The currencies ranked separately (more than one means offers were not compared across them).
@@ -381,6 +322,10 @@ class TopK:
         """The kept offers, best first."""
         kept = sorted((item[2] for heap in self._heaps.values() for item in heap), key=self.ranker.order)
         return [self.ranker.ranked(p) for p in kept]
+
+    def ranking(self) -> Ranking:
+        """The kept offers as the :class:`Ranking` a search reports (see :meth:`Ranker.conclude`)."""
+        return self.ranker.conclude(self.result())
 
 
 class _Reverse:

@@ -15,29 +15,37 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from pydantic import BaseModel, ConfigDict
 
 from numbroker._events import ProviderFinished, ProviderStarted, SearchEvent, notify
 from numbroker._exceptions import (
     AuthenticationError,
     ConfigurationError,
-    IncompleteSearchError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitedError,
 )
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._pricing import ExchangeRates
 from numbroker._provider import PageResult, Provider, ProviderRun
-from numbroker._ranking import ExchangeRates, RankedOffer, Ranker, SortedRuns, SortKey, TopK
+from numbroker._ranking import Ranker, Ranking, SortedRuns, TopK
 from numbroker._registry import providers_from_env
+from numbroker._reports import (
+    IncompleteSearchError,
+    OverallStatus,
+    ProviderReport,
+    ProviderStatus,
+    SearchResult,
+    overall_status,
+)
 from numbroker._sync import run_sync
+from numbroker._types import SortKey
 
+# The report types are defined in _reports; they stay importable here.
 __all__ = [
     "OverallStatus",
     "ProviderReport",
@@ -55,150 +63,6 @@ DEFAULT_DEADLINE = 30.0
 
 REJECTED_KEPT_IN_STREAMS = 1000
 """Streaming and top-k searches keep at most this many rejected records (all are counted)."""
-
-
-class ProviderStatus(StrEnum):
-    """What one provider did in a search.
-
-    ``ok`` (offers), ``empty`` (answered, nothing matched), ``error``, ``timeout``, ``rate_limited``
-    (still 429 after retries), ``auth_error`` (401/403), ``skipped`` (not configured).
-    """
-
-    OK = "ok"
-    EMPTY = "empty"
-    ERROR = "error"
-    TIMEOUT = "timeout"
-    RATE_LIMITED = "rate_limited"
-    AUTH_ERROR = "auth_error"
-    SKIPPED = "skipped"
-
-    @property
-    def failed(self) -> bool:
-        """True for statuses that mean the provider did not answer fully."""
-        return self not in (ProviderStatus.OK, ProviderStatus.EMPTY, ProviderStatus.SKIPPED)
-
-
-class OverallStatus(StrEnum):
-    """``complete``: every queried provider answered. ``partial``: some failed. ``failed``: none answered."""
-
-    COMPLETE = "complete"
-    PARTIAL = "partial"
-    FAILED = "failed"
-
-
-class ProviderReport(BaseModel):
-    """A truthful account of one provider's part in a search.
-
-    Attributes:
-        provider: the provider id.
-        status: see :class:`ProviderStatus`.
-        offers: offers delivered that matched the number filters (before price caps and ranking).
-        rejected: vendor records rejected as malformed.
-        pages: pages fetched and normalized.
-        requests: HTTP requests sent (retries included).
-        retries: retries of failed idempotent requests.
-        elapsed_ms: wall time of this provider's task.
-        error: the failure, without secrets (None when it answered).
-        error_type: the exception class name of the failure.
-        unapplied_filters: query filters the vendor could not apply itself: ``emulated`` (applied by
-            numbroker) or ``unsupported`` (no data to decide; such offers are excluded and counted).
-        excluded: offers dropped by the number filters, by reason (``capabilities_unknown``, ``prefix``...).
-        unpriced: offers with no price for the sort key (ranked last).
-        duplicates: records the vendor served twice (delivered once).
-        truncated: paging stopped at the page cap.
-        notes: anything else worth knowing (lying totals, repeated pages).
-        missing_env: for ``skipped``: the environment variables to set (names only).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    provider: str
-    status: ProviderStatus
-    offers: int = 0
-    rejected: int = 0
-    pages: int = 0
-    requests: int = 0
-    retries: int = 0
-    elapsed_ms: int = 0
-    error: str | None = None
-    error_type: str | None = None
-    unapplied_filters: dict[str, str] = {}
-    excluded: dict[str, int] = {}
-    unpriced: int = 0
-    duplicates: int = 0
-    truncated: bool = False
-    notes: list[str] = []
-    missing_env: list[str] = []
-
-
-class SearchResult(BaseModel):
-    """Everything a search found and did.
-
-    Attributes:
-        query: the query searched.
-        status: ``complete``, ``partial`` or ``failed``.
-        offers: ranked offers (best first), each with the prices it was ranked by.
-        rejected: malformed vendor records (provider, offer id, field, value, reason).
-        providers: one report per provider, skipped ones included.
-        sort: the sort key used.
-        months: the months used for the ``total`` key.
-        currency: the target currency, if prices were converted.
-        ranked_per_currency: the currencies ranked separately when offers came in several and no rates
-            were given (offers in different currencies are never compared raw); empty otherwise.
-        unconverted: offers left out because their currency had no exchange rate.
-        excluded: offers left out by price caps, by reason.
-        rejected_total: how many records were rejected (``rejected`` may be capped in streaming forms).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    query: SearchQuery
-    status: OverallStatus
-    offers: list[RankedOffer]
-    rejected: list[RejectedRecord]
-    providers: list[ProviderReport]
-    sort: SortKey = SortKey.MONTHLY
-    months: int = 12
-    currency: str | None = None
-    ranked_per_currency: list[str] = []
-    unconverted: list[AvailableNumber] = []
-    excluded: dict[str, int] = {}
-    rejected_total: int = 0
-
-    @property
-    def numbers(self) -> list[AvailableNumber]:
-        """The ranked offers as plain :class:`AvailableNumber` values."""
-        return [r.offer for r in self.offers]
-
-    @property
-    def failures(self) -> list[ProviderReport]:
-        """Reports of providers that failed."""
-        return [r for r in self.providers if r.status.failed]
-
-    def to_json_dict(self, *, compact: bool = False) -> dict[str, Any]:
-        """The JSON document for scripts: ``status``, ``query``, ``offers``, ``providers``, ``rejected`` and more."""
-        return {
-            "status": self.status.value,
-            "query": self.query.model_dump(mode="json"),
-            "sort": self.sort.value,
-            "months": self.months,
-            "currency": self.currency,
-            "ranked_per_currency": self.ranked_per_currency,
-            "offers": [r.to_json_dict(compact=compact) for r in self.offers],
-            "providers": [p.model_dump(mode="json") for p in self.providers],
-            "rejected": [r.model_dump(mode="json") for r in self.rejected],
-            "rejected_total": self.rejected_total,
-            "unconverted": [o.model_dump(mode="json") for o in self.unconverted],
-            "excluded": self.excluded,
-        }
-
-
-def _overall(reports: Iterable[ProviderReport]) -> OverallStatus:
-    queried = [r for r in reports if r.status is not ProviderStatus.SKIPPED]
-    answered = [r for r in queried if not r.status.failed]
-    if not queried or not answered:
-        return OverallStatus.FAILED
-    return OverallStatus.COMPLETE if len(answered) == len(queried) else OverallStatus.PARTIAL
 
 
 def _start_order(provider: Provider) -> int:
@@ -330,9 +194,17 @@ class Searcher:
         notify(self.on_event, event)
 
     async def _fan_out(
-        self, query: SearchQuery, on_page: Callable[[PageResult], Any], state: _Collect, *, dedupe: bool = True
+        self,
+        query: SearchQuery,
+        on_page: Callable[[PageResult], Any],
+        state: _Collect,
+        *,
+        drop_repeats: bool = True,
     ) -> list[ProviderReport]:
-        """Run every provider's task; return their reports (skipped ones included)."""
+        """Run every provider's task; return their reports (skipped ones included).
+
+        ``drop_repeats``: each provider delivers an offer its vendor serves twice (shifting pages) only once.
+        """
         # fast_acquire: a free slot is taken without a trip round the event loop (a chain's next hop).
         limiter = anyio.Semaphore(self.max_concurrency, fast_acquire=True)
         normalizing = anyio.Lock()
@@ -356,7 +228,7 @@ class Searcher:
             with anyio.CancelScope(deadline=own_deadline) as scope:
                 try:
                     await provider.stream_pages(
-                        query, sink, run=run_state, max_offers=self.per_provider_limit, dedupe=dedupe
+                        query, sink, run=run_state, max_offers=self.per_provider_limit, dedupe=drop_repeats
                     )
                 except ProviderError as exc:
                     status, error, error_type = _status_for(exc), str(exc), type(exc).__name__
@@ -408,38 +280,24 @@ class Searcher:
         query: SearchQuery,
         reports: list[ProviderReport],
         state: _Collect,
-        ranked: list[RankedOffer],
-        ranker: Ranker,
+        ranking: Ranking,
         strict: bool | None,
     ) -> SearchResult:
+        """Assemble the result from the reports, the rejected records and the ranking; raise if strict."""
         for report in reports:
-            report.unpriced = ranker.unpriced.get(report.provider, 0)
-        currencies = ranker.per_currency(ranked) if ranker.currency is None else []
-        if query.limit is not None:
-            if len(currencies) > 1:
-                # Offers in different currencies are never compared: keep the best `limit` of each currency.
-                kept: dict[str | None, int] = {}
-                limited = []
-                for offer in ranked:
-                    group = offer.rank_price.currency if offer.rank_price else None
-                    kept[group] = kept.get(group, 0) + 1
-                    if kept[group] <= query.limit:
-                        limited.append(offer)
-                ranked = limited
-            else:
-                ranked = ranked[: query.limit]
+            report.unpriced = ranking.unpriced.get(report.provider, 0)
         result = SearchResult(
             query=query,
-            status=_overall(reports),
-            offers=ranked,
+            status=overall_status(reports),
+            offers=ranking.offers,
             rejected=state.rejected,
             providers=reports,
-            sort=ranker.sort,
-            months=ranker.months,
-            currency=ranker.currency,
-            ranked_per_currency=currencies if len(currencies) > 1 else [],
-            unconverted=ranker.unconverted,
-            excluded=ranker.excluded,
+            sort=ranking.sort,
+            months=ranking.months,
+            currency=ranking.currency,
+            ranked_per_currency=ranking.per_currency,
+            unconverted=ranking.unconverted,
+            excluded=ranking.excluded,
             rejected_total=state.rejected_total,
         )
         if (self.strict if strict is None else strict) and result.status is not OverallStatus.COMPLETE:
@@ -457,8 +315,9 @@ class Searcher:
         months: int = 12,
         currency: str | None = None,
         rates: ExchangeRates | Mapping[str, Any] | None = None,
-        dedupe: bool = False,
+        one_per_number: bool = False,
         strict: bool | None = None,
+        dedupe: bool = False,
     ) -> SearchResult:
         """Ask every provider, then filter, convert and rank what they offered.
 
@@ -468,8 +327,9 @@ class Searcher:
             months: months for the ``total`` key.
             currency: target currency to convert every price into (needs ``rates`` unless all offers use it).
             rates: exchange rates (an :class:`ExchangeRates` or its JSON form as a mapping).
-            dedupe: keep only the cheapest offer per E.164, listing the others as alternatives.
+            one_per_number: keep only the cheapest offer per E.164, listing the others as alternatives.
             strict: override the searcher's ``strict``.
+            dedupe: the former name of ``one_per_number`` (either turns it on).
 
         Raises:
             IncompleteSearchError: in strict mode, when any provider failed (the result is attached).
@@ -480,7 +340,8 @@ class Searcher:
         # Each page is priced and keyed as it arrives (while later pages are still on the wire): after the
         # last page only the sort is left.
         reports = await self._fan_out(query, lambda page: prepared.add(ranker.prepare(page.offers)), state)
-        return self._finish(query, reports, state, ranker.finish(prepared, dedupe=dedupe), ranker, strict)
+        ranking = ranker.ranking(prepared, one_per_number=one_per_number or dedupe)
+        return self._finish(query, reports, state, ranking, strict)
 
     async def top_k(
         self,
@@ -507,8 +368,8 @@ class Searcher:
                 keeper.push(offer)
 
         # Repeats are dropped by the keeper among the k it holds, so no provider keeps every offer id.
-        reports = await self._fan_out(query, on_page, state, dedupe=False)
-        return self._finish(query, reports, state, keeper.result(), ranker, strict)
+        reports = await self._fan_out(query, on_page, state, drop_repeats=False)
+        return self._finish(query, reports, state, keeper.ranking(), strict)
 
     @asynccontextmanager
     async def stream(self, query: SearchQuery, *, buffer: int = 256) -> AsyncIterator[SearchStream]:
@@ -536,9 +397,8 @@ class Searcher:
             with sender:
                 reports = await self._fan_out(query, on_page, state)
                 # Set the result before closing the sender, so a consumer whose loop just ended sees it.
-                stream.result = self._finish(
-                    query, reports, state, [], _ranker(query, "monthly", 12, None, None), False
-                )
+                # Nothing is ranked: the result carries the reports and an empty ranking.
+                stream.result = self._finish(query, reports, state, Ranking(), False)
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(produce, send)
@@ -586,9 +446,10 @@ def search(
     months: int = 12,
     currency: str | None = None,
     rates: ExchangeRates | Mapping[str, Any] | None = None,
-    dedupe: bool = False,
+    one_per_number: bool = False,
     strict: bool = False,
     backend: str = "asyncio",
+    dedupe: bool = False,
     **query_fields: Any,
 ) -> SearchResult:
     """Search synchronously (runs its own event loop): for scripts and notebooks without async code.
@@ -604,13 +465,14 @@ def search(
         providers: provider ids to use (default: every configured one).
         env: where credentials are read from (default ``os.environ``).
         timeout: the global deadline in seconds.
-        sort: see :meth:`Searcher.search`. months/currency/rates/dedupe/strict likewise.
+        sort: see :meth:`Searcher.search`. months/currency/rates/one_per_number/strict likewise.
         backend: the anyio backend to run on (``asyncio`` or ``trio``).
         months: see :meth:`Searcher.search`.
         currency: see :meth:`Searcher.search`.
         rates: see :meth:`Searcher.search`.
-        dedupe: see :meth:`Searcher.search`.
+        one_per_number: see :meth:`Searcher.search`.
         strict: see :meth:`Searcher.search`.
+        dedupe: the former name of ``one_per_number``.
         **query_fields: :class:`SearchQuery` fields when ``query`` is not given.
     """
     if query is None:
@@ -621,6 +483,13 @@ def search(
 
     async def main() -> SearchResult:
         async with Searcher.from_env(providers, env=env, timeout=timeout, strict=strict) as searcher:
-            return await searcher.search(final, sort=sort, months=months, currency=currency, rates=rates, dedupe=dedupe)
+            return await searcher.search(
+                final,
+                sort=sort,
+                months=months,
+                currency=currency,
+                rates=rates,
+                one_per_number=one_per_number or dedupe,
+            )
 
     return run_sync(main, backend=backend)

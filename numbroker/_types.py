@@ -1,10 +1,10 @@
-"""Small shared vocabularies: number types, capabilities, query filters and how a provider supports them."""
+"""Small shared vocabularies: number types, capabilities, query filters, how a provider supports them, sort keys."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Capability", "FilterSupport", "NumberType", "QueryFilter"]
+__all__ = ["Capability", "FilterSupport", "NumberType", "QueryFilter", "SortKey"]
 
 
 class NumberType(StrEnum):
@@ -51,3 +51,16 @@ class FilterSupport(StrEnum):
     NATIVE = "native"
     EMULATED = "emulated"
     UNSUPPORTED = "unsupported"
+
+
+class SortKey(StrEnum):
+    """What offers are ranked by.
+
+    ``monthly``: the monthly price (default). ``setup``: the setup price. ``first-bill``: what buying
+    costs today (setup + first month). ``total``: setup + N × monthly over ``months``.
+    """
+
+    MONTHLY = "monthly"
+    SETUP = "setup"
+    FIRST_BILL = "first-bill"
+    TOTAL = "total"

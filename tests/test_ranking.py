@@ -1,4 +1,4 @@
-"""Ranking: sort keys with ties, currencies with and without rates, caps, dedupe, top-k."""
+"""Ranking: sort keys with ties, currencies with and without rates, caps, one offer per number, top-k."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_setup_cap_excludes_unknown_setup() -> None:
     assert {"setup_price_unknown": 1} == ranker.excluded
 
 
-def test_dedupe_keeps_the_cheapest_and_lists_alternatives() -> None:
+def test_one_per_number_keeps_the_cheapest_and_lists_alternatives() -> None:
     """The same E.164 from two providers: the cheapest stays, the other becomes an alternative."""
     offers = [
         offer("+14155550001", provider="vobiz", monthly="2.00"),
@@ -150,7 +150,7 @@ def test_dedupe_keeps_the_cheapest_and_lists_alternatives() -> None:
         offer("+14155550002", provider="vobiz", monthly="1.75"),
     ]
 
-    ranked = Ranker(US).rank(offers, dedupe=True)
+    ranked = Ranker(US).rank(offers, one_per_number=True)
 
     assert ["bird:+14155550001", "vobiz:+14155550002"] == order(ranked)
     assert ["vobiz"] == [a.provider for a in ranked[0].alternatives]
@@ -215,9 +215,9 @@ def test_per_currency_names_every_currency_ranked_and_only_those(specs: list[tup
         for i, (currency, amount, _) in enumerate(specs)
     ]
     ranker = Ranker(US)
-    for dedupe in (False, True):
+    for one_per_number in (False, True):
         ranked = ranker.rank(
-            offers + [o for o, (_, _, twice) in zip(offers, specs, strict=True) if twice], dedupe=dedupe
+            offers + [o for o, (_, _, twice) in zip(offers, specs, strict=True) if twice], one_per_number=one_per_number
         )
         expected = sorted({r.rank_price.currency for r in ranked if r.rank_price is not None})
         assert expected == ranker.per_currency(ranked)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from numbroker._models import SearchQuery
     from numbroker._money import Money
     from numbroker._provider import Provider
-    from numbroker._search import SearchResult
+    from numbroker._reports import SearchResult
     from numbroker.buying import BuyResult
 
 __all__ = ["main"]
@@ -265,7 +265,7 @@ def _purchase_in_flight(audit_log: str | os.PathLike[str]) -> bool:
 
 
 def _exit_code(result: SearchResult, strict: bool) -> int:
-    from numbroker._search import OverallStatus
+    from numbroker._reports import OverallStatus
 
     if result.status is OverallStatus.COMPLETE:
         return EXIT_OK
@@ -281,7 +281,13 @@ def _exit_code(result: SearchResult, strict: bool) -> int:
 )
 @click.option("--months", type=click.IntRange(min=1), default=12, show_default=True, help="Months for --sort total.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N offers (after ranking).")
-@click.option("--dedupe", is_flag=True, help="Same number from several providers: keep the cheapest, list the rest.")
+@click.option(
+    "--one-per-number",
+    "--dedupe",
+    "one_per_number",
+    is_flag=True,
+    help="Same number from several providers: keep the cheapest, list the rest.",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 (not 3) when any provider failed.")
 @click.option(
     "--format",
@@ -306,7 +312,7 @@ def search(
     sort: str,
     months: int,
     limit: int | None,
-    dedupe: bool,
+    one_per_number: bool,
     strict: bool,
     fmt: str | None,
 ) -> None:
@@ -319,7 +325,7 @@ def search(
         )
         rates = None
         if fx_rates:
-            from numbroker._ranking import ExchangeRates
+            from numbroker._pricing import ExchangeRates
 
             rates = ExchangeRates.from_file(fx_rates)
         built, skipped, _ = _providers(providers, sandbox, env)
@@ -329,7 +335,9 @@ def search(
             from numbroker._search import Searcher
 
             async with Searcher(built, timeout=timeout, skipped=skipped, own_providers=True, on_event=progress) as s:
-                return await s.search(query, sort=sort, months=months, currency=currency, rates=rates, dedupe=dedupe)
+                return await s.search(
+                    query, sort=sort, months=months, currency=currency, rates=rates, one_per_number=one_per_number
+                )
 
         if progress is not None:
             with progress.live:
@@ -468,7 +476,7 @@ def buy_cheapest_command(
         assert monthly_cap is not None and first_bill_cap is not None
         rates = None
         if fx_rates:
-            from numbroker._ranking import ExchangeRates
+            from numbroker._pricing import ExchangeRates
 
             rates = ExchangeRates.from_file(fx_rates)
         interactive = not yes and sys.stdin.isatty() and sys.stdout.isatty()

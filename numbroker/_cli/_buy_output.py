@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from decimal import Context, Decimal
+from decimal import Decimal
 from typing import TextIO
 
 from rich.console import Console
@@ -13,6 +13,7 @@ from rich.text import Text
 
 from numbroker._cli._render import format_money
 from numbroker._money import Money
+from numbroker._pricing import EXACT
 from numbroker.buying import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry
 
 __all__ = ["planned_total", "render_buy", "summary"]
@@ -20,7 +21,6 @@ __all__ = ["planned_total", "render_buy", "summary"]
 NEXT_CANDIDATES = 5
 """How many not-reached candidates the table shows after the ones bought or attempted."""
 
-_EXACT = Context(prec=100)
 _SHOWN = (PlanDecision.WOULD_BUY, PlanDecision.ATTEMPTED)
 
 
@@ -29,7 +29,7 @@ def planned_total(result: BuyResult) -> Money:
     total = Decimal(0)
     for entry in result.would_buy:
         if entry.first_bill is not None:
-            total = _EXACT.add(total, entry.first_bill.amount)
+            total = EXACT.add(total, entry.first_bill.amount)
     return Money.model_construct(amount=total, currency=result.currency)
 
 

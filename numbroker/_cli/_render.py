@@ -15,8 +15,7 @@ from rich.text import Text
 
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
-from numbroker._ranking import RankedOffer
-from numbroker._search import ProviderReport, ProviderStatus, SearchResult
+from numbroker._reports import ProviderReport, ProviderStatus, RankedOffer, SearchResult
 
 __all__ = ["CSV_COLUMNS", "format_money", "render", "summary_lines"]
 

@@ -15,9 +15,10 @@ import anyio.to_thread
 from numbroker._exceptions import ConfigurationError
 from numbroker._models import SearchQuery
 from numbroker._money import Money
+from numbroker._pricing import ExchangeRates
 from numbroker._provider import Provider
-from numbroker._ranking import ExchangeRates
-from numbroker._search import DEFAULT_DEADLINE, OverallStatus, Searcher, SearchResult
+from numbroker._reports import OverallStatus, SearchResult
+from numbroker._search import DEFAULT_DEADLINE, Searcher
 from numbroker._sync import run_sync
 from numbroker.buying._audit import AuditLog
 from numbroker.buying._plan import PlanRow, make_plan

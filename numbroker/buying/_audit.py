@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from numbroker._exceptions import PurchaseError
-from numbroker._money import Money
+from numbroker._pricing import money_json
 from numbroker._receipts import PurchaseReceipt
 from numbroker.buying._plan import PlanRow
 
@@ -58,10 +58,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _money_json(money: Money | None) -> dict[str, Any] | None:
-    return None if money is None else money.model_dump(mode="json")
-
-
 def audit_record(
     *,
     run_id: str,
@@ -83,10 +79,10 @@ def audit_record(
         "provider": offer.provider,
         "offer_id": offer.offer_id,
         "e164": offer.e164,
-        "setup_price": _money_json(offer.setup_price),
-        "monthly_price": _money_json(offer.monthly_price),
-        "monthly": _money_json(row.monthly),
-        "first_bill": _money_json(row.first_bill),
+        "setup_price": money_json(offer.setup_price),
+        "monthly_price": money_json(offer.monthly_price),
+        "monthly": money_json(row.monthly),
+        "first_bill": money_json(row.first_bill),
         "outcome": outcome,
         "reason": reason,
         "request_id": request_id,

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import Decimal
 from typing import Any
 
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
+from numbroker._pricing import ExchangeRates, convert, first_bill_in
 from numbroker._provider import Provider
-from numbroker._ranking import ExchangeRates
 from numbroker._types import FilterSupport, QueryFilter
 from numbroker.buying._results import AttemptOutcome, PlanDecision, PlanEntry
 from numbroker.buying._terms import BuyTerms
 
-__all__ = ["EXACT", "PlanRow", "make_plan", "plan_order", "plan_row"]
-
-EXACT = Context(prec=100)
-"""Sums of prices: converted amounts carry 34 significant digits; adding them must not round (28 by default)."""
+__all__ = ["PlanRow", "make_plan", "plan_order", "plan_row"]
 
 
 @dataclass(slots=True)
@@ -53,57 +50,38 @@ class _Priced:
     problem: tuple[PlanDecision, str] | None
 
 
-def _convert(money: Money, currency: str, rates: ExchangeRates | None) -> Money | None:
-    if money.currency == currency:
-        return money
-    return rates.convert(money, currency) if rates is not None else None
-
-
 def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rates: ExchangeRates | None) -> _Priced:
-    """The monthly price and the first bill (setup + first month) of ``offer`` in ``currency``."""
-    monthly: Money | None = None
-    first_bill: Money | None = None
-    price_problem: tuple[PlanDecision, str] | None = None
+    """The monthly price and the first bill (setup + first month) of ``offer`` in ``currency``.
+
+    The money rules are :mod:`numbroker._pricing`'s: a missing setup price is unknown unless the vendor
+    states none at all (``Provider.states_setup_prices``), and conversions use the run's rates only.
+    """
     if offer.monthly_price is None:
-        price_problem = (PlanDecision.PRICE_UNKNOWN, "no monthly price")
-    else:
-        monthly = _convert(offer.monthly_price, currency, rates)
-        setup: Money | None
-        if offer.setup_price is not None:
-            setup = _convert(offer.setup_price, currency, rates)
-        elif (
-            provider is not None
-            and provider.filter_support.get(QueryFilter.MAX_SETUP_PRICE) is FilterSupport.UNSUPPORTED
-        ):
-            # The vendor has no setup price at all (its setup filter is unsupported): buying starts the
-            # subscription only. Elsewhere a missing setup price is unknown, not zero.
-            setup = Money.model_construct(amount=Decimal(0), currency=currency)
-        else:
-            setup = None
-            price_problem = (
-                PlanDecision.PRICE_UNKNOWN,
-                "no setup price: the first bill cannot be proven under the cap",
-            )
-        if monthly is None or (offer.setup_price is not None and setup is None):
-            unconvertible = {p.currency for p in (offer.setup_price, offer.monthly_price) if p is not None} - {currency}
-            monthly = None
-            price_problem = (
-                PlanDecision.NOT_COMPARABLE,
-                f"no exchange rate from {', '.join(sorted(unconvertible))} to {currency}",
-            )
-        elif setup is not None:
-            original = offer.setup_price
-            if original is not None and original.currency == offer.monthly_price.currency != currency:
-                # One conversion of the exact sum, rather than a sum of two rounded conversions.
-                total = Money.model_construct(
-                    amount=EXACT.add(original.amount, offer.monthly_price.amount), currency=original.currency
-                )
-                first_bill = _convert(total, currency, rates)
-            else:
-                first_bill = Money.model_construct(amount=EXACT.add(setup.amount, monthly.amount), currency=currency)
-    if price_problem is None and (monthly is None or first_bill is None):  # pragma: no cover - defensive
-        price_problem = (PlanDecision.NOT_COMPARABLE, f"the price could not be expressed in {currency}")
-    return _Priced(monthly, first_bill, price_problem)
+        return _Priced(None, None, (PlanDecision.PRICE_UNKNOWN, "no monthly price"))
+    setup_stated = _states_setup_prices(provider)
+    monthly = convert(offer.monthly_price, currency, rates)
+    bill = first_bill_in(offer.setup_price, offer.monthly_price, currency, rates, setup_stated=setup_stated)
+    if monthly is None or (offer.setup_price is not None and bill is None):
+        unconvertible = {p.currency for p in (offer.setup_price, offer.monthly_price) if p is not None} - {currency}
+        return _Priced(
+            None,
+            None,
+            (PlanDecision.NOT_COMPARABLE, f"no exchange rate from {', '.join(sorted(unconvertible))} to {currency}"),
+        )
+    if bill is None:
+        return _Priced(
+            monthly, None, (PlanDecision.PRICE_UNKNOWN, "no setup price: the first bill cannot be proven under the cap")
+        )
+    return _Priced(monthly, bill, None)
+
+
+def _states_setup_prices(provider: Provider | None) -> bool:
+    if provider is None:
+        return True
+    stated = getattr(provider, "states_setup_prices", None)
+    if isinstance(stated, bool):
+        return stated
+    return provider.filter_support.get(QueryFilter.MAX_SETUP_PRICE) is not FilterSupport.UNSUPPORTED
 
 
 def plan_row(

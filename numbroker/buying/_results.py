@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._receipts import PurchaseReceipt
-from numbroker._search import OverallStatus, ProviderReport
+from numbroker._reports import OverallStatus, ProviderReport
 
 __all__ = ["AttemptOutcome", "BuyResult", "BuyStatus", "PlanDecision", "PlanEntry", "PurchaseAttempt"]
 

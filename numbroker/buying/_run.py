@@ -17,7 +17,7 @@ from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._provider import Provider
 from numbroker._receipts import PurchaseReceipt
-from numbroker._search import SearchResult
+from numbroker._reports import SearchResult
 from numbroker.buying._audit import AuditLog, audit_record
 from numbroker.buying._confirm import confirm_ownership, describe
 from numbroker.buying._outcome import FailureKind, classify_purchase_error, stops_provider

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from numbroker._money import Money
-from numbroker.buying._plan import EXACT, PlanRow
+from numbroker._pricing import EXACT
+from numbroker.buying._plan import PlanRow
 from numbroker.buying._results import PlanDecision
 from numbroker.buying._terms import BuyTerms
 

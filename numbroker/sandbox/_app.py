@@ -27,10 +27,10 @@ from numbroker.sandbox._faults import FaultPipeline, Faults
 from numbroker.sandbox._types import (
     LYING_TOTAL,
     REPEAT_TOKEN,
+    ErrorReply,
     InvalidPageToken,
     NumberedPage,
     Purchase,
-    Reply,
     SandboxRecord,
     ServedRequest,
     T,
@@ -41,9 +41,6 @@ from numbroker.sandbox._values import seeded_uuid
 if TYPE_CHECKING:
     import httpx
     from starlette.types import ASGIApp
-
-ErrorReply = Callable[["Sandbox", int, str], Reply]
-"""``(sandbox, status, message) -> Reply`` in the vendor's error shape (message may be empty)."""
 
 
 class Sandbox:

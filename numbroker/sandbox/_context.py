@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 
-from numbroker.sandbox._types import RACE, Purchase, Reply, SandboxRecord
-
-if TYPE_CHECKING:
-    from numbroker.sandbox._app import Sandbox
+from numbroker.sandbox._types import RACE, Purchase, Reply, SandboxRecord, SandboxState
 
 
 class RequestContext:
@@ -25,7 +22,7 @@ class RequestContext:
         loopback: Whether the request came over real loopback HTTP.
     """
 
-    def __init__(self, sandbox: Sandbox, request: Request, body: bytes, *, loopback: bool) -> None:
+    def __init__(self, sandbox: SandboxState, request: Request, body: bytes, *, loopback: bool) -> None:
         self.sandbox = sandbox
         self.request = request
         self.body = body

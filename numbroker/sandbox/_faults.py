@@ -37,23 +37,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from numbroker.sandbox._context import Handler, RequestContext
-from numbroker.sandbox._server import LOOPBACK_SCOPE_KEY
 from numbroker.sandbox._types import (
     AMBIGUOUS_AFTER_COMMIT,
     AMBIGUOUS_BEFORE_COMMIT,
+    LOOPBACK_SCOPE_KEY,
     MALFORMED,
     RATE_LIMITED,
     SERVER_ERROR,
     STALL,
     TRUNCATED,
+    ErrorReply,
     Reply,
+    SandboxState,
     ServedRequest,
 )
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
-    from numbroker.sandbox._app import ErrorReply, Sandbox
 
 _RATES: Final = (
     "rate_429",
@@ -127,7 +128,7 @@ class FaultPipeline:
         faults: The initial knobs.
     """
 
-    def __init__(self, sandbox: Sandbox, error_reply: ErrorReply, faults: Faults) -> None:
+    def __init__(self, sandbox: SandboxState, error_reply: ErrorReply, faults: Faults) -> None:
         self._sandbox = sandbox
         self._error_reply = error_reply
         self._faults = faults

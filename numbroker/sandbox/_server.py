@@ -12,14 +12,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
+
+from numbroker.sandbox._types import LOOPBACK_SCOPE_KEY
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from numbroker.sandbox._app import Sandbox
 
-LOOPBACK_SCOPE_KEY: Final = "numbroker.sandbox.loopback"
 """ASGI scope key set on requests that arrived over real HTTP (read by the fault pipeline)."""
 
 

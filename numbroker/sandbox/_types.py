@@ -7,10 +7,10 @@ Plain data, shared by the fault pipeline (:mod:`numbroker.sandbox._faults`), the
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -25,6 +25,9 @@ LYING_TOTAL: Final = "lying_total"
 RACE: Final = "race"
 AMBIGUOUS_BEFORE_COMMIT: Final = "ambiguous_before_commit"
 AMBIGUOUS_AFTER_COMMIT: Final = "ambiguous_after_commit"
+
+LOOPBACK_SCOPE_KEY: Final = "numbroker.sandbox.loopback"
+"""ASGI scope key the loopback server sets, so the fault pipeline knows a real socket is underneath."""
 
 
 @dataclass(frozen=True)
@@ -168,3 +171,24 @@ class TokenPage(Generic[T]):
 
 class InvalidPageToken(ValueError):
     """Raised by :meth:`Sandbox.decode_token` for a token this sandbox did not issue."""
+
+
+class SandboxState(Protocol):
+    """What a request's context and the fault pipeline read and change on the sandbox serving the request.
+
+    :class:`~numbroker.sandbox.Sandbox` is the one implementation; naming only this much keeps the
+    context and the pipeline below the sandbox that owns them.
+    """
+
+    log: list[ServedRequest]
+    owned: dict[str, str]
+    purchases: list[Purchase]
+    taken: set[str]
+
+    def invalidate(self) -> None:
+        """Forget cached views of the inventory (after a purchase or a lost race changed it)."""
+        ...
+
+
+ErrorReply = Callable[[Any, int, str], Reply]
+"""``(sandbox, status, message) -> Reply``: a vendor's error envelope (the sandbox is the vendor's own class)."""
