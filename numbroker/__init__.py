@@ -49,9 +49,6 @@ if TYPE_CHECKING:
     from numbroker._exceptions import RateLimitedError as RateLimitedError
     from numbroker._exceptions import ReservationRequiredError as ReservationRequiredError
     from numbroker._exceptions import UnknownProviderError as UnknownProviderError
-    from numbroker._http import RateLimit as RateLimit
-    from numbroker._http import RetryPolicy as RetryPolicy
-    from numbroker._http import parse_retry_after as parse_retry_after
     from numbroker._models import AvailableNumber as AvailableNumber
     from numbroker._models import RejectedRecord as RejectedRecord
     from numbroker._models import SearchQuery as SearchQuery
@@ -64,29 +61,27 @@ if TYPE_CHECKING:
     from numbroker._money import money_from_json_number as money_from_json_number
     from numbroker._money import money_from_scaled_int as money_from_scaled_int
     from numbroker._money import money_from_string as money_from_string
+    from numbroker._normalizing import PageResult as PageResult
+    from numbroker._owned import OwnedPage as OwnedPage
+    from numbroker._paging import RawPage as RawPage
     from numbroker._phone import ParsedNumber as ParsedNumber
     from numbroker._phone import infer_number_type as infer_number_type
     from numbroker._phone import parse_e164 as parse_e164
-    from numbroker._provider import OwnedPage as OwnedPage
-    from numbroker._provider import PageResult as PageResult
     from numbroker._provider import Provider as Provider
-    from numbroker._provider import ProviderResult as ProviderResult
-    from numbroker._provider import ProviderRun as ProviderRun
-    from numbroker._provider import ProviderStats as ProviderStats
-    from numbroker._provider import RawPage as RawPage
-    from numbroker._provider import check_base_url as check_base_url
-    from numbroker._provider import path_segment as path_segment
     from numbroker._purchase import FailureKind as FailureKind
     from numbroker._purchase import PurchaseReceipt as PurchaseReceipt
     from numbroker._purchase import classify_purchase_error as classify_purchase_error
     from numbroker._ranking import ExchangeRates as ExchangeRates
     from numbroker._ranking import RankedOffer as RankedOffer
     from numbroker._ranking import SortKey as SortKey
+    from numbroker._rate_limit import RateLimit as RateLimit
     from numbroker._registry import available_providers as available_providers
     from numbroker._registry import get_provider_class as get_provider_class
     from numbroker._registry import provider_ids as provider_ids
     from numbroker._registry import providers_from_env as providers_from_env
     from numbroker._registry import register_provider as register_provider
+    from numbroker._retry import RetryPolicy as RetryPolicy
+    from numbroker._retry import parse_retry_after as parse_retry_after
     from numbroker._search import OverallStatus as OverallStatus
     from numbroker._search import ProviderReport as ProviderReport
     from numbroker._search import ProviderStatus as ProviderStatus
@@ -94,10 +89,15 @@ if TYPE_CHECKING:
     from numbroker._search import SearchResult as SearchResult
     from numbroker._search import SearchStream as SearchStream
     from numbroker._search import search as search
+    from numbroker._stats import ProviderResult as ProviderResult
+    from numbroker._stats import ProviderRun as ProviderRun
+    from numbroker._stats import ProviderStats as ProviderStats
     from numbroker._types import Capability as Capability
     from numbroker._types import FilterSupport as FilterSupport
     from numbroker._types import NumberType as NumberType
     from numbroker._types import QueryFilter as QueryFilter
+    from numbroker._urls import check_base_url as check_base_url
+    from numbroker._urls import path_segment as path_segment
 
 _EXPORTS: dict[str, str] = {
     "AttemptOutcome": "numbroker._buy",
@@ -123,8 +123,8 @@ _EXPORTS: dict[str, str] = {
     "NumbrokerError": "numbroker._exceptions",
     "OverallStatus": "numbroker._search",
     "PageFetched": "numbroker._events",
-    "OwnedPage": "numbroker._provider",
-    "PageResult": "numbroker._provider",
+    "OwnedPage": "numbroker._owned",
+    "PageResult": "numbroker._normalizing",
     "ParsedNumber": "numbroker._phone",
     "PermissionDeniedError": "numbroker._exceptions",
     "PlanDecision": "numbroker._buy",
@@ -136,10 +136,10 @@ _EXPORTS: dict[str, str] = {
     "ProviderHTTPError": "numbroker._exceptions",
     "ProviderReport": "numbroker._search",
     "ProviderResponseError": "numbroker._exceptions",
-    "ProviderResult": "numbroker._provider",
-    "ProviderRun": "numbroker._provider",
+    "ProviderResult": "numbroker._stats",
+    "ProviderRun": "numbroker._stats",
     "ProviderStarted": "numbroker._events",
-    "ProviderStats": "numbroker._provider",
+    "ProviderStats": "numbroker._stats",
     "ProviderStatus": "numbroker._search",
     "ProviderTimeoutError": "numbroker._exceptions",
     "ProviderUnavailableError": "numbroker._exceptions",
@@ -148,13 +148,13 @@ _EXPORTS: dict[str, str] = {
     "PurchaseReceipt": "numbroker._purchase",
     "QueryFilter": "numbroker._types",
     "RankedOffer": "numbroker._ranking",
-    "RateLimit": "numbroker._http",
+    "RateLimit": "numbroker._rate_limit",
     "RateLimitedError": "numbroker._exceptions",
-    "RawPage": "numbroker._provider",
+    "RawPage": "numbroker._paging",
     "RejectedRecord": "numbroker._models",
     "RequestFinished": "numbroker._events",
     "ReservationRequiredError": "numbroker._exceptions",
-    "RetryPolicy": "numbroker._http",
+    "RetryPolicy": "numbroker._retry",
     "RetryScheduled": "numbroker._events",
     "SearchEvent": "numbroker._events",
     "SearchQuery": "numbroker._models",
@@ -166,7 +166,7 @@ _EXPORTS: dict[str, str] = {
     "available_providers": "numbroker._registry",
     "buy_cheapest": "numbroker._buy",
     "buy_cheapest_sync": "numbroker._buy",
-    "check_base_url": "numbroker._provider",
+    "check_base_url": "numbroker._urls",
     "classify_purchase_error": "numbroker._purchase",
     "decimal_from_json_number": "numbroker._money",
     "decimal_from_scaled_int": "numbroker._money",
@@ -178,8 +178,8 @@ _EXPORTS: dict[str, str] = {
     "money_from_scaled_int": "numbroker._money",
     "money_from_string": "numbroker._money",
     "parse_e164": "numbroker._phone",
-    "parse_retry_after": "numbroker._http",
-    "path_segment": "numbroker._provider",
+    "parse_retry_after": "numbroker._retry",
+    "path_segment": "numbroker._urls",
     "provider_ids": "numbroker._registry",
     "providers_from_env": "numbroker._registry",
     "register_provider": "numbroker._registry",

@@ -33,10 +33,12 @@ from numbroker._exceptions import (
     RateLimitedError,
 )
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker._provider import PageResult, Provider, ProviderRun
+from numbroker._normalizing import PageResult
+from numbroker._provider import Provider
 from numbroker._ranking import ExchangeRates, RankedOffer, Ranker, SortedRuns, SortKey, TopK
 from numbroker._registry import providers_from_env
 from numbroker._run import run_sync
+from numbroker._stats import ProviderRun
 
 __all__ = [
     "OverallStatus",

@@ -17,8 +17,8 @@ from numbroker import (
     RetryPolicy,
     SearchQuery,
 )
-from numbroker._provider import ProviderResult
 from numbroker._sandbox import Faults, LoopbackServer, Sandbox
+from numbroker._stats import ProviderResult
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.bird.sandbox import create_app
 
