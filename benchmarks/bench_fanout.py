@@ -13,7 +13,7 @@ requests.
   (bodies read, not parsed), on warm connections. The emulators share one process and this machine's two
   cores, so a request answered alongside five others comes back later than one alone, for any client;
 * ``rtt(p)``: one bare round trip of a later page, alone; ``wave(p)``: ``page_concurrency`` of them at once;
-* ``decode(p)``: CPU to decode one page's JSON (``numbroker._http.loads``): a chain cannot ask for page
+* ``decode(p)``: CPU to decode one page's JSON (``numbroker._json.loads``): a chain cannot ask for page
   n+1 before reading page n's token, nor normalize a page before decoding it;
 * ``norm(p)``: CPU to normalize one page (records → offers), measured once in the run;
 * chain bound: Bird, ``first + (pages-1) × rtt + pages × decode + norm`` (its chain is sequential);
@@ -46,7 +46,8 @@ import httpx
 from _harness import Figure, ScenarioResult, median, paired_ratios
 
 from numbroker import Provider, RawPage, Searcher, SearchQuery
-from numbroker._http import loads
+from numbroker._json import loads
+from numbroker._normalizing import normalize_page
 from numbroker._registry import get_provider_class
 
 QUERY = SearchQuery(country="US")
@@ -275,7 +276,7 @@ async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], r
             raw = await provider._fetch_page(QUERY, cursor)
             fetch_times.append(time.perf_counter() - started)
             started = time.perf_counter()
-            await provider._page_result(raw, 2, QUERY, set())
+            await normalize_page(provider, raw, 2, QUERY, set(), None)
             norm_times.append(time.perf_counter() - started)
     return median(fetch_times), median(norm_times)
 

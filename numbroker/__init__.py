@@ -40,9 +40,6 @@ if TYPE_CHECKING:
     from numbroker._exceptions import RateLimitedError as RateLimitedError
     from numbroker._exceptions import ReservationRequiredError as ReservationRequiredError
     from numbroker._exceptions import UnknownProviderError as UnknownProviderError
-    from numbroker._http import RateLimit as RateLimit
-    from numbroker._http import RetryPolicy as RetryPolicy
-    from numbroker._http import parse_retry_after as parse_retry_after
     from numbroker._models import AvailableNumber as AvailableNumber
     from numbroker._models import RejectedRecord as RejectedRecord
     from numbroker._models import SearchQuery as SearchQuery
@@ -55,19 +52,15 @@ if TYPE_CHECKING:
     from numbroker._money import money_from_json_number as money_from_json_number
     from numbroker._money import money_from_scaled_int as money_from_scaled_int
     from numbroker._money import money_from_string as money_from_string
+    from numbroker._normalizing import PageResult as PageResult
+    from numbroker._owned import OwnedPage as OwnedPage
+    from numbroker._paging import RawPage as RawPage
     from numbroker._phone import ParsedNumber as ParsedNumber
     from numbroker._phone import infer_number_type as infer_number_type
     from numbroker._phone import parse_e164 as parse_e164
     from numbroker._pricing import ExchangeRates as ExchangeRates
-    from numbroker._provider import OwnedPage as OwnedPage
-    from numbroker._provider import PageResult as PageResult
     from numbroker._provider import Provider as Provider
-    from numbroker._provider import ProviderResult as ProviderResult
-    from numbroker._provider import ProviderRun as ProviderRun
-    from numbroker._provider import ProviderStats as ProviderStats
-    from numbroker._provider import RawPage as RawPage
-    from numbroker._provider import check_base_url as check_base_url
-    from numbroker._provider import path_segment as path_segment
+    from numbroker._rate_limit import RateLimit as RateLimit
     from numbroker._receipts import PurchaseReceipt as PurchaseReceipt
     from numbroker._registry import available_providers as available_providers
     from numbroker._registry import get_provider_class as get_provider_class
@@ -80,14 +73,21 @@ if TYPE_CHECKING:
     from numbroker._reports import ProviderStatus as ProviderStatus
     from numbroker._reports import RankedOffer as RankedOffer
     from numbroker._reports import SearchResult as SearchResult
+    from numbroker._retry import RetryPolicy as RetryPolicy
+    from numbroker._retry import parse_retry_after as parse_retry_after
     from numbroker._search import Searcher as Searcher
     from numbroker._search import SearchStream as SearchStream
     from numbroker._search import search as search
+    from numbroker._stats import ProviderResult as ProviderResult
+    from numbroker._stats import ProviderRun as ProviderRun
+    from numbroker._stats import ProviderStats as ProviderStats
     from numbroker._types import Capability as Capability
     from numbroker._types import FilterSupport as FilterSupport
     from numbroker._types import NumberType as NumberType
     from numbroker._types import QueryFilter as QueryFilter
     from numbroker._types import SortKey as SortKey
+    from numbroker._urls import check_base_url as check_base_url
+    from numbroker._urls import path_segment as path_segment
     from numbroker.buying import AttemptOutcome as AttemptOutcome
     from numbroker.buying import BuyResult as BuyResult
     from numbroker.buying import BuyStatus as BuyStatus
@@ -123,8 +123,8 @@ _EXPORTS: dict[str, str] = {
     "NumbrokerError": "numbroker._exceptions",
     "OverallStatus": "numbroker._reports",
     "PageFetched": "numbroker._events",
-    "OwnedPage": "numbroker._provider",
-    "PageResult": "numbroker._provider",
+    "OwnedPage": "numbroker._owned",
+    "PageResult": "numbroker._normalizing",
     "ParsedNumber": "numbroker._phone",
     "PermissionDeniedError": "numbroker._exceptions",
     "PlanDecision": "numbroker.buying",
@@ -136,10 +136,10 @@ _EXPORTS: dict[str, str] = {
     "ProviderHTTPError": "numbroker._exceptions",
     "ProviderReport": "numbroker._reports",
     "ProviderResponseError": "numbroker._exceptions",
-    "ProviderResult": "numbroker._provider",
-    "ProviderRun": "numbroker._provider",
+    "ProviderResult": "numbroker._stats",
+    "ProviderRun": "numbroker._stats",
     "ProviderStarted": "numbroker._events",
-    "ProviderStats": "numbroker._provider",
+    "ProviderStats": "numbroker._stats",
     "ProviderStatus": "numbroker._reports",
     "ProviderTimeoutError": "numbroker._exceptions",
     "ProviderUnavailableError": "numbroker._exceptions",
@@ -148,13 +148,13 @@ _EXPORTS: dict[str, str] = {
     "PurchaseReceipt": "numbroker._receipts",
     "QueryFilter": "numbroker._types",
     "RankedOffer": "numbroker._reports",
-    "RateLimit": "numbroker._http",
+    "RateLimit": "numbroker._rate_limit",
     "RateLimitedError": "numbroker._exceptions",
-    "RawPage": "numbroker._provider",
+    "RawPage": "numbroker._paging",
     "RejectedRecord": "numbroker._models",
     "RequestFinished": "numbroker._events",
     "ReservationRequiredError": "numbroker._exceptions",
-    "RetryPolicy": "numbroker._http",
+    "RetryPolicy": "numbroker._retry",
     "RetryScheduled": "numbroker._events",
     "SearchEvent": "numbroker._events",
     "SearchQuery": "numbroker._models",
@@ -166,7 +166,7 @@ _EXPORTS: dict[str, str] = {
     "available_providers": "numbroker._registry",
     "buy_cheapest": "numbroker.buying",
     "buy_cheapest_sync": "numbroker.buying",
-    "check_base_url": "numbroker._provider",
+    "check_base_url": "numbroker._urls",
     "classify_purchase_error": "numbroker.buying",
     "decimal_from_json_number": "numbroker._money",
     "decimal_from_scaled_int": "numbroker._money",
@@ -178,8 +178,8 @@ _EXPORTS: dict[str, str] = {
     "money_from_scaled_int": "numbroker._money",
     "money_from_string": "numbroker._money",
     "parse_e164": "numbroker._phone",
-    "parse_retry_after": "numbroker._http",
-    "path_segment": "numbroker._provider",
+    "parse_retry_after": "numbroker._retry",
+    "path_segment": "numbroker._urls",
     "provider_ids": "numbroker._registry",
     "providers_from_env": "numbroker._registry",
     "register_provider": "numbroker._registry",

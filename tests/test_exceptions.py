@@ -24,7 +24,7 @@ from numbroker import (
     RateLimitedError,
     parse_retry_after,
 )
-from numbroker._http import error_for_status
+from numbroker._http_errors import error_for_status
 
 
 @pytest.mark.parametrize(

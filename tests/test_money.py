@@ -18,8 +18,8 @@ from numbroker import (
     money_from_scaled_int,
     money_from_string,
 )
-from numbroker._http import loads
 from numbroker._iso4217 import ISO_4217_CODES
+from numbroker._json import loads
 
 
 @pytest.mark.parametrize(

@@ -623,8 +623,8 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
     import threading
 
     with _errors():
-        from numbroker._provider import _is_loopback
         from numbroker._registry import get_provider_class
+        from numbroker._urls import is_loopback as _is_loopback
         from numbroker.sandbox import LoopbackServer, create_sandboxes
 
         if not _is_loopback(host):

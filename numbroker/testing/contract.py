@@ -39,10 +39,10 @@ from numbroker._exceptions import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from numbroker._http import RetryPolicy
 from numbroker._models import AvailableNumber, SearchQuery
 from numbroker._phone import parse_e164
 from numbroker._provider import Provider
+from numbroker._retry import RetryPolicy
 from numbroker._types import FilterSupport, QueryFilter
 
 if TYPE_CHECKING:

@@ -121,6 +121,7 @@ class BirdProvider(Provider):
     rate_limit: ClassVar[RateLimit | None] = RateLimit(50, 1.0)
     sandbox: ClassVar[str | None] = "numbroker_providers.bird.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
+    states_setup_prices: ClassVar[bool] = False  # Bird lists no setup fee: a missing one is none, not unknown
     record_id_field: ClassVar[str | None] = "id"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "offer_id": "id",

@@ -33,8 +33,8 @@ from numbroker import (
     SearchQuery,
 )
 from numbroker._events import RetryScheduled, SearchEvent
-from numbroker._provider import ProviderResult, ProviderRun
 from numbroker._registry import get_provider_class
+from numbroker._stats import ProviderResult, ProviderRun
 from numbroker.testing import InFlight
 from numbroker_providers.identitycall import IdentityCallProvider
 
