@@ -45,10 +45,11 @@ import anyio
 import httpx
 from _harness import Figure, ScenarioResult, median, paired_ratios
 
-from numbroker import Provider, RawPage, Searcher, SearchQuery
+from numbroker import Provider, Searcher, SearchQuery
 from numbroker._json import loads
 from numbroker._normalizing import normalize_page
 from numbroker._registry import get_provider_class
+from numbroker.adapters import RawPage
 
 QUERY = SearchQuery(country="US")
 SIZES = {"vobiz": 6000, "bird": 1750}

@@ -435,7 +435,7 @@ class Provider(ABC):
     async def purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
         """Buy ``offer`` with one request. Never retried: a failure's meaning is for the caller to decide.
 
-        Use :func:`~numbroker.classify_purchase_error` on what this raises: ``gone`` (nothing bought),
+        Use :func:`~numbroker.buying.classify_purchase_error` on what this raises: ``gone`` (nothing bought),
         ``provider_refused`` (nothing bought; this provider will not sell as configured) or ``ambiguous``
         (maybe bought: confirm with :meth:`owns` before doing anything else).
 

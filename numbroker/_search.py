@@ -21,7 +21,6 @@ from typing import Any, Self
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from numbroker._events import ProviderFinished, ProviderStarted, SearchEvent, notify
 from numbroker._exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -46,6 +45,7 @@ from numbroker._reports import (
 from numbroker._stats import ProviderRun
 from numbroker._sync import run_sync
 from numbroker._types import SortKey
+from numbroker.events import ProviderFinished, ProviderStarted, SearchEvent, notify
 
 # The report types are defined in _reports; they stay importable here.
 __all__ = [

@@ -10,21 +10,21 @@ import anyio
 import pytest
 
 import numbroker
+import numbroker.events
 from numbroker import (
     AuthenticationError,
     BadRequestError,
     Capability,
     IncompleteSearchError,
     OverallStatus,
-    ProviderFinished,
     ProviderStatus,
     ProviderUnavailableError,
     RateLimitedError,
     RetryPolicy,
     Searcher,
-    SearchEvent,
     SearchQuery,
 )
+from numbroker.events import ProviderFinished, SearchEvent
 from numbroker.testing import FakeProvider, offer
 
 US = SearchQuery(country="US")
@@ -343,7 +343,7 @@ async def test_token_chains_start_first_and_reports_keep_the_configured_order() 
     started: list[str] = []
 
     def on_event(event: SearchEvent) -> None:
-        if isinstance(event, numbroker.ProviderStarted):
+        if isinstance(event, numbroker.events.ProviderStarted):
             started.append(event.provider)
 
     single = _OnePageFake([offer("+14155550001", provider="single")], provider_id="single")

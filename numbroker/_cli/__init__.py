@@ -233,7 +233,7 @@ class _Progress:
         return table
 
     def __call__(self, event: Any) -> None:
-        from numbroker._events import PageFetched, ProviderFinished, ProviderStarted, RetryScheduled
+        from numbroker.events import PageFetched, ProviderFinished, ProviderStarted, RetryScheduled
 
         if isinstance(event, ProviderStarted):
             self.state[event.provider] = "searching…"

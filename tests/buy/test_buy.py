@@ -19,7 +19,6 @@ from numbroker import (
     ConfigurationError,
     DebitFailedError,
     ExchangeRates,
-    FailureKind,
     InsufficientFundsError,
     MissingCredentialsError,
     Money,
@@ -40,8 +39,8 @@ from numbroker import (
     SearchQuery,
     buy_cheapest,
     buy_cheapest_sync,
-    classify_purchase_error,
 )
+from numbroker.buying import FailureKind, classify_purchase_error
 from numbroker.buying._outcome import stops_provider
 from numbroker.buying._terms import DEFAULT_CONFIRM_DELAY
 from numbroker.sandbox import Faults, Sandbox, create_sandboxes, in_process_providers, serve_sandboxes

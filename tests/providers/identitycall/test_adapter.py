@@ -26,15 +26,15 @@ from numbroker import (
     ProviderResponseError,
     ProviderUnavailableError,
     QueryFilter,
-    RateLimit,
     RateLimitedError,
     RejectedRecord,
     RetryPolicy,
     SearchQuery,
 )
-from numbroker._events import RetryScheduled, SearchEvent
 from numbroker._registry import get_provider_class
 from numbroker._stats import ProviderResult, ProviderRun
+from numbroker.adapters import RateLimit
+from numbroker.events import RetryScheduled, SearchEvent
 from numbroker.testing import InFlight
 from numbroker_providers.identitycall import IdentityCallProvider
 
