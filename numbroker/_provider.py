@@ -349,7 +349,7 @@ class Provider(ABC):
         *,
         run: ProviderRun | None = None,
         max_offers: int | None = None,
-        dedupe: bool = True,
+        drop_repeats: bool = True,
     ) -> ProviderStats:
         """Fetch and normalize every page for ``query``, handing each to ``sink`` as soon as it is ready.
 
@@ -358,7 +358,7 @@ class Provider(ABC):
             sink: awaited with each normalized page.
             run: statistics, event sink and shared limiter (a fresh one by default).
             max_offers: stop fetching once this many matching offers were delivered (in vendor order).
-            dedupe: deliver an offer the vendor serves twice (shifting pages) only once. This keeps every
+            drop_repeats: deliver an offer the vendor serves twice (shifting pages) only once. This keeps every
                 offer id seen, so memory grows with the offers; a consumer that keeps a bounded selection
                 (``Searcher.top_k``) turns it off and drops repeats among what it keeps instead.
 
@@ -373,7 +373,7 @@ class Provider(ABC):
             run.normalizing = anyio.Lock()
         searching = self._for_run(run)
         delivered = 0
-        seen: set[str] | None = set() if dedupe else None
+        seen: set[str] | None = set() if drop_repeats else None
 
         async def deliver(raw: RawPage, number: int) -> bool:
             nonlocal delivered
