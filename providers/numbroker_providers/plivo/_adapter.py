@@ -318,6 +318,11 @@ class PlivoProvider(Provider):
 
     # -- normalization -----------------------------------------------------------------------------
 
+    def _record_id(self, record: Any) -> str | None:
+        """A rejected record's id is its number as the offer id would have been (E.164, with the ``+``)."""
+        found = super()._record_id(record)
+        return _plus(found) if found is not None else None
+
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
         rec = wire.record(record)
         country_name = wire.text(rec, "country")

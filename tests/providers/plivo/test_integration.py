@@ -91,7 +91,7 @@ def check_inventory(sandbox: Sandbox, results: tuple[ProviderResult, ...]) -> No
         )
         if raw.get("lata") is not None:
             assert int(raw["lata"]) == details["lata"]
-    defects = {r.raw["number"]: DEFECT_FIELDS[r.defect or ""] for r in sandbox.records if not r.expected_valid}
+    defects = {r.offer_id: DEFECT_FIELDS[r.defect or ""] for r in sandbox.records if not r.expected_valid}
     assert defects == {r.offer_id: r.field for r in rejected}
     assert {"plivo"} == {r.provider for r in rejected}
     assert all(r.reason for r in rejected)
