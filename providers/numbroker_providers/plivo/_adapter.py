@@ -255,6 +255,8 @@ class PlivoProvider(Provider):
         pair = f"{self._auth_id}:{self._creds['auth_token'].get_secret_value()}"
         self._basic = base64.b64encode(pair.encode()).decode()
         self._add_secret(self._basic)
+        self._assigned_instead: dict[str, str] = {}
+        """Numbers asked for → the number Plivo assigned in their place, when that purchase was not confirmed."""
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Basic {self._basic}"}
@@ -430,6 +432,8 @@ class PlivoProvider(Provider):
         status = entry.get("status")
         state = status.strip().lower() if isinstance(status, str) else None
         if state != "success":
+            if assigned != offer.e164:
+                self._assigned_instead[offer.e164] = assigned  # what `owns` must look for in its place
             what = "is pending verification" if state == "pending" else f"has status {status!r}"
             raise ProviderResponseError(
                 self.id,
@@ -474,7 +478,9 @@ class PlivoProvider(Provider):
         One ``GET Account/{auth_id}/Number/{number}/`` (reads are retried): 200 naming the number means
         owned; a 404 in Plivo's ``{api_id, error}`` envelope means not owned. Anything else (a 404 from
         something that is not Plivo, a 200 about another number) cannot prove either, so it raises; an
-        unreadable answer is read again up to ``retry.attempts`` times.
+        unreadable answer is read again up to ``retry.attempts`` times. When a purchase of ``e164`` was
+        answered with another number that was not active yet, that number is looked up too: the account
+        then holds it in place of the one asked, and a caller settling that purchase must count it.
 
         Raises:
             ConfigurationError: ``e164`` is not a phone number.
@@ -487,7 +493,10 @@ class PlivoProvider(Provider):
         attempts = max(1, self.retry.attempts)
         for attempt in range(1, attempts + 1):
             try:
-                return await self._lookup_owned(target)
+                if await self._lookup_owned(target):
+                    return True
+                instead = self._assigned_instead.get(target)
+                return instead is not None and await self._lookup_owned(instead)
             except ProviderResponseError as exc:
                 if attempt >= attempts:
                     raise
