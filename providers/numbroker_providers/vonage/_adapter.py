@@ -127,6 +127,7 @@ _FEATURE_VALUES: Mapping[frozenset[Capability], str] = {
 """The ``features`` values of the spec's enum, by the set of capabilities they require."""
 
 _MSISDN = re.compile(r"\+?[1-9][0-9]{1,14}")
+_NOT_DIGITS = re.compile(r"[^0-9]")
 _MAX_SIZE = 100
 _OK = "200"
 
@@ -161,7 +162,7 @@ class VonageProvider(Provider):
     per_page: ClassVar[int] = _MAX_SIZE
     sandbox: ClassVar[str | None] = "numbroker_providers.vonage.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
-    record_id_field: ClassVar[str | None] = "msisdn"
+    record_id_field: ClassVar[str | None] = "msisdn"  # read by _record_id below
     wire_fields: ClassVar[Mapping[str, str]] = {
         "offer_id": "msisdn",
         "e164": "msisdn",
@@ -194,6 +195,14 @@ class VonageProvider(Provider):
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": self._basic}
+
+    def _record_id(self, record: Any) -> str | None:
+        """A rejected record's id: its number as ``+`` and the digits Vonage wrote, like an offer's id."""
+        msisdn = record.get("msisdn") if isinstance(record, Mapping) else None
+        if isinstance(msisdn, int) and not isinstance(msisdn, bool):
+            msisdn = str(msisdn)
+        digits = _NOT_DIGITS.sub("", msisdn) if isinstance(msisdn, str) else ""
+        return "+" + digits[:30] if digits else None
 
     # -- search ------------------------------------------------------------------------------------
 
@@ -370,8 +379,8 @@ class VonageProvider(Provider):
             f": {self.redact(label[:200])}" if isinstance(label, str) and label else ""
         )
         text = str(code).strip()
-        if not text.isascii() or not text.isdigit() or not 100 <= int(text) <= 599:
-            return ProviderResponseError(self.id, f"{reason}; not a status code, outcome unclear")
+        if not text.isascii() or not text.isdigit() or not 300 <= int(text) <= 599:
+            return ProviderResponseError(self.id, f"{reason}; not an error status, outcome unclear")
         raw = self.redact(response.content[:2000].decode("utf-8", "replace"))
         headers = {name: self.redact(value) for name, value in response.headers.items()}
         return _status_error(self.id, int(text), reason, raw, headers, self._response_request_id(response))

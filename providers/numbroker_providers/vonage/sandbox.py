@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import Route
 
-    from numbroker.sandbox import RequestContext, SharedNumber
+    from numbroker.sandbox import RequestContext
 
 DEFAULT_SIZE: Final = 300
 """Listed numbers when ``size`` is not given (GB and US each need two pages at size=100)."""
@@ -95,8 +95,6 @@ _MESSAGES: Final = {
     500: "internal error",
     503: "service unavailable",
 }
-_SHARED_LANES: Final = frozenset({0, 1, 2})
-"""Vonage offers the shared numbers every other emulator offers too (see ``shared_numbers``)."""
 
 
 def create_app(
@@ -362,7 +360,7 @@ def _raw(number: GeneratedNumber, cost: Any, features: Any, *, country: str | No
     }
 
 
-def _record(rng: random.Random, number: GeneratedNumber, cost: Decimal, *, shared: bool = False) -> SandboxRecord:
+def _record(rng: random.Random, number: GeneratedNumber, cost: Decimal) -> SandboxRecord:
     text = f"{cost:.2f}" if rng.random() < 0.9 else f"{cost:.4f}"
     raw = _raw(number, text, _features(rng, number.country, number.number_type))
     return SandboxRecord(
@@ -377,23 +375,16 @@ def _record(rng: random.Random, number: GeneratedNumber, cost: Decimal, *, share
         monthly=Decimal(text),
         upfront=None,
         currency=None,  # Vonage states none; the adapter assumes EUR
-        shared=shared,
     )
-
-
-def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
-    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
-    return _record(rng, number, (shared.monthly * Decimal("0.92")).quantize(Decimal("0.01")), shared=True)
 
 
 def _inventory(seed: int, size: int) -> list[SandboxRecord]:
     rng = random.Random(f"vonage:{seed}:inventory")
-    everything_shared = shared_numbers(seed)
-    exclude = {s.e164 for s in everything_shared}
-    specials = _defects(rng, exclude) + [_shared(rng, s) for s in everything_shared if s.lanes == _SHARED_LANES]
-    specials = specials[:size]
-    # No lane: every last digit is some other emulator's lane, so a number here may, rarely, also be
-    # offered elsewhere by chance (as real carriers' pools overlap); the shared numbers are excluded.
+    # The cross-vendor numbers belong to the lanes of the first three emulators: Vonage offers none of
+    # them. It has no lane of its own (every last digit is taken), so a number here may, rarely, also be
+    # offered elsewhere by chance, as real carriers' pools overlap.
+    exclude = {s.e164 for s in shared_numbers(seed)}
+    specials = _defects(rng, exclude)[:size]
     numbers = draw_numbers(rng, _MIX, size - len(specials), exclude=exclude)
     records = [_record(rng, number, _cost(rng, number.number_type)) for number in numbers] + specials
     rng.shuffle(records)

@@ -392,3 +392,16 @@ async def test_no_credential_reaches_a_log_an_error_or_a_repr(caplog: pytest.Log
     assert any("number/search" in r.getMessage() for r in caplog.records)  # the logs were captured
     for secret in (KEY, SECRET, BASIC.split()[1]):
         assert all(secret not in text for text in shown), secret
+
+
+@pytest.mark.parametrize(
+    ("msisdn", "offer_id"),
+    [("447400123456", "+447400123456"), ("44 7400 123456", "+447400123456"), (447400123456, "+447400123456"),
+     (None, None), ("", None), (True, None)],
+)  # fmt: skip
+def test_a_rejection_is_named_by_its_number_like_an_offer(msisdn: Any, offer_id: str | None) -> None:
+    """Vonage has no record id: a rejected record's id is '+' and the digits it was served with (the offer id form)."""
+    rejected = normalize(record(cost="bad") | {"msisdn": msisdn})
+
+    assert isinstance(rejected, RejectedRecord)
+    assert offer_id == rejected.offer_id

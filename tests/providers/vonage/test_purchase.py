@@ -153,11 +153,13 @@ async def test_a_200_with_another_error_code_is_that_failure(
         {},
         {"error-code": "OK"},
         {"error-code": None},
+        {"error-code": " 200"},
+        {"error-code": "201"},
         [{"error-code": "200"}],
         b"<html>200 OK</html>",
         b"",
     ],
-    ids=["no-code", "empty", "not-a-status", "null", "a-list", "html", "no-body"],
+    ids=["no-code", "empty", "not-a-status", "null", "padded-200", "201", "a-list", "html", "no-body"],
 )
 async def test_a_2xx_that_does_not_say_200_is_ambiguous(body: Any) -> None:
     """A 2xx whose body does not carry error-code "200" proves nothing either way: ambiguous, confirm first."""
