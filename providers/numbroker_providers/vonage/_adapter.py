@@ -52,6 +52,7 @@ Wire facts this adapter relies on, with where they were read:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import re
@@ -75,13 +76,14 @@ from numbroker import (
     NotFoundError,
     NumberType,
     PermissionDeniedError,
+    ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,
     ProviderResponseError,
+    ProviderTimeoutError,
     ProviderUnavailableError,
     QueryFilter,
     RateLimitedError,
-    RequestFinished,
     SearchQuery,
 )
 from numbroker.adapters import (
@@ -162,6 +164,7 @@ class VonageProvider(Provider):
     per_page: ClassVar[int] = _MAX_SIZE
     sandbox: ClassVar[str | None] = "numbroker_providers.vonage.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
+    states_setup_prices: ClassVar[bool] = False  # no setup price at all: a missing one is none, not unknown
     record_id_field: ClassVar[str | None] = "msisdn"  # read by _record_id below
     wire_fields: ClassVar[Mapping[str, str]] = {
         "offer_id": "msisdn",
@@ -386,43 +389,68 @@ class VonageProvider(Provider):
         return _status_error(self.id, int(text), reason, raw, headers, self._response_request_id(response))
 
     async def _post_form(self, url: str, form: Mapping[str, str]) -> httpx.Response:
-        """POST a form-encoded body once (never retried), with the plumbing of the core's ``_post``.
+        """POST a form-encoded body once (never retried), mapping the outcome like the kit's ``_post``.
 
-        The core's ``_post`` sends JSON only; Vonage's purchase takes a form. This mirrors it: rate limit,
-        auth headers, the response size cap and decoding, a redacted log line and event, and the same
-        status → error mapping.
+        The kit's ``_post`` sends JSON only; Vonage's purchase takes a form. This sends it on the provider's
+        client with its auth headers, reads at most ``max_response_bytes`` of an uncompressed answer (it asks
+        for ``identity``; a compressed one is unreadable, so ambiguous), logs one redacted line, and maps
+        failures into the same error tree: timeouts, broken connections, and statuses by the kit's table.
         """
-        limiter = self._rate_limiter
-        if limiter is not None:
-            await limiter.acquire()
-        request = self.client.build_request(
-            "POST",
-            url,
-            data=dict(form),
-            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **self._auth_headers()},
-        )
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity", **self._auth_headers()}
+        request = self.client.build_request("POST", url, data=dict(form), headers=headers)
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
         status: int | None = None
+        limit = self.max_response_bytes
         try:
-            response = await self._receive(request)
+            try:
+                response = await self.client.send(request, stream=True, follow_redirects=False)
+            except httpx.TimeoutException as exc:
+                raise ProviderTimeoutError(self.id, f"request timed out ({type(exc).__name__})") from None
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                raise ProviderConnectionError(self.id, f"connection failed ({type(exc).__name__})") from None
             status = response.status_code
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                try:
+                    loaded: bytes | None = response.content  # an in-memory answer (a mock transport) arrives read
+                except httpx.ResponseNotRead:
+                    loaded = None
+                body_stream = response.aiter_raw() if loaded is None else _once(loaded)
+                async with contextlib.aclosing(body_stream) as pieces:  # type: ignore[type-var]
+                    async for chunk in pieces:
+                        size += len(chunk)
+                        if size > limit:
+                            raise ProviderResponseError(
+                                self.id, f"response body exceeds the {limit}-byte limit; cut off"
+                            )
+                        chunks.append(chunk)
+            except httpx.TimeoutException as exc:
+                raise ProviderTimeoutError(self.id, f"response timed out ({type(exc).__name__})") from None
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                raise ProviderConnectionError(self.id, f"response broken off ({type(exc).__name__})") from None
+            finally:
+                await response.aclose()
         finally:
             elapsed = anyio.current_time() - started
             logger.debug("%s POST %s -> %s (%.0f ms)", self.id, shown, status or "failed", elapsed * 1000)
-            self._emit(RequestFinished(self.id, method="POST", path=shown, status=status, elapsed=elapsed))
-        if response.status_code >= 300:
-            body = self.redact(response.content[:2000].decode("utf-8", "replace"))
-            headers = {name: self.redact(value) for name, value in response.headers.items()}
-            reason = response.reason_phrase or "error"
+        if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+            raise ProviderResponseError(self.id, "purchase answered with a compressed body although asked not to")
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
+        answer = httpx.Response(response.status_code, headers=kept, content=b"".join(chunks), request=request)
+        if answer.status_code >= 300:
+            body = self.redact(answer.content[:2000].decode("utf-8", "replace"))
+            shown_headers = {name: self.redact(value) for name, value in answer.headers.items()}
+            reason = answer.reason_phrase or "error"
             label = _label(body)
-            message = f"HTTP {response.status_code} {reason}" + (f": {label}" if label else "")
-            if 300 <= response.status_code < 400:
-                message = f"HTTP {response.status_code}: redirect not followed (credentials are never sent elsewhere)"
+            message = f"HTTP {answer.status_code} {reason}" + (f": {label}" if label else "")
+            if 300 <= answer.status_code < 400:
+                message = f"HTTP {answer.status_code}: redirect not followed (credentials are never sent elsewhere)"
             raise _status_error(
-                self.id, response.status_code, message, body, headers, self._response_request_id(response)
+                self.id, answer.status_code, message, body, shown_headers, self._response_request_id(answer)
             )
-        return response
+        return answer
 
     # -- owned numbers -----------------------------------------------------------------------------
 
@@ -454,6 +482,10 @@ class VonageProvider(Provider):
             return OwnedPage(numbers=[n if isinstance(n, str) else "" for n in found], total=count)
 
         return self._walk_owned_numbered(fetch, _MAX_SIZE)
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content
 
 
 def _label(body: str) -> str | None:

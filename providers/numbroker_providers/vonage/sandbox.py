@@ -25,7 +25,7 @@ Speaks the Numbers API as its definition describes it (``Nexmo/api-specification
   "features"}]}`` or ``{}``.
 
 Where the sources are silent the emulator chooses, and says so here: a missing or malformed parameter
-is a 400 naming it (``{"country": "Is required."}``, the shape a maintainer quoted in
+is a 400 naming it (``{"country": "Is required."}``, the shape quoted in
 ``Vonage/vonage-ruby-sdk#95``); fault answers (429, 5xx) use the ``error-code`` envelope.
 """
 

@@ -174,6 +174,7 @@ def test_unapplied_filters_say_what_numbroker_checks_itself() -> None:
     )
     assert {} == vonage.unapplied_filters(SearchQuery(country="GB", prefix="207", contains="07"))
     assert FilterSupport.UNSUPPORTED == VonageProvider.filter_support[QueryFilter.MAX_SETUP_PRICE]
+    assert VonageProvider.states_setup_prices is False
 
 
 @pytest.mark.anyio

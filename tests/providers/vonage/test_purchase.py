@@ -25,6 +25,7 @@ from numbroker import (
     PermissionDeniedError,
     PlanDecision,
     ProviderConnectionError,
+    ProviderError,
     ProviderResponseError,
     ProviderTimeoutError,
     ProviderUnavailableError,
@@ -395,3 +396,22 @@ async def test_a_lost_race_is_refused_and_nothing_is_bought(tmp_path: Path) -> N
     assert [AttemptOutcome.REFUSED] == [a.outcome for a in result.attempts]
     assert "method failed" in (result.attempts[0].reason or "")
     assert [] == sandbox.purchases
+
+
+@pytest.mark.anyio
+async def test_an_oversized_or_compressed_purchase_answer_is_ambiguous() -> None:
+    """The form POST reads at most max_response_bytes and asks for no compression; past either, ambiguous."""
+    requests: list[httpx.Request] = []
+    big = answer(200, {"error-code": "200", "error-code-label": "x" * 500})
+    async with VonageProvider(
+        api_key=KEY, api_secret=SECRET, transport=httpx.MockTransport(big), max_response_bytes=100
+    ) as vonage:
+        with pytest.raises(ProviderResponseError) as oversized:
+            await vonage.purchase(OFFER)
+    gzipped = answer(200, b"\x1f\x8b...", headers={"content-encoding": "gzip"})
+    compressed, requests = await buy(gzipped)
+
+    assert FailureKind.AMBIGUOUS == classify_purchase_error(oversized.value)
+    assert isinstance(compressed, ProviderError)
+    assert FailureKind.AMBIGUOUS == classify_purchase_error(compressed)
+    assert "identity" == requests[0].headers["accept-encoding"]
