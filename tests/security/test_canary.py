@@ -26,11 +26,14 @@ from numbroker_providers.bird import BirdProvider
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.plivo import PlivoProvider
 from numbroker_providers.vobiz import VobizProvider
+from numbroker_providers.vonage import VonageProvider
 
 TOKENS = {
     "VOBIZ_AUTH_TOKEN": "canary-vobiz-token-5c1f9e",
     "BIRD_ACCESS_KEY": "canary-bird-key-77aa01",
     "IDENTITYCALL_API_KEY": "idc_CANARYkey0123456789abcdefABCDEF",
+    "VONAGE_API_KEY": "c4n4ry5e",
+    "VONAGE_API_SECRET": "canary-vonage-secret-3e8d",
     "PLIVO_AUTH_TOKEN": "canary-plivo-token-3e8d21",
 }
 """Secrets sent in headers."""
@@ -46,6 +49,7 @@ CLASSES: dict[str, type[Provider]] = {
     "vobiz": VobizProvider,
     "bird": BirdProvider,
     "identitycall": IdentityCallProvider,
+    "vonage": VonageProvider,
     "plivo": PlivoProvider,
 }
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01)
@@ -110,6 +114,7 @@ def build(pid: str, app: Hostile, **options: Any) -> Provider:
             "vobiz": "http://127.0.0.1/api",
             "bird": "http://127.0.0.1",
             "identitycall": "http://127.0.0.1/v1",
+            "vonage": "http://127.0.0.1",
             "plivo": "http://127.0.0.1/v1",
         }[pid],
         transport=httpx.ASGITransport(app=app),
@@ -209,6 +214,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
         LoopbackServer(apps["vobiz"]) as vobiz,
         LoopbackServer(apps["bird"]) as bird,
         LoopbackServer(apps["identitycall"]) as identitycall,
+        LoopbackServer(apps["vonage"]) as vonage,
         LoopbackServer(apps["plivo"]) as plivo,
     ):
         env = {
@@ -216,6 +222,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
             "VOBIZ_BASE_URL": vobiz.base_url + "/api",
             "BIRD_BASE_URL": bird.base_url,
             "IDENTITYCALL_BASE_URL": identitycall.base_url + "/api/v1/public",
+            "VONAGE_BASE_URL": vonage.base_url,
             "PLIVO_BASE_URL": plivo.base_url + "/v1",
         }
         yield apps, env
@@ -223,7 +230,11 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with DEBUG logging for every logger, in a clean environment plus ``env``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "PLIVO_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "VONAGE_", "PLIVO_"))
+    }
     return subprocess.run(
         [sys.executable, "-c", DEBUG_CLI, *args],
         env={**base, **env},
@@ -233,9 +244,9 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "plivo": "429"}
-B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "plivo": "503"}
-C = {"vobiz": "429", "bird": "malformed", "identitycall": "401", "plivo": "malformed"}
+A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "vonage": "429", "plivo": "429"}
+B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "vonage": "503", "plivo": "503"}
+C = {"vobiz": "429", "bird": "malformed", "identitycall": "401", "vonage": "malformed", "plivo": "malformed"}
 
 
 @pytest.mark.parametrize(
