@@ -25,6 +25,10 @@ LYING_TOTAL: Final = "lying_total"
 RACE: Final = "race"
 AMBIGUOUS_BEFORE_COMMIT: Final = "ambiguous_before_commit"
 AMBIGUOUS_AFTER_COMMIT: Final = "ambiguous_after_commit"
+COMMIT_THEN_503: Final = "commit_then_503"
+HELD: Final = "held"
+OWNED_STALL: Final = "owned_stall"
+DRIP: Final = "drip"
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,8 @@ class Purchase:
         upfront: One-off amount charged, if any.
         monthly: Monthly amount charged, if any.
         currency: Currency of the amounts.
-        fault: ``ambiguous_after_commit`` if the client never saw the success answer.
+        fault: ``ambiguous_after_commit`` or ``commit_then_503`` if the client never saw the success
+            answer.
     """
 
     offer_id: str
