@@ -1150,3 +1150,17 @@ class Provider(ABC):
             if value:
                 return value[:200]
         return None
+
+    def account_key(self) -> str:
+        """The account this instance buys for, as ``<id>:<digest>``: what the purchase ledger keys on.
+
+        The digest is SHA-256 over the provider id, the base URL, the credential names and the resolved
+        secret values, so instances pointed at one vendor endpoint with one set of credentials share a key,
+        and the key reveals no credential. Override it when an account has a better identity.
+        """
+        import hashlib
+
+        digest = hashlib.sha256()
+        for part in (self.id, self.base_url, *sorted(self.credentials.items()), *sorted(self._secrets)):
+            digest.update(repr(part).encode() + b"\0")
+        return f"{self.id}:{digest.hexdigest()[:32]}"
