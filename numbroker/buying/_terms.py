@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from numbroker._exceptions import ConfigurationError, PurchaseError
+from numbroker._inputs import check_seconds
 from numbroker._money import Money
 
 __all__ = ["DEFAULT_CONFIRM_DELAY", "BuyTerms"]
@@ -50,7 +51,8 @@ class BuyTerms:
 
         Raises:
             PurchaseError: a cap is missing.
-            ConfigurationError: an invalid quantity, budget or delay, or caps in more than one currency.
+            ConfigurationError: an invalid quantity, budget or delay (``confirm_delay`` must be a finite number
+                of seconds from 0 to an hour: NaN or infinity is refused), or caps in more than one currency.
         """
         if not isinstance(max_monthly, Money) or not isinstance(max_first_bill, Money):
             raise PurchaseError("buying needs both caps: max_monthly and max_first_bill (Money)")
@@ -64,8 +66,7 @@ class BuyTerms:
             raise ConfigurationError(
                 f"the caps and the budget must be in one currency; got {currency} and {', '.join(sorted(others))}"
             )
-        if confirm_delay < 0:
-            raise ConfigurationError("confirm_delay must not be negative")
+        confirm_delay = check_seconds("confirm_delay", confirm_delay, allow_zero=True)
         return cls(
             quantity=quantity,
             currency=currency,
