@@ -61,6 +61,14 @@ MAX_TEXT_LENGTH = 64
 MAX_AMOUNT_DIGITS = 30
 """Digits the integer amount of an integer-with-exponent price may have."""
 
+MONEY_MAX_DIGITS = 40
+"""A :class:`Money` amount is below 10^40 (a converted price can exceed a vendor's 10^12)."""
+
+MONEY_MAX_PLACES = 80
+"""Decimal places a :class:`Money` amount may have (a conversion's quotient has up to 34 significant digits)."""
+
+_MONEY_TEXT_LENGTH = MONEY_MAX_DIGITS + MONEY_MAX_PLACES + 8
+
 MAX_JSON_NUMBER_LENGTH = 100
 """Characters a JSON number may have to be read as a number (see :class:`OutOfRangeNumber`)."""
 
@@ -203,6 +211,11 @@ def decimal_from_string(value: object, *, field: str | None = None) -> Decimal:
     Only plain decimal notation with ASCII digits is accepted (no exponents, thousands separators or
     currency signs), at most :data:`MAX_TEXT_LENGTH` characters.
     """
+    return check_price(_decimal_text(value, field, MAX_TEXT_LENGTH), value, field=field)
+
+
+def _decimal_text(value: object, field: str | None, limit: int) -> Decimal:
+    """The Decimal a plain ASCII decimal string of at most ``limit`` characters writes (no bounds on its value)."""
     if isinstance(value, OutOfRangeNumber):
         raise _out_of_range(value, field)
     if not isinstance(value, str):
@@ -212,19 +225,16 @@ def decimal_from_string(value: object, *, field: str | None = None) -> Decimal:
             value=_short(value),
         )
     text = value.strip()
-    if len(text) > MAX_TEXT_LENGTH:
+    if len(text) > limit:
         raise FieldError(
-            f"decimal string too long: at most {MAX_TEXT_LENGTH} characters (got {len(text)})",
-            field=field,
-            value=_short(value),
+            f"decimal string too long: at most {limit} characters (got {len(text)})", field=field, value=_short(value)
         )
     if not _DECIMAL_TEXT.fullmatch(text):
         raise FieldError(f"not a decimal string: {value!r}", field=field, value=value)
     try:
-        result = Decimal(text)
+        return Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid decimals
         raise FieldError(f"not a decimal string: {value!r}", field=field, value=value) from exc
-    return check_price(result, value, field=field)
 
 
 def decimal_from_scaled_int(
@@ -279,18 +289,27 @@ def validate_currency(code: object, *, field: str | None = None) -> str:
 
 
 def _money_amount(value: Any) -> Any:
-    """Route any float through its repr and refuse bools before pydantic sees them."""
-    if isinstance(value, float | bool):
-        return decimal_from_json_number(value)
+    """Route any float through its repr and refuse bools before pydantic sees them.
+
+    Money's own bounds (not the tighter wire bounds of a vendor's price) apply: a converted amount's JSON
+    form (34 significant digits) reads back.
+    """
+    if isinstance(value, bool):
+        raise FieldError(f"expected a number, got {value!r}", field="amount", value=value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
     if isinstance(value, str):
-        return decimal_from_string(value)
+        return _decimal_text(value, "amount", _MONEY_TEXT_LENGTH)
     return value
 
 
 class Money(BaseModel):
     """An exact amount in an ISO 4217 currency.
 
-    ``amount`` is a non-negative, finite :class:`~decimal.Decimal` that is never rounded.
+    ``amount`` is a non-negative, finite :class:`~decimal.Decimal` that is never rounded, below
+    10^:data:`MONEY_MAX_DIGITS` with at most :data:`MONEY_MAX_PLACES` decimal places: wide enough for
+    every converted price, narrow enough that writing one out (``1E-999999999`` as fixed-point) can never
+    take gigabytes. Vendor prices are held to the tighter wire bounds above.
     The JSON form is ``{"amount": "1.50", "currency": "EUR"}``: the amount is a string so that no
     JSON parser turns it into a float.
 
@@ -307,7 +326,18 @@ class Money(BaseModel):
     @field_validator("amount")
     @classmethod
     def _check_amount(cls, value: Decimal) -> Decimal:
-        return _finite_non_negative(value, value, "amount")
+        _finite_non_negative(value, value, "amount")
+        exponent = value.as_tuple().exponent
+        if (value and value.adjusted() >= MONEY_MAX_DIGITS) or (
+            isinstance(exponent, int) and exponent < -MONEY_MAX_PLACES
+        ):
+            raise FieldError(
+                f"amount out of range: Money holds amounts below 10^{MONEY_MAX_DIGITS} "
+                f"with at most {MONEY_MAX_PLACES} decimal places",
+                field="amount",
+                value=_short(value),
+            )
+        return value
 
     @field_validator("currency", mode="before")
     @classmethod

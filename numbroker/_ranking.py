@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from numbroker._exceptions import ConfigurationError
-from numbroker._inputs import MAX_MONTHS
+from numbroker._inputs import MAX_MONTHS, check_count
 from numbroker._models import AvailableNumber, SearchQuery
 from numbroker._money import Money, validate_currency
 from numbroker._pricing import RANKING, ExchangeRates, convert, total_cost
@@ -314,8 +314,7 @@ class TopK:
     """Keeps only the ``k`` best offers (per ranking currency) in bounded memory while offers stream in."""
 
     def __init__(self, ranker: Ranker, k: int) -> None:
-        if k < 1:
-            raise ConfigurationError("k must be at least 1")
+        check_count("k", k)
         self.ranker = ranker
         self.k = k
         self._heaps: dict[str, list[tuple[Any, int, _Priced]]] = {}

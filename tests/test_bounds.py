@@ -242,3 +242,21 @@ def test_a_plan_row_whose_price_cannot_be_computed_is_price_unknown() -> None:
 
     assert PlanDecision.PRICE_UNKNOWN == row.decision
     assert row.reason is not None and "cannot be computed" in row.reason
+
+
+@pytest.mark.parametrize("amount", ["1E-999999999", "1E+40", "0E-81"])
+def test_money_refuses_amounts_no_output_could_write(amount: str) -> None:
+    """1E-999999999 written as fixed-point is a gigabyte of zeros: Money refuses it at construction."""
+    with pytest.raises(ValueError, match="amount out of range: Money holds amounts below 10\\^40"):
+        Money(amount=Decimal(amount), currency="USD")
+
+
+def test_a_converted_amount_reads_back_from_its_json_form() -> None:
+    """Money's own bounds are wider than a vendor price's: a 34-digit conversion round-trips through JSON."""
+    from numbroker._pricing import ExchangeRates
+
+    rates = ExchangeRates.model_validate({"base": "EUR", "rates": {"USD": "1.08"}})
+    converted = rates.convert(Money(amount=Decimal("999999999999.999999999999"), currency="USD"), "EUR")
+    assert converted is not None
+
+    assert converted == Money.model_validate_json(converted.model_dump_json())
