@@ -260,3 +260,11 @@ def test_a_converted_amount_reads_back_from_its_json_form() -> None:
     assert converted is not None
 
     assert converted == Money.model_validate_json(converted.model_dump_json())
+
+
+def test_a_receipt_shows_an_out_of_range_number_by_its_start() -> None:
+    """A purchase answer's 1e-999999999 fee is neither a gigabyte of zeros nor silently dropped."""
+    from numbroker._receipts import json_safe
+
+    body = loads("p", b'{"setup_fee": 1e-999999999, "monthly_fee": 1.5e2}')
+    assert {"setup_fee": "1e-999999999", "monthly_fee": "150"} == {k: json_safe(v) for k, v in body.items()}
