@@ -362,3 +362,23 @@ async def test_buy_cheapest_finds_the_cheapest_offer_a_lying_pager_hides_past_pa
 
     assert chosen(clean) == chosen(result)
     assert len(clean.plan) == len(result.plan)
+
+
+@pytest.mark.anyio
+async def test_a_vendor_paging_by_its_own_size_and_saying_so_never_looks_complete() -> None:
+    """Vobiz pages by 25 and echoes per_page=25 truthfully: either every record arrives or the report says not."""
+    sandboxes = boxes()
+    clean = await search(sandboxes)
+
+    def by_25(query: dict[str, str]) -> dict[str, str]:
+        return {**query, "per_page": "25"}
+
+    result = await search(sandboxes, {"vobiz": Hostile(sandboxes["vobiz"], "vobiz", rewrite_query=by_25)})
+
+    vobiz = report(result, "vobiz")
+    if offers_of(clean, "vobiz") != offers_of(result, "vobiz"):
+        assert vobiz.status is not ProviderStatus.OK or vobiz.truncated
+        assert OverallStatus.COMPLETE != result.status
+        assert vobiz.error or vobiz.notes
+    for other in ("bird", "identitycall"):
+        assert offers_of(clean, other) == offers_of(result, other)
