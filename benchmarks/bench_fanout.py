@@ -45,14 +45,16 @@ import anyio
 import httpx
 from _harness import Figure, ScenarioResult, median, paired_ratios
 
-from numbroker import Provider, RawPage, Searcher, SearchQuery
+from numbroker import Provider, Searcher, SearchQuery
 from numbroker._json import loads
 from numbroker._normalizing import normalize_page
 from numbroker._registry import get_provider_class
+from numbroker.adapters import RawPage
 
 QUERY = SearchQuery(country="US")
-SIZES = {"vobiz": 6000, "bird": 1750}
-"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99); IdentityCall default."""
+SIZES = {"vobiz": 6000, "bird": 1750, "vonage": 2700, "plivo": 600}
+"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99), 810 Vonage records
+(9 pages of 100), 339 Plivo records (17 pages of 20); IdentityCall default."""
 SEED = 1
 SERVER = Path(__file__).with_name("_sandbox_server.py")
 

@@ -6,7 +6,7 @@ the provider's secrets from what it logs and raises, sends each request under th
 and the search's in-flight limit, reads the body with a size cap that holds after decompression (a
 compression bomb never inflates), maps error statuses onto the error tree and retries idempotent GETs
 (honouring ``Retry-After`` and the deadline). What a request does for a search (a request counted, a
-retry counted, an event) is recorded on the :class:`~numbroker.ProviderRun` passed with it: nothing
+retry counted, an event) is recorded on the :class:`~numbroker.adapters.ProviderRun` passed with it: nothing
 is ambient.
 """
 
@@ -24,7 +24,6 @@ from urllib.parse import quote
 import anyio
 import httpx
 
-from numbroker._events import RequestFinished, RetryScheduled, SearchEvent, notify
 from numbroker._exceptions import (
     ConfigurationError,
     ProviderConnectionError,
@@ -39,6 +38,7 @@ from numbroker._rate_limit import RateLimit, RateLimiter
 from numbroker._redaction import LIBRARY_LOGS, Redactor
 from numbroker._retry import RetryPolicy
 from numbroker._stats import ProviderRun
+from numbroker.events import RequestFinished, RetryScheduled, SearchEvent, notify
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "Connection", "request_id"]
 

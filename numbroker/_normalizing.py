@@ -22,12 +22,12 @@ from typing import Any, Protocol
 import anyio.lowlevel
 from pydantic import ValidationError
 
-from numbroker._events import PageFetched, notify
 from numbroker._json import AMBIGUOUS, ambiguous_key
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import FieldError
 from numbroker._paging import RawPage
 from numbroker._stats import ProviderRun, ProviderStats
+from numbroker.events import PageFetched, notify
 
 
 class Normalizer(Protocol):

@@ -12,7 +12,7 @@ callback (normalize the page and hand it on; True stops the walk):
   so each hop's request leaves as soon as the previous page's token is read.
 
 Both are guarded against runaway paging (a page cap, repeated pages or tokens), and record what they
-cut short on the :class:`~numbroker.ProviderStats` passed to them.
+cut short on the :class:`~numbroker.adapters.ProviderStats` passed to them.
 
 Paging never loses records silently. A stated total must be a whole number from 0 to :data:`MAX_TOTAL`
 (else the provider fails, naming the field and the limit), and page counts are integer arithmetic. A

@@ -358,7 +358,7 @@ class Provider(ABC):
         *,
         run: ProviderRun | None = None,
         max_offers: int | None = None,
-        dedupe: bool = True,
+        drop_repeats: bool = True,
     ) -> ProviderStats:
         """Fetch and normalize every page for ``query``, handing each to ``sink`` as soon as it is ready.
 
@@ -367,7 +367,7 @@ class Provider(ABC):
             sink: awaited with each normalized page.
             run: statistics, event sink and shared limiter (a fresh one by default).
             max_offers: stop fetching once this many matching offers were delivered (in vendor order).
-            dedupe: deliver an offer the vendor serves twice (shifting pages) only once. This keeps every
+            drop_repeats: deliver an offer the vendor serves twice (shifting pages) only once. This keeps every
                 offer id seen, so memory grows with the offers; a consumer that keeps a bounded selection
                 (``Searcher.top_k``) turns it off and drops repeats among what it keeps instead.
 
@@ -382,7 +382,7 @@ class Provider(ABC):
             run.normalizing = anyio.Lock()
         searching = self._for_run(run)
         delivered = 0
-        seen: set[str] | None = set() if dedupe else None
+        seen: set[str] | None = set() if drop_repeats else None
 
         async def deliver(raw: RawPage, number: int) -> bool:
             nonlocal delivered
@@ -455,7 +455,7 @@ class Provider(ABC):
     async def purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
         """Buy ``offer`` with one request. Never retried: a failure's meaning is for the caller to decide.
 
-        Use :func:`~numbroker.classify_purchase_error` on what this raises: ``gone`` (nothing bought),
+        Use :func:`~numbroker.buying.classify_purchase_error` on what this raises: ``gone`` (nothing bought),
         ``provider_refused`` (nothing bought; this provider will not sell as configured) or ``ambiguous``
         (maybe bought: confirm with :meth:`owns` before doing anything else).
 

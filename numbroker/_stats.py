@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from numbroker._events import SearchEvent
 from numbroker._models import AvailableNumber, RejectedRecord
+from numbroker.events import SearchEvent
 
 __all__ = ["ProviderResult", "ProviderRun", "ProviderStats"]
 

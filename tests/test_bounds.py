@@ -10,20 +10,17 @@ import pytest
 
 from numbroker import (
     AvailableNumber,
-    FieldError,
     Money,
     OverallStatus,
     ProviderResponseError,
     ProviderStatus,
     Searcher,
     SearchQuery,
-    decimal_from_json_number,
-    decimal_from_scaled_int,
-    decimal_from_string,
 )
 from numbroker._json import AmbiguousObject, loads
 from numbroker._money import OutOfRangeNumber, check_price
 from numbroker._paging import RawPage
+from numbroker.adapters import FieldError, decimal_from_json_number, decimal_from_scaled_int, decimal_from_string
 from numbroker.buying._plan import plan_row
 from numbroker.buying._results import PlanDecision
 from numbroker.buying._terms import BuyTerms

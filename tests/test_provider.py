@@ -20,18 +20,13 @@ from numbroker import (
     Provider,
     ProviderConnectionError,
     ProviderResponseError,
-    ProviderRun,
     ProviderTimeoutError,
     RateLimitedError,
-    RawPage,
     RetryPolicy,
     SearchQuery,
-    check_base_url,
-    make_offer,
-    money_from_json_number,
-    path_segment,
 )
 from numbroker._paging import Cursor
+from numbroker.adapters import ProviderRun, RawPage, check_base_url, make_offer, money_from_json_number, path_segment
 from numbroker.testing import InFlight
 
 SECRET = "canary-secret-3f9a"
@@ -770,7 +765,7 @@ async def test_secret_never_in_logs_errors_or_reprs(caplog: pytest.LogCaptureFix
 @pytest.mark.anyio
 async def test_rate_limit_spaces_requests_beyond_the_burst() -> None:
     """A provider's documented rate is enforced: after the burst, requests wait for tokens."""
-    from numbroker import RateLimit
+    from numbroker.adapters import RateLimit
 
     class Limited(NumberedWire):
         rate_limit = RateLimit(requests=4, per=0.2)  # 20/s, bursting to 4

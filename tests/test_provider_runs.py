@@ -9,8 +9,8 @@ import anyio
 import httpx
 import pytest
 
-from numbroker import AvailableNumber, Provider, ProviderRun, RawPage, RetryPolicy, SearchQuery, make_offer
-from numbroker.adapters import Cursor
+from numbroker import AvailableNumber, Provider, RetryPolicy, SearchQuery
+from numbroker.adapters import Cursor, ProviderRun, RawPage, make_offer
 
 QUERY = SearchQuery(country="US")
 

@@ -74,7 +74,7 @@ def _environment(env_file: str | None) -> dict[str, str]:
     return env
 
 
-def _run(coro_fn: Callable[[], Any]) -> Any:
+def _await_main(coro_fn: Callable[[], Any]) -> Any:
     from numbroker._sync import run_sync
 
     return run_sync(coro_fn)
@@ -235,7 +235,7 @@ class _Progress:
         return table
 
     def __call__(self, event: Any) -> None:
-        from numbroker._events import PageFetched, ProviderFinished, ProviderStarted, RetryScheduled
+        from numbroker.events import PageFetched, ProviderFinished, ProviderStarted, RetryScheduled
 
         if isinstance(event, ProviderStarted):
             self.state[event.provider] = "searching…"
@@ -285,7 +285,6 @@ def _exit_code(result: SearchResult, strict: bool) -> int:
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N offers (after ranking).")
 @click.option(
     "--one-per-number",
-    "--dedupe",
     "one_per_number",
     is_flag=True,
     help="Same number from several providers: keep the cheapest, list the rest.",
@@ -343,9 +342,9 @@ def search(
 
         if progress is not None:
             with progress.live:
-                result: SearchResult = _run(run)
+                result: SearchResult = _await_main(run)
         else:
-            result = _run(run)
+            result = _await_main(run)
 
         from numbroker._cli._render import render, summary_lines
 
@@ -507,7 +506,7 @@ def buy_cheapest_command(
                 )
 
         try:
-            result: BuyResult = _run(run)
+            result: BuyResult = _await_main(run)
         except PurchaseError as exc:
             raise UsageProblem(str(exc)) from None
         except KeyboardInterrupt:

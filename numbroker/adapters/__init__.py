@@ -32,6 +32,7 @@ from numbroker._provider import Provider
 from numbroker._rate_limit import RateLimit
 from numbroker._receipts import PurchaseReceipt, json_safe
 from numbroker._retry import RetryPolicy, parse_retry_after
+from numbroker._stats import ProviderResult, ProviderRun, ProviderStats
 from numbroker._urls import check_base_url, path_segment
 from numbroker.adapters import wire
 
@@ -41,6 +42,9 @@ __all__ = [
     "OwnedPage",
     "PageResult",
     "Provider",
+    "ProviderResult",
+    "ProviderRun",
+    "ProviderStats",
     "PurchaseReceipt",
     "RateLimit",
     "RawPage",

@@ -1,6 +1,6 @@
 """Bird (formerly MessageBird) Numbers API: numbers in stock, ``GET /organizations/{id}/numbers-stock-items``.
 
-Wire facts this module relies on (see ``providers.md`` §2):
+Wire facts this module relies on (from Bird's API reference, "Search Available Numbers" in the Numbers API):
 
 * auth is ``Authorization: AccessKey <key>`` (the ``Bearer`` in Bird's "try it" sample is a user JWT);
 * array query parameters are sent as repeated keys (``countryCodes=US&countryCodes=NL``);
