@@ -24,7 +24,7 @@ from numbroker._types import Capability, NumberType
 __all__ = ["AvailableNumber", "Exclusion", "PriceExclusion", "RejectedRecord", "SearchQuery", "make_offer"]
 
 _PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _DIGITS = re.compile(r"[0-9]{1,15}")
 _VALUE_LIMIT = 200
 

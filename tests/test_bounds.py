@@ -265,3 +265,12 @@ def test_a_receipt_shows_an_out_of_range_number_by_its_start() -> None:
 
     body = loads("p", b'{"setup_fee": 1e-999999999, "monthly_fee": 1.5e2}')
     assert {"setup_fee": "1e-999999999", "monthly_fee": "150"} == {k: json_safe(v) for k, v in body.items()}
+
+
+@pytest.mark.parametrize("text", ["+1２１２２３９１２７６", "+١٢١٢٢٣٩١٢٧٦", "２１２２３９１２７６"])
+def test_phone_numbers_need_ascii_digits(text: str) -> None:
+    """A number written in fullwidth or Arabic-Indic digits is refused, never kept as an odd-looking E.164."""
+    from numbroker.adapters import parse_e164
+
+    with pytest.raises(FieldError, match="not a phone number"):
+        parse_e164(text, country="US")

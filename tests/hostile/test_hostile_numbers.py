@@ -382,3 +382,19 @@ async def test_a_vendor_paging_by_its_own_size_and_saying_so_never_looks_complet
         assert vobiz.error or vobiz.notes
     for other in ("bird", "identitycall"):
         assert offers_of(clean, other) == offers_of(result, other)
+
+
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("digits", [FULLWIDTH, ARABIC_INDIC], ids=["fullwidth", "arabic-indic"])
+async def test_a_number_in_non_ascii_digits_is_one_rejected_record(digits: dict[int, str]) -> None:
+    """A vendor's +1２１２… is no E.164: rejected by field, never an offer that can match no filter."""
+
+    def change(record: dict[str, Any]) -> dict[str, Any]:
+        record["e164"] = "+" + record["e164"][1:].translate(digits)
+        return record
+
+    await assert_contained("vobiz", plant("vobiz", change), field="e164", reason="not a phone number")
