@@ -24,10 +24,12 @@ SEARCH_PATHS = {
     "vobiz": "/inventory/numbers",
     "bird": "/numbers-stock-items",
     "identitycall": "/virtual_numbers/available",
+    "plivo": "/PhoneNumber/",
+    "vonage": "/number/search",
 }
 """The path each vendor's search endpoint ends with."""
 
-RECORDS = {"vobiz": "items", "bird": "results", "identitycall": "data"}
+RECORDS = {"vobiz": "items", "bird": "results", "identitycall": "data", "plivo": "objects", "vonage": "numbers"}
 """The envelope key of each vendor's records."""
 
 

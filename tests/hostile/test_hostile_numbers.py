@@ -261,6 +261,25 @@ async def test_a_total_out_of_range_fails_that_provider_alone(value: Any, messag
     await assert_provider_fails("vobiz", envelope("total", value), message, **TOTAL_AND_CURRENCY)
 
 
+def plivo_total(value: Any) -> Defect:
+    def defect(body: Any, query: Mapping[str, str]) -> Any:
+        body["meta"] = {**body["meta"], "total_count": value}
+        return None
+
+    return defect
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("provider", "defect"),
+    [("vonage", envelope("count", 10**400)), ("plivo", plivo_total(10**400))],
+    ids=["vonage-count", "plivo-total_count"],
+)
+async def test_every_numbered_vendors_total_is_bounded(provider: str, defect: Defect) -> None:
+    """Vonage's ``count`` and Plivo's ``meta.total_count`` of 10^400: that provider fails, naming the limit."""
+    await assert_provider_fails(provider, defect, "total out of range: at most 1000000000 (10^9)")
+
+
 @pytest.mark.anyio
 async def test_a_repeated_envelope_key_fails_that_provider_alone() -> None:
     """Two different totals in one envelope: the page cannot be read unambiguously."""
