@@ -32,6 +32,7 @@ from numbroker._exceptions import (
     ProviderTimeoutError,
 )
 from numbroker._http_errors import error_for_status
+from numbroker._inputs import check_count, check_seconds
 from numbroker._json import loads
 from numbroker._rate_limit import RateLimit, RateLimiter
 from numbroker._redaction import LIBRARY_LOGS, Redactor
@@ -107,15 +108,16 @@ class Connection:
         """Set up the connection; the client is created on first use unless ``http_client`` is given.
 
         Raises:
-            ConfigurationError: both ``http_client`` and ``transport`` were given.
+            ConfigurationError: both ``http_client`` and ``transport`` were given, the timeout is not a
+                finite number of seconds in range, or ``max_response_bytes`` is not a positive whole number.
         """
         if http_client is not None and transport is not None:
             raise ConfigurationError("give http_client or transport, not both")
         self.provider_id = provider_id
         self.base_url = base_url
-        self.timeout = timeout
+        self.timeout = check_seconds("timeout", timeout)
         self.retry = retry or RetryPolicy()
-        self.max_response_bytes = max_response_bytes
+        self.max_response_bytes = check_count("max_response_bytes", max_response_bytes)
         self.redactor = Redactor(on_add=LIBRARY_LOGS.add)
         self._auth_headers = auth_headers
         self._own_client = http_client is None

@@ -34,7 +34,6 @@ retry, note and event made through the view is recorded there.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -50,8 +49,9 @@ from pydantic import SecretStr
 from numbroker import _normalizing
 from numbroker._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
 from numbroker._credentials import missing_env, resolve_credentials, resolve_setting
-from numbroker._exceptions import PurchaseError
+from numbroker._exceptions import ProviderError, ProviderResponseError, PurchaseError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._money import FieldError
 from numbroker._normalizing import PageResult, normalize_page
 from numbroker._owned import OwnedPage, owns_number, walk_owned_numbered, walk_owned_tokens
 from numbroker._paging import Cursor, RawPage, walk_numbered, walk_tokens
@@ -70,6 +70,15 @@ purchase_logger = logging.getLogger("numbroker.purchase")
 _T = TypeVar("_T")
 
 PageSink = Callable[[PageResult], Awaitable[None]]
+
+
+def _unexpected(exc: Exception) -> str:
+    """What a provider error says of an unexpected error on a page (a field error names its field)."""
+    if isinstance(exc, FieldError):
+        return f"unexpected page: {exc.field or 'body'}: {exc.reason}"
+    if isinstance(exc, ArithmeticError):
+        return f"unexpected page: a value cannot be computed with ({type(exc).__name__})"
+    return f"unexpected page: {type(exc).__name__}: {str(exc)[:300]}"
 
 
 class Provider(ABC):
@@ -385,7 +394,17 @@ class Provider(ABC):
             await sink(page)
             return max_offers is not None and delivered >= max_offers
 
-        fetch = functools.partial(searching._fetch_page, query)
+        async def fetch(cursor: Cursor) -> RawPage:
+            try:
+                return await searching._fetch_page(query, cursor)
+            except ProviderError:
+                raise
+            except Exception as exc:
+                # Whatever else one vendor's page makes the adapter raise (a FieldError or an
+                # ArithmeticError on its envelope, a shape it did not expect) fails this provider alone.
+                logger.warning("%s: unexpected error reading a page (%s)", self.id, type(exc).__name__)
+                raise ProviderResponseError(self.id, _unexpected(exc)) from None
+
         if self.paging == "numbered":
             await walk_numbered(
                 fetch,
@@ -395,6 +414,7 @@ class Provider(ABC):
                 max_pages=self.max_pages,
                 concurrency=self.page_concurrency,
                 max_offers=max_offers,
+                provider_id=self.id,
             )
         elif self.paging == "token":
             await walk_tokens(fetch, deliver, run.stats, provider_id=self.id, max_pages=self.max_pages)

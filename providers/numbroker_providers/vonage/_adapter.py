@@ -21,7 +21,8 @@ Wire facts this adapter relies on, with where they were read:
   the next page while ``count > size * index``), not an offset: a client sending offsets gets ``{}``
   past the end and loses the rest (vonage-node-sdk#928). Numbered paging (``paging = "numbered"``): page
   1 gives ``count``, the other pages are fetched concurrently. A short page while ``count`` says more
-  records lie beyond it means the vendor paged by another size, so the search fails rather than skip.
+  records lie beyond it means the vendor paged by another size: the paging engine reads on at that size
+  and reports the provider truncated if the pages stay short of ``count``.
 * answer: ``{"count": int, "numbers": [...]}``; an empty answer may carry neither key (the SDK's
   ``nothing.json`` is ``{}``, and it treats a missing ``numbers`` as no numbers).
 * records: ``country``, ``msisdn`` (the full international number in digits, without ``+``),
@@ -263,11 +264,11 @@ class VonageProvider(Provider):
             and count is not None
             and count > (index - 1) * self.per_page + len(numbers)
         ):
-            # A short page ends the walk. Vonage does not echo the page size, so an overstated count cannot be
-            # told from a page size other than the one asked for: say so rather than guess.
+            # Vonage does not echo the page size, so an overstated count cannot be told from a page size other
+            # than the one asked for: say so; the paging engine reads on and reports what stays missing.
             self._note(
                 f"page {index} held {len(numbers)} numbers (size={self.per_page}) while count={count} says more "
-                "exist; a short page ends the walk, so any numbers beyond it were not listed"
+                "exist; Vonage does not echo the page size"
             )
         return RawPage(records=numbers, total=count)
 
