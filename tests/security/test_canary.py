@@ -24,12 +24,14 @@ from numbroker import Provider, ProviderError, RetryPolicy, Searcher, SearchQuer
 from numbroker._sandbox import LoopbackServer
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.identitycall import IdentityCallProvider
+from numbroker_providers.telnyx import TelnyxProvider
 from numbroker_providers.vobiz import VobizProvider
 
 TOKENS = {
     "VOBIZ_AUTH_TOKEN": "canary-vobiz-token-5c1f9e",
     "BIRD_ACCESS_KEY": "canary-bird-key-77aa01",
     "IDENTITYCALL_API_KEY": "idc_CANARYkey0123456789abcdefABCDEF",
+    "TELNYX_API_KEY": "KEYCANARY0123456789ABCDEF_canaryTelnyx4e",
 }
 """Secrets sent in headers."""
 PATH_IDS = {"VOBIZ_AUTH_ID": "MA_CANARYID7F3A", "BIRD_ORGANIZATION_ID": "org-canary-9b2d"}
@@ -40,6 +42,7 @@ CLASSES: dict[str, type[Provider]] = {
     "vobiz": VobizProvider,
     "bird": BirdProvider,
     "identitycall": IdentityCallProvider,
+    "telnyx": TelnyxProvider,
 }
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01)
 
@@ -99,9 +102,12 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
 def build(pid: str, app: Hostile, **options: Any) -> Provider:
     return CLASSES[pid](
         env=ENV,
-        base_url={"vobiz": "http://127.0.0.1/api", "bird": "http://127.0.0.1", "identitycall": "http://127.0.0.1/v1"}[
-            pid
-        ],
+        base_url={
+            "vobiz": "http://127.0.0.1/api",
+            "bird": "http://127.0.0.1",
+            "identitycall": "http://127.0.0.1/v1",
+            "telnyx": "http://127.0.0.1/v2",
+        }[pid],
         transport=httpx.ASGITransport(app=app),
         retry=FAST,
         **options,
@@ -199,19 +205,21 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
         LoopbackServer(apps["vobiz"]) as vobiz,
         LoopbackServer(apps["bird"]) as bird,
         LoopbackServer(apps["identitycall"]) as identitycall,
+        LoopbackServer(apps["telnyx"]) as telnyx,
     ):
         env = {
             **ENV,
             "VOBIZ_BASE_URL": vobiz.base_url + "/api",
             "BIRD_BASE_URL": bird.base_url,
             "IDENTITYCALL_BASE_URL": identitycall.base_url + "/api/v1/public",
+            "TELNYX_BASE_URL": telnyx.base_url + "/v2",
         }
         yield apps, env
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with DEBUG logging for every logger, in a clean environment plus ``env``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_"))}
     return subprocess.run(
         [sys.executable, "-c", DEBUG_CLI, *args],
         env={**base, **env},
@@ -221,9 +229,9 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-A = {"vobiz": "401", "bird": "503", "identitycall": "malformed"}
-B = {"vobiz": "malformed", "bird": "401", "identitycall": "429"}
-C = {"vobiz": "429", "bird": "malformed", "identitycall": "401"}
+A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "telnyx": "429"}
+B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "telnyx": "503"}
+C = {"vobiz": "429", "bird": "malformed", "identitycall": "401", "telnyx": "malformed"}
 
 
 @pytest.mark.parametrize(
