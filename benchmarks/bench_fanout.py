@@ -52,9 +52,10 @@ from numbroker._registry import get_provider_class
 from numbroker.adapters import RawPage
 
 QUERY = SearchQuery(country="US")
-SIZES = {"vobiz": 6000, "bird": 1750, "plivo": 600}
+SIZES = {"vobiz": 6000, "bird": 1750, "telnyx": 390, "plivo": 600}
 """US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99), 339 Plivo records
-(17 pages of 20); IdentityCall default."""
+(17 pages of 20); IdentityCall default; Telnyx 30 per stocked (country, type), one fan-out of 4 type requests in
+the US."""
 SEED = 1
 SERVER = Path(__file__).with_name("_sandbox_server.py")
 
@@ -245,6 +246,12 @@ async def best_first_wave(
     return best
 
 
+def _type_param(request: httpx.Request) -> str:
+    """The number type a fanned-out request asks for (IdentityCall's or Telnyx's parameter), or ""."""
+    params = request.url.params
+    return str(params.get("number_type") or params.get("filter[phone_number_type]") or "")
+
+
 def decode_cpu(body: bytes, repeats: int) -> float:
     """CPU seconds to decode one page's JSON the way the adapters do (Decimal numbers)."""
     times = []
@@ -263,7 +270,7 @@ async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], r
     """
 
     def handle(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=bodies[str(request.url.params.get("number_type", ""))])
+        return httpx.Response(200, content=bodies[_type_param(request)])
 
     adapter = get_provider_class(pid)
     cls = cast(type[Provider], type(f"Unlimited{adapter.__name__}", (adapter,), {"rate_limit": None}))
@@ -319,7 +326,7 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
     async with httpx.AsyncClient() as client:
         for pid, (_, single, _) in samples.items():
             _, bodies = await bare_round_trips(client, single)
-            by_type = {str(r.url.params.get("number_type", "")): body for r, body in zip(single, bodies, strict=True)}
+            by_type = {_type_param(r): body for r, body in zip(single, bodies, strict=True)}
             cpu[pid] = await page_cpu(server, pid, by_type, repeats=max(5, 2 * repeats))
             decode[pid] = max(decode_cpu(body, repeats=max(5, 2 * repeats)) for body in bodies)
 

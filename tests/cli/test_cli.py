@@ -73,7 +73,7 @@ def test_sandbox_json_is_one_document_with_the_contract_fields() -> None:
     assert CONTRACT_FIELDS <= set(doc["offers"][0])
     priced = [o for o in doc["offers"] if o["monthly_price"]]
     assert all(isinstance(o["monthly_price"]["amount"], str) for o in priced)
-    assert {"vobiz", "bird", "identitycall", "plivo"} == {p["provider"] for p in doc["providers"]}
+    assert {"vobiz", "bird", "identitycall", "telnyx", "plivo"} == {p["provider"] for p in doc["providers"]}
     assert {"provider", "status", "offers", "pages", "retries", "elapsed_ms", "error"} <= set(doc["providers"][0])
     assert doc["rejected"] and {"provider", "field", "reason"} <= set(doc["rejected"][0])
 

@@ -25,12 +25,14 @@ from numbroker.sandbox import LoopbackServer
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.plivo import PlivoProvider
+from numbroker_providers.telnyx import TelnyxProvider
 from numbroker_providers.vobiz import VobizProvider
 
 TOKENS = {
     "VOBIZ_AUTH_TOKEN": "canary-vobiz-token-5c1f9e",
     "BIRD_ACCESS_KEY": "canary-bird-key-77aa01",
     "IDENTITYCALL_API_KEY": "idc_CANARYkey0123456789abcdefABCDEF",
+    "TELNYX_API_KEY": "KEYCANARY0123456789ABCDEF_canaryTelnyx4e",
     "PLIVO_AUTH_TOKEN": "canary-plivo-token-3e8d21",
 }
 """Secrets sent in headers."""
@@ -46,6 +48,7 @@ CLASSES: dict[str, type[Provider]] = {
     "vobiz": VobizProvider,
     "bird": BirdProvider,
     "identitycall": IdentityCallProvider,
+    "telnyx": TelnyxProvider,
     "plivo": PlivoProvider,
 }
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01)
@@ -110,6 +113,7 @@ def build(pid: str, app: Hostile, **options: Any) -> Provider:
             "vobiz": "http://127.0.0.1/api",
             "bird": "http://127.0.0.1",
             "identitycall": "http://127.0.0.1/v1",
+            "telnyx": "http://127.0.0.1/v2",
             "plivo": "http://127.0.0.1/v1",
         }[pid],
         transport=httpx.ASGITransport(app=app),
@@ -209,6 +213,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
         LoopbackServer(apps["vobiz"]) as vobiz,
         LoopbackServer(apps["bird"]) as bird,
         LoopbackServer(apps["identitycall"]) as identitycall,
+        LoopbackServer(apps["telnyx"]) as telnyx,
         LoopbackServer(apps["plivo"]) as plivo,
     ):
         env = {
@@ -216,6 +221,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
             "VOBIZ_BASE_URL": vobiz.base_url + "/api",
             "BIRD_BASE_URL": bird.base_url,
             "IDENTITYCALL_BASE_URL": identitycall.base_url + "/api/v1/public",
+            "TELNYX_BASE_URL": telnyx.base_url + "/v2",
             "PLIVO_BASE_URL": plivo.base_url + "/v1",
         }
         yield apps, env
@@ -223,7 +229,8 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with DEBUG logging for every logger, in a clean environment plus ``env``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "PLIVO_"))}
+    prefixes = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "PLIVO_")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-c", DEBUG_CLI, *args],
         env={**base, **env},
@@ -233,9 +240,9 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "plivo": "429"}
-B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "plivo": "503"}
-C = {"vobiz": "429", "bird": "malformed", "identitycall": "401", "plivo": "malformed"}
+A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "telnyx": "429", "plivo": "429"}
+B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "telnyx": "503", "plivo": "503"}
+C = {"vobiz": "429", "bird": "malformed", "identitycall": "401", "telnyx": "malformed", "plivo": "malformed"}
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ from numbroker.sandbox import IN_PROCESS_ORIGIN, Faults, Sandbox, create_sandbox
 
 SHORT_RUNS = int(os.environ.get("NUMBROKER_SOAK_RUNS") or 8)
 LONG_RUNS = 500
-SIZES = {"vobiz": 600, "bird": 400, "identitycall": 360, "plivo": 300}
+SIZES = {"vobiz": 600, "bird": 400, "identitycall": 360, "telnyx": 300, "plivo": 300}
 """Inventories big enough for several pages per country at the page sizes drawn below."""
 COUNTRIES = ("US", "GB", "NL", "DE", "IN")
 RETRY = RetryPolicy(attempts=4, initial=0.01, max_delay=0.05, jitter=0.5)
@@ -56,6 +56,7 @@ WRONG = {
     "vobiz": "VOBIZ_AUTH_TOKEN",
     "bird": "BIRD_ACCESS_KEY",
     "identitycall": "IDENTITYCALL_API_KEY",
+    "telnyx": "TELNYX_API_KEY",
     "plivo": "PLIVO_AUTH_TOKEN",
 }
 """The credential a plan spoils to get a 401 (a value of the right shape, but wrong)."""
