@@ -162,6 +162,7 @@ _TRUNCATED_NOTE = (
 _run: ContextVar[ProviderRun | None] = ContextVar("numbroker_twilio_run", default=None)
 _form: ContextVar[Mapping[str, str] | None] = ContextVar("numbroker_twilio_form", default=None)
 _owned_filter: ContextVar[str | None] = ContextVar("numbroker_twilio_owned_filter", default=None)
+_pricing_leaving: ContextVar[anyio.Event | None] = ContextVar("numbroker_twilio_pricing_leaving", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,10 +354,15 @@ class TwilioProvider(Provider):
     async def _receive(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; a POST made by :meth:`_post_form` gets its form body here.
 
+        The price list's request also says here that it is leaving (see :meth:`_load_prices`).
+
         The kit's ``_send`` (rate limit, statistics, redacted logging, the status → error table) builds
         JSON bodies only; Twilio takes ``application/x-www-form-urlencoded``. The request is rebuilt with
         the same URL and headers and the form as its body.
         """
+        leaving = _pricing_leaving.get()
+        if leaving is not None:
+            leaving.set()
         form = _form.get()
         if form is not None and request.method == "POST":
             headers = [
@@ -370,10 +376,20 @@ class TwilioProvider(Provider):
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
         prices = _PriceList()
         entries: list[_Entry] = []
+        failure: ProviderError | None = None
         async with anyio.create_task_group() as tg:
-            # The price list's request leaves with the first search request, not after it.
-            tg.start_soon(self._load_prices, query.country, prices)
-            entries = await self._search(query)
+            # The price list's request leaves with the first search request, not after it: the search
+            # waits only until the pricing request is handed to the transport (no round trip).
+            leaving = anyio.Event()
+            tg.start_soon(self._load_prices, query.country, prices, leaving)
+            await leaving.wait()
+            try:
+                entries = await self._search(query)
+            except ProviderError as exc:
+                failure = exc  # raised as itself below, not inside the task group's exception group
+                tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
         self._report_prices(query.country, prices, {e.number_type for e in entries})
         return RawPage(records=[self._priced(entry, prices) for entry in entries])
 
@@ -471,14 +487,21 @@ class TwilioProvider(Provider):
 
     # -- the price list ----------------------------------------------------------------------------
 
-    async def _load_prices(self, country: str, prices: _PriceList) -> None:
-        """Fetch and read the country's price list into ``prices``; a failure is recorded, never raised."""
+    async def _load_prices(self, country: str, prices: _PriceList, leaving: anyio.Event) -> None:
+        """Fetch and read the country's price list into ``prices``; a failure is recorded, never raised.
+
+        ``leaving`` is set as the request is handed to the transport (or when it fails before that).
+        """
         url = self.pricing_base_url + "/PhoneNumbers/Countries/" + path_segment(country, "country")
+        token = _pricing_leaving.set(leaving)
         try:
             body = self._json(await self._get(url))
         except ProviderError as exc:
             prices.failure = f"the Pricing API failed ({type(exc).__name__}: {exc.detail})"
             return
+        finally:
+            leaving.set()
+            _pricing_leaving.reset(token)
         rows = body.get("phone_number_prices") if isinstance(body, dict) else None
         if not isinstance(rows, list):
             prices.failure = "the Pricing API's answer has no phone_number_prices list"
