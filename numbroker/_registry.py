@@ -30,6 +30,7 @@ BUILTIN_PROVIDERS: Mapping[str, str] = {
     "vobiz": "numbroker_providers.vobiz:VobizProvider",
     "bird": "numbroker_providers.bird:BirdProvider",
     "identitycall": "numbroker_providers.identitycall:IdentityCallProvider",
+    "twilio": "numbroker_providers.twilio:TwilioProvider",
 }
 """Built-in provider ids and the dotted paths of their classes (imported on first use)."""
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-PROVIDER_ENV_PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "NUMBROKER_")
+PROVIDER_ENV_PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TWILIO_", "NUMBROKER_")
 PROXY_VARS = (
     "HTTP_PROXY",
     "HTTPS_PROXY",

@@ -221,7 +221,8 @@ class TwilioProvider(Provider):
     Prices: search records carry none. The Pricing API's list for the country
     (``GET {pricing_base_url}/PhoneNumbers/Countries/{ISO}``) is requested together with the first search
     request, once per search, and joined by number type: an offer's monthly price is the type's
-    ``current_price`` in ``price_unit``, its setup price None (Twilio states none). When the price list
+    ``current_price`` in ``price_unit``, its setup price None: Twilio states none (``max_setup_price`` is
+    ``unsupported``, so buy-cheapest counts the first month as the first bill). When the price list
     cannot be had (any failure, a missing type, an unreadable price), the offers concerned stay unpriced
     and a note says why; the search itself does not fail.
 
@@ -245,7 +246,9 @@ class TwilioProvider(Provider):
         QueryFilter.CAPABILITIES: FilterSupport.NATIVE,
         QueryFilter.PREFIX: FilterSupport.EMULATED,
         QueryFilter.CONTAINS: FilterSupport.NATIVE,
-        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,
+        # Twilio has no setup price at all: "unsupported" is how the kit says so (buy-cheapest then counts
+        # the first month as the first bill; a setup-price cap excludes the offers as unknown).
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
         QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
     }
     paging = "none"

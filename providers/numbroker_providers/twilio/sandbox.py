@@ -33,7 +33,7 @@ and ``spec/json/twilio_pricing_v1.json`` define it, with the live API's known qu
 
 Errors are ``{"code", "message", "more_info", "status"}``. Deliberate defects, each a record a correct
 adapter rejects naming the field: an invalid and a too-short number, a Canadian number said to be
-American, a number that is not a string or is missing, a non-boolean capability, two spellings of a
+American, a number that is not a string, a non-boolean capability, two spellings of a
 capability that disagree, a ``capabilities`` that is not an object, a non-string ``iso_country``.
 Price-list defects (the offers stay valid, unpriced, with a note): DE lists no ``mobile`` price; NL's
 ``national`` price is not a number.
@@ -96,13 +96,17 @@ BUCKETS: Final[tuple[tuple[str, str], ...]] = (
     ("NL", "Mobile"),
     ("NL", "TollFree"),
     ("NL", "National"),
+    ("IN", "Local"),
+    ("IN", "TollFree"),
 )
 """The (country, search path type) pairs in stock; US Local holds three shares (more than one search shows)."""
 
 _WEIGHTS: Final = {("US", "Local"): 3}
 _PER_SHARE: Final = 20
 DEFAULT_SIZE: Final = _PER_SHARE * (len(BUCKETS) + 2)
-"""Records when ``size`` is not given: 60 US Local (over the cap), 20 in every other bucket."""
+"""Records when ``size`` is not given: 60 US Local (over the cap), 20 in every other bucket.
+
+Sizes up to about 160 keep every bucket under the cap (every search then sees its whole bucket)."""
 
 PRICE_LISTS: Final[Mapping[str, tuple[str, tuple[tuple[str, Any, Any], ...]]]] = {
     "US": ("USD", (("local", "1.1500", "1.1500"), ("toll free", "2.1500", "2.1500"))),
@@ -126,6 +130,7 @@ PRICE_LISTS: Final[Mapping[str, tuple[str, tuple[tuple[str, Any, Any], ...]]]] =
             ("national", "n/a", "n/a"),
         ),
     ),
+    "IN": ("USD", (("local", "3.00", "3.00"), ("toll free", "8.50", "8.50"))),
 }
 """Per country: ``price_unit`` and ``(number_type, base_price, current_price)`` rows as served.
 
@@ -137,12 +142,13 @@ _COUNTRY_NAMES: Final = {
     "GB": "United Kingdom",
     "DE": "Germany",
     "NL": "Netherlands",
+    "IN": "India",
 }
 _SUBRESOURCE: Final = {"Local": "local", "Mobile": "mobile", "TollFree": "toll_free", "National": "national"}
 _PRICE_TYPE: Final = {"Local": "local", "Mobile": "mobile", "TollFree": "toll free", "National": "national"}
 _NEUTRAL: Final = {"Local": "local", "Mobile": "mobile", "TollFree": "toll-free", "National": "national"}
 _KIND: Final = {neutral: kind for kind, neutral in _NEUTRAL.items()}
-_ADDRESS: Final = {"US": "none", "CA": "none", "GB": "none", "DE": "local", "NL": "any"}
+_ADDRESS: Final = {"US": "none", "CA": "none", "GB": "none", "DE": "local", "NL": "any", "IN": "local"}
 _CITIES: Final = {
     "NY": ("New York", "NEW YORK", "10001", "132", "40.71", "-74.00"),
     "CA": ("San Francisco", "SNFC CNTL", "94105", "722", "37.78", "-122.40"),
@@ -528,10 +534,11 @@ def _inventory(seed: int, size: int) -> list[SandboxRecord]:
     total = sum(shares)
     out: list[SandboxRecord] = []
     defects = _defects(rng, exclude)
-    assigned = 0
+    counts = [size * share // total for share in shares]
+    for index in range(size - sum(counts)):  # the remainder, one more each for the first buckets
+        counts[index] += 1
     for index, (country, kind) in enumerate(BUCKETS):
-        count = size * shares[index] // total if index < len(BUCKETS) - 1 else size - assigned
-        assigned += count
+        count = counts[index]
         numbers = draw_numbers(rng, [(country, _NEUTRAL[kind], 1)], count, exclude=exclude)
         regular = [_record(rng, number, country, kind) for number in numbers]
         rng.shuffle(regular)
@@ -603,7 +610,7 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
         raw.update(changes)
         served = raw.get("phone_number")
         return SandboxRecord(
-            offer_id=served if isinstance(served, str) else f"defect:{tag}:{number.e164}",
+            offer_id=str(served),  # what a rejection can name: the number as served, even when not a string
             e164=served if isinstance(served, str) else "",
             country=country,
             expected_valid=False,
@@ -635,6 +642,5 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
             "bad_capabilities",
             capabilities={"voice": True, "sms": True, "SMS": False, "fax": False},
         ),
-        defect(draw("NL", "mobile"), ("NL", "Mobile"), "missing_number", phone_number=None),
         defect(draw("NL", "local"), ("NL", "Local"), "bad_number", phone_number=31201234567),
     ]

@@ -34,7 +34,6 @@ DEFECT_FIELDS = {
     "country_mismatch": "phone_number",
     "too_short": "phone_number",
     "bad_country": "iso_country",
-    "missing_number": "phone_number",
     "bad_number": "phone_number",
 }
 
