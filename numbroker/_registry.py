@@ -31,6 +31,7 @@ BUILTIN_PROVIDERS: Mapping[str, str] = {
     "bird": "numbroker_providers.bird:BirdProvider",
     "identitycall": "numbroker_providers.identitycall:IdentityCallProvider",
     "telnyx": "numbroker_providers.telnyx:TelnyxProvider",
+    "twilio": "numbroker_providers.twilio:TwilioProvider",
     "plivo": "numbroker_providers.plivo:PlivoProvider",
 }
 """Built-in provider ids and the dotted paths of their classes (imported on first use)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PROVIDER_ENV_PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "PLIVO_", "NUMBROKER_")
+PROVIDER_ENV_PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "PLIVO_", "NUMBROKER_")
 PROXY_VARS = (
     "HTTP_PROXY",
     "HTTPS_PROXY",

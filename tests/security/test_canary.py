@@ -26,6 +26,7 @@ from numbroker_providers.bird import BirdProvider
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.plivo import PlivoProvider
 from numbroker_providers.telnyx import TelnyxProvider
+from numbroker_providers.twilio import TwilioProvider
 from numbroker_providers.vobiz import VobizProvider
 
 TOKENS = {
@@ -33,12 +34,14 @@ TOKENS = {
     "BIRD_ACCESS_KEY": "canary-bird-key-77aa01",
     "IDENTITYCALL_API_KEY": "idc_CANARYkey0123456789abcdefABCDEF",
     "TELNYX_API_KEY": "KEYCANARY0123456789ABCDEF_canaryTelnyx4e",
+    "TWILIO_AUTH_TOKEN": "canary0twilio0token0c4f1e9a7b3d5",
     "PLIVO_AUTH_TOKEN": "canary-plivo-token-3e8d21",
 }
 """Secrets sent in headers."""
 PATH_IDS = {
     "VOBIZ_AUTH_ID": "MA_CANARYID7F3A",
     "BIRD_ORGANIZATION_ID": "org-canary-9b2d",
+    "TWILIO_ACCOUNT_SID": "ACc4a7c4a7canary0000000000000000000",
     "PLIVO_AUTH_ID": "MACANARYPLIVO0004242",
 }
 """Credentials that the vendor API needs in the URL path (redacted by numbroker wherever it writes them)."""
@@ -49,6 +52,7 @@ CLASSES: dict[str, type[Provider]] = {
     "bird": BirdProvider,
     "identitycall": IdentityCallProvider,
     "telnyx": TelnyxProvider,
+    "twilio": TwilioProvider,
     "plivo": PlivoProvider,
 }
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01)
@@ -107,6 +111,8 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
 
 
 def build(pid: str, app: Hostile, **options: Any) -> Provider:
+    if pid == "twilio":
+        options.setdefault("pricing_base_url", "/v1")  # the hostile vendor's own origin, never the real one
     return CLASSES[pid](
         env=ENV,
         base_url={
@@ -114,6 +120,7 @@ def build(pid: str, app: Hostile, **options: Any) -> Provider:
             "bird": "http://127.0.0.1",
             "identitycall": "http://127.0.0.1/v1",
             "telnyx": "http://127.0.0.1/v2",
+            "twilio": "http://127.0.0.1/2010-04-01",
             "plivo": "http://127.0.0.1/v1",
         }[pid],
         transport=httpx.ASGITransport(app=app),
@@ -170,7 +177,7 @@ async def test_tokens_appear_in_no_log_exception_or_result(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("pid", ["vobiz", "bird", "plivo"])
+@pytest.mark.parametrize("pid", ["vobiz", "bird", "twilio", "plivo"])
 async def test_path_ids_appear_in_no_exception_or_result(pid: str, mode: str) -> None:
     """The ids that go into URL paths appear in no exception or result JSON, even when echoed back."""
     error, document, _ = await provoke(pid, mode)
@@ -180,7 +187,7 @@ async def test_path_ids_appear_in_no_exception_or_result(pid: str, mode: str) ->
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("pid", ["vobiz", "bird", "plivo"])
+@pytest.mark.parametrize("pid", ["vobiz", "bird", "twilio", "plivo"])
 async def test_path_ids_appear_in_no_log_record(debug_everything: pytest.LogCaptureFixture, pid: str) -> None:
     """The ids that go into URL paths appear in no log record of any logger at DEBUG."""
     await provoke(pid, "503")
@@ -214,6 +221,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
         LoopbackServer(apps["bird"]) as bird,
         LoopbackServer(apps["identitycall"]) as identitycall,
         LoopbackServer(apps["telnyx"]) as telnyx,
+        LoopbackServer(apps["twilio"]) as twilio,
         LoopbackServer(apps["plivo"]) as plivo,
     ):
         env = {
@@ -222,6 +230,8 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
             "BIRD_BASE_URL": bird.base_url,
             "IDENTITYCALL_BASE_URL": identitycall.base_url + "/api/v1/public",
             "TELNYX_BASE_URL": telnyx.base_url + "/v2",
+            "TWILIO_BASE_URL": twilio.base_url + "/2010-04-01",
+            "TWILIO_PRICING_BASE_URL": "/v1",
             "PLIVO_BASE_URL": plivo.base_url + "/v1",
         }
         yield apps, env
@@ -229,7 +239,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with DEBUG logging for every logger, in a clean environment plus ``env``."""
-    prefixes = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "PLIVO_")
+    prefixes = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "PLIVO_")
     base = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-c", DEBUG_CLI, *args],
@@ -240,9 +250,16 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "telnyx": "429", "plivo": "429"}
-B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "telnyx": "503", "plivo": "503"}
-C = {"vobiz": "429", "bird": "malformed", "identitycall": "401", "telnyx": "malformed", "plivo": "malformed"}
+A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "telnyx": "429", "twilio": "429", "plivo": "429"}
+B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "telnyx": "503", "twilio": "503", "plivo": "503"}
+C = {
+    "vobiz": "429",
+    "bird": "malformed",
+    "identitycall": "401",
+    "telnyx": "malformed",
+    "twilio": "malformed",
+    "plivo": "malformed",
+}
 
 
 @pytest.mark.parametrize(
