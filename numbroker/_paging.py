@@ -44,11 +44,15 @@ class RawPage:
         records: the raw JSON records (each normalized or rejected, never dropped).
         next_token: token-paged vendors: the next page token (None or "" when there is none).
         total: numbered-page vendors: the total number of matching records, if the vendor says.
+        truncated: notes saying where this answer was cut short with no way to page on (a vendor that
+            answers at most so many numbers, say), each telling how to narrow the search. Any note marks
+            the provider's run ``truncated``, and each one is shown in the provider's report.
     """
 
     records: Sequence[Any]
     next_token: str | None = None
     total: int | None = None
+    truncated: Sequence[str] = ()
 
 
 Deliver = Callable[[RawPage, int], Awaitable[bool]]

@@ -4,7 +4,8 @@ An adapter subclasses :class:`Provider`, declares its identity, credentials, pag
 support as class attributes, and writes three small hooks:
 
 * ``_auth_headers()``: the vendor's auth headers;
-* ``_fetch_page(query, cursor)``: one HTTP call (through ``self._get``) returning a :class:`RawPage`;
+* ``_fetch_page(query, cursor)``: one HTTP call (through ``self._get``) returning a :class:`RawPage`
+  (whose ``truncated`` notes say an answer was cut short with no next page: the run is then ``truncated``);
 * ``_normalize(record, query)``: one raw record to an :class:`AvailableNumber` (via :func:`make_offer`
   and the money converters), raising :class:`FieldError` or a pydantic ``ValidationError`` when the
   record is bad.
@@ -377,6 +378,9 @@ class Provider(ABC):
 
         async def deliver(raw: RawPage, number: int) -> bool:
             nonlocal delivered
+            for note in raw.truncated:
+                run.stats.truncated = True
+                searching._note(note)
             page = await normalize_page(searching, raw, number, query, seen, run)
             if max_offers is not None:
                 page = PageResult(page.provider, page.page, page.offers[: max_offers - delivered], page.rejected)

@@ -69,7 +69,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -101,10 +101,7 @@ from numbroker.adapters import (
     Cursor,
     FieldError,
     OwnedPage,
-    PageResult,
     Provider,
-    ProviderRun,
-    ProviderStats,
     PurchaseReceipt,
     RawPage,
     json_safe,
@@ -157,7 +154,6 @@ _RECEIPT_FIELDS = ("status", "requirements_met", "created_at", "updated_at", "cu
 _OWNED_PAGE_SIZE = 250
 _MAX_ERROR_TEXT = 300
 
-_run_stats: ContextVar[ProviderStats | None] = ContextVar("numbroker_telnyx_run_stats", default=None)
 _owned_filter: ContextVar[str | None] = ContextVar("numbroker_telnyx_owned_filter", default=None)
 
 
@@ -299,26 +295,6 @@ class TelnyxProvider(Provider):
 
     # -- search ------------------------------------------------------------------------------------
 
-    async def stream_pages(
-        self,
-        query: SearchQuery,
-        sink: Callable[[PageResult], Awaitable[None]],
-        *,
-        run: ProviderRun | None = None,
-        max_offers: int | None = None,
-        drop_repeats: bool = True,
-    ) -> ProviderStats:
-        """The base's search (see :meth:`numbroker.Provider.stream_pages`), its statistics kept at hand.
-
-        An answer that fills ``filter[limit]`` marks the run ``truncated``.
-        """
-        run = run if run is not None else ProviderRun()
-        token = _run_stats.set(run.stats)
-        try:
-            return await super().stream_pages(query, sink, run=run, max_offers=max_offers, drop_repeats=drop_repeats)
-        finally:
-            _run_stats.reset(token)
-
     def search_types(self, query: SearchQuery) -> list[NumberType]:
         """The number types one search for ``query`` asks Telnyx for, in request order.
 
@@ -361,8 +337,9 @@ class TelnyxProvider(Provider):
             )
         kinds = self.search_types(query)
         if len(kinds) == 1:
-            return RawPage(records=await self._search_type(query, kinds[0]))
-        results: dict[NumberType, list[_Entry]] = {}
+            entries, cut = await self._search_type(query, kinds[0])
+            return RawPage(records=entries, truncated=[cut] if cut else [])
+        results: dict[NumberType, tuple[list[_Entry], str | None]] = {}
         errors: dict[NumberType, ProviderError] = {}
         slots = anyio.Semaphore(self.page_concurrency, fast_acquire=True)
         async with anyio.create_task_group() as tg:
@@ -385,9 +362,11 @@ class TelnyxProvider(Provider):
         for kind in kinds:
             if kind in errors:
                 self._note(f"phone_number_type={_VENDOR_TYPES[kind]} was refused and is missing: {errors[kind].detail}")
-        return RawPage(records=[entry for kind in kinds for entry in results.get(kind, [])])
+        found = [results[kind] for kind in kinds if kind in results]
+        return RawPage(records=[e for entries, _ in found for e in entries], truncated=[cut for _, cut in found if cut])
 
-    async def _search_type(self, query: SearchQuery, kind: NumberType) -> list[_Entry]:
+    async def _search_type(self, query: SearchQuery, kind: NumberType) -> tuple[list[_Entry], str | None]:
+        """One type's records, and a note when the answer was cut at ``filter[limit]`` (else None)."""
         vendor_type = _VENDOR_TYPES[kind]
         response = await self._get(self._url("available_phone_numbers"), params=self.search_params(query, kind))
         body = self._json(response)
@@ -403,17 +382,15 @@ class TelnyxProvider(Provider):
         total = meta.get("total_results")
         total = total if isinstance(total, int) and not isinstance(total, bool) else None
         served = len(envelope.data)
+        cut: str | None = None
         if served >= self.per_page or (total is not None and total > served):
-            stats = _run_stats.get()
-            if stats is not None:
-                stats.truncated = True
             said = f" of {total}" if total is not None and total > served else ""
-            self._note(
+            cut = (
                 f"phone_number_type={vendor_type}: Telnyx returned {served}{said} numbers, as many as "
                 f"filter[limit]={self.per_page} allows and with no next page; more may exist "
                 "(narrow the search with a prefix or contains)"
             )
-        return [_Entry(raw, kind) for raw in envelope.data]
+        return [_Entry(raw, kind) for raw in envelope.data], cut
 
     # -- normalization -----------------------------------------------------------------------------
 

@@ -45,9 +45,7 @@ Wire facts this adapter relies on, with where they were read:
   :class:`~numbroker.NumberUnavailableError`), 21421 invalid number, 21631/21613 and bundle or address
   demands (refusals, with the reason in the message).
 
-Two things the adapter kit has no hook for are written here: a form-encoded POST (the kit's ``_post``
-sends JSON; see :meth:`TwilioProvider._receive`) and marking a run truncated from inside a page fetch
-(see :meth:`TwilioProvider.stream_pages`).
+An answer at the cap is reported through the page's ``RawPage.truncated`` notes, which mark the run truncated.
 """
 
 from __future__ import annotations
@@ -55,7 +53,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -85,10 +83,7 @@ from numbroker.adapters import (
     Cursor,
     FieldError,
     OwnedPage,
-    PageResult,
     Provider,
-    ProviderRun,
-    ProviderStats,
     PurchaseReceipt,
     RawPage,
     check_base_url,
@@ -160,7 +155,6 @@ _TRUNCATED_NOTE = (
     "capabilities) to see others"
 )
 
-_run: ContextVar[ProviderRun | None] = ContextVar("numbroker_twilio_run", default=None)
 _form: ContextVar[Mapping[str, str] | None] = ContextVar("numbroker_twilio_form", default=None)
 _owned_filter: ContextVar[str | None] = ContextVar("numbroker_twilio_owned_filter", default=None)
 _pricing_leaving: ContextVar[anyio.Event | None] = ContextVar("numbroker_twilio_pricing_leaving", default=None)
@@ -322,33 +316,6 @@ class TwilioProvider(Provider):
 
     # -- the kit's gaps ----------------------------------------------------------------------------
 
-    async def stream_pages(
-        self,
-        query: SearchQuery,
-        sink: Callable[[PageResult], Awaitable[None]],
-        *,
-        run: ProviderRun | None = None,
-        max_offers: int | None = None,
-        drop_repeats: bool = True,
-    ) -> ProviderStats:
-        """The base class's :meth:`~numbroker.Provider.stream_pages`, with the run kept at hand.
-
-        A Twilio answer at its 30-number cap makes the run ``truncated``; the kit only sets that flag
-        from its own paging engines, so the run is remembered here for :meth:`_truncated`.
-        """
-        run = run if run is not None else ProviderRun()
-        token = _run.set(run)
-        try:
-            return await super().stream_pages(query, sink, run=run, max_offers=max_offers, drop_repeats=drop_repeats)
-        finally:
-            _run.reset(token)
-
-    def _truncated(self, note: str) -> None:
-        run = _run.get()
-        if run is not None:
-            run.stats.truncated = True
-        self._note(note)
-
     async def _post_form(self, url: str, form: Mapping[str, str]) -> httpx.Response:
         """POST once with a form-encoded body (never retried), through the kit's ``_post``."""
         token = _form.set(form)
@@ -382,6 +349,7 @@ class TwilioProvider(Provider):
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
         prices = _PriceList()
         entries: list[_Entry] = []
+        cut: list[str] = []
         failure: ProviderError | None = None
         async with anyio.create_task_group() as tg:
             # The price list's request leaves with the first search request, not after it: the search
@@ -390,22 +358,23 @@ class TwilioProvider(Provider):
             tg.start_soon(self._load_prices, query.country, prices, leaving)
             await leaving.wait()
             try:
-                entries = await self._search(query)
+                entries = await self._search(query, cut)
             except ProviderError as exc:
                 failure = exc  # raised as itself below, not inside the task group's exception group
                 tg.cancel_scope.cancel()
         if failure is not None:
             raise failure
         self._report_prices(query.country, prices, {e.number_type for e in entries})
-        return RawPage(records=[self._priced(entry, prices) for entry in entries])
+        return RawPage(records=[self._priced(entry, prices) for entry in entries], truncated=cut)
 
-    async def _search(self, query: SearchQuery) -> list[_Entry]:
+    async def _search(self, query: SearchQuery, cut: list[str]) -> list[_Entry]:
+        """Every asked type's records in type order; a note for each answer at Twilio's cap goes to ``cut``."""
         if query.number_type is not None:
             if query.number_type not in _PATHS:
                 self._note(f"Twilio sells no {query.number_type.value} numbers; nothing was requested")
                 return []
             try:
-                return await self._search_type(query, query.number_type)
+                return await self._search_type(query, query.number_type, cut)
             except NotFoundError as exc:
                 # A 404 is what a type the country does not have looks like; so is a wrong path.
                 # The country resource tells them apart (one more request, on this path only).
@@ -427,7 +396,7 @@ class TwilioProvider(Provider):
             async def search(number_type: NumberType) -> None:
                 try:
                     async with slots:
-                        results[number_type] = await self._search_type(query, number_type)
+                        results[number_type] = await self._search_type(query, number_type, cut)
                 except NotFoundError as exc:
                     errors[number_type] = exc
                 except ProviderError as exc:
@@ -456,7 +425,7 @@ class TwilioProvider(Provider):
         params.append(("PageSize", str(_PAGE_SIZE)))
         return params
 
-    async def _search_type(self, query: SearchQuery, number_type: NumberType) -> list[_Entry]:
+    async def _search_type(self, query: SearchQuery, number_type: NumberType, cut: list[str]) -> list[_Entry]:
         kind = _PATHS[number_type]
         url = self._account_url("AvailablePhoneNumbers", query.country, f"{kind}.json")
         body = self._json(await self._get(url, params=self._params(query)))
@@ -470,7 +439,7 @@ class TwilioProvider(Provider):
             note = _TRUNCATED_NOTE.format(cap=SEARCH_CAP, kind=kind, country=query.country, count=len(records))
             if next_page:
                 note += " (the answer named a next page, which a Twilio search does not have; it was not followed)"
-            self._truncated(note)
+            cut.append(note)
         return [_Entry(raw, number_type) for raw in records]
 
     async def _country_types(

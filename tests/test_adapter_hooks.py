@@ -1,0 +1,60 @@
+"""The adapter kit's hooks for what vendors do differently: capped answers, form posts, their own wait
+headers, per-number ownership and per-type fan-outs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from numbroker import AvailableNumber, SearchQuery
+from numbroker.adapters import Cursor, Provider, ProviderRun, RawPage, RetryPolicy, make_offer
+
+FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01, jitter=0.0)
+QUERY = SearchQuery(country="US")
+
+
+class Capped(Provider):
+    """A vendor answering one capped list: ``{"items": [...], "capped": bool}``."""
+
+    id: ClassVar[str] = "capped"
+    display_name: ClassVar[str] = "Capped"
+    default_base_url: ClassVar[str] = "https://capped.example"
+    credentials: ClassVar[Mapping[str, str]] = {}
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {}
+
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
+        data = self._json(await self._get(self._url("items")))
+        cut = ["the vendor answers at most 2 numbers: narrow the search"] if data["capped"] else []
+        return RawPage(records=data["items"], truncated=cut)
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        return make_offer(provider=self.id, offer_id=None, number=record, country="US")
+
+
+def build(cls: type[Provider], handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> Any:
+    return cls(transport=httpx.MockTransport(handler), retry=FAST, **options)
+
+
+# -- a capped answer ------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("capped", [True, False])
+async def test_a_page_marked_truncated_marks_the_run_and_notes_why(capped: bool) -> None:
+    """RawPage.truncated: the run is truncated exactly when a page says so, and each note is reported."""
+    body = {"items": ["+14155550100", "+14155550101"], "capped": capped}
+    run = ProviderRun()
+    async with build(Capped, lambda r: httpx.Response(200, json=body)) as provider:
+        stats = await provider.stream_pages(QUERY, _ignore, run=run)
+
+    assert capped is stats.truncated is run.stats.truncated
+    assert (["the vendor answers at most 2 numbers: narrow the search"] if capped else []) == stats.notes
+
+
+async def _ignore(page: Any) -> None:
+    return None
