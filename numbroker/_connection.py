@@ -168,9 +168,13 @@ class Connection:
         """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline."""
         return await self.with_retries(lambda: self.send("GET", url, params=params, run=run), run=run)
 
-    async def post(self, url: str, *, json: Any, run: ProviderRun | None = None) -> httpx.Response:
-        """POST once. Never retried: a purchase's outcome must be confirmed, not guessed."""
-        return await self.send("POST", url, json=json, run=run)
+    async def post(
+        self, url: str, *, json: Any = None, data: Mapping[str, str] | None = None, run: ProviderRun | None = None
+    ) -> httpx.Response:
+        """POST once, a JSON body or a form-encoded ``data``. Never retried: a purchase's outcome must be confirmed."""
+        if json is not None and data is not None:
+            raise ConfigurationError(f"{self.provider_id}: a POST sends json or data, not both")
+        return await self.send("POST", url, json=json, data=data, run=run)
 
     async def with_retries(self, operation: Callable[[], Awaitable[_T]], *, run: ProviderRun | None = None) -> _T:
         """Run an idempotent ``operation``, retrying per :attr:`retry`; never sleeps past the deadline."""
@@ -192,9 +196,16 @@ class Connection:
     # -- one request -----------------------------------------------------------------------------
 
     async def send(
-        self, method: str, url: str, *, params: Any = None, json: Any = None, run: ProviderRun | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        run: ProviderRun | None = None,
     ) -> httpx.Response:
-        """Send one request; map every failure into the error tree; cap and buffer the body."""
+        """Send one request (``data``: a form-encoded body); map every failure into the error tree; cap the body."""
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
         request = self.client.build_request(
@@ -202,6 +213,7 @@ class Connection:
             url,
             params=params,
             json=json,
+            data=data,
             headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **self._auth_headers()},
         )
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")

@@ -11,9 +11,9 @@ support as class attributes, and writes three small hooks:
   record is bad.
 
 An adapter that can buy also sets ``supports_purchase = True`` and writes ``_purchase(offer)`` (one
-``_post``, never retried) and ``_owned_numbers()`` (every owned number, through ``_get`` and one of
-``_walk_owned_numbered`` / ``_walk_owned_tokens``); the templates :meth:`Provider.purchase` and
-:meth:`Provider.owns` wrap them.
+``_post``, never retried; a JSON body or a form-encoded ``data=``) and ``_owned_numbers()`` (every owned
+number, through ``_get`` and one of ``_walk_owned_numbered`` / ``_walk_owned_tokens``); the templates
+:meth:`Provider.purchase` and :meth:`Provider.owns` wrap them.
 
 The engine is composed, each part in its own module: a provider *has* a
 :class:`~numbroker._connection.Connection` (client, auth headers, redaction, send and bounded receive,
@@ -289,9 +289,16 @@ class Provider(ABC):
         """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline."""
         return await self._connection.get(url, params=params, run=self._run)
 
-    async def _post(self, url: str, *, json: Any) -> httpx.Response:
-        """POST once. Never retried: a purchase's outcome must be confirmed, not guessed."""
-        return await self._connection.post(url, json=json, run=self._run)
+    async def _post(self, url: str, *, json: Any = None, data: Mapping[str, str] | None = None) -> httpx.Response:
+        """POST once, with a JSON body (``json=``) or a form-encoded one (``data=``). Never retried.
+
+        ``data`` is sent as ``application/x-www-form-urlencoded``. A purchase's outcome must be confirmed,
+        never guessed, so a POST is not repeated.
+
+        Raises:
+            ConfigurationError: both ``json`` and ``data`` were given.
+        """
+        return await self._connection.post(url, json=json, data=data, run=self._run)
 
     async def _with_retries(self, operation: Callable[[], Awaitable[_T]]) -> _T:
         """Run an idempotent ``operation``, retrying per :attr:`retry`; never sleeps past the deadline."""

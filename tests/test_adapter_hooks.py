@@ -58,3 +58,33 @@ async def test_a_page_marked_truncated_marks_the_run_and_notes_why(capped: bool)
 
 async def _ignore(page: Any) -> None:
     return None
+
+
+# -- a form-encoded post ----------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_post_sends_a_form_encoded_body_with_data() -> None:
+    """_post(url, data=...) sends application/x-www-form-urlencoded, with the provider's auth headers."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"ok": True})
+
+    async with build(Capped, handler) as provider:
+        response = await provider._post(provider._url("buy"), data={"PhoneNumber": "+14155550100", "A": "b c"})
+
+    assert 201 == response.status_code
+    assert "application/x-www-form-urlencoded" == seen[0].headers["content-type"]
+    assert b"PhoneNumber=%2B14155550100&A=b+c" == seen[0].content
+    assert "POST" == seen[0].method
+
+
+@pytest.mark.anyio
+async def test_post_takes_json_or_data_not_both() -> None:
+    from numbroker import ConfigurationError
+
+    async with build(Capped, lambda r: httpx.Response(200)) as provider:
+        with pytest.raises(ConfigurationError, match="json or data"):
+            await provider._post(provider._url("buy"), json={"a": 1}, data={"a": "1"})

@@ -155,7 +155,6 @@ _TRUNCATED_NOTE = (
     "capabilities) to see others"
 )
 
-_form: ContextVar[Mapping[str, str] | None] = ContextVar("numbroker_twilio_form", default=None)
 _owned_filter: ContextVar[str | None] = ContextVar("numbroker_twilio_owned_filter", default=None)
 _pricing_leaving: ContextVar[anyio.Event | None] = ContextVar("numbroker_twilio_pricing_leaving", default=None)
 
@@ -316,32 +315,11 @@ class TwilioProvider(Provider):
 
     # -- the kit's gaps ----------------------------------------------------------------------------
 
-    async def _post_form(self, url: str, form: Mapping[str, str]) -> httpx.Response:
-        """POST once with a form-encoded body (never retried), through the kit's ``_post``."""
-        token = _form.set(form)
-        try:
-            return await self._post(url, json=None)
-        finally:
-            _form.reset(token)
-
     async def _receive(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request``; a POST made by :meth:`_post_form` gets its form body here.
-
-        The price list's request also says here that it is leaving (see :meth:`_load_prices`).
-
-        The kit's ``_send`` (rate limit, statistics, redacted logging, the status → error table) builds
-        JSON bodies only; Twilio takes ``application/x-www-form-urlencoded``. The request is rebuilt with
-        the same URL and headers and the form as its body.
-        """
+        """Send ``request``; the price list's request says here that it is leaving (see :meth:`_load_prices`)."""
         leaving = _pricing_leaving.get()
         if leaving is not None:
             leaving.set()
-        form = _form.get()
-        if form is not None and request.method == "POST":
-            headers = [
-                (k, v) for k, v in request.headers.multi_items() if k.lower() not in ("content-type", "content-length")
-            ]
-            request = self.client.build_request("POST", request.url, data=dict(form), headers=headers)
         return await self._plain_receive(request)
 
     # -- searching ---------------------------------------------------------------------------------
@@ -567,8 +545,8 @@ class TwilioProvider(Provider):
 
     async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
         try:
-            response = await self._post_form(
-                self._account_url("IncomingPhoneNumbers.json"), {"PhoneNumber": offer.e164}
+            response = await self._post(
+                self._account_url("IncomingPhoneNumbers.json"), data={"PhoneNumber": offer.e164}
             )
         except BadRequestError as exc:
             raise _purchase_refusal(exc) from None
