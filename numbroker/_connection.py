@@ -103,8 +103,11 @@ class Connection:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         rate_limit: RateLimit | None = None,
         max_connections: int = 16,
+        retry_after: Callable[[httpx.Response], float | None] | None = None,
     ) -> None:
         """Set up the connection; the client is created on first use unless ``http_client`` is given.
+
+        ``retry_after`` reads the seconds a 429 asks to wait (default: its ``Retry-After`` header).
 
         Raises:
             ConfigurationError: both ``http_client`` and ``transport`` were given.
@@ -118,6 +121,7 @@ class Connection:
         self.max_response_bytes = max_response_bytes
         self.redactor = Redactor(on_add=LIBRARY_LOGS.add)
         self._auth_headers = auth_headers
+        self._retry_after = retry_after
         self._own_client = http_client is None
         self._client = http_client
         self._transport = transport
@@ -237,7 +241,7 @@ class Connection:
         if status >= 300:
             body = self.redact(response.content[:2000].decode("utf-8", "replace"))
             headers = {name: self.redact(value) for name, value in response.headers.items()}
-            raise error_for_status(self.provider_id, response, body, headers=headers)
+            raise error_for_status(self.provider_id, response, body, headers=headers, retry_after=self._retry_after)
         return response
 
     async def _receive(self, request: httpx.Request) -> httpx.Response:

@@ -10,6 +10,9 @@ support as class attributes, and writes three small hooks:
   and the money converters), raising :class:`FieldError` or a pydantic ``ValidationError`` when the
   record is bad.
 
+Optional hooks: ``_retry_after(response)`` reads a vendor's own wait header on a 429 (default
+``Retry-After``).
+
 An adapter that can buy also sets ``supports_purchase = True`` and writes ``_purchase(offer)`` (one
 ``_post``, never retried; a JSON body or a form-encoded ``data=``) and ``_owned_numbers()`` (every owned
 number, through ``_get`` and one of ``_walk_owned_numbered`` / ``_walk_owned_tokens``); the templates
@@ -51,6 +54,7 @@ from numbroker import _normalizing
 from numbroker._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
 from numbroker._credentials import missing_env, resolve_credentials, resolve_setting
 from numbroker._exceptions import PurchaseError
+from numbroker._http_errors import retry_after_header
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._normalizing import PageResult, normalize_page
 from numbroker._owned import OwnedPage, owns_number, walk_owned_numbered, walk_owned_tokens
@@ -162,6 +166,7 @@ class Provider(ABC):
             max_response_bytes=max_response_bytes,
             rate_limit=self.rate_limit,
             max_connections=max(8, self.page_concurrency * 2),
+            retry_after=lambda response: self._retry_after(response),
         )
 
     # -- identity and configuration -------------------------------------------------------------
@@ -274,6 +279,15 @@ class Provider(ABC):
         :class:`ProviderResponseError` when the list cannot be walked completely.
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds a 429 ``response`` asks to wait before a retry, or None when it does not say.
+
+        The retry engine waits at least this long (up to ``retry.max_retry_after``). By default it is the
+        ``Retry-After`` header (delta-seconds or an HTTP date); a vendor with a wait header of its own
+        (such as ``x-ratelimit-reset``) overrides this, usually falling back to the default.
+        """
+        return retry_after_header(response)
 
     def _record_id(self, record: Any) -> str | None:
         """The raw record's own id (from ``record_id_field``), named by its rejection if it is rejected."""

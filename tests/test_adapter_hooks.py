@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from numbroker import AvailableNumber, SearchQuery
+from numbroker import AvailableNumber, ConfigurationError, RateLimitedError, SearchQuery
 from numbroker.adapters import Cursor, Provider, ProviderRun, RawPage, RetryPolicy, make_offer
 
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01, jitter=0.0)
@@ -37,7 +37,8 @@ class Capped(Provider):
 
 
 def build(cls: type[Provider], handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> Any:
-    return cls(transport=httpx.MockTransport(handler), retry=FAST, **options)
+    options.setdefault("retry", FAST)
+    return cls(transport=httpx.MockTransport(handler), **options)
 
 
 # -- a capped answer ------------------------------------------------------------------------------------
@@ -83,8 +84,42 @@ async def test_post_sends_a_form_encoded_body_with_data() -> None:
 
 @pytest.mark.anyio
 async def test_post_takes_json_or_data_not_both() -> None:
-    from numbroker import ConfigurationError
-
     async with build(Capped, lambda r: httpx.Response(200)) as provider:
         with pytest.raises(ConfigurationError, match="json or data"):
             await provider._post(provider._url("buy"), json={"a": 1}, data={"a": "1"})
+
+
+# -- a vendor's own wait header ----------------------------------------------------------------------
+
+
+class OwnWait(Capped):
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        wait = super()._retry_after(response)
+        return wait if wait is not None else float(response.headers.get("x-wait", "0"))
+
+
+def limited_then_ok(headers: dict[str, str]) -> Callable[[httpx.Request], httpx.Response]:
+    calls = iter([httpx.Response(429, headers=headers), httpx.Response(200, json={"items": [], "capped": False})])
+    return lambda request: next(calls)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("cls", "headers", "wait"),
+    [
+        (Capped, {"Retry-After": "7"}, 7.0),
+        (Capped, {"x-wait": "3"}, None),
+        (OwnWait, {"x-wait": "3"}, 3.0),
+        (OwnWait, {"Retry-After": "5", "x-wait": "3"}, 5.0),
+    ],
+)
+async def test_the_retry_engine_waits_what_the_wait_hook_reads(
+    cls: type[Provider], headers: dict[str, str], wait: float | None
+) -> None:
+    """_retry_after(response) sets a 429's wait (default Retry-After); the retry waits at least that long."""
+    async with build(cls, limited_then_ok(headers), retry=RetryPolicy(attempts=1)) as provider:
+        with pytest.raises(RateLimitedError) as caught:
+            await provider._get(provider._url("items"))
+    assert wait == caught.value.retry_after
+    policy = RetryPolicy(attempts=2, initial=0.0, max_delay=0.0, jitter=0.0)
+    assert (wait or 0.0) == policy.delay(1, caught.value)

@@ -264,24 +264,22 @@ class TelnyxProvider(Provider):
     # -- HTTP: Telnyx's error envelope and rate-limit headers ------------------------------------------
 
     async def _get(self, url: str, *, params: Any = None) -> httpx.Response:
-        """GET with the base's retries; each failure first reads Telnyx's error envelope and headers."""
+        """GET with the base's retries; a final failure's message is built from Telnyx's error envelope."""
+        try:
+            return await super()._get(url, params=params)
+        except ProviderHTTPError as exc:
+            raise self._telnyx_error(exc) from None
 
-        async def once() -> httpx.Response:
-            try:
-                return await self._connection.send("GET", url, params=params, run=self._run)
-            except ProviderHTTPError as exc:
-                raise self._telnyx_error(exc) from None
-
-        return await self._with_retries(once)
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """``Retry-After`` when a 429 sends one, else ``x-ratelimit-reset`` (seconds until the limit resets)."""
+        wait = super()._retry_after(response)
+        return wait if wait is not None else _seconds(response.headers.get("x-ratelimit-reset"))
 
     def _telnyx_error(self, exc: ProviderHTTPError) -> ProviderHTTPError:
-        """The same error, its message built from ``errors[]`` and a 429's wait from ``x-ratelimit-reset``."""
+        """The same error, its message built from Telnyx's ``errors[]`` (a 429 keeps its wait)."""
         summary = _errors_summary(exc.body)
         message = f"HTTP {exc.status_code}: {summary}" if summary else exc.detail
         if isinstance(exc, RateLimitedError):
-            retry_after = exc.retry_after
-            if retry_after is None:
-                retry_after = _seconds(exc.headers.get("x-ratelimit-reset"))
             return RateLimitedError(
                 self.id,
                 message,
@@ -289,7 +287,7 @@ class TelnyxProvider(Provider):
                 body=exc.body,
                 headers=exc.headers,
                 request_id=exc.request_id,
-                retry_after=retry_after,
+                retry_after=exc.retry_after,
             )
         return exc.recast(type(exc), message) if message != exc.detail else exc
 
