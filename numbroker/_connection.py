@@ -168,9 +168,14 @@ class Connection:
         """Parse a response body as JSON with Decimal numbers (see :func:`numbroker._json.loads`)."""
         return loads(self.provider_id, response.content)
 
-    async def get(self, url: str, *, params: Any = None, run: ProviderRun | None = None) -> httpx.Response:
-        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline."""
-        return await self.with_retries(lambda: self.send("GET", url, params=params, run=run), run=run)
+    async def get(
+        self, url: str, *, params: Any = None, sent: anyio.Event | None = None, run: ProviderRun | None = None
+    ) -> httpx.Response:
+        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline.
+
+        ``sent`` is set as the request is handed to the transport (see :meth:`send`).
+        """
+        return await self.with_retries(lambda: self.send("GET", url, params=params, sent=sent, run=run), run=run)
 
     async def post(
         self, url: str, *, json: Any = None, data: Mapping[str, str] | None = None, run: ProviderRun | None = None
@@ -207,9 +212,14 @@ class Connection:
         params: Any = None,
         json: Any = None,
         data: Mapping[str, str] | None = None,
+        sent: anyio.Event | None = None,
         run: ProviderRun | None = None,
     ) -> httpx.Response:
-        """Send one request (``data``: a form-encoded body); map every failure into the error tree; cap the body."""
+        """Send one request (``data``: a form-encoded body); map every failure into the error tree; cap the body.
+
+        ``sent`` is set once the request has passed the rate limit and the search's in-flight limit and
+        is handed to the transport, so a caller can start another request right behind it.
+        """
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
         request = self.client.build_request(
@@ -228,8 +238,12 @@ class Connection:
         try:
             if run is not None and run.limiter is not None:
                 async with run.limiter:
+                    if sent is not None:
+                        sent.set()
                     response = await self._receive(request)
             else:
+                if sent is not None:
+                    sent.set()
                 response = await self._receive(request)
             status = response.status_code
         finally:

@@ -299,9 +299,14 @@ class Provider(ABC):
         """The base URL with each segment URL-quoted and appended."""
         return self._connection.url(*segments)
 
-    async def _get(self, url: str, *, params: Any = None) -> httpx.Response:
-        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline."""
-        return await self._connection.get(url, params=params, run=self._run)
+    async def _get(self, url: str, *, params: Any = None, sent: anyio.Event | None = None) -> httpx.Response:
+        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline.
+
+        ``sent``, when given, is set as the request is handed to the transport (past the rate limit and the
+        search's in-flight limit): a caller that must have this request leave before another one (a price
+        list fetched alongside a search, say) waits for it instead of for the answer.
+        """
+        return await self._connection.get(url, params=params, sent=sent, run=self._run)
 
     async def _post(self, url: str, *, json: Any = None, data: Mapping[str, str] | None = None) -> httpx.Response:
         """POST once, with a JSON body (``json=``) or a form-encoded one (``data=``). Never retried.

@@ -3,9 +3,11 @@ headers, per-number ownership and per-type fan-outs."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+import anyio
 import httpx
 import pytest
 
@@ -36,7 +38,7 @@ class Capped(Provider):
         return make_offer(provider=self.id, offer_id=None, number=record, country="US")
 
 
-def build(cls: type[Provider], handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> Any:
+def build(cls: type[Provider], handler: Callable[[httpx.Request], Any], **options: Any) -> Any:
     options.setdefault("retry", FAST)
     return cls(transport=httpx.MockTransport(handler), **options)
 
@@ -123,3 +125,28 @@ async def test_the_retry_engine_waits_what_the_wait_hook_reads(
     assert wait == caught.value.retry_after
     policy = RetryPolicy(attempts=2, initial=0.0, max_delay=0.0, jitter=0.0)
     assert (wait or 0.0) == policy.delay(1, caught.value)
+
+
+# -- a request that must leave first -----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_sent_is_set_as_the_request_is_handed_to_the_transport() -> None:
+    """_get(url, sent=event): the event is set once the request reaches the transport, before its answer."""
+    sent = anyio.Event()
+    answer = anyio.Event()
+    order: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        order.append(f"transport saw it (sent={sent.is_set()})")
+        await answer.wait()
+        return httpx.Response(200, json={"items": [], "capped": False})
+
+    async with build(Capped, handler) as provider, anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(provider._get, provider._url("items"), sent=sent))
+        with anyio.fail_after(10):  # never set would hang the test, not fail it
+            await sent.wait()
+        order.append("caller went on")
+        answer.set()
+
+    assert ["transport saw it (sent=True)", "caller went on"] == order

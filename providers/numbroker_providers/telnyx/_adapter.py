@@ -263,10 +263,10 @@ class TelnyxProvider(Provider):
 
     # -- HTTP: Telnyx's error envelope and rate-limit headers ------------------------------------------
 
-    async def _get(self, url: str, *, params: Any = None) -> httpx.Response:
+    async def _get(self, url: str, *, params: Any = None, sent: anyio.Event | None = None) -> httpx.Response:
         """GET with the base's retries; a final failure's message is built from Telnyx's error envelope."""
         try:
-            return await super()._get(url, params=params)
+            return await super()._get(url, params=params, sent=sent)
         except ProviderHTTPError as exc:
             raise self._telnyx_error(exc) from None
 

@@ -61,7 +61,6 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import anyio
-import httpx
 from pydantic import JsonValue, SecretStr
 
 from numbroker import (
@@ -156,7 +155,6 @@ _TRUNCATED_NOTE = (
 )
 
 _owned_filter: ContextVar[str | None] = ContextVar("numbroker_twilio_owned_filter", default=None)
-_pricing_leaving: ContextVar[anyio.Event | None] = ContextVar("numbroker_twilio_pricing_leaving", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,8 +293,6 @@ class TwilioProvider(Provider):
             origin = urlsplit(self.base_url)
             pricing = f"{origin.scheme}://{origin.netloc}{pricing}"
         self.pricing_base_url = check_base_url(pricing, name="pricing_base_url" if given else "TWILIO_PRICING_BASE_URL")
-        self._plain_receive = self._connection._receive
-        setattr(self._connection, "_receive", self._receive)  # noqa: B010
 
     def __repr__(self) -> str:
         return (
@@ -312,15 +308,6 @@ class TwilioProvider(Provider):
 
     def _account_url(self, *segments: str) -> str:
         return self._url("Accounts", self._sid, *segments)
-
-    # -- the kit's gaps ----------------------------------------------------------------------------
-
-    async def _receive(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request``; the price list's request says here that it is leaving (see :meth:`_load_prices`)."""
-        leaving = _pricing_leaving.get()
-        if leaving is not None:
-            leaving.set()
-        return await self._plain_receive(request)
 
     # -- searching ---------------------------------------------------------------------------------
 
@@ -446,15 +433,13 @@ class TwilioProvider(Provider):
         ``leaving`` is set as the request is handed to the transport (or when it fails before that).
         """
         url = self.pricing_base_url + "/PhoneNumbers/Countries/" + path_segment(country, "country")
-        token = _pricing_leaving.set(leaving)
         try:
-            body = self._json(await self._get(url))
+            body = self._json(await self._get(url, sent=leaving))
         except ProviderError as exc:
             prices.failure = f"the Pricing API failed ({type(exc).__name__}: {exc.detail})"
             return
         finally:
             leaving.set()
-            _pricing_leaving.reset(token)
         rows = body.get("phone_number_prices") if isinstance(body, dict) else None
         if not isinstance(rows, list):
             prices.failure = "the Pricing API's answer has no phone_number_prices list"
