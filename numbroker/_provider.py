@@ -11,7 +11,8 @@ support as class attributes, and writes three small hooks:
   record is bad.
 
 Optional hooks: ``_retry_after(response)`` reads a vendor's own wait header on a 429 (default
-``Retry-After``).
+``Retry-After``); ``_owns_number(e164)`` answers ownership for one number when the vendor can (a lookup
+by number, or a list filtered by it), used by :meth:`Provider.owns` before walking ``_owned_numbers()``.
 
 An adapter that can buy also sets ``supports_purchase = True`` and writes ``_purchase(offer)`` (one
 ``_post``, never retried; a JSON body or a form-encoded ``data=``) and ``_owned_numbers()`` (every owned
@@ -57,7 +58,7 @@ from numbroker._exceptions import PurchaseError
 from numbroker._http_errors import retry_after_header
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._normalizing import PageResult, normalize_page
-from numbroker._owned import OwnedPage, owns_number, walk_owned_numbered, walk_owned_tokens
+from numbroker._owned import OwnedPage, holds_number, owns_number, walk_owned_numbered, walk_owned_tokens
 from numbroker._paging import Cursor, RawPage, walk_numbered, walk_tokens
 from numbroker._phone import Strictness
 from numbroker._rate_limit import RateLimit
@@ -491,7 +492,9 @@ class Provider(ABC):
     async def owns(self, e164: str) -> bool:
         """True when ``e164`` is among this account's own numbers (every page is read; reads are retried).
 
-        Numbers are compared in canonical E.164 on both sides. A page that cannot be read is fetched again
+        The adapter's :meth:`_owns_number` is asked first (a vendor that can answer for one number);
+        when it has no answer, ``_owned_numbers()`` is walked. Numbers are compared in canonical E.164 on
+        both sides. A page that cannot be read is fetched again
         from the start (up to ``retry.attempts`` times); an owned entry that is not a readable phone
         number makes a "no" unprovable, so it raises instead of answering False.
 
@@ -500,4 +503,24 @@ class Provider(ABC):
             PurchaseError: this provider cannot list its numbers.
             ProviderError: the list could not be read completely: ownership is unknown.
         """
-        return await owns_number(self._owned_numbers, e164, provider_id=self.id, attempts=self.retry.attempts)
+        return await owns_number(
+            self._owned_numbers, e164, provider_id=self.id, attempts=self.retry.attempts, lookup=self._owns_number
+        )
+
+    async def _owns_number(self, e164: str) -> bool | None:
+        """Ask the vendor whether the account owns ``e164`` (canonical E.164) without walking the whole list.
+
+        Return True or False when the vendor can say for one number (a lookup by number, or a list
+        filtered by it and walked with :meth:`_holds_number`); None (the default) walks
+        ``_owned_numbers()``. Raise :class:`ProviderResponseError` for an answer that proves neither: it
+        is asked again, up to ``retry.attempts`` times, like an unreadable list.
+        """
+        return None
+
+    async def _holds_number(self, numbers: AsyncIterator[str], e164: str) -> bool:
+        """True when canonical ``e164`` is among ``numbers`` (e.g. an owned list filtered by that number).
+
+        Every entry is compared in canonical E.164; an entry that is not a readable phone number makes a
+        "no" unprovable, so it raises :class:`ProviderResponseError` instead of answering False.
+        """
+        return await holds_number(numbers, e164, provider_id=self.id)

@@ -4,14 +4,14 @@ headers, per-number ownership and per-type fan-outs."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar
 
 import anyio
 import httpx
 import pytest
 
-from numbroker import AvailableNumber, ConfigurationError, RateLimitedError, SearchQuery
+from numbroker import AvailableNumber, ConfigurationError, ProviderResponseError, RateLimitedError, SearchQuery
 from numbroker.adapters import Cursor, Provider, ProviderRun, RawPage, RetryPolicy, make_offer
 
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01, jitter=0.0)
@@ -150,3 +150,71 @@ async def test_sent_is_set_as_the_request_is_handed_to_the_transport() -> None:
         answer.set()
 
     assert ["transport saw it (sent=True)", "caller went on"] == order
+
+
+# -- ownership of one number --------------------------------------------------------------------------
+
+
+class Owner(Capped):
+    """Owns +14155550100 and +14155550101; looks one number up at /owned/<e164> when ``lookups``."""
+
+    supports_purchase: ClassVar[bool] = True
+    lookups: ClassVar[bool] = True
+
+    async def _owns_number(self, e164: str) -> bool | None:
+        if not self.lookups:
+            return None
+        answer = self._json(await self._get(self._url("owned", e164)))
+        if answer.get("number") not in (None, e164):
+            raise ProviderResponseError(self.id, "an answer about another number")
+        return bool(answer.get("number") == e164)
+
+    def _owned_numbers(self) -> AsyncIterator[str]:
+        async def walk() -> AsyncIterator[str]:
+            answer = self._json(await self._get(self._url("owned")))
+            for number in answer["numbers"]:
+                yield number
+
+        return walk()
+
+
+def owner_vendor(log: list[str], lookups: list[dict[str, Any]]) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(request.url.path)
+        if request.url.path == "/owned":
+            return httpx.Response(200, json={"numbers": ["+14155550100", "+14155550101"]})
+        return httpx.Response(200, json=lookups.pop(0))
+
+    return handler
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("answer", "owned"), [({"number": "+14155550101"}, True), ({}, False)])
+async def test_owns_asks_the_per_number_hook_and_walks_nothing(answer: dict[str, Any], owned: bool) -> None:
+    """_owns_number answers for one canonical number: the owned list is not walked."""
+    log: list[str] = []
+    async with build(Owner, owner_vendor(log, [answer])) as provider:
+        assert owned is await provider.owns("+1 415 555 0101")
+    assert ["/owned/+14155550101"] == log
+
+
+@pytest.mark.anyio
+async def test_an_unprovable_per_number_answer_is_asked_again() -> None:
+    """A ProviderResponseError from the hook is asked again, within retry.attempts."""
+    log: list[str] = []
+    answers = [{"number": "+14155550199"}, {"number": "+14155550101"}]
+    async with build(Owner, owner_vendor(log, answers)) as provider:
+        assert await provider.owns("+14155550101")
+    assert 2 == len(log)
+
+
+@pytest.mark.anyio
+async def test_without_a_per_number_answer_the_owned_list_is_walked() -> None:
+    log: list[str] = []
+    cls = type("Walker", (Owner,), {"lookups": False})
+    async with build(cls, owner_vendor(log, [])) as provider:
+        assert await provider.owns("+14155550100")
+        assert not await provider.owns("+14155550102")
+        with pytest.raises(ConfigurationError, match="not a phone number"):
+            await provider.owns("nope")
+    assert ["/owned", "/owned"] == log

@@ -70,7 +70,6 @@ import json
 import math
 import re
 from collections.abc import AsyncIterator, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -107,7 +106,6 @@ from numbroker.adapters import (
     json_safe,
     make_offer,
     money_from_string,
-    parse_e164,
     same_number,
     validate_currency,
     wire,
@@ -153,8 +151,6 @@ _NOT_AVAILABLE = re.compile(
 _RECEIPT_FIELDS = ("status", "requirements_met", "created_at", "updated_at", "customer_reference")
 _OWNED_PAGE_SIZE = 250
 _MAX_ERROR_TEXT = 300
-
-_owned_filter: ContextVar[str | None] = ContextVar("numbroker_telnyx_owned_filter", default=None)
 
 
 class _Envelope(BaseModel):
@@ -519,24 +515,19 @@ class TelnyxProvider(Provider):
                 )
         return data
 
-    async def owns(self, e164: str) -> bool:
-        """True when ``e164`` is among the account's numbers (read with ``filter[phone_number]``).
+    async def _owns_number(self, e164: str) -> bool:
+        """The account's numbers read with ``filter[phone_number]`` (every page of that filtered list).
 
         See :meth:`numbroker.Provider.owns`; entries whose order failed or that were released do not count.
         """
-        try:
-            digits: str | None = parse_e164(e164, strictness="possible").e164[1:]
-        except FieldError:
-            digits = None  # the base refuses it with a ConfigurationError
-        token = _owned_filter.set(digits)
-        try:
-            return await super().owns(e164)
-        finally:
-            _owned_filter.reset(token)
+        return await self._holds_number(self._owned_list(e164[1:]), e164)
 
     def _owned_numbers(self) -> AsyncIterator[str]:
+        return self._owned_list(None)
+
+    def _owned_list(self, wanted: str | None) -> AsyncIterator[str]:
+        """The owned numbers, those matching ``filter[phone_number]=wanted`` when it is given."""
         url = self._url("phone_numbers")
-        wanted = _owned_filter.get()
 
         async def fetch(number: int) -> OwnedPage:
             params: list[tuple[str, str | int]] = []

@@ -54,7 +54,6 @@ import base64
 import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -90,7 +89,6 @@ from numbroker.adapters import (
     make_offer,
     money_from_json_number,
     money_from_string,
-    parse_e164,
     path_segment,
     same_number,
     validate_currency,
@@ -153,8 +151,6 @@ _TRUNCATED_NOTE = (
     "held {count}, so more may exist: narrow the search (a number type, an area code or --prefix, --contains, "
     "capabilities) to see others"
 )
-
-_owned_filter: ContextVar[str | None] = ContextVar("numbroker_twilio_owned_filter", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,21 +547,16 @@ class TwilioProvider(Provider):
             details={k: json_safe(answer[k]) for k in _RECEIPT_FIELDS if k in answer},
         )
 
-    async def owns(self, e164: str) -> bool:
-        """See :meth:`numbroker.Provider.owns`; the owned list is asked for the one number (every page read)."""
-        try:
-            target: str | None = parse_e164(e164, strictness="possible").e164
-        except FieldError:
-            target = None  # the base refuses it with a ConfigurationError
-        token = _owned_filter.set(target)
-        try:
-            return await super().owns(e164)
-        finally:
-            _owned_filter.reset(token)
+    async def _owns_number(self, e164: str) -> bool:
+        """Twilio filters its owned list by number: ask for the one number, and still read every page."""
+        return await self._holds_number(self._owned_list(e164), e164)
 
     def _owned_numbers(self) -> AsyncIterator[str]:
+        return self._owned_list(None)
+
+    def _owned_list(self, wanted: str | None) -> AsyncIterator[str]:
+        """The owned numbers, those matching ``PhoneNumber=wanted`` when it is given."""
         url = self._account_url("IncomingPhoneNumbers.json")
-        wanted = _owned_filter.get()
         first: list[tuple[str, str]] = [("PhoneNumber", wanted)] if wanted else []
         first.append(("PageSize", str(_OWNED_PAGE_SIZE)))
         own_path = urlsplit(url).path
