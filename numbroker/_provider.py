@@ -11,7 +11,8 @@ support as class attributes, and writes three small hooks:
   record is bad.
 
 Optional hooks: ``_retry_after(response)`` reads a vendor's own wait header on a 429 (default
-``Retry-After``); ``_owns_number(e164)`` answers ownership for one number when the vendor can (a lookup
+``Retry-After``); ``_fan_out(keys, fetch)`` runs one page's per-type requests within ``page_concurrency``;
+``_owns_number(e164)`` answers ownership for one number when the vendor can (a lookup
 by number, or a list filtered by it), used by :meth:`Provider.owns` before walking ``_owned_numbers()``.
 
 An adapter that can buy also sets ``supports_purchase = True`` and writes ``_purchase(offer)`` (one
@@ -43,7 +44,7 @@ import functools
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
@@ -54,12 +55,12 @@ from pydantic import SecretStr
 from numbroker import _normalizing
 from numbroker._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
 from numbroker._credentials import missing_env, resolve_credentials, resolve_setting
-from numbroker._exceptions import PurchaseError
+from numbroker._exceptions import ProviderError, PurchaseError
 from numbroker._http_errors import retry_after_header
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._normalizing import PageResult, normalize_page
 from numbroker._owned import OwnedPage, holds_number, owns_number, walk_owned_numbered, walk_owned_tokens
-from numbroker._paging import Cursor, RawPage, walk_numbered, walk_tokens
+from numbroker._paging import Cursor, RawPage, fan_out, walk_numbered, walk_tokens
 from numbroker._phone import Strictness
 from numbroker._rate_limit import RateLimit
 from numbroker._receipts import PurchaseReceipt
@@ -73,6 +74,7 @@ __all__ = ["PageSink", "Provider"]
 logger = logging.getLogger("numbroker.http")
 purchase_logger = logging.getLogger("numbroker.purchase")
 _T = TypeVar("_T")
+_K = TypeVar("_K")
 
 PageSink = Callable[[PageResult], Awaitable[None]]
 
@@ -332,6 +334,25 @@ class Provider(ABC):
     def _response_request_id(response: httpx.Response) -> str | None:
         """The vendor's request id from the usual response headers, if any."""
         return request_id(response)
+
+    async def _fan_out(
+        self,
+        keys: Sequence[_K],
+        fetch: Callable[[_K], Awaitable[_T]],
+        *,
+        skip: Callable[[ProviderError], bool] = lambda exc: False,
+    ) -> tuple[dict[_K, _T], dict[_K, ProviderError]]:
+        """One page's requests, one per key (a number type, say), run concurrently within ``page_concurrency``.
+
+        For a vendor that answers one search per number type: ``fetch(key)`` makes one key's request.
+        A failure ``skip`` accepts (no numbers of that type, say) leaves the key out, for the adapter to
+        note; any other failure cancels the rest and is raised, and so is the first one when every key
+        failed (see :func:`numbroker._paging.fan_out`).
+
+        Returns:
+            (each answered key's result, each skipped key's failure), both in the order of ``keys``.
+        """
+        return await fan_out(keys, fetch, concurrency=self.page_concurrency, skip=skip)
 
     def _note(self, text: str) -> None:
         """Record something worth knowing about this run (shown in the provider's report) and log it."""

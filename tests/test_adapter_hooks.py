@@ -11,7 +11,14 @@ import anyio
 import httpx
 import pytest
 
-from numbroker import AvailableNumber, ConfigurationError, ProviderResponseError, RateLimitedError, SearchQuery
+from numbroker import (
+    AvailableNumber,
+    BadRequestError,
+    ConfigurationError,
+    ProviderResponseError,
+    RateLimitedError,
+    SearchQuery,
+)
 from numbroker.adapters import Cursor, Provider, ProviderRun, RawPage, RetryPolicy, make_offer
 
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01, jitter=0.0)
@@ -218,3 +225,58 @@ async def test_without_a_per_number_answer_the_owned_list_is_walked() -> None:
         with pytest.raises(ConfigurationError, match="not a phone number"):
             await provider.owns("nope")
     assert ["/owned", "/owned"] == log
+
+
+# -- one page's per-type fan-out ------------------------------------------------------------------------
+
+
+class FanOut(Capped):
+    page_concurrency: ClassVar[int] = 2
+
+
+def refusal(key: str) -> BadRequestError:
+    return BadRequestError("capped", f"no {key} numbers", status_code=422)
+
+
+@pytest.mark.anyio
+async def test_fan_out_keeps_key_order_skips_refusals_and_stays_within_page_concurrency() -> None:
+    in_flight = 0
+    most = 0
+
+    async def fetch(key: str) -> str:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await anyio.sleep(0.01 if key == "a" else 0)
+        in_flight -= 1
+        if key == "c":
+            raise refusal(key)
+        return key.upper()
+
+    async with build(FanOut, lambda r: httpx.Response(200)) as provider:
+        results, skipped = await provider._fan_out(
+            ["a", "b", "c", "d"], fetch, skip=lambda exc: isinstance(exc, BadRequestError)
+        )
+
+    assert ["a", "b", "d"] == list(results) and ["A", "B", "D"] == list(results.values())
+    assert ["c"] == list(skipped) and "no c numbers" in skipped["c"].detail
+    assert 2 == most
+
+
+@pytest.mark.anyio
+async def test_fan_out_raises_a_failure_it_may_not_skip_and_when_every_key_failed() -> None:
+    async def fatal(key: str) -> str:
+        if key == "b":
+            raise ProviderResponseError("capped", "unreadable")
+        await anyio.sleep_forever()
+        raise AssertionError("cancelled")
+
+    async def refused(key: str) -> str:
+        raise refusal(key)
+
+    async with build(FanOut, lambda r: httpx.Response(200)) as provider:
+        with pytest.raises(ProviderResponseError, match="unreadable"):
+            await provider._fan_out(["a", "b"], fatal, skip=lambda exc: isinstance(exc, BadRequestError))
+        with pytest.raises(BadRequestError, match="no a numbers"):
+            await provider._fan_out(["a", "b"], refused, skip=lambda exc: isinstance(exc, BadRequestError))
+        assert ({}, {}) == await provider._fan_out([], refused)

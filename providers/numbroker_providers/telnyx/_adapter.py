@@ -333,30 +333,10 @@ class TelnyxProvider(Provider):
         if len(kinds) == 1:
             entries, cut = await self._search_type(query, kinds[0])
             return RawPage(records=entries, truncated=[cut] if cut else [])
-        results: dict[NumberType, tuple[list[_Entry], str | None]] = {}
-        errors: dict[NumberType, ProviderError] = {}
-        slots = anyio.Semaphore(self.page_concurrency, fast_acquire=True)
-        async with anyio.create_task_group() as tg:
-
-            async def search(kind: NumberType) -> None:
-                try:
-                    async with slots:
-                        results[kind] = await self._search_type(query, kind)
-                except ProviderError as exc:
-                    errors[kind] = exc
-                    if not _is_refusal(exc):
-                        tg.cancel_scope.cancel()
-
-            for kind in kinds:
-                tg.start_soon(search, kind)
-        ordered = [errors[k] for k in kinds if k in errors]
-        fatal = [exc for exc in ordered if not _is_refusal(exc)]
-        if fatal or not results:
-            raise (fatal or ordered)[0]
-        for kind in kinds:
-            if kind in errors:
-                self._note(f"phone_number_type={_VENDOR_TYPES[kind]} was refused and is missing: {errors[kind].detail}")
-        found = [results[kind] for kind in kinds if kind in results]
+        results, refused = await self._fan_out(kinds, lambda kind: self._search_type(query, kind), skip=_is_refusal)
+        for kind, exc in refused.items():
+            self._note(f"phone_number_type={_VENDOR_TYPES[kind]} was refused and is missing: {exc.detail}")
+        found = list(results.values())
         return RawPage(records=[e for entries, _ in found for e in entries], truncated=[cut for _, cut in found if cut])
 
     async def _search_type(self, query: SearchQuery, kind: NumberType) -> tuple[list[_Entry], str | None]:

@@ -349,32 +349,14 @@ class TwilioProvider(Provider):
             self._note(
                 f"{query.country} also has {', '.join(others)} numbers at Twilio, which numbroker does not search"
             )
-        results: dict[NumberType, list[_Entry]] = {}
-        errors: dict[NumberType, ProviderError] = {}
-        slots = anyio.Semaphore(self.page_concurrency, fast_acquire=True)
-        async with anyio.create_task_group() as tg:
-
-            async def search(number_type: NumberType) -> None:
-                try:
-                    async with slots:
-                        results[number_type] = await self._search_type(query, number_type, cut)
-                except NotFoundError as exc:
-                    errors[number_type] = exc
-                except ProviderError as exc:
-                    errors[number_type] = exc
-                    tg.cancel_scope.cancel()
-
-            for number_type in types:
-                tg.start_soon(search, number_type)
-        ordered = [t for t in _PATHS if t in types]
-        failed = [errors[t] for t in ordered if t in errors]
-        fatal = [exc for exc in failed if not isinstance(exc, NotFoundError)]
-        if fatal or (failed and not results):
-            raise (fatal or failed)[0]
-        for number_type in ordered:
-            if number_type in errors:
-                self._note(f"{_PATHS[number_type]} numbers were listed but not found: {errors[number_type].detail}")
-        return [entry for t in ordered for entry in results.get(t, [])]
+        results, missing = await self._fan_out(
+            types,
+            lambda number_type: self._search_type(query, number_type, cut),
+            skip=lambda exc: isinstance(exc, NotFoundError),
+        )
+        for number_type, gone in missing.items():
+            self._note(f"{_PATHS[number_type]} numbers were listed but not found: {gone.detail}")
+        return [entry for entries in results.values() for entry in entries]
 
     def _params(self, query: SearchQuery) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = []
