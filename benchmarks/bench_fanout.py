@@ -58,10 +58,10 @@ from numbroker._registry import get_provider_class
 from numbroker.adapters import RawPage
 
 QUERY = SearchQuery(country="US")
-SIZES = {"vobiz": 6000, "bird": 1750, "telnyx": 390, "plivo": 600}
-"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99), 339 Plivo records
-(17 pages of 20); IdentityCall default; Telnyx 30 per stocked (country, type), one fan-out of 4 type requests in
-the US."""
+SIZES = {"vobiz": 6000, "bird": 1750, "telnyx": 390, "vonage": 2700, "plivo": 600}
+"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99), 810 Vonage records
+(9 pages of 100), 339 Plivo records (17 pages of 20); IdentityCall default; Telnyx 30 per stocked (country,
+type), one fan-out of 4 type requests in the US."""
 SEED = 1
 SERVER = Path(__file__).with_name("_sandbox_server.py")
 

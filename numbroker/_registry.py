@@ -32,6 +32,7 @@ BUILTIN_PROVIDERS: Mapping[str, str] = {
     "identitycall": "numbroker_providers.identitycall:IdentityCallProvider",
     "telnyx": "numbroker_providers.telnyx:TelnyxProvider",
     "twilio": "numbroker_providers.twilio:TwilioProvider",
+    "vonage": "numbroker_providers.vonage:VonageProvider",
     "plivo": "numbroker_providers.plivo:PlivoProvider",
 }
 """Built-in provider ids and the dotted paths of their classes (imported on first use)."""

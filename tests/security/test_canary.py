@@ -28,6 +28,7 @@ from numbroker_providers.plivo import PlivoProvider
 from numbroker_providers.telnyx import TelnyxProvider
 from numbroker_providers.twilio import TwilioProvider
 from numbroker_providers.vobiz import VobizProvider
+from numbroker_providers.vonage import VonageProvider
 
 TOKENS = {
     "VOBIZ_AUTH_TOKEN": "canary-vobiz-token-5c1f9e",
@@ -35,6 +36,8 @@ TOKENS = {
     "IDENTITYCALL_API_KEY": "idc_CANARYkey0123456789abcdefABCDEF",
     "TELNYX_API_KEY": "KEYCANARY0123456789ABCDEF_canaryTelnyx4e",
     "TWILIO_AUTH_TOKEN": "canary0twilio0token0c4f1e9a7b3d5",
+    "VONAGE_API_KEY": "c4n4ry5e",
+    "VONAGE_API_SECRET": "canary-vonage-secret-3e8d",
     "PLIVO_AUTH_TOKEN": "canary-plivo-token-3e8d21",
 }
 """Secrets sent in headers."""
@@ -53,6 +56,7 @@ CLASSES: dict[str, type[Provider]] = {
     "identitycall": IdentityCallProvider,
     "telnyx": TelnyxProvider,
     "twilio": TwilioProvider,
+    "vonage": VonageProvider,
     "plivo": PlivoProvider,
 }
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01)
@@ -121,6 +125,7 @@ def build(pid: str, app: Hostile, **options: Any) -> Provider:
             "identitycall": "http://127.0.0.1/v1",
             "telnyx": "http://127.0.0.1/v2",
             "twilio": "http://127.0.0.1/2010-04-01",
+            "vonage": "http://127.0.0.1",
             "plivo": "http://127.0.0.1/v1",
         }[pid],
         transport=httpx.ASGITransport(app=app),
@@ -222,6 +227,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
         LoopbackServer(apps["identitycall"]) as identitycall,
         LoopbackServer(apps["telnyx"]) as telnyx,
         LoopbackServer(apps["twilio"]) as twilio,
+        LoopbackServer(apps["vonage"]) as vonage,
         LoopbackServer(apps["plivo"]) as plivo,
     ):
         env = {
@@ -232,6 +238,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
             "TELNYX_BASE_URL": telnyx.base_url + "/v2",
             "TWILIO_BASE_URL": twilio.base_url + "/2010-04-01",
             "TWILIO_PRICING_BASE_URL": "/v1",
+            "VONAGE_BASE_URL": vonage.base_url,
             "PLIVO_BASE_URL": plivo.base_url + "/v1",
         }
         yield apps, env
@@ -239,7 +246,7 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with DEBUG logging for every logger, in a clean environment plus ``env``."""
-    prefixes = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "PLIVO_")
+    prefixes = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "VONAGE_", "PLIVO_")
     base = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-c", DEBUG_CLI, *args],
@@ -250,14 +257,31 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "telnyx": "429", "twilio": "429", "plivo": "429"}
-B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "telnyx": "503", "twilio": "503", "plivo": "503"}
+A = {
+    "vobiz": "401",
+    "bird": "503",
+    "identitycall": "malformed",
+    "telnyx": "429",
+    "twilio": "429",
+    "vonage": "429",
+    "plivo": "429",
+}
+B = {
+    "vobiz": "malformed",
+    "bird": "401",
+    "identitycall": "429",
+    "telnyx": "503",
+    "twilio": "503",
+    "vonage": "503",
+    "plivo": "503",
+}
 C = {
     "vobiz": "429",
     "bird": "malformed",
     "identitycall": "401",
     "telnyx": "malformed",
     "twilio": "malformed",
+    "vonage": "malformed",
     "plivo": "malformed",
 }
 

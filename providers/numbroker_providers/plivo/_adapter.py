@@ -191,16 +191,25 @@ def _optional_text(rec: Mapping[str, Any], key: str) -> str | None:
     return value.strip()
 
 
+_LATA_DIGITS = 5
+"""LATA codes are three digits; five leaves room and keeps a hostile digit string from ever reaching ``int``."""
+_LATA_LIMIT = 10**_LATA_DIGITS
+
+
 def _lata(rec: Mapping[str, Any]) -> int | None:
     """``lata``: an integer in the examples and the Go SDK, a string in the docs' table; both are read."""
     value = rec.get("lata")
     if value is None or value == "":
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _LATA_LIMIT:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise FieldError(f"expected a LATA number, got {value!r}", field="lata", value=value)
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= _LATA_DIGITS:
+        return int(text)
+    shown = value if not isinstance(value, str) or len(value) <= 20 else value[:20] + "…"
+    raise FieldError(
+        f"expected a LATA number of at most {_LATA_DIGITS} digits, got {shown!r}", field="lata", value=shown
+    )
 
 
 class PlivoProvider(Provider):
