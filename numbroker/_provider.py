@@ -41,6 +41,7 @@ retry, note and event made through the view is recorded there.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 from abc import ABC, abstractmethod
@@ -545,3 +546,15 @@ class Provider(ABC):
         "no" unprovable, so it raises :class:`ProviderResponseError` instead of answering False.
         """
         return await holds_number(numbers, e164, provider_id=self.id)
+
+    def account_key(self) -> str:
+        """The account this instance buys for, as ``<id>:<digest>``: what the purchase ledger keys on.
+
+        The digest is SHA-256 over the provider id, the base URL, the credential names and the resolved
+        secret values, so instances pointed at one vendor endpoint with one set of credentials share a key,
+        and the key reveals no credential. Override it when an account has a better identity.
+        """
+        digest = hashlib.sha256()
+        for part in (self.id, self.base_url, *sorted(self.credentials.items()), *self._connection.redactor.secrets):
+            digest.update(repr(part).encode() + b"\0")
+        return f"{self.id}:{digest.hexdigest()[:32]}"

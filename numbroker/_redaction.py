@@ -41,6 +41,11 @@ class Redactor:
         if self._on_add is not None:
             self._on_add(secret)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The registered secrets, sorted (for digests that identify an account; never for display)."""
+        return tuple(sorted(secret for secret, _ in self._variants))
+
     def redact(self, text: str) -> str:
         """``text`` with every registered secret (and its URL-quoted form) replaced by ``***``."""
         for secret, quoted in self._variants:

@@ -323,7 +323,9 @@ async def buy_with(
     options.setdefault("allow_assumed_currency", True)
     audit = tmp_path / "audit.jsonl"
     async with Searcher([sandboxed(sandbox, base_url)], own_providers=True) as searcher:
-        result = await buy_cheapest(searcher, SearchQuery(country="GB"), audit_log=audit, confirm_delay=0, **options)
+        result = await buy_cheapest(
+            searcher, SearchQuery(country="GB"), audit_log=audit, confirm_delay=0, confirm_window=0, **options
+        )
     lines = [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
     return result, lines
 
