@@ -11,7 +11,11 @@ callback (normalize the page and hand it on; True stops the walk):
 * :func:`walk_tokens`: a next-page token chain, walked by a task of its own that never normalizes,
   so each hop's request leaves as soon as the previous page's token is read.
 
-Both are guarded against runaway paging (a page cap, repeated pages or tokens), and record what they
+A vendor that answers one search per number type (or per any other key) in one page is served by
+:func:`fan_out`: the keys' requests run concurrently within a limit, and their results come back in
+the keys' order.
+
+Both walkers are guarded against runaway paging (a page cap, repeated pages or tokens), and record what they
 cut short on the :class:`~numbroker.adapters.ProviderStats` passed to them.
 
 Paging never loses records silently. A stated total must be a whole number from 0 to :data:`MAX_TOTAL`
@@ -34,12 +38,23 @@ from anyio.streams.memory import MemoryObjectSendStream
 from numbroker._exceptions import ProviderError, ProviderResponseError
 from numbroker._stats import ProviderStats
 
-__all__ = ["MAX_TOTAL", "Cursor", "Deliver", "PageWindow", "RawPage", "checked_total", "walk_numbered", "walk_tokens"]
+__all__ = [
+    "MAX_TOTAL",
+    "Cursor",
+    "Deliver",
+    "PageWindow",
+    "RawPage",
+    "checked_total",
+    "fan_out",
+    "walk_numbered",
+    "walk_tokens",
+]
 
 MAX_TOTAL = 10**9
 """Largest record total a vendor may state (a search reads at most ``max_pages`` pages anyway)."""
 
 _T = TypeVar("_T")
+_K = TypeVar("_K")
 
 Cursor = int | str | None
 """Where a page starts: the 1-based page number (numbered), a page token or None (token), or None."""
@@ -53,11 +68,15 @@ class RawPage:
         records: the raw JSON records (each normalized or rejected, never dropped).
         next_token: token-paged vendors: the next page token (None or "" when there is none).
         total: numbered-page vendors: the total number of matching records, if the vendor says.
+        truncated: notes saying where this answer was cut short with no way to page on (a vendor that
+            answers at most so many numbers, say), each telling how to narrow the search. Any note marks
+            the provider's run ``truncated``, and each one is shown in the provider's report.
     """
 
     records: Sequence[Any]
     next_token: str | None = None
     total: int | None = None
+    truncated: Sequence[str] = ()
 
 
 Deliver = Callable[[RawPage, int], Awaitable[bool]]
@@ -355,3 +374,46 @@ async def walk_tokens(
                 seen_tokens.add(token)
     if failure is not None:
         raise failure
+
+
+async def fan_out(
+    keys: Sequence[_K],
+    fetch: Callable[[_K], Awaitable[_T]],
+    *,
+    concurrency: int,
+    skip: Callable[[ProviderError], bool],
+) -> tuple[dict[_K, _T], dict[_K, ProviderError]]:
+    """Run ``fetch(key)`` for every key concurrently, at most ``concurrency`` at once.
+
+    A failure ``skip`` accepts (a vendor refusing one number type it has no numbers of, say) leaves
+    that key out; any other failure cancels the others and is raised, and so is the first skipped
+    failure when every key failed.
+
+    Returns:
+        (each answered key's result, each skipped key's failure), both in the order of ``keys``.
+
+    Raises:
+        ProviderError: the first failure ``skip`` does not accept (in key order), or the first one when
+            no key answered.
+    """
+    results: dict[_K, _T] = {}
+    errors: dict[_K, ProviderError] = {}
+    slots = anyio.Semaphore(max(1, concurrency), fast_acquire=True)
+    async with anyio.create_task_group() as tg:
+
+        async def one(key: _K) -> None:
+            try:
+                async with slots:
+                    results[key] = await fetch(key)
+            except ProviderError as exc:
+                errors[key] = exc
+                if not skip(exc):
+                    tg.cancel_scope.cancel()
+
+        for key in keys:
+            tg.start_soon(one, key)
+    failed = [errors[k] for k in keys if k in errors]
+    fatal = [exc for exc in failed if not skip(exc)]
+    if fatal or (failed and not results):
+        raise (fatal or failed)[0]
+    return {k: results[k] for k in keys if k in results}, {k: errors[k] for k in keys if k in errors}
