@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from numbroker._exceptions import NumbrokerError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import Money
-from numbroker._pricing import money_json
+from numbroker._pricing import money_json, shown_converted
 from numbroker._types import SortKey
 
 __all__ = [
@@ -132,14 +132,26 @@ class RankedOffer(BaseModel):
     converted_monthly_price: Money | None = None
     alternatives: tuple[AvailableNumber, ...] = ()
 
+    @property
+    def rank_converted(self) -> bool:
+        """True when :attr:`rank_price` was converted from another currency than the offer's own."""
+        if self.rank_price is None or (self.converted_setup_price is None and self.converted_monthly_price is None):
+            return False
+        prices = (self.offer.setup_price, self.offer.monthly_price)
+        return any(p is not None and p.currency != self.rank_price.currency for p in prices)
+
     def to_json_dict(self, *, compact: bool = False) -> dict[str, Any]:
-        """The offer's contract fields, with ranking and converted prices beside them."""
+        """The offer's contract fields, with ranking and converted prices beside them.
+
+        Converted amounts are written rounded half-even to 6 decimal places when they have more; the
+        order of the ranking was decided on the unrounded amounts.
+        """
         data: dict[str, Any] = self.offer.model_dump(mode="json", exclude={"provider_details"} if compact else None)
-        data["rank_price"] = money_json(self.rank_price)
+        data["rank_price"] = money_json(shown_converted(self.rank_price) if self.rank_converted else self.rank_price)
         if self.converted_setup_price is not None or self.converted_monthly_price is not None:
             data["converted"] = {
-                "setup_price": money_json(self.converted_setup_price),
-                "monthly_price": money_json(self.converted_monthly_price),
+                "setup_price": money_json(shown_converted(self.converted_setup_price)),
+                "monthly_price": money_json(shown_converted(self.converted_monthly_price)),
             }
         if self.alternatives:
             data["alternatives"] = [

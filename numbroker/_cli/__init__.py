@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from numbroker._cli._errors import UsageProblem, country_hint, show_one_line, validation_message
+
 if TYPE_CHECKING:
     from numbroker._models import SearchQuery
     from numbroker._money import Money
@@ -34,10 +36,6 @@ DEFAULT_AUDIT_LOG = "numbroker-audit.jsonl"
 """Where real purchases are logged when ``--audit-log`` is not given (in the working directory)."""
 
 _T = TypeVar("_T")
-
-
-class UsageProblem(click.UsageError):
-    """A usage or configuration error: exit 2 with a message that says what to fix."""
 
 
 def _money_option(value: str | None, currency: str | None, option: str) -> Money | None:
@@ -55,7 +53,21 @@ def _money_option(value: str | None, currency: str | None, option: str) -> Money
     try:
         return Money(amount=Decimal(amount), currency=code)
     except (ValueError, InvalidOperation) as exc:
-        raise UsageProblem(f"{option}: {exc}") from None
+        raise UsageProblem(f"{option}: {validation_message(exc)}") from None
+
+
+def _currency_option(currency: str | None) -> str | None:
+    """``--currency`` upper-cased, or a usage error naming the code that is not ISO 4217."""
+    from numbroker._money import validate_currency
+
+    if currency is None:
+        return None
+    try:
+        return validate_currency(currency)
+    except ValueError:
+        raise UsageProblem(
+            f"--currency {currency!r} is not an ISO 4217 currency code: use one such as EUR, USD or GBP"
+        ) from None
 
 
 def _environment(env_file: str | None) -> dict[str, str]:
@@ -191,8 +203,8 @@ def _build_query(
             }
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'query'}: {e['msg']}" for e in exc.errors())
-        raise UsageProblem(f"invalid search: {problems}") from None
+        hint = country_hint(country) if any(e["loc"] == ("country",) for e in exc.errors()) else ""
+        raise UsageProblem(f"invalid search: {validation_message(exc)}{hint}") from None
 
 
 def _providers(
@@ -280,7 +292,13 @@ def _exit_code(result: SearchResult, strict: bool) -> int:
     "--sort", type=click.Choice(["monthly", "setup", "first-bill", "total"]), default="monthly", show_default=True
 )
 @click.option("--months", type=click.IntRange(min=1), default=12, show_default=True, help="Months for --sort total.")
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most N offers (after ranking).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Keep the best N offers of each ranking: of each currency when currencies are ranked apart "
+    "(no --fx-rates), else overall. The table shows the best 20 by default.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Table: show every offer (default: the best 20 per ranking).")
 @click.option(
     "--one-per-number",
     "--dedupe",
@@ -315,11 +333,13 @@ def search(
     one_per_number: bool,
     strict: bool,
     fmt: str | None,
+    show_all: bool = False,
 ) -> None:
     """Search every configured provider and rank the offers, cheapest first."""
     with _errors():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         env = _environment(env_file)
+        currency = _currency_option(currency)
         query = _build_query(
             country, number_type, capabilities, prefix, contains, max_monthly, max_setup, currency, limit
         )
@@ -334,9 +354,10 @@ def search(
         async def run() -> SearchResult:
             from numbroker._search import Searcher
 
+            unlimited = query.model_copy(update={"limit": None})  # the limit is applied below, counting the cut
             async with Searcher(built, timeout=timeout, skipped=skipped, own_providers=True, on_event=progress) as s:
                 return await s.search(
-                    query, sort=sort, months=months, currency=currency, rates=rates, one_per_number=one_per_number
+                    unlimited, sort=sort, months=months, currency=currency, rates=rates, one_per_number=one_per_number
                 )
 
         if progress is not None:
@@ -345,11 +366,23 @@ def search(
         else:
             result = _run(run)
 
+        from numbroker._cli._hints import explain, shortened
+        from numbroker._cli._layout import TABLE_DEFAULT, groups, keep_best
         from numbroker._cli._render import render, summary_lines
 
-        render(result, fmt, sys.stdout, color=sys.stdout.isatty())
+        per_currency = bool(result.ranked_per_currency)
+        default = fmt == "table" and limit is None and not show_all
+        shown_limit = TABLE_DEFAULT if default else limit
+        totals = {key: len(offers) for key, offers in groups(result.offers, per_currency).items()}
+        shown = keep_best(result.offers, shown_limit, per_currency)
+        output = result.model_copy(update={"offers": shown, "query": query})
+        render(output, fmt, sys.stdout, color=sys.stdout.isatty(), totals=totals)
         sys.stdout.flush()
         for line in summary_lines(result.providers, result.rejected_total):
+            click.echo(line, err=True)
+        shown_counts = {key: len(offers) for key, offers in groups(shown, per_currency).items()}
+        cut = shortened(shown_counts, totals, limit=shown_limit, default=default)
+        for line in [*explain(output, query, rates=rates), *([cut] if cut else [])]:
             click.echo(line, err=True)
         if not built:
             click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
@@ -469,6 +502,7 @@ def buy_cheapest_command(
         if max_first_bill is None:
             raise UsageProblem("--max-first-bill is required: the hard cap on setup + first month, e.g. '3 USD'")
         env = _environment(env_file)
+        currency = _currency_option(currency)
         query = _build_query(country, number_type, capabilities, prefix, contains, None, max_setup, currency, None)
         monthly_cap = _money_option(max_monthly, currency, "--max-monthly")
         first_bill_cap = _money_option(max_first_bill, currency, "--max-first-bill")
@@ -576,15 +610,10 @@ def providers_command(fmt: str | None, env_file: str | None) -> None:
             click.echo(json.dumps(rows, indent=2))
             return
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(header_style="bold")
-        for column in ("id", "configured", "paging", *(f.value for f in QueryFilter)):
-            table.add_column(column)
-        for row in rows:
-            configured = "yes" if row["configured"] else "no: set " + ", ".join(row["missing_env"])
-            table.add_row(row["id"], configured, row["paging"], *(str(v) for v in row["filters"].values()))
-        Console(highlight=False).print(table)
+        from numbroker._cli._layout import providers_table
+
+        Console(highlight=False).print(providers_table(rows))
         click.echo(
             "native: the vendor filters; emulated: numbroker filters client-side; "
             "unsupported: the vendor gives no data, matching offers are excluded as unknown",
@@ -630,9 +659,23 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
         if not _is_loopback(host):
             raise UsageProblem(f"--host must be a loopback address (127.0.0.1, ::1, localhost), got {host!r}")
         sandboxes = create_sandboxes(seed=seed)
+        if port and port + len(sandboxes) - 1 > 65535:
+            raise UsageProblem(
+                f"--port {port}: the {len(sandboxes)} sandboxes need ports {port} to {port + len(sandboxes) - 1}, "
+                f"past 65535: use --port {65536 - len(sandboxes)} or lower (or 0 for free ports)"
+            )
         with contextlib.ExitStack() as stack:
-            for offset, (pid, box) in enumerate(sandboxes.items()):
-                server = stack.enter_context(LoopbackServer(box.app, host=host, port=port + offset if port else 0))
+            servers = []  # every port is bound before anything is printed
+            for offset, box in enumerate(sandboxes.values()):
+                wanted = port + offset if port else 0
+                try:
+                    servers.append(stack.enter_context(LoopbackServer(box.app, host=host, port=wanted)))
+                except OSError as exc:
+                    raise UsageProblem(
+                        f"--port: cannot listen on {host}:{wanted} ({exc.strerror or exc}): "
+                        "choose another --port, or 0 for free ports"
+                    ) from None
+            for server, (pid, box) in zip(servers, sandboxes.items(), strict=True):
                 cls = get_provider_class(pid)
                 for key, value in box.env.items():
                     click.echo(f"export {key}={value}")
@@ -646,9 +689,13 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command line (the ``numbroker`` console script)."""
+    """Run the command line (the ``numbroker`` console script); every usage error is one line, exit 2."""
     try:
-        cli.main(args=argv, prog_name="numbroker")
-    except KeyboardInterrupt:  # pragma: no cover - a Ctrl-C outside any command
+        code = cli.main(args=argv, prog_name="numbroker", standalone_mode=False)
+    except click.ClickException as exc:
+        show_one_line(exc)
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):  # a Ctrl-C outside any command, or at a prompt
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
