@@ -423,15 +423,15 @@ def _buy_exit_code(result: BuyResult) -> int:
 
 def _ask(plan: BuyResult) -> bool:
     """The terminal prompt: show the plan, then ask (default no)."""
-    from numbroker._cli._buy_output import planned_total, render_buy
-    from numbroker._cli._render import format_money
+    from numbroker._cli._buy_output import prompt, render_buy
 
     render_buy(plan, "table", sys.stdout, color=True)
     sys.stdout.flush()
     if not plan.would_buy:
         return False
-    question = f"Buy {len(plan.would_buy)} number(s) for {format_money(planned_total(plan))} (first bills)?"
-    return click.confirm(question, default=False, err=True)
+    from numbroker._cli._prompt import ask_yes_no
+
+    return ask_yes_no(prompt(plan))
 
 
 @cli.command("buy-cheapest", epilog=BUY_EXAMPLES)
@@ -442,7 +442,8 @@ def _ask(plan: BuyResult) -> bool:
 @click.option(
     "--audit-log",
     type=click.Path(dir_okay=False),
-    help=f"JSON-lines file appended to and fsynced per attempt [default for real purchases: ./{DEFAULT_AUDIT_LOG}].",
+    help=f"JSON-lines file appended to and fsynced per attempt [default for real purchases: ./{DEFAULT_AUDIT_LOG};"
+    " none with --sandbox].",
 )
 @click.option("--yes", is_flag=True, help="Really buy (without it nothing is bought: the plan is printed).")
 @click.option(
@@ -515,7 +516,8 @@ def buy_cheapest_command(
             rates = ExchangeRates.from_file(fx_rates)
         interactive = not yes and sys.stdin.isatty() and sys.stdout.isatty()
         dry_run = not yes and not interactive
-        log_path = audit_log if audit_log is not None or dry_run else DEFAULT_AUDIT_LOG
+        # Sandbox purchases are not real: they never go to the default (real) audit log.
+        log_path = audit_log if audit_log is not None or dry_run or sandbox else DEFAULT_AUDIT_LOG
         built, skipped, _ = _providers(providers, sandbox, env)
 
         async def run() -> BuyResult:
@@ -538,8 +540,11 @@ def buy_cheapest_command(
                     confirm_delay=confirm_delay,
                 )
 
+        from numbroker._cli._prompt import interruptible
+
         try:
-            result: BuyResult = _run(run)
+            with interruptible():
+                result: BuyResult = _run(run)
         except PurchaseError as exc:
             raise UsageProblem(str(exc)) from None
         except KeyboardInterrupt:
@@ -565,6 +570,8 @@ def buy_cheapest_command(
             click.echo(line, err=True)
         if log_path is not None and not result.dry_run:
             click.echo(f"audit log: {log_path}", err=True)
+        if sandbox and not result.dry_run:
+            click.echo("sandbox: bought from the built-in emulators; nothing real was bought", err=True)
         sys.exit(_buy_exit_code(result))
 
 

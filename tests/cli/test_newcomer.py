@@ -251,3 +251,16 @@ def test_providers_fits_80_columns() -> None:
         assert pid in proc.stdout
     for var in ("VOBIZ_AUTH_ID", "BIRD_ACCESS_KEY", "IDENTITYCALL_API_KEY"):
         assert var in proc.stdout, "every missing variable is named whole"
+
+
+def test_buy_cheapest_names_the_option_for_offers_with_an_assumed_currency() -> None:
+    proc = run("buy-cheapest", "--sandbox", "--country", "US", "--max-monthly", "2 USD", "--max-first-bill", "3 USD")
+    doc = json.loads(proc.stdout)
+    assumed = sum(1 for e in doc["plan"] if e["decision"] == "currency_assumed")
+    assert assumed
+    assert f"{assumed} offers skipped: their vendor stated no currency" in proc.stderr
+    assert "add --allow-assumed-currency to consider them" in proc.stderr
+    table = run("buy-cheapest", "--sandbox", "--country", "US", "--max-monthly", "2 USD", "--max-first-bill", "3 USD",
+                "--format", "table")  # fmt: skip
+    assert f"currency_assumed {assumed} (add --allow-assumed-currency" in " ".join(table.stdout.split())
+    assert all(len(line) <= 80 for line in table.stdout.splitlines())
