@@ -225,7 +225,7 @@ class SearchResult(BaseModel):
 class IncompleteSearchError(NumbrokerError):
     """Raised by a strict search when any provider failed; ``.result`` holds what did arrive.
 
-    Part of the error tree of :mod:`numbroker._exceptions`; defined here, beside the result it carries.
+    A :class:`numbroker.NumbrokerError`, defined beside the result it carries.
     """
 
     def __init__(self, message: str, result: SearchResult | None = None) -> None:

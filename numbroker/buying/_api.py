@@ -39,7 +39,7 @@ async def buy_cheapest(
     budget: Money | None = None,
     rates: ExchangeRates | Mapping[str, Any] | None = None,
     audit_log: str | os.PathLike[str] | None = None,
-    dry_run: bool = False,
+    dry_run: bool = True,
     confirm: Callable[[BuyResult], bool] | None = None,
     allow_assumed_currency: bool = False,
     confirm_delay: float = DEFAULT_CONFIRM_DELAY,
@@ -57,6 +57,7 @@ async def buy_cheapest(
         ...         max_monthly=Money(amount="2", currency="USD"),
         ...         max_first_bill=Money(amount="3", currency="USD"),
         ...         audit_log="numbroker-audit.jsonl",
+        ...         dry_run=False,  # the default (True) only plans
         ...     )
         ...     print(result.status, [a.e164 for a in result.bought])
 
@@ -69,9 +70,10 @@ async def buy_cheapest(
         budget: a cap on the sum of the first bills of everything bought, in the same currency.
         rates: exchange rates for prices in other currencies (without one, such offers are never bought).
         audit_log: a JSON-lines file to append to (created if missing); a dry run writes ``planned`` lines.
-        dry_run: plan only: nothing is bought and no purchase request is sent.
-        confirm: called (in a worker thread) with the dry-run result before anything is bought; buying
-            goes ahead only if it returns True (the command line's terminal prompt).
+        dry_run: True (the default) plans only: nothing is bought and no purchase request is sent.
+            Pass ``dry_run=False`` to buy, as the command line's ``--yes`` does.
+        confirm: with ``dry_run=False``, called (in a worker thread) with the dry-run result before
+            anything is bought; buying goes ahead only if it returns True (the command line's prompt).
         allow_assumed_currency: also buy offers whose vendor stated no currency (it was assumed).
         confirm_delay: seconds to wait after an ambiguous answer before reading the owned numbers.
 
@@ -80,8 +82,11 @@ async def buy_cheapest(
 
     Raises:
         PurchaseError: a cap is missing, or the audit log cannot be opened.
-        ConfigurationError: an invalid argument (quantity, mixed currencies, rates).
+        ConfigurationError: an invalid argument (a cap that is not Money, quantity, mixed currencies,
+            rates), or ``confirm`` given for a dry run (it would never be asked).
     """
+    if confirm is not None and dry_run:
+        raise ConfigurationError("confirm= is asked only before buying: pass dry_run=False with it")
     terms = BuyTerms.checked(
         quantity=quantity,
         max_monthly=max_monthly,
@@ -157,7 +162,7 @@ def buy_cheapest_sync(
     timeout: float = DEFAULT_DEADLINE,
     rates: ExchangeRates | Mapping[str, Any] | None = None,
     audit_log: str | os.PathLike[str] | None = None,
-    dry_run: bool = False,
+    dry_run: bool = True,
     allow_assumed_currency: bool = False,
     confirm_delay: float = DEFAULT_CONFIRM_DELAY,
     backend: str = "asyncio",
@@ -169,7 +174,7 @@ def buy_cheapest_sync(
         >>> result = numbroker.buy_cheapest_sync(                                   # doctest: +SKIP
         ...     country="US", prefix="212",
         ...     max_monthly=Money(amount="2", currency="USD"), max_first_bill=Money(amount="3", currency="USD"),
-        ...     audit_log="numbroker-audit.jsonl",
+        ...     audit_log="numbroker-audit.jsonl", dry_run=False,
         ... )
 
     Args:

@@ -49,15 +49,25 @@ class BuyTerms:
         """The terms, once every argument is known to be usable.
 
         Raises:
-            PurchaseError: a cap is missing.
-            ConfigurationError: an invalid quantity, budget or delay, or caps in more than one currency.
+            PurchaseError: a cap is missing (None).
+            ConfigurationError: a cap or the budget that is not Money, an invalid quantity or delay, or caps in
+                more than one currency.
         """
-        if not isinstance(max_monthly, Money) or not isinstance(max_first_bill, Money):
-            raise PurchaseError("buying needs both caps: max_monthly and max_first_bill (Money)")
+        missing = [
+            name for name, cap in (("max_monthly", max_monthly), ("max_first_bill", max_first_bill)) if cap is None
+        ]
+        if missing:
+            raise PurchaseError(f"buying needs both caps: max_monthly and max_first_bill (Money); {missing[0]} is None")
+        for name, cap in (("max_monthly", max_monthly), ("max_first_bill", max_first_bill), ("budget", budget)):
+            if cap is not None and not isinstance(cap, Money):
+                raise ConfigurationError(
+                    f"{name} must be Money, e.g. Money(amount=Decimal('2'), currency='USD'); "
+                    f"got {type(cap).__name__} {cap!r}"
+                )
+        assert isinstance(max_monthly, Money) and isinstance(max_first_bill, Money)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise ConfigurationError(f"quantity must be a whole number of at least 1, got {quantity!r}")
-        if budget is not None and not isinstance(budget, Money):
-            raise ConfigurationError("budget must be Money or None")
+        assert budget is None or isinstance(budget, Money)
         currency = max_monthly.currency
         others = {m.currency for m in (max_first_bill, budget) if isinstance(m, Money)} - {currency}
         if others:

@@ -89,6 +89,7 @@ async def run(boxes: Mapping[str, Sandbox], faults: Mapping[str, Faults], rng: r
             confirm=arm,
             confirm_delay=0,
             allow_assumed_currency=rng.random() < 0.5,
+            dry_run=False,
         )
 
 
