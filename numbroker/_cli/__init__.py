@@ -104,17 +104,20 @@ def _errors() -> Iterator[None]:
         sys.exit(EXIT_INTERRUPTED)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Examples live in epilogs: click keeps a paragraph whose first line is the \b character as written.
+MAIN_EXAMPLES = """
+\b
+Try it with no account at all (built-in emulators of every provider):
+  numbroker search --sandbox --country US
+  numbroker search --sandbox --country GB --type mobile --sort first-bill --format json
+  numbroker providers
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=MAIN_EXAMPLES)
 @click.version_option(package_name="numbroker", prog_name="numbroker")
 def cli() -> None:
-    r"""Find the cheapest phone numbers across carriers.
-
-    \b
-    Try it with no account at all (built-in emulators of every provider):
-      numbroker search --sandbox --country US
-      numbroker search --sandbox --country GB --type mobile --sort first-bill --format json
-      numbroker providers
-    """
+    """Find the cheapest phone numbers across carriers."""
 
 
 # -- search -----------------------------------------------------------------------------------------
@@ -578,19 +581,21 @@ def buy_cheapest_command(
 # -- providers --------------------------------------------------------------------------------------
 
 
-@cli.command("providers")
+PROVIDERS_EXAMPLES = """
+\b
+Examples:
+  numbroker providers
+  numbroker providers --format json | jq '.[] | select(.configured)'
+"""
+
+
+@cli.command("providers", epilog=PROVIDERS_EXAMPLES)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), help="[default: table on a terminal, json otherwise]"
 )
 @click.option("--env-file", type=click.Path(dir_okay=False), help=".env-style file with credentials.")
 def providers_command(fmt: str | None, env_file: str | None) -> None:
-    r"""List every known provider (built-in and plug-in), whether it is configured, and how it filters.
-
-    \b
-    Examples:
-      numbroker providers
-      numbroker providers --format json | jq '.[] | select(.configured)'
-    """
+    """List every known provider (built-in and plug-in), whether it is configured, and how it filters."""
     import json
 
     with _errors():
@@ -631,12 +636,28 @@ def providers_command(fmt: str | None, env_file: str | None) -> None:
 # -- sandbox ----------------------------------------------------------------------------------------
 
 
-@cli.group()
+SANDBOX_EXAMPLES = """
+\b
+Examples:
+  numbroker search --sandbox --country US    # in-process, no server needed
+  numbroker sandbox serve --port 8700        # on loopback, for other tools
+"""
+
+SERVE_EXAMPLES = """
+\b
+Example:
+  numbroker sandbox serve --port 8700
+  # in another shell, paste the printed export lines, then:
+  numbroker search --country US
+"""
+
+
+@cli.group(epilog=SANDBOX_EXAMPLES)
 def sandbox() -> None:
-    """The built-in vendor emulators."""
+    """The built-in vendor emulators: deterministic inventories speaking each vendor's API."""
 
 
-@sandbox.command("serve")
+@sandbox.command("serve", epilog=SERVE_EXAMPLES)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option(
     "--port",
@@ -647,14 +668,7 @@ def sandbox() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Inventory seed.")
 def sandbox_serve(host: str, port: int, seed: int) -> None:
-    r"""Serve every provider's sandbox on loopback and print the exports that point tools at them.
-
-    \b
-    Example:
-      numbroker sandbox serve --port 8700
-      # in another shell, paste the printed export lines, then:
-      numbroker search --country US
-    """
+    """Serve every provider's sandbox on loopback and print the exports that point tools at them."""
     import contextlib
     import threading
 

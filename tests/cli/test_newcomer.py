@@ -264,3 +264,17 @@ def test_buy_cheapest_names_the_option_for_offers_with_an_assumed_currency() -> 
                 "--format", "table")  # fmt: skip
     assert f"currency_assumed {assumed} (add --allow-assumed-currency" in " ".join(table.stdout.split())
     assert all(len(line) <= 80 for line in table.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    "command", [(), ("search",), ("buy-cheapest",), ("providers",), ("sandbox",), ("sandbox", "serve")]
+)
+def test_help_renders_its_examples_one_per_line(command: tuple[str, ...]) -> None:
+    proc = run(*command, "--help")
+    assert 0 == proc.returncode
+    assert "\\b" not in proc.stdout and "\b" not in proc.stdout
+    assert re.search(r"^\s+(Try it|Examples?:)", proc.stdout, re.M), proc.stdout
+    examples = [line for line in proc.stdout.splitlines() if re.match(r"\s+numbroker [a-z-]+ ", line)]
+    assert examples, proc.stdout
+    assert all(line.count("numbroker ") == 1 for line in examples), "examples are never run together"
+    assert not re.search(r"\S[ \t]+numbroker (search|providers|buy-cheapest) --", proc.stdout), proc.stdout
