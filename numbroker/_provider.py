@@ -604,7 +604,9 @@ class Provider(ABC):
         except httpx.TimeoutException as exc:
             raise ProviderTimeoutError(self.id, f"request timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
-            raise ProviderConnectionError(self.id, f"connection failed ({type(exc).__name__})") from None
+            from numbroker._transport_errors import describe_connection_failure  # host, port and cause
+
+            raise ProviderConnectionError(self.id, self.redact(describe_connection_failure(request, exc))) from None
         try:
             chunks: list[bytes] = []
             size = 0

@@ -278,3 +278,22 @@ def test_help_renders_its_examples_one_per_line(command: tuple[str, ...]) -> Non
     assert examples, proc.stdout
     assert all(line.count("numbroker ") == 1 for line in examples), "examples are never run together"
     assert not re.search(r"\S[ \t]+numbroker (search|providers|buy-cheapest) --", proc.stdout), proc.stdout
+
+
+def test_live_tests_run_when_their_credentials_are_set_and_say_why_when_skipped() -> None:
+    """The default pytest run selects the live tests: set credentials (here: a sandbox on loopback) run them."""
+    from numbroker.sandbox import create_sandboxes, serve_sandboxes
+
+    boxes = create_sandboxes(["vobiz"])
+    root = Path(__file__).parent.parent.parent
+    with serve_sandboxes(boxes) as urls:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
+        env.update(boxes["vobiz"].env, VOBIZ_BASE_URL=urls["vobiz"])
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/live"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert 0 == proc.returncode, proc.stdout
+    assert "2 passed, 4 skipped" in proc.stdout
+    assert "live bird test: set BIRD_ACCESS_KEY, BIRD_ORGANIZATION_ID to run it" in proc.stdout
+    assert boxes["vobiz"].log, "the live test searched the (loopback) account"
