@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from decimal import Decimal
 from typing import TextIO
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from numbroker._cli._layout import Column, fitted_table, format_money, money_cell
+from numbroker._cli._render import json_text
 from numbroker._money import Money
 from numbroker._pricing import EXACT
 from numbroker.buying import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry
@@ -35,8 +35,7 @@ def planned_total(result: BuyResult) -> Money:
 def render_buy(result: BuyResult, fmt: str, out: TextIO, *, color: bool = False) -> None:
     """Write ``result`` to ``out`` as ``json`` (the whole result) or ``table`` (plan and attempts)."""
     if fmt == "json":
-        json.dump(result.to_json_dict(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        out.write(json_text(result.to_json_dict()))
         return
     console = Console(file=out, force_terminal=color, no_color=not color, highlight=False)
     shown: list[PlanEntry] = [e for e in result.plan if e.decision in _SHOWN]

@@ -54,6 +54,20 @@ joined with ``;`` (empty = none, ``unknown`` = the vendor did not say), ``rank``
 (the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency."""
 
 
+def json_text(document: Any) -> str:
+    """``document`` as an indented JSON document and a newline, in one piece.
+
+    The text is what ``json.dumps(document, indent=2, ensure_ascii=False)`` writes; orjson's encoder
+    (installed with the ``cli`` extra) writes it some twenty times faster than the standard library's
+    pure-Python indenting encoder.
+    """
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - the cli extra installs orjson
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+
+
 def _amount(money: Money | None) -> str:
     return "" if money is None else format(money.amount, "f")
 
@@ -102,7 +116,7 @@ def render(
     ``totals``: for a table showing only the best of each ranking, how many offers each ranking had.
     """
     if fmt == "json":
-        out.write(json.dumps(result.to_json_dict(), indent=2, ensure_ascii=False) + "\n")
+        out.write(json_text(result.to_json_dict()))
     elif fmt == "ndjson":
         out.write("".join(json.dumps(r.to_json_dict(), ensure_ascii=False) + "\n" for r in result.offers))
     elif fmt == "csv":
