@@ -543,11 +543,8 @@ def buy_cheapest_command(
                     confirm_delay=confirm_delay,
                 )
 
-        from numbroker._cli._prompt import interruptible
-
         try:
-            with interruptible():
-                result: BuyResult = _run(run)
+            result: BuyResult = _run(run)
         except PurchaseError as exc:
             raise UsageProblem(str(exc)) from None
         except KeyboardInterrupt:
