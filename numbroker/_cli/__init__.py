@@ -709,11 +709,33 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the command line (the ``numbroker`` console script); every usage error is one line, exit 2."""
     try:
-        code = cli.main(args=argv, prog_name="numbroker", standalone_mode=False)
+        outcome = cli.main(args=argv, prog_name="numbroker", standalone_mode=False)
+        code = outcome if isinstance(outcome, int) else EXIT_OK
+    except SystemExit as exc:
+        if exc.code is not None and not isinstance(exc.code, int):
+            raise
+        code = exc.code or EXIT_OK
     except click.ClickException as exc:
         show_one_line(exc)
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except (click.Abort, KeyboardInterrupt):  # a Ctrl-C outside any command, or at a prompt
         click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+        code = EXIT_INTERRUPTED
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """End the process once everything is written, without tearing the interpreter down.
+
+    A search leaves thousands of objects behind; freeing them one by one at exit costs more than
+    some searches take, and nothing is left to do with them. Log handlers and both streams are flushed
+    first; a reader that went away (``| head``) is not an error.
+    """
+    import contextlib
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a closed pipe, or a closed stream
+            stream.flush()
+    os._exit(code)
