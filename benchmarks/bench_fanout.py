@@ -13,7 +13,7 @@ requests.
   (bodies read, not parsed), on warm connections. The emulators share one process and this machine's two
   cores, so a request answered alongside five others comes back later than one alone, for any client;
 * ``rtt(p)``: one bare round trip of a later page, alone; ``wave(p)``: ``page_concurrency`` of them at once;
-* ``decode(p)``: CPU to decode one page's JSON (``numbroker._http.loads``): a chain cannot ask for page
+* ``decode(p)``: CPU to decode one page's JSON (``numbroker._json.loads``): a chain cannot ask for page
   n+1 before reading page n's token, nor normalize a page before decoding it;
 * ``norm(p)``: CPU to normalize one page (records → offers), measured once in the run;
 * chain bound: Bird, ``first + (pages-1) × rtt + pages × decode + norm`` (its chain is sequential);
@@ -45,13 +45,16 @@ import anyio
 import httpx
 from _harness import Figure, ScenarioResult, median, paired_ratios
 
-from numbroker import Provider, RawPage, Searcher, SearchQuery
-from numbroker._http import loads
+from numbroker import Provider, Searcher, SearchQuery
+from numbroker._json import loads
+from numbroker._normalizing import normalize_page
 from numbroker._registry import get_provider_class
+from numbroker.adapters import RawPage
 
 QUERY = SearchQuery(country="US")
-SIZES = {"vobiz": 6000, "bird": 1750}
-"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99); IdentityCall default."""
+SIZES = {"vobiz": 6000, "bird": 1750, "vonage": 2700, "plivo": 600}
+"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99), 810 Vonage records
+(9 pages of 100), 339 Plivo records (17 pages of 20); IdentityCall default."""
 SEED = 1
 SERVER = Path(__file__).with_name("_sandbox_server.py")
 
@@ -275,7 +278,7 @@ async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], r
             raw = await provider._fetch_page(QUERY, cursor)
             fetch_times.append(time.perf_counter() - started)
             started = time.perf_counter()
-            await provider._page_result(raw, 2, QUERY, set())
+            await normalize_page(provider, raw, 2, QUERY, set(), None)
             norm_times.append(time.perf_counter() - started)
     return median(fetch_times), median(norm_times)
 

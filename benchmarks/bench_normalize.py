@@ -23,7 +23,7 @@ import phonenumbers
 from _harness import Figure, ScenarioResult, median, paired_ratios
 
 from numbroker import AvailableNumber, Provider, RejectedRecord, SearchQuery
-from numbroker._http import loads
+from numbroker._json import loads
 from numbroker._models import _PREVALIDATED
 from numbroker._registry import get_provider_class
 from numbroker.sandbox import IN_PROCESS_ORIGIN, Sandbox, create_sandboxes

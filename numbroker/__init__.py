@@ -1,10 +1,15 @@
 """numbroker: find the cheapest phone numbers across carriers.
 
-The public surface is re-exported here; everything else lives in private modules.
-Adapters live in the separate import package ``numbroker_providers`` and are reached through the registry.
+This module holds the names users need: the data, searching and ranking, buying, the provider registry
+and the error tree. Adapter authors' names are in :mod:`numbroker.adapters`; search events in
+:mod:`numbroker.events`; the sandboxes in :mod:`numbroker.sandbox`; the purchase ledger in
+:mod:`numbroker.ledger`; test seams in :mod:`numbroker.testing`. Adapters live in the separate import
+package ``numbroker_providers`` and are reached through the registry.
 
 Names are imported lazily on first use (PEP 562), so ``import numbroker`` and ``numbroker --version``
-stay fast; type checkers see the explicit re-exports below.
+stay fast. ``_EXPORTS`` lists each public name once, with the private module that defines it, and
+``__all__`` is derived from it. Type checkers cannot follow a lazy import, so the ``TYPE_CHECKING``
+block imports the same names for them (a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -14,12 +19,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from numbroker._events import PageFetched as PageFetched
-    from numbroker._events import ProviderFinished as ProviderFinished
-    from numbroker._events import ProviderStarted as ProviderStarted
-    from numbroker._events import RequestFinished as RequestFinished
-    from numbroker._events import RetryScheduled as RetryScheduled
-    from numbroker._events import SearchEvent as SearchEvent
     from numbroker._exceptions import AuthenticationError as AuthenticationError
     from numbroker._exceptions import BadRequestError as BadRequestError
     from numbroker._exceptions import ConfigurationError as ConfigurationError
@@ -40,34 +39,12 @@ if TYPE_CHECKING:
     from numbroker._exceptions import RateLimitedError as RateLimitedError
     from numbroker._exceptions import ReservationRequiredError as ReservationRequiredError
     from numbroker._exceptions import UnknownProviderError as UnknownProviderError
-    from numbroker._http import RateLimit as RateLimit
-    from numbroker._http import RetryPolicy as RetryPolicy
-    from numbroker._http import parse_retry_after as parse_retry_after
     from numbroker._models import AvailableNumber as AvailableNumber
     from numbroker._models import RejectedRecord as RejectedRecord
     from numbroker._models import SearchQuery as SearchQuery
-    from numbroker._models import make_offer as make_offer
-    from numbroker._money import FieldError as FieldError
     from numbroker._money import Money as Money
-    from numbroker._money import decimal_from_json_number as decimal_from_json_number
-    from numbroker._money import decimal_from_scaled_int as decimal_from_scaled_int
-    from numbroker._money import decimal_from_string as decimal_from_string
-    from numbroker._money import money_from_json_number as money_from_json_number
-    from numbroker._money import money_from_scaled_int as money_from_scaled_int
-    from numbroker._money import money_from_string as money_from_string
-    from numbroker._phone import ParsedNumber as ParsedNumber
-    from numbroker._phone import infer_number_type as infer_number_type
-    from numbroker._phone import parse_e164 as parse_e164
     from numbroker._pricing import ExchangeRates as ExchangeRates
-    from numbroker._provider import OwnedPage as OwnedPage
-    from numbroker._provider import PageResult as PageResult
     from numbroker._provider import Provider as Provider
-    from numbroker._provider import ProviderResult as ProviderResult
-    from numbroker._provider import ProviderRun as ProviderRun
-    from numbroker._provider import ProviderStats as ProviderStats
-    from numbroker._provider import RawPage as RawPage
-    from numbroker._provider import check_base_url as check_base_url
-    from numbroker._provider import path_segment as path_segment
     from numbroker._receipts import PurchaseReceipt as PurchaseReceipt
     from numbroker._registry import available_providers as available_providers
     from numbroker._registry import get_provider_class as get_provider_class
@@ -80,6 +57,7 @@ if TYPE_CHECKING:
     from numbroker._reports import ProviderStatus as ProviderStatus
     from numbroker._reports import RankedOffer as RankedOffer
     from numbroker._reports import SearchResult as SearchResult
+    from numbroker._retry import RetryPolicy as RetryPolicy
     from numbroker._search import Searcher as Searcher
     from numbroker._search import SearchStream as SearchStream
     from numbroker._search import search as search
@@ -91,196 +69,77 @@ if TYPE_CHECKING:
     from numbroker.buying import AttemptOutcome as AttemptOutcome
     from numbroker.buying import BuyResult as BuyResult
     from numbroker.buying import BuyStatus as BuyStatus
-    from numbroker.buying import FailureKind as FailureKind
     from numbroker.buying import PlanDecision as PlanDecision
     from numbroker.buying import PlanEntry as PlanEntry
     from numbroker.buying import PurchaseAttempt as PurchaseAttempt
     from numbroker.buying import buy_cheapest as buy_cheapest
     from numbroker.buying import buy_cheapest_sync as buy_cheapest_sync
-    from numbroker.buying import classify_purchase_error as classify_purchase_error
 
 _EXPORTS: dict[str, str] = {
-    "AttemptOutcome": "numbroker.buying",
-    "AuthenticationError": "numbroker._exceptions",
+    # the data
     "AvailableNumber": "numbroker._models",
-    "BadRequestError": "numbroker._exceptions",
-    "BuyResult": "numbroker.buying",
-    "BuyStatus": "numbroker.buying",
     "Capability": "numbroker._types",
-    "ConfigurationError": "numbroker._exceptions",
-    "DebitFailedError": "numbroker._exceptions",
-    "ExchangeRates": "numbroker._pricing",
-    "FailureKind": "numbroker.buying",
-    "FieldError": "numbroker._money",
     "FilterSupport": "numbroker._types",
-    "IncompleteSearchError": "numbroker._reports",
-    "InsufficientFundsError": "numbroker._exceptions",
-    "MissingCredentialsError": "numbroker._exceptions",
     "Money": "numbroker._money",
-    "NotFoundError": "numbroker._exceptions",
     "NumberType": "numbroker._types",
-    "NumberUnavailableError": "numbroker._exceptions",
-    "NumbrokerError": "numbroker._exceptions",
-    "OverallStatus": "numbroker._reports",
-    "PageFetched": "numbroker._events",
-    "OwnedPage": "numbroker._provider",
-    "PageResult": "numbroker._provider",
-    "ParsedNumber": "numbroker._phone",
-    "PermissionDeniedError": "numbroker._exceptions",
-    "PlanDecision": "numbroker.buying",
-    "PlanEntry": "numbroker.buying",
-    "Provider": "numbroker._provider",
-    "ProviderConnectionError": "numbroker._exceptions",
-    "ProviderError": "numbroker._exceptions",
-    "ProviderFinished": "numbroker._events",
-    "ProviderHTTPError": "numbroker._exceptions",
-    "ProviderReport": "numbroker._reports",
-    "ProviderResponseError": "numbroker._exceptions",
-    "ProviderResult": "numbroker._provider",
-    "ProviderRun": "numbroker._provider",
-    "ProviderStarted": "numbroker._events",
-    "ProviderStats": "numbroker._provider",
-    "ProviderStatus": "numbroker._reports",
-    "ProviderTimeoutError": "numbroker._exceptions",
-    "ProviderUnavailableError": "numbroker._exceptions",
-    "PurchaseAttempt": "numbroker.buying",
-    "PurchaseError": "numbroker._exceptions",
-    "PurchaseReceipt": "numbroker._receipts",
     "QueryFilter": "numbroker._types",
-    "RankedOffer": "numbroker._reports",
-    "RateLimit": "numbroker._http",
-    "RateLimitedError": "numbroker._exceptions",
-    "RawPage": "numbroker._provider",
     "RejectedRecord": "numbroker._models",
-    "RequestFinished": "numbroker._events",
-    "ReservationRequiredError": "numbroker._exceptions",
-    "RetryPolicy": "numbroker._http",
-    "RetryScheduled": "numbroker._events",
-    "SearchEvent": "numbroker._events",
     "SearchQuery": "numbroker._models",
+    # searching and ranking
+    "ExchangeRates": "numbroker._pricing",
+    "OverallStatus": "numbroker._reports",
+    "ProviderReport": "numbroker._reports",
+    "ProviderStatus": "numbroker._reports",
+    "RankedOffer": "numbroker._reports",
     "SearchResult": "numbroker._reports",
     "SearchStream": "numbroker._search",
     "Searcher": "numbroker._search",
     "SortKey": "numbroker._types",
-    "UnknownProviderError": "numbroker._exceptions",
-    "available_providers": "numbroker._registry",
+    "search": "numbroker._search",
+    # buying
+    "AttemptOutcome": "numbroker.buying",
+    "BuyResult": "numbroker.buying",
+    "BuyStatus": "numbroker.buying",
+    "PlanDecision": "numbroker.buying",
+    "PlanEntry": "numbroker.buying",
+    "PurchaseAttempt": "numbroker.buying",
+    "PurchaseReceipt": "numbroker._receipts",
     "buy_cheapest": "numbroker.buying",
     "buy_cheapest_sync": "numbroker.buying",
-    "check_base_url": "numbroker._provider",
-    "classify_purchase_error": "numbroker.buying",
-    "decimal_from_json_number": "numbroker._money",
-    "decimal_from_scaled_int": "numbroker._money",
-    "decimal_from_string": "numbroker._money",
+    # providers
+    "Provider": "numbroker._provider",
+    "RetryPolicy": "numbroker._retry",
+    "available_providers": "numbroker._registry",
     "get_provider_class": "numbroker._registry",
-    "infer_number_type": "numbroker._phone",
-    "make_offer": "numbroker._models",
-    "money_from_json_number": "numbroker._money",
-    "money_from_scaled_int": "numbroker._money",
-    "money_from_string": "numbroker._money",
-    "parse_e164": "numbroker._phone",
-    "parse_retry_after": "numbroker._http",
-    "path_segment": "numbroker._provider",
     "provider_ids": "numbroker._registry",
     "providers_from_env": "numbroker._registry",
     "register_provider": "numbroker._registry",
-    "search": "numbroker._search",
+    # errors (numbroker._exceptions draws the tree)
+    "AuthenticationError": "numbroker._exceptions",
+    "BadRequestError": "numbroker._exceptions",
+    "ConfigurationError": "numbroker._exceptions",
+    "DebitFailedError": "numbroker._exceptions",
+    "IncompleteSearchError": "numbroker._reports",
+    "InsufficientFundsError": "numbroker._exceptions",
+    "MissingCredentialsError": "numbroker._exceptions",
+    "NotFoundError": "numbroker._exceptions",
+    "NumberUnavailableError": "numbroker._exceptions",
+    "NumbrokerError": "numbroker._exceptions",
+    "PermissionDeniedError": "numbroker._exceptions",
+    "ProviderConnectionError": "numbroker._exceptions",
+    "ProviderError": "numbroker._exceptions",
+    "ProviderHTTPError": "numbroker._exceptions",
+    "ProviderResponseError": "numbroker._exceptions",
+    "ProviderTimeoutError": "numbroker._exceptions",
+    "ProviderUnavailableError": "numbroker._exceptions",
+    "PurchaseError": "numbroker._exceptions",
+    "RateLimitedError": "numbroker._exceptions",
+    "ReservationRequiredError": "numbroker._exceptions",
+    "UnknownProviderError": "numbroker._exceptions",
 }
-"""Public name → the private module that defines it."""
+"""Each public name and the private module that defines it, grouped by what it is for."""
 
-__all__ = [
-    # the data
-    "AvailableNumber",
-    "Capability",
-    "FilterSupport",
-    "Money",
-    "NumberType",
-    "QueryFilter",
-    "RejectedRecord",
-    "SearchQuery",
-    # searching and ranking
-    "ExchangeRates",
-    "OverallStatus",
-    "ProviderReport",
-    "ProviderStatus",
-    "RankedOffer",
-    "SearchResult",
-    "SearchStream",
-    "Searcher",
-    "SortKey",
-    "search",
-    # buying
-    "AttemptOutcome",
-    "BuyResult",
-    "BuyStatus",
-    "FailureKind",
-    "PlanDecision",
-    "PlanEntry",
-    "PurchaseAttempt",
-    "PurchaseReceipt",
-    "buy_cheapest",
-    "buy_cheapest_sync",
-    "classify_purchase_error",
-    # converters and validation (for adapters)
-    "FieldError",
-    "ParsedNumber",
-    "decimal_from_json_number",
-    "decimal_from_scaled_int",
-    "decimal_from_string",
-    "infer_number_type",
-    "make_offer",
-    "money_from_json_number",
-    "money_from_scaled_int",
-    "money_from_string",
-    "parse_e164",
-    # the provider contract and registry
-    "OwnedPage",
-    "PageResult",
-    "Provider",
-    "ProviderResult",
-    "ProviderRun",
-    "ProviderStats",
-    "RateLimit",
-    "RawPage",
-    "RetryPolicy",
-    "available_providers",
-    "check_base_url",
-    "get_provider_class",
-    "parse_retry_after",
-    "path_segment",
-    "provider_ids",
-    "providers_from_env",
-    "register_provider",
-    # events
-    "PageFetched",
-    "ProviderFinished",
-    "ProviderStarted",
-    "RequestFinished",
-    "RetryScheduled",
-    "SearchEvent",
-    # errors
-    "AuthenticationError",
-    "BadRequestError",
-    "ConfigurationError",
-    "DebitFailedError",
-    "IncompleteSearchError",
-    "InsufficientFundsError",
-    "MissingCredentialsError",
-    "NotFoundError",
-    "NumberUnavailableError",
-    "NumbrokerError",
-    "PermissionDeniedError",
-    "ProviderConnectionError",
-    "ProviderError",
-    "ProviderHTTPError",
-    "ProviderResponseError",
-    "ProviderTimeoutError",
-    "ProviderUnavailableError",
-    "PurchaseError",
-    "RateLimitedError",
-    "ReservationRequiredError",
-    "UnknownProviderError",
-    "__version__",
-]
+__all__ = [*_EXPORTS, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -292,7 +151,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'numbroker' has no attribute {name!r}")
     obj = getattr(importlib.import_module(module), name)
-    if getattr(obj, "__module__", "").startswith("numbroker._"):
+    if getattr(obj, "__module__", "").startswith("numbroker."):
         with contextlib.suppress(AttributeError, TypeError):
             obj.__module__ = "numbroker"
     globals()[name] = obj

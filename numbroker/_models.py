@@ -140,7 +140,7 @@ def make_offer(
 ) -> AvailableNumber:
     """Build an :class:`AvailableNumber` from vendor values, parsing the number exactly once.
 
-    ``number`` may be in any form :func:`numbroker.parse_e164` accepts. When ``number_type`` is
+    ``number`` may be in any form :func:`~numbroker.adapters.parse_e164` accepts. When ``number_type`` is
     None it is inferred from the numbering plan and ``provider_details["number_type_inferred"]`` is set.
     ``offer_id=None`` means the vendor sells by number: the offer id is the canonical E.164.
 

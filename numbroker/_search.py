@@ -21,7 +21,6 @@ from typing import Any, Self
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from numbroker._events import ProviderFinished, ProviderStarted, SearchEvent, notify
 from numbroker._exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -30,8 +29,9 @@ from numbroker._exceptions import (
     RateLimitedError,
 )
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._normalizing import PageResult
 from numbroker._pricing import ExchangeRates
-from numbroker._provider import PageResult, Provider, ProviderRun
+from numbroker._provider import Provider
 from numbroker._ranking import Ranker, Ranking, SortedRuns, TopK
 from numbroker._registry import providers_from_env
 from numbroker._reports import (
@@ -42,8 +42,10 @@ from numbroker._reports import (
     SearchResult,
     overall_status,
 )
+from numbroker._stats import ProviderRun
 from numbroker._sync import run_sync
 from numbroker._types import SortKey
+from numbroker.events import ProviderFinished, ProviderStarted, SearchEvent, notify
 
 # The report types are defined in _reports; they stay importable here.
 __all__ = [
@@ -228,7 +230,7 @@ class Searcher:
             with anyio.CancelScope(deadline=own_deadline) as scope:
                 try:
                     await provider.stream_pages(
-                        query, sink, run=run_state, max_offers=self.per_provider_limit, dedupe=drop_repeats
+                        query, sink, run=run_state, max_offers=self.per_provider_limit, drop_repeats=drop_repeats
                     )
                 except ProviderError as exc:
                     status, error, error_type = _status_for(exc), str(exc), type(exc).__name__
@@ -317,7 +319,6 @@ class Searcher:
         rates: ExchangeRates | Mapping[str, Any] | None = None,
         one_per_number: bool = False,
         strict: bool | None = None,
-        dedupe: bool = False,
     ) -> SearchResult:
         """Ask every provider, then filter, convert and rank what they offered.
 
@@ -329,7 +330,6 @@ class Searcher:
             rates: exchange rates (an :class:`ExchangeRates` or its JSON form as a mapping).
             one_per_number: keep only the cheapest offer per E.164, listing the others as alternatives.
             strict: override the searcher's ``strict``.
-            dedupe: the former name of ``one_per_number`` (either turns it on).
 
         Raises:
             IncompleteSearchError: in strict mode, when any provider failed (the result is attached).
@@ -340,7 +340,7 @@ class Searcher:
         # Each page is priced and keyed as it arrives (while later pages are still on the wire): after the
         # last page only the sort is left.
         reports = await self._fan_out(query, lambda page: prepared.add(ranker.prepare(page.offers)), state)
-        ranking = ranker.ranking(prepared, one_per_number=one_per_number or dedupe)
+        ranking = ranker.ranking(prepared, one_per_number=one_per_number)
         return self._finish(query, reports, state, ranking, strict)
 
     async def top_k(
@@ -453,7 +453,6 @@ def search(
     one_per_number: bool = False,
     strict: bool = False,
     backend: str = "asyncio",
-    dedupe: bool = False,
     **query_fields: Any,
 ) -> SearchResult:
     """Search synchronously (runs its own event loop): for scripts and notebooks without async code.
@@ -476,7 +475,6 @@ def search(
         rates: see :meth:`Searcher.search`.
         one_per_number: see :meth:`Searcher.search`.
         strict: see :meth:`Searcher.search`.
-        dedupe: the former name of ``one_per_number``.
         **query_fields: :class:`SearchQuery` fields when ``query`` is not given.
     """
     if query is None:
@@ -493,7 +491,7 @@ def search(
                 months=months,
                 currency=currency,
                 rates=rates,
-                one_per_number=one_per_number or dedupe,
+                one_per_number=one_per_number,
             )
 
     return run_sync(main, backend=backend)

@@ -22,9 +22,9 @@ from numbroker import (
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitedError,
-    parse_retry_after,
 )
-from numbroker._http import error_for_status
+from numbroker._http_errors import error_for_status
+from numbroker.adapters import parse_retry_after
 
 
 @pytest.mark.parametrize(

@@ -8,16 +8,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from numbroker import (
-    AvailableNumber,
-    Capability,
-    FieldError,
-    Money,
-    NumberType,
-    RejectedRecord,
-    SearchQuery,
-    make_offer,
-)
+from numbroker import AvailableNumber, Capability, Money, NumberType, RejectedRecord, SearchQuery
+from numbroker.adapters import FieldError, make_offer
 from numbroker.testing import offer
 
 CONTRACT_FIELDS = [

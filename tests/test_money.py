@@ -8,9 +8,11 @@ from decimal import Decimal
 import pycountry
 import pytest
 
-from numbroker import (
+from numbroker import Money
+from numbroker._iso4217 import ISO_4217_CODES
+from numbroker._json import loads
+from numbroker.adapters import (
     FieldError,
-    Money,
     decimal_from_json_number,
     decimal_from_scaled_int,
     decimal_from_string,
@@ -18,8 +20,6 @@ from numbroker import (
     money_from_scaled_int,
     money_from_string,
 )
-from numbroker._http import loads
-from numbroker._iso4217 import ISO_4217_CODES
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numbroker import FieldError, NumberType, infer_number_type, parse_e164
+from numbroker import NumberType
+from numbroker.adapters import FieldError, infer_number_type, parse_e164
 
 
 @pytest.mark.parametrize(

@@ -20,18 +20,13 @@ from numbroker import (
     Provider,
     ProviderConnectionError,
     ProviderResponseError,
-    ProviderRun,
     ProviderTimeoutError,
     RateLimitedError,
-    RawPage,
     RetryPolicy,
     SearchQuery,
-    check_base_url,
-    make_offer,
-    money_from_json_number,
-    path_segment,
 )
-from numbroker._provider import Cursor
+from numbroker._paging import Cursor
+from numbroker.adapters import ProviderRun, RawPage, check_base_url, make_offer, money_from_json_number, path_segment
 from numbroker.testing import InFlight
 
 SECRET = "canary-secret-3f9a"
@@ -395,7 +390,7 @@ async def test_token_chain_runs_at_most_two_pages_ahead_of_a_slow_consumer() -> 
 @pytest.mark.anyio
 async def test_a_failing_page_does_not_cancel_page_one_already_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
     """Page 1 is normalized while the others are fetched: a later page's failure still lets it arrive."""
-    monkeypatch.setattr("numbroker._provider.NORMALIZE_SLICE_SECONDS", 0.0)  # page 1 yields after every record
+    monkeypatch.setattr("numbroker._normalizing.NORMALIZE_SLICE_SECONDS", 0.0)  # page 1 yields after every record
     server = numbered_server(numbers(50))
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -435,7 +430,7 @@ async def test_numbered_pages_run_at_most_two_windows_ahead_of_a_slow_consumer()
 @pytest.mark.anyio
 async def test_pages_are_normalized_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Concurrent pages never interleave their normalization, even when it yields after every record."""
-    monkeypatch.setattr("numbroker._provider.NORMALIZE_SLICE_SECONDS", 0.0)
+    monkeypatch.setattr("numbroker._normalizing.NORMALIZE_SLICE_SECONDS", 0.0)
     provider = build(NumberedWire, numbered_server(numbers(50)))
     order: list[str] = []
     original = provider.normalize_record
@@ -714,7 +709,7 @@ async def test_secret_never_in_logs_errors_or_reprs(caplog: pytest.LogCaptureFix
 @pytest.mark.anyio
 async def test_rate_limit_spaces_requests_beyond_the_burst() -> None:
     """A provider's documented rate is enforced: after the burst, requests wait for tokens."""
-    from numbroker import RateLimit
+    from numbroker.adapters import RateLimit
 
     class Limited(NumberedWire):
         rate_limit = RateLimit(requests=4, per=0.2)  # 20/s, bursting to 4

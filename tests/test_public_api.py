@@ -15,8 +15,6 @@ EXPECTED = {
     "ConfigurationError",
     "DebitFailedError",
     "ExchangeRates",
-    "FailureKind",
-    "FieldError",
     "FilterSupport",
     "IncompleteSearchError",
     "InsufficientFundsError",
@@ -27,24 +25,15 @@ EXPECTED = {
     "NumberUnavailableError",
     "NumbrokerError",
     "OverallStatus",
-    "PageFetched",
-    "OwnedPage",
-    "PageResult",
-    "ParsedNumber",
     "PermissionDeniedError",
     "PlanDecision",
     "PlanEntry",
     "Provider",
     "ProviderConnectionError",
     "ProviderError",
-    "ProviderFinished",
     "ProviderHTTPError",
     "ProviderReport",
     "ProviderResponseError",
-    "ProviderResult",
-    "ProviderRun",
-    "ProviderStarted",
-    "ProviderStats",
     "ProviderStatus",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
@@ -53,15 +42,10 @@ EXPECTED = {
     "PurchaseReceipt",
     "QueryFilter",
     "RankedOffer",
-    "RateLimit",
     "RateLimitedError",
-    "RawPage",
     "RejectedRecord",
-    "RequestFinished",
     "ReservationRequiredError",
     "RetryPolicy",
-    "RetryScheduled",
-    "SearchEvent",
     "SearchQuery",
     "SearchResult",
     "SearchStream",
@@ -72,13 +56,34 @@ EXPECTED = {
     "available_providers",
     "buy_cheapest",
     "buy_cheapest_sync",
+    "get_provider_class",
+    "provider_ids",
+    "providers_from_env",
+    "register_provider",
+    "search",
+}
+"""Users' names: the data, searching and ranking, buying, the registry and every error a caller may catch."""
+
+KIT = {
+    "Cursor",
+    "FieldError",
+    "OwnedPage",
+    "PageResult",
+    "ParsedNumber",
+    "Provider",
+    "ProviderResult",
+    "ProviderRun",
+    "ProviderStats",
+    "PurchaseReceipt",
+    "RateLimit",
+    "RawPage",
+    "RetryPolicy",
     "check_base_url",
-    "classify_purchase_error",
     "decimal_from_json_number",
     "decimal_from_scaled_int",
     "decimal_from_string",
-    "get_provider_class",
     "infer_number_type",
+    "json_safe",
     "make_offer",
     "money_from_json_number",
     "money_from_scaled_int",
@@ -86,17 +91,36 @@ EXPECTED = {
     "parse_e164",
     "parse_retry_after",
     "path_segment",
-    "provider_ids",
-    "providers_from_env",
-    "register_provider",
-    "search",
+    "same_number",
+    "validate_currency",
+    "wire",
 }
+"""Adapter authors' names (numbroker.adapters): the contract, the wire readers and converters, URLs."""
 
 
 def test_all_is_pinned() -> None:
     """numbroker.__all__ is exactly the documented public surface."""
     assert EXPECTED == set(numbroker.__all__)
     assert len(numbroker.__all__) == len(set(numbroker.__all__))
+
+
+def test_the_adapter_kit_is_pinned_and_documented() -> None:
+    """numbroker.adapters exports exactly the kit, each name once, each with a docstring."""
+    import numbroker.adapters
+
+    assert KIT == set(numbroker.adapters.__all__)
+    assert len(numbroker.adapters.__all__) == len(set(numbroker.adapters.__all__))
+    for name in numbroker.adapters.__all__:
+        obj = getattr(numbroker.adapters, name)
+        if callable(obj) or name == "wire":
+            assert obj.__doc__, name
+
+
+def test_users_and_adapter_authors_names_overlap_only_where_both_need_them() -> None:
+    """The two surfaces share only the provider base, the retry policy and the purchase receipt."""
+    import numbroker.adapters
+
+    assert {"Provider", "PurchaseReceipt", "RetryPolicy"} == set(numbroker.__all__) & set(numbroker.adapters.__all__)
 
 
 def test_every_public_name_exists_and_is_documented() -> None:
@@ -142,6 +166,7 @@ def test_lazy_table_and_type_checking_imports_agree() -> None:
     static = {
         alias.name: node.module for node in guarded.body if isinstance(node, ast.ImportFrom) for alias in node.names
     }
+    assert len(static) == sum(len(node.names) for node in guarded.body if isinstance(node, ast.ImportFrom))
 
     assert static == numbroker._EXPORTS
     assert set(numbroker.__all__) - {"__version__"} == set(static)

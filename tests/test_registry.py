@@ -64,7 +64,7 @@ def test_builtins_win_over_colliding_entry_points(monkeypatch: pytest.MonkeyPatc
     with pytest.warns(RuntimeWarning, match="already taken"):
         ids = provider_ids()
 
-    assert ["vobiz", "bird", "identitycall"] == ids
+    assert ["vobiz", "bird", "identitycall", "vonage", "plivo"] == ids
     assert "vobiz" == get_provider_class("vobiz").id
 
 
@@ -97,4 +97,6 @@ def test_providers_from_env_skips_unconfigured() -> None:
     assert {
         "vobiz": ["VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN"],
         "bird": ["BIRD_ACCESS_KEY", "BIRD_ORGANIZATION_ID"],
+        "vonage": ["VONAGE_API_KEY", "VONAGE_API_SECRET"],
+        "plivo": ["PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN"],
     } == skipped

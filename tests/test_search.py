@@ -10,21 +10,21 @@ import anyio
 import pytest
 
 import numbroker
+import numbroker.events
 from numbroker import (
     AuthenticationError,
     BadRequestError,
     Capability,
     IncompleteSearchError,
     OverallStatus,
-    ProviderFinished,
     ProviderStatus,
     ProviderUnavailableError,
     RateLimitedError,
     RetryPolicy,
     Searcher,
-    SearchEvent,
     SearchQuery,
 )
+from numbroker.events import ProviderFinished, SearchEvent
 from numbroker.testing import FakeProvider, offer
 
 US = SearchQuery(country="US")
@@ -195,12 +195,12 @@ async def test_unknown_capabilities_do_not_satisfy_a_capability_filter() -> None
 
 
 @pytest.mark.anyio
-async def test_dedupe_across_providers() -> None:
+async def test_one_per_number_across_providers() -> None:
     """The same number from two providers is kept once (the cheaper) with the other as an alternative."""
     a = FakeProvider([offer("+14155550001", provider="a", monthly="2")], provider_id="a")
     b = FakeProvider([offer("+14155550001", provider="b", monthly="1")], provider_id="b")
     async with Searcher([a, b]) as searcher:
-        result = await searcher.search(US, dedupe=True)
+        result = await searcher.search(US, one_per_number=True)
 
     assert ["b"] == [r.offer.provider for r in result.offers]
     assert ["a"] == [x.provider for x in result.offers[0].alternatives]
@@ -343,7 +343,7 @@ async def test_token_chains_start_first_and_reports_keep_the_configured_order() 
     started: list[str] = []
 
     def on_event(event: SearchEvent) -> None:
-        if isinstance(event, numbroker.ProviderStarted):
+        if isinstance(event, numbroker.events.ProviderStarted):
             started.append(event.provider)
 
     single = _OnePageFake([offer("+14155550001", provider="single")], provider_id="single")

@@ -55,7 +55,7 @@ def render_buy(result: BuyResult, fmt: str, out: TextIO, *, color: bool = False)
             Column("#", justify="right"),
             Column("Decision"),
             Column("Number"),
-            Column("Provider"),
+            Column("Provider", squeeze=True),
             Column("Setup", justify="right"),
             Column("Monthly", justify="right"),
             Column(f"Monthly\n({result.currency})", justify="right"),

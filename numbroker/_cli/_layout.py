@@ -96,13 +96,17 @@ def keep_best(offers: Sequence[RankedOffer], limit: int | None, per_currency: bo
 
 @dataclass
 class Column:
-    """One table column: its cells, whether it may be dropped (lower ``drop`` goes first) or folded."""
+    """One table column: its cells, whether it may be dropped (lower ``drop`` goes first) or folded.
+
+    ``squeeze``: as a last resort (nothing left to drop), its text may fold in the middle of a word.
+    """
 
     header: str
     cells: list[str] = field(default_factory=list)
     justify: str = "left"
     drop: int | None = None
     fold: bool = False
+    squeeze: bool = False
 
 
 def fitted_table(console: Console, title: str, columns: list[Column], styles: list[str | None]) -> Table:
@@ -122,7 +126,9 @@ def fitted_table(console: Console, title: str, columns: list[Column], styles: li
             if not droppable:
                 break
             kept.remove(droppable[0])
-    return _table(title, kept, styles, padding)
+    # Still too wide: the columns marked ``squeeze`` (a provider id) fold within their words, so the
+    # numbers, prices and markers stay whole while a name continues on the next line.
+    return _table(title, kept, styles, padding, squeeze=True)
 
 
 def _width(columns: list[Column], padding: int, *, folded: bool) -> int:
@@ -141,7 +147,9 @@ def _longest_word(column: Column) -> int:
     return max((cell_len(word) for text in (column.header, *column.cells) for word in text.split()), default=1)
 
 
-def _table(title: str, columns: list[Column], styles: list[str | None], padding: int) -> Table:
+def _table(
+    title: str, columns: list[Column], styles: list[str | None], padding: int, *, squeeze: bool = False
+) -> Table:
     table = Table(
         padding=(0, padding),
         title=title,
@@ -153,12 +161,13 @@ def _table(title: str, columns: list[Column], styles: list[str | None], padding:
         collapse_padding=True,
     )
     for column in columns:
+        squeezed = squeeze and column.squeeze
         table.add_column(
             column.header,
             justify="right" if column.justify == "right" else "left",
-            no_wrap=not column.fold,
-            overflow="fold" if column.fold else "ellipsis",
-            min_width=_longest_word(column) if column.fold else None,
+            no_wrap=not (column.fold or squeezed),
+            overflow="fold" if column.fold or squeezed else "ellipsis",
+            min_width=_longest_word(column) if column.fold and not squeezed else None,
         )
     for index, style in enumerate(styles):
         table.add_row(*(c.cells[index] for c in columns), style=style)

@@ -186,7 +186,7 @@ def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffe
     if with_key:
         columns.append(Column("First bill" if result.sort.value == "first-bill" else f"{result.months}-mo total"))
         columns[-1].justify = "right"
-    columns.append(Column("Provider"))
+    columns.append(Column("Provider", squeeze=True))
     styles: list[str | None] = []
     for rank, ranked in enumerate(offers, 1):
         offer = ranked.offer

@@ -13,7 +13,6 @@ a test pins that, so a third-party author can do everything the built-ins do.
 
 from __future__ import annotations
 
-from numbroker._http import RateLimit, RetryPolicy, parse_retry_after
 from numbroker._models import make_offer
 from numbroker._money import (
     FieldError,
@@ -25,9 +24,16 @@ from numbroker._money import (
     money_from_string,
     validate_currency,
 )
+from numbroker._normalizing import PageResult
+from numbroker._owned import OwnedPage
+from numbroker._paging import Cursor, RawPage
 from numbroker._phone import ParsedNumber, infer_number_type, parse_e164, same_number
-from numbroker._provider import Cursor, OwnedPage, PageResult, Provider, RawPage, check_base_url, path_segment
+from numbroker._provider import Provider
+from numbroker._rate_limit import RateLimit
 from numbroker._receipts import PurchaseReceipt, json_safe
+from numbroker._retry import RetryPolicy, parse_retry_after
+from numbroker._stats import ProviderResult, ProviderRun, ProviderStats
+from numbroker._urls import check_base_url, path_segment
 from numbroker.adapters import wire
 
 __all__ = [
@@ -36,6 +42,9 @@ __all__ = [
     "OwnedPage",
     "PageResult",
     "Provider",
+    "ProviderResult",
+    "ProviderRun",
+    "ProviderStats",
     "PurchaseReceipt",
     "RateLimit",
     "RawPage",

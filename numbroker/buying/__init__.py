@@ -8,7 +8,7 @@ The rules, each of which protects money:
 * **Cheapest first**: by first bill (setup + first month), then monthly price, then provider and number.
 * **One purchase at a time**, never more than ``quantity``, never the same E.164 twice in a run,
   never over a cap or the budget (the budget counts the first bills of everything bought).
-* **Every failure is classified once** (:func:`~numbroker.classify_purchase_error`): ``gone`` → the next
+* **Every failure is classified once** (:func:`~numbroker.buying.classify_purchase_error`): ``gone`` → the next
   candidate; ``provider_refused`` → that provider is not asked again in this run; ``ambiguous`` (timeout,
   dropped connection, 5xx, 429, unreadable 2xx) → never retried: after ``confirm_delay`` seconds the
   account's own numbers are read; owned → success; not owned → the next candidate; cannot tell → the

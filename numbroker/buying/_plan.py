@@ -11,7 +11,6 @@ from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._pricing import ExchangeRates, convert, first_bill_in
 from numbroker._provider import Provider
-from numbroker._types import FilterSupport, QueryFilter
 from numbroker.buying._results import AttemptOutcome, PlanDecision, PlanEntry
 from numbroker.buying._terms import BuyTerms
 
@@ -58,7 +57,7 @@ def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rat
     """
     if offer.monthly_price is None:
         return _Priced(None, None, (PlanDecision.PRICE_UNKNOWN, "no monthly price"))
-    setup_stated = _states_setup_prices(provider)
+    setup_stated = provider is None or provider.states_setup_prices
     monthly = convert(offer.monthly_price, currency, rates)
     bill = first_bill_in(offer.setup_price, offer.monthly_price, currency, rates, setup_stated=setup_stated)
     if monthly is None or (offer.setup_price is not None and bill is None):
@@ -73,15 +72,6 @@ def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rat
             monthly, None, (PlanDecision.PRICE_UNKNOWN, "no setup price: the first bill cannot be proven under the cap")
         )
     return _Priced(monthly, bill, None)
-
-
-def _states_setup_prices(provider: Provider | None) -> bool:
-    if provider is None:
-        return True
-    stated = getattr(provider, "states_setup_prices", None)
-    if isinstance(stated, bool):
-        return stated
-    return provider.filter_support.get(QueryFilter.MAX_SETUP_PRICE) is not FilterSupport.UNSUPPORTED
 
 
 def plan_row(

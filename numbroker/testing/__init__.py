@@ -5,6 +5,8 @@
 * :func:`mock_transport`: an ``httpx.MockTransport`` from a ``{(method, path): response}`` table.
 * :class:`InFlight`: a mock handler that holds each request a moment and records the peak in flight.
 * :mod:`numbroker.testing.contract`: the contract suite every provider must pass (imports pytest).
+* :mod:`numbroker.testing.processes`: real processes for end-to-end tests (a sandbox server that
+  outlives its clients, CLI runs signalled at their purchase, a file-size limit for a full disk).
 
 Importing this module does not import pytest.
 """
@@ -22,7 +24,8 @@ from pydantic import JsonValue
 from numbroker._exceptions import ProviderError
 from numbroker._models import AvailableNumber, SearchQuery, make_offer
 from numbroker._money import Money
-from numbroker._provider import Cursor, Provider, RawPage
+from numbroker._paging import Cursor, RawPage
+from numbroker._provider import Provider
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
 
 __all__ = ["FakeProvider", "InFlight", "mock_transport", "offer"]

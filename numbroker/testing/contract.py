@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 import pytest
@@ -39,13 +39,16 @@ from numbroker._exceptions import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from numbroker._http import RetryPolicy
 from numbroker._models import AvailableNumber, SearchQuery
 from numbroker._phone import parse_e164
 from numbroker._provider import Provider
+from numbroker._retry import RetryPolicy
 from numbroker._types import FilterSupport, QueryFilter
 
-__all__ = ["ProviderContract"]
+if TYPE_CHECKING:
+    from numbroker.sandbox import Sandbox
+
+__all__ = ["ProviderContract", "SandboxContract"]
 
 _BACKENDS = ["asyncio", *(["trio"] if importlib.util.find_spec("trio") else [])]
 _NO_RETRY = RetryPolicy(attempts=1)
@@ -198,3 +201,46 @@ class ProviderContract:
         shown = [repr(provider), str(info.value), repr(info.value), info.value.body]
         for secret in self.secrets():
             assert all(secret not in text for text in shown)
+
+
+class SandboxContract(ProviderContract):
+    """The contract served by the provider's own sandbox, in-process: subclass it and set ``provider_id``.
+
+    For a provider whose class names a sandbox (its ``sandbox`` attribute)::
+
+        class TestAcmeContract(SandboxContract):
+            provider_id = "acme"
+
+    Needs the ``sandbox`` extra.
+    """
+
+    provider_id: ClassVar[str]
+    _sandbox: ClassVar[Sandbox | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "provider_id" in cls.__dict__ and "provider_class" not in cls.__dict__:
+            from numbroker._registry import get_provider_class
+
+            cls.provider_class = get_provider_class(cls.provider_id)
+
+    @classmethod
+    def sandbox(cls) -> Sandbox:
+        """The provider's sandbox (built once per test class)."""
+        if cls._sandbox is None or cls._sandbox.name != cls.provider_id:
+            from numbroker.sandbox import create_sandboxes
+
+            cls._sandbox = create_sandboxes([cls.provider_id])[cls.provider_id]
+        return cls._sandbox
+
+    def environment(self) -> dict[str, str]:
+        """The sandbox's credentials."""
+        return dict(self.sandbox().env)
+
+    def valid_transport(self) -> httpx.AsyncBaseTransport:
+        """The sandbox app, in-process."""
+        return httpx.ASGITransport(app=self.sandbox().app)
+
+    def base_url(self) -> str:
+        """The sandbox's base URL on the in-process origin."""
+        return "http://127.0.0.1" + self.sandbox().base_path

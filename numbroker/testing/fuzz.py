@@ -35,9 +35,9 @@ import httpx
 from hypothesis import strategies as st
 
 from numbroker._exceptions import ProviderResponseError
-from numbroker._http import RetryPolicy
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._provider import Provider
+from numbroker._retry import RetryPolicy
 
 __all__ = [
     "E164",

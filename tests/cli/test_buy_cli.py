@@ -160,7 +160,7 @@ def test_refusals_and_failures_leak_no_secret(tmp_path: Path) -> None:
         outputs = [
             run(
                 "buy-cheapest", "--country", "US", *CAPS, "--yes", "--confirm-delay", "0", "--audit-log", str(audit),
-                "--allow-assumed-currency", "--format", fmt, env=env, cwd=tmp_path,
+                "--allow-assumed-currency", "--format", fmt, "--confirm-window", "0", env=env, cwd=tmp_path,
             )
             for fmt in ("json", "table")
         ]  # fmt: skip

@@ -27,7 +27,7 @@ DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing listens, the connection
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run `python -m numbroker ARGS` with a clean environment plus ``env``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "VONAGE_"))}
     return subprocess.run(
         [sys.executable, "-m", "numbroker", *args],
         env={**base, **(env or {})},
@@ -45,12 +45,14 @@ def served() -> Iterator[tuple[dict[str, Sandbox], dict[str, str]]]:
         LoopbackServer(sandboxes["vobiz"].app) as v,
         LoopbackServer(sandboxes["bird"].app) as b,
         LoopbackServer(sandboxes["identitycall"].app) as i,
+        LoopbackServer(sandboxes["vonage"].app) as vg,
     ):
         env: dict[str, str] = {}
         for sandbox, server, var in (
             (sandboxes["vobiz"], v, "VOBIZ"),
             (sandboxes["bird"], b, "BIRD"),
             (sandboxes["identitycall"], i, "IDENTITYCALL"),
+            (sandboxes["vonage"], vg, "VONAGE"),
         ):
             env.update(sandbox.env)
             env[f"{var}_BASE_URL"] = server.base_url + sandbox.base_path
@@ -73,7 +75,7 @@ def test_sandbox_json_is_one_document_with_the_contract_fields() -> None:
     assert CONTRACT_FIELDS <= set(doc["offers"][0])
     priced = [o for o in doc["offers"] if o["monthly_price"]]
     assert all(isinstance(o["monthly_price"]["amount"], str) for o in priced)
-    assert {"vobiz", "bird", "identitycall"} == {p["provider"] for p in doc["providers"]}
+    assert {"vobiz", "bird", "identitycall", "vonage", "plivo"} == {p["provider"] for p in doc["providers"]}
     assert {"provider", "status", "offers", "pages", "retries", "elapsed_ms", "error"} <= set(doc["providers"][0])
     assert doc["rejected"] and {"provider", "field", "reason"} <= set(doc["rejected"][0])
 
@@ -145,7 +147,7 @@ def test_complete_partial_failed_and_strict_exit_codes(served: tuple[dict[str, S
     complete = run("search", "--country", "US", "--format", "json", env=env)
     partial = run("search", "--country", "US", "--format", "json", env={**env, "BIRD_BASE_URL": DEAD_URL})
     strict = run("search", "--country", "US", "--format", "json", "--strict", env={**env, "BIRD_BASE_URL": DEAD_URL})
-    dead = {**env, "BIRD_BASE_URL": DEAD_URL, "VOBIZ_BASE_URL": DEAD_URL, "IDENTITYCALL_BASE_URL": DEAD_URL}
+    dead = {**env, **{f"{p}_BASE_URL": DEAD_URL for p in ("BIRD", "VOBIZ", "IDENTITYCALL", "VONAGE")}}
     failed = run("search", "--country", "US", "--format", "json", "--timeout", "10", env=dead)
 
     assert 0 == complete.returncode, complete.stderr
@@ -258,7 +260,9 @@ def test_ctrl_c_ends_cleanly_without_a_traceback() -> None:
     sandboxes = create_sandboxes(["vobiz"], faults=Faults(rate_stall=1.0, stall_seconds=30))
     with LoopbackServer(sandboxes["vobiz"].app) as server:
         env = {**sandboxes["vobiz"].env, "VOBIZ_BASE_URL": server.base_url + sandboxes["vobiz"].base_path}
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
+        base = {
+            k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "VONAGE_"))
+        }
         proc = subprocess.Popen(
             [sys.executable, "-m", "numbroker", "search", "--country", "US", "--format", "json"],
             env={**base, **env},

@@ -16,7 +16,7 @@ QUICK = RetryPolicy(attempts=6, initial=0.01, max_delay=0.05, jitter=0.0)
 
 @pytest.fixture
 def sandboxes() -> Iterator[tuple[dict[str, Sandbox], dict[str, str]]]:
-    boxes = create_sandboxes()
+    boxes = create_sandboxes(["vobiz", "bird", "identitycall"])
     with serve_sandboxes(boxes) as urls:
         yield boxes, urls
 

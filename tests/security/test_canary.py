@@ -24,15 +24,24 @@ from numbroker import Provider, ProviderError, RetryPolicy, Searcher, SearchQuer
 from numbroker.sandbox import LoopbackServer
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.identitycall import IdentityCallProvider
+from numbroker_providers.plivo import PlivoProvider
 from numbroker_providers.vobiz import VobizProvider
+from numbroker_providers.vonage import VonageProvider
 
 TOKENS = {
     "VOBIZ_AUTH_TOKEN": "canary-vobiz-token-5c1f9e",
     "BIRD_ACCESS_KEY": "canary-bird-key-77aa01",
     "IDENTITYCALL_API_KEY": "idc_CANARYkey0123456789abcdefABCDEF",
+    "VONAGE_API_KEY": "c4n4ry5e",
+    "VONAGE_API_SECRET": "canary-vonage-secret-3e8d",
+    "PLIVO_AUTH_TOKEN": "canary-plivo-token-3e8d21",
 }
 """Secrets sent in headers."""
-PATH_IDS = {"VOBIZ_AUTH_ID": "MA_CANARYID7F3A", "BIRD_ORGANIZATION_ID": "org-canary-9b2d"}
+PATH_IDS = {
+    "VOBIZ_AUTH_ID": "MA_CANARYID7F3A",
+    "BIRD_ORGANIZATION_ID": "org-canary-9b2d",
+    "PLIVO_AUTH_ID": "MACANARYPLIVO0004242",
+}
 """Credentials that the vendor API needs in the URL path (redacted by numbroker wherever it writes them)."""
 ENV = {**TOKENS, **PATH_IDS}
 MODES = ("401", "503", "429", "malformed")
@@ -40,6 +49,8 @@ CLASSES: dict[str, type[Provider]] = {
     "vobiz": VobizProvider,
     "bird": BirdProvider,
     "identitycall": IdentityCallProvider,
+    "vonage": VonageProvider,
+    "plivo": PlivoProvider,
 }
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01)
 
@@ -99,9 +110,13 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
 def build(pid: str, app: Hostile, **options: Any) -> Provider:
     return CLASSES[pid](
         env=ENV,
-        base_url={"vobiz": "http://127.0.0.1/api", "bird": "http://127.0.0.1", "identitycall": "http://127.0.0.1/v1"}[
-            pid
-        ],
+        base_url={
+            "vobiz": "http://127.0.0.1/api",
+            "bird": "http://127.0.0.1",
+            "identitycall": "http://127.0.0.1/v1",
+            "vonage": "http://127.0.0.1",
+            "plivo": "http://127.0.0.1/v1",
+        }[pid],
         transport=httpx.ASGITransport(app=app),
         retry=FAST,
         **options,
@@ -156,7 +171,7 @@ async def test_tokens_appear_in_no_log_exception_or_result(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("pid", ["vobiz", "bird"])
+@pytest.mark.parametrize("pid", ["vobiz", "bird", "plivo"])
 async def test_path_ids_appear_in_no_exception_or_result(pid: str, mode: str) -> None:
     """The ids that go into URL paths appear in no exception or result JSON, even when echoed back."""
     error, document, _ = await provoke(pid, mode)
@@ -166,7 +181,7 @@ async def test_path_ids_appear_in_no_exception_or_result(pid: str, mode: str) ->
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("pid", ["vobiz", "bird"])
+@pytest.mark.parametrize("pid", ["vobiz", "bird", "plivo"])
 async def test_path_ids_appear_in_no_log_record(debug_everything: pytest.LogCaptureFixture, pid: str) -> None:
     """The ids that go into URL paths appear in no log record of any logger at DEBUG."""
     await provoke(pid, "503")
@@ -199,19 +214,27 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
         LoopbackServer(apps["vobiz"]) as vobiz,
         LoopbackServer(apps["bird"]) as bird,
         LoopbackServer(apps["identitycall"]) as identitycall,
+        LoopbackServer(apps["vonage"]) as vonage,
+        LoopbackServer(apps["plivo"]) as plivo,
     ):
         env = {
             **ENV,
             "VOBIZ_BASE_URL": vobiz.base_url + "/api",
             "BIRD_BASE_URL": bird.base_url,
             "IDENTITYCALL_BASE_URL": identitycall.base_url + "/api/v1/public",
+            "VONAGE_BASE_URL": vonage.base_url,
+            "PLIVO_BASE_URL": plivo.base_url + "/v1",
         }
         yield apps, env
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with DEBUG logging for every logger, in a clean environment plus ``env``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "VONAGE_", "PLIVO_"))
+    }
     return subprocess.run(
         [sys.executable, "-c", DEBUG_CLI, *args],
         env={**base, **env},
@@ -221,9 +244,9 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-A = {"vobiz": "401", "bird": "503", "identitycall": "malformed"}
-B = {"vobiz": "malformed", "bird": "401", "identitycall": "429"}
-C = {"vobiz": "429", "bird": "malformed", "identitycall": "401"}
+A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "vonage": "429", "plivo": "429"}
+B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "vonage": "503", "plivo": "503"}
+C = {"vobiz": "429", "bird": "malformed", "identitycall": "401", "vonage": "malformed", "plivo": "malformed"}
 
 
 @pytest.mark.parametrize(

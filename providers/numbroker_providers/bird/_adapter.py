@@ -1,6 +1,6 @@
 """Bird (formerly MessageBird) Numbers API: numbers in stock, ``GET /organizations/{id}/numbers-stock-items``.
 
-Wire facts this module relies on (see ``providers.md`` §2):
+Wire facts this module relies on (from Bird's API reference, "Search Available Numbers" in the Numbers API):
 
 * auth is ``Authorization: AccessKey <key>`` (the ``Bearer`` in Bird's "try it" sample is a user JWT);
 * array query parameters are sent as repeated keys (``countryCodes=US&countryCodes=NL``);
@@ -121,6 +121,7 @@ class BirdProvider(Provider):
     rate_limit: ClassVar[RateLimit | None] = RateLimit(50, 1.0)
     sandbox: ClassVar[str | None] = "numbroker_providers.bird.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
+    states_setup_prices: ClassVar[bool] = False  # Bird lists no setup fee: a missing one is none, not unknown
     record_id_field: ClassVar[str | None] = "id"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "offer_id": "id",

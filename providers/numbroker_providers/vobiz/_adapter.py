@@ -1,6 +1,6 @@
 """The Vobiz adapter: inventory search (``GET /v1/account/{auth_id}/inventory/numbers``) and purchases.
 
-Wire facts this adapter relies on (see ``shared/providers.md`` §1):
+Wire facts this adapter relies on (Vobiz's API reference: "List Inventory Numbers", the Phone Numbers API):
 
 * auth: ``X-Auth-ID`` / ``X-Auth-Token`` headers; the auth id is also a path segment;
 * paging: ``page`` (1-based) + ``per_page`` (max 100) in, ``page``/``per_page``/``total`` echoed out;
@@ -168,7 +168,7 @@ class VobizProvider(Provider):
             error = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in error["loc"]) or "body"
             raise ProviderResponseError(self.id, f"unexpected inventory envelope: {where}: {error['msg']}") from None
-        # Page-number paging is only sound if the vendor pages the way we asked (§5 trap 12: per_page/limit drift).
+        # Page-number paging is only sound if the vendor pages the way we asked (per_page/limit drift).
         if page.page is not None and page.page != number:
             raise ProviderResponseError(self.id, f"asked for page {number}, got page {page.page}; paging stopped")
         if (

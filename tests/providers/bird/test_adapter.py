@@ -26,10 +26,10 @@ from numbroker import (
     ProviderResponseError,
     ProviderUnavailableError,
     QueryFilter,
-    RateLimit,
     RetryPolicy,
     SearchQuery,
 )
+from numbroker.adapters import RateLimit
 from numbroker_providers.bird import BirdProvider
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

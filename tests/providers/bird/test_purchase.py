@@ -11,7 +11,6 @@ import pytest
 from numbroker import (
     BadRequestError,
     ConfigurationError,
-    FailureKind,
     MissingCredentialsError,
     NumberUnavailableError,
     ProviderResponseError,
@@ -19,8 +18,8 @@ from numbroker import (
     PurchaseReceipt,
     ReservationRequiredError,
     RetryPolicy,
-    classify_purchase_error,
 )
+from numbroker.buying import FailureKind, classify_purchase_error
 from numbroker.testing import offer
 from numbroker_providers.bird import BirdProvider
 

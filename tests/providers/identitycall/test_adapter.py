@@ -26,15 +26,15 @@ from numbroker import (
     ProviderResponseError,
     ProviderUnavailableError,
     QueryFilter,
-    RateLimit,
     RateLimitedError,
     RejectedRecord,
     RetryPolicy,
     SearchQuery,
 )
-from numbroker._events import RetryScheduled, SearchEvent
-from numbroker._provider import ProviderResult, ProviderRun
 from numbroker._registry import get_provider_class
+from numbroker._stats import ProviderResult, ProviderRun
+from numbroker.adapters import RateLimit
+from numbroker.events import RetryScheduled, SearchEvent
 from numbroker.testing import InFlight
 from numbroker_providers.identitycall import IdentityCallProvider
 
@@ -135,7 +135,7 @@ async def test_toll_free_is_sent_with_a_hyphen() -> None:
 
 @pytest.mark.anyio
 async def test_no_type_fans_out_to_every_vendor_type() -> None:
-    """Trap §5.15: without a type, every vendor type is asked explicitly (never the ``mobile`` default)."""
+    """without a type, every vendor type is asked explicitly (never the ``mobile`` default)."""
     vendor = Vendor(
         {
             "mobile": ok({"data": [entry("+13105550101")]}),
@@ -233,7 +233,7 @@ async def test_filter_support_matches_the_wire() -> None:
 
 @pytest.mark.anyio
 async def test_flat_shape_prices_are_exact_decimals_in_the_assumed_currency() -> None:
-    """Trap §5.16: flat decimal-string costs keep every digit; no currency means the default, flagged."""
+    """flat decimal-string costs keep every digit; no currency means the default, flagged."""
     result = await search(Vendor({"local": ok(fixture("flat_us_local"))}), us())
     offers = by_number(result.offers)
     assert ["+12125550147", "+13105550188"] == [o.e164 for o in result.offers]
@@ -254,7 +254,7 @@ async def test_flat_shape_prices_are_exact_decimals_in_the_assumed_currency() ->
 
 @pytest.mark.anyio
 async def test_telnyx_nested_shape() -> None:
-    """Trap §5.16: cost_information, {name} features, rate_center region and vendor currency are read."""
+    """cost_information, {name} features, rate_center region and vendor currency are read."""
     vendor = Vendor({"local": ok(fixture("telnyx_nested_de"))})
     result = await search(vendor, SearchQuery(country="DE", number_type=NumberType.LOCAL))
     assert [] == result.rejected
@@ -313,7 +313,7 @@ async def test_missing_features_means_unknown_capabilities() -> None:
 
 @pytest.mark.anyio
 async def test_vendor_type_vocabulary() -> None:
-    """Trap §5.19: ``toll-free`` and Telnyx's ``toll_free`` both map; an unknown name is kept and inferred."""
+    """``toll-free`` and Telnyx's ``toll_free`` both map; an unknown name is kept and inferred."""
     data = {
         "data": [
             entry("+18885550111", number_type="toll-free"),
@@ -342,7 +342,7 @@ async def test_entry_of_another_type_is_excluded_not_relabelled() -> None:
 
 @pytest.mark.anyio
 async def test_number_without_plus_is_normalized_to_e164() -> None:
-    """Trap §5.21: a number without ``+`` is read in its country and the offer id is canonical E.164."""
+    """a number without ``+`` is read in its country and the offer id is canonical E.164."""
     vendor = Vendor({"local": ok({"data": [entry("1 (212) 555-0147")]})})
     [offer] = (await search(vendor, us())).offers
     assert ("+12125550147", "+12125550147") == (offer.e164, offer.offer_id)
@@ -393,7 +393,7 @@ async def test_each_bad_record_is_rejected_and_the_good_one_arrives() -> None:
 
 @pytest.mark.anyio
 async def test_422_on_one_type_of_a_fan_out_keeps_the_other_types() -> None:
-    """Trap §5.17: a carrier refusal for toll-free does not hide mobile/local offers; a note says so."""
+    """a carrier refusal for toll-free does not hide mobile/local offers; a note says so."""
     refused: Spec = (422, {"error": "No toll-free numbers available in DE"}, {})
     vendor = Vendor(
         {
@@ -410,7 +410,7 @@ async def test_422_on_one_type_of_a_fan_out_keeps_the_other_types() -> None:
 
 @pytest.mark.anyio
 async def test_422_for_the_asked_type_is_a_bad_request_sent_once() -> None:
-    """Trap §5.17: a 422 for the one asked type is a non-retryable BadRequestError with the vendor's text."""
+    """a 422 for the one asked type is a non-retryable BadRequestError with the vendor's text."""
     vendor = Vendor({"toll-free": (422, {"error": "No toll-free numbers available in DE"}, {})})
     with pytest.raises(BadRequestError, match="No toll-free numbers available in DE") as info:
         await search(vendor, SearchQuery(country="DE", number_type=NumberType.TOLL_FREE))
@@ -462,7 +462,7 @@ async def test_403_is_permission_denied() -> None:
 
 @pytest.mark.anyio
 async def test_429_honours_retry_after_then_succeeds() -> None:
-    """Trap §5.20: a 429 is retried after its Retry-After, then the offers arrive."""
+    """a 429 is retried after its Retry-After, then the offers arrive."""
     limited: Spec = (429, {"error": "Rate limit exceeded"}, {"Retry-After": "1"})
     vendor = Vendor({"local": [limited, ok({"data": [entry("+12125550147")]})]})
     events: list[SearchEvent] = []
@@ -532,7 +532,7 @@ def test_missing_key_names_the_env_var() -> None:
 
 @pytest.mark.anyio
 async def test_key_and_com_host_from_env() -> None:
-    """Trap §5.14: the key and the ``.com`` base URL can come from the environment."""
+    """the key and the ``.com`` base URL can come from the environment."""
     vendor = Vendor()
     env = {"IDENTITYCALL_API_KEY": API_KEY, "IDENTITYCALL_BASE_URL": "https://api.identitycall.com/api/v1/public"}
     async with httpx.AsyncClient(transport=httpx.MockTransport(vendor)) as client:

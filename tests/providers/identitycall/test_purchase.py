@@ -12,15 +12,14 @@ import pytest
 from numbroker import (
     BadRequestError,
     ConfigurationError,
-    FailureKind,
     NumberType,
     NumberUnavailableError,
     PermissionDeniedError,
     ProviderResponseError,
     PurchaseReceipt,
     RetryPolicy,
-    classify_purchase_error,
 )
+from numbroker.buying import FailureKind, classify_purchase_error
 from numbroker.testing import offer
 from numbroker_providers.identitycall import IdentityCallProvider
 

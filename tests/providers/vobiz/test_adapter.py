@@ -22,15 +22,13 @@ from numbroker import (
     NumberType,
     PermissionDeniedError,
     ProviderResponseError,
-    ProviderResult,
-    ProviderRun,
     ProviderUnavailableError,
     QueryFilter,
     RetryPolicy,
-    RetryScheduled,
-    SearchEvent,
     SearchQuery,
 )
+from numbroker.adapters import ProviderResult, ProviderRun
+from numbroker.events import RetryScheduled, SearchEvent
 from numbroker_providers.vobiz import VobizProvider
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,14 +8,8 @@ from typing import Any
 
 import pytest
 
-from numbroker import (
-    AuthenticationError,
-    NumberType,
-    ProviderResponseError,
-    ProviderResult,
-    RetryPolicy,
-    SearchQuery,
-)
+from numbroker import AuthenticationError, NumberType, ProviderResponseError, RetryPolicy, SearchQuery
+from numbroker.adapters import ProviderResult
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.vobiz import VobizProvider
 from numbroker_providers.vobiz.sandbox import create_app

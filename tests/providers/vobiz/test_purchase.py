@@ -13,7 +13,6 @@ from numbroker import (
     AuthenticationError,
     BadRequestError,
     DebitFailedError,
-    FailureKind,
     InsufficientFundsError,
     NumberUnavailableError,
     PermissionDeniedError,
@@ -22,8 +21,8 @@ from numbroker import (
     PurchaseError,
     PurchaseReceipt,
     RetryPolicy,
-    classify_purchase_error,
 )
+from numbroker.buying import FailureKind, classify_purchase_error
 from numbroker.testing import offer
 from numbroker_providers.vobiz import VobizProvider
 

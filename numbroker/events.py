@@ -21,7 +21,6 @@ __all__ = [
     "RequestFinished",
     "RetryScheduled",
     "SearchEvent",
-    "notify",
 ]
 
 logger = logging.getLogger("numbroker.events")

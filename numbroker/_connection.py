@@ -1,0 +1,291 @@
+"""A provider's connection to its vendor: the client, auth, redaction, send and bounded receive, retries.
+
+A :class:`~numbroker.Provider` *has* one :class:`Connection`. The connection owns the HTTP client (or
+borrows an injected one and leaves it open), adds the vendor's auth headers to every request, redacts
+the provider's secrets from what it logs and raises, sends each request under the provider's rate limit
+and the search's in-flight limit, reads the body with a size cap that holds after decompression (a
+compression bomb never inflates), maps error statuses onto the error tree and retries idempotent GETs
+(honouring ``Retry-After`` and the deadline). What a request does for a search (a request counted, a
+retry counted, an event) is recorded on the :class:`~numbroker.adapters.ProviderRun` passed with it: nothing
+is ambient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import ssl
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from numbroker._exceptions import (
+    ConfigurationError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+from numbroker._http_errors import error_for_status
+from numbroker._json import loads
+from numbroker._rate_limit import RateLimit, RateLimiter
+from numbroker._redaction import LIBRARY_LOGS, Redactor
+from numbroker._retry import RetryPolicy
+from numbroker._stats import ProviderRun
+from numbroker.events import RequestFinished, RetryScheduled, SearchEvent, notify
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "Connection", "request_id"]
+
+logger = logging.getLogger("numbroker.http")
+_T = TypeVar("_T")
+
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+"""Responses larger than this (10 MiB, after decompression) are cut off with a ProviderResponseError."""
+
+DEFAULT_TIMEOUT = 15.0
+"""Seconds one HTTP request may take (connect, read, write, pool) before it times out."""
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One default-verifying TLS context for every client numbroker creates.
+
+    Building a context loads the CA bundle (tens of milliseconds of CPU); a search creates a client per
+    provider, so sharing one keeps that cost out of every search. Contexts are safe to share.
+    """
+    return httpx.create_ssl_context()
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+def request_id(response: httpx.Response) -> str | None:
+    """The vendor's request id from the usual response headers, if any."""
+    for name in ("x-request-id", "request-id", "x-correlation-id"):
+        value: str | None = response.headers.get(name)
+        if value:
+            return value[:200]
+    return None
+
+
+def _emit(run: ProviderRun | None, event: SearchEvent) -> None:
+    notify(run.emit if run is not None else None, event)
+
+
+class Connection:
+    """One provider's HTTP connection to its vendor (see the module docstring).
+
+    Attributes:
+        provider_id: the provider's id, named by every error and log line.
+        base_url: the vendor's base URL (validated by the provider), without a trailing slash.
+        timeout: seconds per HTTP request.
+        retry: how idempotent GETs are retried.
+        max_response_bytes: cap on one response body, after decompression.
+        redactor: the provider's secrets; each one registered is also redacted from the HTTP libraries' logs.
+    """
+
+    def __init__(
+        self,
+        provider_id: str,
+        base_url: str,
+        *,
+        auth_headers: Callable[[], Mapping[str, str]],
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rate_limit: RateLimit | None = None,
+        max_connections: int = 16,
+    ) -> None:
+        """Set up the connection; the client is created on first use unless ``http_client`` is given.
+
+        Raises:
+            ConfigurationError: both ``http_client`` and ``transport`` were given.
+        """
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("give http_client or transport, not both")
+        self.provider_id = provider_id
+        self.base_url = base_url
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.max_response_bytes = max_response_bytes
+        self.redactor = Redactor(on_add=LIBRARY_LOGS.add)
+        self._auth_headers = auth_headers
+        self._own_client = http_client is None
+        self._client = http_client
+        self._transport = transport
+        self._max_connections = max_connections
+        self._rate_limiter = RateLimiter(rate_limit) if rate_limit else None
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client: the injected one, or one created on first use."""
+        if self._client is None:
+            if self._closed:
+                raise ConfigurationError(f"{self.provider_id}: provider is closed")
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                verify=_tls_context(),
+                timeout=httpx.Timeout(self.timeout),
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=self._max_connections),
+                headers={"Accept": "application/json", "User-Agent": "numbroker"},
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this connection created it (an injected client is left open)."""
+        self._closed = True
+        if self._own_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    # -- what adapters call ----------------------------------------------------------------------
+
+    def url(self, *segments: str) -> str:
+        """The base URL with each segment URL-quoted and appended as a path segment."""
+        return self.base_url + "".join("/" + quote(s, safe="") for s in segments)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of this provider (and its URL-quoted form) replaced by ``***``."""
+        return self.redactor.redact(text)
+
+    def json(self, response: httpx.Response) -> Any:
+        """Parse a response body as JSON with Decimal numbers (see :func:`numbroker._json.loads`)."""
+        return loads(self.provider_id, response.content)
+
+    async def get(self, url: str, *, params: Any = None, run: ProviderRun | None = None) -> httpx.Response:
+        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline."""
+        return await self.with_retries(lambda: self.send("GET", url, params=params, run=run), run=run)
+
+    async def post(self, url: str, *, json: Any, run: ProviderRun | None = None) -> httpx.Response:
+        """POST once. Never retried: a purchase's outcome must be confirmed, not guessed."""
+        return await self.send("POST", url, json=json, run=run)
+
+    async def with_retries(self, operation: Callable[[], Awaitable[_T]], *, run: ProviderRun | None = None) -> _T:
+        """Run an idempotent ``operation``, retrying per :attr:`retry`; never sleeps past the deadline."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await operation()
+            except ProviderError as exc:
+                delay = self.retry.delay(attempt, exc)
+                if delay is None or anyio.current_time() + delay >= anyio.current_effective_deadline():
+                    raise
+                if run is not None:
+                    run.stats.retries += 1
+                _emit(run, RetryScheduled(self.provider_id, attempt=attempt, delay=delay, reason=exc.detail))
+                logger.info("%s: retry %d in %.2fs after: %s", self.provider_id, attempt, delay, exc.detail)
+                await anyio.sleep(delay)
+
+    # -- one request -----------------------------------------------------------------------------
+
+    async def send(
+        self, method: str, url: str, *, params: Any = None, json: Any = None, run: ProviderRun | None = None
+    ) -> httpx.Response:
+        """Send one request; map every failure into the error tree; cap and buffer the body."""
+        if self._rate_limiter is not None:
+            await self._rate_limiter.acquire()
+        request = self.client.build_request(
+            method,
+            url,
+            params=params,
+            json=json,
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **self._auth_headers()},
+        )
+        shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
+        started = anyio.current_time()
+        status: int | None = None
+        if run is not None:
+            run.stats.requests += 1
+        try:
+            if run is not None and run.limiter is not None:
+                async with run.limiter:
+                    response = await self._receive(request)
+            else:
+                response = await self._receive(request)
+            status = response.status_code
+        finally:
+            elapsed = anyio.current_time() - started
+            logger.debug(
+                "%s %s %s -> %s (%.0f ms)", self.provider_id, method, shown, status or "failed", elapsed * 1000
+            )
+            _emit(run, RequestFinished(self.provider_id, method=method, path=shown, status=status, elapsed=elapsed))
+        if status >= 300:
+            body = self.redact(response.content[:2000].decode("utf-8", "replace"))
+            headers = {name: self.redact(value) for name, value in response.headers.items()}
+            raise error_for_status(self.provider_id, response, body, headers=headers)
+        return response
+
+    async def _receive(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its whole body, decompressed, within :attr:`max_response_bytes`."""
+        provider = self.provider_id
+        try:
+            response = await self.client.send(request, stream=True, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeoutError(provider, f"request timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            from numbroker._transport_errors import describe_connection_failure  # host, port and cause
+
+            raise ProviderConnectionError(provider, self.redact(describe_connection_failure(request, exc))) from None
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            limit = self.max_response_bytes
+            try:
+                loaded: bytes | None = response.content  # in-memory responses (mock transports) arrive read
+            except httpx.ResponseNotRead:
+                loaded = None
+            decoder = None if loaded is not None else self._decoder(response.headers.get("content-encoding", ""))
+            if loaded is not None:
+                stream: AsyncIterator[bytes] = _once(loaded)
+            else:
+                # The raw network stream, iterated (and closed) here directly: cut off early, nothing is left open.
+                assert isinstance(response.stream, httpx.AsyncByteStream)
+                stream = response.stream.__aiter__()
+            async with contextlib.aclosing(stream) as body:  # type: ignore[type-var]
+                async for raw in body:
+                    # Decompress at most one byte past the limit per step: a compression bomb never inflates.
+                    chunk = decoder.decompress(raw, limit - size + 1) if decoder is not None else raw
+                    size += len(chunk)
+                    if size > limit:
+                        raise ProviderResponseError(provider, f"response body exceeds the {limit}-byte limit; cut off")
+                    chunks.append(chunk)
+            if decoder is not None:
+                chunks.append(decoder.flush())
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeoutError(provider, f"response timed out ({type(exc).__name__})") from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise ProviderConnectionError(provider, f"response broken off ({type(exc).__name__})") from None
+        except zlib.error:
+            raise ProviderResponseError(provider, "response body is not valid compressed data") from None
+        finally:
+            await response.aclose()
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=request)
+
+    def _decoder(self, encoding: str) -> Any:
+        """A bounded decompressor for the response's content encoding (None for identity)."""
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            return None
+        if encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if encoding == "deflate":
+            return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib-wrapped (auto-detected header)
+        raise ProviderResponseError(
+            self.provider_id, f"unsupported content encoding {encoding!r} (asked for gzip or deflate)"
+        )

@@ -1,0 +1,51 @@
+"""Where a provider's credentials and settings come from: its arguments, else its environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from pydantic import SecretStr
+
+from numbroker._exceptions import MissingCredentialsError
+
+__all__ = ["missing_env", "resolve_credentials", "resolve_setting"]
+
+
+def missing_env(credentials: Mapping[str, str], env: Mapping[str, str]) -> list[str]:
+    """The credential variables (of ``credentials``: argument → variable) not set in ``env``. Never values."""
+    return [var for var in credentials.values() if not env.get(var)]
+
+
+def resolve_credentials(
+    provider_id: str,
+    credentials: Mapping[str, str],
+    given: Mapping[str, str | None],
+    env: Mapping[str, str],
+    *,
+    on_secret: Callable[[str], None],
+) -> dict[str, SecretStr]:
+    """Each credential from its argument or environment variable; ``on_secret`` is told every value found.
+
+    Raises:
+        MissingCredentialsError: some are set nowhere (all of them are named, argument and variable).
+    """
+    resolved: dict[str, SecretStr] = {}
+    missing: dict[str, str] = {}
+    for kwarg, env_var in credentials.items():
+        value = given.get(kwarg) or env.get(env_var)
+        if not value:
+            missing[kwarg] = env_var
+            continue
+        resolved[kwarg] = SecretStr(value)
+        on_secret(value)
+    if missing:
+        raise MissingCredentialsError(provider_id, missing)
+    return resolved
+
+
+def resolve_setting(
+    settings: Mapping[str, str], kwarg: str, given: str | None, env: Mapping[str, str], default: str | None
+) -> str | None:
+    """An optional setting from its argument, then its environment variable (per ``settings``), then ``default``."""
+    env_var = settings.get(kwarg)
+    return given or (env.get(env_var) if env_var else None) or default

@@ -1,0 +1,158 @@
+"""Normalization of vendor pages: each raw record an offer or a rejected record, never dropped.
+
+:func:`normalize_record` runs a provider's ``_normalize`` hook on one record and turns whatever it
+raises about a bad record into a :class:`~numbroker.RejectedRecord` naming the vendor's field and the
+reason. :func:`normalize_page` does a whole page for a search: offers the vendor repeated are counted
+and dropped, offers the query excludes are counted, and the page is announced.
+
+Normalization is CPU work on the event loop's thread. Pages are normalized one at a time per search
+(the run's ``normalizing`` lock), in slices of :data:`NORMALIZE_SLICE_SECONDS`: an arrived response
+waits for at most one slice (plus other responses being decoded) before the task that reads it, and
+sends the next request, runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio.lowlevel
+from pydantic import ValidationError
+
+from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._money import FieldError
+from numbroker._paging import RawPage
+from numbroker._stats import ProviderRun, ProviderStats
+from numbroker.events import PageFetched, notify
+
+
+class Normalizer(Protocol):
+    """What normalizing a page needs of its provider (:class:`~numbroker.adapters.Provider` is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def wire_fields(self) -> Mapping[str, str]: ...
+
+    def _record_id(self, record: Any) -> str | None: ...
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber: ...
+
+    def normalize_record(self, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord: ...
+
+
+__all__ = ["NORMALIZE_SLICE_SECONDS", "PageResult", "normalize_page", "normalize_record", "record_id", "reject"]
+
+logger = logging.getLogger("numbroker.http")
+
+NORMALIZE_SLICE_SECONDS = 0.0001
+"""CPU time a page's normalization runs before it yields to the event loop (responses waiting to be read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """One normalized page: offers that match the query's number filters, and rejected records."""
+
+    provider: str
+    page: int
+    offers: list[AvailableNumber]
+    rejected: list[RejectedRecord]
+
+
+def record_id(record: Any, field_name: str | None) -> str | None:
+    """The record's own id from ``field_name`` (a string or integer, at most 200 characters), if any."""
+    if field_name and isinstance(record, Mapping):
+        value = record.get(field_name)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)[:200]
+    return None
+
+
+def reject(provider: Normalizer, record: Any, field_name: str | None, value: object, reason: str) -> RejectedRecord:
+    """A rejected record naming the vendor's field (per ``provider.wire_fields``) and the reason."""
+    wire = provider.wire_fields.get(field_name, field_name) if field_name else None
+    return RejectedRecord.from_value(
+        provider=provider.id, offer_id=provider._record_id(record), field=wire, value=value, reason=reason
+    )
+
+
+def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord:
+    """Normalize one raw vendor record: an offer, or a rejection naming field and reason. Never raises."""
+    try:
+        return provider._normalize(record, query)
+    except FieldError as exc:
+        return reject(provider, record, exc.field, exc.value, exc.reason)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in error["loc"]) or None
+        return reject(provider, record, loc, error.get("input"), error["msg"])
+    except (TypeError, KeyError, AttributeError, ArithmeticError, ValueError) as exc:
+        logger.warning("%s: unexpected record shape (%s)", provider.id, type(exc).__name__)
+        return reject(provider, record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}")
+
+
+async def normalize_page(
+    provider: Normalizer, raw: RawPage, number: int, query: SearchQuery, seen: set[str] | None, run: ProviderRun | None
+) -> PageResult:
+    """Normalize page ``number`` for a search, counting on ``run`` (a fresh count without one).
+
+    ``seen`` holds the offer ids already delivered (an offer seen again is a repeat the vendor served and
+    is counted, not delivered); None delivers repeats. With ``run.normalizing`` the page waits its turn.
+    """
+    stats = run.stats if run is not None else ProviderStats()
+    if run is None or run.normalizing is None:
+        return await _normalize_page(provider, raw, number, query, seen, stats, run)
+    # One page at a time per search. Normalization is CPU work on one thread: interleaving several
+    # pages finishes none of them sooner, and each page waiting its turn at a checkpoint would stand
+    # between an arrived response and the task that sends the next request (a token chain's next hop).
+    async with run.normalizing:
+        return await _normalize_page(provider, raw, number, query, seen, stats, run)
+
+
+async def _normalize_page(
+    provider: Normalizer,
+    raw: RawPage,
+    number: int,
+    query: SearchQuery,
+    seen: set[str] | None,
+    stats: ProviderStats,
+    run: ProviderRun | None,
+) -> PageResult:
+    offers: list[AvailableNumber] = []
+    rejected: list[RejectedRecord] = []
+    normalize = provider.normalize_record
+    clock = time.perf_counter
+    yield_at = clock() + NORMALIZE_SLICE_SECONDS
+    for record in raw.records:
+        if clock() >= yield_at:
+            # Normalization is CPU work: yield now and then so requests in flight (the next page's,
+            # other providers') are sent and read while a long page is normalized.
+            await anyio.lowlevel.checkpoint()
+            yield_at = clock() + NORMALIZE_SLICE_SECONDS
+        result = normalize(record, query)
+        if isinstance(result, RejectedRecord):
+            rejected.append(result)
+            continue
+        if seen is not None:
+            key = result.offer_id
+            if key in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(key)
+        reason = query.exclusion(result)
+        if reason is not None:
+            stats.excluded[reason] += 1
+            continue
+        offers.append(result)
+    stats.pages += 1
+    stats.offers += len(offers)
+    stats.rejected += len(rejected)
+    notify(
+        run.emit if run is not None else None,
+        PageFetched(provider.id, page=number, offers=len(offers), rejected=len(rejected)),
+    )
+    return PageResult(provider.id, number, offers, rejected)
