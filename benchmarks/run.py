@@ -15,7 +15,7 @@ Scenarios (see each module's docstring for the exact definitions):
 * ``scale`` (``bench_scale``): 1k/10k/100k offers through ``Searcher.search`` and ``Searcher.top_k``:
   per-offer time growth and tracemalloc peak memory (top-k must stay flat).
 * ``start-up`` (``bench_startup``): ``numbroker --version`` and ``import numbroker`` vs ``python -c pass``.
-* ``cli`` (``bench_cli``): ``numbroker search --format json`` of about 1,300 offers vs the sum of its
+* ``cli`` (``bench_cli``): ``numbroker search --format json`` of about 1,500 offers vs the sum of its
   unavoidable parts: interpreter start with the dependencies imported, plus the same search in-process
   (target ≤ 1.3).
 * ``ledger`` (``bench_ledger``): the purchase ledger's writes per purchase (SQLite, PostgreSQL on
