@@ -268,7 +268,9 @@ class Connection:
         except httpx.TimeoutException as exc:
             raise ProviderTimeoutError(provider, f"request timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
-            raise ProviderConnectionError(provider, f"connection failed ({type(exc).__name__})") from None
+            from numbroker._transport_errors import describe_connection_failure  # host, port and cause
+
+            raise ProviderConnectionError(provider, self.redact(describe_connection_failure(request, exc))) from None
         try:
             chunks: list[bytes] = []
             size = 0

@@ -114,8 +114,8 @@ class AvailableNumber(BaseModel):
         """What buying costs today: setup plus the first month (None if monthly is missing or currencies differ).
 
         A missing setup price counts as none charged here (the offer alone does not say whether its vendor
-        states setup prices); buy-cheapest asks :func:`numbroker._pricing.first_bill` with the provider's
-        ``states_setup_prices``, where a missing one from a vendor that states them is unknown.
+        states setup prices); buy-cheapest also asks whether the provider ``states_setup_prices``: from a
+        vendor that states them, a missing one is unknown, and so is the first bill.
         """
         return first_bill(self.setup_price, self.monthly_price, setup_stated=False, context=RANKING)
 

@@ -394,9 +394,10 @@ class Searcher:
     async def stream(self, query: SearchQuery, *, buffer: int = 256) -> AsyncIterator[SearchStream]:
         """Yield offers as each page is normalized, before the slowest provider answers.
 
-        Offers arrive unranked, in arrival order. After the loop, ``stream.result`` holds the reports
-        (its ``offers`` is empty: the stream does not keep them). Leaving the block early cancels the
-        providers still running.
+        Offers arrive unranked, in arrival order. After the loop has run to its end, ``stream.result``
+        holds the reports (its ``offers`` is empty: the stream does not keep them). Leaving the loop or
+        the block early (``break``) cancels the providers still running, and ``stream.result`` then
+        stays None: there is no complete account of a search that was stopped.
 
         Example:
             >>> async with searcher.stream(query) as offers:                # doctest: +SKIP
@@ -429,7 +430,10 @@ class Searcher:
 
 
 class SearchStream:
-    """Offers as they arrive (an async iterator); ``result`` holds the reports once the search ended."""
+    """Offers as they arrive (an async iterator); ``result`` holds the reports once the search ended.
+
+    ``result`` is None until every provider has finished, and stays None after an early ``break``.
+    """
 
     def __init__(self, receive: MemoryObjectReceiveStream[AvailableNumber]) -> None:
         self._receive = receive

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from numbroker._cli._errors import UsageProblem, country_hint, show_one_line, validation_message
 from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
 
 if TYPE_CHECKING:
@@ -43,10 +44,6 @@ DEFAULT_AUDIT_LOG = "numbroker-audit.jsonl"
 _T = TypeVar("_T")
 
 
-class UsageProblem(click.UsageError):
-    """A usage or configuration error: exit 2 with a message that says what to fix."""
-
-
 def _money_option(value: str | None, currency: str | None, option: str) -> Money | None:
     from numbroker._money import Money
 
@@ -62,7 +59,21 @@ def _money_option(value: str | None, currency: str | None, option: str) -> Money
     try:
         return Money(amount=parse_amount(amount, option), currency=code)
     except (ValueError, InvalidOperation) as exc:
-        raise UsageProblem(f"{option}: {exc}") from None
+        raise UsageProblem(f"{option}: {validation_message(exc)}") from None
+
+
+def _currency_option(currency: str | None) -> str | None:
+    """``--currency`` upper-cased, or a usage error naming the code that is not ISO 4217."""
+    from numbroker._money import validate_currency
+
+    if currency is None:
+        return None
+    try:
+        return validate_currency(currency)
+    except ValueError:
+        raise UsageProblem(
+            f"--currency {currency!r} is not an ISO 4217 currency code: use one such as EUR, USD or GBP"
+        ) from None
 
 
 def _environment(env_file: str | None) -> dict[str, str]:
@@ -99,17 +110,20 @@ def _errors() -> Iterator[None]:
         sys.exit(EXIT_INTERRUPTED)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Examples live in epilogs: click keeps a paragraph whose first line is the \b character as written.
+MAIN_EXAMPLES = """
+\b
+Try it with no account at all (built-in emulators of every provider):
+  numbroker search --sandbox --country US
+  numbroker search --sandbox --country GB --type mobile --sort first-bill --format json
+  numbroker providers
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=MAIN_EXAMPLES)
 @click.version_option(package_name="numbroker", prog_name="numbroker")
 def cli() -> None:
-    r"""Find the cheapest phone numbers across carriers.
-
-    \b
-    Try it with no account at all (built-in emulators of every provider):
-      numbroker search --sandbox --country US
-      numbroker search --sandbox --country GB --type mobile --sort first-bill --format json
-      numbroker providers
-    """
+    """Find the cheapest phone numbers across carriers."""
 
 
 # -- search -----------------------------------------------------------------------------------------
@@ -198,8 +212,8 @@ def _build_query(
             }
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'query'}: {e['msg']}" for e in exc.errors())
-        raise UsageProblem(f"invalid search: {problems}") from None
+        hint = country_hint(country) if any(e["loc"] == ("country",) for e in exc.errors()) else ""
+        raise UsageProblem(f"invalid search: {validation_message(exc)}{hint}") from None
 
 
 def _providers(
@@ -287,7 +301,13 @@ def _exit_code(result: SearchResult, strict: bool) -> int:
     "--sort", type=click.Choice(["monthly", "setup", "first-bill", "total"]), default="monthly", show_default=True
 )
 @click.option("--months", type=MONTHS, default=12, show_default=True, help="Months for --sort total.")
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most N offers (after ranking).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Keep the best N offers of each ranking: of each currency when currencies are ranked apart "
+    "(no --fx-rates), else overall. The table shows the best 20 by default.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Table: show every offer (default: the best 20 per ranking).")
 @click.option(
     "--one-per-number",
     "one_per_number",
@@ -321,11 +341,13 @@ def search(
     one_per_number: bool,
     strict: bool,
     fmt: str | None,
+    show_all: bool = False,
 ) -> None:
     """Search every configured provider and rank the offers, cheapest first."""
     with _errors():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         env = _environment(env_file)
+        currency = _currency_option(currency)
         query = _build_query(
             country, number_type, capabilities, prefix, contains, max_monthly, max_setup, currency, limit
         )
@@ -340,9 +362,10 @@ def search(
         async def run() -> SearchResult:
             from numbroker._search import Searcher
 
+            unlimited = query.model_copy(update={"limit": None})  # the limit is applied below, counting the cut
             async with Searcher(built, timeout=timeout, skipped=skipped, own_providers=True, on_event=progress) as s:
                 return await s.search(
-                    query, sort=sort, months=months, currency=currency, rates=rates, one_per_number=one_per_number
+                    unlimited, sort=sort, months=months, currency=currency, rates=rates, one_per_number=one_per_number
                 )
 
         if progress is not None:
@@ -351,11 +374,23 @@ def search(
         else:
             result = _await_main(run)
 
+        from numbroker._cli._hints import explain, shortened
+        from numbroker._cli._layout import TABLE_DEFAULT, groups, keep_best
         from numbroker._cli._render import render, summary_lines
 
-        render(result, fmt, sys.stdout, color=sys.stdout.isatty())
+        per_currency = bool(result.ranked_per_currency)
+        default = fmt == "table" and limit is None and not show_all
+        shown_limit = TABLE_DEFAULT if default else limit
+        totals = {key: len(offers) for key, offers in groups(result.offers, per_currency).items()}
+        shown = keep_best(result.offers, shown_limit, per_currency)
+        output = result.model_copy(update={"offers": shown, "query": query})
+        render(output, fmt, sys.stdout, color=sys.stdout.isatty(), totals=totals)
         sys.stdout.flush()
         for line in summary_lines(result.providers, result.rejected_total):
+            click.echo(line, err=True)
+        shown_counts = {key: len(offers) for key, offers in groups(shown, per_currency).items()}
+        cut = shortened(shown_counts, totals, limit=shown_limit, default=default)
+        for line in [*explain(output, query, rates=rates), *([cut] if cut else [])]:
             click.echo(line, err=True)
         if not built:
             click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
@@ -457,15 +492,15 @@ def _buy_exit_code(result: BuyResult) -> int:
 
 def _ask(plan: BuyResult) -> bool:
     """The terminal prompt: show the plan, then ask (default no)."""
-    from numbroker._cli._buy_output import planned_total, render_buy
-    from numbroker._cli._render import format_money
+    from numbroker._cli._buy_output import prompt, render_buy
 
     render_buy(plan, "table", sys.stdout, color=True)
     sys.stdout.flush()
     if not plan.would_buy:
         return False
-    question = f"Buy {len(plan.would_buy)} number(s) for {format_money(planned_total(plan))} (first bills)?"
-    return click.confirm(question, default=False, err=True)
+    from numbroker._cli._prompt import ask_yes_no
+
+    return ask_yes_no(prompt(plan))
 
 
 @cli.command("buy-cheapest", epilog=BUY_EXAMPLES)
@@ -476,7 +511,8 @@ def _ask(plan: BuyResult) -> bool:
 @click.option(
     "--audit-log",
     type=click.Path(dir_okay=False),
-    help=f"JSON-lines file appended to and fsynced per attempt [default for real purchases: ./{DEFAULT_AUDIT_LOG}].",
+    help=f"JSON-lines file appended to and fsynced per attempt [default for real purchases: ./{DEFAULT_AUDIT_LOG};"
+    " none with --sandbox].",
 )
 @click.option("--yes", is_flag=True, help="Really buy (without it nothing is bought: the plan is printed).")
 @click.option(
@@ -593,6 +629,7 @@ def buy_cheapest_command(
         if max_first_bill is None:
             raise UsageProblem("--max-first-bill is required: the hard cap on setup + first month, e.g. '3 USD'")
         env = _environment(env_file)
+        currency = _currency_option(currency)
         query = _build_query(country, number_type, capabilities, prefix, contains, None, max_setup, currency, None)
         monthly_cap = _money_option(max_monthly, currency, "--max-monthly")
         first_bill_cap = _money_option(max_first_bill, currency, "--max-first-bill")
@@ -606,7 +643,8 @@ def buy_cheapest_command(
             rates = ExchangeRates.from_file(fx_rates)
         interactive = not yes and sys.stdin.isatty() and sys.stdout.isatty()
         dry_run = not yes and not interactive
-        log_path = audit_log if audit_log is not None or dry_run else DEFAULT_AUDIT_LOG
+        # Sandbox purchases are not real: they never go to the default (real) audit log.
+        log_path = audit_log if audit_log is not None or dry_run or sandbox else DEFAULT_AUDIT_LOG
         built, skipped, _ = _providers(providers, sandbox, env)
         ledger = _open_ledger(ledger_where, sandbox, cleanup)
         run_id = uuid.uuid4().hex
@@ -678,6 +716,8 @@ def buy_cheapest_command(
             lines.append(f"audit log: {log_path}")
         if result.ledger is not None and not result.dry_run:
             lines.append(f"ledger: {result.ledger}" + (" (temporary: --sandbox)" if sandbox else ""))
+        if sandbox and not result.dry_run:
+            lines.append("sandbox: bought from the built-in emulators; nothing real was bought")
         for line in lines:
             _say(line)
         sys.exit(code)
@@ -860,19 +900,21 @@ def _attempt_json(attempt: Any) -> dict[str, Any]:
 # -- providers --------------------------------------------------------------------------------------
 
 
-@cli.command("providers")
+PROVIDERS_EXAMPLES = """
+\b
+Examples:
+  numbroker providers
+  numbroker providers --format json | jq '.[] | select(.configured)'
+"""
+
+
+@cli.command("providers", epilog=PROVIDERS_EXAMPLES)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), help="[default: table on a terminal, json otherwise]"
 )
 @click.option("--env-file", type=click.Path(dir_okay=False), help=".env-style file with credentials.")
 def providers_command(fmt: str | None, env_file: str | None) -> None:
-    r"""List every known provider (built-in and plug-in), whether it is configured, and how it filters.
-
-    \b
-    Examples:
-      numbroker providers
-      numbroker providers --format json | jq '.[] | select(.configured)'
-    """
+    """List every known provider (built-in and plug-in), whether it is configured, and how it filters."""
     import json
 
     with _errors():
@@ -899,15 +941,10 @@ def providers_command(fmt: str | None, env_file: str | None) -> None:
             click.echo(json.dumps(rows, indent=2))
             return
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(header_style="bold")
-        for column in ("id", "configured", "paging", *(f.value for f in QueryFilter)):
-            table.add_column(column)
-        for row in rows:
-            configured = "yes" if row["configured"] else "no: set " + ", ".join(row["missing_env"])
-            table.add_row(row["id"], configured, row["paging"], *(str(v) for v in row["filters"].values()))
-        Console(highlight=False).print(table)
+        from numbroker._cli._layout import providers_table
+
+        Console(highlight=False).print(providers_table(rows))
         click.echo(
             "native: the vendor filters; emulated: numbroker filters client-side; "
             "unsupported: the vendor gives no data, matching offers are excluded as unknown",
@@ -918,12 +955,28 @@ def providers_command(fmt: str | None, env_file: str | None) -> None:
 # -- sandbox ----------------------------------------------------------------------------------------
 
 
-@cli.group()
+SANDBOX_EXAMPLES = """
+\b
+Examples:
+  numbroker search --sandbox --country US    # in-process, no server needed
+  numbroker sandbox serve --port 8700        # on loopback, for other tools
+"""
+
+SERVE_EXAMPLES = """
+\b
+Example:
+  numbroker sandbox serve --port 8700
+  # in another shell, paste the printed export lines, then:
+  numbroker search --country US
+"""
+
+
+@cli.group(epilog=SANDBOX_EXAMPLES)
 def sandbox() -> None:
-    """The built-in vendor emulators."""
+    """The built-in vendor emulators: deterministic inventories speaking each vendor's API."""
 
 
-@sandbox.command("serve")
+@sandbox.command("serve", epilog=SERVE_EXAMPLES)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option(
     "--port",
@@ -934,14 +987,7 @@ def sandbox() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Inventory seed.")
 def sandbox_serve(host: str, port: int, seed: int) -> None:
-    r"""Serve every provider's sandbox on loopback and print the exports that point tools at them.
-
-    \b
-    Example:
-      numbroker sandbox serve --port 8700
-      # in another shell, paste the printed export lines, then:
-      numbroker search --country US
-    """
+    """Serve every provider's sandbox on loopback and print the exports that point tools at them."""
     import contextlib
     import threading
 
@@ -953,9 +999,23 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
         if not _is_loopback(host):
             raise UsageProblem(f"--host must be a loopback address (127.0.0.1, ::1, localhost), got {host!r}")
         sandboxes = create_sandboxes(seed=seed)
+        if port and port + len(sandboxes) - 1 > 65535:
+            raise UsageProblem(
+                f"--port {port}: the {len(sandboxes)} sandboxes need ports {port} to {port + len(sandboxes) - 1}, "
+                f"past 65535: use --port {65536 - len(sandboxes)} or lower (or 0 for free ports)"
+            )
         with contextlib.ExitStack() as stack:
-            for offset, (pid, box) in enumerate(sandboxes.items()):
-                server = stack.enter_context(LoopbackServer(box.app, host=host, port=port + offset if port else 0))
+            servers = []  # every port is bound before anything is printed
+            for offset, box in enumerate(sandboxes.values()):
+                wanted = port + offset if port else 0
+                try:
+                    servers.append(stack.enter_context(LoopbackServer(box.app, host=host, port=wanted)))
+                except OSError as exc:
+                    raise UsageProblem(
+                        f"--port: cannot listen on {host}:{wanted} ({exc.strerror or exc}): "
+                        "choose another --port, or 0 for free ports"
+                    ) from None
+            for server, (pid, box) in zip(servers, sandboxes.items(), strict=True):
                 cls = get_provider_class(pid)
                 for key, value in box.env.items():
                     click.echo(f"export {key}={value}")
@@ -969,9 +1029,34 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command line (the ``numbroker`` console script)."""
+    """Run the command line (the ``numbroker`` console script); every usage error is one line, exit 2."""
     try:
-        cli.main(args=argv, prog_name="numbroker")
-    except KeyboardInterrupt:  # pragma: no cover - a Ctrl-C outside any command
+        outcome = cli.main(args=argv, prog_name="numbroker", standalone_mode=False)
+        code = outcome if isinstance(outcome, int) else EXIT_OK
+    except SystemExit as exc:
+        if exc.code is not None and not isinstance(exc.code, int):
+            raise
+        code = exc.code or EXIT_OK
+    except click.ClickException as exc:
+        show_one_line(exc)
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):  # a Ctrl-C outside any command, or at a prompt
         click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        code = EXIT_INTERRUPTED
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """End the process once everything is written, without tearing the interpreter down.
+
+    A search leaves thousands of objects behind; freeing them one by one at exit costs more than
+    some searches take, and nothing is left to do with them. Log handlers and both streams are flushed
+    first; a reader that went away (``| head``) is not an error.
+    """
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a closed pipe, or a closed stream
+            stream.flush()
+    os._exit(code)

@@ -52,7 +52,7 @@ async def buy_cheapest(
     budget: Money | None = None,
     rates: ExchangeRates | Mapping[str, Any] | None = None,
     audit_log: str | os.PathLike[str] | None = None,
-    dry_run: bool = False,
+    dry_run: bool = True,
     confirm: Callable[[BuyResult], bool] | None = None,
     allow_assumed_currency: bool = False,
     confirm_delay: float = DEFAULT_CONFIRM_DELAY,
@@ -84,6 +84,7 @@ async def buy_cheapest(
         ...         max_monthly=Money(amount="2", currency="USD"),
         ...         max_first_bill=Money(amount="3", currency="USD"),
         ...         audit_log="numbroker-audit.jsonl",
+        ...         dry_run=False,  # the default (True) only plans
         ...         idempotency_key="nightly-2024-05-01",
         ...         spend_limit=Money(amount="20", currency="USD"),
         ...     )
@@ -98,9 +99,11 @@ async def buy_cheapest(
         budget: a cap on the sum of the first bills of everything the intent bought, in the same currency.
         rates: exchange rates for prices in other currencies (without one, such offers are never bought).
         audit_log: a JSON-lines file to append to (created if missing); a dry run writes ``planned`` lines.
-        dry_run: plan only (against the ledger): nothing is bought, nothing is written to the ledger.
-        confirm: called (in a worker thread) with the dry-run result before anything is bought; buying
-            goes ahead only if it returns True (the command line's terminal prompt).
+        dry_run: True (the default) plans only (against the ledger): nothing is bought, no purchase
+            request is sent, nothing is written to the ledger. Pass ``dry_run=False`` to buy, as the
+            command line's ``--yes`` does.
+        confirm: with ``dry_run=False``, called (in a worker thread) with the dry-run result before
+            anything is bought; buying goes ahead only if it returns True (the command line's prompt).
         allow_assumed_currency: also buy offers whose vendor stated no currency (it was assumed).
         confirm_delay: seconds to wait after an ambiguous answer before reading the owned numbers.
         ledger: the purchase ledger: a :class:`~numbroker.ledger.Ledger` (left open), a file path or a
@@ -125,12 +128,15 @@ async def buy_cheapest(
 
     Raises:
         PurchaseError: a cap is missing, or the audit log cannot be opened.
-        ConfigurationError: an invalid argument (quantity, mixed currencies, rates, a duration, a key
-            reused with other terms).
+        ConfigurationError: an invalid argument (a cap that is not Money, quantity, mixed currencies,
+            rates, a duration, a key reused with other terms), or ``confirm`` given for a dry run (it
+            would never be asked).
         LedgerError: the ledger cannot be opened or read before anything is bought.
         LedgerBusyError: another run held an account's purchaser lock past ``run_timeout`` (its message
             names the holder); nothing was bought.
     """
+    if confirm is not None and dry_run:
+        raise ConfigurationError("confirm= is asked only before buying: pass dry_run=False with it")
     terms = BuyTerms.checked(
         quantity=quantity,
         max_monthly=max_monthly,
@@ -298,7 +304,10 @@ def _search_notes(found: SearchResult) -> list[str]:
     """A note when the search was not complete: cheaper numbers may exist at the providers that failed."""
     if found.status is OverallStatus.COMPLETE:
         return []
-    failed = ", ".join(f"{r.provider} ({r.status.value})" for r in found.failures) or "none answered"
+    failed = ", ".join(
+        [f"{r.provider} ({r.status.value})" for r in found.failures]
+        + [f"{r.provider} (truncated: records known missing)" for r in found.providers if r.truncated]
+    )
     return [f"the search was {found.status.value}: {failed}; cheaper numbers may exist there"]
 
 
@@ -322,7 +331,7 @@ def buy_cheapest_sync(
     timeout: float = DEFAULT_DEADLINE,
     rates: ExchangeRates | Mapping[str, Any] | None = None,
     audit_log: str | os.PathLike[str] | None = None,
-    dry_run: bool = False,
+    dry_run: bool = True,
     allow_assumed_currency: bool = False,
     confirm_delay: float = DEFAULT_CONFIRM_DELAY,
     ledger: Ledger | str | os.PathLike[str] | None = None,
@@ -341,7 +350,7 @@ def buy_cheapest_sync(
         >>> result = numbroker.buy_cheapest_sync(                                   # doctest: +SKIP
         ...     country="US", prefix="212",
         ...     max_monthly=Money(amount="2", currency="USD"), max_first_bill=Money(amount="3", currency="USD"),
-        ...     audit_log="numbroker-audit.jsonl", idempotency_key="nightly-2024-05-01",
+        ...     audit_log="numbroker-audit.jsonl", idempotency_key="nightly-2024-05-01", dry_run=False,
         ... )
 
     Args:

@@ -119,18 +119,28 @@ class BuyTerms:
         """The terms, once every argument is known to be usable.
 
         Raises:
-            PurchaseError: a cap is missing.
-            ConfigurationError: an invalid quantity, budget, limit, delay or duration (each a finite number
-                of seconds in its range: NaN or infinity is refused), or caps in more than one currency.
+            PurchaseError: a cap is missing (None).
+            ConfigurationError: a cap, the budget or the spend limit that is not Money, an invalid quantity,
+                limit, delay or duration (each a finite number of seconds in its range: NaN or infinity is
+                refused), or caps in more than one currency.
         """
-        if not isinstance(max_monthly, Money) or not isinstance(max_first_bill, Money):
-            raise PurchaseError("buying needs both caps: max_monthly and max_first_bill (Money)")
+        missing = [
+            name for name, cap in (("max_monthly", max_monthly), ("max_first_bill", max_first_bill)) if cap is None
+        ]
+        if missing:
+            raise PurchaseError(f"buying needs both caps: max_monthly and max_first_bill (Money); {missing[0]} is None")
+        caps = (("max_monthly", max_monthly), ("max_first_bill", max_first_bill), ("budget", budget))
+        for name, cap in (*caps, ("spend_limit", spend_limit)):
+            if cap is not None and not isinstance(cap, Money):
+                raise ConfigurationError(
+                    f"{name} must be Money, e.g. Money(amount=Decimal('2'), currency='USD'); "
+                    f"got {type(cap).__name__} {cap!r}"
+                )
+        assert isinstance(max_monthly, Money) and isinstance(max_first_bill, Money)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise ConfigurationError(f"quantity must be a whole number of at least 1, got {quantity!r}")
-        if budget is not None and not isinstance(budget, Money):
-            raise ConfigurationError("budget must be Money or None")
-        if spend_limit is not None and not isinstance(spend_limit, Money):
-            raise ConfigurationError("spend_limit must be Money or None")
+        assert budget is None or isinstance(budget, Money)
+        assert spend_limit is None or isinstance(spend_limit, Money)
         currency = max_monthly.currency
         others = {m.currency for m in (max_first_bill, budget, spend_limit) if isinstance(m, Money)} - {currency}
         if others:

@@ -84,6 +84,7 @@ async def run_buy(
     options.setdefault("max_first_bill", usd("4"))
     options.setdefault("rates", RATES)
     options.setdefault("confirm_delay", 0)
+    options.setdefault("dry_run", False)
     options.setdefault("confirm_window", 0)  # these tests' owned lists never lag: "not owned" is final at once
     confirm = None
     if before_buying is not None:
@@ -161,6 +162,44 @@ async def test_caps_are_required_before_anything_is_sent() -> None:
     with pytest.raises(PurchaseError, match="both caps"):
         await run_buy(boxes, max_first_bill=None)
 
+    assert [] == [r for box in boxes.values() for r in box.log]
+
+
+@pytest.mark.anyio
+async def test_a_library_call_buys_only_when_asked_explicitly() -> None:
+    """Like the command line without --yes, buy_cheapest plans by default; dry_run=False buys."""
+    boxes = create_sandboxes(["vobiz"])
+    async with Searcher(in_process_providers(boxes, retry=FAST), own_providers=True) as searcher:
+        planned = await buy_cheapest(searcher, US, max_monthly=usd("3"), max_first_bill=usd("4"), confirm_delay=0)
+    assert (True, BuyStatus.NONE, []) == (planned.dry_run, planned.status, planned.attempts)
+    assert planned.would_buy and [] == boxes["vobiz"].purchases
+    assert all(r.method == "GET" for r in boxes["vobiz"].log)
+
+
+def test_the_sync_form_buys_only_when_asked_explicitly() -> None:
+    boxes = create_sandboxes(["vobiz"])
+    with serve_sandboxes(boxes) as urls:
+        env = {**boxes["vobiz"].env, "VOBIZ_BASE_URL": urls["vobiz"]}
+        synced = buy_cheapest_sync(country="US", env=env, max_monthly=usd("1"), max_first_bill=usd("1"))
+    assert synced.dry_run and [] == boxes["vobiz"].purchases
+
+
+@pytest.mark.anyio
+async def test_a_confirm_callback_without_dry_run_false_is_refused_before_any_request() -> None:
+    boxes = create_sandboxes(["vobiz"])
+    async with Searcher(in_process_providers(boxes, retry=FAST), own_providers=True) as searcher:
+        with pytest.raises(ConfigurationError, match="pass dry_run=False"):
+            await buy_cheapest(searcher, US, max_monthly=usd("3"), max_first_bill=usd("4"), confirm=lambda _: True)
+    assert [] == boxes["vobiz"].log
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("cap", ["max_monthly", "max_first_bill", "budget"])
+async def test_a_cap_of_the_wrong_type_is_named_with_what_it_should_be(cap: str) -> None:
+    boxes = create_sandboxes(["vobiz"])
+    with pytest.raises(ConfigurationError, match=rf"^{cap} must be Money, e\.g\. Money\(.*got str '2'$"):
+        options: dict[str, Any] = {cap: "2"}
+        await run_buy(boxes, **options)
     assert [] == [r for box in boxes.values() for r in box.log]
 
 
@@ -551,7 +590,13 @@ def test_the_sync_wrapper_buys_through_providers_from_the_environment() -> None:
         env = {**boxes["vobiz"].env, "VOBIZ_BASE_URL": urls["vobiz"]}
 
         result = buy_cheapest_sync(
-            country="US", env=env, max_monthly=usd("1"), max_first_bill=usd("1"), confirm_delay=0, backend="trio"
+            country="US",
+            env=env,
+            max_monthly=usd("1"),
+            max_first_bill=usd("1"),
+            confirm_delay=0,
+            backend="trio",
+            dry_run=False,
         )
 
     assert BuyStatus.COMPLETE == result.status

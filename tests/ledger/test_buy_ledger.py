@@ -58,6 +58,7 @@ async def buy(
     options.setdefault("max_monthly", usd("3"))
     options.setdefault("max_first_bill", usd("4"))
     options.setdefault("confirm_delay", 0)
+    options.setdefault("dry_run", False)
     built = providers if providers is not None else in_process_providers(boxes, retry=FAST)
     async with Searcher(built, own_providers=True) as searcher:
         return await buy_cheapest(searcher, US, ledger=where, **options)
@@ -382,7 +383,7 @@ async def test_a_purchase_and_its_check_that_never_answer_are_bounded_by_their_d
     async with Searcher(providers, own_providers=True) as searcher:
         result = await buy_cheapest(
             searcher, US, max_monthly=usd("3"), max_first_bill=usd("4"), ledger=fresh_ledger, confirm=stall,
-            confirm_delay=0, purchase_timeout=0.3,
+            confirm_delay=0, purchase_timeout=0.3, dry_run=False,
         )  # fmt: skip
 
     assert BuyStatus.UNKNOWN == result.status

@@ -293,6 +293,7 @@ async def run_buy(sandbox: Sandbox, query: SearchQuery, **options: Any) -> BuyRe
     options.setdefault("confirm_delay", 0)
     options.setdefault("confirm_window", 0)  # the sandbox's owned list never lags: "not owned" is final at once
     options.setdefault("allow_assumed_currency", True)
+    options.setdefault("dry_run", False)
     providers = in_process_providers({"plivo": sandbox}, retry=FAST)
     async with Searcher(providers, own_providers=True) as searcher:
         return await buy_cheapest(searcher, query, **options)
@@ -418,6 +419,7 @@ async def test_ambiguous_answers_are_settled_by_the_account(tmp_path: Path) -> N
             confirm_window=0,
             allow_assumed_currency=True,
             confirm=fail_first,
+            dry_run=False,
             ledger=tmp_path / "second-account-ledger.sqlite3",  # the first half's account bought the cheapest
         )
 

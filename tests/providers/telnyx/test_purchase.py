@@ -268,6 +268,7 @@ async def run_buy(sandbox: Sandbox, query: SearchQuery, **options: Any) -> Any:
     options.setdefault("max_first_bill", usd("10"))
     options.setdefault("confirm_delay", 0)
     options.setdefault("confirm_window", 0)  # the sandbox's owned list never lags: "not owned" is final at once
+    options.setdefault("dry_run", False)  # these tests buy
     providers = in_process_providers(
         {"telnyx": sandbox}, retry=FAST, order_poll_interval=0.0, order_timeout=options.pop("order_timeout", 5.0)
     )

@@ -200,7 +200,14 @@ async def buy_cheapest_at(sandbox: Sandbox, base_url: str, query: SearchQuery, *
     adapter = TwilioProvider(base_url=base_url, env=sandbox.env, retry=FAST)
     async with Searcher([adapter], own_providers=True) as searcher:
         return await buy_cheapest(
-            searcher, query, max_monthly=usd("3"), max_first_bill=usd("3"), confirm_delay=0, confirm_window=0, **options
+            searcher,
+            query,
+            max_monthly=usd("3"),
+            max_first_bill=usd("3"),
+            confirm_delay=0,
+            confirm_window=0,
+            dry_run=False,
+            **options,
         )
 
 

@@ -1,4 +1,4 @@
-"""A read-only search against the real Vonage API. Marked ``live``: never run by default or in CI.
+"""A read-only search against the real Vonage API. Marked ``live``: runs whenever its credentials are set.
 
 Run with real credentials in the environment: ``pytest -m live tests/providers/vonage/test_live.py``;
 skipped unless ``VONAGE_API_KEY`` and ``VONAGE_API_SECRET`` are set. Nothing is bought.

@@ -321,6 +321,7 @@ async def buy_with(
     options.setdefault("max_first_bill", Money(amount=Decimal("2.00"), currency="EUR"))
     options.setdefault("quantity", 2)
     options.setdefault("allow_assumed_currency", True)
+    options.setdefault("dry_run", False)
     audit = tmp_path / "audit.jsonl"
     async with Searcher([sandboxed(sandbox, base_url)], own_providers=True) as searcher:
         result = await buy_cheapest(
