@@ -19,7 +19,7 @@ from pydantic import (
 from numbroker._money import Money
 from numbroker._phone import Strictness, infer_number_type, parse_e164, validate_country
 from numbroker._pricing import RANKING, ExchangeRates, convert, first_bill, total_cost
-from numbroker._types import Capability, NumberType
+from numbroker._types import Capability, NumberType, QueryFilter
 
 __all__ = ["AvailableNumber", "Exclusion", "PriceExclusion", "RejectedRecord", "SearchQuery", "make_offer"]
 
@@ -299,6 +299,18 @@ class SearchQuery(BaseModel):
     def e164_prefix(self) -> str:
         """``+`` + calling code + :attr:`prefix` (e.g. ``+1212``): what matching numbers start with."""
         return f"+{self.calling_code}{self.prefix or ''}"
+
+    def filters_in_use(self) -> list[QueryFilter]:
+        """The filters this query uses beyond the country (what a provider is asked to honour)."""
+        used = {
+            QueryFilter.NUMBER_TYPE: self.number_type is not None,
+            QueryFilter.CAPABILITIES: bool(self.capabilities),
+            QueryFilter.PREFIX: self.prefix is not None,
+            QueryFilter.CONTAINS: self.contains is not None,
+            QueryFilter.MAX_SETUP_PRICE: self.max_setup_price is not None,
+            QueryFilter.MAX_MONTHLY_PRICE: self.max_monthly_price is not None,
+        }
+        return [name for name, in_use in used.items() if in_use]
 
     def exclusion(self, offer: AvailableNumber) -> Exclusion | None:
         """Return why ``offer`` fails this query's number filters, or None if it matches.

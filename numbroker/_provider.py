@@ -40,7 +40,6 @@ retry, note and event made through the view is recorded there.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from abc import ABC, abstractmethod
@@ -54,19 +53,19 @@ from pydantic import SecretStr
 
 from numbroker import _normalizing
 from numbroker._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
-from numbroker._credentials import missing_env, resolve_credentials, resolve_setting
-from numbroker._exceptions import ProviderError, ProviderResponseError, PurchaseError
+from numbroker._credentials import account_key, missing_env, resolve_credentials, resolve_setting
+from numbroker._exceptions import ProviderError, PurchaseError
 from numbroker._http_errors import retry_after_header
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker._money import FieldError
-from numbroker._normalizing import PageResult, normalize_page
+from numbroker._normalizing import PageResult
 from numbroker._owned import OwnedPage, holds_number, owns_number, walk_owned_numbered, walk_owned_tokens
-from numbroker._paging import Cursor, RawPage, fan_out, walk_numbered, walk_tokens
+from numbroker._paging import Cursor, RawPage, fan_out
 from numbroker._phone import Strictness
 from numbroker._rate_limit import RateLimit
 from numbroker._receipts import PurchaseReceipt
 from numbroker._retry import RetryPolicy
 from numbroker._stats import ProviderResult, ProviderRun, ProviderStats
+from numbroker._streaming import PageSink, stream_pages
 from numbroker._types import FilterSupport, QueryFilter
 from numbroker._urls import check_base_url
 
@@ -76,17 +75,6 @@ logger = logging.getLogger("numbroker.http")
 purchase_logger = logging.getLogger("numbroker.purchase")
 _T = TypeVar("_T")
 _K = TypeVar("_K")
-
-PageSink = Callable[[PageResult], Awaitable[None]]
-
-
-def _unexpected(exc: Exception) -> str:
-    """What a provider error says of an unexpected error on a page (a field error names its field)."""
-    if isinstance(exc, FieldError):
-        return f"unexpected page: {exc.field or 'body'}: {exc.reason}"
-    if isinstance(exc, ArithmeticError):
-        return f"unexpected page: a value cannot be computed with ({type(exc).__name__})"
-    return f"unexpected page: {type(exc).__name__}: {str(exc)[:300]}"
 
 
 class Provider(ABC):
@@ -386,20 +374,11 @@ class Provider(ABC):
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
         """The filters ``query`` uses that this provider cannot apply natively, with how they are handled."""
-        used = {
-            QueryFilter.NUMBER_TYPE: query.number_type is not None,
-            QueryFilter.CAPABILITIES: bool(query.capabilities),
-            QueryFilter.PREFIX: query.prefix is not None,
-            QueryFilter.CONTAINS: query.contains is not None,
-            QueryFilter.MAX_SETUP_PRICE: query.max_setup_price is not None,
-            QueryFilter.MAX_MONTHLY_PRICE: query.max_monthly_price is not None,
+        return {
+            name: support
+            for name in query.filters_in_use()
+            if (support := self.filter_support.get(name, FilterSupport.EMULATED)) is not FilterSupport.NATIVE
         }
-        out: dict[QueryFilter, FilterSupport] = {}
-        for name, in_use in used.items():
-            support = self.filter_support.get(name, FilterSupport.EMULATED)
-            if in_use and support is not FilterSupport.NATIVE:
-                out[name] = support
-        return out
 
     async def stream_pages(
         self,
@@ -427,52 +406,9 @@ class Provider(ABC):
         Raises:
             ProviderError: the provider failed; pages already handed to ``sink`` stay delivered.
         """
-        run = run or ProviderRun()
-        if run.normalizing is None:
-            run.normalizing = anyio.Lock()
-        searching = self._for_run(run)
-        delivered = 0
-        seen: set[str] | None = set() if drop_repeats else None
-
-        async def deliver(raw: RawPage, number: int) -> bool:
-            nonlocal delivered
-            for note in raw.truncated:
-                run.stats.truncated = True
-                searching._note(note)
-            page = await normalize_page(searching, raw, number, query, seen, run)
-            if max_offers is not None:
-                page = PageResult(page.provider, page.page, page.offers[: max_offers - delivered], page.rejected)
-            delivered += len(page.offers)
-            await sink(page)
-            return max_offers is not None and delivered >= max_offers
-
-        async def fetch(cursor: Cursor) -> RawPage:
-            try:
-                return await searching._fetch_page(query, cursor)
-            except ProviderError:
-                raise
-            except Exception as exc:
-                # Whatever else one vendor's page makes the adapter raise (a FieldError or an
-                # ArithmeticError on its envelope, a shape it did not expect) fails this provider alone.
-                logger.warning("%s: unexpected error reading a page (%s)", self.id, type(exc).__name__)
-                raise ProviderResponseError(self.id, _unexpected(exc)) from None
-
-        if self.paging == "numbered":
-            await walk_numbered(
-                fetch,
-                deliver,
-                run.stats,
-                per_page=self.per_page,
-                max_pages=self.max_pages,
-                concurrency=self.page_concurrency,
-                max_offers=max_offers,
-                provider_id=self.id,
-            )
-        elif self.paging == "token":
-            await walk_tokens(fetch, deliver, run.stats, provider_id=self.id, max_pages=self.max_pages)
-        else:
-            await deliver(await fetch(None), 1)
-        return run.stats
+        return await stream_pages(
+            self, self._for_run, query, sink, run=run, max_offers=max_offers, drop_repeats=drop_repeats
+        )
 
     async def search(self, query: SearchQuery, *, max_offers: int | None = None) -> ProviderResult:
         """Collect every matching offer and rejected record for ``query`` from this provider alone.
@@ -574,7 +510,4 @@ class Provider(ABC):
         secret values, so instances pointed at one vendor endpoint with one set of credentials share a key,
         and the key reveals no credential. Override it when an account has a better identity.
         """
-        digest = hashlib.sha256()
-        for part in (self.id, self.base_url, *sorted(self.credentials.items()), *self._connection.redactor.secrets):
-            digest.update(repr(part).encode() + b"\0")
-        return f"{self.id}:{digest.hexdigest()[:32]}"
+        return account_key(self.id, self.base_url, self.credentials, self._connection.redactor.secrets)
