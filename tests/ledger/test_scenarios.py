@@ -224,18 +224,24 @@ def test_a_run_killed_before_the_vendor_committed_is_released_by_the_rerun(accou
     """Killed while the vendor holds its request, uncommitted: SIGTERM/SIGHUP exit 4 naming the attempt
     (recorded unknown), SIGKILL leaves it pending; the rerun finds it not owned, releases it, buys one."""
     account.faults(hold_purchase_seconds=600, hold_purchase_commit="unless_gone")
-    killed = account.signalled(sig, "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0")
+    audit = account.workdir / "killed-audit.jsonl"
+    killed = account.signalled(
+        sig, "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0", "--audit-log", str(audit)
+    )
     wait_for_abandoned(account)
 
     (attempt,) = account.attempts()
+    logged = [json.loads(line)["outcome"] for line in audit.read_text(encoding="utf-8").splitlines()]
     if sig == signal.SIGKILL:
         assert -signal.SIGKILL == killed.code
         assert AttemptState.PENDING is attempt.state
+        assert ["pending"] == logged
     else:
         assert 4 == killed.code, killed.stderr
         assert "in flight" in killed.stderr and f"attempt {attempt.id}: {attempt.e164}" in killed.stderr
         assert "Traceback" not in killed.stderr
         assert AttemptState.UNKNOWN is attempt.state
+        assert ["pending", "unknown"] == logged
     assert [] == account.owned()
 
     account.faults()
