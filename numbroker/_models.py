@@ -24,8 +24,8 @@ from numbroker._types import Capability, NumberType
 __all__ = ["AvailableNumber", "Exclusion", "PriceExclusion", "RejectedRecord", "SearchQuery", "make_offer"]
 
 _PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
-_DIGITS = re.compile(r"\d{1,15}")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_DIGITS = re.compile(r"[0-9]{1,15}")
 _VALUE_LIMIT = 200
 
 _PREVALIDATED: Final = object()
@@ -230,7 +230,7 @@ def _digits(value: Any, name: str) -> Any:
         raise ValueError(f"{name} must be a string of digits")
     text = value.strip()
     if not _DIGITS.fullmatch(text):
-        raise ValueError(f"{name} must be 1 to 15 digits (no '+', spaces or country code), got {value!r}")
+        raise ValueError(f"{name} must be 1 to 15 digits 0-9 (ASCII: no '+', spaces or country code), got {value!r}")
     return text
 
 

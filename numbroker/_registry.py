@@ -30,6 +30,8 @@ BUILTIN_PROVIDERS: Mapping[str, str] = {
     "vobiz": "numbroker_providers.vobiz:VobizProvider",
     "bird": "numbroker_providers.bird:BirdProvider",
     "identitycall": "numbroker_providers.identitycall:IdentityCallProvider",
+    "telnyx": "numbroker_providers.telnyx:TelnyxProvider",
+    "twilio": "numbroker_providers.twilio:TwilioProvider",
     "vonage": "numbroker_providers.vonage:VonageProvider",
     "plivo": "numbroker_providers.plivo:PlivoProvider",
 }

@@ -51,7 +51,11 @@ class ProviderStatus(StrEnum):
 
 
 class OverallStatus(StrEnum):
-    """``complete``: every queried provider answered. ``partial``: some failed. ``failed``: none answered."""
+    """How complete a search is.
+
+    ``complete``: every queried provider answered in full. ``partial``: some failed, or answered with
+    records known missing (``truncated``). ``failed``: none answered.
+    """
 
     COMPLETE = "complete"
     PARTIAL = "partial"
@@ -77,7 +81,9 @@ class ProviderReport(BaseModel):
         excluded: offers dropped by the number filters, by reason (``capabilities_unknown``, ``prefix``...).
         unpriced: offers with no price for the sort key (ranked last).
         duplicates: records the vendor served twice (delivered once).
-        truncated: paging stopped at the page cap.
+        truncated: records are known to be missing: paging stopped at the page cap, or the vendor's pages
+            were shorter than asked while its total said more exist (the notes say which). The search is
+            then ``partial``, never ``complete``.
         notes: anything else worth knowing (lying totals, repeated pages).
         missing_env: for ``skipped``: the environment variables to set (names only).
     """
@@ -104,12 +110,16 @@ class ProviderReport(BaseModel):
 
 
 def overall_status(reports: Iterable[ProviderReport]) -> OverallStatus:
-    """``complete`` when every queried provider answered, ``partial`` when some did, else ``failed``."""
+    """``complete`` when every queried provider answered in full, ``partial`` when some did, else ``failed``.
+
+    A provider that answered ``truncated`` (records known missing) makes the search ``partial``.
+    """
     queried = [r for r in reports if r.status is not ProviderStatus.SKIPPED]
     answered = [r for r in queried if not r.status.failed]
     if not queried or not answered:
         return OverallStatus.FAILED
-    return OverallStatus.COMPLETE if len(answered) == len(queried) else OverallStatus.PARTIAL
+    in_full = len(answered) == len(queried) and not any(r.truncated for r in answered)
+    return OverallStatus.COMPLETE if in_full else OverallStatus.PARTIAL
 
 
 class RankedOffer(BaseModel):

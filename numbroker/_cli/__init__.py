@@ -19,10 +19,12 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
 
 if TYPE_CHECKING:
     from numbroker._models import SearchQuery
@@ -50,7 +52,7 @@ def _money_option(value: str | None, currency: str | None, option: str) -> Money
 
     if value is None:
         return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]{3})?\s*", value)
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]{3})?\s*", value)
     if not match:
         raise UsageProblem(f"{option} takes an amount like 2.50 or '2.50 EUR', got {value!r}")
     amount, code = match.groups()
@@ -58,7 +60,7 @@ def _money_option(value: str | None, currency: str | None, option: str) -> Money
     if code is None:
         raise UsageProblem(f"{option} needs a currency: write '{amount} EUR' or add --currency EUR")
     try:
-        return Money(amount=Decimal(amount), currency=code)
+        return Money(amount=parse_amount(amount, option), currency=code)
     except (ValueError, InvalidOperation) as exc:
         raise UsageProblem(f"{option}: {exc}") from None
 
@@ -152,7 +154,7 @@ def _query_options(fn: Callable[..., _T]) -> Callable[..., _T]:
         click.option("--max-setup", help="Cap on the setup price, likewise."),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0.1),
+            type=Seconds(minimum=0.1),
             default=30.0,
             show_default=True,
             help="Global deadline, seconds.",
@@ -284,7 +286,7 @@ def _exit_code(result: SearchResult, strict: bool) -> int:
 @click.option(
     "--sort", type=click.Choice(["monthly", "setup", "first-bill", "total"]), default="monthly", show_default=True
 )
-@click.option("--months", type=click.IntRange(min=1), default=12, show_default=True, help="Months for --sort total.")
+@click.option("--months", type=MONTHS, default=12, show_default=True, help="Months for --sort total.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N offers (after ranking).")
 @click.option(
     "--one-per-number",
@@ -484,7 +486,7 @@ def _ask(plan: BuyResult) -> bool:
 )
 @click.option(
     "--confirm-delay",
-    type=click.FloatRange(min=0),
+    type=Seconds(minimum=0),
     default=2.0,
     show_default=True,
     help="Seconds to wait after an ambiguous answer before checking the account's own numbers.",

@@ -193,7 +193,9 @@ class BuyRun:
         try:
             with anyio.fail_after(timeout):
                 return await provider.purchase(offer)
-        except TimeoutError:
+        except TimeoutError as exc:
+            if isinstance(exc, ProviderTimeoutError):
+                raise  # the provider's own timeout (an order still pending, say) keeps its meaning and message
             raise ProviderTimeoutError(
                 provider.id, f"the purchase was not answered completely within the {timeout:g} s deadline"
             ) from None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from numbroker._exceptions import ConfigurationError, PurchaseError
+from numbroker._inputs import check_seconds
 from numbroker._money import Money
 
 __all__ = [
@@ -62,6 +63,10 @@ def parse_duration(text: str | timedelta) -> timedelta:
     return value
 
 
+_DAY = 86400.0
+"""The longest confirm window or run bound accepted, in seconds."""
+
+
 @dataclass(frozen=True, slots=True)
 class BuyTerms:
     """What the caller asked of one run; every price of the run is compared in ``currency``.
@@ -115,8 +120,8 @@ class BuyTerms:
 
         Raises:
             PurchaseError: a cap is missing.
-            ConfigurationError: an invalid quantity, budget, limit, delay or duration, or caps in more
-                than one currency.
+            ConfigurationError: an invalid quantity, budget, limit, delay or duration (each a finite number
+                of seconds in its range: NaN or infinity is refused), or caps in more than one currency.
         """
         if not isinstance(max_monthly, Money) or not isinstance(max_first_bill, Money):
             raise PurchaseError("buying needs both caps: max_monthly and max_first_bill (Money)")
@@ -133,10 +138,10 @@ class BuyTerms:
                 "the caps, the budget and the spend limit must be in one currency; "
                 f"got {currency} and {', '.join(sorted(others))}"
             )
-        if confirm_delay < 0 or confirm_window < 0:
-            raise ConfigurationError("confirm_delay and confirm_window must not be negative")
-        if purchase_timeout <= 0 or run_timeout <= 0:
-            raise ConfigurationError("purchase_timeout and run_timeout must be positive")
+        confirm_delay = check_seconds("confirm_delay", confirm_delay, allow_zero=True)
+        confirm_window = check_seconds("confirm_window", confirm_window, allow_zero=True, maximum=_DAY)
+        purchase_timeout = check_seconds("purchase_timeout", purchase_timeout)
+        run_timeout = check_seconds("run_timeout", run_timeout, maximum=_DAY)
         return cls(
             quantity=quantity,
             currency=currency,

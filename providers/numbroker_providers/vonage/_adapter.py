@@ -21,7 +21,8 @@ Wire facts this adapter relies on, with where they were read:
   the next page while ``count > size * index``), not an offset: a client sending offsets gets ``{}``
   past the end and loses the rest (vonage-node-sdk#928). Numbered paging (``paging = "numbered"``): page
   1 gives ``count``, the other pages are fetched concurrently. A short page while ``count`` says more
-  records lie beyond it means the vendor paged by another size, so the search fails rather than skip.
+  records lie beyond it means the vendor paged by another size: the paging engine reads on at that size
+  and reports the provider truncated if the pages stay short of ``count``.
 * answer: ``{"count": int, "numbers": [...]}``; an empty answer may carry neither key (the SDK's
   ``nothing.json`` is ``{}``, and it treats a missing ``numbers`` as no numbers).
 * records: ``country``, ``msisdn`` (the full international number in digits, without ``+``),
@@ -57,7 +58,6 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
-from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import anyio
@@ -94,7 +94,6 @@ from numbroker.adapters import (
     RawPage,
     make_offer,
     money_from_string,
-    parse_e164,
     parse_retry_after,
     wire,
 )
@@ -133,7 +132,6 @@ _NOT_DIGITS = re.compile(r"[^0-9]")
 _MAX_SIZE = 100
 _OK = "200"
 
-_owned_pattern: ContextVar[str | None] = ContextVar("numbroker_vonage_owned_pattern", default=None)
 """The digits :meth:`VonageProvider.owns` narrows the owned list to (per task)."""
 
 
@@ -263,11 +261,11 @@ class VonageProvider(Provider):
             and count is not None
             and count > (index - 1) * self.per_page + len(numbers)
         ):
-            # A short page ends the walk. Vonage does not echo the page size, so an overstated count cannot be
-            # told from a page size other than the one asked for: say so rather than guess.
+            # Vonage does not echo the page size, so an overstated count cannot be told from a page size other
+            # than the one asked for: say so; the paging engine reads on and reports what stays missing.
             self._note(
                 f"page {index} held {len(numbers)} numbers (size={self.per_page}) while count={count} says more "
-                "exist; a short page ends the walk, so any numbers beyond it were not listed"
+                "exist; Vonage does not echo the page size"
             )
         return RawPage(records=numbers, total=count)
 
@@ -454,25 +452,20 @@ class VonageProvider(Provider):
 
     # -- owned numbers -----------------------------------------------------------------------------
 
-    async def owns(self, e164: str) -> bool:
-        """True when ``e164`` is among this account's numbers (see :meth:`numbroker.Provider.owns`).
+    async def _owns_number(self, e164: str) -> bool:
+        """The owned list asked for with ``pattern=<its digits>&search_pattern=1``.
 
-        The owned list is asked for with ``pattern=<its digits>&search_pattern=1``; every page of the
-        answer is still read and compared in canonical E.164.
+        Every page of that answer is still read and compared in canonical E.164 (see
+        :meth:`numbroker.Provider.owns`).
         """
-        try:
-            digits: str | None = parse_e164(e164, strictness="possible").e164.removeprefix("+")
-        except FieldError:
-            digits = None  # the base raises the ConfigurationError
-        token = _owned_pattern.set(digits)
-        try:
-            return await super().owns(e164)
-        finally:
-            _owned_pattern.reset(token)
+        return await self._holds_number(self._owned_list(e164.removeprefix("+")), e164)
 
     def _owned_numbers(self) -> AsyncIterator[str]:
+        return self._owned_list(None)
+
+    def _owned_list(self, pattern: str | None) -> AsyncIterator[str]:
+        """The owned numbers, those matching ``pattern`` (digits, anywhere in the number) when it is given."""
         url = self._url("account", "numbers")
-        pattern = _owned_pattern.get()
 
         async def fetch(index: int) -> OwnedPage:
             params = [("pattern", pattern), ("search_pattern", "1")] if pattern else []
