@@ -13,6 +13,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC
 from typing import Any
 
 from numbroker.ledger._records import LedgerBusyError, LedgerError
@@ -66,8 +67,10 @@ class PostgresLedger(Ledger):
         except psycopg.Error as exc:
             raise LedgerError(f"cannot open the ledger {self.describe()}: {_first_line(exc)}") from None
 
-    def _connect(self, role: str) -> Any:
-        name = f"numbroker {role} {self.host} pid {self.pid}"[:63]
+    def _connect(self, role: str, run_id: str | None = None) -> Any:
+        # PostgreSQL keeps 63 bytes of an application name: the pid first, a run id cut short, the host last.
+        run = f" run {run_id[:12]}" if run_id else ""
+        name = f"numbroker {role} pid {self.pid}{run} host {self.host}"[:63]
         try:
             return self._psycopg.connect(
                 self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT, application_name=name
@@ -92,7 +95,7 @@ class PostgresLedger(Ledger):
     def purchaser(self, account: str, *, run_id: str, timeout: float) -> Iterator[None]:
         """Hold ``account``'s purchaser lock (an advisory lock on a session of its own) while the block runs."""
         key = _lock_key(account)
-        conn = self._connect(f"purchaser run {run_id}")
+        conn = self._connect("purchaser", run_id)
         try:
             deadline = time.monotonic() + max(0.0, timeout)
             while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
@@ -124,7 +127,8 @@ class PostgresLedger(Ledger):
         if row is None:
             return None
         name, since = row
-        return f"{name.removeprefix('numbroker purchaser ')}, since {since:%Y-%m-%d %H:%M:%S}"
+        who = name.removeprefix("numbroker purchaser ").replace(" run ", ", run ").replace(" host ", ", host ")
+        return f"{who}, since {since.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z"
 
     def close(self) -> None:
         """Close the connection."""

@@ -421,8 +421,14 @@ class SandboxServer:
 
     def set_faults(self, faults: Faults, provider: str | None = None) -> None:
         """Replace the fault knobs of one running sandbox (or all): ``PUT /_sandbox/faults``."""
+        # json.dumps, not httpx's json=: a knob that never ends (math.inf) travels as Infinity.
+        body = json.dumps(faults.to_json())
         for pid in [provider] if provider else list(self.providers):
-            r = self._http.put(self.providers[pid].origin + "/_sandbox/faults", json=faults.to_json())
+            r = self._http.put(
+                self.providers[pid].origin + "/_sandbox/faults",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
             r.raise_for_status()
 
     # -- lifetime ------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -227,3 +229,16 @@ def test_an_unreachable_postgres_is_one_clear_error_without_the_password() -> No
 
     assert "hunter2" not in str(failed.value)
     assert "postgresql://ops@127.0.0.1:9/ledger" in str(failed.value)
+
+
+def test_the_sqlite_ledger_is_a_durable_wal_file_each_change_committed(tmp_path: Path) -> None:
+    """WAL (runs read while one writes), full fsync, and a change is visible to another connection at once."""
+    path = tmp_path / "ledger.sqlite3"
+    with open_ledger(path) as ledger:
+        ledger.open_intent("k", quantity=1, budget=None, currency="USD")
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            mode = other.execute("PRAGMA journal_mode").fetchone()[0]
+            seen = other.execute("SELECT key, status FROM numbroker_intents").fetchall()
+
+    assert "wal" == mode
+    assert [("k", "open")] == seen

@@ -1,25 +1,25 @@
 """Real processes on one account: the operator's scenarios, each ending with the account owning what was asked.
 
-The Vobiz sandbox is served on loopback by this test process (so it outlives every command-line run);
-each run is ``python -m numbroker buy-cheapest`` in a process of its own, sharing one ledger: a SQLite
-file, or a PostgreSQL database (then each process also has a data directory of its own, so the database
-is the only thing they share). In every case the account owns what the intents asked for and never
-more, the spend limit holds, and the exit code and the JSON say what happened.
+The sandboxes run in a server process of their own (``numbroker.testing.processes``), so what the
+account owns outlives every command-line run; each run is ``python -m numbroker buy-cheapest`` in a
+process of its own, buying from Vobiz. On SQLite the runs are one user on one host: one data directory
+and working directory, and the ledger is the default file in that data directory (no configuration).
+On PostgreSQL each run is a host of its own: its own data directory and working directory, and the
+database is the only thing the runs share.
 
-Scenarios that need a sandbox knob this checkout does not have yet are skipped, naming the knob.
+In every case the account owns what the intents asked for and never more (read from the sandbox's
+inspection endpoint), the spend limit holds, and the exit code and the JSON say what happened. Every
+wait is on observable state (the server's counters, the owned list) with a deadline.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
-import resource
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,111 +27,138 @@ from typing import Any
 import pytest
 
 from numbroker.ledger import AttemptState, LedgerAttempt, open_ledger
-from numbroker.sandbox import Faults, Sandbox, create_sandboxes, serve_sandboxes
+from numbroker.sandbox import Faults
+from numbroker.testing.processes import CliResult, CliRun, SandboxServer, run_cli, signal_at_purchase, start_cli
+from numbroker.testing.processes import start_sandbox_server as start_server
 
+VENDOR = "vobiz"
 CAPS = ("--max-monthly", "2 USD", "--max-first-bill", "3 USD")
-KNOBS = {f.name for f in dataclasses.fields(Faults)}
 EXIT_FOR_STATUS = {"complete": 0, "short": 3, "none": 1, "unknown": 4}
 
 
-def knobs(**values: Any) -> Faults:
-    """Fault knobs by name (some are newer than this checkout's type hints)."""
-    return Faults(**values)
+@dataclasses.dataclass
+class Run:
+    """How one ``buy-cheapest`` process ended, and what its JSON says."""
 
+    result: CliResult
 
-def needs(*knobs: str) -> pytest.MarkDecorator:
-    missing = [k for k in knobs if k not in KNOBS]
-    return pytest.mark.skipif(bool(missing), reason=f"needs the sandbox knobs {', '.join(missing)} (Faults)")
+    @property
+    def code(self) -> int:
+        return self.result.returncode
+
+    @property
+    def stderr(self) -> str:
+        return self.result.stderr
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        assert self.result.stdout.strip(), f"no JSON (exit {self.code}): {self.stderr[-2000:]}"
+        doc: dict[str, Any] = self.result.json()
+        return doc
+
+    @property
+    def bought(self) -> set[str]:
+        return {a["e164"] for a in self.doc["bought"]}
+
+    def state_of(self, key: str) -> list[str]:
+        return [n["state"] for n in self.doc[key]]
 
 
 @dataclasses.dataclass
 class Account:
-    """One Vobiz sandbox account on loopback, the ledger its runs share, and how to start a run."""
+    """One Vobiz sandbox account served by a server process, the ledger its runs share, and how to run."""
 
-    box: Sandbox
-    env: dict[str, str]
+    server: SandboxServer
+    engine: str
     ledger: str
+    """The ledger's path (SQLite: the default file in the shared data directory) or its URL."""
     workdir: Path
-    separate_data_dirs: bool
+    spend_limit: Decimal
+    hosts: Iterator[int] = dataclasses.field(default_factory=itertools.count)
 
-    def start(self, *args: str, preexec: Callable[[], None] | None = None, n: int = 0) -> subprocess.Popen[str]:
-        env = {**self.env, "NUMBROKER_LEDGER": self.ledger}
-        if self.separate_data_dirs:  # nothing shared but the PostgreSQL ledger
-            home = self.workdir / f"home-{n}-{time.monotonic_ns()}"
-            home.mkdir()
-            env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"))
-        return subprocess.Popen(
-            [sys.executable, "-m", "numbroker", "buy-cheapest", "--provider", "vobiz", "--country", "US", *CAPS,
-             "--yes", "--format", "json", "--confirm-delay", "0.2", *args],
-            env=env, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=preexec,
-        )  # fmt: skip
+    def place(self) -> tuple[dict[str, str], Path]:
+        """A run's environment and working directory: one host on SQLite; a fresh host each on PostgreSQL."""
+        base = {k: v for k, v in os.environ.items() if k != "NUMBROKER_LEDGER"}
+        if self.engine == "sqlite":  # one user on one host: the default ledger in the shared data directory
+            return self.server.client_env(base, data_dir=self.workdir / "data"), self.workdir
+        home = self.workdir / f"host-{next(self.hosts)}"
+        home.mkdir()
+        env = self.server.client_env(base, data_dir=home / "data", HOME=str(home), NUMBROKER_LEDGER=self.ledger)
+        return env, home
 
-    def run(self, *args: str, **options: Any) -> Run:
-        return finish(self.start(*args, **options))
+    def args(self, *extra: str) -> list[str]:
+        return ["buy-cheapest", "--provider", VENDOR, "--country", "US", *CAPS, "--yes", "--format", "json",
+                "--confirm-delay", "0.2", "--spend-limit", f"{self.spend_limit} USD", *extra]  # fmt: skip
 
-    def owned(self) -> set[str]:
-        return set(self.box.owned)
+    def start(self, *extra: str) -> CliRun:
+        env, cwd = self.place()
+        return start_cli(self.args(*extra), env=env, cwd=cwd)
+
+    def run(self, *extra: str, file_size_limit: int | None = None) -> Run:
+        env, cwd = self.place()
+        return Run(run_cli(self.args(*extra), env=env, cwd=cwd, file_size_limit=file_size_limit))
+
+    def signalled(self, sig: int, *extra: str) -> Run:
+        """A run sent ``sig`` once its purchase request has reached the sandbox."""
+        env, cwd = self.place()
+        return Run(signal_at_purchase(self.server, self.args(*extra), env=env, cwd=cwd, sig=sig, provider=VENDOR))
+
+    def faults(self, **knobs: Any) -> None:
+        self.server.set_faults(Faults.from_json(knobs), provider=VENDOR)
+
+    def owned(self) -> list[str]:
+        """What the account owns at the vendor, listed yet or not."""
+        return self.server.owned()[VENDOR]
+
+    def charged(self) -> Decimal:
+        """What the vendor charged the account: the first bills (setup + first month) of its purchases."""
+        state = self.server.state(VENDOR)
+        return sum((Decimal(p["upfront"] or 0) + Decimal(p["monthly"] or 0) for p in state["purchases"]), Decimal(0))
+
+    def purchase_requests(self) -> dict[str, int]:
+        return self.server.purchase_requests(VENDOR)
 
     def attempts(self) -> list[LedgerAttempt]:
         with open_ledger(self.ledger) as ledger:
             return ledger.attempts()
 
+    def check(self, asked: int, *runs: Run) -> None:
+        """The account owns at most ``asked`` numbers, each once, within the spend limit, and each run told the
+        truth: its exit code is its status's, no traceback, and what it says it bought the account owns."""
+        owned = self.owned()
+        assert len(owned) == len(set(owned)) <= asked, owned
+        assert self.charged() <= self.spend_limit
+        assert len(self.server.state(VENDOR)["purchases"]) == len(owned)  # never the same number twice
+        for run in runs:
+            assert "Traceback" not in run.stderr, run.stderr
+            assert EXIT_FOR_STATUS[run.doc["status"]] == run.code, run.stderr
+            assert run.bought <= set(owned)
+            spent = sum((Decimal(a["first_bill"]["amount"]) for a in run.doc["bought"]), Decimal(0))
+            assert spent == Decimal(run.doc["spent"]["amount"])
 
-@dataclasses.dataclass
-class Run:
-    code: int
-    doc: dict[str, Any] | None
-    stderr: str
-
-    @property
-    def bought(self) -> set[str]:
-        return {a["e164"] for a in (self.doc or {}).get("bought", [])}
-
-    def spent(self) -> Decimal:
-        return sum((Decimal(a["first_bill"]["amount"]) for a in (self.doc or {}).get("bought", [])), Decimal(0))
-
-    def check_exit_code(self) -> None:
-        """The exit code is the one the JSON's status means, and nothing went to a traceback."""
-        assert "Traceback" not in self.stderr, self.stderr
-        assert self.doc is not None, self.stderr
-        assert EXIT_FOR_STATUS[self.doc["status"]] == self.code, self.stderr
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 180) -> Run:
-    out, err = proc.communicate(timeout=timeout)
-    try:
-        doc = json.loads(out) if out.strip() else None
-    except ValueError:
-        doc = None
-    return Run(proc.returncode, doc, err)
+    def check_ledger(self) -> None:
+        """The ledger holds as bought exactly what the account owns, and nothing is left unresolved."""
+        attempts = self.attempts()
+        assert not [a for a in attempts if a.unresolved]
+        assert sorted(a.e164 for a in attempts if a.state is AttemptState.BOUGHT) == sorted(self.owned())
 
 
 @pytest.fixture
 def account(fresh_ledger: str, tmp_path: Path) -> Iterator[Account]:
-    """A fresh Vobiz sandbox served on loopback, and a fresh ledger on each engine."""
-    where, separate = fresh_ledger, fresh_ledger.startswith("postgresql://")
-    boxes = create_sandboxes(["vobiz"])
-    with serve_sandboxes(boxes) as urls:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
-        env.update(boxes["vobiz"].env, VOBIZ_BASE_URL=urls["vobiz"])
-        yield Account(boxes["vobiz"], env, where, tmp_path, separate)
+    """A fresh sandbox server process, and a fresh ledger on each engine."""
+    engine = "postgresql" if fresh_ledger.startswith("postgresql://") else "sqlite"
+    # SQLite: the default ledger, where platformdirs puts it on Linux ($XDG_DATA_HOME/numbroker).
+    ledger = fresh_ledger if engine == "postgresql" else str(tmp_path / "data" / "numbroker" / "ledger.sqlite3")
+    with start_server(stderr_path=tmp_path / "server.log") as server:
+        yield Account(server, engine, ledger, tmp_path, spend_limit=Decimal(5))
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.02)
-
-
-def purchase_received(box: Sandbox) -> bool:
-    """A purchase request reached the sandbox (the knob's counter, else the request log)."""
-    received = getattr(box, "received", None)
-    if received is not None:
-        return bool(received.get("purchase"))
-    return any(r.endpoint == "purchase" for r in box.log)
+def wait_for_abandoned(account: Account, count: int = 1) -> None:
+    """Wait until the sandbox has seen ``count`` purchase clients go away mid-request."""
+    account.server.wait_until(
+        lambda states: states[VENDOR]["requests"]["purchase"]["abandoned"] >= count,
+        "the sandbox to see the signalled run's connection close",
+    )
 
 
 # -- concurrent runs on one account ------------------------------------------------------------------
@@ -139,139 +166,191 @@ def purchase_received(box: Sandbox) -> bool:
 
 def test_concurrent_runs_with_one_key_buy_the_intent_once(account: Account) -> None:
     """Five runs at once, one key, two numbers: the account owns two; every run reports those two, exit 0."""
-    procs = [account.start("--quantity", "2", "--idempotency-key", "fleet-1", n=n) for n in range(5)]
-    runs = [finish(p) for p in procs]
+    starting = [account.start("--quantity", "2", "--idempotency-key", "fleet-1") for _ in range(5)]
+    runs = [Run(run.wait()) for run in starting]
 
+    account.check(2, *runs)
     assert 2 == len(account.owned())
     for run in runs:
-        run.check_exit_code()
-        assert 0 == run.code
-        assert account.owned() == run.bought | {n["e164"] for n in (run.doc or {})["earlier_bought"]}
-    assert 1 == sum(1 for r in runs if not (r.doc or {})["replayed"])
-    assert 2 == len(account.box.purchases)
+        assert (0, "complete") == (run.code, run.doc["status"]), run.stderr
+        assert set(account.owned()) == run.bought | {n["e164"] for n in run.doc["earlier_bought"]}
+    assert 1 == sum(not run.doc["replayed"] for run in runs)
+    assert {"received": 2, "answered": 2, "abandoned": 0} == account.purchase_requests()
+    account.check_ledger()
+    if account.engine == "sqlite":
+        assert Path(account.ledger).is_file()  # the default ledger, found with no configuration
 
 
 def test_concurrent_runs_with_different_keys_keep_one_spend_limit(account: Account) -> None:
     """Five runs at once, two numbers each, one 2 USD daily limit on the account: never over it, all true."""
-    procs = [
-        account.start("--quantity", "2", "--idempotency-key", f"job-{n}", "--spend-limit", "2 USD", n=n)
-        for n in range(5)
-    ]
-    runs = [finish(p) for p in procs]
+    account.spend_limit = Decimal(2)
+    starting = [account.start("--quantity", "2", "--idempotency-key", f"job-{n}") for n in range(5)]
+    runs = [Run(run.wait()) for run in starting]
 
-    for run in runs:
-        run.check_exit_code()
+    account.check(10, *runs)
     bought = [e164 for run in runs for e164 in run.bought]
     assert len(bought) == len(set(bought))  # never the same number twice
-    assert set(bought) == account.owned()
-    assert sum((run.spent() for run in runs), Decimal(0)) <= Decimal(2)
-    assert sum(Decimal(str(p.upfront or 0)) + Decimal(str(p.monthly or 0)) for p in account.box.purchases) <= 2
-    assert {"complete", "short", "none"} >= {(r.doc or {})["status"] for r in runs}
+    assert sorted(bought) == sorted(account.owned())
+    assert {"complete", "short", "none"} >= {run.doc["status"] for run in runs}
+    assert all(len(run.bought) <= 2 for run in runs)
+    stopped = [e for run in runs for e in run.doc["plan"] if e["decision"] == "over_spend_limit"]
+    assert stopped, "the limit never had to stop a purchase"
+    account.check_ledger()
+
+
+def test_a_run_waits_for_the_account_then_names_the_holder(account: Account) -> None:
+    """While one run is buying (its purchase held by the vendor), another searches, waits at most --run-timeout
+    for the account, then exits 1 naming the holder; nothing was bought twice."""
+    account.faults(hold_purchase_seconds=600)
+    with account.start("--quantity", "1", "--idempotency-key", "first") as holder:
+        account.server.wait_for_purchases(1, provider=VENDOR, run=holder)
+        second = account.run("--quantity", "1", "--run-timeout", "1")
+        assert 1 == second.code, second.stderr
+        assert "nothing was bought" in second.stderr and f"pid {holder.pid}," in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr
+        holder.send_signal(signal.SIGTERM)
+        first = holder.wait()
+
+    assert 4 == first.returncode, first.stderr
+    assert 1 == len(account.owned()) == account.purchase_requests()["received"]
+    assert [AttemptState.UNKNOWN] == [a.state for a in account.attempts()]
 
 
 # -- killed right after the purchase request was sent ---------------------------------------------------
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
-def test_a_run_killed_mid_purchase_is_settled_by_the_rerun(account: Account, how: signal.Signals) -> None:
-    """Killed while its request hangs (not committed): SIGTERM exits 4 naming it; the rerun releases it, buys one."""
-    proc = account.start("--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0")
-    wait_for(lambda: any(r.endpoint == "search" for r in account.box.log), "the search")
-    account.box.faults = Faults(rate_stall=1.0, stall_seconds=60)  # the purchase request hangs unanswered
-    wait_for(lambda: any(a.state is AttemptState.PENDING for a in account.attempts()), "the pending attempt")
-    time.sleep(0.5)  # the request leaves right after its pending line
-    proc.send_signal(how)
-    killed = finish(proc)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL], ids=["TERM", "HUP", "KILL"])
+def test_a_run_killed_before_the_vendor_committed_is_released_by_the_rerun(account: Account, sig: int) -> None:
+    """Killed while the vendor holds its request, uncommitted: SIGTERM/SIGHUP exit 4 naming the attempt
+    (recorded unknown), SIGKILL leaves it pending; the rerun finds it not owned, releases it, buys one."""
+    account.faults(hold_purchase_seconds=600, hold_purchase_commit="unless_gone")
+    audit = account.workdir / "killed-audit.jsonl"
+    killed = account.signalled(
+        sig, "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0", "--audit-log", str(audit)
+    )
+    wait_for_abandoned(account)
 
-    if how is signal.SIGTERM:
-        assert 4 == killed.code, killed.stderr
-        assert "in flight" in killed.stderr and "Traceback" not in killed.stderr
-        assert [AttemptState.UNKNOWN] == [a.state for a in account.attempts()]
-    else:
+    (attempt,) = account.attempts()
+    logged = [json.loads(line)["outcome"] for line in audit.read_text(encoding="utf-8").splitlines()]
+    if sig == signal.SIGKILL:
         assert -signal.SIGKILL == killed.code
-        assert [AttemptState.PENDING] == [a.state for a in account.attempts()]
-    assert set() == account.owned()
+        assert AttemptState.PENDING is attempt.state
+        assert ["pending"] == logged
+    else:
+        assert 4 == killed.code, killed.stderr
+        assert "in flight" in killed.stderr and f"attempt {attempt.id}: {attempt.e164}" in killed.stderr
+        assert "Traceback" not in killed.stderr
+        assert AttemptState.UNKNOWN is attempt.state
+        assert ["pending", "unknown"] == logged
+    assert [] == account.owned()
 
-    account.box.faults = Faults()
+    account.faults()
     rerun = account.run("--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0")
 
-    rerun.check_exit_code()
-    assert 0 == rerun.code
-    assert 1 == len(account.owned()) and rerun.bought == account.owned()
-    assert ["released"] == [n["state"] for n in (rerun.doc or {})["recovered"]]
+    account.check(1, rerun)
+    assert (0, "complete") == (rerun.code, rerun.doc["status"]), rerun.stderr
+    assert 1 == len(account.owned()) and rerun.bought == set(account.owned())
+    assert ["released"] == rerun.state_of("recovered")
+    account.check_ledger()
 
 
-@needs("hold_purchase_seconds")
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
-def test_a_run_killed_after_the_vendor_committed_is_counted_by_the_rerun(account: Account, how: signal.Signals) -> None:
-    """The vendor committed and holds its answer; the run is killed: the rerun finds it owned and buys nothing."""
-    account.box.faults = knobs(hold_purchase_seconds=60)
-    proc = account.start("--quantity", "1", "--idempotency-key", "nightly")
-    wait_for(lambda: purchase_received(account.box) and bool(account.box.purchases), "the committed purchase")
-    proc.send_signal(how)
-    killed = finish(proc)
-    assert (4 if how is signal.SIGTERM else -signal.SIGKILL) == killed.code, killed.stderr
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
+def test_a_run_killed_after_the_vendor_committed_is_counted_by_the_rerun(account: Account, sig: int) -> None:
+    """The vendor committed and holds its answer; the run is killed: the rerun finds it owned, counts it toward
+    the intent and buys nothing more."""
+    account.faults(hold_purchase_seconds=600, hold_purchase_commit="before")
+    killed = account.signalled(sig, "--quantity", "1", "--idempotency-key", "nightly")
+    wait_for_abandoned(account)
+    assert (4 if sig == signal.SIGTERM else -signal.SIGKILL) == killed.code, killed.stderr
+    assert 1 == len(account.owned())
+    assert [AttemptState.UNKNOWN if sig == signal.SIGTERM else AttemptState.PENDING] == [
+        a.state for a in account.attempts()
+    ]
 
-    account.box.faults = Faults()
+    account.faults()
     rerun = account.run("--quantity", "1", "--idempotency-key", "nightly")
 
-    rerun.check_exit_code()
-    assert 0 == rerun.code
-    assert 1 == len(account.owned()) == len(account.box.purchases)
+    account.check(1, rerun)
+    assert (0, "complete") == (rerun.code, rerun.doc["status"]), rerun.stderr
     assert set() == rerun.bought
-    assert account.owned() == {n["e164"] for n in (rerun.doc or {})["recovered"] if n["state"] == "bought"}
+    assert ["bought"] == rerun.state_of("recovered")
+    assert set(account.owned()) == {n["e164"] for n in rerun.doc["recovered"]}
+    assert 1 == account.purchase_requests()["received"]
+    account.check_ledger()
 
 
 # -- vendors that commit and say otherwise, or never finish answering ------------------------------------
 
+LAG = 15.0
+"""Seconds the owned list lags behind a commit: longer than a run's start-up on a loaded machine."""
 
-@needs("commit_then_503", "owned_list_lag_seconds")
+
 def test_commit_then_503_with_a_lagging_owned_list_never_buys_more_than_asked(account: Account) -> None:
-    """Every purchase commits then answers 503, the owned list lags 3 s: quantity 1 owns one, whatever reruns."""
-    account.box.faults = knobs(commit_then_503=1.0, owned_list_lag_seconds=3)
+    """Every purchase commits then answers 503, the owned list lags: quantity 1 owns one, whatever reruns."""
+    account.faults(commit_then_503=1.0, owned_list_lag_seconds=LAG)
     args = ("--quantity", "1", "--budget", "0.60 USD", "--idempotency-key", "k", "--confirm-window", "60")
 
     first = account.run(*args)
 
-    first.check_exit_code()
+    account.check(1, first)
     assert 4 == first.code  # bought? the owned list does not say yet
-    assert 1 == len(account.owned()) == len(account.box.purchases)
-    assert 1 == len((first.doc or {})["unresolved"])
-    early = account.run(*args)  # within the lag: still cannot tell, buys nothing
-    assert 4 == early.code and 1 == len(account.box.purchases)
+    assert ["ambiguous"] == [a["outcome"] for a in first.doc["attempts"]]
+    assert ["ambiguous"] == first.state_of("unresolved")
+    early = account.run(*args)  # within the lag: it still cannot tell, so it buys nothing
+    assert [False] == [n["listed"] for n in account.server.state(VENDOR)["owned"]], "the lag passed too soon"
+    account.check(1, early)
+    assert 4 == early.code and [] == early.doc["attempts"]
+    assert 1 == account.purchase_requests()["received"]
 
-    time.sleep(3)
+    account.server.wait_until(lambda states: all(n["listed"] for n in states[VENDOR]["owned"]), "the lag to pass")
     later = account.run(*args)
-    later.check_exit_code()
-    assert 0 == later.code
-    assert 1 == len(account.owned()) == len(account.box.purchases)
+
+    account.check(1, later)
+    assert (0, "complete") == (later.code, later.doc["status"]), later.stderr
+    assert ["bought"] == later.state_of("recovered")
+    assert 1 == len(account.owned()) == account.purchase_requests()["received"]
+    account.check_ledger()
 
 
-@needs("drip_seconds", "drip_endpoints")
 def test_a_dripping_purchase_answer_is_cut_at_its_deadline_and_confirmed(account: Account) -> None:
-    """The purchase answer drips a byte a second: the 2 s purchase deadline cuts it; the owned list confirms it."""
-    account.box.faults = knobs(drip_seconds=1.0, drip_endpoints=("purchase",))
+    """The purchase answer drips a byte every 5 s: the 2 s purchase deadline cuts it; the owned list confirms it."""
+    account.faults(drip_seconds=5.0, drip_endpoints=["purchase"])
 
-    run = account.run("--quantity", "1", "--purchase-timeout", "2", "--timeout", "3")
+    run = account.run("--quantity", "1", "--purchase-timeout", "2", "--timeout", "10")
 
-    run.check_exit_code()
-    assert 0 == run.code
-    (attempt,) = (run.doc or {})["attempts"]
+    account.check(1, run)
+    assert (0, "complete") == (run.code, run.doc["status"]), run.stderr
+    (attempt,) = run.doc["attempts"]
     assert "confirmed_owned" == attempt["outcome"] and "deadline" in attempt["reason"]
     assert 1 == len(account.owned())
+    account.check_ledger()
 
 
-@needs("commit_then_503", "owned_list_stall")
 def test_an_owned_list_that_never_answers_is_cut_at_its_deadline(account: Account) -> None:
-    """Commit then 503, and the owned list never answers: the check gives up at its deadline; exit 4, named."""
-    account.box.faults = knobs(commit_then_503=1.0, owned_list_stall=float("inf"))
+    """Commit then 503, and the owned list never answers: each check gives up at its deadline, exit 4 naming the
+    attempt, and a rerun buys nothing; once the list answers, the rerun counts the number and finishes."""
+    account.faults(commit_then_503=1.0, owned_list_stall=float("inf"))
+    args = ("--quantity", "1", "--idempotency-key", "k", "--purchase-timeout", "2", "--timeout", "10")
 
-    run = account.run("--quantity", "1", "--purchase-timeout", "2", "--timeout", "3")
+    run = account.run(*args)
 
-    run.check_exit_code()
+    account.check(1, run)
     assert 4 == run.code
-    assert "owned numbers were not read within" in (run.doc or {})["attempts"][0]["reason"]
-    assert 1 == len(account.owned())
+    assert "owned numbers were not read within" in run.doc["attempts"][0]["reason"]
+    assert ["unknown"] == run.state_of("unresolved")
+    stuck = account.run(*args)
+    account.check(1, stuck)
+    assert 4 == stuck.code and [] == stuck.doc["attempts"]
+    assert "owned numbers were not read within" in stuck.doc["unresolved"][0]["reason"]
+    assert 1 == len(account.owned()) == account.purchase_requests()["received"]
+
+    account.faults()
+    settled = account.run(*args)
+
+    account.check(1, settled)
+    assert (0, "complete") == (settled.code, settled.doc["status"]), settled.stderr
+    assert ["bought"] == settled.state_of("recovered")
+    account.check_ledger()
 
 
 # -- a full disk ---------------------------------------------------------------------------------------
@@ -284,24 +363,29 @@ def test_a_full_disk_mid_run_leaves_a_true_result_and_no_glued_line(account: Acc
     audit = account.workdir / "audit.jsonl"
     filler = '{"filler":"' + "x" * 200 + '"}\n'
     audit.write_text(filler * ((limit - 1300) // len(filler)), encoding="utf-8")
-    if account.ledger.endswith(".sqlite3"):  # created now, so its first pages exist before the limit applies
-        open_ledger(account.ledger).close()
 
-    def small_disk() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    run = account.run("--quantity", "5", "--audit-log", str(audit), file_size_limit=limit)
 
-    run = account.run("--quantity", "5", "--audit-log", str(audit), preexec=small_disk)
-
-    run.check_exit_code()
-    assert run.bought == account.owned()
+    account.check(5, run)
+    assert run.bought == set(account.owned())
     assert 0 < len(account.owned()) < 5
-    assert any("audit log could not be written" in n for n in (run.doc or {})["notes"])
-    states = [a.state for a in account.attempts()]
-    assert states.count(AttemptState.BOUGHT) == len(account.owned())
-    assert not any(a.unresolved for a in account.attempts())
+    assert any("audit log could not be written" in n for n in run.doc["notes"])
+    account.check_ledger()
 
     rerun = account.run("--quantity", "1", "--audit-log", str(audit))
-    rerun.check_exit_code()
+    account.check(6, rerun)
     tail = audit.read_text(encoding="utf-8").split("\n")[-3:]
     assert "" == tail[-1]
-    assert all(json.loads(line)["run_id"] == (rerun.doc or {})["run_id"] for line in tail[:-1])
+    assert all(json.loads(line)["run_id"] == rerun.doc["run_id"] for line in tail[:-1])
+    account.check_ledger()
+
+
+def test_an_audit_log_that_cannot_be_written_at_all_is_a_true_bought_nothing(account: Account) -> None:
+    """--audit-log /dev/full: no purchase request is sent, exit 1 with true JSON saying why."""
+    run = account.run("--quantity", "1", "--audit-log", "/dev/full")
+
+    account.check(0, run)
+    assert (1, "none") == (run.code, run.doc["status"]), run.stderr
+    assert any("audit log could not be written" in n for n in run.doc["notes"])
+    assert 0 == account.purchase_requests()["received"]
+    assert {AttemptState.RELEASED} >= {a.state for a in account.attempts()}

@@ -3,6 +3,7 @@ at the moment their purchase request reaches it; a file-size limit stands in for
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -146,3 +147,11 @@ def test_run_cli_applies_the_file_size_limit(tmp_path: Path) -> None:
     assert "1234" == limited.stdout.strip()
     assert 0 == result.returncode, result.stderr
     assert isinstance(result.json(), list)
+
+
+def test_set_faults_sends_a_knob_that_never_ends(server: SandboxServer) -> None:
+    """An owned list that never answers (math.inf) reaches the running server as such."""
+    some = next(iter(server.providers))
+    server.set_faults(Faults(owned_list_stall=math.inf), provider=some)
+
+    assert math.inf == Faults.from_json(server.state(some)["faults"]).owned_list_stall

@@ -22,7 +22,8 @@ are listed in :mod:`numbroker_providers.plivo._adapter`); every path ends with a
   the number in its answer.
 * ``GET /v1/Account/{auth_id}/Number/{number}/``: one owned number (``active`` false while pending), 404
   ``{"error": "not found"}`` otherwise; ``GET /v1/Account/{auth_id}/Number/``: the owned list, by
-  ``limit`` (1–20) and ``offset``, in the same envelope as the search.
+  ``limit`` (1–20) and ``offset``, in the same envelope as the search. Both show a bought number only
+  ``Faults.owned_list_lag_seconds`` after its purchase committed (until then it is not found).
 
 Errors are ``{"api_id": ..., "error": "..."}``. The inventory is deterministic per seed, includes the
 shared US numbers of :func:`numbroker.sandbox.shared_numbers` (at Plivo's own price) and a set of
@@ -377,7 +378,7 @@ class _Plivo:
         if (denied := self._denied(request)) is not None:
             return denied
         entry = self.numbers.get(request.path_params["number"])
-        if entry is None:
+        if entry is None or not self._listed([entry]):
             return _error(self.sandbox, 404, "not found")
         return Reply(200, {"api_id": self.sandbox.new_uuid(), **entry})
 
@@ -387,8 +388,12 @@ class _Plivo:
         sliced = self._slice(request)
         if isinstance(sliced, Reply):
             return sliced
-        body, faults = self._listing(request, list(self.numbers.values()), *sliced)
+        body, faults = self._listing(request, self._listed(list(self.numbers.values())), *sliced)
         return Reply(200, body, faults=faults)
+
+    def _listed(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The owned entries past their owned-list lag (``Faults.owned_list_lag_seconds``)."""
+        return self.sandbox.listed(entries, lambda entry: "+" + entry["number"])
 
 
 def _charged(value: Any) -> Decimal | None:

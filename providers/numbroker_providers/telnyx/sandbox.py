@@ -521,7 +521,7 @@ class _Telnyx:
             return _error(400, "page[number] and page[size] must be integers", parameter="page")
         if page < 1 or not 1 <= size <= _OWNED_MAX_SIZE:
             return _error(400, f"page[number] must be positive and page[size] 1 to {_OWNED_MAX_SIZE}", parameter="page")
-        items = self.numbers
+        items = self.sandbox.listed(self.numbers, lambda number: number["phone_number"])  # owned_list_lag_seconds
         wanted = q.get("filter[phone_number]")
         if wanted is not None:
             # "Requires at least three digits. Non-numerical characters will result in no values being returned."

@@ -480,7 +480,8 @@ class _Twilio:
         if not 1 <= page_size <= _MAX_PAGE_SIZE or page < 0:
             return _error(400, 20001, "Invalid paging parameters")
         wanted = re.sub(r"\D", "", params.get("PhoneNumber") or "")
-        items = [n for n in self.numbers if wanted in n["phone_number"][1:]]
+        listed = sb.listed(self.numbers, lambda number: number["phone_number"])  # owned_list_lag_seconds
+        items = [n for n in listed if wanted in n["phone_number"][1:]]
         try:
             result = sb.token_page(items, token=params.get("PageToken"), limit=page_size)
         except InvalidPageToken:

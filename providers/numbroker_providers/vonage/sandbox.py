@@ -22,7 +22,8 @@ Speaks the Numbers API as its definition describes it (``Nexmo/api-specification
   they failed, which is why success is read from the body.
 * ``GET /account/numbers``: the numbers bought, ``pattern``/``search_pattern``, ``size`` (default 10,
   at most 100) and ``index`` as above; ``{"count", "numbers": [{"country", "msisdn", "type",
-  "features"}]}`` or ``{}``.
+  "features"}]}`` or ``{}``. A bought number shows here ``Faults.owned_list_lag_seconds`` after its
+  purchase committed.
 
 Where the sources are silent the emulator chooses, and says so here: a missing or malformed parameter
 is a 400 naming it (``{"country": "Is required."}``, the shape quoted in
@@ -284,7 +285,7 @@ class _Vonage:
         country = (query.get("country") or "").strip().upper()
         numbers = [
             n
-            for n in self.numbers
+            for n in self.sandbox.listed(self.numbers, lambda number: "+" + number["msisdn"])
             if (not country or n["country"] == country) and (term is None or _matches(n["msisdn"], *term))
         ]
         result = self.sandbox.numbered_page(numbers, page=index, per_page=size)

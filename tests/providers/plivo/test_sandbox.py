@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -258,3 +259,25 @@ def test_size_and_shared_numbers() -> None:
     assert shared and all(r.country == "US" for r in shared)
     assert all(r.monthly is not None and r.monthly.as_tuple().exponent == -5 for r in shared)
     assert all(r.monthly != Decimal(0) for r in shared)
+
+
+async def test_the_owned_list_and_lookup_lag_behind_the_commit() -> None:
+    """Faults.owned_list_lag_seconds: a bought number is the account's at once, but the owned list and its
+    lookup show it only once the lag in force at its commit has passed."""
+    sb = create_app(verification_countries=(), faults=Faults(owned_list_lag_seconds=600))
+    first, second = [r for r in sb.records if r.expected_valid and r.country == "US"][:2]
+    async with client(sb) as http:
+        assert 201 == (await http.post(account(sb, "PhoneNumber", first.e164[1:]), json={})).status_code
+        lagging = await http.get(account(sb, "Number"), params={"limit": 20, "offset": 0})
+        lookup = await http.get(account(sb, "Number", first.e164[1:]))
+        sb.listed_from[first.e164] = time.monotonic()  # as if the lag had passed
+        sb.faults = Faults()  # a later purchase is listed at once
+        assert 201 == (await http.post(account(sb, "PhoneNumber", second.e164[1:]), json={})).status_code
+        listed = await http.get(account(sb, "Number"), params={"limit": 20, "offset": 0})
+        found = await http.get(account(sb, "Number", first.e164[1:]))
+
+    assert ([], 0) == (lagging.json()["objects"], lagging.json()["meta"]["total_count"])
+    assert (404, "not found") == (lookup.status_code, lookup.json()["error"])
+    assert [first.e164[1:], second.e164[1:]] == [o["number"] for o in listed.json()["objects"]]
+    assert (200, first.e164[1:]) == (found.status_code, found.json()["number"])
+    assert {first.e164, second.e164} == set(sb.owned)

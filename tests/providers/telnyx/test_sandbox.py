@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -299,3 +300,23 @@ def test_inventory_is_deterministic_and_sized() -> None:
         theirs = resold[number.e164].monthly
         assert theirs is not None and mine.monthly < theirs
     assert all(isinstance(r.monthly, Decimal) for r in first.records if r.expected_valid)
+
+
+@pytest.mark.anyio
+async def test_the_owned_list_lags_behind_the_commit() -> None:
+    """Faults.owned_list_lag_seconds: an ordered number is the account's at once, but the owned list shows it
+    only once the lag in force at its commit has passed."""
+    sandbox = create_app(seed=1, order_polls=0, faults=Faults(owned_list_lag_seconds=600))
+    params = {"filter[country_code]": "US", "filter[limit]": 100}
+    first, second = [item["phone_number"] for item in (await get(sandbox, SEARCH, params)).json()["data"][:2]]
+
+    await post(sandbox, "/v2/number_orders", {"phone_numbers": [{"phone_number": first}]})
+    lagging = (await get(sandbox, "/v2/phone_numbers")).json()
+    sandbox.listed_from[first] = time.monotonic()  # as if the lag had passed
+    sandbox.faults = Faults()  # a later purchase is listed at once
+    await post(sandbox, "/v2/number_orders", {"phone_numbers": [{"phone_number": second}]})
+    listed = (await get(sandbox, "/v2/phone_numbers")).json()
+
+    assert ([], 0) == (lagging["data"], lagging["meta"]["total_results"])
+    assert [first, second] == [n["phone_number"] for n in listed["data"]]
+    assert {first, second} <= set(sandbox.owned)

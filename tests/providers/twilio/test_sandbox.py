@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -194,3 +195,25 @@ def test_the_same_seed_gives_the_same_stock_and_credentials() -> None:
     a, b, c = create_app(seed=9), create_app(seed=9), create_app(seed=10)
     assert [r.raw for r in a.records] == [r.raw for r in b.records] and a.env == b.env
     assert [r.e164 for r in a.records] != [r.e164 for r in c.records] and a.env != c.env
+
+
+@pytest.mark.anyio
+async def test_the_owned_list_lags_behind_the_commit(client: tuple[Sandbox, httpx.AsyncClient]) -> None:
+    """Faults.owned_list_lag_seconds: a bought number is the account's at once, but the owned list (and its
+    PhoneNumber lookup) shows it only once the lag in force at its commit has passed."""
+    sandbox, http = client
+    url = account(sandbox, "/IncomingPhoneNumbers.json")
+    first, second = [r for r in sandbox.records if r.expected_valid and r.country == "GB"][:2]
+    sandbox.faults = Faults(owned_list_lag_seconds=600)
+
+    assert 201 == (await http.post(url, data={"PhoneNumber": first.e164})).status_code
+    lagging = (await http.get(url)).json()["incoming_phone_numbers"]
+    lookup = (await http.get(url, params={"PhoneNumber": first.e164})).json()["incoming_phone_numbers"]
+    sandbox.listed_from[first.e164] = time.monotonic()  # as if the lag had passed
+    sandbox.faults = Faults()  # a later purchase is listed at once
+    assert 201 == (await http.post(url, data={"PhoneNumber": second.e164})).status_code
+    listed = (await http.get(url)).json()["incoming_phone_numbers"]
+
+    assert ([], []) == (lagging, lookup)
+    assert [first.e164, second.e164] == [n["phone_number"] for n in listed]
+    assert {first.e164, second.e164} == set(sandbox.owned)

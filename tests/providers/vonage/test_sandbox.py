@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -260,3 +261,21 @@ async def test_the_shared_fault_knobs() -> None:
     sb = create_app(faults=Faults(lying_total=5))
     assert 5 == (await get(sb, "/number/search", country="GB")).json()["count"]
     assert "lying_total" == sb.log[-1].fault
+
+
+async def test_the_owned_list_lags_behind_the_commit() -> None:
+    """Faults.owned_list_lag_seconds: a bought number is the account's at once, but the owned list shows it
+    only once the lag in force at its commit has passed."""
+    sb = create_app(faults=Faults(owned_list_lag_seconds=600))
+    first, second = valid(sb, "GB")[:2]
+
+    assert 200 == (await buy(sb, first.raw["msisdn"], "GB")).status_code
+    lagging = (await get(sb, "/account/numbers")).json()
+    sb.listed_from[first.e164] = time.monotonic()  # as if the lag had passed
+    sb.faults = Faults()  # a later purchase is listed at once
+    assert 200 == (await buy(sb, second.raw["msisdn"], "GB")).status_code
+    listed = (await get(sb, "/account/numbers")).json()
+
+    assert {} == lagging
+    assert [first.raw["msisdn"], second.raw["msisdn"]] == [n["msisdn"] for n in listed["numbers"]]
+    assert {first.e164, second.e164} == set(sb.owned)
