@@ -87,7 +87,7 @@ class Connection:
         timeout: seconds per HTTP request.
         retry: how idempotent GETs are retried.
         max_response_bytes: cap on one response body, after decompression.
-        redactor: the provider's secrets; each one registered is also redacted from the HTTP libraries' logs.
+        redactor: the provider's secrets (credentials, auth header tokens); each is also redacted from every log.
     """
 
     def __init__(
@@ -124,6 +124,7 @@ class Connection:
         self._max_connections = max_connections
         self._rate_limiter = RateLimiter(rate_limit) if rate_limit else None
         self._closed = False
+        self._auth_seen: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -157,7 +158,7 @@ class Connection:
         return self.base_url + "".join("/" + quote(s, safe="") for s in segments)
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret of this provider (and its URL-quoted form) replaced by ``***``."""
+        """``text`` with every secret of this provider (in every escaped form) replaced by ``***``."""
         return self.redactor.redact(text)
 
     def json(self, response: httpx.Response) -> Any:
@@ -180,6 +181,7 @@ class Connection:
             try:
                 return await operation()
             except ProviderError as exc:
+                self.redactor.scrub(exc)  # an adapter's own error may quote vendor text
                 delay = self.retry.delay(attempt, exc)
                 if delay is None or anyio.current_time() + delay >= anyio.current_effective_deadline():
                     raise
@@ -197,12 +199,17 @@ class Connection:
         """Send one request; map every failure into the error tree; cap and buffer the body."""
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
+        auth = self._auth_headers()
+        for value in auth.values():
+            if value not in self._auth_seen:  # a vendor may echo the header itself (Basic: base64 of id:secret)
+                self._auth_seen.add(value)
+                self.redactor.add_auth_header(value)
         request = self.client.build_request(
             method,
             url,
             params=params,
             json=json,
-            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **self._auth_headers()},
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **auth},
         )
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
@@ -223,9 +230,12 @@ class Connection:
             )
             _emit(run, RequestFinished(self.provider_id, method=method, path=shown, status=status, elapsed=elapsed))
         if status >= 300:
-            body = self.redact(response.content[:2000].decode("utf-8", "replace"))
+            # Redacted before it is cut (a secret at the cut is never half-shown) and again once the
+            # error's message is decoded from it (escapes in every form are matched: see _redaction).
+            text = response.content[: 2000 + self.redactor.longest].decode("utf-8", "replace")
+            body = self.redact(text)[:2000]
             headers = {name: self.redact(value) for name, value in response.headers.items()}
-            raise error_for_status(self.provider_id, response, body, headers=headers)
+            raise self.redactor.scrub(error_for_status(self.provider_id, response, body, headers=headers))
         return response
 
     async def _receive(self, request: httpx.Request) -> httpx.Response:

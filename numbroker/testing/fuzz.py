@@ -16,7 +16,7 @@ net, which would mean the adapter let a bad shape through unjudged::
     @given(body=...)  # mangled_body() of an envelope of mutated records
     def test_pages(body):
         seen = []
-        check_page(replaying(MyProvider, body, seen, api_key="k"), query, served=..., seen=seen, requests=1,
+        check_page(replaying(MyProvider, body, seen, api_key="canary-key"), query, served=..., seen=seen, requests=1,
                    roots=FIELDS)
 """
 
