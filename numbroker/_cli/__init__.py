@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from numbroker._cli._redacting import redacted_output
+
 if TYPE_CHECKING:
     from numbroker._models import SearchQuery
     from numbroker._money import Money
@@ -316,7 +318,7 @@ def search(
     fmt: str | None,
 ) -> None:
     """Search every configured provider and rank the offers, cheapest first."""
-    with _errors():
+    with _errors(), redacted_output():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         env = _environment(env_file)
         query = _build_query(
@@ -461,7 +463,7 @@ def buy_cheapest_command(
     """
     from numbroker._exceptions import PurchaseError
 
-    with _errors():
+    with _errors(), redacted_output():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         if max_monthly is None:
             raise UsageProblem("--max-monthly is required: the hard cap on the monthly price, e.g. '2.50 USD'")
@@ -551,7 +553,7 @@ def providers_command(fmt: str | None, env_file: str | None) -> None:
     """
     import json
 
-    with _errors():
+    with _errors(), redacted_output():
         from numbroker._registry import available_providers
         from numbroker._types import QueryFilter
 
