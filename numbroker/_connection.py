@@ -200,10 +200,10 @@ class Connection:
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
         auth = self._auth_headers()
-        for value in auth.values():
+        for name, value in auth.items():
             if value not in self._auth_seen:  # a vendor may echo the header itself (Basic: base64 of id:secret)
                 self._auth_seen.add(value)
-                self.redactor.add_auth_header(value)
+                self.redactor.add_auth_header(name, value)
         request = self.client.build_request(
             method,
             url,

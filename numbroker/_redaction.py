@@ -41,6 +41,7 @@ __all__ = [
     "MIN_SECRET_LENGTH",
     "LibraryLogFilter",
     "Redactor",
+    "check_credential",
     "check_secret_length",
     "redact_receipt",
     "redact_result",
@@ -59,7 +60,7 @@ _HTML_NAMED = {"&": ("amp",), "<": ("lt",), ">": ("gt",), '"': ("quot",), "'": (
 
 
 def check_secret_length(value: str, *, name: str) -> None:
-    """Refuse a credential too short to redact safely, naming ``name`` (never the value).
+    """Refuse a secret too short to redact safely, naming ``name`` (never the value).
 
     Raises:
         ConfigurationError: ``value`` has fewer than :data:`MIN_SECRET_LENGTH` characters.
@@ -69,6 +70,18 @@ def check_secret_length(value: str, *, name: str) -> None:
             f"{name} is shorter than {MIN_SECRET_LENGTH} characters: too short to be a real credential "
             "or to be kept out of messages"
         )
+
+
+def check_credential(value: str, *, name: str) -> None:
+    """Refuse a credential too short to redact safely, or one no HTTP header can carry, naming ``name``.
+
+    Raises:
+        ConfigurationError: ``value`` has fewer than :data:`MIN_SECRET_LENGTH` characters, or a character
+            that is not printable ASCII. The message never shows the value.
+    """
+    check_secret_length(value, name=name)
+    if not (value.isascii() and value.isprintable()):
+        raise ConfigurationError(f"{name} has a character no credential has (only printable ASCII can be sent)")
 
 
 def _hex(value: int, width: int = 0) -> str:
@@ -103,8 +116,12 @@ def _char_pattern(char: str) -> str:
     return "(?:" + "|".join(forms) + ")"
 
 
-def _secret_pattern(secret: str) -> str:
-    return "".join(_char_pattern(char) for char in secret)
+_TERMINAL_GAP = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
+"""Terminal control sequences (colours, cursor moves) a terminal renderer may put between two characters."""
+
+
+def _secret_pattern(secret: str, *, terminal: bool = False) -> str:
+    return (_TERMINAL_GAP if terminal else "").join(_char_pattern(char) for char in secret)
 
 
 class Redactor:
@@ -113,10 +130,15 @@ class Redactor:
     Where two secrets' matches overlap the whole stretch is masked, so neither is half-shown.
     """
 
-    __slots__ = ("_compiled", "_on_add", "_patterns", "_secrets")
+    __slots__ = ("_compiled", "_on_add", "_patterns", "_secrets", "_terminal")
 
-    def __init__(self, *, on_add: Callable[[str], None] | None = None) -> None:
-        """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`)."""
+    def __init__(self, *, on_add: Callable[[str], None] | None = None, terminal: bool = False) -> None:
+        """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`).
+
+        With ``terminal``, a secret is also matched with terminal control sequences between its characters
+        (as a terminal renderer colours digits), for text about to be written to a terminal.
+        """
+        self._terminal = terminal
         self._secrets: set[str] = set()
         self._patterns: list[re.Pattern[str]] = []
         self._compiled: re.Pattern[str] | None = None
@@ -140,18 +162,22 @@ class Redactor:
             return
         check_secret_length(secret, name="a secret")
         self._secrets.add(secret)
-        self._patterns.append(re.compile(_secret_pattern(secret)))
+        self._patterns.append(re.compile(_secret_pattern(secret, terminal=self._terminal)))
         self._compiled = None
         if self._on_add is not None:
             self._on_add(secret)
 
-    def add_auth_header(self, value: str) -> None:
-        """Register what an authentication header shows: its token, and for Basic auth the base64 forms.
+    def add_auth_header(self, name: str, value: str) -> None:
+        """Register what an authentication header shows: its value, or an ``Authorization`` header's token.
+
+        For Basic auth the base64 forms of ``id:secret`` are registered too.
 
         Tokens shorter than :data:`MIN_SECRET_LENGTH` are skipped (their parts are registered credentials).
         """
-        scheme, _, token = value.strip().partition(" ")
-        token = token.strip() if token else scheme
+        scheme, token = "", value
+        if name.lower() in ("authorization", "proxy-authorization"):
+            scheme, _, token = value.strip().partition(" ")
+            token = token.strip() if token else scheme
         candidates = [token]
         if scheme.lower() == "basic" and token:
             try:
@@ -274,6 +300,7 @@ class LibraryLogFilter(logging.Filter):
         super().__init__()
         self._installed = False
         self.redactor = Redactor()
+        self.terminal = Redactor(terminal=True)
 
     def add(self, secret: str) -> None:
         """Register ``secret`` for every record from now on (installing the filter first)."""
@@ -282,10 +309,15 @@ class LibraryLogFilter(logging.Filter):
                 logging.getLogger(name).addFilter(self)
             self._installed = True
         self.redactor.add(secret)
+        self.terminal.add(secret)
 
     def redact(self, text: str) -> str:
         """``text`` with every secret of this process redacted."""
         return self.redactor.redact(text)
+
+    def redact_terminal(self, text: str) -> str:
+        """Like :meth:`redact`, for terminal output: control sequences inside a secret do not hide it."""
+        return self.terminal.redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite ``record``'s message, traceback and stack when they show a secret; never drop a record."""

@@ -52,8 +52,8 @@ def redacted_output() -> Iterator[None]:
     from numbroker._redaction import LIBRARY_LOGS
 
     saved = sys.stdout, sys.stderr
-    out = RedactingStream(saved[0], LIBRARY_LOGS.redact)
-    err = RedactingStream(saved[1], LIBRARY_LOGS.redact)
+    out = RedactingStream(saved[0], LIBRARY_LOGS.redact_terminal)
+    err = RedactingStream(saved[1], LIBRARY_LOGS.redact_terminal)
     sys.stdout, sys.stderr = out, err
     try:
         yield
