@@ -153,7 +153,7 @@ def test_escaped_forms_decode_back_to_the_secret() -> None:
     forms = escaped_forms(secret)
 
     for name in ("json", "json_php", "json_unicode", "json_mixed"):
-        assert secret == json.loads(f'"{forms[name]}"'), name  # type: ignore[literal-required]
+        assert secret == json.loads(f'"{forms[name]}"'), name
     assert secret == json.loads(json.loads(f'"{forms["json_twice"]}"').join('""'))
     assert secret == unquote(forms["url"]) == unquote_plus(forms["url_plus"]) == unquote(unquote(forms["url_twice"]))
     assert secret == unescape(forms["html"])
