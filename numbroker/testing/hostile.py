@@ -135,6 +135,7 @@ class Defects:
         echo_header: echo the credentials in an ``X-Echo`` response header (ASCII forms only).
         escapings: the forms of :func:`escaped_forms` written.
         secrets: more strings to echo beside those the client sent.
+        reencode: decode and re-encode every JSON answer, spoiling nothing (a baseline with the same cost).
     """
 
     price: str | None = None
@@ -149,6 +150,7 @@ class Defects:
     echo_header: bool = False
     escapings: Sequence[Escaping] = ESCAPINGS
     secrets: Sequence[str] = ()
+    reencode: bool = False
 
     def __post_init__(self) -> None:
         if self.page_size is not None and self.page_size < 1:
@@ -164,7 +166,9 @@ class Defects:
     @property
     def spoils_body(self) -> bool:
         """True when a 2xx JSON answer is rewritten."""
-        return bool(self.price or self.exponent or self.total or self.duplicate_keys or self.echo_in_data)
+        return bool(
+            self.price or self.exponent or self.total or self.duplicate_keys or self.echo_in_data or self.reencode
+        )
 
 
 @dataclass(frozen=True)
