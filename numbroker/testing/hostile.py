@@ -26,7 +26,7 @@ Use it in-process (``httpx.ASGITransport(app=HostileVendor(...))``) or over real
 :func:`serve_hostile`::
 
     sandboxes = create_sandboxes()
-    with serve_hostile(sandboxes, {"vobiz": Defects(price="1e999999")}) as urls:
+    with serve_hostile(sandboxes, Defects(price=HUGE_EXPONENT)) as urls:
         providers = loopback_providers(sandboxes, urls)
 
 Only the ``sandbox`` extra's servers are needed for loopback; this module imports neither Starlette nor
