@@ -344,3 +344,39 @@ def test_a_credential_no_header_can_carry_is_a_configuration_error(value: str) -
 
     assert "IDENTITYCALL_API_KEY" in str(caught.value)
     assert value not in str(caught.value)
+
+
+def test_buy_cheapest_receipts_and_audit_log_show_no_echoed_credential(tmp_path: Any) -> None:
+    """Bought through vendors echoing credentials in data and purchase answers (every escaped form): stdout,
+    stderr (DEBUG logs) and the audit log show none; the receipts still arrive.
+    """
+    sandboxes = create_sandboxes()
+    defects = Defects(echo_in_data=True, echo_header=True, records="all")
+    audit = tmp_path / "buys.jsonl"
+    with serve_hostile(sandboxes, defects) as urls:
+        env: dict[str, str] = {}
+        for pid, sandbox in sandboxes.items():
+            env.update(sandbox.env)
+            env[CLASSES[pid].base_url_env] = urls[pid]
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "PLIVO_"))}
+        args = ["buy-cheapest", "--country", "US", "--max-monthly", "2 USD", "--max-first-bill", "3 USD"]
+        args += ["--quantity", "2", "--yes", "--format", "json", "--audit-log", str(audit), "--confirm-delay", "0"]
+        proc = subprocess.run(
+            [sys.executable, "-c", CLI, *args],
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    secrets = [v for k, v in env.items() if not k.endswith("_BASE_URL")]
+    pair = f"{env['PLIVO_AUTH_ID']}:{env['PLIVO_AUTH_TOKEN']}".encode()
+    secrets.append(base64.b64encode(pair).decode().rstrip("="))
+
+    assert 0 == proc.returncode, proc.stderr[-2000:]
+    bought = json.loads(proc.stdout)["bought"]
+    assert 2 == len(bought)
+    assert [] == leaks(proc.stdout, secrets)
+    assert [] == leaks(proc.stderr, secrets)
+    assert [] == leaks(audit.read_text(), secrets)
+    assert "***" in proc.stdout + audit.read_text()  # an echo reached the output, masked
