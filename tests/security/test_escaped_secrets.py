@@ -24,6 +24,7 @@ import pytest
 
 from numbroker import (
     ConfigurationError,
+    NumberType,
     Provider,
     ProviderError,
     RetryPolicy,
@@ -380,3 +381,69 @@ def test_buy_cheapest_receipts_and_audit_log_show_no_echoed_credential(tmp_path:
     assert [] == leaks(proc.stderr, secrets)
     assert [] == leaks(audit.read_text(), secrets)
     assert "***" in proc.stdout + audit.read_text()  # an echo reached the output, masked
+
+
+def test_every_numbroker_logger_is_redacted() -> None:
+    """Every logger the package (core and built-in adapters) logs on carries the redacting filter."""
+    import re
+    from pathlib import Path
+
+    import numbroker
+    import numbroker_providers
+
+    names: set[str] = set()
+    for package in (numbroker, numbroker_providers):
+        assert package.__file__ is not None
+        for source in Path(package.__file__).parent.rglob("*.py"):
+            names.update(re.findall(r"getLogger\(\"(numbroker[\w.]*)\"\)", source.read_text()))
+
+    assert names
+    assert names <= set(LIBRARY_LOGS.LOGGERS)
+
+
+@pytest.mark.anyio
+async def test_a_secret_at_the_cut_of_an_error_body_is_not_half_shown() -> None:
+    """An error body kept cut short never ends in the first letters of a secret that straddled the cut."""
+    import httpx
+
+    token = "canary-token-straddling-the-cut"
+    for offset in range(1990, 2010):
+        body = ("x" * offset + token + "y" * 100).encode()
+
+        def respond(request: httpx.Request, body: bytes = body) -> httpx.Response:
+            return httpx.Response(401, content=body)
+
+        provider = IdentityCallProvider(
+            api_key=token, base_url="https://api.example", transport=httpx.MockTransport(respond)
+        )
+        async with provider:
+            with pytest.raises(ProviderError) as caught:
+                await provider.search(SearchQuery(country="US", number_type=NumberType.LOCAL))
+        shown = getattr(caught.value, "body", "") + str(caught.value)
+        assert "canary-t" not in shown, offset
+
+
+@pytest.mark.anyio
+async def test_a_raising_event_callback_logs_no_secret_in_its_traceback(
+    debug_everything: pytest.LogCaptureFixture,
+) -> None:
+    """A callback that raises with the secret in its message is logged with the secret masked in the traceback."""
+    import httpx
+
+    token = "canary-callback-token-42"
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": []})
+
+    def callback(event: SearchEvent) -> None:
+        raise RuntimeError(f"callback saw {token}")
+
+    provider = IdentityCallProvider(
+        api_key=token, base_url="https://api.example", transport=httpx.MockTransport(respond)
+    )
+    async with Searcher([provider], own_providers=True, on_event=callback) as searcher:
+        await searcher.search(SearchQuery(country="US"))
+
+    logged = everything_logged(debug_everything)
+    assert "callback saw ***" in logged
+    assert token not in logged
