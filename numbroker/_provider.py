@@ -333,7 +333,8 @@ class Provider(ABC):
 
         A credential the vendor echoed in the record never reaches the offer or the rejection.
         """
-        return redact_result(self._connection.redactor, _normalizing.normalize_record(self, record, query))
+        result = _normalizing.normalize_record(self, record, query)
+        return redact_result(self._connection.redactor, result, id_field=self.wire_fields.get("offer_id"))
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
         """The filters ``query`` uses that this provider cannot apply natively, with how they are handled."""

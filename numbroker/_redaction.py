@@ -338,10 +338,24 @@ LIBRARY_LOGS = LibraryLogFilter()
 """The process-wide filter on the HTTP libraries' loggers and numbroker's own."""
 
 
-def redact_result(redactor: Redactor, result: AvailableNumber | RejectedRecord) -> AvailableNumber | RejectedRecord:
-    """An offer or rejected record with any secret the vendor echoed in it masked (the same object if none)."""
+def redact_result(
+    redactor: Redactor, result: AvailableNumber | RejectedRecord, *, id_field: str | None = None
+) -> AvailableNumber | RejectedRecord:
+    """An offer or rejected record with any secret the vendor echoed in it masked (the same object if none).
+
+    An offer whose id shows a secret cannot be masked (the id is what the vendor sells it by): it becomes
+    a rejected record naming ``id_field`` (the vendor's name for the id), its id masked.
+    """
     if not redactor:
         return result
+    if isinstance(result, AvailableNumber) and redactor.shows_secret(result.offer_id):
+        return RejectedRecord(
+            provider=result.provider,
+            offer_id=redactor.redact(result.offer_id),
+            field=id_field,
+            value=None,
+            reason="the vendor's id for this offer holds a credential: not offered",
+        )
     if isinstance(result, AvailableNumber):
         # One scan over the texts' reprs (their escapes are matched too) decides whether anything is rewritten.
         if not redactor.shows_secret(repr((result.region, result.provider_details))):

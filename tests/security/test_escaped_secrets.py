@@ -447,3 +447,40 @@ async def test_a_raising_event_callback_logs_no_secret_in_its_traceback(
     logged = everything_logged(debug_everything)
     assert "callback saw ***" in logged
     assert token not in logged
+
+
+@pytest.mark.anyio
+async def test_an_offer_whose_id_holds_a_credential_is_rejected_not_offered() -> None:
+    """An id cannot be masked (the vendor sells by it): the record is rejected naming the id field, id masked."""
+    import httpx
+
+    auth_id, token = "MA_CANARY_ID_77", "canary-token-for-ids"
+    items = [
+        {
+            "id": f"inv-{auth_id}",
+            "e164": "+14155552671",
+            "country": "US",
+            "status": "active",
+            "monthly_fee": 1,
+            "currency": "USD",
+        },
+        {
+            "id": "inv-2",
+            "e164": "+14155552672",
+            "country": "US",
+            "status": "active",
+            "monthly_fee": 1,
+            "currency": "USD",
+        },
+    ]
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"items": items, "page": 1, "per_page": 100, "total": 2})
+
+    async with VobizProvider(auth_id=auth_id, auth_token=token, transport=httpx.MockTransport(respond)) as provider:
+        result = await provider.search(SearchQuery(country="US"))
+
+    assert ["inv-2"] == [o.offer_id for o in result.offers]
+    (rejected,) = result.rejected
+    assert ("inv-***", "id") == (rejected.offer_id, rejected.field)
+    assert "credential" in rejected.reason
