@@ -125,6 +125,8 @@ class Connection:
         self._rate_limiter = RateLimiter(rate_limit) if rate_limit else None
         self._closed = False
         self._auth_seen: set[str] = set()
+        self.echoed = False
+        """True once a 2xx answer showed a secret (in any form): from then on offers and receipts are checked."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -229,6 +231,9 @@ class Connection:
                 "%s %s %s -> %s (%.0f ms)", self.provider_id, method, shown, status or "failed", elapsed * 1000
             )
             _emit(run, RequestFinished(self.provider_id, method=method, path=shown, status=status, elapsed=elapsed))
+        if status < 300 and not self.echoed and self.redactor:
+            # One scan of the body: only once a vendor has echoed a secret are its records' texts checked.
+            self.echoed = self.redactor.shows_secret(response.content.decode("utf-8", "replace"))
         if status >= 300:
             # Redacted before it is cut (a secret at the cut is never half-shown) and again once the
             # error's message is decoded from it (escapes in every form are matched: see _redaction).

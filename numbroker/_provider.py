@@ -331,9 +331,11 @@ class Provider(ABC):
     def normalize_record(self, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord:
         """Normalize one raw vendor record: an offer, or a rejection naming field and reason. Never raises.
 
-        A credential the vendor echoed in the record never reaches the offer or the rejection.
+        A credential the vendor echoed in its answers never reaches the offer or the rejection.
         """
         result = _normalizing.normalize_record(self, record, query)
+        if not self._connection.echoed:
+            return result  # no answer of this vendor has shown a secret: nothing to mask
         return redact_result(self._connection.redactor, result, id_field=self.wire_fields.get("offer_id"))
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:

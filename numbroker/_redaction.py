@@ -116,6 +116,14 @@ def _char_pattern(char: str) -> str:
     return "(?:" + "|".join(forms) + ")"
 
 
+def _escape_chars(*, terminal: bool, spaces: bool) -> re.Pattern[str]:
+    r"""The characters an escaped form of a character starts with; text without any shows a secret only as is.
+
+    JSON and repr ``\``, URL ``%``, HTML ``&``; ``+`` when a secret has a space, ``ESC`` for terminal text.
+    """
+    return re.compile("[" + re.escape("\\%&" + ("+" if spaces else "") + ("\x1b" if terminal else "")) + "]")
+
+
 _TERMINAL_GAP = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
 """Terminal control sequences (colours, cursor moves) a terminal renderer may put between two characters."""
 
@@ -130,7 +138,7 @@ class Redactor:
     Where two secrets' matches overlap the whole stretch is masked, so neither is half-shown.
     """
 
-    __slots__ = ("_compiled", "_on_add", "_patterns", "_secrets", "_terminal")
+    __slots__ = ("_compiled", "_escapes", "_on_add", "_patterns", "_secrets", "_terminal")
 
     def __init__(self, *, on_add: Callable[[str], None] | None = None, terminal: bool = False) -> None:
         """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`).
@@ -139,6 +147,7 @@ class Redactor:
         (as a terminal renderer colours digits), for text about to be written to a terminal.
         """
         self._terminal = terminal
+        self._escapes = _escape_chars(terminal=terminal, spaces=False)
         self._secrets: set[str] = set()
         self._patterns: list[re.Pattern[str]] = []
         self._compiled: re.Pattern[str] | None = None
@@ -164,6 +173,7 @@ class Redactor:
         self._secrets.add(secret)
         self._patterns.append(re.compile(_secret_pattern(secret, terminal=self._terminal)))
         self._compiled = None
+        self._escapes = _escape_chars(terminal=self._terminal, spaces=any(" " in s for s in self._secrets))
         if self._on_add is not None:
             self._on_add(secret)
 
@@ -199,9 +209,15 @@ class Redactor:
             self._compiled = re.compile("|".join(p.pattern for p in ordered))
         return self._compiled
 
+    def _hit(self, text: str) -> bool:
+        """True when ``text`` may show a secret: a plain substring test, unless it holds an escape character."""
+        if self._escapes.search(text) is None:
+            return any(secret in text for secret in self._secrets)
+        return self._matcher().search(text) is not None
+
     def redact(self, text: str) -> str:
         """``text`` with every registered secret (in every escaped form) replaced by ``***``."""
-        if not self._patterns or not text or self._matcher().search(text) is None:
+        if not self._patterns or not text or not self._hit(text):
             return text
         spans: list[tuple[int, int]] = []
         for pattern in self._patterns:
@@ -249,7 +265,7 @@ class Redactor:
 
     def shows_secret(self, text: str) -> bool:
         """True when ``text`` holds a registered secret in any form."""
-        return bool(self._patterns) and self._matcher().search(text) is not None
+        return bool(self._patterns) and self._hit(text)
 
     def scrub(self, exc: _E) -> _E:
         """``exc`` with its message, string attributes, notes and chained causes redacted (in place)."""
@@ -357,8 +373,10 @@ def redact_result(
             reason="the vendor's id for this offer holds a credential: not offered",
         )
     if isinstance(result, AvailableNumber):
-        # One scan over the texts' reprs (their escapes are matched too) decides whether anything is rewritten.
-        if not redactor.shows_secret(repr((result.region, result.provider_details))):
+        # One scan over the texts, joined, decides whether anything is rewritten.
+        texts = [result.region or ""]
+        _strings(result.provider_details, texts)
+        if not redactor.shows_secret("\x00".join(texts)):
             return result
         region = redactor.redact(result.region) if result.region is not None else None
         return result.model_copy(
@@ -373,6 +391,19 @@ def redact_result(
             "reason": redactor.redact(result.reason),
         }
     )
+
+
+def _strings(value: object, out: list[str]) -> None:
+    """Append every string in a JSON-like ``value`` (keys too) to ``out``."""
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            out.append(str(key))
+            _strings(child, out)
+    elif isinstance(value, list | tuple):
+        for child in value:
+            _strings(child, out)
 
 
 def redact_receipt(redactor: Redactor, receipt: PurchaseReceipt) -> PurchaseReceipt:
