@@ -7,7 +7,8 @@ Prints one JSON line ``{"urls": {...}, "env": {...}}`` once serving, then reads 
 * ``requests``: answers a JSON object provider id → requests served so far;
 * end of input: stop and exit.
 
-An optional ``"ids"`` list limits which providers' sandboxes this process serves (default: all).
+An optional ``"ids"`` list limits which providers' sandboxes this process serves (default: all), and
+``"options"`` are passed to their factories (e.g. ``{"balance": null}``: Vobiz never runs out of money).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from numbroker.sandbox import Faults, create_sandboxes, serve_sandboxes
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    sandboxes = create_sandboxes(spec.get("ids"), seed=int(spec.get("seed", 0)), size=spec.get("size"))
+    sandboxes = create_sandboxes(
+        spec.get("ids"), seed=int(spec.get("seed", 0)), size=spec.get("size"), **spec.get("options", {})
+    )
     env: dict[str, str] = {}
     for sandbox in sandboxes.values():
         env.update(sandbox.env)

@@ -3,8 +3,9 @@
 The three sandboxes are served on loopback by a separate process (``_sandbox_server.py``), so the
 server's CPU never competes with the client for this interpreter's GIL, with ``Faults(latency=L)``
 added to every request. Inventories are sized so that a US search needs 16 Vobiz pages
-(``per_page=100``), a 5-page Bird token chain (99 a page) and IdentityCall's one fan-out of 4 type
-requests.
+(``per_page=100``), a 5-page Bird token chain (99 a page), IdentityCall's one fan-out of 4 type
+requests and Twilio's two waves: its country resource (with the Pricing API's list requested alongside),
+then its 2 US types at once (Local at its 30-number cap, TollFree).
 
 **Critical-path lower bound** (per repeat, from round trips measured in that repeat):
 
@@ -18,7 +19,8 @@ requests.
 * ``norm(p)``: CPU to normalize one page (records → offers), measured once in the run;
 * chain bound: Bird, ``first + (pages-1) × rtt + pages × decode + norm`` (its chain is sequential);
   Vobiz, ``first + decode + ceil((pages-1)/page_concurrency) × wave + decode + norm``; IdentityCall,
-  ``first + decode + norm``;
+  ``first + decode + norm``; Twilio, ``first + decode + wave + decode + norm`` (``first``: the country
+  resource and the price list sent together; ``wave``: its type requests at once);
 * CPU bound = the sum over every page of every provider of its fetch+normalize CPU (one event loop);
 * **bound = max(chain bound, CPU bound)**. Target: wall / bound ≤ 1.15.
 
@@ -26,6 +28,10 @@ requests.
 one request at a time (a subclass with ``page_concurrency = 1``: numbered pages, and IdentityCall's
 per-type requests). Target: sequential / concurrent ≥ 4. The structural maximum (round trips asked one
 at a time / critical waves) is reported beside it.
+
+**The price join adds no round trip**: Twilio searched alone, wall / its own two-wave chain bound
+(target ≤ 1.15). Were the price list fetched after the search instead of with its first request, the
+wall would need a third round trip (about 1.5× the bound at 80 ms).
 """
 
 from __future__ import annotations
@@ -52,9 +58,10 @@ from numbroker._registry import get_provider_class
 from numbroker.adapters import RawPage
 
 QUERY = SearchQuery(country="US")
-SIZES = {"vobiz": 6000, "bird": 1750, "plivo": 600}
-"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99), 339 Plivo records
-(17 pages of 20); IdentityCall default."""
+SIZES = {"vobiz": 6000, "bird": 1750, "telnyx": 390, "vonage": 2700, "plivo": 600}
+"""US listings: 1540 Vobiz records (16 pages of 100), 464 Bird records (5 pages of 99), 810 Vonage records
+(9 pages of 100), 339 Plivo records (17 pages of 20); IdentityCall default; Telnyx 30 per stocked (country,
+type), one fan-out of 4 type requests in the US."""
 SEED = 1
 SERVER = Path(__file__).with_name("_sandbox_server.py")
 
@@ -188,6 +195,19 @@ async def sequential_search(server: SandboxProcess) -> tuple[float, int]:
     return total, offers
 
 
+async def alone_search(server: SandboxProcess, pid: str) -> float:
+    """Wall seconds of one search of provider ``pid`` alone (same query, same served sandboxes)."""
+    provider = get_provider_class(pid)(env=server.env, base_url=server.urls[pid])
+    async with Searcher([provider], timeout=120, own_providers=True) as searcher:
+        with FULL_GC.timed():
+            started = time.perf_counter()
+            result = await searcher.search(QUERY)
+            elapsed = time.perf_counter() - started
+    if result.status.value != "complete":
+        raise RuntimeError(f"{pid} search alone was {result.status.value}")
+    return elapsed
+
+
 def representative(
     provider: Provider, seen: Sequence[httpx.Request]
 ) -> tuple[list[httpx.Request], list[httpx.Request], list[httpx.Request]]:
@@ -196,8 +216,14 @@ def representative(
     Numbered: page 1; page 2 alone; pages 2… as many as ``page_concurrency`` at once (one server may
     answer concurrent requests more slowly than one). Token: the first page, and the second (later hops).
     None (IdentityCall): its concurrent per-type requests, which are its first, its only page and its only wave.
+    Twilio: its country resource with the price list (its first wave), then its type requests (its page and wave).
     """
     mine = [r for r in seen if str(r.url).startswith(provider.base_url)]
+    if provider.id == "twilio":
+        country = [r for r in mine if r.url.path.endswith(f"/AvailablePhoneNumbers/{QUERY.country}.json")]
+        pricing = [r for r in seen if str(r.url).startswith(getattr(provider, "pricing_base_url", "-"))]
+        types = [r for r in mine if r not in country]
+        return country + pricing[:1], types, types
     if provider.paging == "numbered":
         return [mine[0]], [mine[1]], mine[1 : 1 + provider.page_concurrency]
     if provider.paging == "token":
@@ -255,7 +281,9 @@ def decode_cpu(body: bytes, repeats: int) -> float:
     return median(times)
 
 
-async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], repeats: int) -> tuple[float, float]:
+async def page_cpu(
+    server: SandboxProcess, pid: str, bodies: dict[str, bytes], fallback: bytes, repeats: int
+) -> tuple[float, float]:
     """CPU seconds to fetch (httpx plumbing + JSON + envelope) and to normalize one page, via a replay transport.
 
     The replayed requests never reach a vendor, so the adapter's rate limit is lifted: waiting for it is
@@ -263,7 +291,7 @@ async def page_cpu(server: SandboxProcess, pid: str, bodies: dict[str, bytes], r
     """
 
     def handle(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=bodies[str(request.url.params.get("number_type", ""))])
+        return httpx.Response(200, content=bodies.get(str(request.url), fallback))
 
     adapter = get_provider_class(pid)
     cls = cast(type[Provider], type(f"Unlimited{adapter.__name__}", (adapter,), {"rate_limit": None}))
@@ -295,13 +323,16 @@ def chain_bound(
 ) -> tuple[float, int, int]:
     """(seconds ``provider`` cannot go below, its unavoidable waves, its round trips when asked one at a time).
 
-    ``requests``: how many requests the provider's one page takes (IdentityCall: one per number type).
+    ``requests``: how many requests the provider's one page takes (IdentityCall: one per number type;
+    Twilio: its type requests, after its country resource).
     """
     if provider.paging == "token":
         return first + (pages - 1) * single + pages * decode + norm, pages, pages
     if provider.paging == "numbered":
         rest = math.ceil(max(0, pages - 1) / provider.page_concurrency)
         return first + decode + rest * wave + decode + norm, 1 + rest, pages
+    if provider.id == "twilio":
+        return first + decode + wave + decode + norm, 2, 1 + requests
     return first + decode + norm, 1, requests
 
 
@@ -317,10 +348,13 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
     cpu: dict[str, tuple[float, float]] = {}
     decode: dict[str, float] = {}
     async with httpx.AsyncClient() as client:
-        for pid, (_, single, _) in samples.items():
+        for pid, (first, single, _) in samples.items():
             _, bodies = await bare_round_trips(client, single)
-            by_type = {str(r.url.params.get("number_type", "")): body for r, body in zip(single, bodies, strict=True)}
-            cpu[pid] = await page_cpu(server, pid, by_type, repeats=max(5, 2 * repeats))
+            by_url = {str(r.url): body for r, body in zip(single, bodies, strict=True)}
+            if pid == "twilio":  # its page also reads the country resource and the price list
+                _, leading = await bare_round_trips(client, first)
+                by_url.update({str(r.url): body for r, body in zip(first, leading, strict=True)})
+            cpu[pid] = await page_cpu(server, pid, by_url, bodies[0], repeats=max(5, 2 * repeats))
             decode[pid] = max(decode_cpu(body, repeats=max(5, 2 * repeats)) for body in bodies)
 
     pages: dict[str, int] = {}
@@ -331,6 +365,8 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
         bounds: list[float] = []
         sequentials: list[float] = []
         details: list[dict[str, float]] = []
+        twilio_walls: list[float] = []
+        twilio_bounds: list[float] = []
         structural = 0.0
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32)) as client:
             for repeat in range(repeats + 1):
@@ -354,7 +390,7 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
                     bound, unavoidable, rounds = chain_bound(
                         provider,
                         pages[provider.id],
-                        len(firsts[provider.id]),
+                        len(samples[provider.id][2] if provider.id == "twilio" else firsts[provider.id]),
                         *rtts[provider.id],
                         decode[provider.id],
                         cpu[provider.id][1],
@@ -363,6 +399,9 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
                     critical_waves = max(critical_waves, unavoidable)
                     if bound > chain:
                         chain, critical = bound, provider.id
+                    if provider.id == "twilio":
+                        twilio_walls.append(await alone_search(server, "twilio"))
+                        twilio_bounds.append(bound)
                 cpu_total = sum(pages[p.id] * sum(cpu[p.id]) for p in providers)
                 walls.append(wall)
                 bounds.append(max(chain, cpu_total))
@@ -391,6 +430,18 @@ async def _measure(server: SandboxProcess, latencies: Sequence[float], repeats: 
                 ratios,
             )
         )
+        if twilio_walls:
+            joins = paired_ratios(twilio_walls, twilio_bounds)
+            result.figures.append(
+                Figure.bounded(
+                    f"Twilio alone, wall / two-wave bound (price list with the first request) @ {ms} ms",
+                    median(joins),
+                    "<=",
+                    1.15,
+                    {"wall_ms": median(twilio_walls) * 1000, "bound_ms": median(twilio_bounds) * 1000},
+                    joins,
+                )
+            )
         speedups = paired_ratios(sequentials, walls)
         result.figures.append(
             Figure.bounded(

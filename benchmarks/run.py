@@ -17,6 +17,12 @@ Scenarios (see each module's docstring for the exact definitions):
 * ``scale`` (``bench_scale``): 1k/10k/100k offers through ``Searcher.search`` and ``Searcher.top_k``:
   per-offer time growth and tracemalloc peak memory (top-k must stay flat).
 * ``start-up`` (``bench_startup``): ``numbroker --version`` and ``import numbroker`` vs ``python -c pass``.
+* ``cli`` (``bench_cli``): ``numbroker search --format json`` of about 1,500 offers vs the sum of its
+  unavoidable parts: interpreter start with the dependencies imported, plus the same search in-process
+  (target ≤ 1.3).
+* ``ledger`` (``bench_ledger``): the purchase ledger's writes per purchase (SQLite, PostgreSQL on
+  loopback) against the purchase round trip, and N concurrent runs on one account against the same
+  runs one after another.
 
 ``--quick`` runs every scenario small (well under a minute on 2 cores), for CI: it checks that the
 harness still runs, and exits non-zero if a scenario crashes. No target is ever asserted: a missed
@@ -37,8 +43,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import bench_cli
 import bench_fanout
 import bench_hostile
+import bench_ledger
 import bench_normalize
 import bench_scale
 import bench_startup
@@ -50,6 +58,8 @@ SCENARIOS: dict[str, Callable[[bool], ScenarioResult]] = {
     "normalize": bench_normalize.run,
     "scale": bench_scale.run,
     "start-up": bench_startup.run,
+    "cli": bench_cli.run,
+    "ledger": bench_ledger.run,
 }
 RESULTS = Path(__file__).with_name("results")
 

@@ -32,6 +32,7 @@ from numbroker._exceptions import (
     ProviderTimeoutError,
 )
 from numbroker._http_errors import error_for_status
+from numbroker._inputs import check_count, check_seconds
 from numbroker._json import loads
 from numbroker._rate_limit import RateLimit, RateLimiter
 from numbroker._redaction import LIBRARY_LOGS, Redactor
@@ -103,21 +104,26 @@ class Connection:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         rate_limit: RateLimit | None = None,
         max_connections: int = 16,
+        retry_after: Callable[[httpx.Response], float | None] | None = None,
     ) -> None:
         """Set up the connection; the client is created on first use unless ``http_client`` is given.
 
+        ``retry_after`` reads the seconds a 429 asks to wait (default: its ``Retry-After`` header).
+
         Raises:
-            ConfigurationError: both ``http_client`` and ``transport`` were given.
+            ConfigurationError: both ``http_client`` and ``transport`` were given, the timeout is not a
+                finite number of seconds in range, or ``max_response_bytes`` is not a positive whole number.
         """
         if http_client is not None and transport is not None:
             raise ConfigurationError("give http_client or transport, not both")
         self.provider_id = provider_id
         self.base_url = base_url
-        self.timeout = timeout
+        self.timeout = check_seconds("timeout", timeout)
         self.retry = retry or RetryPolicy()
-        self.max_response_bytes = max_response_bytes
+        self.max_response_bytes = check_count("max_response_bytes", max_response_bytes)
         self.redactor = Redactor(on_add=LIBRARY_LOGS.add)
         self._auth_headers = auth_headers
+        self._retry_after = retry_after
         self._own_client = http_client is None
         self._client = http_client
         self._transport = transport
@@ -167,13 +173,22 @@ class Connection:
         """Parse a response body as JSON with Decimal numbers (see :func:`numbroker._json.loads`)."""
         return loads(self.provider_id, response.content)
 
-    async def get(self, url: str, *, params: Any = None, run: ProviderRun | None = None) -> httpx.Response:
-        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline."""
-        return await self.with_retries(lambda: self.send("GET", url, params=params, run=run), run=run)
+    async def get(
+        self, url: str, *, params: Any = None, sent: anyio.Event | None = None, run: ProviderRun | None = None
+    ) -> httpx.Response:
+        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline.
 
-    async def post(self, url: str, *, json: Any, run: ProviderRun | None = None) -> httpx.Response:
-        """POST once. Never retried: a purchase's outcome must be confirmed, not guessed."""
-        return await self.send("POST", url, json=json, run=run)
+        ``sent`` is set as the request is handed to the transport (see :meth:`send`).
+        """
+        return await self.with_retries(lambda: self.send("GET", url, params=params, sent=sent, run=run), run=run)
+
+    async def post(
+        self, url: str, *, json: Any = None, data: Mapping[str, str] | None = None, run: ProviderRun | None = None
+    ) -> httpx.Response:
+        """POST once, a JSON body or a form-encoded ``data``. Never retried: a purchase's outcome must be confirmed."""
+        if json is not None and data is not None:
+            raise ConfigurationError(f"{self.provider_id}: a POST sends json or data, not both")
+        return await self.send("POST", url, json=json, data=data, run=run)
 
     async def with_retries(self, operation: Callable[[], Awaitable[_T]], *, run: ProviderRun | None = None) -> _T:
         """Run an idempotent ``operation``, retrying per :attr:`retry`; never sleeps past the deadline."""
@@ -196,9 +211,21 @@ class Connection:
     # -- one request -----------------------------------------------------------------------------
 
     async def send(
-        self, method: str, url: str, *, params: Any = None, json: Any = None, run: ProviderRun | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        sent: anyio.Event | None = None,
+        run: ProviderRun | None = None,
     ) -> httpx.Response:
-        """Send one request; map every failure into the error tree; cap and buffer the body."""
+        """Send one request (``data``: a form-encoded body); map every failure into the error tree; cap the body.
+
+        ``sent`` is set once the request has passed the rate limit and the search's in-flight limit and
+        is handed to the transport, so a caller can start another request right behind it.
+        """
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
         auth = self._auth_headers()
@@ -211,6 +238,7 @@ class Connection:
             url,
             params=params,
             json=json,
+            data=data,
             headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **auth},
         )
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
@@ -221,8 +249,12 @@ class Connection:
         try:
             if run is not None and run.limiter is not None:
                 async with run.limiter:
+                    if sent is not None:
+                        sent.set()
                     response = await self._receive(request)
             else:
+                if sent is not None:
+                    sent.set()
                 response = await self._receive(request)
             status = response.status_code
         finally:
@@ -240,7 +272,9 @@ class Connection:
             text = response.content[: 2000 + self.redactor.longest].decode("utf-8", "replace")
             body = self.redact(text)[:2000]
             headers = {name: self.redact(value) for name, value in response.headers.items()}
-            raise self.redactor.scrub(error_for_status(self.provider_id, response, body, headers=headers))
+            raise self.redactor.scrub(
+                error_for_status(self.provider_id, response, body, headers=headers, retry_after=self._retry_after)
+            )
         return response
 
     async def _receive(self, request: httpx.Request) -> httpx.Response:
@@ -251,7 +285,9 @@ class Connection:
         except httpx.TimeoutException as exc:
             raise ProviderTimeoutError(provider, f"request timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
-            raise ProviderConnectionError(provider, f"connection failed ({type(exc).__name__})") from None
+            from numbroker._transport_errors import describe_connection_failure  # host, port and cause
+
+            raise ProviderConnectionError(provider, self.redact(describe_connection_failure(request, exc))) from None
         try:
             chunks: list[bytes] = []
             size = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
@@ -53,3 +54,15 @@ def resolve_setting(
     """An optional setting from its argument, then its environment variable (per ``settings``), then ``default``."""
     env_var = settings.get(kwarg)
     return given or (env.get(env_var) if env_var else None) or default
+
+
+def account_key(provider_id: str, base_url: str, credentials: Mapping[str, str], secrets: tuple[str, ...]) -> str:
+    """``<id>:<digest>``: SHA-256 over the id, the base URL, the credential names and the secret values.
+
+    Instances pointed at one vendor endpoint with one set of credentials share the key; it reveals no
+    credential (only a digest is kept).
+    """
+    digest = hashlib.sha256()
+    for part in (provider_id, base_url, *sorted(credentials.items()), *sorted(secrets)):
+        digest.update(repr(part).encode() + b"\0")
+    return f"{provider_id}:{digest.hexdigest()[:32]}"

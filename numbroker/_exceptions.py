@@ -252,3 +252,22 @@ class ProviderConnectionError(ProviderError, ConnectionError):
 
 class ProviderResponseError(ProviderError):
     """Raised when a response cannot be used: unparseable, wrongly shaped, oversized, or looping pages."""
+
+
+def validation_summary(exc: Exception) -> str:
+    """A validation error as one line, ``field: reason; field: reason``, for a message that says what to fix.
+
+    A pydantic ``ValidationError`` loses its input dump, documentation URL and the ``Value error, ``
+    prefix; any other exception is its own message. Whitespace runs become single spaces.
+    """
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = []
+        for error in errors(include_url=False, include_input=False):
+            message = str(error.get("msg", "")).removeprefix("Value error, ")
+            location = ".".join(str(part) for part in error.get("loc", ()))
+            parts.append(f"{location}: {message}" if location else message)
+        text = "; ".join(parts)
+    else:
+        text = str(exc)
+    return " ".join(text.split())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -19,7 +19,7 @@ from numbroker._exceptions import (
 )
 from numbroker._retry import parse_retry_after
 
-__all__ = ["STATUS_ERRORS", "error_for_status"]
+__all__ = ["STATUS_ERRORS", "error_for_status", "retry_after_header"]
 
 STATUS_ERRORS: dict[int, type[ProviderHTTPError]] = {
     400: BadRequestError,
@@ -59,10 +59,23 @@ def _error_summary(body: str) -> tuple[str | None, str | None]:
     return message or None, str(request_id) if request_id else None
 
 
+def retry_after_header(response: httpx.Response) -> float | None:
+    """The seconds a response's ``Retry-After`` header asks to wait (delta-seconds or an HTTP date), or None."""
+    return parse_retry_after(response.headers.get("retry-after"))
+
+
 def error_for_status(
-    provider: str, response: httpx.Response, body: str, *, headers: Mapping[str, str] | None = None
+    provider: str,
+    response: httpx.Response,
+    body: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    retry_after: Callable[[httpx.Response], float | None] | None = None,
 ) -> ProviderHTTPError:
-    """Build the exception for an error response (``body`` and ``headers`` already redacted)."""
+    """Build the exception for an error response (``body`` and ``headers`` already redacted).
+
+    ``retry_after`` reads the seconds a 429 asks to wait (default: the ``Retry-After`` header).
+    """
     status = response.status_code
     cls = STATUS_ERRORS.get(status) or (ProviderUnavailableError if status >= 500 else BadRequestError)
     summary, request_id = _error_summary(body)
@@ -72,7 +85,7 @@ def error_for_status(
         message = f"HTTP {status}: redirect not followed (credentials are never sent to another location)"
     headers = dict(headers if headers is not None else response.headers.items())
     if cls is RateLimitedError:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        wait = retry_after(response) if retry_after is not None else retry_after_header(response)
         return RateLimitedError(
             provider,
             message,
@@ -80,6 +93,6 @@ def error_for_status(
             body=body,
             headers=headers,
             request_id=request_id,
-            retry_after=retry_after,
+            retry_after=wait,
         )
     return cls(provider, message, status_code=status, body=body, headers=headers, request_id=request_id)

@@ -19,13 +19,13 @@ from pydantic import (
 from numbroker._money import Money
 from numbroker._phone import Strictness, infer_number_type, parse_e164, validate_country
 from numbroker._pricing import RANKING, ExchangeRates, convert, first_bill, total_cost
-from numbroker._types import Capability, NumberType
+from numbroker._types import Capability, NumberType, QueryFilter
 
 __all__ = ["AvailableNumber", "Exclusion", "PriceExclusion", "RejectedRecord", "SearchQuery", "make_offer"]
 
 _PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
-_DIGITS = re.compile(r"\d{1,15}")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_DIGITS = re.compile(r"[0-9]{1,15}")
 _VALUE_LIMIT = 200
 
 _PREVALIDATED: Final = object()
@@ -114,8 +114,8 @@ class AvailableNumber(BaseModel):
         """What buying costs today: setup plus the first month (None if monthly is missing or currencies differ).
 
         A missing setup price counts as none charged here (the offer alone does not say whether its vendor
-        states setup prices); buy-cheapest asks :func:`numbroker._pricing.first_bill` with the provider's
-        ``states_setup_prices``, where a missing one from a vendor that states them is unknown.
+        states setup prices); buy-cheapest also asks whether the provider ``states_setup_prices``: from a
+        vendor that states them, a missing one is unknown, and so is the first bill.
         """
         return first_bill(self.setup_price, self.monthly_price, setup_stated=False, context=RANKING)
 
@@ -230,7 +230,7 @@ def _digits(value: Any, name: str) -> Any:
         raise ValueError(f"{name} must be a string of digits")
     text = value.strip()
     if not _DIGITS.fullmatch(text):
-        raise ValueError(f"{name} must be 1 to 15 digits (no '+', spaces or country code), got {value!r}")
+        raise ValueError(f"{name} must be 1 to 15 digits 0-9 (ASCII: no '+', spaces or country code), got {value!r}")
     return text
 
 
@@ -299,6 +299,18 @@ class SearchQuery(BaseModel):
     def e164_prefix(self) -> str:
         """``+`` + calling code + :attr:`prefix` (e.g. ``+1212``): what matching numbers start with."""
         return f"+{self.calling_code}{self.prefix or ''}"
+
+    def filters_in_use(self) -> list[QueryFilter]:
+        """The filters this query uses beyond the country (what a provider is asked to honour)."""
+        used = {
+            QueryFilter.NUMBER_TYPE: self.number_type is not None,
+            QueryFilter.CAPABILITIES: bool(self.capabilities),
+            QueryFilter.PREFIX: self.prefix is not None,
+            QueryFilter.CONTAINS: self.contains is not None,
+            QueryFilter.MAX_SETUP_PRICE: self.max_setup_price is not None,
+            QueryFilter.MAX_MONTHLY_PRICE: self.max_monthly_price is not None,
+        }
+        return [name for name, in_use in used.items() if in_use]
 
     def exclusion(self, offer: AvailableNumber) -> Exclusion | None:
         """Return why ``offer`` fails this query's number filters, or None if it matches.

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import anyio.lowlevel
 from pydantic import ValidationError
 
+from numbroker._json import AMBIGUOUS, ambiguous_key
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import FieldError
 from numbroker._paging import RawPage
@@ -81,7 +82,15 @@ def reject(provider: Normalizer, record: Any, field_name: str | None, value: obj
 
 
 def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord:
-    """Normalize one raw vendor record: an offer, or a rejection naming field and reason. Never raises."""
+    """Normalize one raw vendor record: an offer, or a rejection naming field and reason. Never raises.
+
+    A record with a key written twice with different values (see :mod:`numbroker._json`) is rejected
+    as ambiguous before the adapter sees it; any error the adapter raises about a record (an
+    ``ArithmeticError`` included) rejects that record alone.
+    """
+    path = ambiguous_key(record)
+    if path is not None:
+        return reject(provider, record, path, None, AMBIGUOUS)
     try:
         return provider._normalize(record, query)
     except FieldError as exc:
@@ -90,7 +99,12 @@ def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> A
         error = exc.errors(include_url=False)[0]
         loc = ".".join(str(p) for p in error["loc"]) or None
         return reject(provider, record, loc, error.get("input"), error["msg"])
-    except (TypeError, KeyError, AttributeError, ArithmeticError, ValueError) as exc:
+    except ArithmeticError as exc:
+        logger.warning("%s: arithmetic error on a record (%s)", provider.id, type(exc).__name__)
+        return reject(
+            provider, record, None, None, f"a value of the record cannot be computed with ({type(exc).__name__})"
+        )
+    except Exception as exc:
         logger.warning("%s: unexpected record shape (%s)", provider.id, type(exc).__name__)
         return reject(provider, record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}")
 

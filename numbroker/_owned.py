@@ -120,11 +120,18 @@ async def holds_number(numbers: AsyncIterator[str], target: str, *, provider_id:
 
 
 async def owns_number(
-    owned_numbers: Callable[[], AsyncIterator[str]], e164: str, *, provider_id: str, attempts: int
+    owned_numbers: Callable[[], AsyncIterator[str]],
+    e164: str,
+    *,
+    provider_id: str,
+    attempts: int,
+    lookup: Callable[[str], Awaitable[bool | None]] | None = None,
 ) -> bool:
     """True when ``e164`` is among ``owned_numbers()``, read completely (see :meth:`Provider.owns`).
 
-    A list that cannot be read is read again from the start, up to ``attempts`` times in all.
+    ``lookup`` (the provider's ``_owns_number``) is asked first with the canonical E.164: True or False
+    is the answer, None means "walk the owned list". An answer or a list that cannot be read
+    (:class:`ProviderResponseError`) is read again from the start, up to ``attempts`` times in all.
 
     Raises:
         ConfigurationError: ``e164`` is not a phone number.
@@ -137,6 +144,9 @@ async def owns_number(
     attempts = max(1, attempts)
     for attempt in range(1, attempts + 1):
         try:
+            answer = await lookup(target) if lookup is not None else None
+            if answer is not None:
+                return answer
             return await holds_number(owned_numbers(), target, provider_id=provider_id)
         except ProviderResponseError as exc:
             if attempt >= attempts:

@@ -20,7 +20,7 @@ Strictness = Literal["valid", "possible"]
 ``possible``: only its length must be plausible (an explicit leniency for vendors ahead of the metadata)."""
 
 _SEPARATORS = re.compile(r"[\s().\-/]")
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 _TYPE_MAP: dict[int, NumberType] = {
     PhoneNumberType.FIXED_LINE: NumberType.LOCAL,
@@ -117,7 +117,7 @@ def parse_e164(
     text = _SEPARATORS.sub("", raw)
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not text or not re.fullmatch(r"\+?\d+", text):
+    if not text or not re.fullmatch(r"\+?[0-9]+", text):  # ASCII digits only (a fullwidth digit is not one)
         raise FieldError(f"not a phone number: {raw!r}", field=field, value=raw)
     if strictness == "valid" and country is not None and _E164.fullmatch(text):
         quick = _split_canonical(text)

@@ -14,6 +14,11 @@
   in one currency; :func:`total_cost_in` and :func:`first_bill_in` in another. A missing setup price
   means "no setup charge" only for a vendor that states no setup prices at all
   (``setup_stated=False``); from a vendor that states them it is unknown, and so is the bill.
+* **Converted amounts as shown.** Ranking compares converted amounts at the precision above; what is
+  shown and serialized of a converted amount (``converted`` prices, a converted ``rank_price``) is
+  :func:`shown_converted`: rounded half-even to :data:`CONVERTED_PLACES` (6) decimal places when it has
+  more, so ``1.018518518518518518518518518518519`` reads ``1.018519``. That rounding happens after the
+  ranking, so it never changes an order. Vendor prices, caps, first bills and budgets are never rounded.
 * **A price's JSON form** is :func:`money_json`: ``{"amount": "1.50", "currency": "EUR"}`` or null.
 """
 
@@ -21,17 +26,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from decimal import Context, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from numbroker._exceptions import ConfigurationError
+from numbroker._exceptions import ConfigurationError, validation_summary
 from numbroker._money import FieldError, Money, decimal_from_json_number, decimal_from_string, validate_currency
 
 __all__ = [
     "CONVERSION_DIGITS",
+    "CONVERTED_PLACES",
     "EXACT",
     "RANK_DIGITS",
     "RANKING",
@@ -40,6 +46,7 @@ __all__ = [
     "first_bill",
     "first_bill_in",
     "money_json",
+    "shown_converted",
     "total_cost",
     "total_cost_in",
 ]
@@ -57,6 +64,13 @@ RANKING = Context(prec=RANK_DIGITS)
 """The context of ranking keys and of :attr:`AvailableNumber.first_bill <numbroker.AvailableNumber.first_bill>`."""
 
 _QUOTIENT = Context(prec=CONVERSION_DIGITS)
+
+CONVERTED_PLACES = 6
+"""Decimal places a converted amount is shown and serialized with (rounded half-even when it has more)."""
+
+_CONVERTED_QUANTUM = Decimal(1).scaleb(-CONVERTED_PLACES)
+
+_RATES_EXAMPLE = '{"base": "EUR", "rates": {"USD": "1.08"}}'
 
 
 class ExchangeRates(BaseModel):
@@ -95,11 +109,17 @@ class ExchangeRates(BaseModel):
         """Load a rates file; raise :class:`ConfigurationError` saying what is wrong with it."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
+            if not isinstance(data, dict):
+                raise ValueError(f"expected an object like {_RATES_EXAMPLE}, got a JSON {type(data).__name__}")
+            missing = [key for key in ("base", "rates") if key not in data]
+            if missing:
+                raise ValueError(f"{' and '.join(map(repr, missing))} missing: write it like {_RATES_EXAMPLE}")
             return cls.model_validate(data)
         except OSError as exc:
             raise ConfigurationError(f"cannot read exchange rates file {str(path)!r}: {exc.strerror}") from None
         except ValueError as exc:
-            raise ConfigurationError(f"invalid exchange rates file {str(path)!r}: {exc}") from None
+            reason = validation_summary(exc)
+            raise ConfigurationError(f"invalid exchange rates file {str(path)!r}: {reason}") from None
 
     def rate(self, currency: str) -> Decimal | None:
         """Units of ``currency`` per 1 unit of the base, or None if unknown."""
@@ -207,3 +227,18 @@ def first_bill_in(
 def money_json(money: Money | None) -> dict[str, Any] | None:
     """The JSON form of a price: ``{"amount": "1.50", "currency": "EUR"}`` (exact decimal text), or None."""
     return None if money is None else money.model_dump(mode="json")
+
+
+def shown_converted(money: Money | None) -> Money | None:
+    """A converted amount as shown and serialized: rounded half-even to :data:`CONVERTED_PLACES` places.
+
+    An amount with at most that many places is returned unchanged (so an exact conversion stays exact).
+    Rankings compare the unrounded amounts; this is applied only to what is written out.
+    """
+    if money is None:
+        return None
+    exponent = money.amount.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent >= -CONVERTED_PLACES:
+        return money
+    amount = money.amount.quantize(_CONVERTED_QUANTUM, rounding=ROUND_HALF_EVEN, context=EXACT)
+    return Money.model_construct(amount=amount, currency=money.currency)

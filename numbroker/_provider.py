@@ -4,15 +4,21 @@ An adapter subclasses :class:`Provider`, declares its identity, credentials, pag
 support as class attributes, and writes three small hooks:
 
 * ``_auth_headers()``: the vendor's auth headers;
-* ``_fetch_page(query, cursor)``: one HTTP call (through ``self._get``) returning a :class:`RawPage`;
+* ``_fetch_page(query, cursor)``: one HTTP call (through ``self._get``) returning a :class:`RawPage`
+  (whose ``truncated`` notes say an answer was cut short with no next page: the run is then ``truncated``);
 * ``_normalize(record, query)``: one raw record to an :class:`AvailableNumber` (via :func:`make_offer`
   and the money converters), raising :class:`FieldError` or a pydantic ``ValidationError`` when the
   record is bad.
 
+Optional hooks: ``_retry_after(response)`` reads a vendor's own wait header on a 429 (default
+``Retry-After``); ``_fan_out(keys, fetch)`` runs one page's per-type requests within ``page_concurrency``;
+``_owns_number(e164)`` answers ownership for one number when the vendor can (a lookup
+by number, or a list filtered by it), used by :meth:`Provider.owns` before walking ``_owned_numbers()``.
+
 An adapter that can buy also sets ``supports_purchase = True`` and writes ``_purchase(offer)`` (one
-``_post``, never retried) and ``_owned_numbers()`` (every owned number, through ``_get`` and one of
-``_walk_owned_numbered`` / ``_walk_owned_tokens``); the templates :meth:`Provider.purchase` and
-:meth:`Provider.owns` wrap them.
+``_post``, never retried; a JSON body or a form-encoded ``data=``) and ``_owned_numbers()`` (every owned
+number, through ``_get`` and one of ``_walk_owned_numbered`` / ``_walk_owned_tokens``); the templates
+:meth:`Provider.purchase` and :meth:`Provider.owns` wrap them.
 
 The engine is composed, each part in its own module: a provider *has* a
 :class:`~numbroker._connection.Connection` (client, auth headers, redaction, send and bounded receive,
@@ -34,11 +40,10 @@ retry, note and event made through the view is recorded there.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
@@ -48,18 +53,20 @@ from pydantic import SecretStr
 
 from numbroker import _normalizing
 from numbroker._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
-from numbroker._credentials import missing_env, resolve_credentials, resolve_setting
-from numbroker._exceptions import PurchaseError
+from numbroker._credentials import account_key, missing_env, resolve_credentials, resolve_setting
+from numbroker._exceptions import ProviderError, PurchaseError
+from numbroker._http_errors import retry_after_header
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker._normalizing import PageResult, normalize_page
-from numbroker._owned import OwnedPage, owns_number, walk_owned_numbered, walk_owned_tokens
-from numbroker._paging import Cursor, RawPage, walk_numbered, walk_tokens
+from numbroker._normalizing import PageResult
+from numbroker._owned import OwnedPage, holds_number, owns_number, walk_owned_numbered, walk_owned_tokens
+from numbroker._paging import Cursor, RawPage, fan_out
 from numbroker._phone import Strictness
 from numbroker._rate_limit import RateLimit
 from numbroker._receipts import PurchaseReceipt
 from numbroker._redaction import check_secret_length, redact_receipt, redact_result
 from numbroker._retry import RetryPolicy
 from numbroker._stats import ProviderResult, ProviderRun, ProviderStats
+from numbroker._streaming import PageSink, stream_pages
 from numbroker._types import FilterSupport, QueryFilter
 from numbroker._urls import check_base_url
 
@@ -68,8 +75,7 @@ __all__ = ["PageSink", "Provider"]
 logger = logging.getLogger("numbroker.http")
 purchase_logger = logging.getLogger("numbroker.purchase")
 _T = TypeVar("_T")
-
-PageSink = Callable[[PageResult], Awaitable[None]]
+_K = TypeVar("_K")
 
 
 class Provider(ABC):
@@ -162,6 +168,7 @@ class Provider(ABC):
             max_response_bytes=max_response_bytes,
             rate_limit=self.rate_limit,
             max_connections=max(8, self.page_concurrency * 2),
+            retry_after=lambda response: self._retry_after(response),
         )
 
     # -- identity and configuration -------------------------------------------------------------
@@ -281,6 +288,15 @@ class Provider(ABC):
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
 
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds a 429 ``response`` asks to wait before a retry, or None when it does not say.
+
+        The retry engine waits at least this long (up to ``retry.max_retry_after``). By default it is the
+        ``Retry-After`` header (delta-seconds or an HTTP date); a vendor with a wait header of its own
+        (such as ``x-ratelimit-reset``) overrides this, usually falling back to the default.
+        """
+        return retry_after_header(response)
+
     def _record_id(self, record: Any) -> str | None:
         """The raw record's own id (from ``record_id_field``), named by its rejection if it is rejected."""
         return _normalizing.record_id(record, self.record_id_field)
@@ -291,13 +307,25 @@ class Provider(ABC):
         """The base URL with each segment URL-quoted and appended."""
         return self._connection.url(*segments)
 
-    async def _get(self, url: str, *, params: Any = None) -> httpx.Response:
-        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline."""
-        return await self._connection.get(url, params=params, run=self._run)
+    async def _get(self, url: str, *, params: Any = None, sent: anyio.Event | None = None) -> httpx.Response:
+        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline.
 
-    async def _post(self, url: str, *, json: Any) -> httpx.Response:
-        """POST once. Never retried: a purchase's outcome must be confirmed, not guessed."""
-        return await self._connection.post(url, json=json, run=self._run)
+        ``sent``, when given, is set as the request is handed to the transport (past the rate limit and the
+        search's in-flight limit): a caller that must have this request leave before another one (a price
+        list fetched alongside a search, say) waits for it instead of for the answer.
+        """
+        return await self._connection.get(url, params=params, sent=sent, run=self._run)
+
+    async def _post(self, url: str, *, json: Any = None, data: Mapping[str, str] | None = None) -> httpx.Response:
+        """POST once, with a JSON body (``json=``) or a form-encoded one (``data=``). Never retried.
+
+        ``data`` is sent as ``application/x-www-form-urlencoded``. A purchase's outcome must be confirmed,
+        never guessed, so a POST is not repeated.
+
+        Raises:
+            ConfigurationError: both ``json`` and ``data`` were given.
+        """
+        return await self._connection.post(url, json=json, data=data, run=self._run)
 
     async def _with_retries(self, operation: Callable[[], Awaitable[_T]]) -> _T:
         """Run an idempotent ``operation``, retrying per :attr:`retry`; never sleeps past the deadline."""
@@ -311,6 +339,25 @@ class Provider(ABC):
     def _response_request_id(response: httpx.Response) -> str | None:
         """The vendor's request id from the usual response headers, if any."""
         return request_id(response)
+
+    async def _fan_out(
+        self,
+        keys: Sequence[_K],
+        fetch: Callable[[_K], Awaitable[_T]],
+        *,
+        skip: Callable[[ProviderError], bool] = lambda exc: False,
+    ) -> tuple[dict[_K, _T], dict[_K, ProviderError]]:
+        """One page's requests, one per key (a number type, say), run concurrently within ``page_concurrency``.
+
+        For a vendor that answers one search per number type: ``fetch(key)`` makes one key's request.
+        A failure ``skip`` accepts (no numbers of that type, say) leaves the key out, for the adapter to
+        note; any other failure cancels the rest and is raised, and so is the first one when every key
+        failed (see :func:`numbroker._paging.fan_out`).
+
+        Returns:
+            (each answered key's result, each skipped key's failure), both in the order of ``keys``.
+        """
+        return await fan_out(keys, fetch, concurrency=self.page_concurrency, skip=skip)
 
     def _note(self, text: str) -> None:
         """Record something worth knowing about this run (shown in the provider's report) and log it."""
@@ -340,20 +387,11 @@ class Provider(ABC):
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
         """The filters ``query`` uses that this provider cannot apply natively, with how they are handled."""
-        used = {
-            QueryFilter.NUMBER_TYPE: query.number_type is not None,
-            QueryFilter.CAPABILITIES: bool(query.capabilities),
-            QueryFilter.PREFIX: query.prefix is not None,
-            QueryFilter.CONTAINS: query.contains is not None,
-            QueryFilter.MAX_SETUP_PRICE: query.max_setup_price is not None,
-            QueryFilter.MAX_MONTHLY_PRICE: query.max_monthly_price is not None,
+        return {
+            name: support
+            for name in query.filters_in_use()
+            if (support := self.filter_support.get(name, FilterSupport.EMULATED)) is not FilterSupport.NATIVE
         }
-        out: dict[QueryFilter, FilterSupport] = {}
-        for name, in_use in used.items():
-            support = self.filter_support.get(name, FilterSupport.EMULATED)
-            if in_use and support is not FilterSupport.NATIVE:
-                out[name] = support
-        return out
 
     async def stream_pages(
         self,
@@ -381,38 +419,9 @@ class Provider(ABC):
         Raises:
             ProviderError: the provider failed; pages already handed to ``sink`` stay delivered.
         """
-        run = run or ProviderRun()
-        if run.normalizing is None:
-            run.normalizing = anyio.Lock()
-        searching = self._for_run(run)
-        delivered = 0
-        seen: set[str] | None = set() if drop_repeats else None
-
-        async def deliver(raw: RawPage, number: int) -> bool:
-            nonlocal delivered
-            page = await normalize_page(searching, raw, number, query, seen, run)
-            if max_offers is not None:
-                page = PageResult(page.provider, page.page, page.offers[: max_offers - delivered], page.rejected)
-            delivered += len(page.offers)
-            await sink(page)
-            return max_offers is not None and delivered >= max_offers
-
-        fetch = functools.partial(searching._fetch_page, query)
-        if self.paging == "numbered":
-            await walk_numbered(
-                fetch,
-                deliver,
-                run.stats,
-                per_page=self.per_page,
-                max_pages=self.max_pages,
-                concurrency=self.page_concurrency,
-                max_offers=max_offers,
-            )
-        elif self.paging == "token":
-            await walk_tokens(fetch, deliver, run.stats, provider_id=self.id, max_pages=self.max_pages)
-        else:
-            await deliver(await fetch(None), 1)
-        return run.stats
+        return await stream_pages(
+            self, self._for_run, query, sink, run=run, max_offers=max_offers, drop_repeats=drop_repeats
+        )
 
     async def search(self, query: SearchQuery, *, max_offers: int | None = None) -> ProviderResult:
         """Collect every matching offer and rejected record for ``query`` from this provider alone.
@@ -475,7 +484,9 @@ class Provider(ABC):
     async def owns(self, e164: str) -> bool:
         """True when ``e164`` is among this account's own numbers (every page is read; reads are retried).
 
-        Numbers are compared in canonical E.164 on both sides. A page that cannot be read is fetched again
+        The adapter's :meth:`_owns_number` is asked first (a vendor that can answer for one number);
+        when it has no answer, ``_owned_numbers()`` is walked. Numbers are compared in canonical E.164 on
+        both sides. A page that cannot be read is fetched again
         from the start (up to ``retry.attempts`` times); an owned entry that is not a readable phone
         number makes a "no" unprovable, so it raises instead of answering False.
 
@@ -484,4 +495,33 @@ class Provider(ABC):
             PurchaseError: this provider cannot list its numbers.
             ProviderError: the list could not be read completely: ownership is unknown.
         """
-        return await owns_number(self._owned_numbers, e164, provider_id=self.id, attempts=self.retry.attempts)
+        return await owns_number(
+            self._owned_numbers, e164, provider_id=self.id, attempts=self.retry.attempts, lookup=self._owns_number
+        )
+
+    async def _owns_number(self, e164: str) -> bool | None:
+        """Ask the vendor whether the account owns ``e164`` (canonical E.164) without walking the whole list.
+
+        Return True or False when the vendor can say for one number (a lookup by number, or a list
+        filtered by it and walked with :meth:`_holds_number`); None (the default) walks
+        ``_owned_numbers()``. Raise :class:`ProviderResponseError` for an answer that proves neither: it
+        is asked again, up to ``retry.attempts`` times, like an unreadable list.
+        """
+        return None
+
+    async def _holds_number(self, numbers: AsyncIterator[str], e164: str) -> bool:
+        """True when canonical ``e164`` is among ``numbers`` (e.g. an owned list filtered by that number).
+
+        Every entry is compared in canonical E.164; an entry that is not a readable phone number makes a
+        "no" unprovable, so it raises :class:`ProviderResponseError` instead of answering False.
+        """
+        return await holds_number(numbers, e164, provider_id=self.id)
+
+    def account_key(self) -> str:
+        """The account this instance buys for, as ``<id>:<digest>``: what the purchase ledger keys on.
+
+        The digest is SHA-256 over the provider id, the base URL, the credential names and the resolved
+        secret values, so instances pointed at one vendor endpoint with one set of credentials share a key,
+        and the key reveals no credential. Override it when an account has a better identity.
+        """
+        return account_key(self.id, self.base_url, self.credentials, self._connection.redactor.secrets)

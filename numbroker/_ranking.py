@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from numbroker._exceptions import ConfigurationError
+from numbroker._inputs import MAX_MONTHS, check_count
 from numbroker._models import AvailableNumber, SearchQuery
 from numbroker._money import Money, validate_currency
 from numbroker._pricing import RANKING, ExchangeRates, convert, total_cost
@@ -27,7 +28,21 @@ from numbroker._reports import RankedOffer
 from numbroker._types import SortKey
 
 # ExchangeRates, RankedOffer and SortKey are defined in _pricing, _reports and _types; they stay importable here.
-__all__ = ["ExchangeRates", "RankedOffer", "Ranker", "Ranking", "SortKey", "SortedRuns", "TopK"]
+__all__ = [
+    "MAX_MONTHS",
+    "PRICE_NOT_COMPUTABLE",
+    "ExchangeRates",
+    "RankedOffer",
+    "Ranker",
+    "Ranking",
+    "SortKey",
+    "SortedRuns",
+    "TopK",
+]
+
+
+PRICE_NOT_COMPUTABLE = "price_not_computable"
+"""The exclusion of an offer whose prices raise an ``ArithmeticError`` when converted or summed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +57,8 @@ class Ranking:
         per_currency: the currencies ranked separately (offers came in several and no target currency
             was given); empty when one currency or none was ranked.
         unconverted: offers left out because a price had no exchange rate to the target currency.
-        excluded: offers left out by the price caps, by reason.
+        excluded: offers left out by the price caps, by reason (and ``price_not_computable``: offers whose
+            prices could not be computed with).
         unpriced: per provider, offers with no price for the sort key (ranked last).
         limit: the query's limit as applied: the best ``limit`` of each currency when several were
             ranked separately, else the best ``limit`` overall; None when there was none.
@@ -87,8 +103,8 @@ class Ranker:
     unpriced: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.months < 1:
-            raise ConfigurationError("months must be at least 1")
+        if isinstance(self.months, bool) or not isinstance(self.months, int) or not 1 <= self.months <= MAX_MONTHS:
+            raise ConfigurationError(f"months must be a whole number from 1 to {MAX_MONTHS}, got {self.months!r}")
         if self.currency is not None:
             # Without rates, a target currency keeps only offers already in it; others are reported unconverted.
             self.currency = validate_currency(self.currency, field="currency")
@@ -99,9 +115,17 @@ class Ranker:
         """The offer's prices in the ranking currency; None (and counted) when it is excluded or unconvertible.
 
         Every offer the ranker sees is counted here once: left out as unconverted, left out by a price cap
-        (:meth:`SearchQuery.price_exclusion <numbroker.SearchQuery.price_exclusion>`), or ranked, as
-        unpriced when it has no price for the sort key.
+        (:meth:`SearchQuery.price_exclusion <numbroker.SearchQuery.price_exclusion>`), left out as
+        ``price_not_computable`` when its prices raise an ``ArithmeticError`` (never the whole ranking),
+        or ranked, as unpriced when it has no price for the sort key.
         """
+        try:
+            return self._price(offer)
+        except ArithmeticError:
+            self.excluded[PRICE_NOT_COMPUTABLE] = self.excluded.get(PRICE_NOT_COMPUTABLE, 0) + 1
+            return None
+
+    def _price(self, offer: AvailableNumber) -> _Priced | None:
         setup, monthly = offer.setup_price, offer.monthly_price
         converted = False
         if self.currency is not None:
@@ -290,8 +314,7 @@ class TopK:
     """Keeps only the ``k`` best offers (per ranking currency) in bounded memory while offers stream in."""
 
     def __init__(self, ranker: Ranker, k: int) -> None:
-        if k < 1:
-            raise ConfigurationError("k must be at least 1")
+        check_count("k", k)
         self.ranker = ranker
         self.k = k
         self._heaps: dict[str, list[tuple[Any, int, _Priced]]] = {}

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from numbroker._money import OutOfRangeNumber
+
 __all__ = ["PurchaseReceipt", "json_safe"]
 
 
@@ -34,9 +36,15 @@ class PurchaseReceipt(BaseModel):
 
 
 def json_safe(value: Any, *, depth: int = 4) -> JsonValue:
-    """A JSON-safe copy of a parsed vendor value: Decimals become strings, other odd values are dropped."""
+    """A JSON-safe copy of a parsed vendor value: Decimals become strings, other odd values are dropped.
+
+    A number out of range (see :class:`~numbroker._money.OutOfRangeNumber`) is shown by the start of
+    its text; a Decimal read from a vendor has a bounded exponent, so its fixed-point text is short.
+    """
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, OutOfRangeNumber):
+        return repr(value)
     if isinstance(value, Decimal):
         return format(value, "f") if value.is_finite() else str(value)
     if depth <= 0:

@@ -138,7 +138,7 @@ class Redactor:
     Where two secrets' matches overlap the whole stretch is masked, so neither is half-shown.
     """
 
-    __slots__ = ("_compiled", "_escapes", "_on_add", "_patterns", "_secrets", "_terminal")
+    __slots__ = ("_compiled", "_escapes", "_on_add", "_patterns", "_primary", "_secrets", "_terminal")
 
     def __init__(self, *, on_add: Callable[[str], None] | None = None, terminal: bool = False) -> None:
         """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`).
@@ -149,6 +149,7 @@ class Redactor:
         self._terminal = terminal
         self._escapes = _escape_chars(terminal=terminal, spaces=False)
         self._secrets: set[str] = set()
+        self._primary: set[str] = set()
         self._patterns: list[re.Pattern[str]] = []
         self._compiled: re.Pattern[str] | None = None
         self._on_add = on_add
@@ -161,16 +162,22 @@ class Redactor:
         """How many characters the longest registered secret may take once escaped (0 without secrets)."""
         return max((len(s) for s in self._secrets), default=0) * 12
 
-    def add(self, secret: str) -> None:
-        """Register ``secret`` (an empty one is ignored).
+    def add(self, secret: str, *, derived: bool = False) -> None:
+        """Register ``secret`` (an empty one is ignored; ``derived``: a form of registered ones, not a credential).
 
         Raises:
             ConfigurationError: ``secret`` is shorter than :data:`MIN_SECRET_LENGTH` (the value is not shown).
         """
-        if not secret or secret in self._secrets:
+        if not secret:
+            return
+        if secret in self._secrets:
+            if not derived:
+                self._primary.add(secret)
             return
         check_secret_length(secret, name="a secret")
         self._secrets.add(secret)
+        if not derived:
+            self._primary.add(secret)
         self._patterns.append(re.compile(_secret_pattern(secret, terminal=self._terminal)))
         self._compiled = None
         self._escapes = _escape_chars(terminal=self._terminal, spaces=any(" " in s for s in self._secrets))
@@ -200,8 +207,8 @@ class Redactor:
                     base64.urlsafe_b64encode(raw).decode().rstrip("="),
                 ]
         for candidate in candidates:
-            if len(candidate) >= MIN_SECRET_LENGTH:
-                self.add(candidate)
+            if len(candidate) >= MIN_SECRET_LENGTH and candidate not in self._secrets:
+                self.add(candidate, derived=True)
 
     def _matcher(self) -> re.Pattern[str]:
         if self._compiled is None:
@@ -214,6 +221,14 @@ class Redactor:
         if self._escapes.search(text) is None:
             return any(secret in text for secret in self._secrets)
         return self._matcher().search(text) is not None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The registered credentials, sorted (for digests that identify an account; never for display).
+
+        Forms derived from authentication headers (:meth:`add_auth_header`) are not among them.
+        """
+        return tuple(sorted(self._primary))
 
     def redact(self, text: str) -> str:
         """``text`` with every registered secret (in every escaped form) replaced by ``***``."""

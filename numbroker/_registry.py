@@ -30,6 +30,9 @@ BUILTIN_PROVIDERS: Mapping[str, str] = {
     "vobiz": "numbroker_providers.vobiz:VobizProvider",
     "bird": "numbroker_providers.bird:BirdProvider",
     "identitycall": "numbroker_providers.identitycall:IdentityCallProvider",
+    "telnyx": "numbroker_providers.telnyx:TelnyxProvider",
+    "twilio": "numbroker_providers.twilio:TwilioProvider",
+    "vonage": "numbroker_providers.vonage:VonageProvider",
     "plivo": "numbroker_providers.plivo:PlivoProvider",
 }
 """Built-in provider ids and the dotted paths of their classes (imported on first use)."""

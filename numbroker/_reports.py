@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from numbroker._exceptions import NumbrokerError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import Money
-from numbroker._pricing import money_json
+from numbroker._pricing import money_json, shown_converted
 from numbroker._types import SortKey
 
 __all__ = [
@@ -51,7 +51,12 @@ class ProviderStatus(StrEnum):
 
 
 class OverallStatus(StrEnum):
-    """``complete``: every queried provider answered. ``partial``: some failed. ``failed``: none answered."""
+    """How complete a search is.
+
+    ``complete``: every queried provider answered. ``partial``: some failed. ``failed``: none answered.
+    A provider that answered with records known missing says so itself (``truncated``, with a note on how
+    to narrow the search): the search's status is about who answered, the provider's flag about what.
+    """
 
     COMPLETE = "complete"
     PARTIAL = "partial"
@@ -77,7 +82,9 @@ class ProviderReport(BaseModel):
         excluded: offers dropped by the number filters, by reason (``capabilities_unknown``, ``prefix``...).
         unpriced: offers with no price for the sort key (ranked last).
         duplicates: records the vendor served twice (delivered once).
-        truncated: paging stopped at the page cap.
+        truncated: records are known to be missing: paging stopped at the page cap, or the vendor's pages
+            were shorter than asked while its total said more exist (the notes say which). The search is
+            then ``partial``, never ``complete``.
         notes: anything else worth knowing (lying totals, repeated pages).
         missing_env: for ``skipped``: the environment variables to set (names only).
     """
@@ -104,7 +111,10 @@ class ProviderReport(BaseModel):
 
 
 def overall_status(reports: Iterable[ProviderReport]) -> OverallStatus:
-    """``complete`` when every queried provider answered, ``partial`` when some did, else ``failed``."""
+    """``complete`` when every queried provider answered, ``partial`` when some did, else ``failed``.
+
+    Truncation is reported per provider (``ProviderReport.truncated`` and its notes), not here.
+    """
     queried = [r for r in reports if r.status is not ProviderStatus.SKIPPED]
     answered = [r for r in queried if not r.status.failed]
     if not queried or not answered:
@@ -132,14 +142,26 @@ class RankedOffer(BaseModel):
     converted_monthly_price: Money | None = None
     alternatives: tuple[AvailableNumber, ...] = ()
 
+    @property
+    def rank_converted(self) -> bool:
+        """True when :attr:`rank_price` was converted from another currency than the offer's own."""
+        if self.rank_price is None or (self.converted_setup_price is None and self.converted_monthly_price is None):
+            return False
+        prices = (self.offer.setup_price, self.offer.monthly_price)
+        return any(p is not None and p.currency != self.rank_price.currency for p in prices)
+
     def to_json_dict(self, *, compact: bool = False) -> dict[str, Any]:
-        """The offer's contract fields, with ranking and converted prices beside them."""
+        """The offer's contract fields, with ranking and converted prices beside them.
+
+        Converted amounts are written rounded half-even to 6 decimal places when they have more; the
+        order of the ranking was decided on the unrounded amounts.
+        """
         data: dict[str, Any] = self.offer.model_dump(mode="json", exclude={"provider_details"} if compact else None)
-        data["rank_price"] = money_json(self.rank_price)
+        data["rank_price"] = money_json(shown_converted(self.rank_price) if self.rank_converted else self.rank_price)
         if self.converted_setup_price is not None or self.converted_monthly_price is not None:
             data["converted"] = {
-                "setup_price": money_json(self.converted_setup_price),
-                "monthly_price": money_json(self.converted_monthly_price),
+                "setup_price": money_json(shown_converted(self.converted_setup_price)),
+                "monthly_price": money_json(shown_converted(self.converted_monthly_price)),
             }
         if self.alternatives:
             data["alternatives"] = [
@@ -213,7 +235,7 @@ class SearchResult(BaseModel):
 class IncompleteSearchError(NumbrokerError):
     """Raised by a strict search when any provider failed; ``.result`` holds what did arrive.
 
-    Part of the error tree of :mod:`numbroker._exceptions`; defined here, beside the result it carries.
+    A :class:`numbroker.NumbrokerError`, defined beside the result it carries.
     """
 
     def __init__(self, message: str, result: SearchResult | None = None) -> None:

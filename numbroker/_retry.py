@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from numbroker._exceptions import (
+    ConfigurationError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitedError,
 )
+from numbroker._inputs import check_count, check_seconds
 
 __all__ = ["RetryPolicy", "is_retryable", "parse_retry_after"]
 
@@ -62,6 +64,14 @@ class RetryPolicy:
     max_delay: float = 5.0
     jitter: float = 0.25
     max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        check_count("retry attempts", self.attempts, maximum=100)
+        check_seconds("retry initial", self.initial, allow_zero=True)
+        check_seconds("retry max_delay", self.max_delay, allow_zero=True)
+        check_seconds("retry max_retry_after", self.max_retry_after, allow_zero=True)
+        if isinstance(self.jitter, bool) or not isinstance(self.jitter, int | float) or not 0 <= self.jitter <= 1:
+            raise ConfigurationError(f"retry jitter must be a number from 0 to 1, got {self.jitter!r}")
 
     def delay(self, attempt: int, exc: ProviderError, rng: Callable[[], float] = random.random) -> float | None:
         """Seconds to wait before retry ``attempt + 1`` after ``exc``; None when it must not be retried."""

@@ -5,8 +5,10 @@
   time is reported ``timeout`` with whatever offers it had already delivered.
 * A global limit on requests in flight, shared by every provider; each provider's own rate limit
   and its retries of idempotent GETs live in the provider base class.
-* Partial success is data: a failing provider becomes a report, never an exception. Only bugs
-  propagate. ``strict=True`` raises :class:`IncompleteSearchError` when any provider failed.
+* Partial success is data: a failing provider becomes a report, never an exception. An unexpected
+  error while one provider's pages are read, normalized or ranked (an ``ArithmeticError`` on its data,
+  say) fails that provider alone (``error``, with the error's type), never the others' results.
+  ``strict=True`` raises :class:`IncompleteSearchError` when any provider failed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from numbroker._exceptions import (
     ProviderTimeoutError,
     RateLimitedError,
 )
+from numbroker._inputs import check_count, check_seconds
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._normalizing import PageResult
 from numbroker._pricing import ExchangeRates
@@ -140,10 +143,12 @@ class Searcher:
         ids = [p.id for p in providers]
         if len(ids) != len(set(ids)):
             raise ConfigurationError(f"provider ids must be unique, got {ids}")
-        if timeout <= 0 or (provider_timeout is not None and provider_timeout <= 0):
-            raise ConfigurationError("timeouts must be positive")
-        if max_concurrency < 1:
-            raise ConfigurationError("max_concurrency must be at least 1")
+        timeout = check_seconds("timeout", timeout)
+        if provider_timeout is not None:
+            provider_timeout = check_seconds("provider_timeout", provider_timeout)
+        check_count("max_concurrency", max_concurrency)
+        if per_provider_limit is not None:
+            check_count("per_provider_limit", per_provider_limit)
         self.providers = list(providers)
         self.timeout = timeout
         self.provider_timeout = provider_timeout
@@ -234,6 +239,13 @@ class Searcher:
                     )
                 except ProviderError as exc:
                     status, error, error_type = _status_for(exc), str(exc), type(exc).__name__
+                except Exception as exc:
+                    # Contained to this provider: its data must never take the others' results down.
+                    logger.error("%s: unexpected %s while searching", provider.id, type(exc).__name__)
+                    status, error_type = ProviderStatus.ERROR, type(exc).__name__
+                    error = f"{provider.id}: unexpected error while reading its offers: {type(exc).__name__}: {exc}"[
+                        :600
+                    ]
             if scope.cancelled_caught:
                 limit = own_deadline - started
                 status, error, error_type = (
@@ -303,7 +315,14 @@ class Searcher:
             rejected_total=state.rejected_total,
         )
         if (self.strict if strict is None else strict) and result.status is not OverallStatus.COMPLETE:
-            failed = ", ".join(f"{r.provider} ({r.status.value})" for r in result.failures) or "no provider configured"
+            cut = [r for r in result.providers if r.truncated and not r.status.failed]
+            failed = (
+                ", ".join(
+                    [f"{r.provider} ({r.status.value})" for r in result.failures]
+                    + [f"{r.provider} (truncated)" for r in cut]
+                )
+                or "no provider configured"
+            )
             raise IncompleteSearchError(f"search {result.status.value}: {failed}", result)
         return result
 
@@ -375,9 +394,10 @@ class Searcher:
     async def stream(self, query: SearchQuery, *, buffer: int = 256) -> AsyncIterator[SearchStream]:
         """Yield offers as each page is normalized, before the slowest provider answers.
 
-        Offers arrive unranked, in arrival order. After the loop, ``stream.result`` holds the reports
-        (its ``offers`` is empty: the stream does not keep them). Leaving the block early cancels the
-        providers still running.
+        Offers arrive unranked, in arrival order. After the loop has run to its end, ``stream.result``
+        holds the reports (its ``offers`` is empty: the stream does not keep them). Leaving the loop or
+        the block early (``break``) cancels the providers still running, and ``stream.result`` then
+        stays None: there is no complete account of a search that was stopped.
 
         Example:
             >>> async with searcher.stream(query) as offers:                # doctest: +SKIP
@@ -410,7 +430,10 @@ class Searcher:
 
 
 class SearchStream:
-    """Offers as they arrive (an async iterator); ``result`` holds the reports once the search ended."""
+    """Offers as they arrive (an async iterator); ``result`` holds the reports once the search ended.
+
+    ``result`` is None until every provider has finished, and stays None after an early ``break``.
+    """
 
     def __init__(self, receive: MemoryObjectReceiveStream[AvailableNumber]) -> None:
         self._receive = receive

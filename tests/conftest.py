@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PROVIDER_ENV_PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "PLIVO_", "NUMBROKER_")
+PROVIDER_ENV_PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "VONAGE_", "PLIVO_", "NUMBROKER_")
 PROXY_VARS = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -32,11 +32,17 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests never see the developer's credentials, base URLs or proxies."""
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never see the developer's credentials, base URLs, proxies or purchase ledger.
+
+    Each test gets a purchase ledger of its own (``$NUMBROKER_LEDGER``, a file in a temporary folder
+    beside its ``tmp_path``), inherited by the command-line processes it starts.
+    """
     for name in list(os.environ):
         if name.startswith(PROVIDER_ENV_PREFIXES) or name in PROXY_VARS:
             monkeypatch.delenv(name, raising=False)
+    ledger = tmp_path_factory.mktemp("ledger") / "ledger.sqlite3"
+    monkeypatch.setenv("NUMBROKER_LEDGER", str(ledger))
     yield
 
 

@@ -183,11 +183,67 @@ async def test_numbered_total_lying_low_still_delivers_everything() -> None:
 
 @pytest.mark.anyio
 async def test_numbered_short_first_page_stops() -> None:
-    """A short first page is the only page."""
+    """A short first page whose total agrees is the only page."""
     log: list[int] = []
-    await collect(build(NumberedWire, numbered_server(numbers(3), total=500, log=log)))
+    _, run = await collect(build(NumberedWire, numbered_server(numbers(3), log=log)))
 
     assert [1] == log
+    assert not run.stats.truncated
+
+
+@pytest.mark.anyio
+async def test_numbered_short_first_page_with_a_larger_total_reads_on() -> None:
+    """A vendor paging by 4 (per_page=10 ignored) while stating its total is read to the end, at its size."""
+    records = numbers(30)
+    log: list[int] = []
+    pages, run = await collect(build(NumberedWire, numbered_server(records, per_page=4, log=log)))
+
+    assert sorted(r["id"] for r in records) == ids(pages)
+    assert list(range(1, 9)) == sorted(log)
+    assert not run.stats.truncated
+    assert any("asked for 10 records a page, got 4" in note for note in run.stats.notes)
+
+
+@pytest.mark.anyio
+async def test_numbered_total_that_lies_high_is_truncated() -> None:
+    """A short first page, nothing after it, and a total of 500: one more request, reported truncated."""
+    log: list[int] = []
+    pages, run = await collect(build(NumberedWire, numbered_server(numbers(3), total=500, log=log)))
+
+    assert [1, 2] == log
+    assert 3 == len(ids(pages))
+    assert run.stats.truncated
+    assert any("page 2 was empty while the total 500" in note for note in run.stats.notes)
+
+
+@pytest.mark.anyio
+async def test_numbered_short_middle_page_is_truncated() -> None:
+    """Full pages of 10, then a page of 4 before the last while the total says 30: records are missing."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        chunk = numbers(30)[(page - 1) * 10 : page * 10]
+        return httpx.Response(200, json={"items": chunk[:4] if page == 2 else chunk, "total": 30})
+
+    pages, run = await collect(build(NumberedWire, handler))
+
+    assert 24 == len(ids(pages))
+    assert run.stats.truncated
+    assert any("page 2 had 4 of 10 records while the total 30" in note for note in run.stats.notes)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("total", [10**400, -1, 10**9 + 1, "1000", 1.5, True])
+async def test_numbered_total_out_of_range_fails_the_provider(total: object) -> None:
+    """A stated total that is not a whole number from 0 to 10^9 fails the provider, naming the field and the limit."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"items": numbers(10), "total": total})
+
+    with pytest.raises(ProviderResponseError, match="total") as info:
+        await collect(build(NumberedWire, handler))
+    assert "10^9" in str(info.value) or "whole number" in str(info.value)
+    assert len(str(info.value)) < 200
 
 
 @pytest.mark.anyio

@@ -76,9 +76,24 @@ def test_provider_table_agrees_with_the_classes() -> None:
             assert expected == listed, (pid, support)
 
 
+STATES = ["no credentials", "one provider configured", "every provider configured"]
+"""What a newcomer meets: nothing set up yet, one account, every account (sandboxes on loopback)."""
+
+
 @pytest.fixture
-def loopback_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def loopback_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Real credentials and base URLs in the environment, pointing at sandboxes served on loopback."""
+    yield from _serve(monkeypatch, ("vobiz", "bird", "identitycall"))
+
+
+@pytest.fixture(params=STATES)
+def newcomer_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Each state a newcomer meets; the providers not configured are reported as skipped."""
+    configured = {0: (), 1: ("bird",), 2: ("vobiz", "bird", "identitycall")}[STATES.index(request.param)]
+    yield from _serve(monkeypatch, configured)
+
+
+def _serve(monkeypatch: pytest.MonkeyPatch, configured: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     sandboxes = create_sandboxes()
     with (
         LoopbackServer(sandboxes["vobiz"].app) as v,
@@ -86,26 +101,62 @@ def loopback_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         LoopbackServer(sandboxes["identitycall"].app) as i,
     ):
         for pid, server in (("vobiz", v), ("bird", b), ("identitycall", i)):
+            if pid not in configured:
+                continue
             for key, value in sandboxes[pid].env.items():
                 monkeypatch.setenv(key, value)
             monkeypatch.setenv(f"{pid.upper()}_BASE_URL", server.base_url + sandboxes[pid].base_path)
-        yield
+        yield {"sandboxes": sandboxes, "configured": configured}
 
 
-def test_async_library_example_runs(loopback_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_async_library_example_runs(newcomer_env: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     """The README's async example runs as written against real HTTP and prints offers and reports."""
-    exec(compile(python_block("async def main"), "README-async", "exec"), {"__name__": "readme"})
+    exec(compile(python_block("async def main() -> None:\n    # Every"), "README-async", "exec"), {"__name__": "r"})
 
     out = capsys.readouterr().out
-    assert "+1212" in out
-    assert "identitycall ProviderStatus.OK" in out or "identitycall ok" in out
+    for pid in ("vobiz", "bird", "identitycall"):
+        status = "ok|empty" if pid in newcomer_env["configured"] else "skipped"
+        assert re.search(rf"^{pid} ({status})\b", out, re.M), out
+    assert ("+1212" in out) == bool(newcomer_env["configured"])
 
 
-def test_sync_library_example_runs(loopback_env: None, capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's synchronous example runs as written and prints the best offer."""
-    exec(compile(python_block("numbroker.search("), "README-sync", "exec"), {"__name__": "readme"})
+def test_sync_library_example_prints_the_cheapest_offer_across_currencies(
+    newcomer_env: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The synchronous example runs in every state; its best offer is the cheapest once converted to EUR."""
+    block = python_block("numbroker.search(")
+    exec(compile(block, "README-sync", "exec"), {"__name__": "r"})
 
-    assert "+44" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    if not newcomer_env["configured"]:
+        assert "no offers: failed" in out
+        return
+    import numbroker
+
+    rates = {"base": "EUR", "rates": {"GBP": "0.86", "USD": "1.08"}}
+    result = numbroker.search(country="GB", number_type="mobile", currency="EUR", rates=rates, timeout=20)
+    converted = [r.converted_monthly_price for r in result.offers if r.converted_monthly_price is not None]
+    best = result.offers[0]
+    assert best.converted_monthly_price == min(converted, key=lambda m: m.amount)
+    line = f"{best.offer.e164} {best.offer.monthly_price} = {best.converted_monthly_price}"
+    assert line in out
+    example = re.search(r"# with every sandbox configured: (.*)", block)
+    assert example, "the comment shows what print() prints"
+    if len(newcomer_env["configured"]) == 3:
+        assert example.group(1) == line
+
+
+def test_sandbox_from_code_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The sandbox example needs no account: it prints the 3 cheapest of each currency."""
+    exec(compile(python_block("in_process_providers(create_sandboxes())"), "README-sandbox", "exec"), {"__name__": "r"})
+
+    out = capsys.readouterr().out.splitlines()
+    ranked_apart = out[-1]
+    assert ranked_apart.startswith("ranked apart: [")
+    currencies = re.findall(r"'([A-Z]{3})'", ranked_apart)
+    offers = [line for line in out[:-1] if line.startswith("+1212")]
+    assert currencies and len(offers) == sum(min(3, sum(c in line for line in offers)) for c in currencies)
+    assert all(sum(f" {c}" in line for line in offers) <= 3 for c in currencies)
 
 
 def test_third_party_provider_example_works() -> None:
@@ -153,14 +204,30 @@ def test_readme_never_promises_an_untested_exit_code() -> None:
     assert os.path.exists(Path(__file__).parent.parent / ".ci" / "run")
 
 
-def test_buy_cheapest_library_example_runs(
-    loopback_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_buy_cheapest_library_example_plans_and_buys_nothing(
+    newcomer_env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The README's buy-cheapest example runs as written (against loopback sandboxes) and buys one number."""
+    """The README's buy-cheapest example runs as written in every state and, as written, buys nothing."""
     monkeypatch.chdir(tmp_path)
-    exec(compile(python_block("async def buy"), "README-buy", "exec"), {"__name__": "readme"})
+    block = python_block("async def buy")
+    exec(compile(block, "README-buy", "exec"), {"__name__": "readme"})
 
     out = capsys.readouterr().out
-    assert out.startswith("complete")
-    assert "+1212" in out
+    assert out.startswith("none dry run")
+    assert ("+1212" in out) == bool(newcomer_env["configured"])
+    assert all(not box.purchases for box in newcomer_env["sandboxes"].values())
+    assert "# dry_run=False," in block
+
+
+def test_buy_cheapest_library_example_buys_with_dry_run_false(
+    loopback_env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Uncommenting the example's dry_run=False line buys one number and logs it."""
+    monkeypatch.chdir(tmp_path)
+    block = python_block("async def buy").replace("# dry_run=False,", "dry_run=False,")
+    exec(compile(block, "README-buy", "exec"), {"__name__": "readme"})
+
+    out = capsys.readouterr().out
+    assert out.startswith("complete bought")
+    assert 1 == sum(len(box.purchases) for box in loopback_env["sandboxes"].values())
     assert (tmp_path / "numbroker-audit.jsonl").read_text().strip()

@@ -45,7 +45,7 @@ def test_builtins_resolve_to_their_ids() -> None:
 
 def test_unknown_id_lists_known_ids() -> None:
     """An unknown id raises UnknownProviderError naming the valid choices."""
-    with pytest.raises(UnknownProviderError, match="vobiz, bird, identitycall"):
+    with pytest.raises(UnknownProviderError, match="vobiz, bird, identitycall, telnyx, twilio"):
         get_provider_class("nope")
 
 
@@ -64,7 +64,7 @@ def test_builtins_win_over_colliding_entry_points(monkeypatch: pytest.MonkeyPatc
     with pytest.warns(RuntimeWarning, match="already taken"):
         ids = provider_ids()
 
-    assert ["vobiz", "bird", "identitycall", "plivo"] == ids
+    assert ["vobiz", "bird", "identitycall", "telnyx", "twilio", "vonage", "plivo"] == ids
     assert "vobiz" == get_provider_class("vobiz").id
 
 
@@ -97,5 +97,8 @@ def test_providers_from_env_skips_unconfigured() -> None:
     assert {
         "vobiz": ["VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN"],
         "bird": ["BIRD_ACCESS_KEY", "BIRD_ORGANIZATION_ID"],
+        "telnyx": ["TELNYX_API_KEY"],
+        "twilio": ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"],
+        "vonage": ["VONAGE_API_KEY", "VONAGE_API_SECRET"],
         "plivo": ["PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN"],
     } == skipped

@@ -2,24 +2,30 @@
 
 Exit codes (search): 0 every queried provider answered; 3 partial (some failed; what arrived is still
 printed); 1 none answered or none configured; 2 usage or configuration error. ``--strict`` turns 3 into 1.
-130 after Ctrl-C. buy-cheapest: 0 bought everything asked, 3 bought fewer, 1 bought nothing (a dry run
-always), 4 an outcome is unknown and needs a human, 2 usage.
+130 after Ctrl-C. buy-cheapest: 0 bought everything asked (or the intent was already finished), 3 bought
+fewer, 1 bought nothing (a dry run always; another run held the account past the deadline; the ledger
+failed before anything was bought), 4 an outcome is unknown or an attempt is unresolved and needs a human
+(or a later run's recovery), 2 usage. SIGTERM and SIGHUP are handled like Ctrl-C.
 
 Only the requested format goes to stdout; diagnostics and progress go to stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from numbroker._cli._errors import UsageProblem, country_hint, show_one_line, validation_message
+from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
 from numbroker._cli._redacting import redacted_output
 
 if TYPE_CHECKING:
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from numbroker._provider import Provider
     from numbroker._reports import SearchResult
     from numbroker.buying import BuyResult
+    from numbroker.ledger import Ledger, LedgerAttempt
 
 __all__ = ["main"]
 
@@ -38,16 +45,12 @@ DEFAULT_AUDIT_LOG = "numbroker-audit.jsonl"
 _T = TypeVar("_T")
 
 
-class UsageProblem(click.UsageError):
-    """A usage or configuration error: exit 2 with a message that says what to fix."""
-
-
 def _money_option(value: str | None, currency: str | None, option: str) -> Money | None:
     from numbroker._money import Money
 
     if value is None:
         return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]{3})?\s*", value)
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]{3})?\s*", value)
     if not match:
         raise UsageProblem(f"{option} takes an amount like 2.50 or '2.50 EUR', got {value!r}")
     amount, code = match.groups()
@@ -55,9 +58,23 @@ def _money_option(value: str | None, currency: str | None, option: str) -> Money
     if code is None:
         raise UsageProblem(f"{option} needs a currency: write '{amount} EUR' or add --currency EUR")
     try:
-        return Money(amount=Decimal(amount), currency=code)
+        return Money(amount=parse_amount(amount, option), currency=code)
     except (ValueError, InvalidOperation) as exc:
-        raise UsageProblem(f"{option}: {exc}") from None
+        raise UsageProblem(f"{option}: {validation_message(exc)}") from None
+
+
+def _currency_option(currency: str | None) -> str | None:
+    """``--currency`` upper-cased, or a usage error naming the code that is not ISO 4217."""
+    from numbroker._money import validate_currency
+
+    if currency is None:
+        return None
+    try:
+        return validate_currency(currency)
+    except ValueError:
+        raise UsageProblem(
+            f"--currency {currency!r} is not an ISO 4217 currency code: use one such as EUR, USD or GBP"
+        ) from None
 
 
 def _environment(env_file: str | None) -> dict[str, str]:
@@ -94,17 +111,20 @@ def _errors() -> Iterator[None]:
         sys.exit(EXIT_INTERRUPTED)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Examples live in epilogs: click keeps a paragraph whose first line is the \b character as written.
+MAIN_EXAMPLES = """
+\b
+Try it with no account at all (built-in emulators of every provider):
+  numbroker search --sandbox --country US
+  numbroker search --sandbox --country GB --type mobile --sort first-bill --format json
+  numbroker providers
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=MAIN_EXAMPLES)
 @click.version_option(package_name="numbroker", prog_name="numbroker")
 def cli() -> None:
-    r"""Find the cheapest phone numbers across carriers.
-
-    \b
-    Try it with no account at all (built-in emulators of every provider):
-      numbroker search --sandbox --country US
-      numbroker search --sandbox --country GB --type mobile --sort first-bill --format json
-      numbroker providers
-    """
+    """Find the cheapest phone numbers across carriers."""
 
 
 # -- search -----------------------------------------------------------------------------------------
@@ -149,7 +169,7 @@ def _query_options(fn: Callable[..., _T]) -> Callable[..., _T]:
         click.option("--max-setup", help="Cap on the setup price, likewise."),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0.1),
+            type=Seconds(minimum=0.1),
             default=30.0,
             show_default=True,
             help="Global deadline, seconds.",
@@ -193,8 +213,8 @@ def _build_query(
             }
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'query'}: {e['msg']}" for e in exc.errors())
-        raise UsageProblem(f"invalid search: {problems}") from None
+        hint = country_hint(country) if any(e["loc"] == ("country",) for e in exc.errors()) else ""
+        raise UsageProblem(f"invalid search: {validation_message(exc)}{hint}") from None
 
 
 def _providers(
@@ -281,8 +301,14 @@ def _exit_code(result: SearchResult, strict: bool) -> int:
 @click.option(
     "--sort", type=click.Choice(["monthly", "setup", "first-bill", "total"]), default="monthly", show_default=True
 )
-@click.option("--months", type=click.IntRange(min=1), default=12, show_default=True, help="Months for --sort total.")
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most N offers (after ranking).")
+@click.option("--months", type=MONTHS, default=12, show_default=True, help="Months for --sort total.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Keep the best N offers of each ranking: of each currency when currencies are ranked apart "
+    "(no --fx-rates), else overall. The table shows the best 20 by default.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Table: show every offer (default: the best 20 per ranking).")
 @click.option(
     "--one-per-number",
     "one_per_number",
@@ -316,11 +342,13 @@ def search(
     one_per_number: bool,
     strict: bool,
     fmt: str | None,
+    show_all: bool = False,
 ) -> None:
     """Search every configured provider and rank the offers, cheapest first."""
     with _errors(), redacted_output():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         env = _environment(env_file)
+        currency = _currency_option(currency)
         query = _build_query(
             country, number_type, capabilities, prefix, contains, max_monthly, max_setup, currency, limit
         )
@@ -335,9 +363,10 @@ def search(
         async def run() -> SearchResult:
             from numbroker._search import Searcher
 
+            unlimited = query.model_copy(update={"limit": None})  # the limit is applied below, counting the cut
             async with Searcher(built, timeout=timeout, skipped=skipped, own_providers=True, on_event=progress) as s:
                 return await s.search(
-                    query, sort=sort, months=months, currency=currency, rates=rates, one_per_number=one_per_number
+                    unlimited, sort=sort, months=months, currency=currency, rates=rates, one_per_number=one_per_number
                 )
 
         if progress is not None:
@@ -346,11 +375,23 @@ def search(
         else:
             result = _await_main(run)
 
+        from numbroker._cli._hints import explain, shortened
+        from numbroker._cli._layout import TABLE_DEFAULT, groups, keep_best
         from numbroker._cli._render import render, summary_lines
 
-        render(result, fmt, sys.stdout, color=sys.stdout.isatty())
+        per_currency = bool(result.ranked_per_currency)
+        default = fmt == "table" and limit is None and not show_all
+        shown_limit = TABLE_DEFAULT if default else limit
+        totals = {key: len(offers) for key, offers in groups(result.offers, per_currency).items()}
+        shown = keep_best(result.offers, shown_limit, per_currency)
+        output = result.model_copy(update={"offers": shown, "query": query})
+        render(output, fmt, sys.stdout, color=sys.stdout.isatty(), totals=totals)
         sys.stdout.flush()
         for line in summary_lines(result.providers, result.rejected_total):
+            click.echo(line, err=True)
+        shown_counts = {key: len(offers) for key, offers in groups(shown, per_currency).items()}
+        cut = shortened(shown_counts, totals, limit=shown_limit, default=default)
+        for line in [*explain(output, query, rates=rates), *([cut] if cut else [])]:
             click.echo(line, err=True)
         if not built:
             click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
@@ -366,17 +407,78 @@ Examples:
   numbroker buy-cheapest --sandbox --country US --max-monthly 2 --max-first-bill 3 --currency USD --yes
   numbroker buy-cheapest --country GB --type mobile --quantity 2 --currency EUR --fx-rates rates.json \\
       --max-monthly 1.50 --max-first-bill 3 --budget 5 --yes --audit-log buys.jsonl
+  numbroker buy-cheapest --country US --max-monthly '2 USD' --max-first-bill '3 USD' --yes \
+      --idempotency-key nightly-$(date +%F) --spend-limit '20 USD' --spend-window 24h
 
 \b
 Without --yes nothing is bought: the plan is printed (on a terminal you are asked to confirm it).
-Real purchases are appended to --audit-log (default ./numbroker-audit.jsonl: a line before each
-purchase request and one with its outcome); a dry run logs only when --audit-log is given.
+Every attempt is written to the purchase ledger (--ledger) before its request is sent; real purchases
+are also appended to --audit-log (default ./numbroker-audit.jsonl: a line before each purchase request
+and one with its outcome); a dry run logs only when --audit-log is given.
 
 \b
-Exit codes: 0 bought everything asked, 3 bought fewer, 1 bought nothing (always so for a dry run),
-4 an outcome is unknown and needs a human (check the account before buying anything else),
-2 usage/configuration error.
+Exit codes: 0 bought everything asked (or the --idempotency-key intent was already complete),
+3 bought fewer, 1 bought nothing (always so for a dry run; also when another run held the account
+past --run-timeout), 4 an outcome is unknown and needs a human (check the account before buying
+anything else; `numbroker ledger --unresolved` names the attempts), 2 usage/configuration error.
 """
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a full or closed stderr is not a reason to fail (the exit code says it all)."""
+    with contextlib.suppress(OSError):
+        click.echo(line, err=True)
+
+
+def _handle_termination() -> None:
+    """SIGTERM and SIGHUP act like Ctrl-C; a file-size limit makes writes fail (EFBIG) instead of killing.
+
+    ``timeout``, systemd and docker stop a process with SIGTERM: it is handed to whatever handles
+    SIGINT at that moment (the event loop's runner cancels the run, which records an in-flight purchase
+    as unknown).
+    """
+    import signal
+
+    def forward(signum: int, frame: Any) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), forward)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _open_ledger(where: str | None, sandbox: bool, cleanup: contextlib.ExitStack) -> Ledger:
+    """The run's ledger: ``--ledger``, ``$NUMBROKER_LEDGER`` or the default; a temporary one for --sandbox."""
+    import tempfile
+
+    from numbroker.ledger import LedgerError, open_ledger
+
+    if sandbox:
+        # Sandbox purchases are make-believe: they never touch a real ledger.
+        folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="numbroker-sandbox-ledger-"))
+        where = os.path.join(folder, "ledger.sqlite3")
+    try:
+        ledger = open_ledger(where)
+    except LedgerError as exc:
+        raise UsageProblem(str(exc)) from None
+    cleanup.callback(ledger.close)
+    return ledger
+
+
+def _unresolved_in_run(ledger: Ledger, run_id: str) -> list[LedgerAttempt]:
+    """This run's attempts the ledger holds as unresolved (after an interruption)."""
+    from numbroker.ledger import UNRESOLVED_STATES, LedgerError
+
+    try:
+        return [a for a in ledger.attempts(states=UNRESOLVED_STATES, limit=1000) if a.run_id == run_id]
+    except LedgerError:
+        return []
 
 
 def _buy_exit_code(result: BuyResult) -> int:
@@ -391,15 +493,15 @@ def _buy_exit_code(result: BuyResult) -> int:
 
 def _ask(plan: BuyResult) -> bool:
     """The terminal prompt: show the plan, then ask (default no)."""
-    from numbroker._cli._buy_output import planned_total, render_buy
-    from numbroker._cli._render import format_money
+    from numbroker._cli._buy_output import prompt, render_buy
 
     render_buy(plan, "table", sys.stdout, color=True)
     sys.stdout.flush()
     if not plan.would_buy:
         return False
-    question = f"Buy {len(plan.would_buy)} number(s) for {format_money(planned_total(plan))} (first bills)?"
-    return click.confirm(question, default=False, err=True)
+    from numbroker._cli._prompt import ask_yes_no
+
+    return ask_yes_no(prompt(plan))
 
 
 @cli.command("buy-cheapest", epilog=BUY_EXAMPLES)
@@ -410,7 +512,8 @@ def _ask(plan: BuyResult) -> bool:
 @click.option(
     "--audit-log",
     type=click.Path(dir_okay=False),
-    help=f"JSON-lines file appended to and fsynced per attempt [default for real purchases: ./{DEFAULT_AUDIT_LOG}].",
+    help=f"JSON-lines file appended to and fsynced per attempt [default for real purchases: ./{DEFAULT_AUDIT_LOG};"
+    " none with --sandbox].",
 )
 @click.option("--yes", is_flag=True, help="Really buy (without it nothing is bought: the plan is printed).")
 @click.option(
@@ -420,10 +523,55 @@ def _ask(plan: BuyResult) -> bool:
 )
 @click.option(
     "--confirm-delay",
-    type=click.FloatRange(min=0),
+    type=Seconds(minimum=0),
     default=2.0,
     show_default=True,
     help="Seconds to wait after an ambiguous answer before checking the account's own numbers.",
+)
+@click.option(
+    "--confirm-window",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds after an ambiguous answer during which 'not owned' proves nothing (owned lists may lag).",
+)
+@click.option(
+    "--ledger",
+    "ledger_where",
+    metavar="PATH|URL",
+    help="The purchase ledger: a SQLite file or a postgresql:// URL [default: $NUMBROKER_LEDGER, else "
+    "ledger.sqlite3 in the user's data directory].",
+)
+@click.option(
+    "--idempotency-key",
+    metavar="KEY",
+    help="Name this intent: a rerun with the same key continues it, and buys nothing once it is complete.",
+)
+@click.option(
+    "--spend-limit",
+    metavar="AMOUNT",
+    help="Cap on the first bills bought (plus unresolved attempts) per account in --spend-window, across runs.",
+)
+@click.option(
+    "--spend-window",
+    metavar="DURATION",
+    default="24h",
+    show_default=True,
+    help="The window of --spend-limit: 30m, 24h, 7d ...",
+)
+@click.option(
+    "--purchase-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Total deadline of each purchase request (the whole response) and of each ownership check, seconds.",
+)
+@click.option(
+    "--run-timeout",
+    type=click.FloatRange(min=0.1),
+    default=300.0,
+    show_default=True,
+    help="Bound on the buying: waiting for another run on the account, recovery, starting purchases, seconds.",
 )
 @click.option(
     "--format",
@@ -452,6 +600,13 @@ def buy_cheapest_command(
     yes: bool,
     allow_assumed_currency: bool,
     confirm_delay: float,
+    confirm_window: float,
+    ledger_where: str | None,
+    idempotency_key: str | None,
+    spend_limit: str | None,
+    spend_window: str,
+    purchase_timeout: float,
+    run_timeout: float,
     fmt: str | None,
 ) -> None:
     """Buy the cheapest numbers under hard caps: cheapest first bill first, one purchase at a time.
@@ -460,20 +615,27 @@ def buy_cheapest_command(
     prices in other currencies need --fx-rates, else those offers are never bought. Every ambiguous
     purchase outcome (timeout, dropped connection, 5xx) is checked against the account's own numbers,
     never retried; if that check fails the run stops and exits 4.
+
+    Every attempt is recorded in the purchase ledger before its request is sent; runs sharing a ledger
+    and an account buy one at a time, and each first settles what earlier runs left unresolved.
     """
     from numbroker._exceptions import PurchaseError
+    from numbroker.ledger import LedgerBusyError, LedgerError
 
-    with _errors(), redacted_output():
+    _handle_termination()
+    with _errors(), redacted_output(), contextlib.ExitStack() as cleanup:
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         if max_monthly is None:
             raise UsageProblem("--max-monthly is required: the hard cap on the monthly price, e.g. '2.50 USD'")
         if max_first_bill is None:
             raise UsageProblem("--max-first-bill is required: the hard cap on setup + first month, e.g. '3 USD'")
         env = _environment(env_file)
+        currency = _currency_option(currency)
         query = _build_query(country, number_type, capabilities, prefix, contains, None, max_setup, currency, None)
         monthly_cap = _money_option(max_monthly, currency, "--max-monthly")
         first_bill_cap = _money_option(max_first_bill, currency, "--max-first-bill")
         budget_cap = _money_option(budget, currency, "--budget")
+        limit_cap = _money_option(spend_limit, currency, "--spend-limit")
         assert monthly_cap is not None and first_bill_cap is not None
         rates = None
         if fx_rates:
@@ -482,8 +644,11 @@ def buy_cheapest_command(
             rates = ExchangeRates.from_file(fx_rates)
         interactive = not yes and sys.stdin.isatty() and sys.stdout.isatty()
         dry_run = not yes and not interactive
-        log_path = audit_log if audit_log is not None or dry_run else DEFAULT_AUDIT_LOG
+        # Sandbox purchases are not real: they never go to the default (real) audit log.
+        log_path = audit_log if audit_log is not None or dry_run or sandbox else DEFAULT_AUDIT_LOG
         built, skipped, _ = _providers(providers, sandbox, env)
+        ledger = _open_ledger(ledger_where, sandbox, cleanup)
+        run_id = uuid.uuid4().hex
 
         async def run() -> BuyResult:
             from numbroker._search import Searcher
@@ -503,18 +668,34 @@ def buy_cheapest_command(
                     confirm=_ask if interactive else None,
                     allow_assumed_currency=allow_assumed_currency,
                     confirm_delay=confirm_delay,
+                    confirm_window=confirm_window,
+                    ledger=ledger,
+                    idempotency_key=idempotency_key,
+                    spend_limit=limit_cap,
+                    spend_window=spend_window,
+                    purchase_timeout=purchase_timeout,
+                    run_timeout=run_timeout,
+                    run_id=run_id,
                 )
 
         try:
             result: BuyResult = _await_main(run)
+        except LedgerBusyError as exc:
+            _say(f"nothing was bought: {exc}")
+            sys.exit(EXIT_FAILED)
+        except LedgerError as exc:
+            _say(f"nothing was bought: {exc}")
+            sys.exit(EXIT_FAILED)
         except PurchaseError as exc:
             raise UsageProblem(str(exc)) from None
         except KeyboardInterrupt:
-            if log_path is not None and not dry_run and _purchase_in_flight(log_path):
-                click.echo(
-                    f"interrupted while a purchase was in flight: its outcome is unknown. Check the account "
-                    f"before buying again (audit log: {log_path})",
-                    err=True,
+            in_flight = _unresolved_in_run(ledger, run_id)
+            if not dry_run and (in_flight or (log_path is not None and _purchase_in_flight(log_path))):
+                named = "".join(f"\n  attempt {a.id}: {a.e164} at {a.provider} ({a.state.value})" for a in in_flight)
+                _say(
+                    f"interrupted while a purchase was in flight: its outcome is unknown.{named}\nCheck the account "
+                    f"before buying again: a rerun settles it first (ledger: {ledger.describe()}; audit log: "
+                    f"{log_path})"
                 )
                 sys.exit(EXIT_UNKNOWN)
             raise
@@ -522,35 +703,219 @@ def buy_cheapest_command(
         from numbroker._cli._buy_output import render_buy, summary
         from numbroker._cli._render import summary_lines
 
-        render_buy(result, fmt, sys.stdout, color=sys.stdout.isatty())
-        sys.stdout.flush()
-        for line in summary_lines(result.providers, 0):
-            click.echo(line, err=True)
+        code = _buy_exit_code(result)
+        try:
+            render_buy(result, fmt, sys.stdout, color=sys.stdout.isatty())
+            sys.stdout.flush()
+        except OSError as exc:
+            _say(f"the result could not be written to standard output ({exc.strerror}); exit {code} stands")
+        lines = [*summary_lines(result.providers, 0)]
         if not built:
-            click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
-        for line in summary(result):
-            click.echo(line, err=True)
+            lines.append("no provider is configured: set the variables above, or try --sandbox")
+        lines += summary(result)
         if log_path is not None and not result.dry_run:
-            click.echo(f"audit log: {log_path}", err=True)
-        sys.exit(_buy_exit_code(result))
+            lines.append(f"audit log: {log_path}")
+        if result.ledger is not None and not result.dry_run:
+            lines.append(f"ledger: {result.ledger}" + (" (temporary: --sandbox)" if sandbox else ""))
+        if sandbox and not result.dry_run:
+            lines.append("sandbox: bought from the built-in emulators; nothing real was bought")
+        for line in lines:
+            _say(line)
+        sys.exit(code)
+
+
+# -- ledger -----------------------------------------------------------------------------------------
+
+LEDGER_EXAMPLES = """
+\b
+Examples:
+  numbroker ledger --unresolved
+  numbroker ledger --intent nightly-2024-05-01 --format json
+  numbroker ledger resolve 17 --bought --note "in the vendor console since 02:14"
+  numbroker ledger resolve 18 --released --note "vendor support: not provisioned"
+"""
+
+
+def _ledger_option(fn: Callable[..., _T]) -> Callable[..., _T]:
+    return click.option(
+        "--ledger",
+        "ledger_where",
+        metavar="PATH|URL",
+        help="A SQLite file or a postgresql:// URL [default: $NUMBROKER_LEDGER, else the user's data directory].",
+    )(fn)
+
+
+@cli.group("ledger", invoke_without_command=True, epilog=LEDGER_EXAMPLES)
+@_ledger_option
+@click.option(
+    "--unresolved", is_flag=True, help="Only attempts nobody knows the outcome of (pending, ambiguous, unknown)."
+)
+@click.option("--intent", "intent_key", metavar="KEY", help="Only this intent's attempts.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="The newest N of each.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), help="[default: table on a terminal, json otherwise]"
+)
+@click.pass_context
+def ledger_command(
+    ctx: click.Context, ledger_where: str | None, unresolved: bool, intent_key: str | None, limit: int, fmt: str | None
+) -> None:
+    """The purchase ledger: every intent and attempt, what is unresolved, and settling one by hand.
+
+    An attempt is unresolved when a run was killed mid-request, got an answer that did not say, or could
+    not check ownership. The next run on that account settles it by checking the account's own numbers;
+    when that cannot be done (exit 4), check the account at the vendor and record what you found with
+    `numbroker ledger resolve`.
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = ledger_where
+        return
+    import json
+
+    from numbroker.ledger import UNRESOLVED_STATES
+
+    with _errors(), redacted_output():
+        fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+        ledger = _open_ledger(ledger_where, False, ctx.with_resource(contextlib.ExitStack()))
+        states = UNRESOLVED_STATES if unresolved else None
+        attempts = ledger.attempts(intent=intent_key, states=states, limit=limit)
+        intents = [i for i in ledger.intents(limit=limit) if intent_key is None or i.key == intent_key]
+        if unresolved:
+            intents = [i for i in intents if i.key in {a.intent for a in attempts}]
+        if fmt == "json":
+            doc = {
+                "ledger": ledger.describe(),
+                "intents": [_intent_json(i) for i in intents],
+                "attempts": [_attempt_json(a) for a in attempts],
+            }
+            click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(highlight=False)
+        table = Table(title=f"Intents ({ledger.describe()})", title_justify="left", header_style="bold")
+        for column in ("Intent", "Status", "Quantity", "Budget", "Updated"):
+            table.add_column(column)
+        for i in intents:
+            budget = f"{i.budget} {i.currency}" if i.budget is not None else "-"
+            table.add_row(i.key, i.status.value, str(i.quantity), budget, f"{i.updated_at:%Y-%m-%d %H:%M:%S}Z")
+        console.print(table)
+        table = Table(title="Attempts" + (" (unresolved)" if unresolved else ""), title_justify="left")
+        for column in ("Id", "State", "Number", "Provider", "First bill", "Intent", "Host/pid", "Updated", "Why"):
+            table.add_column(column)
+        for a in attempts:
+            style = "bold red" if a.unresolved else ("bold green" if a.state.value == "bought" else None)
+            table.add_row(
+                str(a.id),
+                a.state.value,
+                a.e164,
+                a.provider,
+                f"{a.amount} {a.currency}",
+                a.intent,
+                f"{a.host}/{a.pid}",
+                f"{a.updated_at:%Y-%m-%d %H:%M:%S}Z",
+                ((a.note + " | ") if a.note else "") + (a.reason or "")[:100],
+                style=style,
+            )
+        console.print(table)
+        if unresolved and attempts:
+            _say("settle each: check the account at the vendor, then `numbroker ledger resolve ID --bought|--released`")
+
+
+@ledger_command.command("resolve")
+@click.argument("attempt_id", type=int)
+@click.option("--bought", "state", flag_value="bought", help="The account owns the number: count it as bought.")
+@click.option("--released", "state", flag_value="released", help="The account does not own it: nothing was bought.")
+@click.option("--note", required=True, help="What you checked (kept with the attempt).")
+@click.pass_context
+def ledger_resolve(ctx: click.Context, attempt_id: int, state: str | None, note: str) -> None:
+    """Settle an unresolved attempt by hand, with a note saying what you checked."""
+    import socket
+
+    from numbroker.ledger import AttemptState, LedgerBusyError, LedgerError
+
+    with _errors(), redacted_output():
+        if state is None:
+            raise UsageProblem("say what you found: --bought or --released")
+        ledger = _open_ledger(ctx.obj, False, ctx.with_resource(contextlib.ExitStack()))
+        found = ledger.attempt(attempt_id)
+        if found is None:
+            raise UsageProblem(f"no attempt {attempt_id} in {ledger.describe()}")
+        if not found.unresolved:
+            raise UsageProblem(f"attempt {attempt_id} is already {found.state.value}: nothing to resolve")
+        try:
+            # Not while a run is buying on that account (it may be settling this very attempt).
+            with ledger.purchaser(found.account, run_id=f"resolve-{attempt_id}", timeout=10):
+                current = ledger.attempt(attempt_id)
+                if current is None or not current.unresolved:
+                    raise UsageProblem(f"attempt {attempt_id} was settled meanwhile: {current and current.state.value}")
+                done = ledger.update_attempt(
+                    attempt_id,
+                    AttemptState(state),
+                    reason=f"resolved by hand on {socket.gethostname()} (was {found.state.value})",
+                    note=note,
+                )
+        except LedgerBusyError as exc:
+            _say(f"not resolved: {exc}")
+            sys.exit(EXIT_FAILED)
+        except LedgerError as exc:
+            _say(f"not resolved: {exc}")
+            sys.exit(EXIT_FAILED)
+        _say(f"attempt {done.id}: {done.e164} at {done.provider} is now {done.state.value}")
+
+
+def _intent_json(intent: Any) -> dict[str, Any]:
+    return {
+        "key": intent.key,
+        "status": intent.status.value,
+        "quantity": intent.quantity,
+        "budget": None if intent.budget is None else str(intent.budget),
+        "currency": intent.currency,
+        "created_at": intent.created_at.isoformat(),
+        "updated_at": intent.updated_at.isoformat(),
+    }
+
+
+def _attempt_json(attempt: Any) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "intent": attempt.intent,
+        "run_id": attempt.run_id,
+        "provider": attempt.provider,
+        "account": attempt.account,
+        "e164": attempt.e164,
+        "offer_id": attempt.offer_id,
+        "amount": str(attempt.amount),
+        "currency": attempt.currency,
+        "state": attempt.state.value,
+        "unresolved": attempt.unresolved,
+        "reason": attempt.reason,
+        "note": attempt.note,
+        "host": attempt.host,
+        "pid": attempt.pid,
+        "created_at": attempt.created_at.isoformat(),
+        "updated_at": attempt.updated_at.isoformat(),
+    }
 
 
 # -- providers --------------------------------------------------------------------------------------
 
 
-@cli.command("providers")
+PROVIDERS_EXAMPLES = """
+\b
+Examples:
+  numbroker providers
+  numbroker providers --format json | jq '.[] | select(.configured)'
+"""
+
+
+@cli.command("providers", epilog=PROVIDERS_EXAMPLES)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), help="[default: table on a terminal, json otherwise]"
 )
 @click.option("--env-file", type=click.Path(dir_okay=False), help=".env-style file with credentials.")
 def providers_command(fmt: str | None, env_file: str | None) -> None:
-    r"""List every known provider (built-in and plug-in), whether it is configured, and how it filters.
-
-    \b
-    Examples:
-      numbroker providers
-      numbroker providers --format json | jq '.[] | select(.configured)'
-    """
+    """List every known provider (built-in and plug-in), whether it is configured, and how it filters."""
     import json
 
     with _errors(), redacted_output():
@@ -577,15 +942,10 @@ def providers_command(fmt: str | None, env_file: str | None) -> None:
             click.echo(json.dumps(rows, indent=2))
             return
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(header_style="bold")
-        for column in ("id", "configured", "paging", *(f.value for f in QueryFilter)):
-            table.add_column(column)
-        for row in rows:
-            configured = "yes" if row["configured"] else "no: set " + ", ".join(row["missing_env"])
-            table.add_row(row["id"], configured, row["paging"], *(str(v) for v in row["filters"].values()))
-        Console(highlight=False).print(table)
+        from numbroker._cli._layout import providers_table
+
+        Console(highlight=False).print(providers_table(rows))
         click.echo(
             "native: the vendor filters; emulated: numbroker filters client-side; "
             "unsupported: the vendor gives no data, matching offers are excluded as unknown",
@@ -596,12 +956,28 @@ def providers_command(fmt: str | None, env_file: str | None) -> None:
 # -- sandbox ----------------------------------------------------------------------------------------
 
 
-@cli.group()
+SANDBOX_EXAMPLES = """
+\b
+Examples:
+  numbroker search --sandbox --country US    # in-process, no server needed
+  numbroker sandbox serve --port 8700        # on loopback, for other tools
+"""
+
+SERVE_EXAMPLES = """
+\b
+Example:
+  numbroker sandbox serve --port 8700
+  # in another shell, paste the printed export lines, then:
+  numbroker search --country US
+"""
+
+
+@cli.group(epilog=SANDBOX_EXAMPLES)
 def sandbox() -> None:
-    """The built-in vendor emulators."""
+    """The built-in vendor emulators: deterministic inventories speaking each vendor's API."""
 
 
-@sandbox.command("serve")
+@sandbox.command("serve", epilog=SERVE_EXAMPLES)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option(
     "--port",
@@ -612,14 +988,7 @@ def sandbox() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Inventory seed.")
 def sandbox_serve(host: str, port: int, seed: int) -> None:
-    r"""Serve every provider's sandbox on loopback and print the exports that point tools at them.
-
-    \b
-    Example:
-      numbroker sandbox serve --port 8700
-      # in another shell, paste the printed export lines, then:
-      numbroker search --country US
-    """
+    """Serve every provider's sandbox on loopback and print the exports that point tools at them."""
     import contextlib
     import threading
 
@@ -631,9 +1000,23 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
         if not _is_loopback(host):
             raise UsageProblem(f"--host must be a loopback address (127.0.0.1, ::1, localhost), got {host!r}")
         sandboxes = create_sandboxes(seed=seed)
+        if port and port + len(sandboxes) - 1 > 65535:
+            raise UsageProblem(
+                f"--port {port}: the {len(sandboxes)} sandboxes need ports {port} to {port + len(sandboxes) - 1}, "
+                f"past 65535: use --port {65536 - len(sandboxes)} or lower (or 0 for free ports)"
+            )
         with contextlib.ExitStack() as stack:
-            for offset, (pid, box) in enumerate(sandboxes.items()):
-                server = stack.enter_context(LoopbackServer(box.app, host=host, port=port + offset if port else 0))
+            servers = []  # every port is bound before anything is printed
+            for offset, box in enumerate(sandboxes.values()):
+                wanted = port + offset if port else 0
+                try:
+                    servers.append(stack.enter_context(LoopbackServer(box.app, host=host, port=wanted)))
+                except OSError as exc:
+                    raise UsageProblem(
+                        f"--port: cannot listen on {host}:{wanted} ({exc.strerror or exc}): "
+                        "choose another --port, or 0 for free ports"
+                    ) from None
+            for server, (pid, box) in zip(servers, sandboxes.items(), strict=True):
                 cls = get_provider_class(pid)
                 for key, value in box.env.items():
                     click.echo(f"export {key}={value}")
@@ -647,9 +1030,34 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command line (the ``numbroker`` console script)."""
+    """Run the command line (the ``numbroker`` console script); every usage error is one line, exit 2."""
     try:
-        cli.main(args=argv, prog_name="numbroker")
-    except KeyboardInterrupt:  # pragma: no cover - a Ctrl-C outside any command
+        outcome = cli.main(args=argv, prog_name="numbroker", standalone_mode=False)
+        code = outcome if isinstance(outcome, int) else EXIT_OK
+    except SystemExit as exc:
+        if exc.code is not None and not isinstance(exc.code, int):
+            raise
+        code = exc.code or EXIT_OK
+    except click.ClickException as exc:
+        show_one_line(exc)
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):  # a Ctrl-C outside any command, or at a prompt
         click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        code = EXIT_INTERRUPTED
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """End the process once everything is written, without tearing the interpreter down.
+
+    A search leaves thousands of objects behind; freeing them one by one at exit costs more than
+    some searches take, and nothing is left to do with them. Log handlers and both streams are flushed
+    first; a reader that went away (``| head``) is not an error.
+    """
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a closed pipe, or a closed stream
+            stream.flush()
+    os._exit(code)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from decimal import Decimal
 from typing import TextIO
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from numbroker._cli._render import format_money
+from numbroker._cli._layout import Column, fitted_table, format_money, money_cell
+from numbroker._cli._render import json_text
 from numbroker._money import Money
 from numbroker._pricing import EXACT
 from numbroker.buying import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry
 
-__all__ = ["planned_total", "render_buy", "summary"]
+__all__ = ["planned_total", "prompt", "render_buy", "summary"]
 
 NEXT_CANDIDATES = 5
 """How many not-reached candidates the table shows after the ones bought or attempted."""
@@ -36,10 +35,9 @@ def planned_total(result: BuyResult) -> Money:
 def render_buy(result: BuyResult, fmt: str, out: TextIO, *, color: bool = False) -> None:
     """Write ``result`` to ``out`` as ``json`` (the whole result) or ``table`` (plan and attempts)."""
     if fmt == "json":
-        json.dump(result.to_json_dict(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        out.write(json_text(result.to_json_dict()))
         return
-    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False, width=None if color else 160)
+    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False)
     shown: list[PlanEntry] = [e for e in result.plan if e.decision in _SHOWN]
     shown += [e for e in result.plan if e.decision is PlanDecision.CANDIDATE][:NEXT_CANDIDATES]
     if result.dry_run:
@@ -53,12 +51,18 @@ def render_buy(result: BuyResult, fmt: str, out: TextIO, *, color: bool = False)
         console.print(title)
         console.print("No offer fits the caps.")
     else:
-        table = Table(title=title, title_justify="left", header_style="bold")
-        for column in ("#", "Decision", "Number", "Provider", "Setup", "Monthly"):
-            table.add_column(column, justify="right" if column in ("#", "Setup", "Monthly") else "left")
-        table.add_column(f"Monthly ({result.currency})", justify="right")
-        table.add_column(f"First bill ({result.currency})", justify="right")
-        table.add_column("Why")
+        columns = [
+            Column("#", justify="right"),
+            Column("Decision"),
+            Column("Number"),
+            Column("Provider", squeeze=True),
+            Column("Setup", justify="right"),
+            Column("Monthly", justify="right"),
+            Column(f"Monthly\n({result.currency})", justify="right"),
+            Column(f"First bill\n({result.currency})", justify="right"),
+            Column("Why", drop=0, fold=True),
+        ]
+        styles: list[str | None] = []
         for rank, entry in enumerate(shown, 1):
             decision = entry.outcome.value if entry.outcome is not None else entry.decision.value
             if entry.decision is PlanDecision.CANDIDATE:
@@ -67,22 +71,43 @@ def render_buy(result: BuyResult, fmt: str, out: TextIO, *, color: bool = False)
             style = "bold green" if good or entry.decision is PlanDecision.WOULD_BUY else None
             if entry.outcome in (AttemptOutcome.UNKNOWN, AttemptOutcome.REFUSED):
                 style = "bold red"
-            table.add_row(
+            offer = entry.offer
+            assumed = offer.provider_details.get("currency_assumed") is True
+            cells = [
                 str(rank),
                 decision,
-                entry.offer.e164,
-                entry.offer.provider,
-                format_money(entry.offer.setup_price),
-                format_money(entry.offer.monthly_price),
-                format_money(entry.monthly),
-                format_money(entry.first_bill),
+                offer.e164,
+                offer.provider,
+                money_cell(offer.setup_price, assumed=assumed),
+                money_cell(offer.monthly_price, assumed=assumed),
+                money_cell(entry.monthly, converted=_converted(entry.monthly, offer.monthly_price)),
+                money_cell(entry.first_bill, converted=_converted(entry.first_bill, offer.monthly_price)),
                 (entry.reason or "")[:120],
-                style=style,
-            )
-        console.print(table)
+            ]
+            for column, cell in zip(columns, cells, strict=True):
+                column.cells.append(cell)
+            styles.append(style)
+        console.print(fitted_table(console, title, columns, styles))
     skipped = Counter(e.decision.value for e in result.plan if e.decision not in (*_SHOWN, PlanDecision.CANDIDATE))
     if skipped:
-        console.print(Text("skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())), style="dim"))
+        parts = [f"{k} {v}" + (f" ({_SKIP_HINTS[k]})" if k in _SKIP_HINTS else "") for k, v in sorted(skipped.items())]
+        console.print(Text("skipped: " + ", ".join(parts), style="dim"))
+
+
+_SKIP_HINTS = {
+    PlanDecision.CURRENCY_ASSUMED.value: "add --allow-assumed-currency to consider them",
+    PlanDecision.NOT_COMPARABLE.value: "--fx-rates with their currencies would compare them",
+}
+
+
+def _converted(shown: Money | None, own: Money | None) -> bool:
+    return shown is not None and own is not None and shown.currency != own.currency
+
+
+def prompt(plan: BuyResult) -> str:
+    """The question asked before buying: every number, where, and its first bill, then the total."""
+    each = [f"{e.offer.e164} at {e.offer.provider} ({format_money(e.first_bill)})" for e in plan.would_buy]
+    return f"Buy {', '.join(each)}: {format_money(planned_total(plan))} in first bills?"
 
 
 def summary(result: BuyResult) -> list[str]:
@@ -103,6 +128,12 @@ def summary(result: BuyResult) -> list[str]:
         + ("" if a.outcome is AttemptOutcome.BOUGHT else ": confirmed from the owned numbers after an unclear answer")
         for a in result.bought
     ]
+    assumed = sum(1 for e in result.plan if e.decision is PlanDecision.CURRENCY_ASSUMED)
+    if assumed:
+        lines.append(
+            f"{assumed} offers skipped: their vendor stated no currency (numbroker assumed one); "
+            "add --allow-assumed-currency to consider them"
+        )
     lines += [f"{pid}: not used again in this run: {why}" for pid, why in sorted(result.dropped_providers.items())]
     lines.extend(result.notes)
     if result.status is BuyStatus.UNKNOWN:

@@ -5,16 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from numbroker._cli._layout import (
+    ASSUMED_MARK,
+    CONVERTED_MARK,
+    Column,
+    fitted_table,
+    format_money,
+    groups,
+    money_cell,
+)
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
+from numbroker._pricing import shown_converted
 from numbroker._reports import ProviderReport, ProviderStatus, RankedOffer, SearchResult
 
 __all__ = ["CSV_COLUMNS", "format_money", "render", "summary_lines"]
@@ -38,27 +46,26 @@ CSV_COLUMNS = [
     "rank_amount",
     "rank_currency",
     "alternatives",
+    "ranking",
+    "currency_assumed",
 ]
-"""The flat CSV header: amounts as exact decimal text, ``capabilities`` joined with ``;`` (empty = none,
-``unknown`` = the vendor did not say)."""
+"""The flat CSV header: amounts as exact decimal text (converted ones to 6 decimal places), ``capabilities``
+joined with ``;`` (empty = none, ``unknown`` = the vendor did not say), ``rank`` the place in ``ranking``
+(the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency."""
 
 
-def format_money(money: Money | None) -> str:
-    """A price for people: the currency's symbol and at least its minor digits, never rounded.
+def json_text(document: Any) -> str:
+    """``document`` as an indented JSON document and a newline, in one piece.
 
-    ``3.500000 EUR`` shows as ``€3.50``; a sub-cent ``0.0050 USD`` shows as ``$0.005`` (nothing is cut).
+    The text is what ``json.dumps(document, indent=2, ensure_ascii=False)`` writes; orjson's encoder
+    (installed with the ``cli`` extra) writes it some twenty times faster than the standard library's
+    pure-Python indenting encoder.
     """
-    if money is None:
-        return "—"
-    from babel.numbers import get_currency_precision, get_currency_symbol
-
-    digits = get_currency_precision(money.currency)
-    amount = money.amount.normalize() if money.amount else Decimal(0)
-    exponent = amount.as_tuple().exponent
-    places = max(digits, -exponent if isinstance(exponent, int) else 0)
-    text = f"{amount:,.{places}f}"
-    symbol = get_currency_symbol(money.currency, locale="en")
-    return f"{symbol}{text}" if symbol != money.currency else f"{text} {money.currency}"
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - the cli extra installs orjson
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
 
 
 def _amount(money: Money | None) -> str:
@@ -69,8 +76,8 @@ def _capabilities(offer: AvailableNumber) -> str:
     return "unknown" if offer.capabilities is None else ";".join(c.value for c in offer.capabilities)
 
 
-def csv_row(rank: int, ranked: RankedOffer, currency: str | None) -> dict[str, Any]:
-    """One flat CSV row."""
+def csv_row(rank: int, ranked: RankedOffer, currency: str | None, *, ranking: str = "all") -> dict[str, Any]:
+    """One flat CSV row: ``rank`` is the offer's place in ``ranking`` (a currency, or ``all``)."""
     offer = ranked.offer
     return {
         "rank": rank,
@@ -86,102 +93,124 @@ def csv_row(rank: int, ranked: RankedOffer, currency: str | None) -> dict[str, A
         "monthly_amount": _amount(offer.monthly_price),
         "monthly_currency": offer.monthly_price.currency if offer.monthly_price else "",
         "converted_currency": currency or "",
-        "converted_setup_amount": _amount(ranked.converted_setup_price),
-        "converted_monthly_amount": _amount(ranked.converted_monthly_price),
-        "rank_amount": _amount(ranked.rank_price),
+        "converted_setup_amount": _amount(shown_converted(ranked.converted_setup_price)),
+        "converted_monthly_amount": _amount(shown_converted(ranked.converted_monthly_price)),
+        "rank_amount": _amount(shown_converted(ranked.rank_price) if ranked.rank_converted else ranked.rank_price),
         "rank_currency": ranked.rank_price.currency if ranked.rank_price else "",
         "alternatives": ";".join(f"{a.provider}:{a.offer_id}" for a in ranked.alternatives),
+        "ranking": ranking,
+        "currency_assumed": "true" if offer.provider_details.get("currency_assumed") is True else "false",
     }
 
 
-def render(result: SearchResult, fmt: str, out: TextIO, *, color: bool = False) -> None:
-    """Write ``result`` to ``out`` in ``fmt`` (``table``, ``json``, ``ndjson`` or ``csv``)."""
+def render(
+    result: SearchResult,
+    fmt: str,
+    out: TextIO,
+    *,
+    color: bool = False,
+    totals: Mapping[str | None, int] | None = None,
+) -> None:
+    """Write ``result`` to ``out`` in ``fmt`` (``table``, ``json``, ``ndjson`` or ``csv``).
+
+    ``totals``: for a table showing only the best of each ranking, how many offers each ranking had.
+    """
     if fmt == "json":
-        json.dump(result.to_json_dict(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        out.write(json_text(result.to_json_dict()))
     elif fmt == "ndjson":
-        for ranked in result.offers:
-            out.write(json.dumps(ranked.to_json_dict(), ensure_ascii=False) + "\n")
+        out.write("".join(json.dumps(r.to_json_dict(), ensure_ascii=False) + "\n" for r in result.offers))
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for rank, ranked in enumerate(result.offers, 1):
-            writer.writerow(csv_row(rank, ranked, result.currency))
+        for ranking, offers in groups(result.offers, bool(result.ranked_per_currency)).items():
+            name = ranking or result.currency or "all"
+            for rank, ranked in enumerate(offers, 1):
+                writer.writerow(csv_row(rank, ranked, result.currency, ranking=name))
         out.write(buffer.getvalue())
     else:
-        _table(result, out, color=color)
+        _table(result, out, color=color, totals=totals or {})
 
 
-def _table(result: SearchResult, out: TextIO, *, color: bool) -> None:
-    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False, width=None if color else 160)
+_KEYS = {"monthly": "monthly", "setup": "setup", "first-bill": "first bill"}
+
+
+def _table(result: SearchResult, out: TextIO, *, color: bool, totals: Mapping[str | None, int]) -> None:
+    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False)
     if not result.offers:
         console.print("No offers matched.")
         return
-    key = {"monthly": "monthly", "setup": "setup", "first bill": "first bill", "total": f"{result.months}-month total"}
-    key["first-bill"] = "first bill"
+    key = _KEYS.get(result.sort.value, f"{result.months}-month total")
     if result.ranked_per_currency:
         console.print(
             f"Offers come in {', '.join(result.ranked_per_currency)} and no exchange rates were given: each currency "
             "is ranked on its own (add --currency and --fx-rates to compare them all).",
             style="yellow",
         )
-        groups: dict[str | None, list[RankedOffer]] = {}
-        for ranked in result.offers:
-            groups.setdefault(ranked.rank_price.currency if ranked.rank_price else None, []).append(ranked)
-        for currency, offers in groups.items():
+    for currency, offers in groups(result.offers, bool(result.ranked_per_currency)).items():
+        total = totals.get(currency, len(offers))
+        count = f"{len(offers)} of {total}" if total > len(offers) else f"{len(offers)}"
+        if result.ranked_per_currency:
             label = f"in {currency}" if currency else "without a price"
-            _offer_table(
-                console, result, offers, f"{len(offers)} offers {label}, cheapest {key[result.sort.value]} first"
-            )
-    else:
-        title = f"{len(result.offers)} offers for {result.query.country}, cheapest {key[result.sort.value]} first"
-        _offer_table(console, result, result.offers, title)
+        else:
+            label = f"for {result.query.country}" + (f" in {result.currency}" if result.currency else "")
+        _offer_table(console, result, offers, f"{count} offers {label}, cheapest {key} first")
     notes = ["* type inferred from the numbering plan", "? capabilities not stated by the vendor"]
-    if result.unconverted:
-        notes.append(f"{len(result.unconverted)} offers left out: no exchange rate for their currency")
-    if result.excluded:
-        notes.append("excluded by price caps: " + ", ".join(f"{k} {v}" for k, v in sorted(result.excluded.items())))
+    if any(_assumed(r.offer) for r in result.offers):
+        notes.append(f"{ASSUMED_MARK} currency not stated by the vendor (assumed)")
+    if result.currency is not None:
+        notes.append(f"{CONVERTED_MARK} converted to {result.currency} with --fx-rates, shown to 6 decimal places")
     console.print(Text("; ".join(notes), style="dim"))
+
+
+def _assumed(offer: AvailableNumber) -> bool:
+    return offer.provider_details.get("currency_assumed") is True
 
 
 def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffer], title: str) -> None:
     converting = result.currency is not None
     with_key = result.sort.value in ("first-bill", "total")
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("#", justify="right")
-    table.add_column("Number")
-    table.add_column("Type")
-    table.add_column("Region")
-    table.add_column("Capabilities")
-    table.add_column("Setup", justify="right")
-    table.add_column("Monthly", justify="right")
+    with_alt = any(r.alternatives for r in offers)
+    columns = [
+        Column("#", justify="right"),
+        Column("Number"),
+        *([Column("Alt", drop=2)] if with_alt else []),
+        Column("Type"),
+        Column("Region", drop=0),
+        Column("Capabilities", drop=1, fold=True),
+        Column("Setup", justify="right"),
+        Column("Monthly", justify="right"),
+    ]
     if converting:
-        table.add_column(f"Monthly ({result.currency})", justify="right")
+        columns.append(Column(f"Monthly ({result.currency})", justify="right"))
     if with_key:
-        table.add_column(
-            "First bill" if result.sort.value == "first-bill" else f"{result.months}-month total", justify="right"
-        )
-    table.add_column("Provider")
+        columns.append(Column("First bill" if result.sort.value == "first-bill" else f"{result.months}-mo total"))
+        columns[-1].justify = "right"
+    columns.append(Column("Provider", squeeze=True))
+    styles: list[str | None] = []
     for rank, ranked in enumerate(offers, 1):
         offer = ranked.offer
-        row = [
+        assumed = _assumed(offer)
+        cells = [
             str(rank),
-            offer.e164 + (f"  (+{len(ranked.alternatives)} alt)" if ranked.alternatives else ""),
+            offer.e164,
+            *([f"+{len(ranked.alternatives)}" if ranked.alternatives else ""] if with_alt else []),
             offer.number_type.value + ("*" if offer.provider_details.get("number_type_inferred") else ""),
             offer.region or "",
             "?" if offer.capabilities is None else ", ".join(c.value for c in offer.capabilities),
-            format_money(offer.setup_price),
-            format_money(offer.monthly_price),
+            money_cell(offer.setup_price, assumed=assumed),
+            money_cell(offer.monthly_price, assumed=assumed),
         ]
         if converting:
-            row.append(format_money(ranked.converted_monthly_price))
+            own = offer.monthly_price is not None and offer.monthly_price.currency == result.currency
+            cells.append(money_cell(ranked.converted_monthly_price, converted=not own, assumed=own and assumed))
         if with_key:
-            row.append(format_money(ranked.rank_price))
-        row.append(offer.provider)
-        cheapest = rank == 1 and ranked.rank_price is not None
-        table.add_row(*row, style="bold green" if cheapest else None)
-    console.print(table)
+            cells.append(money_cell(ranked.rank_price, converted=ranked.rank_converted, assumed=assumed))
+        cells.append(offer.provider)
+        for column, cell in zip(columns, cells, strict=True):
+            column.cells.append(cell)
+        styles.append("bold green" if rank == 1 and ranked.rank_price is not None else None)
+    console.print(fitted_table(console, title, columns, styles))
 
 
 def summary_lines(reports: Iterable[ProviderReport], rejected_total: int) -> list[str]:
@@ -201,10 +230,14 @@ def summary_lines(reports: Iterable[ProviderReport], rejected_total: int) -> lis
         excluded = {k: v for k, v in r.excluded.items() if v}
         if excluded:
             parts.append("excluded: " + ", ".join(f"{k} {v}" for k, v in sorted(excluded.items())))
-        line = f"{r.provider}: {r.status.value} ({'; '.join(parts)})"
+        status = f"{r.status.value}, truncated" if r.truncated else r.status.value
+        line = f"{r.provider}: {status} ({'; '.join(parts)})"
         if r.error and r.status.failed:
             line += f": {r.error}"
         lines.append(line)
+        if r.truncated:
+            # Records are known to be missing: say so, with the vendor-specific advice the notes carry.
+            lines.extend(f"  {r.provider}: {note}" for note in r.notes[:3])
     if rejected_total:
         lines.append(f"{rejected_total} malformed vendor records were rejected (see --format json, key 'rejected')")
     return lines

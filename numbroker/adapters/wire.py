@@ -11,15 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from numbroker._json import AMBIGUOUS, ambiguous_key
 from numbroker._money import FieldError
 
 __all__ = ["flag", "items", "mapping", "record", "text"]
 
 
 def record(value: object) -> Mapping[str, Any]:
-    """The record itself must be a JSON object."""
+    """The record itself must be a JSON object, with no key written twice with different values."""
     if not isinstance(value, Mapping):
         raise FieldError(f"record is not a JSON object but {type(value).__name__}", value=value)
+    path = ambiguous_key(value)
+    if path is not None:
+        raise FieldError(AMBIGUOUS, field=path)
     return value
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any
 
 from numbroker._exceptions import PurchaseError
 from numbroker._pricing import money_json
@@ -17,17 +18,22 @@ __all__ = ["AuditLog", "audit_record"]
 
 
 class AuditLog:
-    """Appends one JSON object per line; every line is flushed and fsynced before ``write`` returns.
+    """Appends one JSON object per line; every line is written and fsynced before ``write`` returns.
 
     The path is checked when the run starts (so a bad path fails before anything is searched or bought),
     but the file is only created by the first line: a run that buys nothing and plans nothing leaves none.
     Every line passes through ``redact`` (the providers' redaction) before it is written.
+
+    A line is never glued onto a torn one: when the file does not end in a newline (an earlier write was
+    cut short by a full disk, or a run was killed mid-line), the next line starts with one. Writes go
+    straight to the file descriptor (no buffer), so closing never has anything left to fail on.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None, redact: Callable[[str], str]) -> None:
         self.path = None if path is None else os.fspath(path)
         self._redact = redact
-        self._file: IO[str] | None = None
+        self._fd: int | None = None
+        self._clean_end = False
         if self.path is not None:
             target = self.path
             if os.path.isdir(target):
@@ -37,21 +43,35 @@ class AuditLog:
                 raise PurchaseError(f"cannot write the audit log {target!r}")
 
     def write(self, record: Mapping[str, Any]) -> None:
-        """Append ``record`` durably. Raises OSError when the disk refuses."""
+        """Append ``record`` durably. Raises OSError when the disk refuses (the next line starts afresh)."""
         if self.path is None:
             return
-        if self._file is None:
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
-        line = self._redact(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-        self._file.write(line + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        line = self._redact(json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"
+        data = line.encode("utf-8")
+        if not self._clean_end and not _ends_clean(self._fd):
+            data = b"\n" + data
+        self._clean_end = False
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        os.fsync(self._fd)
+        self._clean_end = True
 
     def close(self) -> None:
-        """Close the file, if a line was written."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Close the file, if a line was written (never raises)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+
+def _ends_clean(fd: int) -> bool:
+    """True when the file is empty or its last byte is a newline."""
+    size = os.fstat(fd).st_size
+    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
 
 
 def _now() -> str:

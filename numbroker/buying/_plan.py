@@ -77,8 +77,16 @@ def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rat
 def plan_row(
     offer: AvailableNumber, provider: Provider | None, *, terms: BuyTerms, rates: ExchangeRates | None
 ) -> PlanRow:
-    """Price one offer in the run's currency and decide whether it may be bought at all."""
-    priced = _price(offer, provider, terms.currency, rates)
+    """Price one offer in the run's currency and decide whether it may be bought at all.
+
+    An offer whose prices raise an ``ArithmeticError`` is ``price_unknown`` with the reason; the others'
+    rows are unaffected.
+    """
+    try:
+        priced = _price(offer, provider, terms.currency, rates)
+    except ArithmeticError as exc:
+        reason = f"the price cannot be computed with ({type(exc).__name__})"
+        priced = _Priced(None, None, (PlanDecision.PRICE_UNKNOWN, reason))
     monthly, first_bill = priced.monthly, priced.first_bill
     row = PlanRow(offer, monthly, first_bill, PlanDecision.CANDIDATE)
     if provider is None or not provider.supports_purchase:

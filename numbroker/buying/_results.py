@@ -12,15 +12,17 @@ from numbroker._money import Money
 from numbroker._receipts import PurchaseReceipt
 from numbroker._reports import OverallStatus, ProviderReport
 
-__all__ = ["AttemptOutcome", "BuyResult", "BuyStatus", "PlanDecision", "PlanEntry", "PurchaseAttempt"]
+__all__ = ["AttemptOutcome", "BuyResult", "BuyStatus", "LedgerNote", "PlanDecision", "PlanEntry", "PurchaseAttempt"]
 
 
 class BuyStatus(StrEnum):
     """How a buy-cheapest run ended.
 
-    ``complete``: bought the quantity asked. ``short``: bought some, fewer than asked. ``none``: bought
-    nothing (always so for a dry run). ``unknown``: a purchase's outcome could not be confirmed (or a late
-    commit made the run exceed its quantity or budget): a human must look before anything else is bought.
+    ``complete``: bought the quantity asked (counting what earlier runs of the same intent bought).
+    ``short``: bought some, fewer than asked. ``none``: bought nothing (always so for a dry run).
+    ``unknown``: a purchase's outcome could not be confirmed, an attempt is still unresolved in the ledger,
+    or a late commit made the run exceed its quantity or budget: a human (or a later run's recovery) must
+    settle it before anything else is bought on that account.
     """
 
     COMPLETE = "complete"
@@ -35,7 +37,10 @@ class AttemptOutcome(StrEnum):
     ``bought``: the vendor said so. ``confirmed_owned``: the answer was ambiguous and the number was then
     found among the account's own. ``gone``: no longer for sale. ``refused``: the provider will not sell
     as configured (balance, permission, credentials, reservation, a rejected request). ``not_bought``: the
-    answer was ambiguous and the number was then confirmed not owned. ``unknown``: ambiguous and unconfirmable.
+    answer was ambiguous and the number was then confirmed not owned, after the confirm window.
+    ``ambiguous``: the answer was ambiguous and the number was not among the owned numbers yet, within the
+    confirm window (an owned list may lag): it counts as spent until a later check settles it.
+    ``unknown``: ambiguous and unconfirmable (or interrupted mid-request).
     """
 
     BOUGHT = "bought"
@@ -43,12 +48,18 @@ class AttemptOutcome(StrEnum):
     GONE = "gone"
     REFUSED = "refused"
     NOT_BOUGHT = "not_bought"
+    AMBIGUOUS = "ambiguous"
     UNKNOWN = "unknown"
 
     @property
     def bought(self) -> bool:
         """True for the outcomes that mean the number is now the account's."""
         return self in (AttemptOutcome.BOUGHT, AttemptOutcome.CONFIRMED_OWNED)
+
+    @property
+    def unresolved(self) -> bool:
+        """True for the outcomes that leave open whether the number was bought (they count as spent)."""
+        return self in (AttemptOutcome.AMBIGUOUS, AttemptOutcome.UNKNOWN)
 
 
 class PlanDecision(StrEnum):
@@ -58,8 +69,10 @@ class PlanDecision(StrEnum):
     reached: the quantity was met, the run stopped, or it is a next candidate in a dry run); skipped:
     ``over_monthly_cap``, ``over_first_bill_cap``, ``over_budget``, ``price_unknown``, ``not_comparable``
     (no exchange rate), ``currency_assumed`` (the vendor stated no currency), ``cannot_buy`` (the provider
-    has no purchase support), ``provider_dropped`` (refused earlier in the run), ``same_number`` (this
-    E.164 was already tried at another provider).
+    has no purchase support), ``provider_dropped`` (refused earlier in the run, or an ambiguous answer
+    not confirmed owned), ``same_number`` (this E.164 was already tried in this run, or the ledger says
+    this account bought it or may have), ``over_spend_limit`` (the account's spend limit over the spend
+    window, across every run sharing the ledger, leaves no room for it).
     """
 
     WOULD_BUY = "would_buy"
@@ -74,6 +87,7 @@ class PlanDecision(StrEnum):
     CANNOT_BUY = "cannot_buy"
     PROVIDER_DROPPED = "provider_dropped"
     SAME_NUMBER = "same_number"
+    OVER_SPEND_LIMIT = "over_spend_limit"
 
 
 class PurchaseAttempt(BaseModel):
@@ -92,6 +106,7 @@ class PurchaseAttempt(BaseModel):
         reason: why, for every outcome but a plain ``bought`` (no secrets).
         request_id: the vendor's request id, when it gave one.
         receipt: the receipt, for ``bought`` and ``confirmed_owned``.
+        ledger_id: the attempt's id in the purchase ledger (``numbroker ledger resolve ID``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -108,6 +123,33 @@ class PurchaseAttempt(BaseModel):
     reason: str | None = None
     request_id: str | None = None
     receipt: PurchaseReceipt | None = None
+    ledger_id: int | None = None
+
+
+class LedgerNote(BaseModel):
+    """An attempt as the purchase ledger holds it (from this run or an earlier one).
+
+    Attributes:
+        id: its id in the ledger.
+        intent: the intent it belongs to.
+        run_id: the run that made it.
+        provider: the provider id.
+        e164: the number.
+        first_bill: its first bill (what it costs if it was bought).
+        state: its ledger state (``bought``, ``released``, ``pending``, ``ambiguous``, ``unknown`` ...).
+        reason: why, as recorded.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int
+    intent: str
+    run_id: str
+    provider: str
+    e164: str
+    first_bill: Money
+    state: str
+    reason: str | None = None
 
 
 class PlanEntry(BaseModel):
@@ -151,6 +193,12 @@ class BuyResult(BaseModel):
         providers: the search's report of each provider.
         dropped_providers: provider id → why it was not asked again in this run.
         notes: anything else worth knowing (a partial search, a late commit, an audit-log failure).
+        intent: the intent this run worked on (its ``idempotency_key``, or a fresh one per run).
+        ledger: where the purchase ledger is (a path, or a database URL without its password).
+        earlier_bought: what earlier runs of the same intent bought (counted toward quantity and budget).
+        recovered: unresolved attempts of earlier runs this run settled before buying (bought or released).
+        unresolved: attempts still unresolved when the run ended: settle them before buying again.
+        replayed: the intent was already finished: nothing was searched or bought; this is its result.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -170,6 +218,12 @@ class BuyResult(BaseModel):
     providers: list[ProviderReport] = []
     dropped_providers: dict[str, str] = {}
     notes: list[str] = []
+    intent: str | None = None
+    ledger: str | None = None
+    earlier_bought: list[LedgerNote] = []
+    recovered: list[LedgerNote] = []
+    unresolved: list[LedgerNote] = []
+    replayed: bool = False
 
     @property
     def bought(self) -> list[PurchaseAttempt]:

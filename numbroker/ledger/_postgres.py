@@ -22,6 +22,8 @@ __all__ = ["PostgresLedger", "redact_url"]
 
 _POLL_SECONDS = 0.05
 _CONNECT_TIMEOUT = 10
+_SCHEMA_LOCK = int.from_bytes(b"nbschema", "big", signed=True)
+"""The advisory lock key taken while the ledger's tables are created."""
 
 
 def redact_url(url: str) -> str:
@@ -56,7 +58,13 @@ class PostgresLedger(Ledger):
         self._url = url
         self._guard = threading.Lock()
         self._db = self._connect("ledger")
-        self._create_schema("BIGSERIAL PRIMARY KEY")
+        try:
+            # CREATE TABLE IF NOT EXISTS races with itself in PostgreSQL: runs starting together take turns.
+            with self._db.transaction():
+                self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                self._create_schema("BIGSERIAL PRIMARY KEY")
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot open the ledger {self.describe()}: {_first_line(exc)}") from None
 
     def _connect(self, role: str) -> Any:
         name = f"numbroker {role} {self.host} pid {self.pid}"[:63]

@@ -7,7 +7,13 @@ which describes only its wire format; everything they share lives in this packag
 
 * the :class:`Sandbox` base (the ASGI app, ground truth, request log, purchase state, paging helpers)
   and :class:`RequestContext`, what a vendor handler is given;
-* the fault-injection pipeline every endpoint runs through (see :class:`Faults`);
+* the fault-injection pipeline every endpoint runs through (see :class:`Faults`), and its knobs as
+  JSON (:func:`load_faults`, :func:`dump_faults`; the ``NUMBROKER_SANDBOX_FAULTS`` environment
+  variable, :data:`FAULTS_ENV`, gives them to :func:`create_sandboxes` and so to
+  ``numbroker sandbox serve``);
+* inspection endpoints on every sandbox, for loopback clients: ``GET /_sandbox/state`` (what the
+  account owns, what reached the server: :meth:`Sandbox.state`) and ``PUT /_sandbox/faults``
+  (replace the knobs of a running sandbox);
 * the value types: :class:`ServedRequest` (the request log), :class:`SandboxRecord` (the ground
   truth), :class:`Reply` (what a handler answers);
 * :class:`LoopbackServer` and :func:`serve_sandboxes`: sandboxes over real loopback HTTP;
@@ -24,27 +30,31 @@ from __future__ import annotations
 
 from numbroker.sandbox._app import Sandbox
 from numbroker.sandbox._context import RequestContext
-from numbroker.sandbox._faults import Faults
+from numbroker.sandbox._faults import Faults, dump_faults, load_faults
 from numbroker.sandbox._inventory import GeneratedNumber, SharedNumber, draw_numbers, shared_numbers
 from numbroker.sandbox._server import LoopbackServer, serve_sandboxes
 from numbroker.sandbox._types import InvalidPageToken, Reply, SandboxRecord, ServedRequest
 from numbroker.sandbox._values import draw_money, draw_timestamp, json_number, now_iso, seeded_uuid
-from numbroker.sandbox._wiring import IN_PROCESS_ORIGIN as IN_PROCESS_ORIGIN
 from numbroker.sandbox._wiring import (
+    FAULTS_ENV,
     create_sandboxes,
     in_process_providers,
     loopback_providers,
     sandboxed_ids,
 )
+from numbroker.sandbox._wiring import IN_PROCESS_ORIGIN as IN_PROCESS_ORIGIN
 
 __all__ = [
     # using the sandboxes
+    "FAULTS_ENV",
     "Faults",
     "LoopbackServer",
     "Sandbox",
     "ServedRequest",
     "create_sandboxes",
+    "dump_faults",
     "in_process_providers",
+    "load_faults",
     "loopback_providers",
     "sandboxed_ids",
     "serve_sandboxes",

@@ -12,7 +12,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
+import json
 import random
+import time
+from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -42,6 +46,11 @@ if TYPE_CHECKING:
     import httpx
     from starlette.types import ASGIApp
 
+STATE_PATH = "/_sandbox/state"
+"""``GET``: the sandbox's state as JSON (:meth:`Sandbox.state`); loopback clients only."""
+FAULTS_PATH = "/_sandbox/faults"
+"""``PUT`` a JSON object of knobs to replace the sandbox's :class:`Faults`; loopback clients only."""
+
 
 class Sandbox:
     """A vendor emulator: an ASGI app plus its ground truth, request log and purchase state.
@@ -57,6 +66,9 @@ class Sandbox:
         log: Every request served, in order.
         owned: E.164 -> offer id of every number we bought.
         purchases: Every purchase the server committed.
+        received: Endpoint name -> requests that reached it (counted on arrival, before any fault).
+        listed_from: E.164 -> ``time.monotonic()`` from which an owned number shows in the owned
+            list (``Faults.owned_list_lag_seconds``; see :meth:`listed`).
         taken: Offer ids bought by "someone else" (``rate_race``).
         balance: Account balance where the vendor keeps one, else None.
         options: Vendor-specific knobs, for reference.
@@ -83,6 +95,8 @@ class Sandbox:
         self.log: list[ServedRequest] = []
         self.owned: dict[str, str] = {}
         self.purchases: list[Purchase] = []
+        self.received: Counter[str] = Counter()
+        self.listed_from: dict[str, float] = {}
         self.taken: set[str] = set()
         self.balance = balance
         self.options: dict[str, Any] = dict(options or {})
@@ -163,12 +177,75 @@ class Sandbox:
         return Route(path, endpoint, methods=list(methods), name=endpoint_name)
 
     def build(self, routes: Sequence[Route]) -> None:
-        """Create the ASGI app from the vendor's routes.
+        """Create the ASGI app from the vendor's routes, plus the inspection endpoints.
 
         Args:
             routes: Routes made with :meth:`route`.
         """
-        self._app = Starlette(routes=list(routes))
+        inspection = [
+            Route(STATE_PATH, self._state_endpoint, methods=["GET"], name="_sandbox_state"),
+            Route(FAULTS_PATH, self._faults_endpoint, methods=["PUT"], name="_sandbox_faults"),
+        ]
+        self._app = Starlette(routes=[*inspection, *routes])
+
+    # -- inspection ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What the account owns and what reached the server (the body of ``GET /_sandbox/state``).
+
+        Returns:
+            A JSON-ready dict: ``provider``; ``owned`` (every number bought, in purchase order:
+            ``e164``, ``offer_id``, ``listed`` = whether the owned list shows it yet);
+            ``purchases`` (every commit: ``offer_id``, ``e164``, ``upfront``, ``monthly`` as decimal
+            strings or None, ``currency``, ``fault``); ``requests`` (endpoint name -> ``received``,
+            ``answered`` = logged with a status, ``abandoned`` = logged with status 0 because the
+            client went away; received minus both is still in flight); ``faults``
+            (:meth:`Faults.to_json`).
+        """
+        now = time.monotonic()
+        requests: dict[str, dict[str, int]] = {
+            name: {"received": count, "answered": 0, "abandoned": 0} for name, count in self.received.items()
+        }
+        for entry in self.log:
+            counts = requests.setdefault(entry.endpoint, {"received": 0, "answered": 0, "abandoned": 0})
+            counts["answered" if entry.status else "abandoned"] += 1
+        return {
+            "provider": self.name,
+            "owned": [
+                {"e164": e164, "offer_id": offer_id, "listed": self.listed_from.get(e164, now) <= now}
+                for e164, offer_id in self.owned.items()
+            ],
+            "purchases": [
+                {
+                    "offer_id": p.offer_id,
+                    "e164": p.e164,
+                    "upfront": None if p.upfront is None else str(p.upfront),
+                    "monthly": None if p.monthly is None else str(p.monthly),
+                    "currency": p.currency,
+                    "fault": p.fault,
+                }
+                for p in self.purchases
+            ],
+            "requests": requests,
+            "faults": self.faults.to_json(),
+        }
+
+    async def _state_endpoint(self, request: Request) -> Response:
+        if not _from_loopback(request):
+            return Response(status_code=404)
+        return _json(200, self.state())
+
+    async def _faults_endpoint(self, request: Request) -> Response:
+        if not _from_loopback(request):
+            return Response(status_code=404)
+        try:
+            data = json.loads(await request.body())
+            if not isinstance(data, dict):
+                raise ValueError("the body must be a JSON object of fault knobs")
+            self.faults = Faults.from_json(data)
+        except ValueError as exc:
+            return _json(400, {"error": str(exc)})
+        return _json(200, self.faults.to_json())
 
     # -- inventory state -------------------------------------------------------------------
 
@@ -187,6 +264,21 @@ class Sandbox:
             and self._by_id.get(offer_id) is not None
             and (self._by_id[offer_id].e164 not in self.owned)
         )
+
+    def listed(self, numbers: Sequence[T], e164_of: Callable[[T], Any]) -> list[T]:
+        """The owned numbers the owned list shows now: ``numbers`` less those still in their lag.
+
+        Vendor handlers filter their owned list through this (``Faults.owned_list_lag_seconds``).
+
+        Args:
+            numbers: The vendor's owned-number objects, in its order.
+            e164_of: Returns an object's E.164 (as committed).
+
+        Returns:
+            The objects to list.
+        """
+        now = time.monotonic()
+        return [n for n in numbers if self.listed_from.get(e164_of(n), now) <= now]
 
     def invalidate(self) -> None:
         """Forget cached inventory views (call after the inventory changed)."""
@@ -284,3 +376,16 @@ class Sandbox:
     def new_hex(self, length: int = 12) -> str:
         """Return fresh hex characters from the sandbox's id RNG."""
         return f"{self._id_rng.getrandbits(4 * length):0{length}x}"
+
+
+def _from_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _json(status: int, body: Any) -> Response:
+    # json.dumps (not Starlette's JSONResponse) so an infinite duration is written as Infinity.
+    return Response(json.dumps(body), status_code=status, media_type="application/json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 from typing import Any
@@ -73,6 +74,8 @@ class RequestContext:
     ) -> Purchase:
         """Record a committed purchase: the number leaves the inventory and becomes ours.
 
+        It shows in the owned list (:meth:`Sandbox.listed`) ``Faults.owned_list_lag_seconds`` from now.
+
         Args:
             record: The record bought.
             upfront: One-off amount charged.
@@ -84,6 +87,7 @@ class RequestContext:
         """
         purchase = Purchase(record.offer_id, record.e164, upfront, monthly, currency)
         sandbox = self.sandbox
+        sandbox.listed_from[record.e164] = time.monotonic() + sandbox.faults.owned_list_lag_seconds
         sandbox.owned[record.e164] = record.offer_id
         sandbox.purchases.append(purchase)
         self.committed.append(len(sandbox.purchases) - 1)

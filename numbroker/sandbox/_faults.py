@@ -3,34 +3,55 @@
 Every vendor endpoint is registered through :meth:`Sandbox.route`, which hands each request to the
 sandbox's :class:`FaultPipeline`; it wraps the vendor handler like this:
 
-1. ``latency``: sleep before every request;
-2. ``rate_stall``: sleep ``stall_seconds``, then carry on (a client that gave up meanwhile is
+1. the request is counted as received (:attr:`Sandbox.received`, per endpoint name, before any
+   fault: a test can wait until a purchase request has reached the sandbox);
+2. ``latency``: sleep before every request;
+3. ``rate_stall``: sleep ``stall_seconds``, then carry on (a client that gave up meanwhile is
    logged with status 0);
-3. ``rate_429``: the vendor's own rate-limit error, with ``Retry-After: <retry_after>``;
-4. read (GET) endpoints: ``rate_5xx`` (500/503 in the vendor's envelope, 502/504 as a proxy's
+4. the owned-numbers list (the endpoint named ``"owned"``): ``owned_list_stall`` seconds of
+   silence before it is handled (``math.inf``: it never answers); a client that goes away ends it,
+   logged with status 0;
+5. purchase endpoints, ``hold_purchase_seconds`` with ``hold_purchase_commit="after"`` or
+   ``"unless_gone"``: the request is held before the vendor handler runs (see step 10 for
+   ``"before"``);
+6. ``rate_429``: the vendor's own rate-limit error, with ``Retry-After: <retry_after>``;
+7. read (GET) endpoints: ``rate_5xx`` (500/503 in the vendor's envelope, 502/504 as a proxy's
    HTML page); purchase endpoints: ``rate_ambiguous_before_commit`` (502/504, nothing
    committed) and the decision for ``rate_race`` (the vendor handler asks
    :meth:`RequestContext.lose_race`, which hands the number to "someone else");
-5. the vendor handler;
-6. read endpoints answering 2xx: ``rate_malformed`` (200 with a body that is not JSON or has the
+8. the vendor handler (a committed number shows in the owned list only ``owned_list_lag_seconds``
+   after its commit: vendor handlers filter their owned list through :meth:`Sandbox.listed`);
+9. read endpoints answering 2xx: ``rate_malformed`` (200 with a body that is not JSON or has the
    wrong shape), then ``rate_truncated`` (over loopback: the full ``Content-Length`` but only
-   half the bytes, then the connection closes; in-process: half the JSON);
-7. purchase endpoints that committed: ``rate_ambiguous_after_commit`` (502/504, or over
-   loopback the response is cut off mid-body).
+   half the bytes, then the connection closes; in-process: half the JSON); purchase endpoints
+   that committed: ``rate_ambiguous_after_commit`` (502/504, or over loopback the response is cut
+   off mid-body), else ``commit_then_503`` (a 503 in the vendor's own error envelope);
+10. purchase endpoints, ``hold_purchase_seconds`` with ``hold_purchase_commit="before"`` (the
+    default): the purchase has committed (or been refused), the answer is held back that long; a
+    client that goes away ends the hold, logged with status 0 (the commit stands);
+11. ``drip_seconds``, on the endpoints named in ``drip_endpoints`` (default the purchase and the
+    owned list): the answer's status line and headers (with the true ``Content-Length``) go out at
+    once, then the body one byte every ``drip_seconds`` (a cut-off answer is not dripped).
 
 ``repeat_token`` and ``lying_total`` are applied by the paging helpers
 :meth:`Sandbox.token_page` and :meth:`Sandbox.numbered_page`.
 Every decision is drawn from one ``random.Random(faults.seed)`` owned by the pipeline, so a
 seeded run with the same request sequence is reproducible; assigning :attr:`Sandbox.faults`
-re-seeds it.
+re-seeds it. A knob that is off (or a rate of 0 or 1) draws nothing.
+
+Knobs travel as JSON (:meth:`Faults.to_json`, :meth:`Faults.from_json`, :func:`load_faults`), e.g. in
+the ``NUMBROKER_SANDBOX_FAULTS`` environment variable read by
+:func:`~numbroker.sandbox.create_sandboxes` (so ``numbroker sandbox serve`` serves them) and by
+``PUT /_sandbox/faults`` on a running sandbox (see :class:`~numbroker.sandbox.Sandbox`).
 """
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final, Literal
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
 from starlette.requests import Request
@@ -40,8 +61,12 @@ from numbroker.sandbox._context import Handler, RequestContext
 from numbroker.sandbox._types import (
     AMBIGUOUS_AFTER_COMMIT,
     AMBIGUOUS_BEFORE_COMMIT,
+    COMMIT_THEN_503,
+    DRIP,
+    HELD,
     LOOPBACK_SCOPE_KEY,
     MALFORMED,
+    OWNED_STALL,
     RATE_LIMITED,
     SERVER_ERROR,
     STALL,
@@ -65,14 +90,33 @@ _RATES: Final = (
     "rate_race",
     "rate_ambiguous_after_commit",
     "rate_ambiguous_before_commit",
+    "commit_then_503",
 )
+_DURATIONS: Final = (
+    "latency",
+    "stall_seconds",
+    "hold_purchase_seconds",
+    "owned_list_lag_seconds",
+    "drip_seconds",
+    "owned_list_stall",
+)
+_HOLD_COMMITS: Final = ("before", "after", "unless_gone")
+
+OWNED_ENDPOINT: Final = "owned"
+"""The endpoint name vendor modules give their owned-numbers list (``owned_list_stall`` applies to it)."""
+PURCHASE_ENDPOINT: Final = "purchase"
+"""The endpoint name vendor modules give their purchase endpoint."""
+
+HoldCommit = Literal["before", "after", "unless_gone"]
 
 
 @dataclass(frozen=True)
 class Faults:
     """Fault knobs of a sandbox; all off by default.
 
-    Rates are probabilities in ``[0, 1]``, drawn per request from ``random.Random(seed)``.
+    Rates are probabilities in ``[0, 1]``, drawn per request from ``random.Random(seed)``;
+    durations are seconds, never negative. The order they apply in is the pipeline's
+    (:mod:`numbroker.sandbox._faults`).
 
     Attributes:
         latency: Seconds added to every request.
@@ -90,6 +134,21 @@ class Faults:
         rate_ambiguous_after_commit: Probability that a purchase commits, then answers 502/504 or
             drops the connection.
         rate_ambiguous_before_commit: Probability that a purchase answers 502/504 without committing.
+        commit_then_503: Probability that a purchase commits, then answers 503 in the vendor's own
+            error envelope (1.0: every purchase). ``rate_ambiguous_after_commit`` wins when both hit.
+        hold_purchase_seconds: Every purchase request is held this long before its answer.
+        hold_purchase_commit: When a held purchase commits: ``"before"`` the hold (the answer is
+            held back; the commit stands if the client goes away), ``"after"`` it (the vendor
+            commits when the hold ends, whether or not the client is still there), or
+            ``"unless_gone"`` (after the hold, and only if the client is still connected: a client
+            that went away leaves nothing committed).
+        owned_list_lag_seconds: A bought number shows in the owned-numbers list only this long
+            after its purchase committed (the lag in force at the commit counts).
+        drip_seconds: Answers of the ``drip_endpoints`` send their body one byte every this many
+            seconds (headers at once, with the true ``Content-Length``); 0 = off.
+        drip_endpoints: Endpoint names that drip (``"purchase"``, ``"owned"``, ``"search"``).
+        owned_list_stall: Seconds an owned-numbers list request waits before it is handled;
+            ``math.inf`` never answers (the wait ends when the client goes away).
         seed: Seed of the sandbox's fault RNG.
     """
 
@@ -106,6 +165,13 @@ class Faults:
     rate_race: float = 0.0
     rate_ambiguous_after_commit: float = 0.0
     rate_ambiguous_before_commit: float = 0.0
+    commit_then_503: float = 0.0
+    hold_purchase_seconds: float = 0.0
+    hold_purchase_commit: HoldCommit = "before"
+    owned_list_lag_seconds: float = 0.0
+    drip_seconds: float = 0.0
+    drip_endpoints: frozenset[str] = frozenset({PURCHASE_ENDPOINT, OWNED_ENDPOINT})
+    owned_list_stall: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -113,10 +179,108 @@ class Faults:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Faults.{name} must be a probability in [0, 1], got {value!r}")
-        if self.latency < 0 or self.stall_seconds < 0:
-            raise ValueError("Faults.latency and Faults.stall_seconds must not be negative")
+        for name in _DURATIONS:
+            value = getattr(self, name)
+            if not value >= 0:  # also refuses NaN
+                raise ValueError(f"Faults.{name} must be a non-negative number of seconds, got {value!r}")
         if self.lying_total is not None and self.lying_total < 0:
             raise ValueError("Faults.lying_total must not be negative")
+        if self.hold_purchase_commit not in _HOLD_COMMITS:
+            raise ValueError(
+                f"Faults.hold_purchase_commit must be one of {', '.join(_HOLD_COMMITS)}, "
+                f"got {self.hold_purchase_commit!r}"
+            )
+        endpoints: object = self.drip_endpoints
+        if isinstance(endpoints, str) or not isinstance(endpoints, Iterable):
+            raise ValueError("Faults.drip_endpoints must be a collection of endpoint names")
+        names = frozenset(endpoints)
+        if not all(isinstance(e, str) for e in names):
+            raise ValueError("Faults.drip_endpoints must be a collection of endpoint names")
+        object.__setattr__(self, "drip_endpoints", names)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the knobs as a JSON-ready dict.
+
+        ``drip_endpoints`` becomes a sorted list; ``math.inf`` stays a float, which
+        :func:`json.dumps` writes as ``Infinity`` (and :func:`json.loads` reads back).
+        """
+        data = asdict(self)
+        data["drip_endpoints"] = sorted(self.drip_endpoints)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Faults:
+        """Build knobs from a JSON object of field names (missing fields keep their defaults).
+
+        Args:
+            data: Field name -> value, as :meth:`to_json` writes it.
+
+        Returns:
+            The knobs.
+
+        Raises:
+            ValueError: An unknown field, or a value a knob refuses.
+        """
+        if unknown := sorted(set(data) - FIELD_NAMES):
+            raise ValueError(f"unknown fault knob(s) {', '.join(unknown)}; known: {', '.join(sorted(FIELD_NAMES))}")
+        values = dict(data)
+        if "drip_endpoints" in values and isinstance(values["drip_endpoints"], list):
+            values["drip_endpoints"] = frozenset(values["drip_endpoints"])
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ValueError(f"bad fault knobs: {exc}") from None
+
+
+FIELD_NAMES: Final = frozenset(f.name for f in fields(Faults))
+
+
+def load_faults(text: str, ids: Iterable[str]) -> dict[str, Faults]:
+    """Read knobs from JSON: the knobs each of ``ids`` gets.
+
+    The JSON is an object: its knob fields (as :meth:`Faults.from_json` reads them) apply to every
+    provider; a key that is a provider id holds an object of knobs for that provider alone, on top of
+    the shared ones. ``{"hold_purchase_seconds": 30, "acme": {"commit_then_503": 1.0}}`` holds every
+    purchase 30 s, and provider ``acme``'s also answer 503 after committing.
+
+    Args:
+        text: The JSON text.
+        ids: The provider ids that may be named.
+
+    Returns:
+        Provider id -> its knobs, for every id of ``ids``.
+
+    Raises:
+        ValueError: Not a JSON object, an unknown key, or a value a knob refuses.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"fault knobs must be a JSON object: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("fault knobs must be a JSON object")
+    wanted = list(ids)
+    shared = {k: v for k, v in data.items() if k in FIELD_NAMES}
+    own = {k: v for k, v in data.items() if k not in FIELD_NAMES}
+    if unknown := sorted(set(own) - set(wanted)):
+        raise ValueError(
+            f"unknown fault knob or provider {', '.join(unknown)}; knobs: {', '.join(sorted(FIELD_NAMES))}; "
+            f"providers: {', '.join(wanted)}"
+        )
+    out: dict[str, Faults] = {}
+    for pid in wanted:
+        extra = own.get(pid, {})
+        if not isinstance(extra, dict):
+            raise ValueError(f"the fault knobs for {pid} must be a JSON object")
+        out[pid] = Faults.from_json({**shared, **extra})
+    return out
+
+
+def dump_faults(faults: Faults | Mapping[str, Faults]) -> str:
+    """Write knobs as the JSON :func:`load_faults` reads: one :class:`Faults` for all, or per provider id."""
+    if isinstance(faults, Faults):
+        return json.dumps(faults.to_json())
+    return json.dumps({pid: f.to_json() for pid, f in faults.items()})
 
 
 class FaultPipeline:
@@ -178,9 +342,11 @@ class FaultPipeline:
         """
         faults = self._faults
         body = await request.body()
+        self._sandbox.received[name] += 1
         loopback = bool(request.scope.get(LOOPBACK_SCOPE_KEY))
         context = RequestContext(self._sandbox, request, body, loopback=loopback)
         labels = context.labels
+        hold = faults.hold_purchase_seconds if kind == "purchase" else 0.0
         try:
             if faults.latency > 0:
                 await anyio.sleep(faults.latency)
@@ -188,14 +354,39 @@ class FaultPipeline:
                 labels.append(STALL)
                 await anyio.sleep(faults.stall_seconds)
                 if loopback and await request.is_disconnected():
-                    self._log(request, 0, labels, (), name)
-                    return Response(status_code=499)
+                    return self._abandon(request, labels, name)
+            if name == OWNED_ENDPOINT and faults.owned_list_stall > 0:
+                labels.append(OWNED_STALL)
+                if await _client_left_within(request, faults.owned_list_stall):
+                    return self._abandon(request, labels, name)
+            if hold > 0 and faults.hold_purchase_commit != "before":
+                labels.append(HELD)
+                if faults.hold_purchase_commit == "after":
+                    await anyio.sleep(hold)
+                elif await _client_left_within(request, hold):
+                    return self._abandon(request, labels, name)
         except anyio.get_cancelled_exc_class():
             self._log(request, 0, labels, (), name)
             raise
         response, status, offers = await self._answer(context, handler, kind, faults)
+        if hold > 0 and faults.hold_purchase_commit == "before":
+            labels.append(HELD)
+            try:
+                if await _client_left_within(request, hold):
+                    return self._abandon(request, labels, name)
+            except anyio.get_cancelled_exc_class():
+                self._log(request, 0, labels, (), name)
+                raise
+        if faults.drip_seconds > 0 and name in faults.drip_endpoints and not isinstance(response, _CutResponse):
+            labels.append(DRIP)
+            response = _DripResponse(response, faults.drip_seconds)
         self._log(request, status, labels, offers, name)
         return response
+
+    def _abandon(self, request: Request, labels: list[str], name: str) -> Response:
+        """Log a request whose client went away (status 0) and return a placeholder nobody reads."""
+        self._log(request, 0, labels, (), name)
+        return Response(status_code=499)
 
     async def _answer(
         self, context: RequestContext, handler: Handler, kind: str, faults: Faults
@@ -207,7 +398,7 @@ class FaultPipeline:
             if faults.retry_after is not None:
                 reply.headers["Retry-After"] = faults.retry_after
             return _plain(reply), 429, ()
-        spoil_after = False
+        spoil_after = then_503 = False
         if kind == "read":
             if self._hit(faults.rate_5xx):
                 labels.append(SERVER_ERROR)
@@ -223,6 +414,7 @@ class FaultPipeline:
                 return _plain(reply), reply.status, ()
             context.race = self._hit(faults.rate_race)
             spoil_after = self._hit(faults.rate_ambiguous_after_commit)
+            then_503 = self._hit(faults.commit_then_503)
 
         reply = await handler(context.request, context)
         labels.extend(reply.faults)
@@ -236,16 +428,23 @@ class FaultPipeline:
                 labels.append(TRUNCATED)
                 return _cut(reply, payload, len(payload) // 2, context.loopback), reply.status, ()
         if spoil_after and context.committed:
-            labels.append(AMBIGUOUS_AFTER_COMMIT)
-            purchases = self._sandbox.purchases
-            for index in context.committed:
-                purchases[index] = replace(purchases[index], fault=AMBIGUOUS_AFTER_COMMIT)
+            self._mark_committed(context, AMBIGUOUS_AFTER_COMMIT)
             choices: tuple[int, ...] = (502, 504, 0) if context.loopback else (502, 504)
             status = self._rng.choice(choices)
             if status == 0:  # the connection drops mid-answer
                 return _cut(reply, payload, len(payload) // 3, True), reply.status, ()
             return _plain(self._gateway_page(status)), status, ()
+        if then_503 and context.committed:
+            self._mark_committed(context, COMMIT_THEN_503)
+            return _plain(self._error_reply(self._sandbox, 503, "")), 503, ()
         return _plain(reply, payload), reply.status, reply.offer_ids
+
+    def _mark_committed(self, context: RequestContext, label: str) -> None:
+        """Label the request and every purchase it committed: the client never saw the success answer."""
+        context.labels.append(label)
+        purchases = self._sandbox.purchases
+        for index in context.committed:
+            purchases[index] = replace(purchases[index], fault=label)
 
     @staticmethod
     def _gateway_page(status: int) -> Reply:
@@ -305,3 +504,46 @@ def _cut(reply: Reply, payload: bytes, sent: int, loopback: bool) -> Response:
     if loopback:
         return _CutResponse(reply.status, reply.headers, reply.media_type, payload, sent)
     return Response(payload[:sent], status_code=reply.status, headers=reply.headers, media_type=reply.media_type)
+
+
+async def _client_left_within(request: Request, seconds: float) -> bool:
+    """Wait up to ``seconds`` (``math.inf``: for ever); return early, True, if the client disconnects.
+
+    The request body has been read already, so the next ASGI message is the disconnect (over
+    loopback when the peer closes; in-process when the client's task is cancelled).
+    """
+    with anyio.move_on_after(seconds):
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        return True
+    return False
+
+
+class _DripResponse(Response):
+    """Sends a response's status and headers at once, then its body one byte every ``every`` seconds."""
+
+    def __init__(self, response: Response, every: float) -> None:
+        super().__init__(content=b"", status_code=response.status_code)
+        self.raw_headers = list(response.raw_headers)  # keeps the true Content-Length
+        self._payload = bytes(response.body)
+        self._every = every
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        payload = self._payload
+        async with anyio.create_task_group() as group:
+
+            async def stop_when_the_client_leaves() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                group.cancel_scope.cancel()
+
+            group.start_soon(stop_when_the_client_leaves)
+            if not payload:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            for index in range(len(payload)):
+                if index:
+                    await anyio.sleep(self._every)
+                more = index + 1 < len(payload)
+                await send({"type": "http.response.body", "body": payload[index : index + 1], "more_body": more})
+            group.cancel_scope.cancel()

@@ -7,6 +7,7 @@ Plain data, shared by the fault pipeline (:mod:`numbroker.sandbox._faults`), the
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +26,10 @@ LYING_TOTAL: Final = "lying_total"
 RACE: Final = "race"
 AMBIGUOUS_BEFORE_COMMIT: Final = "ambiguous_before_commit"
 AMBIGUOUS_AFTER_COMMIT: Final = "ambiguous_after_commit"
+COMMIT_THEN_503: Final = "commit_then_503"
+HELD: Final = "held"
+OWNED_STALL: Final = "owned_stall"
+DRIP: Final = "drip"
 
 LOOPBACK_SCOPE_KEY: Final = "numbroker.sandbox.loopback"
 """ASGI scope key the loopback server sets, so the fault pipeline knows a real socket is underneath."""
@@ -99,7 +104,8 @@ class Purchase:
         upfront: One-off amount charged, if any.
         monthly: Monthly amount charged, if any.
         currency: Currency of the amounts.
-        fault: ``ambiguous_after_commit`` if the client never saw the success answer.
+        fault: ``ambiguous_after_commit`` or ``commit_then_503`` if the client never saw the success
+            answer.
     """
 
     offer_id: str
@@ -184,6 +190,13 @@ class SandboxState(Protocol):
     owned: dict[str, str]
     purchases: list[Purchase]
     taken: set[str]
+    received: Counter[str]
+    listed_from: dict[str, float]
+
+    @property
+    def faults(self) -> Any:
+        """The sandbox's :class:`~numbroker.sandbox.Faults` (typed loosely: the knobs live above this module)."""
+        ...
 
     def invalidate(self) -> None:
         """Forget cached views of the inventory (after a purchase or a lost race changed it)."""

@@ -8,6 +8,7 @@ adapters talk to it in-process (``httpx.ASGITransport``: no sockets, used by
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,7 +17,12 @@ import httpx
 from numbroker._registry import get_provider_class, provider_ids
 from numbroker.adapters import Provider
 from numbroker.sandbox._app import Sandbox
-from numbroker.sandbox._faults import Faults
+from numbroker.sandbox._faults import Faults, load_faults
+
+FAULTS_ENV = "NUMBROKER_SANDBOX_FAULTS"
+"""Environment variable with fault knobs as JSON (:func:`~numbroker.sandbox.load_faults`), read by
+:func:`create_sandboxes` when no ``faults`` are given: ``NUMBROKER_SANDBOX_FAULTS='{"hold_purchase_seconds":
+30}' numbroker sandbox serve`` serves sandboxes that hold every purchase 30 s."""
 
 IN_PROCESS_ORIGIN = "http://127.0.0.1"
 """Origin given to adapters talking to an in-process sandbox (the transport ignores it; it is loopback)."""
@@ -40,12 +46,22 @@ def create_sandboxes(
     Args:
         ids: provider ids.
         seed: inventory seed (the same seed gives the same offers).
-        faults: one :class:`Faults` for all, or per provider id.
+        faults: one :class:`Faults` for all, or per provider id; default: the knobs in the
+            ``NUMBROKER_SANDBOX_FAULTS`` environment variable (:data:`FAULTS_ENV`), else none.
         size: inventory size for all, or per provider id (default: each sandbox's own).
         **options: vendor-specific sandbox options, passed to every factory that accepts them.
+
+    Raises:
+        ValueError: ``NUMBROKER_SANDBOX_FAULTS`` is not valid fault-knob JSON for these providers.
     """
     out: dict[str, Sandbox] = {}
-    for pid in sandboxed_ids(ids):
+    chosen = sandboxed_ids(ids)
+    if faults is None and (text := os.environ.get(FAULTS_ENV, "").strip()):
+        try:
+            faults = load_faults(text, chosen)
+        except ValueError as exc:
+            raise ValueError(f"{FAULTS_ENV}: {exc}") from None
+    for pid in chosen:
         path = get_provider_class(pid).sandbox
         assert path is not None
         module, _, attr = path.partition(":")

@@ -5,6 +5,8 @@
 * :func:`mock_transport`: an ``httpx.MockTransport`` from a ``{(method, path): response}`` table.
 * :class:`InFlight`: a mock handler that holds each request a moment and records the peak in flight.
 * :mod:`numbroker.testing.contract`: the contract suite every provider must pass (imports pytest).
+* :mod:`numbroker.testing.processes`: real processes for end-to-end tests (a sandbox server that
+  outlives its clients, CLI runs signalled at their purchase, a file-size limit for a full disk).
 
 Importing this module does not import pytest.
 """

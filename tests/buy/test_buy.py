@@ -84,6 +84,8 @@ async def run_buy(
     options.setdefault("max_first_bill", usd("4"))
     options.setdefault("rates", RATES)
     options.setdefault("confirm_delay", 0)
+    options.setdefault("dry_run", False)
+    options.setdefault("confirm_window", 0)  # these tests' owned lists never lag: "not owned" is final at once
     confirm = None
     if before_buying is not None:
         hook = before_buying
@@ -160,6 +162,44 @@ async def test_caps_are_required_before_anything_is_sent() -> None:
     with pytest.raises(PurchaseError, match="both caps"):
         await run_buy(boxes, max_first_bill=None)
 
+    assert [] == [r for box in boxes.values() for r in box.log]
+
+
+@pytest.mark.anyio
+async def test_a_library_call_buys_only_when_asked_explicitly() -> None:
+    """Like the command line without --yes, buy_cheapest plans by default; dry_run=False buys."""
+    boxes = create_sandboxes(["vobiz"])
+    async with Searcher(in_process_providers(boxes, retry=FAST), own_providers=True) as searcher:
+        planned = await buy_cheapest(searcher, US, max_monthly=usd("3"), max_first_bill=usd("4"), confirm_delay=0)
+    assert (True, BuyStatus.NONE, []) == (planned.dry_run, planned.status, planned.attempts)
+    assert planned.would_buy and [] == boxes["vobiz"].purchases
+    assert all(r.method == "GET" for r in boxes["vobiz"].log)
+
+
+def test_the_sync_form_buys_only_when_asked_explicitly() -> None:
+    boxes = create_sandboxes(["vobiz"])
+    with serve_sandboxes(boxes) as urls:
+        env = {**boxes["vobiz"].env, "VOBIZ_BASE_URL": urls["vobiz"]}
+        synced = buy_cheapest_sync(country="US", env=env, max_monthly=usd("1"), max_first_bill=usd("1"))
+    assert synced.dry_run and [] == boxes["vobiz"].purchases
+
+
+@pytest.mark.anyio
+async def test_a_confirm_callback_without_dry_run_false_is_refused_before_any_request() -> None:
+    boxes = create_sandboxes(["vobiz"])
+    async with Searcher(in_process_providers(boxes, retry=FAST), own_providers=True) as searcher:
+        with pytest.raises(ConfigurationError, match="pass dry_run=False"):
+            await buy_cheapest(searcher, US, max_monthly=usd("3"), max_first_bill=usd("4"), confirm=lambda _: True)
+    assert [] == boxes["vobiz"].log
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("cap", ["max_monthly", "max_first_bill", "budget"])
+async def test_a_cap_of_the_wrong_type_is_named_with_what_it_should_be(cap: str) -> None:
+    boxes = create_sandboxes(["vobiz"])
+    with pytest.raises(ConfigurationError, match=rf"^{cap} must be Money, e\.g\. Money\(.*got str '2'$"):
+        options: dict[str, Any] = {cap: "2"}
+        await run_buy(boxes, **options)
     assert [] == [r for box in boxes.values() for r in box.log]
 
 
@@ -341,7 +381,9 @@ async def test_dry_run_sends_no_purchase_request_at_all(tmp_path: Path) -> None:
 
     result = await run_buy(boxes, quantity=2, dry_run=True, audit_log=audit)
 
-    assert {("GET", "search")} == {(r.method, r.endpoint) for box in boxes.values() for r in box.log}
+    served = {(r.method, r.endpoint) for box in boxes.values() for r in box.log}
+    assert ("GET", "search") in served and not {e for _, e in served} & {"purchase", "owned"}
+    assert {"GET"} == {method for method, _ in served}
     assert (True, BuyStatus.NONE, []) == (result.dry_run, result.status, result.attempts)
     assert 2 == len(result.would_buy)
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
@@ -441,8 +483,9 @@ async def test_quantity_above_one_buys_that_many_distinct_numbers_across_provide
 @pytest.mark.anyio
 async def test_a_number_tried_at_one_provider_is_never_tried_at_another() -> None:
     """The same E.164 offered by two providers: gone at the cheaper one, the dearer offer is skipped, not sent."""
-    boxes = create_sandboxes()
-    dry = await run_buy(create_sandboxes(), quantity=100, dry_run=True)
+    lanes = ["vobiz", "bird", "identitycall"]  # the sandboxes that offer the shared numbers
+    boxes = create_sandboxes(lanes)
+    dry = await run_buy(create_sandboxes(lanes), quantity=100, dry_run=True)
     shared = next(e for e in dry.would_buy if any(o.offer.e164 == e.offer.e164 and o is not e for o in dry.plan))
 
     def take_shared(plan: BuyResult) -> None:
@@ -547,7 +590,13 @@ def test_the_sync_wrapper_buys_through_providers_from_the_environment() -> None:
         env = {**boxes["vobiz"].env, "VOBIZ_BASE_URL": urls["vobiz"]}
 
         result = buy_cheapest_sync(
-            country="US", env=env, max_monthly=usd("1"), max_first_bill=usd("1"), confirm_delay=0, backend="trio"
+            country="US",
+            env=env,
+            max_monthly=usd("1"),
+            max_first_bill=usd("1"),
+            confirm_delay=0,
+            backend="trio",
+            dry_run=False,
         )
 
     assert BuyStatus.COMPLETE == result.status

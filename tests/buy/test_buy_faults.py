@@ -88,7 +88,9 @@ async def run(boxes: Mapping[str, Sandbox], faults: Mapping[str, Faults], rng: r
             audit_log=audit,
             confirm=arm,
             confirm_delay=0,
+            confirm_window=0,  # the sandboxes' owned lists never lag: "not owned" is final at once
             allow_assumed_currency=rng.random() < 0.5,
+            dry_run=False,
         )
 
 

@@ -60,6 +60,8 @@ async def test_no_credential_in_any_log_record_error_repr_json_or_audit_line(
             audit_log=audit,
             confirm=arm,
             confirm_delay=0,
+            dry_run=False,
+            confirm_window=0,  # the sandboxes' owned lists never lag: "not owned" is final at once
             allow_assumed_currency=True,
         )
         # The raw exceptions too, as a caller of Provider.purchase / owns would see them.

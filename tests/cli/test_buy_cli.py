@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -70,7 +71,7 @@ def test_without_yes_nothing_is_bought_and_the_plan_is_printed(
     assert (True, "none", []) == (doc["dry_run"], doc["status"], doc["attempts"])
     assert 2 == sum(1 for e in doc["plan"] if e["decision"] == "would_buy")
     assert 0 == posts(boxes)
-    assert {"search"} == {r.endpoint for box in boxes.values() for r in box.log}
+    assert not {"purchase", "owned"} & {r.endpoint for box in boxes.values() for r in box.log}  # reads only
     assert "add --yes to buy" in proc.stderr
     assert [] == list(tmp_path.iterdir())
 
@@ -159,7 +160,7 @@ def test_refusals_and_failures_leak_no_secret(tmp_path: Path) -> None:
         outputs = [
             run(
                 "buy-cheapest", "--country", "US", *CAPS, "--yes", "--confirm-delay", "0", "--audit-log", str(audit),
-                "--allow-assumed-currency", "--format", fmt, env=env, cwd=tmp_path,
+                "--allow-assumed-currency", "--format", fmt, "--confirm-window", "0", env=env, cwd=tmp_path,
             )
             for fmt in ("json", "table")
         ]  # fmt: skip
@@ -217,16 +218,22 @@ def test_help_shows_examples_and_exit_codes() -> None:
     assert "4 an outcome is unknown" in out
 
 
-def talk_on_a_terminal(answer: str, cwd: Path) -> tuple[int, str]:
-    """Run a sandbox buy-cheapest on a pseudo-terminal; answer its question; return the exit code and the screen."""
+def talk_on_a_terminal(
+    answer: str, cwd: Path, *extra: str, columns: int = 200, interrupt: bool = False
+) -> tuple[int, str]:
+    """Run a sandbox buy-cheapest on a pseudo-terminal; answer its question (or press Ctrl-C at it); return the
+    exit code and the screen."""
     import pty
     import select
+    import signal
 
     primary, secondary = pty.openpty()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "numbroker", "buy-cheapest", "--sandbox", "--country", "US", *CAPS],
-        stdin=secondary, stdout=secondary, stderr=secondary, cwd=cwd, env={**base, "COLUMNS": "200"},
+        # One provider, so the numbers asked about are pinned whatever the other sandboxes price at a tie.
+        [sys.executable, "-m", "numbroker", "buy-cheapest", "--sandbox", "--provider", "vobiz", "--country", "US",
+         *CAPS, *extra],
+        stdin=secondary, stdout=secondary, stderr=secondary, cwd=cwd, env={**base, "COLUMNS": str(columns)},
     )  # fmt: skip
     os.close(secondary)
     screen, answered = b"", False
@@ -242,7 +249,10 @@ def talk_on_a_terminal(answer: str, cwd: Path) -> tuple[int, str]:
                 break
             screen += chunk
             if not answered and b"[y/N]" in screen:
-                os.write(primary, answer.encode() + b"\n")
+                if interrupt:
+                    proc.send_signal(signal.SIGINT)  # what Ctrl-C at the question does; no Enter follows
+                else:
+                    os.write(primary, answer.encode() + b"\n")
                 answered = True
         return proc.wait(timeout=60), screen.decode(errors="replace")
     finally:
@@ -257,9 +267,29 @@ def test_on_a_terminal_it_asks_before_buying(answer: str, code: int, said: str, 
     returncode, screen = talk_on_a_terminal(answer, tmp_path)
 
     assert code == returncode, screen
-    assert "Buy 1 number(s) for $0.50 (first bills)?" in screen
+    assert "Buy +12066046313 at vobiz ($0.50): $0.50 in first bills? [y/N]" in screen
     assert said in screen
-    assert (answer == "y") == (tmp_path / "numbroker-audit.jsonl").exists()
+    assert not (tmp_path / "numbroker-audit.jsonl").exists(), "sandbox purchases never reach the real audit log"
+    assert (answer == "y") == ("sandbox: bought from the built-in emulators; nothing real was bought" in screen)
+
+
+def test_on_an_80_column_terminal_the_plan_and_question_name_every_number_and_price(tmp_path: Path) -> None:
+    returncode, screen = talk_on_a_terminal("n", tmp_path, "--quantity", "3", columns=80)
+    assert 1 == returncode, screen
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    question = " ".join(screen[screen.index("Buy +") :].split())
+    for number in ("+12066046313", "+12122564510", "+13053239760"):
+        assert f"{number} at vobiz ($0.50)" in question
+        assert re.search(rf"would_buy\s+{re.escape(number)}\s+vobiz\s+\$0\.00\s+\$0\.50\s+\$0\.50\s+\$0\.50", screen)
+    assert "$1.50 in first bills? [y/N]" in question
+    plan = screen[: screen.index("Buy +")]
+    assert all(len(line) <= 80 for line in plan.splitlines()), plan
+
+
+def test_ctrl_c_at_the_question_ends_at_once(tmp_path: Path) -> None:
+    returncode, screen = talk_on_a_terminal("", tmp_path, interrupt=True)
+    assert 130 == returncode, screen
+    assert "interrupted" in screen and "Traceback" not in screen
 
 
 @pytest.mark.parametrize(

@@ -22,12 +22,14 @@ CONTRACT_FIELDS = {
     "provider", "offer_id", "e164", "country", "region", "number_type",
     "capabilities", "setup_price", "monthly_price", "provider_details",
 }  # fmt: skip
+PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TWILIO_", "VONAGE_")
+"""The providers whose environment a CLI run here starts without (the others are unconfigured anyway)."""
 DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing listens, the connection is refused at once
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run `python -m numbroker ARGS` with a clean environment plus ``env``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
     return subprocess.run(
         [sys.executable, "-m", "numbroker", *args],
         env={**base, **(env or {})},
@@ -45,12 +47,16 @@ def served() -> Iterator[tuple[dict[str, Sandbox], dict[str, str]]]:
         LoopbackServer(sandboxes["vobiz"].app) as v,
         LoopbackServer(sandboxes["bird"].app) as b,
         LoopbackServer(sandboxes["identitycall"].app) as i,
+        LoopbackServer(sandboxes["twilio"].app) as t,
+        LoopbackServer(sandboxes["vonage"].app) as vg,
     ):
         env: dict[str, str] = {}
         for sandbox, server, var in (
             (sandboxes["vobiz"], v, "VOBIZ"),
             (sandboxes["bird"], b, "BIRD"),
             (sandboxes["identitycall"], i, "IDENTITYCALL"),
+            (sandboxes["twilio"], t, "TWILIO"),
+            (sandboxes["vonage"], vg, "VONAGE"),
         ):
             env.update(sandbox.env)
             env[f"{var}_BASE_URL"] = server.base_url + sandbox.base_path
@@ -73,7 +79,8 @@ def test_sandbox_json_is_one_document_with_the_contract_fields() -> None:
     assert CONTRACT_FIELDS <= set(doc["offers"][0])
     priced = [o for o in doc["offers"] if o["monthly_price"]]
     assert all(isinstance(o["monthly_price"]["amount"], str) for o in priced)
-    assert {"vobiz", "bird", "identitycall", "plivo"} == {p["provider"] for p in doc["providers"]}
+    ids = {"vobiz", "bird", "identitycall", "telnyx", "twilio", "vonage", "plivo"}
+    assert ids == {p["provider"] for p in doc["providers"]}
     assert {"provider", "status", "offers", "pages", "retries", "elapsed_ms", "error"} <= set(doc["providers"][0])
     assert doc["rejected"] and {"provider", "field", "reason"} <= set(doc["rejected"][0])
 
@@ -145,7 +152,7 @@ def test_complete_partial_failed_and_strict_exit_codes(served: tuple[dict[str, S
     complete = run("search", "--country", "US", "--format", "json", env=env)
     partial = run("search", "--country", "US", "--format", "json", env={**env, "BIRD_BASE_URL": DEAD_URL})
     strict = run("search", "--country", "US", "--format", "json", "--strict", env={**env, "BIRD_BASE_URL": DEAD_URL})
-    dead = {**env, "BIRD_BASE_URL": DEAD_URL, "VOBIZ_BASE_URL": DEAD_URL, "IDENTITYCALL_BASE_URL": DEAD_URL}
+    dead = {**env, **{f"{p}_BASE_URL": DEAD_URL for p in ("BIRD", "VOBIZ", "IDENTITYCALL", "TWILIO", "VONAGE")}}
     failed = run("search", "--country", "US", "--format", "json", "--timeout", "10", env=dead)
 
     assert 0 == complete.returncode, complete.stderr
@@ -259,7 +266,7 @@ def test_ctrl_c_ends_cleanly_without_a_traceback() -> None:
     sandboxes = create_sandboxes(["vobiz"], faults=Faults(rate_stall=1.0, stall_seconds=30))
     with LoopbackServer(sandboxes["vobiz"].app) as server:
         env = {**sandboxes["vobiz"].env, "VOBIZ_BASE_URL": server.base_url + sandboxes["vobiz"].base_path}
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
+        base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
         proc = subprocess.Popen(
             [sys.executable, "-m", "numbroker", "search", "--country", "US", "--format", "json"],
             env={**base, **env},
@@ -289,12 +296,14 @@ def test_sandbox_serve_prints_exports_that_work() -> None:
         try:
             env: dict[str, str] = {}
             assert proc.stdout is not None
-            while not {"VOBIZ_BASE_URL", "BIRD_BASE_URL", "IDENTITYCALL_BASE_URL"} <= set(env):
+            while not {"VOBIZ_BASE_URL", "BIRD_BASE_URL", "IDENTITYCALL_BASE_URL", "TWILIO_BASE_URL"} <= set(env):
                 line = proc.stdout.readline()
                 assert line.startswith("export "), line
                 key, value = line.strip().removeprefix("export ").split("=", 1)
                 env[key] = value
-            assert all(env[k].startswith("http://127.0.0.1:") for k in env if k.endswith("_BASE_URL"))
+            # (a base URL given as a path, such as Twilio's pricing one, lives on its provider's loopback origin)
+            urls = [v for k, v in env.items() if k.endswith("_BASE_URL") and not v.startswith("/")]
+            assert all(v.startswith("http://127.0.0.1:") for v in urls)
 
             search = run("search", "--country", "US", "--format", "json", env=env)
 

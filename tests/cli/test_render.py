@@ -33,3 +33,21 @@ def test_money_is_shown_with_symbol_and_minor_digits_never_rounded(amount: str, 
 def test_missing_price_is_a_dash() -> None:
     """A price the vendor does not give is shown as a dash, never as zero."""
     assert "—" == format_money(None)
+
+
+def test_the_json_document_is_written_exactly_as_the_standard_library_would() -> None:
+    """One piece, same text as json.dumps(indent=2, ensure_ascii=False): non-ASCII, nesting, empties, numbers."""
+    import json
+
+    from numbroker._cli._render import json_text
+
+    document: dict[str, object] = {
+        "status": "complete",
+        "offers": [{"e164": "+441132421783", "region": "Zürich", "monthly_price": {"amount": "0.59", "currency": "€"}}],
+        "empty": [],
+        "nothing": {},
+        "none": None,
+        "flags": [True, False],
+        "count": 12345678901234,
+    }
+    assert json.dumps(document, indent=2, ensure_ascii=False) + "\n" == json_text(document)

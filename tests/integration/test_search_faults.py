@@ -46,7 +46,8 @@ async def test_down_slow_and_rate_limited_recovering(sandboxes: tuple[dict[str, 
     assert reports["identitycall"].retries >= 1
     statuses = [r.status for r in boxes["identitycall"].log if r.endpoint == "search"]
     assert 429 in statuses
-    assert result.offers and {"identitycall"} == {r.offer.provider for r in result.offers}
+    answered = {r.offer.provider for r in result.offers}
+    assert "identitycall" in answered and not {"vobiz", "bird"} & answered
 
 
 @pytest.mark.anyio

@@ -25,18 +25,26 @@ from numbroker.sandbox import LoopbackServer
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.plivo import PlivoProvider
+from numbroker_providers.telnyx import TelnyxProvider
+from numbroker_providers.twilio import TwilioProvider
 from numbroker_providers.vobiz import VobizProvider
+from numbroker_providers.vonage import VonageProvider
 
 TOKENS = {
     "VOBIZ_AUTH_TOKEN": "canary-vobiz-token-5c1f9e",
     "BIRD_ACCESS_KEY": "canary-bird-key-77aa01",
     "IDENTITYCALL_API_KEY": "idc_CANARYkey0123456789abcdefABCDEF",
+    "TELNYX_API_KEY": "KEYCANARY0123456789ABCDEF_canaryTelnyx4e",
+    "TWILIO_AUTH_TOKEN": "canary0twilio0token0c4f1e9a7b3d5",
+    "VONAGE_API_KEY": "c4n4ry5e",
+    "VONAGE_API_SECRET": "canary-vonage-secret-3e8d",
     "PLIVO_AUTH_TOKEN": "canary-plivo-token-3e8d21",
 }
 """Secrets sent in headers."""
 PATH_IDS = {
     "VOBIZ_AUTH_ID": "MA_CANARYID7F3A",
     "BIRD_ORGANIZATION_ID": "org-canary-9b2d",
+    "TWILIO_ACCOUNT_SID": "ACc4a7c4a7canary0000000000000000000",
     "PLIVO_AUTH_ID": "MACANARYPLIVO0004242",
 }
 """Credentials that the vendor API needs in the URL path (redacted by numbroker wherever it writes them)."""
@@ -46,6 +54,9 @@ CLASSES: dict[str, type[Provider]] = {
     "vobiz": VobizProvider,
     "bird": BirdProvider,
     "identitycall": IdentityCallProvider,
+    "telnyx": TelnyxProvider,
+    "twilio": TwilioProvider,
+    "vonage": VonageProvider,
     "plivo": PlivoProvider,
 }
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01)
@@ -104,12 +115,17 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
 
 
 def build(pid: str, app: Hostile, **options: Any) -> Provider:
+    if pid == "twilio":
+        options.setdefault("pricing_base_url", "/v1")  # the hostile vendor's own origin, never the real one
     return CLASSES[pid](
         env=ENV,
         base_url={
             "vobiz": "http://127.0.0.1/api",
             "bird": "http://127.0.0.1",
             "identitycall": "http://127.0.0.1/v1",
+            "telnyx": "http://127.0.0.1/v2",
+            "twilio": "http://127.0.0.1/2010-04-01",
+            "vonage": "http://127.0.0.1",
             "plivo": "http://127.0.0.1/v1",
         }[pid],
         transport=httpx.ASGITransport(app=app),
@@ -166,7 +182,7 @@ async def test_tokens_appear_in_no_log_exception_or_result(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("pid", ["vobiz", "bird", "plivo"])
+@pytest.mark.parametrize("pid", ["vobiz", "bird", "twilio", "plivo"])
 async def test_path_ids_appear_in_no_exception_or_result(pid: str, mode: str) -> None:
     """The ids that go into URL paths appear in no exception or result JSON, even when echoed back."""
     error, document, _ = await provoke(pid, mode)
@@ -176,7 +192,7 @@ async def test_path_ids_appear_in_no_exception_or_result(pid: str, mode: str) ->
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("pid", ["vobiz", "bird", "plivo"])
+@pytest.mark.parametrize("pid", ["vobiz", "bird", "twilio", "plivo"])
 async def test_path_ids_appear_in_no_log_record(debug_everything: pytest.LogCaptureFixture, pid: str) -> None:
     """The ids that go into URL paths appear in no log record of any logger at DEBUG."""
     await provoke(pid, "503")
@@ -209,6 +225,9 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
         LoopbackServer(apps["vobiz"]) as vobiz,
         LoopbackServer(apps["bird"]) as bird,
         LoopbackServer(apps["identitycall"]) as identitycall,
+        LoopbackServer(apps["telnyx"]) as telnyx,
+        LoopbackServer(apps["twilio"]) as twilio,
+        LoopbackServer(apps["vonage"]) as vonage,
         LoopbackServer(apps["plivo"]) as plivo,
     ):
         env = {
@@ -216,6 +235,10 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
             "VOBIZ_BASE_URL": vobiz.base_url + "/api",
             "BIRD_BASE_URL": bird.base_url,
             "IDENTITYCALL_BASE_URL": identitycall.base_url + "/api/v1/public",
+            "TELNYX_BASE_URL": telnyx.base_url + "/v2",
+            "TWILIO_BASE_URL": twilio.base_url + "/2010-04-01",
+            "TWILIO_PRICING_BASE_URL": "/v1",
+            "VONAGE_BASE_URL": vonage.base_url,
             "PLIVO_BASE_URL": plivo.base_url + "/v1",
         }
         yield apps, env
@@ -223,7 +246,8 @@ def hostile_vendors() -> Iterator[tuple[dict[str, Hostile], dict[str, str]]]:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with DEBUG logging for every logger, in a clean environment plus ``env``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "PLIVO_"))}
+    prefixes = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "VONAGE_", "PLIVO_")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-c", DEBUG_CLI, *args],
         env={**base, **env},
@@ -233,9 +257,33 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-A = {"vobiz": "401", "bird": "503", "identitycall": "malformed", "plivo": "429"}
-B = {"vobiz": "malformed", "bird": "401", "identitycall": "429", "plivo": "503"}
-C = {"vobiz": "429", "bird": "malformed", "identitycall": "401", "plivo": "malformed"}
+A = {
+    "vobiz": "401",
+    "bird": "503",
+    "identitycall": "malformed",
+    "telnyx": "429",
+    "twilio": "429",
+    "vonage": "429",
+    "plivo": "429",
+}
+B = {
+    "vobiz": "malformed",
+    "bird": "401",
+    "identitycall": "429",
+    "telnyx": "503",
+    "twilio": "503",
+    "vonage": "503",
+    "plivo": "503",
+}
+C = {
+    "vobiz": "429",
+    "bird": "malformed",
+    "identitycall": "401",
+    "telnyx": "malformed",
+    "twilio": "malformed",
+    "vonage": "malformed",
+    "plivo": "malformed",
+}
 
 
 @pytest.mark.parametrize(

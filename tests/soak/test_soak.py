@@ -46,8 +46,9 @@ from numbroker.sandbox import IN_PROCESS_ORIGIN, Faults, Sandbox, create_sandbox
 
 SHORT_RUNS = int(os.environ.get("NUMBROKER_SOAK_RUNS") or 8)
 LONG_RUNS = 500
-SIZES = {"vobiz": 600, "bird": 400, "identitycall": 360, "plivo": 300}
-"""Inventories big enough for several pages per country at the page sizes drawn below."""
+SIZES = {"vobiz": 600, "bird": 400, "identitycall": 360, "telnyx": 300, "twilio": 150, "vonage": 600, "plivo": 300}
+"""Inventories big enough for several pages per country at the page sizes drawn below (Twilio's: every
+(country, type) under its 30-number search cap, so one search sees all of it)."""
 COUNTRIES = ("US", "GB", "NL", "DE", "IN")
 RETRY = RetryPolicy(attempts=4, initial=0.01, max_delay=0.05, jitter=0.5)
 DEADLINE_MARGIN = 0.75
@@ -56,6 +57,9 @@ WRONG = {
     "vobiz": "VOBIZ_AUTH_TOKEN",
     "bird": "BIRD_ACCESS_KEY",
     "identitycall": "IDENTITYCALL_API_KEY",
+    "telnyx": "TELNYX_API_KEY",
+    "twilio": "TWILIO_AUTH_TOKEN",
+    "vonage": "VONAGE_API_SECRET",
     "plivo": "PLIVO_AUTH_TOKEN",
 }
 """The credential a plan spoils to get a 401 (a value of the right shape, but wrong)."""
@@ -120,7 +124,11 @@ def make_plan(seed: int) -> Plan:
         country=rng.choice(COUNTRIES),
         deadline=rng.choice((1.5, 2.5)),
         max_concurrency=rng.choice((2, 4, 16)),
-        per_page={"vobiz": rng.choice((20, 50, 100)), "bird": rng.choice((20, 50, 99))},
+        per_page={
+            "vobiz": rng.choice((20, 50, 100)),
+            "bird": rng.choice((20, 50, 99)),
+            "vonage": rng.choice((20, 50, 100)),
+        },
         faults=faults,
         wrong_credentials=frozenset(pid for pid in SIZES if rng.random() < 0.1),
     )

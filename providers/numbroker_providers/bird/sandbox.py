@@ -13,7 +13,8 @@ Speaks ``https://api.bird.com`` (``base_path=""``), as documented in Bird's Numb
 * ``POST /workspaces/{workspace_id}/numbers-long-code`` with exactly ``{"numberStockItemIds": [...]}``
   (1..25 ids): 201 with a JSON list of WorkspaceLongCodeNumber; all-or-nothing; an unknown id is 404,
   an id no longer in stock is 409; ``require_reservation=True`` answers 422 ``NumberNotReserved``.
-* ``GET /workspaces/{workspace_id}/numbers-long-code``: the numbers bought, token-paged like the search.
+* ``GET /workspaces/{workspace_id}/numbers-long-code``: the numbers bought, token-paged like the search;
+  a number shows here ``Faults.owned_list_lag_seconds`` after its purchase committed.
 
 Errors are ``{"code": "...", "message": "..."}``.
 """
@@ -265,7 +266,7 @@ class _Bird:
     async def owned(self, request: Request, context: RequestContext) -> Reply:
         if (denied := self._denied(request, "workspace")) is not None:
             return denied
-        return self._page(request, self.numbers, "owned")
+        return self._page(request, self.sandbox.listed(self.numbers, lambda number: number["numberString"]), "owned")
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-import anyio
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from numbroker import (
@@ -196,29 +195,12 @@ class IdentityCallProvider(Provider):
                 self._note(f"IdentityCall sells no {query.number_type.value} numbers; nothing was requested")
                 return RawPage(records=[])
             return RawPage(records=await self._search_type(query, wanted))
-        results: dict[str, list[_Entry]] = {}
-        errors: dict[str, ProviderError] = {}
-        slots = anyio.Semaphore(self.page_concurrency, fast_acquire=True)
-        async with anyio.create_task_group() as tg:
-
-            async def search(vendor_type: str) -> None:
-                try:
-                    async with slots:
-                        results[vendor_type] = await self._search_type(query, vendor_type)
-                except ProviderError as exc:
-                    errors[vendor_type] = exc
-                    if not _is_rejection(exc):
-                        tg.cancel_scope.cancel()
-
-            for vendor_type in _VENDOR_TYPES.values():
-                tg.start_soon(search, vendor_type)
-        ordered = [errors[t] for t in _VENDOR_TYPES.values() if t in errors]
-        fatal = [exc for exc in ordered if not _is_rejection(exc)]
-        if fatal or not results:
-            raise (fatal or ordered)[0]
-        for vendor_type, exc in errors.items():
+        results, rejected = await self._fan_out(
+            list(_VENDOR_TYPES.values()), lambda vendor_type: self._search_type(query, vendor_type), skip=_is_rejection
+        )
+        for vendor_type, exc in rejected.items():
             self._note(f"number_type={vendor_type} was rejected upstream and is missing: {exc.detail}")
-        return RawPage(records=[entry for t in _VENDOR_TYPES.values() for entry in results.get(t, [])])
+        return RawPage(records=[entry for entries in results.values() for entry in entries])
 
     async def _search_type(self, query: SearchQuery, vendor_type: str) -> list[_Entry]:
         params = {"country": query.country, "number_type": vendor_type}

@@ -16,7 +16,8 @@ the pass-through entries, Telnyx's "List available phone numbers" response (deve
 * ``POST /virtual_numbers/purchase`` with ``{"phone_number", ...}``: 201 ``{"data": {"id": int, ...}}``;
   422 ``{"errors": ["phone_number is not available"]}`` when gone; 403 ``Write permission required``
   with ``read_only_key=True``.
-* ``GET /virtual_numbers``: the numbers bought, ``page``/``per_page`` (max 100) with ``meta``.
+* ``GET /virtual_numbers``: the numbers bought, ``page``/``per_page`` (max 100) with ``meta``; a number
+  shows here ``Faults.owned_list_lag_seconds`` after its purchase committed.
 
 Errors are ``{"error": "..."}`` or, for validation, ``{"errors": [...]}``.
 """
@@ -209,7 +210,8 @@ class _IdentityCall:
             return _errors("page and per_page must be integers")
         if page < 1 or per_page < 1:
             return _errors("page and per_page must be positive")
-        result = self.sandbox.numbered_page(self.numbers, page=page, per_page=per_page)
+        listed = self.sandbox.listed(self.numbers, lambda number: number["phone_number"])
+        result = self.sandbox.numbered_page(listed, page=page, per_page=per_page)
         meta = {
             "current_page": page,
             "total_pages": -(-result.total // per_page),

@@ -74,7 +74,6 @@ from numbroker import (
     AvailableNumber,
     BadRequestError,
     Capability,
-    ConfigurationError,
     FilterSupport,
     Money,
     NotFoundError,
@@ -192,16 +191,25 @@ def _optional_text(rec: Mapping[str, Any], key: str) -> str | None:
     return value.strip()
 
 
+_LATA_DIGITS = 5
+"""LATA codes are three digits; five leaves room and keeps a hostile digit string from ever reaching ``int``."""
+_LATA_LIMIT = 10**_LATA_DIGITS
+
+
 def _lata(rec: Mapping[str, Any]) -> int | None:
     """``lata``: an integer in the examples and the Go SDK, a string in the docs' table; both are read."""
     value = rec.get("lata")
     if value is None or value == "":
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _LATA_LIMIT:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise FieldError(f"expected a LATA number, got {value!r}", field="lata", value=value)
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= _LATA_DIGITS:
+        return int(text)
+    shown = value if not isinstance(value, str) or len(value) <= 20 else value[:20] + "…"
+    raise FieldError(
+        f"expected a LATA number of at most {_LATA_DIGITS} digits, got {shown!r}", field="lata", value=shown
+    )
 
 
 class PlivoProvider(Provider):
@@ -472,36 +480,21 @@ class PlivoProvider(Provider):
                 self.id, f"purchase of {offer.e164} answered with an unreadable number {json_safe(raw)!r}"
             ) from None
 
-    async def owns(self, e164: str) -> bool:
+    async def _owns_number(self, e164: str) -> bool:
         """True when ``e164`` is one of this account's numbers, active or awaiting verification.
 
         One ``GET Account/{auth_id}/Number/{number}/`` (reads are retried): 200 naming the number means
         owned; a 404 in Plivo's ``{api_id, error}`` envelope means not owned. Anything else (a 404 from
-        something that is not Plivo, a 200 about another number) cannot prove either, so it raises; an
-        unreadable answer is read again up to ``retry.attempts`` times. When a purchase of ``e164`` was
-        answered with another number that was not active yet, that number is looked up too: the account
-        then holds it in place of the one asked, and a caller settling that purchase must count it.
-
-        Raises:
-            ConfigurationError: ``e164`` is not a phone number.
-            ProviderError: ownership is unknown.
+        something that is not Plivo, a 200 about another number) cannot prove either, so it raises
+        (:meth:`numbroker.Provider.owns` asks again, up to ``retry.attempts`` times). When a purchase of
+        ``e164`` was answered with another number that was not active yet, that number is looked up too:
+        the account then holds it in place of the one asked, and a caller settling that purchase must
+        count it.
         """
-        try:
-            target = parse_e164(e164, strictness="possible").e164
-        except FieldError as exc:
-            raise ConfigurationError(f"{self.id}: not a phone number: {e164!r} ({exc.reason})") from None
-        attempts = max(1, self.retry.attempts)
-        for attempt in range(1, attempts + 1):
-            try:
-                if await self._lookup_owned(target):
-                    return True
-                instead = self._assigned_instead.get(target)
-                return instead is not None and await self._lookup_owned(instead)
-            except ProviderResponseError as exc:
-                if attempt >= attempts:
-                    raise
-                purchase_logger.info("%s: owned-number answer unreadable (%s); reading it again", self.id, exc.detail)
-        raise AssertionError("unreachable")  # pragma: no cover
+        if await self._lookup_owned(e164):
+            return True
+        instead = self._assigned_instead.get(e164)
+        return instead is not None and await self._lookup_owned(instead)
 
     async def _lookup_owned(self, target: str) -> bool:
         try:

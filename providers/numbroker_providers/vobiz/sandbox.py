@@ -19,7 +19,8 @@ Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented in Vob
   ``INSUFFICIENT_BALANCE`` or, with ``balance_error=500``, a 500 and a rollback. The balance is debited
   ``setup_fee + monthly_fee`` (one number, currencies ignored).
 * ``GET /api/v1/account/{auth_id}/numbers``: owned numbers, ``page``/``per_page`` (default 20, max 100) or
-  ``limit``/``offset``; answers ``{"items", "page", "per_page", "total"}``.
+  ``limit``/``offset``; answers ``{"items", "page", "per_page", "total"}``. A number bought shows here
+  ``Faults.owned_list_lag_seconds`` after its purchase committed.
 
 Errors use the documented envelope ``{"status": "error", "error": {"code", "message"[, "details"]},
 "timestamp", "requestId": "req_..."}``.
@@ -302,7 +303,8 @@ class _Vobiz:
         if isinstance(paging, Reply):
             return paging
         page, per_page = paging
-        result = self.sandbox.numbered_page(self.numbers, page=page, per_page=per_page)
+        listed = self.sandbox.listed(self.numbers, lambda number: number["e164"])
+        result = self.sandbox.numbered_page(listed, page=page, per_page=per_page)
         body = {"items": list(result.items), "page": page, "per_page": per_page, "total": result.total}
         return Reply(200, body, faults=[result.fault] if result.fault else [])
 

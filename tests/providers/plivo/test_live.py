@@ -1,4 +1,4 @@
-"""A read-only search against the real Plivo API. Marked `live`: never run by default or in CI.
+"""A read-only search against the real Plivo API. Marked `live`: runs whenever its credentials are set.
 
 Run with real credentials: ``PLIVO_AUTH_ID=… PLIVO_AUTH_TOKEN=… pytest -m live tests/providers/plivo``. The
 variables are read when this module is imported (the suite scrubs provider variables from every test's

@@ -291,7 +291,9 @@ async def run_buy(sandbox: Sandbox, query: SearchQuery, **options: Any) -> BuyRe
     options.setdefault("max_monthly", usd("10"))
     options.setdefault("max_first_bill", usd("20"))
     options.setdefault("confirm_delay", 0)
+    options.setdefault("confirm_window", 0)  # the sandbox's owned list never lags: "not owned" is final at once
     options.setdefault("allow_assumed_currency", True)
+    options.setdefault("dry_run", False)
     providers = in_process_providers({"plivo": sandbox}, retry=FAST)
     async with Searcher(providers, own_providers=True) as searcher:
         return await buy_cheapest(searcher, query, **options)
@@ -380,7 +382,7 @@ async def test_another_number_assigned_pending_is_confirmed_owned_not_bought_twi
 
 
 @pytest.mark.anyio
-async def test_ambiguous_answers_are_settled_by_the_account() -> None:
+async def test_ambiguous_answers_are_settled_by_the_account(tmp_path: Path) -> None:
     """Committed then a 5xx: confirmed owned. A 5xx before any commit: not owned, and the next number is bought."""
     committed = create_app(seed=2, faults=Faults(rate_ambiguous_after_commit=1.0))
     result = await run_buy(committed, SearchQuery(country="US"))
@@ -414,8 +416,11 @@ async def test_ambiguous_answers_are_settled_by_the_account() -> None:
             max_monthly=usd("10"),
             max_first_bill=usd("20"),
             confirm_delay=0,
+            confirm_window=0,
             allow_assumed_currency=True,
             confirm=fail_first,
+            dry_run=False,
+            ledger=tmp_path / "second-account-ledger.sqlite3",  # the first half's account bought the cheapest
         )
 
     assert [(first, AttemptOutcome.NOT_BOUGHT), (cheapest(sandbox, "US")[1], AttemptOutcome.BOUGHT)] == [

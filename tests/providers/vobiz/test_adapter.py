@@ -443,14 +443,16 @@ async def test_numbered_pages_are_fetched_until_the_total() -> None:
 
 
 @pytest.mark.anyio
-async def test_short_first_page_stops_despite_a_stale_high_total() -> None:
-    """A first page shorter than per_page ends the search even when `total` claims more."""
+async def test_short_first_page_under_a_stale_high_total_is_truncated() -> None:
+    """A first page shorter than per_page while `total` claims more: page 2 is asked once, then truncated."""
     vendor = Vendor(inventory([record(i) for i in range(40)], total=500))
 
     result = await search(vendor)
 
-    assert [1] == vendor.pages()
+    assert [1, 2] == vendor.pages()
     assert 40 == len(result.offers)
+    assert result.stats.truncated
+    assert any("page 2 was empty while the total 500" in note for note in result.stats.notes)
 
 
 @pytest.mark.anyio

@@ -1,0 +1,121 @@
+"""The page-streaming template: every page of one provider's search fetched, normalized and handed on.
+
+:meth:`Provider.stream_pages <numbroker.adapters.Provider.stream_pages>` delegates here. The provider's
+declared paging style picks the engine (:func:`~numbroker._paging.walk_numbered`,
+:func:`~numbroker._paging.walk_tokens`, or one request); each raw page is normalized one at a time per
+search (:func:`~numbroker._normalizing.normalize_page`) and delivered to the consumer as soon as it is
+ready. Anything unexpected that one vendor's page makes the adapter raise fails that provider alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Literal, Protocol
+
+import anyio
+
+from numbroker._exceptions import ProviderError, ProviderResponseError
+from numbroker._models import SearchQuery
+from numbroker._money import FieldError
+from numbroker._normalizing import Normalizer, PageResult, normalize_page
+from numbroker._paging import Cursor, RawPage, walk_numbered, walk_tokens
+from numbroker._stats import ProviderRun, ProviderStats
+
+__all__ = ["PageSink", "Streamed", "stream_pages"]
+
+logger = logging.getLogger("numbroker.http")
+
+PageSink = Callable[[PageResult], Awaitable[None]]
+"""Awaited with each normalized page, in order."""
+
+
+class Streamed(Normalizer, Protocol):
+    """What streaming a search needs of its provider (:class:`~numbroker.adapters.Provider` is one)."""
+
+    @property
+    def paging(self) -> Literal["numbered", "token", "none"]: ...
+
+    @property
+    def per_page(self) -> int: ...
+
+    @property
+    def max_pages(self) -> int: ...
+
+    @property
+    def page_concurrency(self) -> int: ...
+
+    def _note(self, text: str) -> None: ...
+
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage: ...
+
+
+def _unexpected(exc: Exception) -> str:
+    """What a provider error says of an unexpected error on a page (a field error names its field)."""
+    if isinstance(exc, FieldError):
+        return f"unexpected page: {exc.field or 'body'}: {exc.reason}"
+    if isinstance(exc, ArithmeticError):
+        return f"unexpected page: a value cannot be computed with ({type(exc).__name__})"
+    return f"unexpected page: {type(exc).__name__}: {str(exc)[:300]}"
+
+
+async def stream_pages(
+    provider: Streamed,
+    for_run: Callable[[ProviderRun], Streamed],
+    query: SearchQuery,
+    sink: PageSink,
+    *,
+    run: ProviderRun | None = None,
+    max_offers: int | None = None,
+    drop_repeats: bool = True,
+) -> ProviderStats:
+    """Fetch and normalize every page of ``provider`` for ``query``; see ``Provider.stream_pages``.
+
+    ``for_run(run)`` is the provider as this search sees it (its requests and notes count into ``run``).
+    """
+    run = run or ProviderRun()
+    if run.normalizing is None:
+        run.normalizing = anyio.Lock()
+    searching = for_run(run)
+    delivered = 0
+    seen: set[str] | None = set() if drop_repeats else None
+
+    async def deliver(raw: RawPage, number: int) -> bool:
+        nonlocal delivered
+        for note in raw.truncated:
+            run.stats.truncated = True
+            searching._note(note)
+        page = await normalize_page(searching, raw, number, query, seen, run)
+        if max_offers is not None:
+            page = PageResult(page.provider, page.page, page.offers[: max_offers - delivered], page.rejected)
+        delivered += len(page.offers)
+        await sink(page)
+        return max_offers is not None and delivered >= max_offers
+
+    async def fetch(cursor: Cursor) -> RawPage:
+        try:
+            return await searching._fetch_page(query, cursor)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            # Whatever else one vendor's page makes the adapter raise (a FieldError or an
+            # ArithmeticError on its envelope, a shape it did not expect) fails this provider alone.
+            logger.warning("%s: unexpected error reading a page (%s)", provider.id, type(exc).__name__)
+            raise ProviderResponseError(provider.id, _unexpected(exc)) from None
+
+    if provider.paging == "numbered":
+        await walk_numbered(
+            fetch,
+            deliver,
+            run.stats,
+            per_page=provider.per_page,
+            max_pages=provider.max_pages,
+            concurrency=provider.page_concurrency,
+            max_offers=max_offers,
+            provider_id=provider.id,
+        )
+    elif provider.paging == "token":
+        await walk_tokens(fetch, deliver, run.stats, provider_id=provider.id, max_pages=provider.max_pages)
+    else:
+        await deliver(await fetch(None), 1)
+    return run.stats

@@ -1,0 +1,661 @@
+"""The Telnyx adapter: number search (``GET /available_phone_numbers``), number orders and the owned list.
+
+Wire facts this adapter relies on, with where they were read. Sources: the SDK ``team-telnyx/telnyx-python``
+at commit 6d68c8ca (generated from Telnyx's API definition; paths below are under ``src/telnyx/``) and the
+developers.telnyx.com pages on number search, number orders, rate limiting and API errors. Where a docs
+page and the SDK disagree, the SDK (the API definition) is followed.
+
+* Base URL ``https://api.telnyx.com/v2``, ``Authorization: Bearer <API key>``; the SDK reads
+  ``TELNYX_API_KEY`` and ``TELNYX_BASE_URL`` (``_client.py``).
+* Search filters are deepObject query parameters, ``filter[country_code]``, ``filter[phone_number_type]``
+  (``local``, ``toll_free``, ``mobile``, ``national``, ``shared_cost``), ``filter[features]`` (a list the
+  SDK joins with commas, ``array_format="comma"`` in ``_client.py``), ``filter[phone_number][starts_with|
+  contains|ends_with]``, ``filter[limit]``, ``filter[best_effort]``, ``filter[quickship]``,
+  ``filter[reservable]``, ``filter[exclude_held_numbers]`` (``types/available_phone_number_list_params.py``).
+  The SDK's ``_qs.py`` encodes them with ``urllib.parse.urlencode``: brackets and commas percent-encoded
+  (``filter%5Bfeatures%5D=sms%2Cvoice``), which is exactly what httpx sends, byte for byte. Clients that
+  drop the ``filter[...]`` wrapping get unfiltered numbers back (telnyx-node#289), so the tests pin the
+  query string.
+* ``filter[limit]`` has no documented default or maximum, so it is always sent (:attr:`per_page`).
+* ``starts_with`` is matched against the national number, without the country code (the portal search
+  guide: "never include the country code"), which is exactly numbroker's ``prefix``. ``contains`` is
+  matched against the national number as well, so a ``contains`` whose digits may run into the country
+  code (``4420`` in ``+4420…``) is not sent: numbroker applies it to the numbers returned.
+* The answer is ``{data: [...], meta: {total_results, best_effort_results}}`` (``metadata`` with the same
+  fields may appear too) and has no paging (``types/available_phone_number_list_response.py``,
+  ``types/shared/available_phone_numbers_metadata.py``). When it holds as many numbers as the limit, or
+  ``total_results`` says more exist, the provider's report says ``truncated`` with a note.
+* Records: ``phone_number`` (E.164), ``record_type``, ``vanity_format``, ``best_effort`` ("whether the
+  phone number is an exact match based on the search criteria or not"), ``quickship``, ``reservable``,
+  ``region_information [{region_type: country_code|rate_center|state|location, region_name}]``,
+  ``features [{name}]`` and ``cost_information {upfront_cost, monthly_cost, currency}`` with the amounts
+  as decimal strings (``types/shared/{region_information,feature,cost_information}.py``). Feature names
+  include ``emergency``, ``hd_voice``, ``international_sms`` and ``local_calling``: only ``voice``,
+  ``sms``, ``mms`` and ``fax`` are capabilities; the others are kept in ``provider_details``.
+* **Records carry no number type.** With a type asked, it is sent and is the offers' type. With none,
+  one request per type the country's numbering plan has (phonenumbers' metadata; all five when it knows
+  none) is sent, concurrently, at most :attr:`page_concurrency` at once, and each record takes the type
+  it was asked with. A 4xx on one type of such a fan-out (no coverage for it) is noted and the other
+  types still arrive.
+* ``best_effort``, ``quickship`` and ``reservable`` are kept in ``provider_details``; numbroker's own
+  filters still decide whether a best-effort (near) result matches. ``filter[best_effort]`` is never sent.
+* Errors are ``{errors: [{code, title, detail, source, meta}]}``: 401 code ``10009``, 403 ``10010``, 404
+  ``10005``, 429 ``10011`` (the error-codes page; the rate-limiting page). 429 answers carry
+  ``x-ratelimit-limit``, ``x-ratelimit-remaining`` and ``x-ratelimit-reset`` ("the time in seconds until
+  the rate limit resets"); without a ``Retry-After``, ``x-ratelimit-reset`` is the wait before a retry.
+* Buying: ``POST /number_orders`` with ``{"phone_numbers": [{"phone_number": ...}]}`` (optional
+  ``requirement_group_id`` per number, ``types/number_order_create_params.py``). The order is
+  asynchronous: ``data.status`` and each ``data.phone_numbers[].status`` are ``pending``, ``success`` or
+  ``failure`` (``types/number_order_with_phone_numbers.py``, ``types/phone_number.py``), read again with
+  ``GET /number_orders/{id}``. Only numbers returned by a recent search can be ordered (the number
+  orders guide). A refusal that says the number is not available is
+  :class:`~numbroker.NumberUnavailableError`; an order whose number ends in ``failure`` is one too
+  (nothing was bought). A number still ``pending`` at the deadline, or an order whose status cannot be
+  read after it was placed, is ambiguous (:class:`~numbroker.ProviderTimeoutError` /
+  :class:`~numbroker.ProviderResponseError`): buy-cheapest confirms ownership before going on.
+* Ownership: ``GET /phone_numbers?filter[phone_number]=<digits>`` ("requires at least three digits.
+  Non-numerical characters will result in no values being returned": the ``+`` is left out), paged by
+  ``page[number]``/``page[size]`` with ``meta {page_number, total_pages}`` (``types/phone_number_list_params.py``,
+  ``pagination.py``). Entries whose ``status`` is ``purchase-failed``, ``deleted``, ``ported-out`` or
+  ``port-failed`` are not owned; ``purchase-pending`` counts as owned (the order was accepted: buying
+  the number again could pay for it twice).
+* Reservations (``POST /number_reservations``, about 30 minutes, not every number is ``reservable``) are
+  **not used**: buy-cheapest buys one number at a time through :meth:`Provider.purchase`, which has no
+  place to reserve several numbers before ordering them; a single-number order needs no reservation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import anyio
+import httpx
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+
+from numbroker import (
+    AvailableNumber,
+    BadRequestError,
+    Capability,
+    ConfigurationError,
+    FilterSupport,
+    Money,
+    NotFoundError,
+    NumberType,
+    NumberUnavailableError,
+    ProviderError,
+    ProviderHTTPError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+    QueryFilter,
+    RateLimitedError,
+    SearchQuery,
+)
+from numbroker.adapters import (
+    Cursor,
+    FieldError,
+    OwnedPage,
+    Provider,
+    PurchaseReceipt,
+    RawPage,
+    json_safe,
+    make_offer,
+    money_from_string,
+    same_number,
+    validate_currency,
+    wire,
+)
+
+__all__ = ["TelnyxProvider"]
+
+_VENDOR_TYPES: Mapping[NumberType, str] = {
+    NumberType.LOCAL: "local",
+    NumberType.MOBILE: "mobile",
+    NumberType.TOLL_FREE: "toll_free",
+    NumberType.NATIONAL: "national",
+    NumberType.SHARED_COST: "shared_cost",
+}
+"""``filter[phone_number_type]`` values, in the order a fan-out asks and delivers them."""
+
+_PLAN_TYPES: Mapping[NumberType, frozenset[int]] = {
+    NumberType.LOCAL: frozenset({phonenumbers.PhoneNumberType.FIXED_LINE}),
+    NumberType.MOBILE: frozenset({phonenumbers.PhoneNumberType.MOBILE}),
+    NumberType.TOLL_FREE: frozenset({phonenumbers.PhoneNumberType.TOLL_FREE}),
+    NumberType.NATIONAL: frozenset({phonenumbers.PhoneNumberType.UAN, phonenumbers.PhoneNumberType.PERSONAL_NUMBER}),
+    NumberType.SHARED_COST: frozenset({phonenumbers.PhoneNumberType.SHARED_COST}),
+}
+"""The numbering-plan types (phonenumbers) that tell a country has numbers of a Telnyx type."""
+
+_CAPABILITIES: Mapping[Capability, str] = {
+    Capability.VOICE: "voice",
+    Capability.SMS: "sms",
+    Capability.MMS: "mms",
+    Capability.FAX: "fax",
+}
+"""Capabilities Telnyx lists as ``features`` (and accepts in ``filter[features]``)."""
+
+_FEATURE_CAPABILITIES = frozenset(_CAPABILITIES.values())
+_FLAGS = ("best_effort", "quickship", "reservable")
+_REGION_ORDER = ("state", "location", "rate_center")
+_NOT_OWNED = frozenset({"purchase-failed", "deleted", "ported-out", "port-failed"})
+_NOT_AVAILABLE = re.compile(
+    r"not available|no longer available|unavailable|already (reserved|taken|ordered|purchased|owned)|"
+    r"not (found in|part of) (a )?(recent )?search",
+    re.IGNORECASE,
+)
+_RECEIPT_FIELDS = ("status", "requirements_met", "created_at", "updated_at", "customer_reference")
+_OWNED_PAGE_SIZE = 250
+_MAX_ERROR_TEXT = 300
+
+
+class _Envelope(BaseModel):
+    """The search answer; records stay raw so one bad record cannot fail the answer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    data: list[Any]
+    meta: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One search record and the ``filter[phone_number_type]`` it was asked with (its type)."""
+
+    raw: Any
+    number_type: NumberType
+
+
+class TelnyxProvider(Provider):
+    """Telnyx phone numbers (``Authorization: Bearer <API key>``).
+
+    Search is one request per number type, never paged: ``filter[limit]`` is :attr:`per_page`, and an
+    answer that fills it is reported as ``truncated`` (narrow the search with a prefix). Without a number
+    type, every type the country's numbering plan has is asked for, concurrently. Prices are exact
+    decimal strings in the currency each record states. Buying places a number order and follows it
+    until it settles or ``order_timeout`` passes (see the module docstring for every wire fact).
+    """
+
+    id: ClassVar[str] = "telnyx"
+    display_name: ClassVar[str] = "Telnyx"
+    default_base_url: ClassVar[str] = "https://api.telnyx.com/v2"
+    credentials: ClassVar[Mapping[str, str]] = {"api_key": "TELNYX_API_KEY"}
+    settings: ClassVar[Mapping[str, str]] = {"requirement_group_id": "TELNYX_REQUIREMENT_GROUP_ID"}
+    filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
+        QueryFilter.COUNTRY: FilterSupport.NATIVE,
+        QueryFilter.NUMBER_TYPE: FilterSupport.NATIVE,
+        QueryFilter.CAPABILITIES: FilterSupport.NATIVE,
+        QueryFilter.PREFIX: FilterSupport.NATIVE,
+        QueryFilter.CONTAINS: FilterSupport.NATIVE,
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,
+        QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
+    }
+    paging = "none"
+    per_page: ClassVar[int] = 100
+    page_concurrency: ClassVar[int] = 5
+    sandbox: ClassVar[str | None] = "numbroker_providers.telnyx.sandbox:create_app"
+    supports_purchase: ClassVar[bool] = True
+    record_id_field: ClassVar[str | None] = "phone_number"
+    wire_fields: ClassVar[Mapping[str, str]] = {
+        "e164": "phone_number",
+        "offer_id": "phone_number",
+        "country": "region_information",
+        "region": "region_information",
+        "capabilities": "features",
+        "setup_price": "cost_information.upfront_cost",
+        "monthly_price": "cost_information.monthly_cost",
+    }
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        requirement_group_id: str | None = None,
+        order_timeout: float = 30.0,
+        order_poll_interval: float = 1.0,
+        **options: Any,
+    ) -> None:
+        """Create the adapter.
+
+        Args:
+            api_key: a Telnyx API v2 key; default env ``TELNYX_API_KEY``.
+            requirement_group_id: a requirement group sent with every ordered number (regulated countries
+                need one); default env ``TELNYX_REQUIREMENT_GROUP_ID``, else none.
+            order_timeout: seconds a purchase follows a pending number order before giving up (the
+                outcome is then ambiguous and ownership is confirmed by the caller).
+            order_poll_interval: seconds between two reads of a pending order.
+            **options: the :class:`~numbroker.Provider` options (``base_url``, ``http_client``, ...).
+
+        Raises:
+            MissingCredentialsError: no API key.
+            ConfigurationError: a bad requirement group id, timeout or interval.
+        """
+        super().__init__(**options)
+        self._creds = self._resolve_credentials({"api_key": api_key})
+        group = self._setting("requirement_group_id", requirement_group_id)
+        if group is not None and not re.fullmatch(r"[A-Za-z0-9_\-]{1,128}", group.strip()):
+            raise ConfigurationError(
+                f"{self.id}: requirement_group_id= (or env TELNYX_REQUIREMENT_GROUP_ID) must be an id "
+                "(letters, digits, '_' or '-')"
+            )
+        self.requirement_group_id = group.strip() if group is not None else None
+        if not (math.isfinite(order_timeout) and order_timeout >= 0):
+            raise ConfigurationError(f"{self.id}: order_timeout must be a non-negative number of seconds")
+        if not (math.isfinite(order_poll_interval) and order_poll_interval >= 0):
+            raise ConfigurationError(f"{self.id}: order_poll_interval must be a non-negative number of seconds")
+        self.order_timeout = order_timeout
+        self.order_poll_interval = order_poll_interval
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._creds['api_key'].get_secret_value()}"}
+
+    def _record_id(self, record: Any) -> str | None:
+        return super()._record_id(record.raw if isinstance(record, _Entry) else record)
+
+    # -- HTTP: Telnyx's error envelope and rate-limit headers ------------------------------------------
+
+    async def _get(self, url: str, *, params: Any = None, sent: anyio.Event | None = None) -> httpx.Response:
+        """GET with the base's retries; a final failure's message is built from Telnyx's error envelope."""
+        try:
+            return await super()._get(url, params=params, sent=sent)
+        except ProviderHTTPError as exc:
+            raise self._telnyx_error(exc) from None
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """``Retry-After`` when a 429 sends one, else ``x-ratelimit-reset`` (seconds until the limit resets)."""
+        wait = super()._retry_after(response)
+        return wait if wait is not None else _seconds(response.headers.get("x-ratelimit-reset"))
+
+    def _telnyx_error(self, exc: ProviderHTTPError) -> ProviderHTTPError:
+        """The same error, its message built from Telnyx's ``errors[]`` (a 429 keeps its wait)."""
+        summary = _errors_summary(exc.body)
+        message = f"HTTP {exc.status_code}: {summary}" if summary else exc.detail
+        if isinstance(exc, RateLimitedError):
+            return RateLimitedError(
+                self.id,
+                message,
+                status_code=exc.status_code,
+                body=exc.body,
+                headers=exc.headers,
+                request_id=exc.request_id,
+                retry_after=exc.retry_after,
+            )
+        return exc.recast(type(exc), message) if message != exc.detail else exc
+
+    # -- search ------------------------------------------------------------------------------------
+
+    def search_types(self, query: SearchQuery) -> list[NumberType]:
+        """The number types one search for ``query`` asks Telnyx for, in request order.
+
+        The query's type when it has one; else each type the country's numbering plan has (all five
+        when phonenumbers knows no plan for it).
+        """
+        if query.number_type is not None:
+            return [query.number_type] if query.number_type in _VENDOR_TYPES else []
+        plan = phonenumbers.supported_types_for_region(query.country)
+        found = [kind for kind, plan_types in _PLAN_TYPES.items() if plan & plan_types]
+        return found or list(_VENDOR_TYPES)
+
+    def search_params(self, query: SearchQuery, number_type: NumberType) -> list[tuple[str, str]]:
+        """The query parameters of one search request, in the order they are sent."""
+        params: list[tuple[str, str]] = [
+            ("filter[country_code]", query.country),
+            ("filter[phone_number_type]", _VENDOR_TYPES[number_type]),
+        ]
+        if query.capabilities:
+            params.append(("filter[features]", ",".join(_CAPABILITIES[c] for c in query.capabilities)))
+        if query.prefix is not None:
+            params.append(("filter[phone_number][starts_with]", query.prefix))
+        if query.contains is not None and not _may_touch_calling_code(query.contains, str(query.calling_code)):
+            params.append(("filter[phone_number][contains]", query.contains))
+        params.append(("filter[limit]", str(self.per_page)))
+        return params
+
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
+        if unknown := [c for c in query.capabilities if c not in _CAPABILITIES]:
+            names = ", ".join(c.value for c in unknown)
+            self._note(f"Telnyx lists no {names} feature; nothing was requested")
+            return RawPage(records=[])
+        if query.number_type is not None and query.number_type not in _VENDOR_TYPES:
+            self._note(f"Telnyx sells no {query.number_type.value} numbers; nothing was requested")
+            return RawPage(records=[])
+        if query.contains is not None and _may_touch_calling_code(query.contains, str(query.calling_code)):
+            self._note(
+                f"contains={query.contains} may include digits of the country code, which Telnyx does not match: "
+                "it was applied to the numbers returned, not sent"
+            )
+        kinds = self.search_types(query)
+        if len(kinds) == 1:
+            entries, cut = await self._search_type(query, kinds[0])
+            return RawPage(records=entries, truncated=[cut] if cut else [])
+        results, refused = await self._fan_out(kinds, lambda kind: self._search_type(query, kind), skip=_is_refusal)
+        for kind, exc in refused.items():
+            self._note(f"phone_number_type={_VENDOR_TYPES[kind]} was refused and is missing: {exc.detail}")
+        found = list(results.values())
+        return RawPage(records=[e for entries, _ in found for e in entries], truncated=[cut for _, cut in found if cut])
+
+    async def _search_type(self, query: SearchQuery, kind: NumberType) -> tuple[list[_Entry], str | None]:
+        """One type's records, and a note when the answer was cut at ``filter[limit]`` (else None)."""
+        vendor_type = _VENDOR_TYPES[kind]
+        response = await self._get(self._url("available_phone_numbers"), params=self.search_params(query, kind))
+        body = self._json(response)
+        try:
+            envelope = _Envelope.model_validate(body)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in error["loc"]) or "body"
+            raise ProviderResponseError(
+                self.id, f"phone_number_type={vendor_type}: unexpected answer: {where}: {error['msg']}"
+            ) from None
+        meta = envelope.meta if envelope.meta is not None else (envelope.metadata or {})
+        total = meta.get("total_results")
+        total = total if isinstance(total, int) and not isinstance(total, bool) else None
+        served = len(envelope.data)
+        cut: str | None = None
+        if served >= self.per_page or (total is not None and total > served):
+            said = f" of {total}" if total is not None and total > served else ""
+            cut = (
+                f"phone_number_type={vendor_type}: Telnyx returned {served}{said} numbers, as many as "
+                f"filter[limit]={self.per_page} allows and with no next page; more may exist "
+                "(narrow the search with a prefix or contains)"
+            )
+        return [_Entry(raw, kind) for raw in envelope.data], cut
+
+    # -- normalization -----------------------------------------------------------------------------
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        raw, kind = (record.raw, record.number_type) if isinstance(record, _Entry) else (record, query.number_type)
+        rec = wire.record(raw)
+        details: dict[str, JsonValue] = {}
+        for name in _FLAGS:
+            value = wire.flag(rec, name)
+            if value is not None:
+                details[name] = value
+        setup, monthly = _prices(rec)
+        capabilities: list[str] | None = None
+        features = wire.items(rec, "features")
+        if features is not None:
+            names = [_feature_name(feature, i) for i, feature in enumerate(features)]
+            capabilities = sorted({n for n in names if n in _FEATURE_CAPABILITIES})
+            if other := sorted({n for n in names if n not in _FEATURE_CAPABILITIES}):
+                details["other_features"] = list(other)
+        country, region = _regions(rec, query.country)
+        vanity = rec.get("vanity_format")
+        if isinstance(vanity, str) and vanity.strip():
+            details["vanity_format"] = vanity.strip()[:40]
+        # Telnyx orders by number: offer_id=None makes the offer id the canonical E.164.
+        return make_offer(
+            provider=self.id,
+            offer_id=None,
+            number=rec.get("phone_number"),
+            country=country,
+            region=region,
+            number_type=kind,
+            capabilities=capabilities,
+            setup_price=setup,
+            monthly_price=monthly,
+            provider_details=details,
+            strictness=self.number_strictness,
+        )
+
+    # -- purchasing --------------------------------------------------------------------------------
+
+    async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
+        number: dict[str, str] = {"phone_number": offer.e164}
+        if self.requirement_group_id is not None:
+            number["requirement_group_id"] = self.requirement_group_id
+        try:
+            response = await self._post(self._url("number_orders"), json={"phone_numbers": [number]})
+        except ProviderHTTPError as exc:
+            error = self._telnyx_error(exc)
+            if isinstance(error, NotFoundError) or (
+                isinstance(error, BadRequestError) and _NOT_AVAILABLE.search(_errors_summary(error.body) or "")
+            ):
+                raise error.recast(NumberUnavailableError) from None
+            raise error from None
+        order = self._order(response, offer.e164, placed=False)
+        order_id = order.get("id")
+        status = _number_status(order, offer.e164)
+        if status == "pending":
+            if not isinstance(order_id, str) or not order_id.strip():
+                raise ProviderResponseError(
+                    self.id, f"the order for {offer.e164} is pending but has no id to follow; ownership unknown"
+                )
+            order, status = await self._follow(order_id, offer.e164)
+        if status == "failure":
+            raise NumberUnavailableError(
+                self.id,
+                f"the number order {order_id} for {offer.e164} failed: nothing was bought",
+                status_code=response.status_code,
+                body=self.redact(response.text[:2000]),
+                request_id=self._response_request_id(response),
+            )
+        if status != "success":
+            raise ProviderResponseError(
+                self.id, f"the number order for {offer.e164} answered an unknown status {status!r}; ownership unknown"
+            )
+        details: dict[str, JsonValue] = {k: json_safe(order[k]) for k in _RECEIPT_FIELDS if k in order}
+        if isinstance(order_id, str):
+            details["number_order_id"] = order_id
+        return PurchaseReceipt(
+            provider=self.id,
+            offer_id=offer.offer_id,
+            e164=offer.e164,
+            vendor_id=None,
+            request_id=self._response_request_id(response),
+            details=details,
+        )
+
+    async def _follow(self, order_id: str, e164: str) -> tuple[Mapping[str, Any], str]:
+        """Read a pending order again until its number settles or ``order_timeout`` passes."""
+        deadline = anyio.current_time() + self.order_timeout
+        url = self._url("number_orders", order_id)
+        reads = 0
+        while True:
+            left = deadline - anyio.current_time()
+            if left <= 0:
+                raise ProviderTimeoutError(
+                    self.id,
+                    f"the number order {order_id} for {e164} was still pending after {self.order_timeout:g}s "
+                    f"({reads} reads): it may still complete; confirm ownership before buying again",
+                )
+            await anyio.sleep(min(self.order_poll_interval, left))
+            try:
+                response = await self._get(url)
+                order = self._order(response, e164, placed=True)
+            except ProviderError as exc:
+                # The order was placed: whatever the read says (even a 404), the outcome is unknown.
+                raise ProviderResponseError(
+                    self.id,
+                    f"the number order {order_id} for {e164} was placed but its status cannot be read: {exc.detail}",
+                ) from None
+            reads += 1
+            status = _number_status(order, e164)
+            if status != "pending":
+                return order, status
+
+    def _order(self, response: httpx.Response, e164: str, *, placed: bool) -> Mapping[str, Any]:
+        """The ``data`` object of an order answer; it must concern ``e164``."""
+        answer = self._json(response)
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            raise ProviderResponseError(self.id, f"the number order for {e164} answered without a data object")
+        numbers = data.get("phone_numbers")
+        if isinstance(numbers, list) and numbers:
+            mine = [n for n in numbers if isinstance(n, dict) and same_number(n.get("phone_number"), e164)]
+            if not mine:
+                others = [n.get("phone_number") for n in numbers if isinstance(n, dict)][:3]
+                raise ProviderResponseError(
+                    self.id, f"the number order for {e164} answered with other numbers {others!r}; ownership unknown"
+                )
+        return data
+
+    async def _owns_number(self, e164: str) -> bool:
+        """The account's numbers read with ``filter[phone_number]`` (every page of that filtered list).
+
+        See :meth:`numbroker.Provider.owns`; entries whose order failed or that were released do not count.
+        """
+        return await self._holds_number(self._owned_list(e164[1:]), e164)
+
+    def _owned_numbers(self) -> AsyncIterator[str]:
+        return self._owned_list(None)
+
+    def _owned_list(self, wanted: str | None) -> AsyncIterator[str]:
+        """The owned numbers, those matching ``filter[phone_number]=wanted`` when it is given."""
+        url = self._url("phone_numbers")
+
+        async def fetch(number: int) -> OwnedPage:
+            params: list[tuple[str, str | int]] = []
+            if wanted is not None:
+                params.append(("filter[phone_number]", wanted))
+            params += [("page[number]", number), ("page[size]", _OWNED_PAGE_SIZE)]
+            answer = self._json(await self._get(url, params=params))
+            data = answer.get("data") if isinstance(answer, dict) else None
+            if not isinstance(data, list):
+                raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
+            meta = answer.get("meta")
+            meta = meta if isinstance(meta, dict) else {}
+            current, size = meta.get("page_number"), meta.get("page_size")
+            total = meta.get("total_results")
+            return OwnedPage(
+                numbers=[_owned_entry(item) for item in data],
+                echoed_page=current if isinstance(current, int) and not isinstance(current, bool) else None,
+                page_size=size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None,
+                total=total if isinstance(total, int) and not isinstance(total, bool) else None,
+            )
+
+        async def owned() -> AsyncIterator[str]:
+            # Entries that are not ours stay in the pages (so page sizes still end the walk) but are not yielded.
+            walker = self._walk_owned_numbered(fetch, _OWNED_PAGE_SIZE)
+            try:
+                async for entry in walker:
+                    mine, _, number = entry.partition(" ")
+                    if mine == "y":
+                        yield number
+            finally:
+                close = getattr(walker, "aclose", None)
+                if close is not None:
+                    await close()
+
+        return owned()
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _is_refusal(exc: ProviderError) -> bool:
+    """A 400/404/422 on one type of a fan-out: Telnyx has no such numbers (no coverage) in the country."""
+    return isinstance(exc, BadRequestError | NotFoundError) and exc.status_code in (400, 404, 422)
+
+
+def _may_touch_calling_code(contains: str, calling_code: str) -> bool:
+    """True when some digits of ``contains`` could be the end of the calling code (``4420`` in ``+4420…``)."""
+    return any(contains.startswith(calling_code[-k:]) for k in range(1, len(calling_code) + 1))
+
+
+def _seconds(value: str | None) -> float | None:
+    """``x-ratelimit-reset``: seconds until the limit resets, or None when it is not a number."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _errors_summary(body: str) -> str | None:
+    """``code title: detail (source)`` of each entry of Telnyx's ``{"errors": [...]}``, joined; None otherwise."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list) or not errors:
+        return None
+    parts: list[str] = []
+    for error in errors[:5]:
+        if not isinstance(error, dict):
+            parts.append(str(error)[:_MAX_ERROR_TEXT])
+            continue
+        code, title, detail = error.get("code"), error.get("title"), error.get("detail")
+        text = " ".join(str(p) for p in (code, title) if p not in (None, ""))
+        if detail not in (None, "") and detail != title:
+            text = f"{text}: {detail}" if text else str(detail)
+        source = error.get("source")
+        if isinstance(source, dict) and (where := source.get("pointer") or source.get("parameter")):
+            text += f" ({where})"
+        parts.append(text[:_MAX_ERROR_TEXT])
+    return "; ".join(p for p in parts if p) or None
+
+
+def _number_status(order: Mapping[str, Any], e164: str) -> Any:
+    """The status of ``e164`` in the order: its own entry's, else the order's."""
+    numbers = order.get("phone_numbers")
+    if isinstance(numbers, list):
+        for entry in numbers:
+            if isinstance(entry, dict) and same_number(entry.get("phone_number"), e164):
+                status = entry.get("status")
+                if status is not None:
+                    return status
+    return order.get("status")
+
+
+def _owned_entry(item: Any) -> str:
+    """An entry as ``"<y|n> <number>"``: ``n`` for a number that is no longer (or never became) ours."""
+    if not isinstance(item, dict):
+        return "y "
+    number = item.get("phone_number")
+    status = item.get("status")
+    mine = "n" if isinstance(status, str) and status.strip().lower() in _NOT_OWNED else "y"
+    return f"{mine} {number if isinstance(number, str) else ''}"
+
+
+def _prices(rec: Mapping[str, Any]) -> tuple[Money | None, Money | None]:
+    """``cost_information``'s amounts in its currency; no cost information means no prices (not zero)."""
+    cost = wire.mapping(rec, "cost_information")
+    if cost is None:
+        return None, None
+    upfront, monthly = cost.get("upfront_cost"), cost.get("monthly_cost")
+    if upfront is None and monthly is None:
+        return None, None
+    currency = cost.get("currency")
+    if currency is None:
+        raise FieldError(
+            "cost_information states amounts without a currency", field="cost_information.currency", value=None
+        )
+    code = validate_currency(currency, field="cost_information.currency")
+    setup = None if upfront is None else money_from_string(upfront, code, field="cost_information.upfront_cost")
+    month = None if monthly is None else money_from_string(monthly, code, field="cost_information.monthly_cost")
+    return setup, month
+
+
+def _regions(rec: Mapping[str, Any], asked: str) -> tuple[str, str | None]:
+    """The record's country (its ``country_code`` region, else the one asked) and its best region name."""
+    country = asked
+    names: dict[str, str] = {}
+    for i, info in enumerate(wire.items(rec, "region_information") or ()):
+        if not isinstance(info, Mapping):
+            raise FieldError(f"expected an object, got {info!r}", field=f"region_information.{i}", value=info)
+        kind, name = info.get("region_type"), info.get("region_name")
+        if not isinstance(kind, str) or not isinstance(name, str) or not name.strip():
+            continue
+        kind = kind.strip().lower()
+        if kind == "country_code":
+            country = name.strip()
+        else:
+            names.setdefault(kind, name.strip())
+    region = next((names[k] for k in _REGION_ORDER if k in names), None)
+    return country, region
+
+
+def _feature_name(feature: Any, index: int) -> str:
+    name = feature.get("name") if isinstance(feature, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError(f"expected {{'name': ...}}, got {feature!r}", field=f"features.{index}", value=feature)
+    return name.strip().lower()

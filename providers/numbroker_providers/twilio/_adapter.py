@@ -1,0 +1,618 @@
+"""The Twilio adapter: available-number search joined with the Pricing API's price list, and purchases.
+
+Wire facts this adapter relies on, with where they were read:
+
+* ``twilio/twilio-oai`` at commit d50069b44ea8cd23141385bdb6db48f16ff75bb5, ``spec/json/twilio_api_v2010.json``:
+
+  * search is ``GET /2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/{Type}.json``
+    with ``Type`` one of ``Local``, ``Mobile``, ``TollFree``, ``National``, ``SharedCost``, ``Voip``,
+    ``MachineToMachine``: the number type is part of the path and absent from the records;
+  * ``GET /2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}.json`` is the country
+    resource, whose ``subresource_uris`` name the types the country has (keys ``local``, ``toll_free``...);
+  * query parameters ``AreaCode`` (an integer, US and Canada only), ``Contains`` (2-16 characters),
+    ``SmsEnabled``/``MmsEnabled``/``VoiceEnabled``/``FaxEnabled`` (booleans), ``PageSize`` (1-1000);
+  * the answer is ``{available_phone_numbers: [...], next_page_uri, uri, ...}``; records carry
+    ``phone_number``, ``friendly_name``, ``locality``, ``region``, ``postal_code``, ``iso_country``,
+    ``lata``, ``rate_center``, ``latitude``/``longitude`` (typed numbers, strings in the examples),
+    ``address_requirements`` (``none|any|local|foreign``), ``beta`` and ``capabilities``, and no price;
+  * buying is ``POST /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json``, a form-encoded
+    (``application/x-www-form-urlencoded``) body with ``PhoneNumber``, answered 201 with the new
+    IncomingPhoneNumber (``sid`` ``PN…``, ``phone_number``, ``status``...); the owned list is
+    ``GET .../IncomingPhoneNumbers.json`` with the ``PhoneNumber`` filter and ``PageSize``, paged by
+    ``next_page_uri`` (a path with its query, relative to the API host);
+  * both servers are HTTP Basic with the Account SID and the Auth Token.
+* ``twilio/twilio-oai`` (same commit), ``spec/json/twilio_pricing_v1.json``: ``GET
+  https://pricing.twilio.com/v1/PhoneNumbers/Countries/{IsoCountry}`` answers ``{country, iso_country,
+  price_unit, phone_number_prices: [{number_type, base_price, current_price}]}``; ``price_unit`` is
+  described as ISO 4217 "e.g. ``usd``" (lower-case) and shown as ``USD`` in the example; prices are typed
+  numbers with a string override (strings in the example). The prices are monthly, per country and
+  number type; ``current_price`` (after any discount) is what is charged. There is no setup price, so an
+  offer's setup price is None (unknown), never zero.
+* ``twilio/twilio-java``, ``src/main/java/com/twilio/type/PhoneNumberPrice.java`` (commit 035f0faf):
+  ``number_type`` values ``local``, ``mobile``, ``national`` and ``toll free`` (with a space), read by
+  upper-casing and removing spaces; this adapter compares them the same way (``shared cost`` included).
+* ``twilio/twilio-java``, ``src/main/java/com/twilio/type/PhoneNumberCapabilities.java`` (commit
+  179e78b8): the capability keys are ``voice``, ``SMS``, ``MMS`` and ``fax``, a key missing reading as
+  false. The API definition says ``sms``/``mms``; the SDK's upper-case keys are what the live API sends
+  (twilio/twilio-node issue 833), so keys are read case-insensitively and the SDK's "missing is false"
+  is followed; two spellings of one key that disagree reject the record.
+* twilio/twilio-node issue 316 and twilio/twilio-php issue 632 (maintainers): a search answers at most
+  about 30 numbers and no next page, whatever ``PageSize`` says; twilio/twilio-csharp issue 136: the
+  resource cannot be paged. An answer of 30 or more numbers is therefore reported as ``truncated``, with
+  a note on how to narrow the search; a smaller answer is all Twilio has for that search.
+* Errors are ``{code, message, more_info, status}``: 20003 authentication (401), 20404 not found (404),
+  20429 too many concurrent requests (429, retried on reads), 21422 number not available (a purchase's
+  :class:`~numbroker.NumberUnavailableError`), 21421 invalid number, 21631/21613 and bundle or address
+  demands (refusals, with the reason in the message).
+
+An answer at the cap is reported through the page's ``RawPage.truncated`` notes, which mark the run truncated.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+import anyio
+from pydantic import JsonValue, SecretStr
+
+from numbroker import (
+    AvailableNumber,
+    BadRequestError,
+    Capability,
+    FilterSupport,
+    Money,
+    NotFoundError,
+    NumberType,
+    NumberUnavailableError,
+    ProviderError,
+    ProviderHTTPError,
+    ProviderResponseError,
+    QueryFilter,
+    SearchQuery,
+)
+from numbroker.adapters import (
+    Cursor,
+    FieldError,
+    OwnedPage,
+    Provider,
+    PurchaseReceipt,
+    RawPage,
+    check_base_url,
+    json_safe,
+    make_offer,
+    money_from_json_number,
+    money_from_string,
+    path_segment,
+    same_number,
+    validate_currency,
+    wire,
+)
+
+__all__ = ["DEFAULT_PRICING_BASE_URL", "SEARCH_CAP", "TwilioProvider"]
+
+DEFAULT_PRICING_BASE_URL = "https://pricing.twilio.com/v1"
+"""Where the Pricing API lives (a host of its own)."""
+
+SEARCH_CAP = 30
+"""The most numbers one Twilio search answers (and it offers no next page)."""
+
+_PAGE_SIZE = 1000
+"""``PageSize`` sent with every search: the API definition's maximum (Twilio still answers at most ~30)."""
+
+_OWNED_PAGE_SIZE = 1000
+
+_PATHS: Mapping[NumberType, str] = {
+    NumberType.LOCAL: "Local",
+    NumberType.MOBILE: "Mobile",
+    NumberType.TOLL_FREE: "TollFree",
+    NumberType.NATIONAL: "National",
+    NumberType.SHARED_COST: "SharedCost",
+}
+"""numbroker's number types and the path segment Twilio lists them under."""
+
+_SUBRESOURCES: Mapping[str, NumberType] = {
+    "local": NumberType.LOCAL,
+    "mobile": NumberType.MOBILE,
+    "toll_free": NumberType.TOLL_FREE,
+    "national": NumberType.NATIONAL,
+    "shared_cost": NumberType.SHARED_COST,
+}
+"""The country resource's ``subresource_uris`` keys numbroker searches (``voip`` and
+``machine_to_machine`` have no numbroker type: they are named in a note, not searched)."""
+
+_CAPABILITIES: Mapping[str, Capability] = {
+    "voice": Capability.VOICE,
+    "sms": Capability.SMS,
+    "mms": Capability.MMS,
+    "fax": Capability.FAX,
+}
+_FILTERS: Mapping[Capability, str] = {
+    Capability.SMS: "SmsEnabled",
+    Capability.MMS: "MmsEnabled",
+    Capability.VOICE: "VoiceEnabled",
+    Capability.FAX: "FaxEnabled",
+}
+_NANP_AREA = frozenset({"US", "CA"})
+_DETAIL_TEXT = ("locality", "postal_code", "lata", "rate_center", "address_requirements")
+_RECEIPT_FIELDS = ("status", "friendly_name", "address_requirements", "date_created", "type", "origin")
+_NOT_AVAILABLE = 21422
+_INVALID_NUMBER = 21421
+_ADDRESS_OR_BUNDLE = frozenset({21631, 21613})
+_DEMAND = re.compile(r"\b(address|bundle)", re.IGNORECASE)
+_TRUNCATED_NOTE = (
+    "Twilio answers at most {cap} numbers per search and offers no next page; the {kind} answer for {country} "
+    "held {count}, so more may exist: narrow the search (a number type, an area code or --prefix, --contains, "
+    "capabilities) to see others"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One search record, the number type its path asked for, and the monthly price joined to it."""
+
+    raw: Any
+    number_type: NumberType | None
+    monthly: Money | None = None
+    base_price: Decimal | None = None
+
+
+@dataclass(slots=True)
+class _PriceList:
+    """One country's price list: monthly price by normalized number type, and what went wrong."""
+
+    prices: dict[str, tuple[Money, Decimal | None]] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    failure: str | None = None
+
+
+def _type_key(name: str) -> str:
+    """``"toll free"``, ``"TollFree"``, ``"toll_free"`` → ``"tollfree"`` (the SDK's comparison)."""
+    return re.sub(r"[\s_\-]", "", name).lower()
+
+
+def _error_code(exc: ProviderHTTPError) -> int | None:
+    """Twilio's numeric error ``code`` from the (redacted) error body, if it has one."""
+    try:
+        body = json.loads(exc.body)
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    if isinstance(code, str) and code.isdigit():
+        return int(code)
+    return None
+
+
+class TwilioProvider(Provider):
+    """Twilio phone numbers (HTTP Basic with the Account SID and Auth Token).
+
+    Search: the number type is part of Twilio's search path, so a query with a type sends one request;
+    a query without one first reads the country resource (which types the country has) and then asks
+    every type numbroker knows, concurrently (at most ``page_concurrency`` at once), merged into one page
+    in the order Local, Mobile, TollFree, National, SharedCost. Types the country lists that numbroker
+    has no type for (``voip``, ``machine_to_machine``) are named in a note. ``AreaCode`` carries a
+    US/Canadian ``prefix`` (its first three digits), ``Contains`` the ``contains`` digits (2-16 of them),
+    ``SmsEnabled``/``MmsEnabled``/``VoiceEnabled``/``FaxEnabled=true`` the capabilities; numbroker
+    re-checks every offer against the whole query.
+
+    Twilio answers at most about 30 numbers per search and never a next page: an answer that size is
+    reported ``truncated`` with a note saying how to narrow the search. It is never complete inventory.
+
+    Prices: search records carry none. The Pricing API's list for the country
+    (``GET {pricing_base_url}/PhoneNumbers/Countries/{ISO}``) is requested together with the first search
+    request, once per search, and joined by number type: an offer's monthly price is the type's
+    ``current_price`` in ``price_unit``, its setup price None: Twilio states none (``states_setup_prices`` is
+    False, so buy-cheapest counts the first month as the first bill). When the price list
+    cannot be had (any failure, a missing type, an unreadable price), the offers concerned stay unpriced
+    and a note says why; the search itself does not fail.
+
+    Buying: one form-encoded ``POST .../IncomingPhoneNumbers.json`` with ``PhoneNumber``. Error 21422 is
+    :class:`~numbroker.NumberUnavailableError`; address and bundle demands (21631, 21613, or a message
+    asking for one) are refusals whose message says what Twilio wants. Ownership reads
+    ``IncomingPhoneNumbers.json?PhoneNumber=...`` over every page.
+    """
+
+    id: ClassVar[str] = "twilio"
+    display_name: ClassVar[str] = "Twilio"
+    default_base_url: ClassVar[str] = "https://api.twilio.com/2010-04-01"
+    credentials: ClassVar[Mapping[str, str]] = {
+        "account_sid": "TWILIO_ACCOUNT_SID",
+        "auth_token": "TWILIO_AUTH_TOKEN",
+    }
+    settings: ClassVar[Mapping[str, str]] = {"pricing_base_url": "TWILIO_PRICING_BASE_URL"}
+    filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
+        QueryFilter.COUNTRY: FilterSupport.NATIVE,
+        QueryFilter.NUMBER_TYPE: FilterSupport.NATIVE,
+        QueryFilter.CAPABILITIES: FilterSupport.NATIVE,
+        QueryFilter.PREFIX: FilterSupport.EMULATED,
+        QueryFilter.CONTAINS: FilterSupport.NATIVE,
+        # Twilio states no setup price at all: a setup-price cap cannot be applied.
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
+        QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
+    }
+    paging = "none"
+    page_concurrency: ClassVar[int] = 5
+    sandbox: ClassVar[str | None] = "numbroker_providers.twilio.sandbox:create_app"
+    supports_purchase: ClassVar[bool] = True
+    states_setup_prices: ClassVar[bool] = False  # no setup fee is stated: buy-cheapest's first bill is the first month
+    record_id_field: ClassVar[str | None] = "phone_number"
+    wire_fields: ClassVar[Mapping[str, str]] = {
+        "e164": "phone_number",
+        "offer_id": "phone_number",
+        "country": "iso_country",
+        "region": "region",
+        "monthly_price": "current_price",
+    }
+
+    def __init__(
+        self,
+        *,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
+        pricing_base_url: str | None = None,
+        **options: Any,
+    ) -> None:
+        """Create the adapter.
+
+        Args:
+            account_sid: the Account SID (``AC…``; also a path segment); default env ``TWILIO_ACCOUNT_SID``.
+            auth_token: the Auth Token; default env ``TWILIO_AUTH_TOKEN``.
+            pricing_base_url: the Pricing API's base URL; default env ``TWILIO_PRICING_BASE_URL``, else
+                ``https://pricing.twilio.com/v1``. ``https://``, or ``http://`` to a loopback address; a
+                value starting with ``/`` is a path on the base URL's own origin (an emulator serving
+                both APIs on one port).
+            **options: the :class:`~numbroker.Provider` options (``base_url``, ``http_client``, ...).
+
+        Raises:
+            MissingCredentialsError: no Account SID or no Auth Token.
+            ConfigurationError: the Account SID cannot be a path segment, or the pricing URL is not
+                ``https://`` (or loopback ``http://``).
+        """
+        super().__init__(**options)
+        self._creds = self._resolve_credentials({"account_sid": account_sid, "auth_token": auth_token})
+        self._sid = path_segment(self._creds["account_sid"].get_secret_value(), "account_sid")
+        pair = f"{self._sid}:{self._creds['auth_token'].get_secret_value()}"
+        encoded = base64.b64encode(pair.encode()).decode()
+        self._add_secret(encoded)
+        self._basic = SecretStr("Basic " + encoded)
+        given = pricing_base_url
+        pricing = self._setting("pricing_base_url", given, DEFAULT_PRICING_BASE_URL) or DEFAULT_PRICING_BASE_URL
+        if pricing.startswith("/"):
+            origin = urlsplit(self.base_url)
+            pricing = f"{origin.scheme}://{origin.netloc}{pricing}"
+        self.pricing_base_url = check_base_url(pricing, name="pricing_base_url" if given else "TWILIO_PRICING_BASE_URL")
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} id={self.id!r} base_url={self.redact(self.base_url)!r} "
+            f"pricing_base_url={self.redact(self.pricing_base_url)!r}>"
+        )
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": self._basic.get_secret_value()}
+
+    def _record_id(self, record: Any) -> str | None:
+        return super()._record_id(record.raw if isinstance(record, _Entry) else record)
+
+    def _account_url(self, *segments: str) -> str:
+        return self._url("Accounts", self._sid, *segments)
+
+    # -- searching ---------------------------------------------------------------------------------
+
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
+        prices = _PriceList()
+        entries: list[_Entry] = []
+        cut: list[str] = []
+        failure: ProviderError | None = None
+        async with anyio.create_task_group() as tg:
+            # The price list's request leaves with the first search request, not after it: the search
+            # waits only until the pricing request is handed to the transport (no round trip).
+            leaving = anyio.Event()
+            tg.start_soon(self._load_prices, query.country, prices, leaving)
+            await leaving.wait()
+            try:
+                entries = await self._search(query, cut)
+            except ProviderError as exc:
+                failure = exc  # raised as itself below, not inside the task group's exception group
+                tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        self._report_prices(query.country, prices, {e.number_type for e in entries})
+        return RawPage(records=[self._priced(entry, prices) for entry in entries], truncated=cut)
+
+    async def _search(self, query: SearchQuery, cut: list[str]) -> list[_Entry]:
+        """Every asked type's records in type order; a note for each answer at Twilio's cap goes to ``cut``."""
+        if query.number_type is not None:
+            if query.number_type not in _PATHS:
+                self._note(f"Twilio sells no {query.number_type.value} numbers; nothing was requested")
+                return []
+            try:
+                return await self._search_type(query, query.number_type, cut)
+            except NotFoundError as exc:
+                # A 404 is what a type the country does not have looks like; so is a wrong path.
+                # The country resource tells them apart (one more request, on this path only).
+                types, _ = await self._country_types(query.country, exc)
+                if query.number_type in types:
+                    raise
+                self._note(f"Twilio lists no {_PATHS[query.number_type]} numbers for {query.country}")
+                return []
+        types, others = await self._country_types(query.country)
+        if others:
+            self._note(
+                f"{query.country} also has {', '.join(others)} numbers at Twilio, which numbroker does not search"
+            )
+        results, missing = await self._fan_out(
+            types,
+            lambda number_type: self._search_type(query, number_type, cut),
+            skip=lambda exc: isinstance(exc, NotFoundError),
+        )
+        for number_type, gone in missing.items():
+            self._note(f"{_PATHS[number_type]} numbers were listed but not found: {gone.detail}")
+        return [entry for entries in results.values() for entry in entries]
+
+    def _params(self, query: SearchQuery) -> list[tuple[str, str]]:
+        params: list[tuple[str, str]] = []
+        if query.prefix is not None and query.country in _NANP_AREA and len(query.prefix) >= 3:
+            params.append(("AreaCode", query.prefix[:3]))
+        if query.contains is not None and 2 <= len(query.contains) <= 16:
+            params.append(("Contains", query.contains))
+        params += [(_FILTERS[c], "true") for c in query.capabilities if c in _FILTERS]
+        params.append(("PageSize", str(_PAGE_SIZE)))
+        return params
+
+    async def _search_type(self, query: SearchQuery, number_type: NumberType, cut: list[str]) -> list[_Entry]:
+        kind = _PATHS[number_type]
+        url = self._account_url("AvailablePhoneNumbers", query.country, f"{kind}.json")
+        body = self._json(await self._get(url, params=self._params(query)))
+        records = body.get("available_phone_numbers") if isinstance(body, dict) else None
+        if not isinstance(records, list):
+            raise ProviderResponseError(
+                self.id, f'{kind}: expected an object {{"available_phone_numbers": [...]}}, got {type(body).__name__}'
+            )
+        next_page = body.get("next_page_uri")
+        if len(records) >= SEARCH_CAP or next_page:
+            note = _TRUNCATED_NOTE.format(cap=SEARCH_CAP, kind=kind, country=query.country, count=len(records))
+            if next_page:
+                note += " (the answer named a next page, which a Twilio search does not have; it was not followed)"
+            cut.append(note)
+        return [_Entry(raw, number_type) for raw in records]
+
+    async def _country_types(
+        self, country: str, cause: ProviderError | None = None
+    ) -> tuple[list[NumberType], list[str]]:
+        """The types the country resource lists: (those numbroker searches, in order; the others' names)."""
+        url = self._account_url("AvailablePhoneNumbers", f"{country}.json")
+        try:
+            body = self._json(await self._get(url))
+        except NotFoundError as exc:
+            raise (cause if isinstance(cause, NotFoundError) else exc).recast(
+                NotFoundError, f"Twilio lists no available numbers for {country} ({exc.detail})"
+            ) from None
+        uris = body.get("subresource_uris") if isinstance(body, dict) else None
+        if not isinstance(uris, dict):
+            raise ProviderResponseError(self.id, f"country {country}: expected an object with subresource_uris")
+        listed = {_SUBRESOURCES[k] for k in uris if k in _SUBRESOURCES}
+        others = sorted(str(k) for k in uris if k not in _SUBRESOURCES)
+        return [t for t in _PATHS if t in listed], others
+
+    # -- the price list ----------------------------------------------------------------------------
+
+    async def _load_prices(self, country: str, prices: _PriceList, leaving: anyio.Event) -> None:
+        """Fetch and read the country's price list into ``prices``; a failure is recorded, never raised.
+
+        ``leaving`` is set as the request is handed to the transport (or when it fails before that).
+        """
+        url = self.pricing_base_url + "/PhoneNumbers/Countries/" + path_segment(country, "country")
+        try:
+            body = self._json(await self._get(url, sent=leaving))
+        except ProviderError as exc:
+            prices.failure = f"the Pricing API failed ({type(exc).__name__}: {exc.detail})"
+            return
+        finally:
+            leaving.set()
+        rows = body.get("phone_number_prices") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            prices.failure = "the Pricing API's answer has no phone_number_prices list"
+            return
+        try:
+            currency = validate_currency(body.get("price_unit"), field="price_unit")
+        except FieldError as exc:
+            prices.failure = f"the Pricing API's price_unit is unusable: {exc.reason}"
+            return
+        seen: dict[str, tuple[Money, Decimal | None]] = {}
+        for index, row in enumerate(rows):
+            where = f"phone_number_prices[{index}]"
+            name = row.get("number_type") if isinstance(row, dict) else None
+            if not isinstance(name, str) or not name.strip():
+                prices.problems[f"#{index}"] = f"{where}.number_type is not a type name: {name!r}"
+                continue
+            key = _type_key(name)
+            try:
+                monthly = _price(row.get("current_price"), currency, f"{where}.current_price")
+                base_raw = row.get("base_price")
+                base = None if base_raw is None else _price(base_raw, currency, f"{where}.base_price").amount
+            except FieldError as exc:
+                prices.problems[key] = f"{exc.field}: {exc.reason}"
+                continue
+            if key in seen and seen[key][0] != monthly:
+                prices.problems[key] = f"{where}: a second, different price for {name!r}"
+                continue
+            seen[key] = (monthly, base)
+        for key in prices.problems:
+            seen.pop(key, None)
+        prices.prices = seen
+
+    def _report_prices(self, country: str, prices: _PriceList, types: set[NumberType | None]) -> None:
+        if not types:
+            return
+        if prices.failure is not None:
+            self._note(f"offers for {country} are unpriced: {prices.failure}")
+            return
+        for number_type in sorted((t for t in types if t is not None), key=list(_PATHS).index):
+            key = _type_key(_PATHS[number_type])
+            if key in prices.problems:
+                self._note(f"{_PATHS[number_type]} offers for {country} are unpriced: {prices.problems[key]}")
+            elif key not in prices.prices:
+                self._note(f"{_PATHS[number_type]} offers for {country} are unpriced: the price list has no such type")
+
+    @staticmethod
+    def _priced(entry: _Entry, prices: _PriceList) -> _Entry:
+        if entry.number_type is None:
+            return entry
+        found = prices.prices.get(_type_key(_PATHS[entry.number_type]))
+        if found is None:
+            return entry
+        return _Entry(entry.raw, entry.number_type, found[0], found[1])
+
+    # -- normalization -----------------------------------------------------------------------------
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        entry = record if isinstance(record, _Entry) else _Entry(record, None)
+        rec = wire.record(entry.raw)
+        details: dict[str, JsonValue] = {}
+        for key in _DETAIL_TEXT:
+            value = _optional_text(rec, key)
+            if value is not None:
+                details[key] = value
+        beta = wire.flag(rec, "beta")
+        if beta is not None:
+            details["beta"] = beta
+        if entry.base_price is not None and entry.monthly is not None and entry.base_price != entry.monthly.amount:
+            details["base_price"] = format(entry.base_price, "f")
+        country = _optional_text(rec, "iso_country")
+        region = _optional_text(rec, "region") or _optional_text(rec, "locality")
+        # Twilio sells by number: offer_id=None makes the offer id the canonical E.164.
+        return make_offer(
+            provider=self.id,
+            offer_id=None,
+            number=rec.get("phone_number"),
+            country=country if country is not None else query.country,
+            region=region,
+            number_type=entry.number_type,
+            capabilities=_capabilities(wire.mapping(rec, "capabilities")),
+            setup_price=None,
+            monthly_price=entry.monthly,
+            provider_details=details,
+            strictness=self.number_strictness,
+        )
+
+    # -- purchasing --------------------------------------------------------------------------------
+
+    async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
+        try:
+            response = await self._post(
+                self._account_url("IncomingPhoneNumbers.json"), data={"PhoneNumber": offer.e164}
+            )
+        except BadRequestError as exc:
+            raise _purchase_refusal(exc) from None
+        answer = self._json(response)
+        if not isinstance(answer, dict):
+            raise ProviderResponseError(self.id, f"purchase answered {response.status_code} without an object")
+        bought = answer.get("phone_number")
+        if not isinstance(bought, str) or not same_number(bought, offer.e164):
+            raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
+        sid = answer.get("sid")
+        return PurchaseReceipt(
+            provider=self.id,
+            offer_id=offer.offer_id,
+            e164=offer.e164,
+            vendor_id=sid if isinstance(sid, str) and sid else None,
+            request_id=response.headers.get("twilio-request-id") or self._response_request_id(response),
+            details={k: json_safe(answer[k]) for k in _RECEIPT_FIELDS if k in answer},
+        )
+
+    async def _owns_number(self, e164: str) -> bool:
+        """Twilio filters its owned list by number: ask for the one number, and still read every page."""
+        return await self._holds_number(self._owned_list(e164), e164)
+
+    def _owned_numbers(self) -> AsyncIterator[str]:
+        return self._owned_list(None)
+
+    def _owned_list(self, wanted: str | None) -> AsyncIterator[str]:
+        """The owned numbers, those matching ``PhoneNumber=wanted`` when it is given."""
+        url = self._account_url("IncomingPhoneNumbers.json")
+        first: list[tuple[str, str]] = [("PhoneNumber", wanted)] if wanted else []
+        first.append(("PageSize", str(_OWNED_PAGE_SIZE)))
+        own_path = urlsplit(url).path
+
+        async def fetch(token: str | None) -> OwnedPage:
+            if token is None:
+                params: Sequence[tuple[str, str]] = first
+            else:
+                # Only the next page's query is taken from the answer; the URL stays this account's list.
+                parts = urlsplit(token)
+                if parts.scheme or parts.netloc or not own_path.endswith(parts.path):
+                    raise ProviderResponseError(self.id, f"owned numbers: next_page_uri points elsewhere: {token!r}")
+                params = parse_qsl(parts.query, keep_blank_values=True)
+            answer = self._json(await self._get(url, params=params))
+            items = answer.get("incoming_phone_numbers") if isinstance(answer, dict) else None
+            if not isinstance(items, list):
+                raise ProviderResponseError(self.id, "owned numbers: expected {'incoming_phone_numbers': [...]}")
+            numbers = [item.get("phone_number") if isinstance(item, dict) else None for item in items]
+            next_page = answer.get("next_page_uri")
+            return OwnedPage(
+                numbers=[n if isinstance(n, str) else "" for n in numbers],
+                next_token=next_page if isinstance(next_page, str) and next_page else None,
+            )
+
+        return self._walk_owned_tokens(fetch)
+
+
+def _purchase_refusal(exc: BadRequestError) -> ProviderHTTPError:
+    """What a purchase's 4xx means, by Twilio's error code."""
+    code = _error_code(exc)
+    if code == _NOT_AVAILABLE:
+        return exc.recast(NumberUnavailableError, f"{exc.detail} (no longer available)")
+    if code in _ADDRESS_OR_BUNDLE or _DEMAND.search(exc.detail):
+        return exc.recast(
+            BadRequestError,
+            f"{exc.detail} (Twilio wants an Address or a regulatory Bundle on file for this number; "
+            "numbroker sends neither)",
+        )
+    if code == _INVALID_NUMBER:
+        return exc.recast(BadRequestError, f"{exc.detail} (Twilio calls the number invalid)")
+    return exc
+
+
+def _price(value: Any, currency: str, name: str) -> Money:
+    """A price from the price list: a decimal string (the examples) or a JSON number (the type)."""
+    if isinstance(value, str):
+        return money_from_string(value, currency, field=name)
+    return money_from_json_number(value, currency, field=name)
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    """A string field that may be missing, null or empty (Twilio leaves US-only fields empty elsewhere)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError(f"expected a string, got {value!r}", field=key, value=value)
+    return value.strip() or None
+
+
+def _capabilities(raw: Mapping[str, Any] | None) -> list[Capability] | None:
+    """Twilio's ``capabilities`` object, keys read case-insensitively; None when the record has none."""
+    if raw is None:
+        return None
+    found: dict[Capability, bool] = {}
+    for key, value in raw.items():
+        capability = _CAPABILITIES.get(str(key).lower())
+        if capability is None:
+            continue
+        if not isinstance(value, bool):
+            raise FieldError(f"expected true or false, got {value!r}", field=f"capabilities.{key}", value=value)
+        if found.get(capability, value) != value:
+            raise FieldError(
+                f"two spellings of {capability.value!r} disagree", field=f"capabilities.{key}", value=value
+            )
+        found[capability] = value
+    return [c for c, on in found.items() if on]

@@ -1,0 +1,519 @@
+"""The Vonage adapter: number search (``GET /number/search``), purchases and the owned list.
+
+Wire facts this adapter relies on, with where they were read:
+
+* Sources: Vonage's API definition ``Nexmo/api-specification`` ``definitions/numbers.yml`` (commit
+  ad042003e946, last changed in 2020; "the spec" below) and its current SDK ``Vonage/vonage-python-sdk``
+  ``number_management/src/vonage_numbers/{number_management,requests,responses,enums}.py`` with the
+  fixtures in ``number_management/tests/data/`` (commit b308cb1e9419; "the SDK"); the SDK's HTTP client
+  ``http_client/src/vonage_http_client/{http_client,auth}.py`` (same commit); and the issue thread
+  ``Vonage/vonage-node-sdk#928``. Where they disagree, which one is followed is said below.
+* auth: the spec declares ``api_key``/``api_secret`` query parameters; the SDK sends HTTP Basic
+  (``Authorization: Basic base64(key:secret)``; ``_auth_type = 'basic'``). This adapter follows the SDK:
+  credentials travel only in that header, never in a URL (a URL reaches logs, proxies and error
+  messages); the header value is registered as a secret, so a vendor echoing it is redacted too.
+* search: ``GET {base}/number/search`` with ``country`` (required), ``type`` (``landline``,
+  ``mobile-lvn``, ``landline-toll-free``), ``features`` (``SMS``, ``VOICE``, ``MMS``; several as one
+  comma-joined value, all required: the spec's enum spells the combinations, and those spellings are sent),
+  ``pattern`` with ``search_pattern`` (0 starts with, the pattern then including the country code; 1
+  contains; 2 ends with), ``size`` (spec: at most 100, default 10; sent as 100) and ``index``.
+* ``index`` is a **page number** from 1 (spec: "Page index", default 1; the SDK returns ``index + 1`` as
+  the next page while ``count > size * index``), not an offset: a client sending offsets gets ``{}``
+  past the end and loses the rest (vonage-node-sdk#928). Numbered paging (``paging = "numbered"``): page
+  1 gives ``count``, the other pages are fetched concurrently. A short page while ``count`` says more
+  records lie beyond it means the vendor paged by another size: the paging engine reads on at that size
+  and reports the provider truncated if the pages stay short of ``count``.
+* answer: ``{"count": int, "numbers": [...]}``; an empty answer may carry neither key (the SDK's
+  ``nothing.json`` is ``{}``, and it treats a missing ``numbers`` as no numbers).
+* records: ``country``, ``msisdn`` (the full international number in digits, without ``+``),
+  ``type``, ``features`` (a list of names) and ``cost``: a decimal **string**, "the monthly rental cost
+  for this number, in Euros" (spec, ``availablenumber.cost``; the SDK's ``AvailableNumber`` docstring
+  says the same). No record names a currency, so EUR is assumed from that sentence and every offer is
+  marked ``provider_details["currency_assumed"] = True`` (buy-cheapest skips such offers unless told
+  ``allow_assumed_currency``). There is no setup price at all: ``setup_price`` is None and the setup
+  price filter is unsupported (buy-cheapest counts the first bill as the first month).
+* Vonage has no offer id: it buys by number, so an offer's id is its canonical E.164.
+* buying: ``POST {base}/number/buy``, form-encoded (spec ``requestBody``:
+  ``application/x-www-form-urlencoded``; the SDK's ``_sent_data_type = 'form'``) ``country`` and
+  ``msisdn``. The answer is ``{"error-code", "error-code-label"}``; success is the body's ``error-code``
+  being ``"200"`` (the SDK's ``_check_for_error``), not the HTTP status: a 2xx with any other code is a
+  failure, read as if that code were the HTTP status. HTTP 420 with ``error-code-label`` is a refusal
+  (spec ``response420``: "you may need to request the number via the dashboard, or you may already own
+  this number"); the label is kept as the reason. The SDK's fixture for a number that cannot be bought
+  (``no_number.json``) is a 420 ``method failed``, so a 420 never proves the number gone: it is a
+  refusal (nothing bought, Vonage not asked again in the run), not "gone".
+* owned numbers: ``GET {base}/account/numbers`` with ``pattern``/``search_pattern``, ``size`` and
+  ``index`` (the same page numbers), answering ``{"count", "numbers": [{"msisdn", ...}]}`` or ``{}``.
+  :meth:`VonageProvider.owns` narrows the list with ``pattern=<the number's digits>`` and
+  ``search_pattern=1`` (contains: whatever form the vendor keeps, the full digits are in it); the core
+  then compares canonical numbers, so the narrowing never decides on its own.
+* no request rate is documented for these endpoints, so none is enforced (429s are retried).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+import anyio
+import httpx
+from pydantic import JsonValue
+
+from numbroker import (
+    AuthenticationError,
+    AvailableNumber,
+    BadRequestError,
+    Capability,
+    ConfigurationError,
+    FilterSupport,
+    InsufficientFundsError,
+    NotFoundError,
+    NumberType,
+    PermissionDeniedError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderHTTPError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    QueryFilter,
+    RateLimitedError,
+    SearchQuery,
+)
+from numbroker.adapters import (
+    Cursor,
+    FieldError,
+    OwnedPage,
+    Provider,
+    PurchaseReceipt,
+    RawPage,
+    make_offer,
+    money_from_string,
+    parse_retry_after,
+    wire,
+)
+
+__all__ = ["CURRENCY", "VonageProvider"]
+
+logger = logging.getLogger("numbroker.http")
+
+CURRENCY = "EUR"
+"""The currency of every Vonage ``cost`` (assumed: the spec says "in Euros"; records carry no currency)."""
+
+_TYPES: Mapping[str, NumberType] = {
+    "landline": NumberType.LOCAL,
+    "mobile-lvn": NumberType.MOBILE,
+    "landline-toll-free": NumberType.TOLL_FREE,
+}
+"""Vonage's number types (spec ``parameters.type``, the SDK's ``NumberType``) → the neutral ones."""
+_WIRE_TYPES: Mapping[NumberType, str] = {neutral: name for name, neutral in _TYPES.items()}
+
+_FEATURES: Mapping[str, Capability] = {"SMS": Capability.SMS, "VOICE": Capability.VOICE, "MMS": Capability.MMS}
+_REPORTED = frozenset(_FEATURES.values())
+"""The capabilities Vonage reports; fax and WhatsApp never appear in ``features``."""
+_FEATURE_VALUES: Mapping[frozenset[Capability], str] = {
+    frozenset({Capability.SMS}): "SMS",
+    frozenset({Capability.VOICE}): "VOICE",
+    frozenset({Capability.MMS}): "MMS",
+    frozenset({Capability.SMS, Capability.VOICE}): "SMS,VOICE",
+    frozenset({Capability.SMS, Capability.MMS}): "SMS,MMS",
+    frozenset({Capability.VOICE, Capability.MMS}): "VOICE,MMS",
+    frozenset({Capability.SMS, Capability.MMS, Capability.VOICE}): "SMS,MMS,VOICE",
+}
+"""The ``features`` values of the spec's enum, by the set of capabilities they require."""
+
+_MSISDN = re.compile(r"\+?[1-9][0-9]{1,14}")
+_NOT_DIGITS = re.compile(r"[^0-9]")
+_MAX_SIZE = 100
+_OK = "200"
+
+"""The digits :meth:`VonageProvider.owns` narrows the owned list to (per task)."""
+
+
+class VonageProvider(Provider):
+    """Vonage (formerly Nexmo) numbers available to buy, at ``https://rest.nexmo.com``.
+
+    Offers are priced monthly in EUR, marked ``currency_assumed`` (see the module docstring), with no
+    setup price; the offer id is the number. ``provider_details`` keeps a type or feature Vonage names
+    that numbroker has no word for (``vendor_type``, ``other_features``).
+    """
+
+    id: ClassVar[str] = "vonage"
+    display_name: ClassVar[str] = "Vonage"
+    default_base_url: ClassVar[str] = "https://rest.nexmo.com"
+    credentials: ClassVar[Mapping[str, str]] = {"api_key": "VONAGE_API_KEY", "api_secret": "VONAGE_API_SECRET"}
+    filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
+        QueryFilter.COUNTRY: FilterSupport.NATIVE,
+        QueryFilter.NUMBER_TYPE: FilterSupport.NATIVE,
+        QueryFilter.CAPABILITIES: FilterSupport.NATIVE,
+        # `pattern` with search_pattern=0 (starts with; calling code + prefix).
+        QueryFilter.PREFIX: FilterSupport.NATIVE,
+        # `pattern` with search_pattern=1 (contains); one pattern per request, so with a prefix it is emulated.
+        QueryFilter.CONTAINS: FilterSupport.NATIVE,
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
+        QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
+    }
+    paging = "numbered"
+    per_page: ClassVar[int] = _MAX_SIZE
+    sandbox: ClassVar[str | None] = "numbroker_providers.vonage.sandbox:create_app"
+    supports_purchase: ClassVar[bool] = True
+    states_setup_prices: ClassVar[bool] = False  # no setup price at all: a missing one is none, not unknown
+    record_id_field: ClassVar[str | None] = "msisdn"  # read by _record_id below
+    wire_fields: ClassVar[Mapping[str, str]] = {
+        "offer_id": "msisdn",
+        "e164": "msisdn",
+        "country": "country",
+        "number_type": "type",
+        "capabilities": "features",
+        "monthly_price": "cost",
+    }
+
+    def __init__(self, *, api_key: str | None = None, api_secret: str | None = None, **options: Any) -> None:
+        """Create the adapter.
+
+        Args:
+            api_key: the account's API key; default env ``VONAGE_API_KEY``.
+            api_secret: the account's API secret; default env ``VONAGE_API_SECRET``.
+            **options: the :class:`~numbroker.Provider` options (``base_url``, ``http_client``, ...).
+
+        Raises:
+            MissingCredentialsError: a credential is neither passed nor set in the environment.
+            ConfigurationError: the API key contains ``:`` (HTTP Basic cannot carry it), or the base URL is invalid.
+        """
+        super().__init__(**options)
+        self._creds = self._resolve_credentials({"api_key": api_key, "api_secret": api_secret})
+        key = self._creds["api_key"].get_secret_value()
+        if ":" in key:
+            raise ConfigurationError(f"{self.id}: the API key (VONAGE_API_KEY) must not contain ':'")
+        pair = f"{key}:{self._creds['api_secret'].get_secret_value()}"
+        self._basic = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+        self._add_secret(self._basic.removeprefix("Basic "))
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": self._basic}
+
+    def _record_id(self, record: Any) -> str | None:
+        """A rejected record's id: its number as ``+`` and the digits Vonage wrote, like an offer's id."""
+        msisdn = record.get("msisdn") if isinstance(record, Mapping) else None
+        if isinstance(msisdn, int) and not isinstance(msisdn, bool):
+            msisdn = str(msisdn)
+        digits = _NOT_DIGITS.sub("", msisdn) if isinstance(msisdn, str) else ""
+        return "+" + digits[:30] if digits else None
+
+    # -- search ------------------------------------------------------------------------------------
+
+    def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
+        """The filters ``query`` uses that Vonage cannot apply natively, refined per value.
+
+        Fax and WhatsApp are never among a number's ``features``, so a query needing them cannot be
+        decided; ``contains`` together with a prefix is checked by numbroker (one pattern per request).
+        """
+        out = super().unapplied_filters(query)
+        if any(cap not in _REPORTED for cap in query.capabilities):
+            out[QueryFilter.CAPABILITIES] = FilterSupport.UNSUPPORTED
+        term = self._pattern(query)
+        if query.contains is not None and (term is None or query.contains not in term[0]):
+            out[QueryFilter.CONTAINS] = FilterSupport.EMULATED
+        return out
+
+    @staticmethod
+    def _pattern(query: SearchQuery) -> tuple[str, int] | None:
+        """``(pattern, search_pattern)`` for ``query``, or None.
+
+        A prefix is sent as starts-with on calling code + prefix (the spec: the pattern then includes
+        the country code), which is exact; ``contains`` alone as contains. Both: the prefix is sent and
+        ``contains`` is checked on every offer by numbroker (it always re-checks both anyway).
+        """
+        if query.prefix is not None:
+            return f"{query.calling_code}{query.prefix}", 0
+        if query.contains is not None:
+            return query.contains, 1
+        return None
+
+    def _params(self, query: SearchQuery, index: int) -> list[tuple[str, str]]:
+        params = [("country", query.country)]
+        if query.number_type is not None:
+            params.append(("type", _WIRE_TYPES[query.number_type]))
+        wanted = frozenset(cap for cap in query.capabilities if cap in _REPORTED)
+        if wanted:
+            params.append(("features", _FEATURE_VALUES[wanted]))
+        term = self._pattern(query)
+        if term is not None:
+            params += [("pattern", term[0]), ("search_pattern", str(term[1]))]
+        params += [("size", str(self.per_page)), ("index", str(index))]
+        return params
+
+    async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
+        if query.number_type is not None and query.number_type not in _WIRE_TYPES:
+            self._note(f"Vonage sells no {query.number_type.value} numbers; nothing was requested")
+            return RawPage(records=[])
+        index = cursor if isinstance(cursor, int) else 1
+        response = await self._get(self._url("number", "search"), params=self._params(query, index))
+        numbers, count = self._listing(response, f"search page {index}")
+        if (
+            numbers
+            and len(numbers) < self.per_page
+            and count is not None
+            and count > (index - 1) * self.per_page + len(numbers)
+        ):
+            # Vonage does not echo the page size, so an overstated count cannot be told from a page size other
+            # than the one asked for: say so; the paging engine reads on and reports what stays missing.
+            self._note(
+                f"page {index} held {len(numbers)} numbers (size={self.per_page}) while count={count} says more "
+                "exist; Vonage does not echo the page size"
+            )
+        return RawPage(records=numbers, total=count)
+
+    def _listing(self, response: httpx.Response, what: str) -> tuple[list[Any], int | None]:
+        """``(numbers, count)`` of a search or owned-list answer (``{}`` is an empty one)."""
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise ProviderResponseError(self.id, f"{what}: expected a JSON object, got {type(body).__name__}")
+        code = body.get("error-code")
+        if code is not None and str(code) != _OK:
+            raise self._body_error(response, body)
+        numbers = body.get("numbers", [])
+        if numbers is None:
+            numbers = []
+        if not isinstance(numbers, list):
+            raise ProviderResponseError(self.id, f"{what}: 'numbers' is {type(numbers).__name__}, not an array")
+        count = body.get("count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+            raise ProviderResponseError(self.id, f"{what}: 'count' is {count!r}, not a non-negative integer")
+        return numbers, count  # no count: the walk goes on until a short page
+
+    # -- normalization -----------------------------------------------------------------------------
+
+    def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
+        rec = wire.record(record)
+        msisdn = rec.get("msisdn")
+        if not isinstance(msisdn, str) or not _MSISDN.fullmatch(msisdn):
+            raise FieldError(
+                f"expected the number as international digits (no '+'), got {msisdn!r}", field="msisdn", value=msisdn
+            )
+        details: dict[str, JsonValue] = {"currency_assumed": True}
+        number_type: NumberType | None = None
+        vendor_type = wire.text(rec, "type", optional=True)
+        if vendor_type is not None:
+            number_type = _TYPES.get(vendor_type.strip().lower(), NumberType.UNKNOWN)
+            if number_type is NumberType.UNKNOWN:
+                details["vendor_type"] = vendor_type
+        capabilities: list[Capability] | None = None
+        features = wire.items(rec, "features")
+        if features is not None:
+            capabilities, others = [], set()
+            for i, feature in enumerate(features):
+                if not isinstance(feature, str) or not feature.strip():
+                    raise FieldError(f"expected a feature name, got {feature!r}", field=f"features.{i}", value=feature)
+                known = _FEATURES.get(feature.strip().upper())
+                if known is None:
+                    others.add(feature.strip())
+                elif known not in capabilities:
+                    capabilities.append(known)
+            if others:
+                details["other_features"] = [*sorted(others)]
+        cost = rec.get("cost")
+        if cost is None:
+            raise FieldError("no monthly price (cost)", field="cost", value=None)
+        monthly = money_from_string(cost, CURRENCY, field="cost")
+        country = rec.get("country")
+        try:
+            return make_offer(
+                provider=self.id,
+                offer_id=None,  # Vonage buys by number: the offer id is the canonical E.164
+                number=msisdn if msisdn.startswith("+") else "+" + msisdn,
+                country=country if country is not None else query.country,
+                number_type=number_type,
+                capabilities=capabilities,
+                setup_price=None,  # Vonage has no setup price
+                monthly_price=monthly,
+                provider_details=details,
+                strictness=self.number_strictness,
+            )
+        except FieldError as exc:
+            if exc.field == "e164":  # the number as Vonage wrote it, not with the '+' added here
+                raise FieldError(exc.reason, field="msisdn", value=msisdn) from None
+            raise
+
+    # -- purchasing --------------------------------------------------------------------------------
+
+    async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
+        form = {"country": offer.country, "msisdn": offer.e164.removeprefix("+")}
+        try:
+            response = await self._post_form(self._url("number", "buy"), form)
+        except BadRequestError as exc:
+            if exc.status_code == 420:
+                label = _label(exc.body)
+                raise exc.recast(
+                    BadRequestError, f"purchase refused (420): {label or 'no error-code-label given'}"
+                ) from None
+            raise
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise ProviderResponseError(self.id, f"purchase answered {response.status_code} with an unexpected body")
+        code = body.get("error-code")
+        if code is None:
+            raise ProviderResponseError(
+                self.id, f"purchase answered {response.status_code} without an error-code; outcome unclear"
+            )
+        if str(code) != _OK:
+            raise self._body_error(response, body)
+        label = body.get("error-code-label")
+        return PurchaseReceipt(
+            provider=self.id,
+            offer_id=offer.offer_id,
+            e164=offer.e164,
+            vendor_id=None,  # the answer names nothing but the outcome
+            request_id=self._response_request_id(response),
+            details={"error-code": _OK, **({"error-code-label": label[:200]} if isinstance(label, str) else {})},
+        )
+
+    def _body_error(self, response: httpx.Response, body: Mapping[str, Any]) -> ProviderError:
+        """The error an answer's ``error-code`` other than ``"200"`` stands for, read as an HTTP status."""
+        code, label = body.get("error-code"), body.get("error-code-label")
+        reason = f"HTTP {response.status_code} with error-code {code!r}" + (
+            f": {self.redact(label[:200])}" if isinstance(label, str) and label else ""
+        )
+        text = str(code).strip()
+        if not text.isascii() or not text.isdigit() or not 300 <= int(text) <= 599:
+            return ProviderResponseError(self.id, f"{reason}; not an error status, outcome unclear")
+        raw = self.redact(response.content[:2000].decode("utf-8", "replace"))
+        headers = {name: self.redact(value) for name, value in response.headers.items()}
+        return _status_error(self.id, int(text), reason, raw, headers, self._response_request_id(response))
+
+    async def _post_form(self, url: str, form: Mapping[str, str]) -> httpx.Response:
+        """POST a form-encoded body once (never retried), mapping the outcome like the kit's ``_post``.
+
+        The kit's ``_post`` sends JSON only; Vonage's purchase takes a form. This sends it on the provider's
+        client with its auth headers, reads at most ``max_response_bytes`` of an uncompressed answer (it asks
+        for ``identity``; a compressed one is unreadable, so ambiguous), logs one redacted line, and maps
+        failures into the same error tree: timeouts, broken connections, and statuses by the kit's table.
+        """
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity", **self._auth_headers()}
+        request = self.client.build_request("POST", url, data=dict(form), headers=headers)
+        shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
+        started = anyio.current_time()
+        status: int | None = None
+        limit = self.max_response_bytes
+        try:
+            try:
+                response = await self.client.send(request, stream=True, follow_redirects=False)
+            except httpx.TimeoutException as exc:
+                raise ProviderTimeoutError(self.id, f"request timed out ({type(exc).__name__})") from None
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                raise ProviderConnectionError(self.id, f"connection failed ({type(exc).__name__})") from None
+            status = response.status_code
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                try:
+                    loaded: bytes | None = response.content  # an in-memory answer (a mock transport) arrives read
+                except httpx.ResponseNotRead:
+                    loaded = None
+                body_stream = response.aiter_raw() if loaded is None else _once(loaded)
+                async with contextlib.aclosing(body_stream) as pieces:  # type: ignore[type-var]
+                    async for chunk in pieces:
+                        size += len(chunk)
+                        if size > limit:
+                            raise ProviderResponseError(
+                                self.id, f"response body exceeds the {limit}-byte limit; cut off"
+                            )
+                        chunks.append(chunk)
+            except httpx.TimeoutException as exc:
+                raise ProviderTimeoutError(self.id, f"response timed out ({type(exc).__name__})") from None
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                raise ProviderConnectionError(self.id, f"response broken off ({type(exc).__name__})") from None
+            finally:
+                await response.aclose()
+        finally:
+            elapsed = anyio.current_time() - started
+            logger.debug("%s POST %s -> %s (%.0f ms)", self.id, shown, status or "failed", elapsed * 1000)
+        if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+            raise ProviderResponseError(self.id, "purchase answered with a compressed body although asked not to")
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
+        answer = httpx.Response(response.status_code, headers=kept, content=b"".join(chunks), request=request)
+        if answer.status_code >= 300:
+            body = self.redact(answer.content[:2000].decode("utf-8", "replace"))
+            shown_headers = {name: self.redact(value) for name, value in answer.headers.items()}
+            reason = answer.reason_phrase or "error"
+            label = _label(body)
+            message = f"HTTP {answer.status_code} {reason}" + (f": {label}" if label else "")
+            if 300 <= answer.status_code < 400:
+                message = f"HTTP {answer.status_code}: redirect not followed (credentials are never sent elsewhere)"
+            raise _status_error(
+                self.id, answer.status_code, message, body, shown_headers, self._response_request_id(answer)
+            )
+        return answer
+
+    # -- owned numbers -----------------------------------------------------------------------------
+
+    async def _owns_number(self, e164: str) -> bool:
+        """The owned list asked for with ``pattern=<its digits>&search_pattern=1``.
+
+        Every page of that answer is still read and compared in canonical E.164 (see
+        :meth:`numbroker.Provider.owns`).
+        """
+        return await self._holds_number(self._owned_list(e164.removeprefix("+")), e164)
+
+    def _owned_numbers(self) -> AsyncIterator[str]:
+        return self._owned_list(None)
+
+    def _owned_list(self, pattern: str | None) -> AsyncIterator[str]:
+        """The owned numbers, those matching ``pattern`` (digits, anywhere in the number) when it is given."""
+        url = self._url("account", "numbers")
+
+        async def fetch(index: int) -> OwnedPage:
+            params = [("pattern", pattern), ("search_pattern", "1")] if pattern else []
+            params += [("size", str(_MAX_SIZE)), ("index", str(index))]
+            numbers, count = self._listing(await self._get(url, params=params), f"owned numbers page {index}")
+            found = [item.get("msisdn") if isinstance(item, dict) else None for item in numbers]
+            return OwnedPage(numbers=[n if isinstance(n, str) else "" for n in found], total=count)
+
+        return self._walk_owned_numbered(fetch, _MAX_SIZE)
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+def _label(body: str) -> str | None:
+    """The ``error-code-label`` of an error body, if it has one (bounded)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    label = data.get("error-code-label") if isinstance(data, dict) else None
+    return label[:200] if isinstance(label, str) and label.strip() else None
+
+
+_STATUS_ERRORS: Mapping[int, type[ProviderHTTPError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientFundsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitedError,
+}
+"""The core's status → error table, for the answers this module reads itself (the form POST, body codes)."""
+
+
+def _status_error(
+    provider: str, status: int, message: str, body: str, headers: Mapping[str, str], request_id: str | None
+) -> ProviderHTTPError:
+    cls = _STATUS_ERRORS.get(status) or (ProviderUnavailableError if status >= 500 else BadRequestError)
+    if cls is RateLimitedError:
+        return RateLimitedError(
+            provider,
+            message,
+            status_code=status,
+            body=body,
+            headers=headers,
+            request_id=request_id,
+            retry_after=parse_retry_after(headers.get("retry-after") or headers.get("Retry-After")),
+        )
+    return cls(provider, message, status_code=status, body=body, headers=headers, request_id=request_id)

@@ -1,0 +1,437 @@
+"""Vonage emulator: number search, buying a number and the owned list, at ``https://rest.nexmo.com``.
+
+Speaks the Numbers API as its definition describes it (``Nexmo/api-specification``
+``definitions/numbers.yml``), with the behaviour the SDK and its fixtures show (``Vonage/vonage-python-sdk``
+``number_management/``) and the paging reported in ``Vonage/vonage-node-sdk#928`` (``base_path=""``):
+
+* auth: ``Authorization: Basic base64(api_key:api_secret)`` (the SDK) or ``api_key``/``api_secret``
+  query parameters (the spec); anything else is 401 ``{"error-code": "401", "error-code-label":
+  "authentication failed"}``.
+* ``GET /number/search``: ``country`` (required), ``type`` (``landline``, ``mobile-lvn``,
+  ``landline-toll-free``), ``features`` (comma-joined ``SMS``/``VOICE``/``MMS``, all required),
+  ``pattern`` + ``search_pattern`` (0 starts with, on the number with its country code; 1 contains;
+  2 ends with; default 0), ``size`` (default 10, at most 100) and ``index`` (a page number from 1).
+  Answers ``{"count", "numbers": [{"country", "msisdn", "cost", "type", "features"}]}``, the numbers
+  without ``+`` and ``cost`` a decimal string (monthly, EUR; no currency field); an empty page (nothing
+  matches, or an ``index`` past the end) is ``{}``.
+* ``POST /number/buy``, form-encoded ``country`` and ``msisdn`` (a JSON body is not read): 200
+  ``{"error-code": "200", "error-code-label": "success"}``; a number not for sale (unknown, already
+  bought, taken, or listed under another country) is 420 ``method failed`` (the SDK's ``no_number.json``);
+  a country in ``address_required`` is 420 with the spec's example label (a local address is needed).
+  With ``refusal_status=200`` those refusals come with HTTP 200 and only the body's ``error-code`` says
+  they failed, which is why success is read from the body.
+* ``GET /account/numbers``: the numbers bought, ``pattern``/``search_pattern``, ``size`` (default 10,
+  at most 100) and ``index`` as above; ``{"count", "numbers": [{"country", "msisdn", "type",
+  "features"}]}`` or ``{}``.
+
+Where the sources are silent the emulator chooses, and says so here: a missing or malformed parameter
+is a 400 naming it (``{"country": "Is required."}``, the shape quoted in
+``Vonage/vonage-ruby-sdk#95``); fault answers (429, 5xx) use the ``error-code`` envelope.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ADDRESS_LABEL", "BASE_PATH", "DEFAULT_SIZE", "create_app"]
+
+import base64
+import binascii
+import hashlib
+import hmac
+import random
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final, Literal
+from urllib.parse import parse_qs
+
+from numbroker.sandbox import (
+    Faults,
+    GeneratedNumber,
+    Reply,
+    Sandbox,
+    SandboxRecord,
+    draw_money,
+    draw_numbers,
+    shared_numbers,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from starlette.datastructures import QueryParams
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from numbroker.sandbox import RequestContext
+
+DEFAULT_SIZE: Final = 300
+"""Listed numbers when ``size`` is not given (GB and US each need two pages at size=100)."""
+BASE_PATH: Final = ""
+ADDRESS_LABEL: Final = (
+    "Numbers from this country can be requested from the Dashboard (https://dashboard.nexmo.com/buy-numbers) "
+    "as they require a valid local address to be provided before being purchased."
+)
+"""The spec's example ``error-code-label`` of a 420 (``response420``)."""
+
+_METHOD_FAILED: Final = "method failed"
+_MAX_SIZE: Final = 100
+_DEFAULT_PAGE_SIZE: Final = 10
+_WIRE_TYPES: Final = {"local": "landline", "mobile": "mobile-lvn", "toll-free": "landline-toll-free"}
+_FEATURES: Final = ("SMS", "VOICE", "MMS")
+_MIX: Final[tuple[tuple[str, str, float], ...]] = (
+    ("GB", "local", 14),
+    ("GB", "mobile", 14),
+    ("GB", "toll-free", 3),
+    ("US", "local", 18),
+    ("US", "toll-free", 5),
+    ("CA", "local", 4),
+    ("DE", "local", 6),
+    ("DE", "mobile", 3),
+    ("NL", "local", 5),
+    ("NL", "mobile", 4),
+)
+_EUR_RANGES: Final = {"local": ("0.60", "2.50"), "mobile": ("0.80", "4.00"), "toll-free": ("1.50", "12.00")}
+_MESSAGES: Final = {
+    401: "authentication failed",
+    429: "too many requests",
+    500: "internal error",
+    503: "service unavailable",
+}
+
+
+def create_app(
+    *,
+    seed: int = 0,
+    faults: Faults | None = None,
+    size: int | None = None,
+    address_required: Iterable[str] = (),
+    refusal_status: Literal[420, 200] = 420,
+) -> Sandbox:
+    """Build a Vonage sandbox.
+
+    Args:
+        seed: Inventory seed (same seed, same inventory).
+        faults: Fault knobs (default: none).
+        size: Number of listed numbers (default :data:`DEFAULT_SIZE`).
+        address_required: Countries whose numbers need a local address: buying one is refused (420).
+        refusal_status: The HTTP status of a refused purchase: 420 as the spec says, or 200 with the
+            refusal only in the body's ``error-code``.
+
+    Returns:
+        The sandbox; ``env`` holds ``VONAGE_API_KEY`` and ``VONAGE_API_SECRET``.
+
+    Raises:
+        ValueError: ``size`` is negative.
+    """
+    if size is not None and size < 0:
+        raise ValueError("size must not be negative")
+    digest = hashlib.sha256(f"vonage:{seed}:credentials".encode()).hexdigest()
+    key, secret = digest[:8], "Sbx" + digest[8:21]
+    regulated = frozenset(code.upper() for code in address_required)
+    sandbox = Sandbox(
+        name="vonage",
+        seed=seed,
+        base_path=BASE_PATH,
+        env={"VONAGE_API_KEY": key, "VONAGE_API_SECRET": secret},
+        records=_inventory(seed, DEFAULT_SIZE if size is None else size),
+        error_reply=_error_reply,
+        faults=faults,
+        options={"address_required": sorted(regulated), "refusal_status": refusal_status},
+    )
+    sandbox.build(_Vonage(sandbox, key, secret, regulated, refusal_status).routes())
+    return sandbox
+
+
+# --------------------------------------------------------------------------------------------
+# Wire behaviour
+# --------------------------------------------------------------------------------------------
+
+
+def _status(code: int, label: str, *, http: int | None = None) -> Reply:
+    return Reply(code if http is None else http, {"error-code": str(code), "error-code-label": label})
+
+
+def _error_reply(sandbox: Sandbox, status: int, message: str) -> Reply:
+    return _status(status, message or _MESSAGES.get(status, "request failed"))
+
+
+def _missing(name: str, problem: str = "Is required.") -> Reply:
+    return Reply(400, {name: problem})
+
+
+def _int_param(query: QueryParams | Mapping[str, str], name: str, default: int, low: int, high: int) -> int | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+def _matches(msisdn: str, pattern: str, how: int) -> bool:
+    if how == 0:
+        return msisdn.startswith(pattern)
+    if how == 1:
+        return pattern in msisdn
+    return msisdn.endswith(pattern)
+
+
+class _Vonage:
+    def __init__(self, sandbox: Sandbox, key: str, secret: str, regulated: frozenset[str], refusal: int) -> None:
+        self.sandbox = sandbox
+        self.key = key
+        self.secret = secret
+        self.regulated = regulated
+        self.refusal = refusal
+        self.numbers: list[dict[str, Any]] = []
+
+    def routes(self) -> list[Route]:
+        sb = self.sandbox
+        return [
+            sb.route(f"{BASE_PATH}/number/search", self.search, name="search"),
+            sb.route(f"{BASE_PATH}/number/buy", self.purchase, methods=("POST",), kind="purchase", name="purchase"),
+            sb.route(f"{BASE_PATH}/account/numbers", self.owned, name="owned"),
+        ]
+
+    def _denied(self, request: Request) -> Reply | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                key, _, secret = base64.b64decode(token, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                key = secret = ""
+        else:
+            key = request.query_params.get("api_key") or ""
+            secret = request.query_params.get("api_secret") or ""
+        if not (
+            hmac.compare_digest(key.encode(), self.key.encode())
+            and hmac.compare_digest(secret.encode(), self.secret.encode())
+        ):
+            return _status(401, _MESSAGES[401])
+        return None
+
+    def _pattern(self, query: QueryParams) -> tuple[str, int] | Reply | None:
+        pattern = query.get("pattern")
+        how = _int_param(query, "search_pattern", 0, 0, 2)
+        if how is None:
+            return _missing("search_pattern", "Must be 0, 1 or 2.")
+        if pattern is None or pattern == "":
+            return None
+        if not pattern.isascii() or not pattern.isdigit():
+            return _missing("pattern", "Must be digits.")
+        return pattern, how
+
+    def _page(self, query: QueryParams) -> tuple[int, int] | Reply:
+        size = _int_param(query, "size", _DEFAULT_PAGE_SIZE, 1, _MAX_SIZE)
+        if size is None:
+            return _missing("size", f"Must be between 1 and {_MAX_SIZE}.")
+        index = _int_param(query, "index", 1, 1, 10**9)
+        if index is None:
+            return _missing("index", "Must be a positive integer.")
+        return index, size
+
+    async def search(self, request: Request, context: RequestContext) -> Reply:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        query = request.query_params
+        country = (query.get("country") or "").strip().upper()
+        if not country:
+            return _missing("country")
+        wire_type = query.get("type") or None
+        if wire_type is not None and wire_type not in _WIRE_TYPES.values():
+            return _missing("type", f"Must be one of {', '.join(_WIRE_TYPES.values())}.")
+        features = frozenset(f for f in (query.get("features") or "").split(",") if f)
+        if not features <= set(_FEATURES):
+            return _missing("features", "Must be SMS, VOICE or MMS, comma-separated.")
+        term = self._pattern(query)
+        if isinstance(term, Reply):
+            return term
+        paging = self._page(query)
+        if isinstance(paging, Reply):
+            return paging
+        index, size = paging
+
+        def keep(record: SandboxRecord) -> bool:
+            raw = record.raw
+            msisdn = raw.get("msisdn")
+            listed = raw.get("features")
+            return (
+                raw.get("country") == country
+                and (wire_type is None or raw.get("type") == wire_type)
+                and features <= set(listed if isinstance(listed, list) else ())
+                and (term is None or (isinstance(msisdn, str) and _matches(msisdn, *term)))
+            )
+
+        items = self.sandbox.view(("search", country, wire_type, features, term), keep)
+        result = self.sandbox.numbered_page(items, page=index, per_page=size)
+        if not result.items:
+            return Reply(200, {})
+        body = {"count": result.total, "numbers": [r.raw for r in result.items]}
+        return Reply(
+            200, body, offer_ids=tuple(r.offer_id for r in result.items), faults=[result.fault] if result.fault else []
+        )
+
+    async def owned(self, request: Request, context: RequestContext) -> Reply:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        query = request.query_params
+        term = self._pattern(query)
+        if isinstance(term, Reply):
+            return term
+        paging = self._page(query)
+        if isinstance(paging, Reply):
+            return paging
+        index, size = paging
+        country = (query.get("country") or "").strip().upper()
+        numbers = [
+            n
+            for n in self.numbers
+            if (not country or n["country"] == country) and (term is None or _matches(n["msisdn"], *term))
+        ]
+        result = self.sandbox.numbered_page(numbers, page=index, per_page=size)
+        if not result.items:
+            return Reply(200, {})
+        return Reply(
+            200,
+            {"count": result.total, "numbers": list(result.items)},
+            faults=[result.fault] if result.fault else [],
+        )
+
+    async def purchase(self, request: Request, context: RequestContext) -> Reply:
+        sb = self.sandbox
+        if (denied := self._denied(request)) is not None:
+            return denied
+        form: dict[str, str] = {}
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            try:
+                form = {k: v[0] for k, v in parse_qs(context.body.decode(), keep_blank_values=True).items()}
+            except UnicodeDecodeError:
+                form = {}
+        country = (form.get("country") or "").strip().upper()
+        msisdn = (form.get("msisdn") or "").strip()
+        if not country:
+            return _missing("country")
+        if not msisdn:
+            return _missing("msisdn")
+        record = sb.record_by_e164("+" + msisdn) if msisdn.isascii() and msisdn.isdigit() else None
+        if (
+            record is None
+            or record.raw.get("country") != country
+            or not sb.is_available(record.offer_id)
+            or context.lose_race([record.offer_id])
+        ):
+            return _status(420, _METHOD_FAILED, http=self.refusal)
+        if country in self.regulated:
+            return _status(420, ADDRESS_LABEL, http=self.refusal)
+        context.commit(record, upfront=None, monthly=record.monthly, currency=record.currency)
+        raw = record.raw
+        self.numbers.append(
+            {"country": country, "msisdn": msisdn, "type": raw.get("type"), "features": raw.get("features")}
+        )
+        return _status(200, "success")
+
+
+# --------------------------------------------------------------------------------------------
+# Inventory
+# --------------------------------------------------------------------------------------------
+
+
+def _features(rng: random.Random, country: str, number_type: str) -> list[str]:
+    if number_type == "mobile":
+        return ["VOICE", "SMS"] if rng.random() < 0.8 else ["SMS"]
+    if number_type == "toll-free":
+        return ["VOICE"] if rng.random() < 0.7 else ["SMS", "VOICE"]
+    if country in ("US", "CA"):
+        return rng.choice((["SMS", "VOICE"], ["VOICE", "SMS"], ["MMS", "SMS", "VOICE"]))
+    return ["VOICE"] if rng.random() < 0.85 else ["VOICE", "SMS"]
+
+
+def _cost(rng: random.Random, number_type: str) -> Decimal:
+    low, high = _EUR_RANGES[number_type]
+    return draw_money(rng, low, high, step=rng.choice(("0.01", "0.05", "0.10", "0.25")))
+
+
+def _raw(number: GeneratedNumber, cost: Any, features: Any, *, country: str | None = None) -> dict[str, Any]:
+    return {
+        "country": country or number.country,
+        "msisdn": number.e164.removeprefix("+"),
+        "cost": cost,
+        "type": _WIRE_TYPES[number.number_type],
+        "features": features,
+    }
+
+
+def _record(rng: random.Random, number: GeneratedNumber, cost: Decimal) -> SandboxRecord:
+    text = f"{cost:.2f}" if rng.random() < 0.9 else f"{cost:.4f}"
+    raw = _raw(number, text, _features(rng, number.country, number.number_type))
+    return SandboxRecord(
+        offer_id=number.e164,
+        e164=number.e164,
+        country=number.country,
+        expected_valid=True,
+        defect=None,
+        raw=raw,
+        number_type=number.number_type,
+        region=number.area,
+        monthly=Decimal(text),
+        upfront=None,
+        currency=None,  # Vonage states none; the adapter assumes EUR
+    )
+
+
+def _inventory(seed: int, size: int) -> list[SandboxRecord]:
+    rng = random.Random(f"vonage:{seed}:inventory")
+    # The cross-vendor numbers belong to the lanes of the first three emulators: Vonage offers none of
+    # them. It has no lane of its own (every last digit is taken), so a number here may, rarely, also be
+    # offered elsewhere by chance, as real carriers' pools overlap.
+    exclude = {s.e164 for s in shared_numbers(seed)}
+    specials = _defects(rng, exclude)[:size]
+    numbers = draw_numbers(rng, _MIX, size - len(specials), exclude=exclude)
+    records = [_record(rng, number, _cost(rng, number.number_type)) for number in numbers] + specials
+    rng.shuffle(records)
+    return records
+
+
+def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
+    def draw(region: str, type_name: str) -> GeneratedNumber:
+        return draw_numbers(rng, [(region, type_name, 1)], 1, exclude=exclude)[0]
+
+    def defect(
+        number: GeneratedNumber,
+        tag: str,
+        *,
+        cost: Any = "1.00",
+        features: Any = ("VOICE",),
+        country: str | None = None,
+        msisdn: str | None = None,
+    ) -> SandboxRecord:
+        raw = _raw(number, cost, list(features) if isinstance(features, tuple) else features, country=country)
+        if msisdn is not None:
+            raw["msisdn"] = msisdn
+        return SandboxRecord(
+            offer_id=number.e164,
+            e164=number.e164,
+            country=raw["country"],
+            expected_valid=False,
+            defect=tag,
+            raw=raw,
+            number_type=number.number_type,
+            region=number.area,
+        )
+
+    gb = draw("GB", "local")
+    return [
+        # +1 555 is not a NANP area code: the placeholder numbers of the docs.
+        defect(GeneratedNumber("+15550001234", "US", "local", None), "invalid_number"),
+        defect(GeneratedNumber("+1212555", "US", "local", "NY"), "too_short"),
+        # A Canadian number listed as US: same +1 calling code, wrong country.
+        defect(draw("CA", "local"), "country_mismatch", country="US"),
+        # A number written for people, not in Vonage's digits-only form.
+        defect(gb, "msisdn_format", msisdn="44 " + gb.e164[3:]),
+        defect(draw("GB", "mobile"), "negative_price", cost="-0.50"),
+        defect(draw("GB", "local"), "garbage_price", cost="abc"),
+        defect(draw("DE", "local"), "garbage_price", cost=1.25),  # a JSON number, not the documented string
+        defect(draw("NL", "mobile"), "null_price", cost=None),
+        defect(draw("US", "local"), "nan_price", cost="NaN"),
+        defect(draw("US", "toll-free"), "absurd_exponent", cost="1E+999999"),
+        defect(draw("GB", "mobile"), "features", features="VOICE,SMS"),  # a string, not a list
+    ]

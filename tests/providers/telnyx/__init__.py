@@ -1,0 +1,1 @@
+"""Tests of the Telnyx provider: adapter, sandbox, integration, purchases, fuzzing, contract, live."""

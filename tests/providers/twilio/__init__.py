@@ -1,0 +1,1 @@
+"""Tests of the Twilio adapter, its sandbox and its purchases."""

@@ -1,0 +1,1 @@
+"""Tests of the Vonage adapter and its sandbox."""
