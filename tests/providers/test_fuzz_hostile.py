@@ -28,25 +28,33 @@ from numbroker.testing.fuzz import check_no_secret, check_record, hostile_record
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.plivo import PlivoProvider
+from numbroker_providers.telnyx import TelnyxProvider
 from numbroker_providers.vobiz import VobizProvider
+from numbroker_providers.vonage import VonageProvider
 
 CREDENTIALS: dict[str, dict[str, str]] = {
     "vobiz": {"auth_id": "MA_FUZZ_CANARY", "auth_token": "canary/vobiz+token"},
     "bird": {"access_key": "canary/bird+key=", "organization_id": "org-fuzz-canary"},
     "identitycall": {"api_key": 'idc_canary/"key"'},
     "plivo": {"auth_id": "MAFUZZCANARY01", "auth_token": "canary/plivo token"},
+    "telnyx": {"api_key": "KEY" + "C4N4RYF022" * 3 + "AB_canary/telnyx+key"},
+    "vonage": {"api_key": "c4n4ry5e", "api_secret": "canary/vonage secret"},
 }
 CLASSES: dict[str, type[Provider]] = {
     "vobiz": VobizProvider,
     "bird": BirdProvider,
     "identitycall": IdentityCallProvider,
     "plivo": PlivoProvider,
+    "telnyx": TelnyxProvider,
+    "vonage": VonageProvider,
 }
 BASE_URLS = {
     "vobiz": "https://api.vobiz.example/api",
     "bird": "https://api.bird.example",
     "identitycall": "https://api.identitycall.example/api/v1/public",
     "plivo": "https://api.plivo.example/v1",
+    "telnyx": "https://api.telnyx.example/v2",
+    "vonage": "https://rest.vonage.example",
 }
 ENVELOPES: dict[str, tuple[str, Callable[[list[Any]], dict[str, Any]]]] = {
     "vobiz": ("items", lambda r: {"items": r, "page": 1, "per_page": 100, "total": len(r)}),
@@ -56,6 +64,8 @@ ENVELOPES: dict[str, tuple[str, Callable[[list[Any]], dict[str, Any]]]] = {
         "objects",
         lambda r: {"api_id": "fuzz", "meta": {"limit": 20, "offset": 0, "total_count": len(r)}, "objects": r},
     ),
+    "telnyx": ("data", lambda r: {"data": r, "metadata": {"total_results": len(r)}}),
+    "vonage": ("numbers", lambda r: {"count": len(r), "numbers": r}),
 }
 SANDBOXES = create_sandboxes(list(CLASSES), seed=3, size=40)
 BASE = {pid: [record.raw for record in sandbox.records] for pid, sandbox in SANDBOXES.items()}
@@ -65,12 +75,12 @@ FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 
 def secrets(pid: str) -> list[str]:
-    """Every credential of ``pid``'s canary provider (and Plivo's Basic-auth pair, as its base64)."""
+    """Every credential of ``pid``'s canary provider (and Plivo's and Vonage's Basic-auth pair, as its base64)."""
     import base64
 
     values = list(CREDENTIALS[pid].values())
-    if pid == "plivo":
-        pair = f"{CREDENTIALS[pid]['auth_id']}:{CREDENTIALS[pid]['auth_token']}"
+    if pid in ("plivo", "vonage"):
+        pair = ":".join(values)
         values.append(base64.b64encode(pair.encode()).decode().rstrip("="))
     return values
 
