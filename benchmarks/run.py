@@ -9,6 +9,8 @@ Scenarios (see each module's docstring for the exact definitions):
 * ``fan-out`` (``bench_fanout``): the three sandboxes on loopback with 20 ms and 80 ms of injected
   latency; wall time / critical-path lower bound (target ≤ 1.15) and speed-up over asking providers
   and pages one at a time (target ≥ 4×).
+* ``hostile`` (``bench_hostile``): every adapter's search with every record spoiled by each defect of
+  the hostile-vendor suite vs the same search unspoiled: worst time and memory-peak ratio (target ≤ 3).
 * ``normalize`` (``bench_normalize``): offers/s through each adapter's full normalization vs bare
   ``phonenumbers.parse`` + ``is_valid_number`` of the same numbers (target ≥ 0.75×), and vs pydantic
   validation of the finished offers alone.
@@ -43,6 +45,7 @@ from pathlib import Path
 
 import bench_cli
 import bench_fanout
+import bench_hostile
 import bench_ledger
 import bench_normalize
 import bench_scale
@@ -51,6 +54,7 @@ from _harness import ScenarioResult, render_table
 
 SCENARIOS: dict[str, Callable[[bool], ScenarioResult]] = {
     "fan-out": bench_fanout.run,
+    "hostile": bench_hostile.run,
     "normalize": bench_normalize.run,
     "scale": bench_scale.run,
     "start-up": bench_startup.run,

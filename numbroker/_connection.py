@@ -88,7 +88,7 @@ class Connection:
         timeout: seconds per HTTP request.
         retry: how idempotent GETs are retried.
         max_response_bytes: cap on one response body, after decompression.
-        redactor: the provider's secrets; each one registered is also redacted from the HTTP libraries' logs.
+        redactor: the provider's secrets (credentials, auth header tokens); each is also redacted from every log.
     """
 
     def __init__(
@@ -130,6 +130,9 @@ class Connection:
         self._max_connections = max_connections
         self._rate_limiter = RateLimiter(rate_limit) if rate_limit else None
         self._closed = False
+        self._auth_seen: set[str] = set()
+        self.echoed = False
+        """True once a 2xx answer showed a secret (in any form): from then on offers and receipts are checked."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -163,7 +166,7 @@ class Connection:
         return self.base_url + "".join("/" + quote(s, safe="") for s in segments)
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret of this provider (and its URL-quoted form) replaced by ``***``."""
+        """``text`` with every secret of this provider (in every escaped form) replaced by ``***``."""
         return self.redactor.redact(text)
 
     def json(self, response: httpx.Response) -> Any:
@@ -195,6 +198,7 @@ class Connection:
             try:
                 return await operation()
             except ProviderError as exc:
+                self.redactor.scrub(exc)  # an adapter's own error may quote vendor text
                 delay = self.retry.delay(attempt, exc)
                 if delay is None or anyio.current_time() + delay >= anyio.current_effective_deadline():
                     raise
@@ -224,13 +228,18 @@ class Connection:
         """
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
+        auth = self._auth_headers()
+        for name, value in auth.items():
+            if value not in self._auth_seen:  # a vendor may echo the header itself (Basic: base64 of id:secret)
+                self._auth_seen.add(value)
+                self.redactor.add_auth_header(name, value)
         request = self.client.build_request(
             method,
             url,
             params=params,
             json=json,
             data=data,
-            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **self._auth_headers()},
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **auth},
         )
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
@@ -254,10 +263,18 @@ class Connection:
                 "%s %s %s -> %s (%.0f ms)", self.provider_id, method, shown, status or "failed", elapsed * 1000
             )
             _emit(run, RequestFinished(self.provider_id, method=method, path=shown, status=status, elapsed=elapsed))
+        if status < 300 and not self.echoed and self.redactor:
+            # One scan of the body: only once a vendor has echoed a secret are its records' texts checked.
+            self.echoed = self.redactor.shows_secret(response.content.decode("utf-8", "replace"))
         if status >= 300:
-            body = self.redact(response.content[:2000].decode("utf-8", "replace"))
+            # Redacted before it is cut (a secret at the cut is never half-shown) and again once the
+            # error's message is decoded from it (escapes in every form are matched: see _redaction).
+            text = response.content[: 2000 + self.redactor.longest].decode("utf-8", "replace")
+            body = self.redact(text)[:2000]
             headers = {name: self.redact(value) for name, value in response.headers.items()}
-            raise error_for_status(self.provider_id, response, body, headers=headers, retry_after=self._retry_after)
+            raise self.redactor.scrub(
+                error_for_status(self.provider_id, response, body, headers=headers, retry_after=self._retry_after)
+            )
         return response
 
     async def _receive(self, request: httpx.Request) -> httpx.Response:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pydantic import SecretStr
 
 from numbroker._exceptions import MissingCredentialsError
+from numbroker._redaction import check_credential
 
 __all__ = ["missing_env", "resolve_credentials", "resolve_setting"]
 
@@ -29,6 +30,8 @@ def resolve_credentials(
 
     Raises:
         MissingCredentialsError: some are set nowhere (all of them are named, argument and variable).
+        ConfigurationError: one is shorter than ``MIN_SECRET_LENGTH`` (it could not be redacted safely, and no
+            vendor issues one) or not printable ASCII (no header can carry it): named, never shown.
     """
     resolved: dict[str, SecretStr] = {}
     missing: dict[str, str] = {}
@@ -37,6 +40,7 @@ def resolve_credentials(
         if not value:
             missing[kwarg] = env_var
             continue
+        check_credential(value, name=f"{provider_id}: credential {kwarg}= (env {env_var})")
         resolved[kwarg] = SecretStr(value)
         on_secret(value)
     if missing:

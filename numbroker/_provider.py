@@ -63,6 +63,7 @@ from numbroker._paging import Cursor, RawPage, fan_out
 from numbroker._phone import Strictness
 from numbroker._rate_limit import RateLimit
 from numbroker._receipts import PurchaseReceipt
+from numbroker._redaction import check_secret_length, redact_receipt, redact_result
 from numbroker._retry import RetryPolicy
 from numbroker._stats import ProviderResult, ProviderRun, ProviderStats
 from numbroker._streaming import PageSink, stream_pages
@@ -220,12 +221,18 @@ class Provider(ABC):
         """Resolve an optional setting from its argument, then its environment variable, then ``default``."""
         return resolve_setting(self.settings, kwarg, given, self._env, default)
 
-    def _add_secret(self, value: str) -> None:
-        """Never show ``value`` (an account id, say): redact it like a credential, in logs too."""
+    def _add_secret(self, value: str, *, name: str | None = None) -> None:
+        """Never show ``value`` (an account id, say): redact it like a credential, in logs too.
+
+        Raises:
+            ConfigurationError: ``value`` is too short to redact safely; the message names ``name``
+                (e.g. the environment variable), never the value.
+        """
+        check_secret_length(value, name=f"{self.id}: {name or 'a secret'}")
         self._connection.redactor.add(value)
 
     def redact(self, text: str) -> str:
-        """Replace every credential value (and its URL-quoted form) in ``text`` with ``***``."""
+        """Replace every credential value (in every form a vendor may echo it) in ``text`` with ``***``."""
         return self._connection.redact(text)
 
     def __repr__(self) -> str:
@@ -369,8 +376,14 @@ class Provider(ABC):
     # -- searching ---------------------------------------------------------------------------------
 
     def normalize_record(self, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord:
-        """Normalize one raw vendor record: an offer, or a rejection naming field and reason. Never raises."""
-        return _normalizing.normalize_record(self, record, query)
+        """Normalize one raw vendor record: an offer, or a rejection naming field and reason. Never raises.
+
+        A credential the vendor echoed in its answers never reaches the offer or the rejection.
+        """
+        result = _normalizing.normalize_record(self, record, query)
+        if not self._connection.echoed:
+            return result  # no answer of this vendor has shown a secret: nothing to mask
+        return redact_result(self._connection.redactor, result, id_field=self.wire_fields.get("offer_id"))
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
         """The filters ``query`` uses that this provider cannot apply natively, with how they are handled."""
@@ -458,8 +471,9 @@ class Provider(ABC):
             raise PurchaseError(f"{self.id}: offer {offer.offer_id!r} belongs to provider {offer.provider!r}")
         purchase_logger.info("%s: buying %s (offer %s)", self.id, offer.e164, self.redact(offer.offer_id))
         try:
-            receipt = await self._purchase(offer)
+            receipt = redact_receipt(self._connection.redactor, await self._purchase(offer))
         except Exception as exc:
+            self._connection.redactor.scrub(exc)
             purchase_logger.info(
                 "%s: buying %s failed: %s: %s", self.id, offer.e164, type(exc).__name__, self.redact(str(exc))
             )

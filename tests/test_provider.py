@@ -697,10 +697,12 @@ def test_credentials_from_env_and_missing_message(monkeypatch: pytest.MonkeyPatc
 
 def test_base_url_override_by_argument_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The argument wins over <ID>_BASE_URL, which wins over the default."""
-    assert "https://wire.example" == NumberedWire(api_key="k").base_url
+    assert "https://wire.example" == NumberedWire(api_key="canary-key").base_url
     monkeypatch.setenv("WIRE_BASE_URL", "http://127.0.0.1:9000/")
-    assert "http://127.0.0.1:9000" == NumberedWire(api_key="k").base_url
-    assert "https://other.example/v2" == NumberedWire(api_key="k", base_url="https://other.example/v2").base_url
+    assert "http://127.0.0.1:9000" == NumberedWire(api_key="canary-key").base_url
+    assert (
+        "https://other.example/v2" == NumberedWire(api_key="canary-key", base_url="https://other.example/v2").base_url
+    )
 
 
 @pytest.mark.parametrize(
@@ -730,11 +732,11 @@ def test_path_ids_cannot_escape(value: str) -> None:
 async def test_injected_client_left_open_own_client_closed() -> None:
     """An injected client is the caller's to close; a client the provider created is closed by it."""
     client = httpx.AsyncClient(transport=httpx.MockTransport(numbered_server(numbers(1))))
-    async with NumberedWire(api_key="k", http_client=client) as provider:
+    async with NumberedWire(api_key="canary-key", http_client=client) as provider:
         await provider.search(QUERY)
     assert not client.is_closed
 
-    own = NumberedWire(api_key="k")
+    own = NumberedWire(api_key="canary-key")
     created = own.client
     await own.aclose()
     assert created.is_closed

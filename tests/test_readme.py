@@ -170,11 +170,11 @@ def test_third_party_provider_example_works() -> None:
     }
 
     def handler(request: httpx.Request) -> httpx.Response:
-        assert "Bearer key-123" == request.headers["Authorization"]
+        assert "Bearer key-12345" == request.headers["Authorization"]
         return httpx.Response(200, json=pages[request.url.params.get("cursor")])
 
     async def main() -> Any:
-        async with acme(api_key="key-123", transport=httpx.MockTransport(handler)) as provider:
+        async with acme(api_key="key-12345", transport=httpx.MockTransport(handler)) as provider:
             return await provider.search(SearchQuery(country="US"))
 
     result = anyio.run(main)

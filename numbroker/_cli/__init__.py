@@ -26,6 +26,7 @@ import click
 
 from numbroker._cli._errors import UsageProblem, country_hint, show_one_line, validation_message
 from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
+from numbroker._cli._redacting import redacted_output
 
 if TYPE_CHECKING:
     from numbroker._models import SearchQuery
@@ -344,7 +345,7 @@ def search(
     show_all: bool = False,
 ) -> None:
     """Search every configured provider and rank the offers, cheapest first."""
-    with _errors():
+    with _errors(), redacted_output():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         env = _environment(env_file)
         currency = _currency_option(currency)
@@ -622,7 +623,7 @@ def buy_cheapest_command(
     from numbroker.ledger import LedgerBusyError, LedgerError
 
     _handle_termination()
-    with _errors(), contextlib.ExitStack() as cleanup:
+    with _errors(), redacted_output(), contextlib.ExitStack() as cleanup:
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         if max_monthly is None:
             raise UsageProblem("--max-monthly is required: the hard cap on the monthly price, e.g. '2.50 USD'")
@@ -772,7 +773,7 @@ def ledger_command(
 
     from numbroker.ledger import UNRESOLVED_STATES
 
-    with _errors():
+    with _errors(), redacted_output():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         ledger = _open_ledger(ledger_where, False, ctx.with_resource(contextlib.ExitStack()))
         states = UNRESOLVED_STATES if unresolved else None
@@ -833,7 +834,7 @@ def ledger_resolve(ctx: click.Context, attempt_id: int, state: str | None, note:
 
     from numbroker.ledger import AttemptState, LedgerBusyError, LedgerError
 
-    with _errors():
+    with _errors(), redacted_output():
         if state is None:
             raise UsageProblem("say what you found: --bought or --released")
         ledger = _open_ledger(ctx.obj, False, ctx.with_resource(contextlib.ExitStack()))
@@ -917,7 +918,7 @@ def providers_command(fmt: str | None, env_file: str | None) -> None:
     """List every known provider (built-in and plug-in), whether it is configured, and how it filters."""
     import json
 
-    with _errors():
+    with _errors(), redacted_output():
         from numbroker._registry import available_providers
         from numbroker._types import QueryFilter
 

@@ -16,8 +16,14 @@ net, which would mean the adapter let a bad shape through unjudged::
     @given(body=...)  # mangled_body() of an envelope of mutated records
     def test_pages(body):
         seen = []
-        check_page(replaying(MyProvider, body, seen, api_key="k"), query, served=..., seen=seen, requests=1,
+        check_page(replaying(MyProvider, body, seen, api_key="canary-key"), query, served=..., seen=seen, requests=1,
                    roots=FIELDS)
+
+Hostile values go further (:func:`hostile_records`): numbers at and beyond any sane bound
+(:data:`AT_BOUNDS`, :data:`BEYOND_BOUNDS`: written as raw JSON number text in bodies, as the Decimal the
+JSON decoder makes in records) in any numeric field, and the adapter's own credentials echoed in every
+escaped form of :func:`numbroker.testing.hostile.escaped_forms` in any text field and in the envelope.
+:func:`check_no_secret` then checks that nothing the search gave back shows a credential in any form.
 """
 
 from __future__ import annotations
@@ -40,9 +46,14 @@ from numbroker._provider import Provider
 from numbroker._retry import RetryPolicy
 
 __all__ = [
+    "AT_BOUNDS",
+    "BEYOND_BOUNDS",
     "E164",
     "HUGE",
     "JUNK",
+    "check_no_secret",
+    "hostile_records",
+    "raw_json",
     "check_exact_prices",
     "check_offer",
     "check_page",
@@ -58,6 +69,50 @@ _P = TypeVar("_P", bound=Provider)
 
 HUGE = "9" * 5000
 """A JSON integer literal beyond Python's 4300-digit int conversion limit (only writable by hand)."""
+
+AT_BOUNDS = (
+    "999999999999.999999999999",
+    "999999999999",
+    "0.000000000001",
+    "1e11",
+    "1E-12",
+    "0",
+    "-0",
+    "0.0",
+)
+"""Prices at the edge of what a vendor may sanely state (12 integer and 12 fraction digits)."""
+BEYOND_BOUNDS = (
+    "1e999999",
+    "1e-999999999",
+    "1e400",
+    "-1e400",
+    "9999999999999",
+    "1000000000000.5",
+    "0.0000000000001",
+    "1" + "0" * 40,
+    "0." + "0" * 40 + "1",
+    "1e+2147483648",
+)
+"""Prices no vendor sanely states: huge and tiny exponents, too many digits either side of the point."""
+
+_RAW: dict[str, str] = {}
+_RAW_MARK = re.compile(r'"\\u2063raw(\d+)\\u2063"')
+
+
+def raw_json(text: str, *, string: bool = False) -> str:
+    r"""A placeholder for ``text`` as raw JSON: a number literal, or (``string``) a string literal's exact inside.
+
+    Put it anywhere in a record or envelope; :func:`mangled_body` writes ``text`` in its place, so numbers
+    no JSON library writes (``1e999999``) and escapes no JSON library chooses (``\/``) reach the adapter.
+    """
+    key = _RAW.setdefault(f'"{text}"' if string else text, str(len(_RAW)))
+    return f"\u2063raw{key}\u2063"
+
+
+def _write_raw(text: str) -> str:
+    by_key = {key: raw for raw, key in _RAW.items()}
+    return _RAW_MARK.sub(lambda m: by_key[m.group(1)], text)
+
 
 E164 = re.compile(r"\+[1-9]\d{1,14}")
 
@@ -118,12 +173,12 @@ def mangled_body(draw: st.DrawFn, envelope: dict[str, Any], keys: Sequence[str])
 
     One body in ten is cut short, and one in ten is replaced by nesting too deep for any JSON parser.
     """
-    for name in draw(st.lists(st.sampled_from(list(keys)), max_size=2, unique=True)):
+    for name in draw(st.lists(st.sampled_from(list(keys)), max_size=2, unique=True)) if keys else ():
         if draw(st.booleans()):
             envelope.pop(name, None)
         else:
             envelope[name] = draw(JUNK)
-    text = json.dumps(envelope, allow_nan=True).replace(json.dumps(HUGE), HUGE)
+    text = _write_raw(json.dumps(envelope, allow_nan=True, default=_decimal_text).replace(json.dumps(HUGE), HUGE))
     mangle = draw(st.integers(0, 9))
     if mangle == 0:
         text = text[: draw(st.integers(0, max(0, len(text) - 1)))]
@@ -249,3 +304,98 @@ def check_exact_prices(adapter: Provider, query: SearchQuery, monthly: dict[str,
 
     assert monthly == {o.offer_id: o.monthly_price.amount if o.monthly_price else None for o in result.offers}
     assert all(isinstance(o.monthly_price.amount, Decimal) for o in result.offers if o.monthly_price)
+
+
+def _decimal_text(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if value.is_nan():
+            return raw_json("NaN")
+        return raw_json(str(value) if value.is_finite() else ("-Infinity" if value < 0 else "Infinity"))
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _leaves(child, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _leaves(child, f"{path}.{index}")
+    else:
+        yield path, value
+
+
+def _set(record: Any, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node = record
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float | Decimal):
+        return True
+    return isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()) is not None
+
+
+def hostile_records(
+    base: Sequence[Any], *, secrets: Sequence[str] = (), in_body: bool = False
+) -> st.SearchStrategy[Any]:
+    """Records drawn from ``base`` with hostile values in up to three numeric and three text fields.
+
+    Numeric fields get numbers at or beyond the bounds; text fields one of ``secrets`` in an escaped form.
+
+    A numeric field keeps its kind: a JSON number becomes a Decimal (``in_body``: raw number text), a
+    numeric string a string. With ``in_body`` the JSON-escaped forms of a secret are written raw into the
+    string literal (as a vendor's encoder would); otherwise the record holds what decoding gives.
+    """
+    from numbroker.testing.hostile import ESCAPINGS, escaped_forms
+
+    numbers = st.sampled_from(AT_BOUNDS + BEYOND_BOUNDS)
+
+    @st.composite
+    def draw_record(draw: st.DrawFn) -> Any:
+        record = json.loads(json.dumps(draw(st.sampled_from(list(base)))))
+        leaves = list(_leaves(record))
+        numeric = [path for path, value in leaves if path and _is_number(value)]
+        text = [path for path, value in leaves if path and isinstance(value, str) and not _is_number(value)]
+        for path in draw(st.lists(st.sampled_from(numeric), max_size=3, unique=True)) if numeric else []:
+            number = draw(numbers)
+            current = dict(leaves)[path]
+            if isinstance(current, str):
+                _set(record, path, number)
+            else:
+                _set(record, path, raw_json(number) if in_body else Decimal(number))
+        if secrets and text:
+            for path in draw(st.lists(st.sampled_from(text), max_size=3, unique=True)):
+                secret, escaping = draw(st.sampled_from(list(secrets))), draw(st.sampled_from(ESCAPINGS))
+                form = escaped_forms(secret)[escaping]
+                if escaping.startswith("json"):
+                    decoded = json.loads('"' + form + '"')
+                    shown = raw_json(f"echo {form}", string=True) if in_body else f"echo {decoded}"
+                else:
+                    shown = raw_json(f"echo {json.dumps(form)[1:-1]}", string=True) if in_body else f"echo {form}"
+                _set(record, path, shown)
+        return record
+
+    return draw_record()
+
+
+def check_no_secret(outcome: object, secrets: Iterable[str]) -> None:
+    """Nothing in ``outcome`` (its repr, and an exception's message and attributes) shows a secret in any form."""
+    from numbroker.testing.hostile import escaped_forms
+
+    texts = [repr(outcome), str(outcome)]
+    if isinstance(outcome, BaseException):
+        texts += [repr(vars(outcome)), repr(outcome.args)]
+    shown = "\n".join(texts)
+    for secret in secrets:
+        forms = set(escaped_forms(secret).values())
+        leaked = [form for form in forms if form in shown]
+        assert not leaked, f"a credential is shown ({len(leaked)} forms)"

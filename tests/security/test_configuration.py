@@ -13,7 +13,7 @@ from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.vobiz import VobizProvider
 
 CREDENTIALS: dict[type[Provider], dict[str, Any]] = {
-    VobizProvider: {"auth_id": "MA_SAFE", "auth_token": "canary-token-vobiz"},
+    VobizProvider: {"auth_id": "MA_SAFE_ID", "auth_token": "canary-token-vobiz"},
     BirdProvider: {"access_key": "canary-key-bird", "organization_id": "org-safe"},
     IdentityCallProvider: {"api_key": "idc_canary"},
 }
@@ -107,12 +107,18 @@ async def test_a_valid_path_id_is_exactly_one_segment_of_the_request_path() -> N
 
     query = SearchQuery(country="US")
     async with VobizProvider(
-        auth_id="MA_a-b_1", auth_token="t", base_url="https://v.example/api", transport=httpx.MockTransport(handle)
+        auth_id="MA_a-b_1",
+        auth_token="canary-token",
+        base_url="https://v.example/api",
+        transport=httpx.MockTransport(handle),
     ) as vobiz:
         await vobiz.search(query)
     async with BirdProvider(
-        access_key="k", organization_id="org_1-2", base_url="https://b.example", transport=httpx.MockTransport(handle)
+        access_key="canary-key",
+        organization_id="org_1-23",
+        base_url="https://b.example",
+        transport=httpx.MockTransport(handle),
     ) as bird:
         await bird.search(query)
 
-    assert ["/api/v1/account/MA_a-b_1/inventory/numbers", "/organizations/org_1-2/numbers-stock-items"] == seen
+    assert ["/api/v1/account/MA_a-b_1/inventory/numbers", "/organizations/org_1-23/numbers-stock-items"] == seen

@@ -158,7 +158,8 @@ class BirdProvider(Provider):
         workspace = self._setting("workspace_id", workspace_id)
         self._workspace_id = path_segment(workspace, "BIRD_WORKSPACE_ID") if workspace else None
         if workspace:
-            self._add_secret(workspace)  # an account id like the organization id: never shown
+            # An account id like the organization id: never shown.
+            self._add_secret(workspace, name="workspace_id= (env BIRD_WORKSPACE_ID)")
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
         """The filters ``query`` uses that Bird cannot apply natively, refined per value.

@@ -1,20 +1,40 @@
 """The Vobiz adapter: inventory search (``GET /v1/account/{auth_id}/inventory/numbers``) and purchases.
 
-Wire facts this adapter relies on (Vobiz's API reference: "List Inventory Numbers", the Phone Numbers API):
+Wire facts this adapter relies on (Vobiz's API reference: "List Inventory Numbers", the Phone Numbers API;
+and Vobiz's official SDK, generated from its API definition: ``vobiz-ai/Vobiz-Python-SDK``,
+``src/vobiz/phone_numbers/raw_client.py`` and
+``src/vobiz/phone_numbers/types/list_inventory_numbers_response_items_item.py``):
 
-* auth: ``X-Auth-ID`` / ``X-Auth-Token`` headers; the auth id is also a path segment;
+* auth: ``X-Auth-ID`` / ``X-Auth-Token`` headers; the auth id is also a path segment. The SDK also sends
+  ``Authorization: Bearer``; the API reference documents only the ``X-Auth-*`` pair, which is what is sent;
+* paths: the API reference writes ``/v1/account/…`` (lower case), the SDK ``/v1/Account/…``. The reference's
+  form is used; if the inventory answers 404 to it, the SDK's form is tried once and kept when it answers;
 * paging: ``page`` (1-based) + ``per_page`` (max 100) in, ``page``/``per_page``/``total`` echoed out;
 * ``search`` is a *substring* match against the E.164 number (``"80"`` matches ``+918065…``);
-* fees ``setup_fee`` / ``monthly_fee`` (alias ``monthly_cost``) are JSON numbers in major units,
-  int or float, in the item's own ``currency`` (a US number may be priced in INR);
-* inventory items carry neither a number type nor capabilities;
+* ``exclude`` (SDK): E.164 prefixes removed server-side, comma-separated, ANDed with the other filters,
+  ``total`` counting the filtered set. Sent where a query can use it: a query for any number type but
+  toll-free in the North American plan excludes the toll-free area codes (which it would drop anyway);
+* fees ``setup_fee`` / ``monthly_fee`` (alias ``monthly_cost``) are JSON numbers in major units, in the
+  item's own ``currency`` (a US number may be priced in INR). The API reference's examples show both ``0.0``
+  and ``0``; the SDK types them int in the inventory item and float in its shared number model: both are
+  read, exactly;
+* capabilities: the API reference's inventory examples carry none, the SDK declares
+  ``capabilities {voice, sms, mms, fax}`` (booleans) on every item. Parsed when present; absent (as in the
+  reference), they stay unknown, not "none";
+* buyer-relevant item fields the SDK declares are kept in ``provider_details`` when they have their
+  declared type: ``minimum_commitment_months``, ``is_trial_number``, ``aadhaar_verification_required``,
+  ``is_blocked``, ``voice_enabled``;
+* inventory items carry no number type (inferred from the numbering plan);
 * buying is ``POST /v1/account/{auth_id}/numbers/purchase-from-inventory`` with ``{"e164": ...}``; a 404
   means the number is no longer in inventory; an insufficient balance is a 402 ``INSUFFICIENT_BALANCE``
-  (errors page) or a 500 after a rolled-back debit (purchase page). That 500 is raised as
-  :class:`~numbroker.DebitFailedError`: still ambiguous (a crash after the commit looks the same), so the
-  caller confirms ownership, and stops using Vobiz;
+  (errors page) or a 500 after a rolled-back debit (purchase page; the SDK declares only 404 and 500 for
+  this call). That 500 is raised as :class:`~numbroker.DebitFailedError`: still ambiguous (a crash after
+  the commit looks the same), so the caller confirms ownership, and stops using Vobiz;
 * owned numbers are ``GET /v1/account/{auth_id}/numbers``; the docs drift between ``page``/``per_page``
   and ``limit``/``offset`` for the request, so both are sent, describing the same slice.
+
+Where the API reference (primary) and the SDK disagree — the path's case, the auth headers, the
+capabilities' presence — the reference is followed and the SDK's form tolerated, as above.
 """
 
 from __future__ import annotations
@@ -23,14 +43,17 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from numbroker import (
     AvailableNumber,
+    Capability,
     DebitFailedError,
     FilterSupport,
     Money,
     NotFoundError,
+    NumberType,
     NumberUnavailableError,
     ProviderResponseError,
     ProviderUnavailableError,
@@ -53,6 +76,11 @@ from numbroker.adapters import (
 __all__ = ["VobizProvider"]
 
 _DETAIL_FIELDS = ("status", "created_at", "updated_at", "provider", "provider_ref")
+_BUYER_FLAGS = ("is_trial_number", "aadhaar_verification_required", "is_blocked", "voice_enabled")
+_CAPABILITY_KEYS = ("voice", "sms", "mms", "fax")
+_MAX_COMMITMENT_MONTHS = 1200
+NANP_TOLL_FREE = ("1800", "1833", "1844", "1855", "1866", "1877", "1888")
+"""The North American toll-free area codes, with the calling code (the form ``exclude`` takes)."""
 _RECEIPT_FIELDS = ("status", "purchased_at", "setup_fee", "monthly_fee", "currency", "source")
 _DEBIT_FAILED = re.compile(r"INSUFFICIENT_BALANCE|balance|debit", re.IGNORECASE)
 
@@ -82,6 +110,29 @@ class _VobizRecord(BaseModel):
     monthly_fee: Any = None
     monthly_cost: Any = None
     currency: Any = None
+    capabilities: Any = None
+    minimum_commitment_months: Any = None
+
+
+def _capabilities(value: Any) -> list[Capability] | None:
+    """The capabilities an item states: ``{voice, sms, mms, fax}`` booleans; None when it states none.
+
+    Raises:
+        FieldError: ``capabilities`` is not an object of booleans, or lacks one of the four flags the API
+            definition requires (a missing flag would read as "cannot", which nothing said).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise FieldError("capabilities must be an object of booleans", field="capabilities", value=value)
+    missing = [key for key in _CAPABILITY_KEYS if key not in value]
+    wrong = [key for key in _CAPABILITY_KEYS if key in value and not isinstance(value[key], bool)]
+    if missing or wrong:
+        reason = f"capabilities lacks {', '.join(missing)}" if missing else f"capabilities.{wrong[0]} is not a boolean"
+        raise FieldError(
+            reason + " (voice, sms, mms and fax are each true or false)", field="capabilities", value=value
+        )
+    return [Capability(key) for key in _CAPABILITY_KEYS if value[key]]
 
 
 class VobizProvider(Provider):
@@ -107,8 +158,8 @@ class VobizProvider(Provider):
         QueryFilter.COUNTRY: FilterSupport.NATIVE,
         # No type in inventory: inferred from the numbering plan and filtered client-side.
         QueryFilter.NUMBER_TYPE: FilterSupport.EMULATED,
-        # No capabilities in inventory: nothing to decide on.
-        QueryFilter.CAPABILITIES: FilterSupport.UNSUPPORTED,
+        # Items carry capabilities (per the SDK): checked client-side; an item without them is unknown.
+        QueryFilter.CAPABILITIES: FilterSupport.EMULATED,
         # `search=` is a substring match: it narrows (calling code + prefix digits), the base checks startswith.
         QueryFilter.PREFIX: FilterSupport.EMULATED,
         # Digits as a substring of the E.164 is exactly what `contains` means.
@@ -128,12 +179,14 @@ class VobizProvider(Provider):
         "region": "region",
         "setup_price": "setup_fee",
         "monthly_price": "monthly_fee",
+        "capabilities": "capabilities",
     }
 
     def __init__(self, *, auth_id: str | None = None, auth_token: str | None = None, **options: Any) -> None:
         super().__init__(**options)
         self._creds = self._resolve_credentials({"auth_id": auth_id, "auth_token": auth_token})
         self._auth_id = path_segment(self._creds["auth_id"].get_secret_value(), "VOBIZ_AUTH_ID")
+        self._account = "account"  # the API reference's path; "Account" (the SDK's) once that is what answers
 
     def _auth_headers(self) -> dict[str, str]:
         return {"X-Auth-ID": self._auth_id, "X-Auth-Token": self._creds["auth_token"].get_secret_value()}
@@ -155,13 +208,37 @@ class VobizProvider(Provider):
             return prefix
         return query.contains
 
+    @staticmethod
+    def _exclude_term(query: SearchQuery) -> str | None:
+        """The ``exclude`` prefixes sent for ``query``: North American toll-free codes for a non-toll-free type.
+
+        The base still checks every offer's type; this only keeps numbers the query cannot want off the wire.
+        """
+        if query.calling_code == 1 and query.number_type not in (None, NumberType.TOLL_FREE):
+            return ",".join(NANP_TOLL_FREE)
+        return None
+
+    async def _inventory(self, params: Mapping[str, str | int]) -> httpx.Response:
+        """One inventory page; a 404 to the reference's path is asked again in the SDK's (kept if it answers)."""
+        try:
+            return await self._get(self._url("v1", self._account, self._auth_id, "inventory", "numbers"), params=params)
+        except NotFoundError:
+            if self._account != "account":
+                raise
+        response = await self._get(self._url("v1", "Account", self._auth_id, "inventory", "numbers"), params=params)
+        self._account = "Account"
+        return response
+
     async def _fetch_page(self, query: SearchQuery, cursor: int | str | None) -> RawPage:
         number = cursor if isinstance(cursor, int) else 1
         params: dict[str, str | int] = {"country": query.country, "page": number, "per_page": self.per_page}
         term = self._search_term(query)
         if term is not None:
             params["search"] = term
-        response = await self._get(self._url("v1", "account", self._auth_id, "inventory", "numbers"), params=params)
+        exclude = self._exclude_term(query)
+        if exclude is not None:
+            params["exclude"] = exclude
+        response = await self._inventory(params)
         try:
             page = _VobizPage.model_validate(self._json(response))
         except ValidationError as exc:
@@ -202,6 +279,16 @@ class VobizProvider(Provider):
         details: dict[str, JsonValue] = {
             name: wire[name] for name in _DETAIL_FIELDS if isinstance(wire.get(name), str) and wire[name]
         }
+        details.update({name: wire[name] for name in _BUYER_FLAGS if isinstance(wire.get(name), bool)})
+        months = item.minimum_commitment_months
+        if months is not None:
+            if isinstance(months, bool) or not isinstance(months, int) or not 0 <= months <= _MAX_COMMITMENT_MONTHS:
+                raise FieldError(
+                    f"minimum_commitment_months must be a whole number of months 0..{_MAX_COMMITMENT_MONTHS}",
+                    field="minimum_commitment_months",
+                    value=months,
+                )
+            details["minimum_commitment_months"] = months
         return make_offer(
             provider=self.id,
             offer_id=item.id,
@@ -209,7 +296,7 @@ class VobizProvider(Provider):
             country=item.country,
             region=item.region or None,
             number_type=None,  # inferred from the numbering plan; marked number_type_inferred
-            capabilities=None,  # unknown, not "none"
+            capabilities=_capabilities(item.capabilities),  # None (unknown, not "none") when absent
             setup_price=setup,
             monthly_price=self._monthly_price(item),
             provider_details=details,
@@ -237,7 +324,7 @@ class VobizProvider(Provider):
     # -- purchasing --------------------------------------------------------------------------------
 
     async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
-        url = self._url("v1", "account", self._auth_id, "numbers", "purchase-from-inventory")
+        url = self._url("v1", self._account, self._auth_id, "numbers", "purchase-from-inventory")
         try:
             response = await self._post(url, json={"e164": offer.e164})
         except NotFoundError as exc:
@@ -268,7 +355,7 @@ class VobizProvider(Provider):
         )
 
     def _owned_numbers(self) -> AsyncIterator[str]:
-        url = self._url("v1", "account", self._auth_id, "numbers")
+        url = self._url("v1", self._account, self._auth_id, "numbers")
         size = self.per_page
 
         async def fetch(number: int) -> OwnedPage:

@@ -4,9 +4,16 @@ Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented in Vob
 (docs.vobiz.ai: "List Inventory Numbers", "Purchase from Inventory", "List Account Phone Numbers", "Errors"):
 
 * ``GET /api/v1/account/{auth_id}/inventory/numbers``: ``X-Auth-ID`` (must equal the path auth id) and
-  ``X-Auth-Token``; ``country``, ``search`` (substring of the E.164), ``page`` (1-based), ``per_page``
+  ``X-Auth-Token``; ``country``, ``search`` (substring of the E.164), ``exclude`` (E.164 prefixes, ``+``
+  optional, comma-separated or repeated; ``total`` counts what is left), ``page`` (1-based), ``per_page``
   (default 25, max 100, else 422); answers ``{"items", "page", "per_page", "total"}``. Only
   ``status="active"`` numbers are listed, except one non-active record that leaks through (a defect).
+  Most items carry the fields Vobiz's SDK declares (``vobiz-ai/Vobiz-Python-SDK``,
+  ``src/vobiz/phone_numbers/types/list_inventory_numbers_response_items_item.py``): ``capabilities
+  {voice, sms, mms, fax}``, ``minimum_commitment_months``, ``is_trial_number``, …; a fifth carry none, as
+  in the API reference's examples.
+* Every path also answers with ``Account`` (capital A, as the SDK writes it), and ``Authorization: Bearer
+  <token>`` is accepted beside (or instead of) ``X-Auth-Token``, as the SDK sends both.
 * ``POST /api/v1/account/{auth_id}/numbers/purchase-from-inventory`` with ``{"e164": ...}``: 200
   ``{"message", "number", "items"}``; 404 when not in inventory; insufficient balance is 402
   ``INSUFFICIENT_BALANCE`` or, with ``balance_error=500``, a 500 and a rollback. The balance is debited
@@ -199,28 +206,33 @@ class _Vobiz:
 
     def routes(self) -> list[Route]:
         sb = self.sandbox
-        account = f"{BASE_PATH}/v1/account/{{auth_id}}"
-        return [
-            sb.route(f"{account}/inventory/numbers", self.search, name="search"),
-            sb.route(
-                f"{account}/numbers/purchase-from-inventory",
-                self.purchase,
-                methods=("POST",),
-                kind="purchase",
-                name="purchase",
-            ),
-            sb.route(f"{account}/numbers", self.owned, name="owned"),
-        ]
+        routes = []
+        for segment in ("account", "Account"):  # the API reference's path, and the SDK's
+            account = f"{BASE_PATH}/v1/{segment}/{{auth_id}}"
+            routes += [
+                sb.route(f"{account}/inventory/numbers", self.search, name="search"),
+                sb.route(
+                    f"{account}/numbers/purchase-from-inventory",
+                    self.purchase,
+                    methods=("POST",),
+                    kind="purchase",
+                    name="purchase",
+                ),
+                sb.route(f"{account}/numbers", self.owned, name="owned"),
+            ]
+        return routes
 
     def _denied(self, request: Request) -> Reply | None:
         header_id = request.headers.get("x-auth-id")
         header_token = request.headers.get("x-auth-token")
-        if not header_id or not header_token:
+        scheme, _, bearer = (request.headers.get("authorization") or "").partition(" ")
+        tokens = [t for t in (header_token, bearer if scheme.lower() == "bearer" else None) if t]
+        if not header_id or not tokens:
             return _envelope(self.sandbox, 401, "Missing X-Auth-ID or X-Auth-Token header")
         if (
             header_id != self.auth_id
             or request.path_params["auth_id"] != header_id
-            or not hmac.compare_digest(header_token.encode(), self.token.encode())
+            or not all(hmac.compare_digest(t.encode(), self.token.encode()) for t in tokens)
         ):
             return _envelope(self.sandbox, 401, "Invalid authentication credentials")
         return None
@@ -257,9 +269,23 @@ class _Vobiz:
         page, per_page = paging
         country = (request.query_params.get("country") or "").strip().upper()
         search = request.query_params.get("search") or ""
+        exclude = tuple(
+            sorted(
+                {
+                    "+" + part.strip().lstrip("+")
+                    for value in request.query_params.getlist("exclude")
+                    for part in value.split(",")
+                    if part.strip().lstrip("+")
+                }
+            )
+        )
         items = self.sandbox.view(
-            ("inventory", country, search),
-            lambda r: (not country or r.country == country) and (not search or search in r.e164),
+            ("inventory", country, search, exclude),
+            lambda r: (
+                (not country or r.country == country)
+                and (not search or search in r.e164)
+                and not r.e164.startswith(exclude or ("\0",))
+            ),
         )
         result = self.sandbox.numbered_page(items, page=page, per_page=per_page)
         body = {"items": [r.raw for r in result.items], "page": page, "per_page": per_page, "total": result.total}
@@ -419,7 +445,7 @@ def _item(
     country: str | None = None,
 ) -> dict[str, Any]:
     created = draw_timestamp(rng, micro=rng.random() < 0.3)
-    return {
+    item = {
         "id": seeded_uuid(rng),
         "e164": number.e164,
         "country": country or number.country,
@@ -430,6 +456,33 @@ def _item(
         "currency": currency,
         "created_at": created,
         "updated_at": created if rng.random() < 0.5 else draw_timestamp(rng, micro=rng.random() < 0.3),
+    }
+    return item | _sdk_fields(number, item["country"])
+
+
+def _sdk_fields(number: GeneratedNumber, country: str) -> dict[str, Any]:
+    """The fields Vobiz's SDK declares on an inventory item, for most items (the reference's examples lack them).
+
+    Drawn from the number alone, so the rest of the inventory is what it was before these fields existed.
+    """
+    rng = random.Random(f"vobiz:sdk:{number.e164}")
+    if rng.random() < 0.2:
+        return {}  # as in the API reference's examples: no capabilities stated (unknown)
+    voice = rng.random() < 0.9
+    return {
+        "capabilities": {
+            "voice": voice,
+            "sms": number.number_type == "mobile" or rng.random() < 0.3,
+            "mms": rng.random() < 0.1,
+            "fax": rng.random() < 0.05,
+        },
+        "voice_enabled": voice,
+        "is_blocked": False,
+        "is_trial_number": rng.random() < 0.05,
+        "minimum_commitment_months": rng.choice((0, 0, 0, 1, 3, 12)),
+        "aadhaar_verification_required": country == "IN",
+        "aadhaar_verified": False,
+        "tags": [],
     }
 
 

@@ -622,11 +622,11 @@ async def test_echoed_secret_redacted_from_errors() -> None:
 
 def test_credentials_from_environment() -> None:
     """Credentials and the workspace come from BIRD_* variables when not passed."""
-    env = {"BIRD_ACCESS_KEY": KEY, "BIRD_ORGANIZATION_ID": ORG, "BIRD_WORKSPACE_ID": "ws-1"}
+    env = {"BIRD_ACCESS_KEY": KEY, "BIRD_ORGANIZATION_ID": ORG, "BIRD_WORKSPACE_ID": "ws-000001"}
 
     provider = BirdProvider(env=env)
 
-    assert ("AccessKey " + KEY, "ws-1") == (provider._auth_headers()["Authorization"], provider._workspace_id)
+    assert ("AccessKey " + KEY, "ws-000001") == (provider._auth_headers()["Authorization"], provider._workspace_id)
     assert KEY not in repr(provider)
 
 

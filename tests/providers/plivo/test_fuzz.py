@@ -72,7 +72,12 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
 
 def provider(body: bytes, seen: list[httpx.Request] | None = None) -> PlivoProvider:
     return replaying(
-        PlivoProvider, body, seen, auth_id="MAFUZZ", auth_token="fuzz-token", base_url="https://api.plivo.example/v1"
+        PlivoProvider,
+        body,
+        seen,
+        auth_id="MAFUZZ0001",
+        auth_token="fuzz-token",
+        base_url="https://api.plivo.example/v1",
     )
 
 

@@ -74,7 +74,7 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
 
 
 def provider(body: bytes, seen: list[httpx.Request] | None = None) -> TelnyxProvider:
-    return replaying(TelnyxProvider, body, seen, api_key="KEYfuzz", base_url="https://api.telnyx.com/v2")
+    return replaying(TelnyxProvider, body, seen, api_key="KEYfuzzcanary", base_url="https://api.telnyx.com/v2")
 
 
 @NUMERIC

@@ -255,7 +255,7 @@ async def test_filter_support_declaration_matches_the_wire() -> None:
     assert {"country": "IN", "search": "98", "page": "1", "per_page": "100"} == params
     assert {
         QueryFilter.NUMBER_TYPE: FilterSupport.EMULATED,
-        QueryFilter.CAPABILITIES: FilterSupport.UNSUPPORTED,
+        QueryFilter.CAPABILITIES: FilterSupport.EMULATED,
         QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,
         QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
     } == VobizProvider(auth_id=AUTH_ID, auth_token=TOKEN).unapplied_filters(query)

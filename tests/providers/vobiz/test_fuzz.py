@@ -53,7 +53,12 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
 
 def provider(body: bytes, seen: list[httpx.Request] | None = None) -> VobizProvider:
     return replaying(
-        VobizProvider, body, seen, auth_id="MA_FUZZ", auth_token="fuzz-token", base_url="https://api.vobiz.example/api"
+        VobizProvider,
+        body,
+        seen,
+        auth_id="MA_FUZZ_ID",
+        auth_token="fuzz-token",
+        base_url="https://api.vobiz.example/api",
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from numbroker import AuthenticationError, NumberType, ProviderResponseError, RetryPolicy, SearchQuery
+from numbroker import AuthenticationError, Capability, NumberType, ProviderResponseError, RetryPolicy, SearchQuery
 from numbroker.adapters import ProviderResult
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.vobiz import VobizProvider
@@ -66,7 +66,11 @@ def check_inventory(sandbox: Sandbox, results: tuple[ProviderResult, ...]) -> No
         nanp_geographic = record.country in ("US", "CA") and record.number_type != "toll-free"
         expected_type = NumberType.UNKNOWN if nanp_geographic else TYPES[record.number_type or ""]
         assert (expected_type, True) == (offer.number_type, offer.provider_details["number_type_inferred"])
-        assert offer.capabilities is None
+        stated = record.raw.get("capabilities")
+        expected_caps = None if stated is None else tuple(sorted(Capability(k) for k, v in stated.items() if v))
+        assert expected_caps == offer.capabilities  # as the item states them; unknown when it states none
+        for flag in ("minimum_commitment_months", "is_trial_number", "aadhaar_verification_required"):
+            assert record.raw.get(flag) == offer.provider_details.get(flag)
         assert ("active", record.raw["created_at"]) == (
             offer.provider_details["status"],
             offer.provider_details["created_at"],

@@ -1,0 +1,133 @@
+"""Scenario 5: what a hostile vendor costs: time and memory of its worst page, against a normal page.
+
+Every built-in adapter searches its own sandbox (in-process) behind a
+:class:`~numbroker.testing.hostile.HostileVendor` spoiling **every** record of every page, once per
+defect of the hostile suite: prices of ``1e999999`` and ``1e-999999999``, a total of ``10^400``,
+duplicated keys, credentials echoed in every escaped form inside the data, and pages shorter than
+asked. The baseline is the same search of the same inventory behind a HostileVendor that decodes and
+re-encodes every answer but spoils nothing (so both pay the same emulator cost), interleaved in the
+same run. Each measurement runs in a child process under a 2 GiB address-space limit and a time limit,
+so a defect that explodes is reported (``crashed``) instead of taking the machine down.
+
+Figures: the worst time ratio and the worst tracemalloc-peak ratio over all (adapter, defect) pairs
+(target ≤ 3 for both: a misbehaving vendor costs about what a well-behaved one does), and each pair's
+own ratios as references.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from _harness import Figure, ScenarioResult, median
+
+DEFECTS: dict[str, dict[str, Any]] = {
+    "huge exponent": {"price": "1e999999"},
+    "tiny exponent": {"price": "1e-999999999"},
+    "huge total": {"total": "1" + "0" * 400},
+    "duplicate keys": {"duplicate_keys": True},
+    "echoed secrets": {"echo_in_data": True},
+    "short pages": {"page_size": 7},
+}
+PIDS = ("vobiz", "bird", "identitycall", "plivo")
+LIMIT_BYTES = 2 * 1024**3
+TIME_LIMIT_S = 120
+
+CHILD = r"""
+import json, resource, sys, time, tracemalloc
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+import anyio, httpx
+from numbroker import ProviderError, SearchQuery
+from numbroker._registry import get_provider_class
+from numbroker.sandbox import IN_PROCESS_ORIGIN, create_sandboxes
+from numbroker.testing.hostile import Defects, HostileVendor
+
+pid, size, repeats, defects = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
+sandbox = create_sandboxes([pid], seed=2, size=size)[pid]
+query = SearchQuery(country="US")
+
+async def search(spec):
+    app = HostileVendor(sandbox.app, Defects(records="all", **spec))
+    cls = get_provider_class(pid)
+    async with cls(env=sandbox.env, base_url=IN_PROCESS_ORIGIN + sandbox.base_path,
+                   transport=httpx.ASGITransport(app=app)) as provider:
+        try:
+            result = await provider.search(query)
+            return len(result.offers) + len(result.rejected)
+        except ProviderError:
+            return -1
+
+def measure(spec):
+    tracemalloc.start()
+    started = time.perf_counter()
+    records = anyio.run(search, spec)
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return elapsed, peak, records
+
+measure({{"reencode": True}})  # warm-up
+out = {{"base_s": [], "base_peak": [], "hostile_s": [], "hostile_peak": []}}
+for _ in range(repeats):
+    for key, spec in (("base", {{"reencode": True}}), ("hostile", defects)):
+        elapsed, peak, records = measure(spec)
+        out[key + "_s"].append(elapsed)
+        out[key + "_peak"].append(peak)
+        out[key + "_records"] = records
+print(json.dumps(out))
+"""
+
+
+def _child(pid: str, size: int, repeats: int, defects: dict[str, Any]) -> dict[str, Any] | str:
+    code = CHILD.format(limit=LIMIT_BYTES)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, pid, str(size), str(repeats), json.dumps(defects)],
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT_S,
+            cwd=Path(__file__).parent,
+        )
+    except subprocess.TimeoutExpired:
+        return f"timed out after {TIME_LIMIT_S}s"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"crashed: {last[:200]}"
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(quick: bool) -> ScenarioResult:
+    """Run the scenario (quick: 200 records per adapter, 2 repeats; full: 1000, 5 repeats)."""
+    result = ScenarioResult("hostile")
+    size = 200 if quick else 1000
+    repeats = 2 if quick else 5
+    worst_time: tuple[float, str] = (0.0, "")
+    worst_peak: tuple[float, str] = (0.0, "")
+    reference: dict[str, float | int | str] = {}
+    for pid in PIDS:
+        for name, defects in DEFECTS.items():
+            label = f"{pid} {name}"
+            measured = _child(pid, size, repeats, defects)
+            if isinstance(measured, str):
+                reference[label] = measured
+                result.notes.append(f"{label}: {measured}")
+                worst_time = max(worst_time, (float("inf"), label))
+                worst_peak = max(worst_peak, (float("inf"), label))
+                continue
+            time_ratio = median([h / b for h, b in zip(measured["hostile_s"], measured["base_s"], strict=True)])
+            peak_ratio = median([h / b for h, b in zip(measured["hostile_peak"], measured["base_peak"], strict=True)])
+            reference[f"{label} time"] = round(time_ratio, 2)
+            reference[f"{label} memory"] = round(peak_ratio, 2)
+            worst_time = max(worst_time, (time_ratio, label))
+            worst_peak = max(worst_peak, (peak_ratio, label))
+    result.figures.append(
+        Figure.bounded(f"worst time / normal page ({worst_time[1]})", worst_time[0], "<=", 3.0, reference)
+    )
+    result.figures.append(
+        Figure.bounded(f"worst memory peak / normal page ({worst_peak[1]})", worst_peak[0], "<=", 3.0)
+    )
+    return result

@@ -1,0 +1,65 @@
+"""The CLI's one exit for text: everything written to stdout and stderr passes the process's redaction.
+
+Every secret a provider of this process registered (see :mod:`numbroker._redaction`) is masked in
+each output format, in the live progress display, in diagnostics and in receipts, however the text
+was built. Lines are held until complete (or flushed), so a secret is never split across two writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+__all__ = ["RedactingStream", "redacted_output"]
+
+
+class RedactingStream:
+    """A text stream that redacts what it writes, line by line, before it reaches ``stream``."""
+
+    def __init__(self, stream: TextIO, redact: Callable[[str], str]) -> None:
+        """Wrap ``stream``; ``redact`` masks one stretch of text."""
+        self._stream = stream
+        self._redact = redact
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        """Write the complete lines of what is pending, redacted; keep an unfinished line back."""
+        self._pending += text
+        cut = self._pending.rfind("\n") + 1
+        if cut:
+            ready, self._pending = self._pending[:cut], self._pending[cut:]
+            self._stream.write(self._redact(ready))
+        return len(text)
+
+    def flush(self) -> None:
+        """Write what is pending, redacted, and flush the stream."""
+        if self._pending:
+            ready, self._pending = self._pending, ""
+            self._stream.write(self._redact(ready))
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":  # bytes written there would bypass the redaction
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def redacted_output() -> Iterator[None]:
+    """Route ``sys.stdout`` and ``sys.stderr`` through :class:`RedactingStream` while a command runs."""
+    from numbroker._redaction import LIBRARY_LOGS
+
+    saved = sys.stdout, sys.stderr
+    out = RedactingStream(saved[0], LIBRARY_LOGS.redact_terminal)
+    err = RedactingStream(saved[1], LIBRARY_LOGS.redact_terminal)
+    sys.stdout, sys.stderr = out, err
+    try:
+        yield
+    finally:
+        try:
+            out.flush()
+            err.flush()
+        finally:
+            sys.stdout, sys.stderr = saved

@@ -1,0 +1,449 @@
+r"""A hostile vendor: any vendor's emulator, with its answers spoiled the way real vendors spoil them.
+
+:class:`HostileVendor` wraps an ASGI app that speaks a vendor's wire format (a built-in sandbox from
+:mod:`numbroker.sandbox`, or a third-party adapter's own emulator) and spoils what it serves, per
+:class:`Defects`:
+
+- numbers beyond any sane bound in the records' prices (``1e999999``, ``1e-999999999``), in their
+  exponents (Bird-style ``{"amount", "exponent"}`` prices) and in the envelope's totals (``10^400``),
+  written as raw JSON number text (no JSON library would write them);
+- paging that lies: at most ``page_size`` records per answer while the envelope still says the page
+  size asked for and the true total (the request is passed on asking for the smaller page, so the
+  emulator's paging stays consistent, as a vendor that ignores ``per_page`` would be);
+- duplicated keys: each spoiled record states its first price twice, a cheap value first;
+- echoed credentials: the credentials the client sent (its auth headers, Basic auth decoded, and any
+  ``secrets`` given) written back in every escaped form of :func:`escaped_forms`, in an error body
+  with a given status, in a response header, or inside 200 data (the records' region-like fields and
+  the purchase answers' text fields).
+
+The wire format is learnt from the body itself, so it works for any vendor: the records are the
+longest list of objects; a price is a number (or numeric string) under a key naming a price, fee,
+rate, cost, amount or charge; an exponent is under ``exponent``; a total is an integer under
+``total``, ``total_count``, ``totalCount``, ``count`` or ``total_items`` outside the records; the page
+size is the query parameter ``per_page``, ``limit``, ``page_size``, ``pageSize`` or ``size``.
+
+Use it in-process (``httpx.ASGITransport(app=HostileVendor(...))``) or over real loopback HTTP with
+:func:`serve_hostile`::
+
+    sandboxes = create_sandboxes()
+    with serve_hostile(sandboxes, Defects(price=HUGE_EXPONENT)) as urls:
+        providers = loopback_providers(sandboxes, urls)
+
+Only the ``sandbox`` extra's servers are needed for loopback; this module imports neither Starlette nor
+pytest.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode
+
+if TYPE_CHECKING:
+    from numbroker.sandbox import Sandbox
+
+__all__ = [
+    "ESCAPINGS",
+    "HUGE_EXPONENT",
+    "HUGE_TOTAL",
+    "TINY_EXPONENT",
+    "Defects",
+    "HostileVendor",
+    "escaped_forms",
+    "serve_hostile",
+]
+
+HUGE_EXPONENT: Final = "1e999999"
+"""A price with a million-digit magnitude."""
+TINY_EXPONENT: Final = "1e-999999999"
+"""A 13-byte price whose exact decimal expansion has a billion digits."""
+HUGE_TOTAL: Final = "1" + "0" * 400
+"""A page total of 10^400."""
+
+Escaping = Literal[
+    "raw", "json", "json_php", "json_unicode", "json_mixed", "json_twice", "url", "url_plus", "url_twice", "html"
+]
+ESCAPINGS: Final[tuple[Escaping, ...]] = (
+    "raw",
+    "json",
+    "json_php",
+    "json_unicode",
+    "json_mixed",
+    "json_twice",
+    "url",
+    "url_plus",
+    "url_twice",
+    "html",
+)
+"""Every escaped form :func:`escaped_forms` writes a secret in."""
+
+_PRICE_KEY = re.compile(r"price|fee|rate|cost|amount|charge", re.IGNORECASE)
+_NOT_PRICE_KEY = re.compile(r"currency|center|centre|exponent|limit", re.IGNORECASE)
+_TOTAL_KEYS = frozenset({"total", "total_count", "totalCount", "count", "total_items", "totalItems"})
+_PAGE_SIZE_PARAMS = ("per_page", "limit", "page_size", "pageSize", "size")
+_TEXT_KEY = re.compile(r"region|city|locality|state|province|rate_center|alias|message|description", re.I)
+_AUTH_HEADER = re.compile(r"authorization|auth|token|key|secret|signature", re.IGNORECASE)
+_NUMERIC = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def escaped_forms(secret: str) -> dict[Escaping, str]:
+    r"""``secret`` as a vendor may echo it, each form as it appears in the body's text.
+
+    The ``json*`` forms are the text inside a JSON string literal (``json_php`` escapes ``/`` as PHP
+    does by default, ``json_unicode`` escapes every character as ``\uXXXX``, ``json_mixed`` every other
+    one, ``json_twice`` is JSON-escaped inside JSON); the others are text a JSON string may hold as is.
+    """
+    json_text = json.dumps(secret)[1:-1]
+    units = json.dumps(secret, ensure_ascii=True)[1:-1]
+
+    def unicode_escape(char: str) -> str:
+        return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else json.dumps(char)[1:-1]  # a surrogate pair
+
+    return {
+        "raw": secret,
+        "json": json_text,
+        "json_php": units.replace("/", "\\/"),
+        "json_unicode": "".join(unicode_escape(c) for c in secret),
+        "json_mixed": "".join(unicode_escape(c) if i % 2 else json.dumps(c)[1:-1] for i, c in enumerate(secret)),
+        "json_twice": json.dumps(json.dumps(secret)[1:-1])[1:-1],
+        "url": quote(secret, safe=""),
+        "url_plus": quote_plus(secret),
+        "url_twice": quote(quote(secret, safe=""), safe=""),
+        "html": "".join(f"&#x{ord(c):x};" for c in secret),
+    }
+
+
+@dataclass(frozen=True)
+class Defects:
+    """What a :class:`HostileVendor` spoils; all off by default.
+
+    Attributes:
+        price: raw JSON number text for the spoiled records' prices (e.g. :data:`HUGE_EXPONENT`).
+        exponent: raw JSON number text for the spoiled records' ``exponent`` fields (e.g. ``1000000000``).
+        total: raw JSON number text for the envelope's totals (e.g. :data:`HUGE_TOTAL`).
+        page_size: serve at most this many records per answer, while saying the page size asked for.
+        duplicate_keys: each spoiled record states its first price twice, ``duplicate_value`` first.
+        duplicate_value: the first (cheap) value of a duplicated price key.
+        records: which records of a page are spoiled: the first only, or all of them.
+        echo_status: answer every request with this status and an error body echoing the credentials.
+        echo_in_data: echo the credentials inside 200 data (records' and purchase answers' text fields).
+        echo_header: echo the credentials in an ``X-Echo`` response header (ASCII forms only).
+        escapings: the forms of :func:`escaped_forms` written.
+        secrets: more strings to echo beside those the client sent.
+        reencode: decode and re-encode every JSON answer, spoiling nothing (a baseline with the same cost).
+    """
+
+    price: str | None = None
+    exponent: str | None = None
+    total: str | None = None
+    page_size: int | None = None
+    duplicate_keys: bool = False
+    duplicate_value: str = "0.01"
+    records: Literal["first", "all"] = "first"
+    echo_status: int | None = None
+    echo_in_data: bool = False
+    echo_header: bool = False
+    escapings: Sequence[Escaping] = ESCAPINGS
+    secrets: Sequence[str] = ()
+    reencode: bool = False
+
+    def __post_init__(self) -> None:
+        if self.page_size is not None and self.page_size < 1:
+            raise ValueError("Defects.page_size must be at least 1")
+        for name in ("price", "exponent", "total", "duplicate_value"):
+            value = getattr(self, name)
+            if value is not None and not _NUMERIC.fullmatch(value):
+                raise ValueError(f"Defects.{name} must be JSON number text, got {value!r}")
+        unknown = set(self.escapings) - set(ESCAPINGS)
+        if unknown:
+            raise ValueError(f"unknown escapings: {sorted(unknown)}")
+
+    @property
+    def spoils_body(self) -> bool:
+        """True when a 2xx JSON answer is rewritten."""
+        return bool(
+            self.price or self.exponent or self.total or self.duplicate_keys or self.echo_in_data or self.reencode
+        )
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """JSON text written as is (a number no JSON library writes, or a pre-escaped string's inside)."""
+
+    text: str
+    string: bool = False
+
+
+@dataclass
+class _Pairs:
+    """An object with its keys in order, repeats allowed."""
+
+    items: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def _dump(value: Any) -> str:
+    if isinstance(value, _Raw):
+        return f'"{value.text}"' if value.string else value.text
+    if isinstance(value, _Pairs):
+        return "{" + ",".join(f"{json.dumps(k)}:{_dump(v)}" for k, v in value.items) + "}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_dump(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dump(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _records(body: Any) -> list[Any] | None:
+    """The longest list of objects in ``body`` (the page's records), if any."""
+    best: list[Any] | None = None
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            if node and all(isinstance(v, dict) for v in node) and (best is None or len(node) > len(best)):
+                best = node
+            stack.extend(node)
+    return best
+
+
+def _is_price(key: str, value: Any) -> bool:
+    if not _PRICE_KEY.search(key) or _NOT_PRICE_KEY.search(key) or isinstance(value, bool):
+        return False
+    if isinstance(value, _Raw):
+        return not value.string
+    return isinstance(value, int) or (isinstance(value, str) and bool(_NUMERIC.fullmatch(value.strip())))
+
+
+def _number_text(value: Any, text: str) -> _Raw:
+    """``text`` in the form ``value`` had: a bare number, or a numeric string."""
+    return _Raw(text, string=isinstance(value, str))
+
+
+class HostileVendor:
+    """An ASGI app: ``app`` (a vendor's emulator) with its answers spoiled per ``defects``.
+
+    Attributes:
+        app: the emulator wrapped.
+        defects: what is spoiled; may be reassigned between requests.
+        requests: how many requests were answered.
+        echoed: the secrets echoed so far (what a test must not find anywhere).
+    """
+
+    def __init__(self, app: Any, defects: Defects, *, secrets: Sequence[str] = ()) -> None:
+        """Wrap ``app``; ``secrets`` are echoed beside what the client sends (e.g. a sandbox's credentials)."""
+        self.app = app
+        self.defects = defects
+        self.requests = 0
+        self.echoed: set[str] = set(secrets)
+        self._secrets = tuple(secrets)
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        """Serve one request through the emulator, spoiling its answer."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.requests += 1
+        defects = self.defects
+        secrets = self._sent_secrets(scope) + list(self._secrets) + list(defects.secrets)
+        self.echoed.update(secrets)
+        if defects.echo_status is not None:
+            await self._answer(send, defects.echo_status, self._echo_body(secrets), secrets)
+            return
+        asked: dict[str, str] = {}
+        if defects.page_size is not None:
+            scope = self._smaller_pages(scope, asked)
+        status, headers, body = await self._inner(scope, receive)
+        content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"").decode("latin-1")
+        if 200 <= status < 300 and "json" in content_type and (defects.spoils_body or asked):
+            with contextlib.suppress(ValueError):
+                body = self._spoil(json.loads(body, parse_float=_Raw), asked, secrets, scope["method"]).encode()
+        await self._answer(send, status, body, secrets, headers, content_type or "application/json")
+
+    # -- what the client sent ------------------------------------------------------------------
+
+    @staticmethod
+    def _sent_secrets(scope: Mapping[str, Any]) -> list[str]:
+        out: list[str] = []
+        for raw_name, raw_value in scope.get("headers", ()):
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            if not _AUTH_HEADER.search(name):
+                continue
+            if name.lower() != "authorization":
+                out.append(value)
+                continue
+            scheme, _, token = value.partition(" ")
+            out.append(token or scheme)
+            if scheme.lower() == "basic":
+                with contextlib.suppress(ValueError):
+                    out.extend(p for p in base64.b64decode(token).decode().split(":", 1) if p)
+        # The path and query too: a vendor echoes the URL, and account ids are path segments.
+        url = f"{scope.get('path', '')}?{scope.get('query_string', b'').decode('latin-1')}"
+        out += [part for part in re.split(r"[/?&=]", url) if len(part) >= 8]
+        return [s for s in out if s]
+
+    def _smaller_pages(self, scope: MutableMapping[str, Any], asked: dict[str, str]) -> MutableMapping[str, Any]:
+        size = self.defects.page_size
+        assert size is not None
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        rewritten = []
+        for key, value in query:
+            if key in _PAGE_SIZE_PARAMS and value.isdigit() and int(value) > size:
+                asked[key] = value
+                value = str(size)
+            rewritten.append((key, value))
+        return {**scope, "query_string": urlencode(rewritten).encode("latin-1")}
+
+    # -- the emulator's answer -----------------------------------------------------------------
+
+    async def _inner(
+        self, scope: MutableMapping[str, Any], receive: Any
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        status = 500
+        headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status, headers = message["status"], list(message.get("headers", ()))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        return status, headers, b"".join(chunks)
+
+    async def _answer(
+        self,
+        send: Any,
+        status: int,
+        body: bytes,
+        secrets: Sequence[str],
+        headers: Sequence[tuple[bytes, bytes]] = (),
+        content_type: str = "application/json",
+    ) -> None:
+        out = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
+        out += [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
+        if self.defects.echo_header:
+            echo = " ".join(f for s in secrets for f in self._forms(s) if f.isascii() and f.isprintable())
+            out.append((b"x-echo", echo.encode("latin-1")))
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+
+    # -- spoiling ------------------------------------------------------------------------------
+
+    def _forms(self, secret: str) -> list[str]:
+        forms = escaped_forms(secret)
+        return [forms[e] for e in self.defects.escapings]
+
+    def _echo_strings(self, secrets: Sequence[str]) -> _Raw:
+        """One JSON string's inside holding every secret in every form (non-JSON forms escaped for JSON)."""
+        parts = []
+        for secret in secrets:
+            forms = escaped_forms(secret)
+            for name in self.defects.escapings:
+                form = forms[name]
+                parts.append(form if name.startswith("json") else json.dumps(form, ensure_ascii=False)[1:-1])
+        return _Raw("echo: " + " ".join(parts), string=True)
+
+    def _echo_body(self, secrets: Sequence[str]) -> bytes:
+        echo = self._echo_strings(secrets)
+        envelope = {
+            "status": "error",
+            "error": {"code": "ECHO", "message": echo},
+            "message": echo,
+            "errors": [echo],
+            "requestId": echo,
+        }
+        return _dump(envelope).encode()
+
+    def _spoil(self, body: Any, asked: Mapping[str, str], secrets: Sequence[str], method: str) -> str:
+        defects = self.defects
+        records = _records(body)
+        if records is not None and method == "GET":
+            if defects.page_size is not None:
+                del records[defects.page_size :]
+            for index in range(len(records) if defects.records == "all" else min(1, len(records))):
+                records[index] = self._spoil_record(records[index], secrets)
+        elif defects.echo_in_data and isinstance(body, dict):
+            body = self._echo_text_fields(body, secrets)
+        self._spoil_envelope(body, records, asked)
+        return _dump(body)
+
+    def _spoil_record(self, record: dict[str, Any], secrets: Sequence[str]) -> Any:
+        defects = self.defects
+        out: dict[str, Any] = {}
+        for key, value in record.items():
+            if isinstance(value, dict):
+                value = self._spoil_record(value, secrets)
+            elif defects.price is not None and _is_price(key, value):
+                value = _number_text(value, defects.price)
+            elif defects.exponent is not None and key == "exponent" and isinstance(value, int | str):
+                value = _number_text(value, defects.exponent)
+            elif defects.echo_in_data and isinstance(value, str) and _TEXT_KEY.search(key):
+                value = _Raw(json.dumps(value, ensure_ascii=False)[1:-1] + " " + self._echo_strings(secrets).text, True)
+            out[key] = value
+        if not defects.duplicate_keys:
+            return out
+        pairs = list(out.items())
+        for key, value in pairs:
+            if _is_price(key, value):
+                return _Pairs([(key, _number_text(value, defects.duplicate_value)), *pairs])
+        return out
+
+    def _echo_text_fields(self, body: dict[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            if isinstance(value, dict):
+                value = self._echo_text_fields(value, secrets)
+            elif isinstance(value, str) and _TEXT_KEY.search(key):
+                value = _Raw(json.dumps(value, ensure_ascii=False)[1:-1] + " " + self._echo_strings(secrets).text, True)
+            out[key] = value
+        return out
+
+    def _spoil_envelope(self, body: Any, records: list[Any] | None, asked: Mapping[str, str]) -> None:
+        stack = [body]
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, dict):
+                continue
+            for key, value in node.items():
+                if isinstance(value, dict):
+                    stack.append(value)
+                elif value is records:
+                    continue
+                elif self.defects.total is not None and key in _TOTAL_KEYS and isinstance(value, int):
+                    node[key] = _Raw(self.defects.total)
+                elif key in asked and isinstance(value, int):
+                    node[key] = int(asked[key])  # the page size asked for, echoed falsely
+
+
+@contextlib.contextmanager
+def serve_hostile(
+    sandboxes: Mapping[str, Sandbox], defects: Mapping[str, Defects] | Defects, **options: Any
+) -> Iterator[dict[str, str]]:
+    """Serve ``sandboxes`` over loopback, each behind a :class:`HostileVendor` (by key, or all alike).
+
+    The sandboxes' own credentials are echoed too. Keys without defects are served clean.
+
+    Yields:
+        Key -> the vendor base URL, as :func:`numbroker.sandbox.serve_sandboxes` yields.
+    """
+    from numbroker.sandbox import LoopbackServer
+
+    with contextlib.ExitStack() as stack:
+        urls: dict[str, str] = {}
+        for key, sandbox in sandboxes.items():
+            chosen = defects.get(key) if isinstance(defects, Mapping) else defects
+            app: Any = sandbox.app
+            if chosen is not None:
+                app = HostileVendor(app, chosen, secrets=[v for v in sandbox.env.values() if v])
+            server = stack.enter_context(LoopbackServer(app, **options))
+            urls[key] = server.base_url + sandbox.base_path
+        yield urls
