@@ -31,7 +31,7 @@ from __future__ import annotations
 from numbroker.sandbox._app import Sandbox
 from numbroker.sandbox._context import RequestContext
 from numbroker.sandbox._faults import Faults, dump_faults, load_faults
-from numbroker.sandbox._inventory import GeneratedNumber, SharedNumber, draw_numbers, shared_numbers
+from numbroker.sandbox._inventory import GeneratedNumber, SharedNumber, draw_number, draw_numbers, shared_numbers
 from numbroker.sandbox._server import LoopbackServer, serve_sandboxes
 from numbroker.sandbox._types import InvalidPageToken, Reply, SandboxRecord, ServedRequest
 from numbroker.sandbox._values import draw_money, draw_timestamp, json_number, now_iso, seeded_uuid
@@ -66,6 +66,7 @@ __all__ = [
     "SandboxRecord",
     "SharedNumber",
     "draw_money",
+    "draw_number",
     "draw_numbers",
     "draw_timestamp",
     "json_number",

@@ -287,3 +287,14 @@ def shared_numbers(seed: int) -> tuple[SharedNumber, ...]:
         upfront = rng.choice((Decimal("0"), Decimal("0.50"), Decimal("1.00")))
         out.append(SharedNumber(number.e164, region, type_name, number.area, monthly, upfront, lanes))
     return tuple(out)
+
+
+def draw_number(
+    rng: random.Random, region: str, type_name: str, *, lane: int, exclude: set[str] | None = None
+) -> GeneratedNumber:
+    """One number of ``type_name`` in ``region`` from this emulator's ``lane``, never one in ``exclude``.
+
+    What a sandbox's deliberate defects are drawn with: the same draw as :func:`draw_numbers` for one
+    number, so a seed keeps giving the same defects.
+    """
+    return draw_numbers(rng, [(region, type_name, 1)], 1, lane=lane, exclude=exclude)[0]

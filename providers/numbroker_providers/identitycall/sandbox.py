@@ -43,6 +43,7 @@ from numbroker.sandbox import (
     Sandbox,
     SandboxRecord,
     draw_money,
+    draw_number,
     draw_numbers,
     shared_numbers,
 )
@@ -395,7 +396,7 @@ def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
 
 def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
     def draw(region: str, type_name: str) -> GeneratedNumber:
-        return draw_numbers(rng, [(region, type_name, 1)], 1, lane=LANE, exclude=exclude)[0]
+        return draw_number(rng, region, type_name, lane=LANE, exclude=exclude)
 
     def defect(
         number: GeneratedNumber,

@@ -68,6 +68,7 @@ from numbroker.sandbox import (
     Sandbox,
     SandboxRecord,
     draw_money,
+    draw_number,
     draw_numbers,
     now_iso,
     shared_numbers,
@@ -669,7 +670,7 @@ def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
 
 def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
     def draw(region: str, type_name: str) -> GeneratedNumber:
-        return draw_numbers(rng, [(region, type_name, 1)], 1, lane=LANE, exclude=exclude)[0]
+        return draw_number(rng, region, type_name, lane=LANE, exclude=exclude)
 
     def defect(
         number: GeneratedNumber,

@@ -44,6 +44,7 @@ from numbroker.sandbox import (
     Sandbox,
     SandboxRecord,
     draw_money,
+    draw_number,
     draw_numbers,
     draw_timestamp,
     json_number,
@@ -522,7 +523,7 @@ def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
 
 def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
     def draw(region: str, type_name: str) -> GeneratedNumber:
-        return draw_numbers(rng, [(region, type_name, 1)], 1, lane=LANE, exclude=exclude)[0]
+        return draw_number(rng, region, type_name, lane=LANE, exclude=exclude)
 
     def defect(number: GeneratedNumber, tag: str, *, country: str | None = None, **fields: Any) -> SandboxRecord:
         values: dict[str, Any] = {"currency": "USD", "setup": 0, "monthly": 1.5, "status": "active"}
