@@ -14,7 +14,7 @@ then its 2 US types at once (Local at its 30-number cap, TollFree).
   (bodies read, not parsed), on warm connections. The emulators share one process and this machine's two
   cores, so a request answered alongside five others comes back later than one alone, for any client;
 * ``rtt(p)``: one bare round trip of a later page, alone; ``wave(p)``: ``page_concurrency`` of them at once;
-* ``decode(p)``: CPU to decode one page's JSON (``numbroker._json.loads``): a chain cannot ask for page
+* ``decode(p)``: CPU to decode one page's JSON (``numbroker.adapters._json.loads``): a chain cannot ask for page
   n+1 before reading page n's token, nor normalize a page before decoding it;
 * ``norm(p)``: CPU to normalize one page (records → offers), measured once in the run;
 * chain bound: Bird, ``first + (pages-1) × rtt + pages × decode + norm`` (its chain is sequential);
@@ -52,10 +52,10 @@ import httpx
 from _harness import Figure, ScenarioResult, median, paired_ratios
 
 from numbroker import Provider, Searcher, SearchQuery
-from numbroker._json import loads
-from numbroker._normalizing import normalize_page
 from numbroker._registry import get_provider_class
 from numbroker.adapters import RawPage
+from numbroker.adapters._json import loads
+from numbroker.adapters._normalizing import normalize_page
 
 QUERY = SearchQuery(country="US")
 SIZES = {"vobiz": 6000, "bird": 1750, "telnyx": 390, "vonage": 2700, "plivo": 600}

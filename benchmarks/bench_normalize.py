@@ -23,9 +23,9 @@ import phonenumbers
 from _harness import Figure, ScenarioResult, median, paired_ratios
 
 from numbroker import AvailableNumber, Provider, RejectedRecord, SearchQuery
-from numbroker._json import loads
 from numbroker._models import _PREVALIDATED
 from numbroker._registry import get_provider_class
+from numbroker.adapters._json import loads
 from numbroker.sandbox import IN_PROCESS_ORIGIN, Sandbox, create_sandboxes
 
 FIELDS = tuple(AvailableNumber.model_fields)

@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from numbroker._models import SearchQuery as SearchQuery
     from numbroker._money import Money as Money
     from numbroker._pricing import ExchangeRates as ExchangeRates
-    from numbroker._provider import Provider as Provider
-    from numbroker._receipts import PurchaseReceipt as PurchaseReceipt
     from numbroker._registry import available_providers as available_providers
     from numbroker._registry import get_provider_class as get_provider_class
     from numbroker._registry import provider_ids as provider_ids
@@ -57,7 +55,6 @@ if TYPE_CHECKING:
     from numbroker._reports import ProviderStatus as ProviderStatus
     from numbroker._reports import RankedOffer as RankedOffer
     from numbroker._reports import SearchResult as SearchResult
-    from numbroker._retry import RetryPolicy as RetryPolicy
     from numbroker._search import Searcher as Searcher
     from numbroker._search import SearchStream as SearchStream
     from numbroker._search import search as search
@@ -66,6 +63,9 @@ if TYPE_CHECKING:
     from numbroker._types import NumberType as NumberType
     from numbroker._types import QueryFilter as QueryFilter
     from numbroker._types import SortKey as SortKey
+    from numbroker.adapters import Provider as Provider
+    from numbroker.adapters import PurchaseReceipt as PurchaseReceipt
+    from numbroker.adapters import RetryPolicy as RetryPolicy
     from numbroker.buying import AttemptOutcome as AttemptOutcome
     from numbroker.buying import BuyResult as BuyResult
     from numbroker.buying import BuyStatus as BuyStatus
@@ -103,12 +103,12 @@ _EXPORTS: dict[str, str] = {
     "PlanDecision": "numbroker.buying",
     "PlanEntry": "numbroker.buying",
     "PurchaseAttempt": "numbroker.buying",
-    "PurchaseReceipt": "numbroker._receipts",
+    "PurchaseReceipt": "numbroker.adapters._receipts",
     "buy_cheapest": "numbroker.buying",
     "buy_cheapest_sync": "numbroker.buying",
     # providers
-    "Provider": "numbroker._provider",
-    "RetryPolicy": "numbroker._retry",
+    "Provider": "numbroker.adapters._provider",
+    "RetryPolicy": "numbroker.adapters._retry",
     "available_providers": "numbroker._registry",
     "get_provider_class": "numbroker._registry",
     "provider_ids": "numbroker._registry",

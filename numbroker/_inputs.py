@@ -7,11 +7,14 @@ and ``float("inf")`` as a delay waits forever. Every number of seconds a caller 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 
 from numbroker._exceptions import ConfigurationError
 
-__all__ = ["MAX_MONTHS", "MAX_SECONDS", "check_count", "check_seconds"]
+__all__ = ["MAX_MONTHS", "MAX_SECONDS", "check_count", "check_seconds", "is_loopback"]
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 MAX_MONTHS = 1200
 """Largest number of months a total counts (a hundred years)."""
@@ -54,3 +57,13 @@ def check_count(name: str, value: object, *, minimum: int = 1, maximum: int | No
     ):
         raise ConfigurationError(f"{name} must be a whole number from {minimum}{upper}, got {value!r}")
     return value
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (brackets around IPv6 allowed)."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

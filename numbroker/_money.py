@@ -12,7 +12,7 @@ characters, an integer-with-exponent amount at most :data:`MAX_AMOUNT_DIGITS` di
 within ±:data:`MAX_EXPONENT`. Anything else is a :class:`FieldError` naming the field and the limit, so
 no arithmetic on a vendor's price (totals, conversions, sort keys) can overflow or grow without bound.
 A JSON number whose text is too long or whose written exponent is out of range never becomes a
-Decimal at all: :func:`numbroker._json.loads` reads it as an :class:`OutOfRangeNumber`, which every
+Decimal at all: :func:`numbroker.adapters._json.loads` reads it as an :class:`OutOfRangeNumber`, which every
 converter rejects the same way.
 """
 
@@ -89,7 +89,7 @@ _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 class OutOfRangeNumber:
     """A JSON number too long, or with a written exponent too large, to be read as a number at all.
 
-    :func:`numbroker._json.loads` puts one where such a number stood, so no Decimal is ever built from
+    :func:`numbroker.adapters._json.loads` puts one where such a number stood, so no Decimal is ever built from
     it; every money converter rejects it with a reason naming the limit. ``text`` is the start of what
     the vendor wrote (at most 40 characters).
     """

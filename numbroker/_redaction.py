@@ -33,7 +33,6 @@ from typing import TypeVar
 
 from numbroker._exceptions import ConfigurationError
 from numbroker._models import AvailableNumber, RejectedRecord
-from numbroker._receipts import PurchaseReceipt
 
 __all__ = [
     "LIBRARY_LOGS",
@@ -43,7 +42,6 @@ __all__ = [
     "Redactor",
     "check_credential",
     "check_secret_length",
-    "redact_receipt",
     "redact_result",
 ]
 
@@ -419,17 +417,3 @@ def _strings(value: object, out: list[str]) -> None:
     elif isinstance(value, list | tuple):
         for child in value:
             _strings(child, out)
-
-
-def redact_receipt(redactor: Redactor, receipt: PurchaseReceipt) -> PurchaseReceipt:
-    """A purchase receipt with any secret the vendor echoed in its answer masked (the same object if none)."""
-    texts = (receipt.vendor_id, receipt.request_id, receipt.details)
-    if not redactor or not redactor.shows_secret(repr(texts)):
-        return receipt
-    return receipt.model_copy(
-        update={
-            "vendor_id": redactor.redact(receipt.vendor_id) if receipt.vendor_id is not None else None,
-            "request_id": redactor.redact(receipt.request_id) if receipt.request_id is not None else None,
-            "details": redactor.redact_json(receipt.details),
-        }
-    )

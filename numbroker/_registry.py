@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from numbroker._exceptions import ConfigurationError, MissingCredentialsError, UnknownProviderError
-from numbroker._provider import Provider
+from numbroker.adapters import Provider
 
 __all__ = [
     "BUILTIN_PROVIDERS",

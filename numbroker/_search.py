@@ -32,9 +32,7 @@ from numbroker._exceptions import (
 )
 from numbroker._inputs import check_count, check_seconds
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker._normalizing import PageResult
 from numbroker._pricing import ExchangeRates
-from numbroker._provider import Provider
 from numbroker._ranking import Ranker, Ranking, SortedRuns, TopK
 from numbroker._registry import providers_from_env
 from numbroker._reports import (
@@ -45,9 +43,9 @@ from numbroker._reports import (
     SearchResult,
     overall_status,
 )
-from numbroker._stats import ProviderRun
 from numbroker._sync import run_sync
 from numbroker._types import SortKey
+from numbroker.adapters import PageResult, Provider, ProviderRun
 from numbroker.events import ProviderFinished, ProviderStarted, SearchEvent, notify
 
 # The report types are defined in _reports; they stay importable here.

@@ -17,10 +17,10 @@ from numbroker import (
     Searcher,
     SearchQuery,
 )
-from numbroker._json import AmbiguousObject, loads
 from numbroker._money import OutOfRangeNumber, check_price
-from numbroker._paging import RawPage
 from numbroker.adapters import FieldError, decimal_from_json_number, decimal_from_scaled_int, decimal_from_string
+from numbroker.adapters._json import AmbiguousObject, loads
+from numbroker.adapters._paging import RawPage
 from numbroker.buying._plan import plan_row
 from numbroker.buying._results import PlanDecision
 from numbroker.buying._terms import BuyTerms
@@ -261,7 +261,7 @@ def test_a_converted_amount_reads_back_from_its_json_form() -> None:
 
 def test_a_receipt_shows_an_out_of_range_number_by_its_start() -> None:
     """A purchase answer's 1e-999999999 fee is neither a gigabyte of zeros nor silently dropped."""
-    from numbroker._receipts import json_safe
+    from numbroker.adapters._receipts import json_safe
 
     body = loads("p", b'{"setup_fee": 1e-999999999, "monthly_fee": 1.5e2}')
     assert {"setup_fee": "1e-999999999", "monthly_fee": "150"} == {k: json_safe(v) for k, v in body.items()}

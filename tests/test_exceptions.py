@@ -23,8 +23,8 @@ from numbroker import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from numbroker._http_errors import error_for_status
 from numbroker.adapters import parse_retry_after
+from numbroker.adapters._http_errors import error_for_status
 
 
 @pytest.mark.parametrize(

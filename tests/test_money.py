@@ -10,7 +10,6 @@ import pytest
 
 from numbroker import Money
 from numbroker._iso4217 import ISO_4217_CODES
-from numbroker._json import loads
 from numbroker.adapters import (
     FieldError,
     decimal_from_json_number,
@@ -20,6 +19,7 @@ from numbroker.adapters import (
     money_from_scaled_int,
     money_from_string,
 )
+from numbroker.adapters._json import loads
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,8 @@ from numbroker import (
     RetryPolicy,
     SearchQuery,
 )
-from numbroker._paging import Cursor
 from numbroker.adapters import ProviderRun, RawPage, check_base_url, make_offer, money_from_json_number, path_segment
+from numbroker.adapters._paging import Cursor
 from numbroker.testing import InFlight
 
 SECRET = "canary-secret-3f9a"
@@ -446,7 +446,9 @@ async def test_token_chain_runs_at_most_two_pages_ahead_of_a_slow_consumer() -> 
 @pytest.mark.anyio
 async def test_a_failing_page_does_not_cancel_page_one_already_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
     """Page 1 is normalized while the others are fetched: a later page's failure still lets it arrive."""
-    monkeypatch.setattr("numbroker._normalizing.NORMALIZE_SLICE_SECONDS", 0.0)  # page 1 yields after every record
+    monkeypatch.setattr(
+        "numbroker.adapters._normalizing.NORMALIZE_SLICE_SECONDS", 0.0
+    )  # page 1 yields after every record
     server = numbered_server(numbers(50))
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -486,7 +488,7 @@ async def test_numbered_pages_run_at_most_two_windows_ahead_of_a_slow_consumer()
 @pytest.mark.anyio
 async def test_pages_are_normalized_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Concurrent pages never interleave their normalization, even when it yields after every record."""
-    monkeypatch.setattr("numbroker._normalizing.NORMALIZE_SLICE_SECONDS", 0.0)
+    monkeypatch.setattr("numbroker.adapters._normalizing.NORMALIZE_SLICE_SECONDS", 0.0)
     provider = build(NumberedWire, numbered_server(numbers(50)))
     order: list[str] = []
     original = provider.normalize_record

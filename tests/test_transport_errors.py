@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 
-from numbroker._transport_errors import describe_connection_failure
+from numbroker.adapters._transport_errors import describe_connection_failure
 from numbroker.sandbox import LoopbackServer, create_sandboxes
 
 

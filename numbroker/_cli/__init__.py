@@ -31,8 +31,8 @@ from numbroker._cli._redacting import redacted_output
 if TYPE_CHECKING:
     from numbroker._models import SearchQuery
     from numbroker._money import Money
-    from numbroker._provider import Provider
     from numbroker._reports import SearchResult
+    from numbroker.adapters import Provider
     from numbroker.buying import BuyResult
     from numbroker.ledger import Ledger, LedgerAttempt
 
@@ -993,8 +993,8 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
     import threading
 
     with _errors():
+        from numbroker._inputs import is_loopback as _is_loopback
         from numbroker._registry import get_provider_class
-        from numbroker._urls import is_loopback as _is_loopback
         from numbroker.sandbox import LoopbackServer, create_sandboxes
 
         if not _is_loopback(host):

@@ -24,17 +24,17 @@ from numbroker._money import (
     money_from_string,
     validate_currency,
 )
-from numbroker._normalizing import PageResult
-from numbroker._owned import OwnedPage
-from numbroker._paging import Cursor, RawPage
 from numbroker._phone import ParsedNumber, infer_number_type, parse_e164, same_number
-from numbroker._provider import Provider
-from numbroker._rate_limit import RateLimit
-from numbroker._receipts import PurchaseReceipt, json_safe
-from numbroker._retry import RetryPolicy, parse_retry_after
-from numbroker._stats import ProviderResult, ProviderRun, ProviderStats
-from numbroker._urls import check_base_url, path_segment
 from numbroker.adapters import wire
+from numbroker.adapters._normalizing import PageResult
+from numbroker.adapters._owned import OwnedPage
+from numbroker.adapters._paging import Cursor, RawPage
+from numbroker.adapters._provider import Provider
+from numbroker.adapters._rate_limit import RateLimit
+from numbroker.adapters._receipts import PurchaseReceipt, json_safe
+from numbroker.adapters._retry import RetryPolicy, parse_retry_after
+from numbroker.adapters._stats import ProviderResult, ProviderRun, ProviderStats
+from numbroker.adapters._urls import check_base_url, path_segment
 
 __all__ = [
     # the contract

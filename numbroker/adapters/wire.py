@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from numbroker._json import AMBIGUOUS, ambiguous_key
 from numbroker._money import FieldError
+from numbroker.adapters._json import AMBIGUOUS, ambiguous_key
 
 __all__ = ["flag", "items", "mapping", "record", "text"]
 

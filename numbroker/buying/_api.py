@@ -19,10 +19,10 @@ from numbroker._exceptions import ConfigurationError
 from numbroker._models import SearchQuery
 from numbroker._money import Money
 from numbroker._pricing import ExchangeRates
-from numbroker._provider import Provider
 from numbroker._reports import OverallStatus, SearchResult
 from numbroker._search import DEFAULT_DEADLINE, Searcher
 from numbroker._sync import run_sync
+from numbroker.adapters import Provider
 from numbroker.buying._audit import AuditLog
 from numbroker.buying._ledgering import Books, ledger_note
 from numbroker.buying._plan import PlanRow, make_plan

@@ -11,7 +11,7 @@ from typing import Any
 
 from numbroker._exceptions import PurchaseError
 from numbroker._pricing import money_json
-from numbroker._receipts import PurchaseReceipt
+from numbroker.adapters import PurchaseReceipt
 from numbroker.buying._plan import PlanRow
 
 __all__ = ["AuditLog", "audit_record"]

@@ -6,8 +6,7 @@ import anyio
 
 from numbroker._exceptions import ProviderTimeoutError
 from numbroker._models import AvailableNumber
-from numbroker._provider import Provider
-from numbroker._receipts import PurchaseReceipt
+from numbroker.adapters import Provider, PurchaseReceipt
 from numbroker.buying._results import AttemptOutcome
 
 __all__ = ["checked_owns", "confirm_ownership", "describe"]

@@ -10,7 +10,7 @@ from typing import Any
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._pricing import ExchangeRates, convert, first_bill_in
-from numbroker._provider import Provider
+from numbroker.adapters import Provider
 from numbroker.buying._results import AttemptOutcome, PlanDecision, PlanEntry
 from numbroker.buying._terms import BuyTerms
 

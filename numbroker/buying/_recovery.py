@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from numbroker._provider import Provider
+from numbroker.adapters import Provider
 from numbroker.buying._confirm import checked_owns, describe
 from numbroker.buying._ledgering import Books, ledger_note
 from numbroker.buying._results import LedgerNote

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
-from numbroker._receipts import PurchaseReceipt
 from numbroker._reports import OverallStatus, ProviderReport
+from numbroker.adapters import PurchaseReceipt
 
 __all__ = ["AttemptOutcome", "BuyResult", "BuyStatus", "LedgerNote", "PlanDecision", "PlanEntry", "PurchaseAttempt"]
 

@@ -19,9 +19,8 @@ import anyio
 from numbroker._exceptions import NumbrokerError, ProviderTimeoutError
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
-from numbroker._provider import Provider
-from numbroker._receipts import PurchaseReceipt
 from numbroker._reports import SearchResult
+from numbroker.adapters import Provider, PurchaseReceipt
 from numbroker.buying._audit import AuditLog, audit_record
 from numbroker.buying._confirm import checked_owns, confirm_ownership, describe
 from numbroker.buying._ledgering import LEDGER_STATE, Books

@@ -24,9 +24,8 @@ from pydantic import JsonValue
 from numbroker._exceptions import ProviderError
 from numbroker._models import AvailableNumber, SearchQuery, make_offer
 from numbroker._money import Money
-from numbroker._paging import Cursor, RawPage
-from numbroker._provider import Provider
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
+from numbroker.adapters import Cursor, Provider, RawPage
 
 __all__ = ["FakeProvider", "InFlight", "mock_transport", "offer"]
 

@@ -41,9 +41,8 @@ from numbroker._exceptions import (
 )
 from numbroker._models import AvailableNumber, SearchQuery
 from numbroker._phone import parse_e164
-from numbroker._provider import Provider
-from numbroker._retry import RetryPolicy
 from numbroker._types import FilterSupport, QueryFilter
+from numbroker.adapters import Provider, RetryPolicy
 
 if TYPE_CHECKING:
     from numbroker.sandbox import Sandbox

@@ -42,8 +42,7 @@ from hypothesis import strategies as st
 
 from numbroker._exceptions import ProviderResponseError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker._provider import Provider
-from numbroker._retry import RetryPolicy
+from numbroker.adapters import Provider, RetryPolicy
 
 __all__ = [
     "AT_BOUNDS",

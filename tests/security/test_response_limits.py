@@ -18,7 +18,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from numbroker import ProviderResponseError, RetryPolicy, SearchQuery
-from numbroker._connection import DEFAULT_MAX_RESPONSE_BYTES
+from numbroker.adapters._connection import DEFAULT_MAX_RESPONSE_BYTES
 from numbroker.sandbox import LoopbackServer
 from numbroker_providers.vobiz import VobizProvider
 

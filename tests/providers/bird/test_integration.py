@@ -17,7 +17,7 @@ from numbroker import (
     RetryPolicy,
     SearchQuery,
 )
-from numbroker._stats import ProviderResult
+from numbroker.adapters._stats import ProviderResult
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.bird.sandbox import create_app

@@ -32,8 +32,8 @@ from numbroker import (
     SearchQuery,
 )
 from numbroker._registry import get_provider_class
-from numbroker._stats import ProviderResult, ProviderRun
 from numbroker.adapters import RateLimit
+from numbroker.adapters._stats import ProviderResult, ProviderRun
 from numbroker.events import RetryScheduled, SearchEvent
 from numbroker.testing import InFlight
 from numbroker_providers.identitycall import IdentityCallProvider

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from numbroker import AuthenticationError, BadRequestError, NumberType, RetryPolicy, SearchQuery
-from numbroker._stats import ProviderResult
+from numbroker.adapters._stats import ProviderResult
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.identitycall import IdentityCallProvider
 from numbroker_providers.identitycall.sandbox import BUCKETS, create_app

@@ -21,15 +21,15 @@ number, through ``_get`` and one of ``_walk_owned_numbered`` / ``_walk_owned_tok
 :meth:`Provider.purchase` and :meth:`Provider.owns` wrap them.
 
 The engine is composed, each part in its own module: a provider *has* a
-:class:`~numbroker._connection.Connection` (client, auth headers, redaction, send and bounded receive,
+:class:`~numbroker.adapters._connection.Connection` (client, auth headers, redaction, send and bounded receive,
 retries, rate limit), which the protected helpers (``_get``, ``_post``, ``_json``, ``_url``...)
-delegate to; the paging engines (:mod:`numbroker._paging`: numbered pages fetched concurrently once
+delegate to; the paging engines (:mod:`numbroker.adapters._paging`: numbered pages fetched concurrently once
 ``total`` is known, within a page window; token chains fetched by a task of their own that never waits
-for normalization), the page normalization (:mod:`numbroker._normalizing`) and the owned-number
-walkers (:mod:`numbroker._owned`) are free functions the templates call.
+for normalization), the page normalization (:mod:`numbroker.adapters._normalizing`) and the owned-number
+walkers (:mod:`numbroker.adapters._owned`) are free functions the templates call.
 
 Scheduling, on one event loop: the network steps come first. Pages are normalized one at a time per
-search (a shared lock) in slices of :data:`~numbroker._normalizing.NORMALIZE_SLICE_SECONDS`, so an
+search (a shared lock) in slices of :data:`~numbroker.adapters._normalizing.NORMALIZE_SLICE_SECONDS`, so an
 arrived response waits for at most one slice of normalization (plus other responses being decoded)
 before the task that reads it, and sends the next request, runs.
 
@@ -51,24 +51,24 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from numbroker import _normalizing
-from numbroker._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
-from numbroker._credentials import account_key, missing_env, resolve_credentials, resolve_setting
 from numbroker._exceptions import ProviderError, PurchaseError
-from numbroker._http_errors import retry_after_header
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker._normalizing import PageResult
-from numbroker._owned import OwnedPage, holds_number, owns_number, walk_owned_numbered, walk_owned_tokens
-from numbroker._paging import Cursor, RawPage, fan_out
 from numbroker._phone import Strictness
-from numbroker._rate_limit import RateLimit
-from numbroker._receipts import PurchaseReceipt
-from numbroker._redaction import check_secret_length, redact_receipt, redact_result
-from numbroker._retry import RetryPolicy
-from numbroker._stats import ProviderResult, ProviderRun, ProviderStats
-from numbroker._streaming import PageSink, stream_pages
+from numbroker._redaction import check_secret_length, redact_result
 from numbroker._types import FilterSupport, QueryFilter
-from numbroker._urls import check_base_url
+from numbroker.adapters import _normalizing
+from numbroker.adapters._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
+from numbroker.adapters._credentials import account_key, missing_env, resolve_credentials, resolve_setting
+from numbroker.adapters._http_errors import retry_after_header
+from numbroker.adapters._normalizing import PageResult
+from numbroker.adapters._owned import OwnedPage, holds_number, owns_number, walk_owned_numbered, walk_owned_tokens
+from numbroker.adapters._paging import Cursor, RawPage, fan_out
+from numbroker.adapters._rate_limit import RateLimit
+from numbroker.adapters._receipts import PurchaseReceipt, redact_receipt
+from numbroker.adapters._retry import RetryPolicy
+from numbroker.adapters._stats import ProviderResult, ProviderRun, ProviderStats
+from numbroker.adapters._streaming import PageSink, stream_pages
+from numbroker.adapters._urls import check_base_url
 
 __all__ = ["PageSink", "Provider"]
 
@@ -332,7 +332,7 @@ class Provider(ABC):
         return await self._connection.with_retries(operation, run=self._run)
 
     def _json(self, response: httpx.Response) -> Any:
-        """Parse a response body as JSON with Decimal numbers (see :func:`numbroker._json.loads`)."""
+        """Parse a response body as JSON with Decimal numbers (see :func:`numbroker.adapters._json.loads`)."""
         return self._connection.json(response)
 
     @staticmethod
@@ -352,7 +352,7 @@ class Provider(ABC):
         For a vendor that answers one search per number type: ``fetch(key)`` makes one key's request.
         A failure ``skip`` accepts (no numbers of that type, say) leaves the key out, for the adapter to
         note; any other failure cancels the rest and is raised, and so is the first one when every key
-        failed (see :func:`numbroker._paging.fan_out`).
+        failed (see :func:`numbroker.adapters._paging.fan_out`).
 
         Returns:
             (each answered key's result, each skipped key's failure), both in the order of ``keys``.
@@ -366,11 +366,11 @@ class Provider(ABC):
             self._run.stats.notes.append(text)
 
     def _walk_owned_numbered(self, fetch: Callable[[int], Awaitable[OwnedPage]], page_size: int) -> AsyncIterator[str]:
-        """Every owned number over numbered pages (see :func:`numbroker._owned.walk_owned_numbered`)."""
+        """Every owned number over numbered pages (see :func:`numbroker.adapters._owned.walk_owned_numbered`)."""
         return walk_owned_numbered(fetch, page_size, provider_id=self.id, max_pages=self.max_pages)
 
     def _walk_owned_tokens(self, fetch: Callable[[str | None], Awaitable[OwnedPage]]) -> AsyncIterator[str]:
-        """Every owned number over a page-token chain (see :func:`numbroker._owned.walk_owned_tokens`)."""
+        """Every owned number over a page-token chain (see :func:`numbroker.adapters._owned.walk_owned_tokens`)."""
         return walk_owned_tokens(fetch, provider_id=self.id, max_pages=self.max_pages)
 
     # -- searching ---------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from numbroker._money import OutOfRangeNumber
+from numbroker._redaction import Redactor
 
-__all__ = ["PurchaseReceipt", "json_safe"]
+__all__ = ["PurchaseReceipt", "json_safe", "redact_receipt"]
 
 
 class PurchaseReceipt(BaseModel):
@@ -54,3 +55,17 @@ def json_safe(value: Any, *, depth: int = 4) -> JsonValue:
     if isinstance(value, list | tuple):
         return [json_safe(v, depth=depth - 1) for v in value]
     return None
+
+
+def redact_receipt(redactor: Redactor, receipt: PurchaseReceipt) -> PurchaseReceipt:
+    """A purchase receipt with any secret the vendor echoed in its answer masked (the same object if none)."""
+    texts = (receipt.vendor_id, receipt.request_id, receipt.details)
+    if not redactor or not redactor.shows_secret(repr(texts)):
+        return receipt
+    return receipt.model_copy(
+        update={
+            "vendor_id": redactor.redact(receipt.vendor_id) if receipt.vendor_id is not None else None,
+            "request_id": redactor.redact(receipt.request_id) if receipt.request_id is not None else None,
+            "details": redactor.redact_json(receipt.details),
+        }
+    )

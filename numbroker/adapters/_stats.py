@@ -38,7 +38,7 @@ class ProviderRun:
         emit: the event sink.
         limiter: requests in flight, shared by every provider of the search.
         normalizing: held while a page is normalized, shared by every provider of the search (see
-            :func:`numbroker._normalizing.normalize_page`); ``stream_pages`` makes one when none is given.
+            :func:`numbroker.adapters._normalizing.normalize_page`); ``stream_pages`` makes one when none is given.
     """
 
     stats: ProviderStats = field(default_factory=ProviderStats)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
 from numbroker._exceptions import ConfigurationError
+from numbroker._inputs import is_loopback
 
 __all__ = ["check_base_url", "is_loopback", "path_segment"]
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,127}")
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 def path_segment(value: str, name: str) -> str:
@@ -21,16 +20,6 @@ def path_segment(value: str, name: str) -> str:
             f"{name} must be 1-128 letters, digits, '_' or '-' (it goes into the URL path); got an invalid value"
         )
     return value
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses (brackets around IPv6 allowed)."""
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_base_url(url: str, *, name: str = "base_url") -> str:

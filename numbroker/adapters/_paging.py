@@ -36,7 +36,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from numbroker._exceptions import ProviderError, ProviderResponseError
-from numbroker._stats import ProviderStats
+from numbroker.adapters._stats import ProviderStats
 
 __all__ = [
     "MAX_TOTAL",

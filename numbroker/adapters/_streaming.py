@@ -1,9 +1,9 @@
 """The page-streaming template: every page of one provider's search fetched, normalized and handed on.
 
 :meth:`Provider.stream_pages <numbroker.adapters.Provider.stream_pages>` delegates here. The provider's
-declared paging style picks the engine (:func:`~numbroker._paging.walk_numbered`,
-:func:`~numbroker._paging.walk_tokens`, or one request); each raw page is normalized one at a time per
-search (:func:`~numbroker._normalizing.normalize_page`) and delivered to the consumer as soon as it is
+declared paging style picks the engine (:func:`~numbroker.adapters._paging.walk_numbered`,
+:func:`~numbroker.adapters._paging.walk_tokens`, or one request); each raw page is normalized one at a time per
+search (:func:`~numbroker.adapters._normalizing.normalize_page`) and delivered to the consumer as soon as it is
 ready. Anything unexpected that one vendor's page makes the adapter raise fails that provider alone.
 """
 
@@ -18,9 +18,9 @@ import anyio
 from numbroker._exceptions import ProviderError, ProviderResponseError
 from numbroker._models import SearchQuery
 from numbroker._money import FieldError
-from numbroker._normalizing import Normalizer, PageResult, normalize_page
-from numbroker._paging import Cursor, RawPage, walk_numbered, walk_tokens
-from numbroker._stats import ProviderRun, ProviderStats
+from numbroker.adapters._normalizing import Normalizer, PageResult, normalize_page
+from numbroker.adapters._paging import Cursor, RawPage, walk_numbered, walk_tokens
+from numbroker.adapters._stats import ProviderRun, ProviderStats
 
 __all__ = ["PageSink", "Streamed", "stream_pages"]
 

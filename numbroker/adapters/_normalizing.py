@@ -22,11 +22,11 @@ from typing import Any, Protocol
 import anyio.lowlevel
 from pydantic import ValidationError
 
-from numbroker._json import AMBIGUOUS, ambiguous_key
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import FieldError
-from numbroker._paging import RawPage
-from numbroker._stats import ProviderRun, ProviderStats
+from numbroker.adapters._json import AMBIGUOUS, ambiguous_key
+from numbroker.adapters._paging import RawPage
+from numbroker.adapters._stats import ProviderRun, ProviderStats
 from numbroker.events import PageFetched, notify
 
 
@@ -84,7 +84,7 @@ def reject(provider: Normalizer, record: Any, field_name: str | None, value: obj
 def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord:
     """Normalize one raw vendor record: an offer, or a rejection naming field and reason. Never raises.
 
-    A record with a key written twice with different values (see :mod:`numbroker._json`) is rejected
+    A record with a key written twice with different values (see :mod:`numbroker.adapters._json`) is rejected
     as ambiguous before the adapter sees it; any error the adapter raises about a record (an
     ``ArithmeticError`` included) rejects that record alone.
     """

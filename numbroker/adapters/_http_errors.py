@@ -17,7 +17,7 @@ from numbroker._exceptions import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from numbroker._retry import parse_retry_after
+from numbroker.adapters._retry import parse_retry_after
 
 __all__ = ["STATUS_ERRORS", "error_for_status", "retry_after_header"]
 

@@ -31,13 +31,13 @@ from numbroker._exceptions import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from numbroker._http_errors import error_for_status
 from numbroker._inputs import check_count, check_seconds
-from numbroker._json import loads
-from numbroker._rate_limit import RateLimit, RateLimiter
 from numbroker._redaction import LIBRARY_LOGS, Redactor
-from numbroker._retry import RetryPolicy
-from numbroker._stats import ProviderRun
+from numbroker.adapters._http_errors import error_for_status
+from numbroker.adapters._json import loads
+from numbroker.adapters._rate_limit import RateLimit, RateLimiter
+from numbroker.adapters._retry import RetryPolicy
+from numbroker.adapters._stats import ProviderRun
 from numbroker.events import RequestFinished, RetryScheduled, SearchEvent, notify
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "Connection", "request_id"]
@@ -170,7 +170,7 @@ class Connection:
         return self.redactor.redact(text)
 
     def json(self, response: httpx.Response) -> Any:
-        """Parse a response body as JSON with Decimal numbers (see :func:`numbroker._json.loads`)."""
+        """Parse a response body as JSON with Decimal numbers (see :func:`numbroker.adapters._json.loads`)."""
         return loads(self.provider_id, response.content)
 
     async def get(
@@ -285,7 +285,7 @@ class Connection:
         except httpx.TimeoutException as exc:
             raise ProviderTimeoutError(provider, f"request timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
-            from numbroker._transport_errors import describe_connection_failure  # host, port and cause
+            from numbroker.adapters._transport_errors import describe_connection_failure  # host, port and cause
 
             raise ProviderConnectionError(provider, self.redact(describe_connection_failure(request, exc))) from None
         try:
