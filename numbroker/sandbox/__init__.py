@@ -16,7 +16,8 @@ which describes only its wire format; everything they share lives in this packag
   account owns, what reached the server: :meth:`Sandbox.state`) and ``PUT /_sandbox/faults``
   (replace the knobs of a running sandbox);
 * the value types: :class:`ServedRequest` (the request log), :class:`SandboxRecord` (the ground
-  truth), :class:`Reply` (what a handler answers);
+  truth), :class:`Reply` (what a handler answers), :class:`NumberedPage` and :class:`TokenPage` (what
+  the paging helpers slice);
 * :class:`LoopbackServer` and :func:`serve_sandboxes`: sandboxes over real loopback HTTP;
 * deterministic data: valid numbers (:func:`draw_numbers`), the cross-vendor overlap
   (:func:`shared_numbers`), inventories laid out bucket by bucket (:func:`bucketed_inventory`,
@@ -43,7 +44,15 @@ from numbroker.sandbox._inventory import (
     shares,
 )
 from numbroker.sandbox._server import LoopbackServer, serve_sandboxes
-from numbroker.sandbox._types import InvalidPageToken, Refused, Reply, SandboxRecord, ServedRequest
+from numbroker.sandbox._types import (
+    InvalidPageToken,
+    NumberedPage,
+    Refused,
+    Reply,
+    SandboxRecord,
+    ServedRequest,
+    TokenPage,
+)
 from numbroker.sandbox._values import draw_money, draw_timestamp, json_number, now_iso, seeded_uuid
 from numbroker.sandbox._wiring import (
     FAULTS_ENV,
@@ -71,11 +80,13 @@ __all__ = [
     # writing one (a vendor emulator beside its adapter)
     "GeneratedNumber",
     "InvalidPageToken",
+    "NumberedPage",
     "Refused",
     "Reply",
     "RequestContext",
     "SandboxRecord",
     "SharedNumber",
+    "TokenPage",
     "basic_auth",
     "bucketed_inventory",
     "draw_money",
