@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, field_serializer, field_validator
 
+from numbroker._exceptions import FieldError
 from numbroker._iso4217 import ISO_4217_CODES
 
 __all__ = [
@@ -117,20 +118,6 @@ def _out_of_range(value: OutOfRangeNumber, field: str | None) -> FieldError:
         field=field,
         value=value,
     )
-
-
-class FieldError(ValueError):
-    """A wire value that cannot be turned into what the model needs.
-
-    Raised by the converters; adapters let it propagate and the provider base class turns it
-    into a :class:`~numbroker.RejectedRecord` naming the field, the value and the reason.
-    """
-
-    def __init__(self, reason: str, *, field: str | None = None, value: object = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field
-        self.value = value
 
 
 def _finite_non_negative(value: Decimal, raw: object, field: str | None) -> Decimal:

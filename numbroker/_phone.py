@@ -10,7 +10,7 @@ from typing import Any, Literal
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, phonenumberutil
 
-from numbroker._money import FieldError
+from numbroker._exceptions import FieldError
 from numbroker._types import NumberType
 
 __all__ = ["ParsedNumber", "Strictness", "infer_number_type", "parse_e164", "same_number", "validate_country"]
