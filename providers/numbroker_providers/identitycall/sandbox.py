@@ -31,6 +31,7 @@ import random
 import re
 import string
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -313,50 +314,52 @@ def _entry(
     """
     shape = shape or ("flat" if rng.random() < 0.5 else "telnyx")
     build = _flat_entry if shape == "flat" else _telnyx_entry
-    return build(rng, number, country, number_type, (upfront, monthly), currency, with_country)
+    return build(rng, _Listed(number, country, number_type, upfront, monthly, currency, with_country))
 
 
-def _flat_entry(
-    rng: random.Random,
-    number: GeneratedNumber,
-    country: str,
-    number_type: str,
-    costs: tuple[Any, Any],
-    currency: str | None,
-    with_country: bool | None,
-) -> tuple[dict[str, Any], str | None]:
+@dataclass(frozen=True)
+class _Listed:
+    """What one entry lists: the number under a country and type, its costs as served, and what to draw."""
+
+    number: GeneratedNumber
+    country: str
+    number_type: str
+    upfront: Any
+    monthly: Any
+    currency: str | None
+    """The currency to state; None: drawn."""
+    with_country: bool | None
+    """Whether the entry carries ``country_code``; None: drawn."""
+
+
+def _flat_entry(rng: random.Random, listed: _Listed) -> tuple[dict[str, Any], str | None]:
     """IdentityCall's own shape: decimal-string costs, string features, a top-level currency in a few."""
+    number = listed.number
     entry: dict[str, Any] = {"phone_number": number.e164}
-    if _given_or_drawn(rng, with_country, 0.85):
-        entry["country_code"] = country
+    if _given_or_drawn(rng, listed.with_country, 0.85):
+        entry["country_code"] = listed.country
     if rng.random() < 0.85:
-        entry["number_type"] = number_type
-    entry["upfront_cost"], entry["monthly_cost"] = costs
-    entry["features"] = list(_FEATURES[number_type])
+        entry["number_type"] = listed.number_type
+    entry["upfront_cost"], entry["monthly_cost"] = listed.upfront, listed.monthly
+    entry["features"] = list(_FEATURES[listed.number_type])
     region_type = "state" if number.country in ("US", "CA") else "location"
     entry["region_information"] = [{"region_type": region_type, "region_name": number.area}] if number.area else []
-    stated = currency if currency is not None else (rng.choice(("USD", "USD", "EUR")) if rng.random() < 0.3 else None)
+    stated = listed.currency
+    if stated is None and rng.random() < 0.3:
+        stated = rng.choice(("USD", "USD", "EUR"))
     if stated is not None:
         entry["currency"] = stated
     return entry, stated
 
 
-def _telnyx_entry(
-    rng: random.Random,
-    number: GeneratedNumber,
-    country: str,
-    number_type: str,
-    costs: tuple[Any, Any],
-    currency: str | None,
-    with_country: bool | None,
-) -> tuple[dict[str, Any], str | None]:
+def _telnyx_entry(rng: random.Random, listed: _Listed) -> tuple[dict[str, Any], str | None]:
     """Telnyx's available-number record, passed through: ``cost_information`` and feature objects."""
-    stated = currency or ("EUR" if number.country in ("DE", "NL") and rng.random() < 0.3 else "USD")
+    number = listed.number
+    stated = listed.currency or ("EUR" if number.country in ("DE", "NL") and rng.random() < 0.3 else "USD")
     regions = [{"region_type": "country_code", "region_name": number.country}]
     if number.area:
         area_type = "rate_center" if number.country in ("US", "CA") else "location"
         regions.append({"region_type": area_type, "region_name": number.area})
-    upfront, monthly = costs
     entry = {
         "record_type": "available_phone_number",
         "phone_number": number.e164,
@@ -365,11 +368,11 @@ def _telnyx_entry(
         "quickship": rng.random() < 0.6,
         "reservable": rng.random() < 0.7,
         "region_information": regions,
-        "cost_information": {"upfront_cost": upfront, "monthly_cost": monthly, "currency": stated},
-        "features": [{"name": name} for name in [*_FEATURES[number_type], "emergency"]],
+        "cost_information": {"upfront_cost": listed.upfront, "monthly_cost": listed.monthly, "currency": stated},
+        "features": [{"name": name} for name in [*_FEATURES[listed.number_type], "emergency"]],
     }
-    if _given_or_drawn(rng, with_country, 0.3):
-        entry["country_code"] = country
+    if _given_or_drawn(rng, listed.with_country, 0.3):
+        entry["country_code"] = listed.country
     return entry, stated
 
 
