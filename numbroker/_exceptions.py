@@ -10,7 +10,8 @@ Every error a caller can meet is a :class:`NumbrokerError`::
     ├── IncompleteSearchError(NumbrokerError)              strict mode: a provider failed (carries the result;
     │                                                      defined in ``_reports`` beside the result it carries)
     ├── ProviderError(NumbrokerError)                      .provider (id) on every instance
-    │   ├── ProviderHTTPError                              .status_code, .body (truncated), .headers, .request_id
+    │   ├── ProviderHTTPError                              .status_code, .body (truncated), .headers, .request_id,
+    │   │                                                  .vendor_code, .vendor_message
     │   │   ├── BadRequestError                            400/409/422: the vendor refused the request as asked
     │   │   │   └── ReservationRequiredError               a purchase refused until the number is reserved
     │   │   ├── AuthenticationError                        401: missing, wrong or expired credentials
@@ -124,6 +125,8 @@ class ProviderHTTPError(ProviderError):
         body: the response body, truncated to ``BODY_LIMIT`` characters and redacted.
         headers: the response headers, names lower-cased.
         request_id: the vendor's request id, when its error envelope gives one.
+        vendor_code: the vendor's own error code, when its adapter reads one from the error body.
+        vendor_message: the vendor's own account of the failure, as its adapter reads it from the body.
     """
 
     def __init__(
@@ -135,12 +138,16 @@ class ProviderHTTPError(ProviderError):
         body: str = "",
         headers: Mapping[str, str] | None = None,
         request_id: str | None = None,
+        vendor_code: str | None = None,
+        vendor_message: str | None = None,
     ) -> None:
         super().__init__(provider, message)
         self.status_code = status_code
         self.body = body[:BODY_LIMIT]
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.request_id = request_id
+        self.vendor_code = vendor_code
+        self.vendor_message = vendor_message
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_http_error, (type(self), self.provider, self.detail, self._state()))
@@ -151,6 +158,8 @@ class ProviderHTTPError(ProviderError):
             "body": self.body,
             "headers": self.headers,
             "request_id": self.request_id,
+            "vendor_code": self.vendor_code,
+            "vendor_message": self.vendor_message,
         }
 
     def recast(self, cls: type[_H], message: str | None = None) -> _H:
@@ -220,9 +229,20 @@ class RateLimitedError(ProviderHTTPError):
         body: str = "",
         headers: Mapping[str, str] | None = None,
         request_id: str | None = None,
+        vendor_code: str | None = None,
+        vendor_message: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(provider, message, status_code=status_code, body=body, headers=headers, request_id=request_id)
+        super().__init__(
+            provider,
+            message,
+            status_code=status_code,
+            body=body,
+            headers=headers,
+            request_id=request_id,
+            vendor_code=vendor_code,
+            vendor_message=vendor_message,
+        )
         self.retry_after = retry_after
 
     def _state(self) -> dict[str, Any]:

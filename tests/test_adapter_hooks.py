@@ -37,7 +37,7 @@ class Capped(Provider):
         return {}
 
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
-        data = self._json(await self._get(self._url("items")))
+        data = self.connection.json(await self.connection.get(self.connection.url("items")))
         cut = ["the vendor answers at most 2 numbers: narrow the search"] if data["capped"] else []
         return RawPage(records=data["items"], truncated=cut)
 
@@ -83,7 +83,9 @@ async def test_post_sends_a_form_encoded_body_with_data() -> None:
         return httpx.Response(201, json={"ok": True})
 
     async with build(Capped, handler) as provider:
-        response = await provider._post(provider._url("buy"), data={"PhoneNumber": "+14155550100", "A": "b c"})
+        response = await provider.connection.post(
+            provider.connection.url("buy"), data={"PhoneNumber": "+14155550100", "A": "b c"}
+        )
 
     assert 201 == response.status_code
     assert "application/x-www-form-urlencoded" == seen[0].headers["content-type"]
@@ -95,7 +97,7 @@ async def test_post_sends_a_form_encoded_body_with_data() -> None:
 async def test_post_takes_json_or_data_not_both() -> None:
     async with build(Capped, lambda r: httpx.Response(200)) as provider:
         with pytest.raises(ConfigurationError, match="json or data"):
-            await provider._post(provider._url("buy"), json={"a": 1}, data={"a": "1"})
+            await provider.connection.post(provider.connection.url("buy"), json={"a": 1}, data={"a": "1"})
 
 
 # -- a vendor's own wait header ----------------------------------------------------------------------
@@ -128,7 +130,7 @@ async def test_the_retry_engine_waits_what_the_wait_hook_reads(
     """_retry_after(response) sets a 429's wait (default Retry-After); the retry waits at least that long."""
     async with build(cls, limited_then_ok(headers), retry=RetryPolicy(attempts=1)) as provider:
         with pytest.raises(RateLimitedError) as caught:
-            await provider._get(provider._url("items"))
+            await provider.connection.get(provider.connection.url("items"))
     assert wait == caught.value.retry_after
     policy = RetryPolicy(attempts=2, initial=0.0, max_delay=0.0, jitter=0.0)
     assert (wait or 0.0) == policy.delay(1, caught.value)
@@ -150,7 +152,7 @@ async def test_sent_is_set_as_the_request_is_handed_to_the_transport() -> None:
         return httpx.Response(200, json={"items": [], "capped": False})
 
     async with build(Capped, handler) as provider, anyio.create_task_group() as tg:
-        tg.start_soon(functools.partial(provider._get, provider._url("items"), sent=sent))
+        tg.start_soon(functools.partial(provider.connection.get, provider.connection.url("items"), sent=sent))
         with anyio.fail_after(10):  # never set would hang the test, not fail it
             await sent.wait()
         order.append("caller went on")
@@ -171,14 +173,14 @@ class Owner(Capped):
     async def _owns_number(self, e164: str) -> bool | None:
         if not self.lookups:
             return None
-        answer = self._json(await self._get(self._url("owned", e164)))
+        answer = self.connection.json(await self.connection.get(self.connection.url("owned", e164)))
         if answer.get("number") not in (None, e164):
             raise ProviderResponseError(self.id, "an answer about another number")
         return bool(answer.get("number") == e164)
 
     def _owned_numbers(self) -> AsyncIterator[str]:
         async def walk() -> AsyncIterator[str]:
-            answer = self._json(await self._get(self._url("owned")))
+            answer = self.connection.json(await self.connection.get(self.connection.url("owned")))
             for number in answer["numbers"]:
                 yield number
 

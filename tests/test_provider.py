@@ -61,7 +61,7 @@ class WireProvider(Provider):
 
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
         params = {"page": cursor} if self.paging == "numbered" else ({"token": cursor} if cursor else {})
-        data = self._json(await self._get(self._url("items"), params=params))
+        data = self.connection.json(await self.connection.get(self.connection.url("items"), params=params))
         if not isinstance(data, dict) or not isinstance(data.get("items"), list):
             raise ProviderResponseError(self.id, "envelope without items")
         return RawPage(records=data["items"], next_token=data.get("next"), total=data.get("total"))

@@ -35,7 +35,7 @@ class Counting(Provider):
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
         self.fetched += 1
         self._note(f"page {cursor}")
-        data = self._json(await self._get(self._url("items"), params={"page": cursor}))
+        data = self.connection.json(await self.connection.get(self.connection.url("items"), params={"page": cursor}))
         return RawPage(records=data["items"], total=data["total"])
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
