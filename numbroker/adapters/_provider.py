@@ -103,9 +103,8 @@ class Provider(ABC):
         states_setup_prices: whether the vendor states a setup price (see below).
 
     Attributes:
-        connection: the provider's :class:`~numbroker.adapters.Connection`, through which its adapter
-            makes every request (``self.connection.get(...)``) and which holds its timeout, retry policy
-            and response cap.
+        connection: the :class:`~numbroker.adapters.Connection` every request goes through (its timeout,
+            retry policy and response cap are the provider's options).
         number_strictness: ``valid`` or ``possible`` phone-number validation for its offers.
     """
 
@@ -257,41 +256,33 @@ class Provider(ABC):
         raise PurchaseError(f"{self.id}: this provider cannot buy numbers")
 
     def _owned_numbers(self) -> AsyncIterator[OwnedItem]:
-        """Every entry of the account's own numbers, over all pages, read with ``self.connection.get`` (retried).
+        """Every entry of the account's list of numbers (walk it with ``_walk_owned_numbered`` / ``_tokens``).
 
-        Yield each entry's number as the vendor wrote it ("" when an entry has none), or an
-        :class:`~numbroker.adapters.OwnedEntry` when the list says more (an entry no longer held); page with
-        ``_walk_owned_numbered`` or ``_walk_owned_tokens``, which guard paging with ``max_pages`` and raise
-        :class:`ProviderResponseError` when the list cannot be walked completely.
+        An entry is the number as the vendor wrote it ("" for none), or an :class:`~numbroker.adapters.OwnedEntry`.
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
 
     async def _owns_number(self, e164: str) -> bool | None:
-        """Ask the vendor whether the account owns ``e164`` (canonical E.164) without walking the whole list.
+        """Whether the account owns canonical ``e164``, when the vendor can say for one number; None walks the list.
 
-        Return True or False when the vendor can say for one number (a lookup by number, or a list
-        filtered by it and walked with :meth:`_holds_number`); None (the default) walks
-        ``_owned_numbers()``. Raise :class:`ProviderResponseError` for an answer that proves neither: it
-        is asked again, up to ``retry.attempts`` times, like an unreadable list.
+        A lookup by number, or a list filtered by it and checked with :meth:`_holds_number`. An answer that
+        proves neither raises :class:`ProviderResponseError`: it is asked again, like an unreadable list.
         """
         return None
 
     def _error_envelope(self, body: Any, headers: Mapping[str, str]) -> ErrorEnvelope:
-        """What an error answer says: its JSON ``body`` (None when not JSON) and ``headers``, both redacted.
+        """What an error answer says, from its JSON ``body`` (None when not JSON) and ``headers``, both redacted.
 
-        The envelope's message follows the status in the error's message; its code and message stay on
-        the error (``vendor_code``, ``vendor_message``). By default the common shapes are read
-        (``{"error": {"code", "message"}}``, ``{"errors": [...]}``, ``{"code", "message"}``...); a vendor
-        whose errors are written otherwise overrides this.
+        Its message follows the status in the error's; its code and message stay on the error
+        (``vendor_code``, ``vendor_message``). The default reads the common shapes.
         """
         return read_error_envelope(body)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
-        """Seconds a 429 ``response`` asks to wait before a retry, or None when it does not say.
+        """Seconds a 429 ``response`` asks to wait before a retry (at least), or None when it does not say.
 
-        The retry engine waits at least this long (up to ``retry.max_retry_after``). By default it is the
-        ``Retry-After`` header (delta-seconds or an HTTP date); a vendor with a wait header of its own
-        (such as ``x-ratelimit-reset``) overrides this, usually falling back to the default.
+        The default reads ``Retry-After`` (seconds or an HTTP date); a vendor with a wait header of its own
+        (``x-ratelimit-reset``, say) overrides this, usually falling back to the default.
         """
         return retry_after_header(response)
 
@@ -315,15 +306,11 @@ class Provider(ABC):
         *,
         skip: Callable[[ProviderError], bool] = lambda exc: False,
     ) -> tuple[dict[_K, _T], dict[_K, ProviderError]]:
-        """One page's requests, one per key (a number type, say), run concurrently within ``page_concurrency``.
+        """One request per key (a number type, say), concurrently within ``page_concurrency``.
 
-        A failure ``skip`` accepts (no numbers of that type, say) leaves the key out, for the adapter to
-        note; any other failure cancels the rest and is raised, and so is the first one when every key
-        failed (see :func:`numbroker.adapters._paging.fan_out`). Tag each key's records with what the
-        request knew (:class:`~numbroker.adapters.Tagged`) when the records do not say it themselves.
-
-        Returns:
-            (each answered key's result, each skipped key's failure), both in the order of ``keys``.
+        Returns (each answered key's result, each skipped key's failure), in the order of ``keys``. A
+        failure ``skip`` accepts is left for the adapter to note; any other cancels the rest and is raised
+        (see :func:`numbroker.adapters._paging.fan_out`).
         """
         return await fan_out(keys, fetch, concurrency=self.page_concurrency, skip=skip)
 
@@ -338,11 +325,7 @@ class Provider(ABC):
         return walk_owned_tokens(fetch, provider_id=self.id, max_pages=self.max_pages)
 
     async def _holds_number(self, entries: AsyncIterator[OwnedItem], e164: str) -> bool:
-        """True when canonical ``e164`` is among the held ``entries`` (e.g. an owned list filtered by that number).
-
-        Every entry is compared in canonical E.164; an entry that is not a readable phone number makes a
-        "no" unprovable, so it raises :class:`ProviderResponseError` instead of answering False.
-        """
+        """True when canonical ``e164`` is among the held ``entries`` (see :func:`.holds_number`)."""
         return await holds_number(entries, e164, provider_id=self.id)
 
     # -- searching ---------------------------------------------------------------------------------

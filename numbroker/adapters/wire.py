@@ -6,22 +6,38 @@ a wrong type with the vendor's field name (``record(...)``, then ``text``, ``fla
 A missing key and a JSON ``null`` both read as None in every reader but ``record`` (``text`` only with
 ``optional``).
 
-In ``_fetch_page`` they read a page's envelope too: a :class:`FieldError` there fails the page, naming the
-field. A field the walk can do without (a page number a vendor echoes, a total that only adds a note) is
-read ``lenient``: a value of another type then reads as None instead of failing.
+In ``_fetch_page`` (and an owned list's ``fetch``) they read a page's envelope too: a :class:`FieldError`
+there fails the page, naming the field. A field the walk can do without (a page number a vendor echoes, a
+total that only adds a note) is read ``lenient``: a value of another type then reads as None instead of
+failing. :func:`pick` never fails, for answers the adapter judges itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from numbroker._money import FieldError, decimal_from_json_number, decimal_from_string
 from numbroker.adapters._json import AMBIGUOUS, ambiguous_key
 from numbroker.adapters._records import raw_record
 
-__all__ = ["count", "decimal", "flag", "identifier", "integer", "items", "mapping", "record", "text", "words"]
+__all__ = ["count", "decimal", "flag", "identifier", "integer", "items", "mapping", "pick", "record", "text", "words"]
+
+_T = TypeVar("_T")
+
+
+def pick(value: object, key: str, kind: type[_T]) -> _T | None:
+    """The value at ``key`` when ``value`` is a JSON object and the value there is a ``kind``; else None.
+
+    Never raises: for an answer whose shape the adapter judges itself (a purchase answer, an error body,
+    an owned-list entry), raising its own error or going on without the value. ``kind=int`` never
+    accepts ``true``/``false``.
+    """
+    found = value.get(key) if isinstance(value, Mapping) else None
+    if isinstance(found, kind) and not (kind is int and isinstance(found, bool)):
+        return found
+    return None
 
 
 def record(value: object) -> Mapping[str, Any]:

@@ -281,12 +281,11 @@ class BirdProvider(Provider):
         entries = body if isinstance(body, list) else [body]
         for entry in entries:
             if isinstance(entry, dict) and same_number(entry.get("numberString"), offer.e164):
-                vendor_id = entry.get("id")
                 return PurchaseReceipt(
                     provider=self.id,
                     offer_id=offer.offer_id,
                     e164=offer.e164,
-                    vendor_id=vendor_id if isinstance(vendor_id, str) else None,
+                    vendor_id=wire.pick(entry, "id", str),
                     request_id=self.connection.request_id(response),
                     details={k: json_safe(entry[k]) for k in _RECEIPT_FIELDS if k in entry},
                 )

@@ -259,8 +259,8 @@ class IdentityCallProvider(Provider):
                 raise exc.recast(NumberUnavailableError) from None
             raise
         answer = self.connection.json(response)
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, dict):
+        data = wire.pick(answer, "data", dict)
+        if data is None:
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} without a data object")
         bought = data.get("phone_number")
         if bought is not None and not same_number(bought, offer.e164):
@@ -281,10 +281,9 @@ class IdentityCallProvider(Provider):
             answer = self.connection.json(
                 await self.connection.get(url, params={"page": number, "per_page": _OWNED_PER_PAGE})
             )
-            data = answer.get("data") if isinstance(answer, dict) else None
-            meta = answer.get("meta") if isinstance(answer, dict) else None
-            meta = meta if isinstance(meta, dict) else {}
-            if not isinstance(data, list):
+            data = wire.pick(answer, "data", list)
+            meta = wire.pick(answer, "meta", dict) or {}
+            if data is None:
                 raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
             return OwnedPage.from_items(
                 data,

@@ -435,8 +435,8 @@ class PlivoProvider(Provider):
         assigned = self._assigned(entry, offer)
         self._check_active(entry, offer, assigned)
         details: dict[str, JsonValue] = {"status": body["status"], "number_status": entry.get("status")}
-        if isinstance(body.get("message"), str):
-            details["message"] = body["message"][:200]
+        if (message := wire.pick(body, "message", str)) is not None:
+            details["message"] = message[:200]
         if assigned != offer.e164:
             details["requested_e164"] = offer.e164
             purchase_logger.warning("%s: asked for %s, Plivo assigned %s", self.id, offer.e164, assigned)
@@ -444,13 +444,13 @@ class PlivoProvider(Provider):
         if fallback:
             details["fallback_number"] = json_safe(fallback)
             purchase_logger.warning("%s: Plivo also assigned a fallback number %s", self.id, json_safe(fallback))
-        api_id = body.get("api_id")
+        api_id = wire.pick(body, "api_id", str)
         return PurchaseReceipt(
             provider=self.id,
             offer_id=offer.offer_id,
             e164=assigned,
             vendor_id=assigned[1:],
-            request_id=api_id[:200] if isinstance(api_id, str) and api_id else self.connection.request_id(response),
+            request_id=api_id[:200] if api_id else self.connection.request_id(response),
             details=details,
         )
 
@@ -467,8 +467,7 @@ class PlivoProvider(Provider):
                 self.id,
                 f"purchase of {offer.e164} answered {response.status_code} with status {top!r}, not 'fulfilled'",
             )
-        listed = body.get("numbers")
-        entries = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
+        entries = [e for e in wire.pick(body, "numbers", list) or [] if isinstance(e, dict)]
         mine = [e for e in entries if same_number(_plus(e.get("number")), offer.e164)]
         entry = mine[0] if mine else (entries[0] if len(entries) == 1 else None)
         if entry is None:

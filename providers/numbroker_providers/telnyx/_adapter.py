@@ -71,7 +71,6 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-import anyio
 import httpx
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
@@ -88,7 +87,6 @@ from numbroker import (
     NumberUnavailableError,
     ProviderError,
     ProviderResponseError,
-    ProviderTimeoutError,
     QueryFilter,
     SearchQuery,
 )
@@ -105,10 +103,10 @@ from numbroker.adapters import (
     json_safe,
     make_offer,
     money_from_string,
-    same_number,
     validate_currency,
     wire,
 )
+from numbroker_providers.telnyx._orders import follow, order_data, status_of
 
 __all__ = ["TelnyxProvider"]
 
@@ -361,8 +359,8 @@ class TelnyxProvider(Provider):
             if other := sorted({n for n in names if n not in _FEATURE_CAPABILITIES}):
                 details["other_features"] = list(other)
         country, region = _regions(rec, query.country)
-        vanity = rec.get("vanity_format")
-        if isinstance(vanity, str) and vanity.strip():
+        vanity = wire.pick(rec, "vanity_format", str)
+        if vanity and vanity.strip():
             details["vanity_format"] = vanity.strip()[:40]
         # Telnyx orders by number: offer_id=None makes the offer id the canonical E.164.
         return make_offer(
@@ -393,15 +391,21 @@ class TelnyxProvider(Provider):
             if isinstance(exc, NotFoundError) or _NOT_AVAILABLE.search(exc.vendor_message or ""):
                 raise exc.recast(NumberUnavailableError) from None
             raise
-        order = self._order(response, offer.e164, placed=False)
+        order = order_data(self.connection, response, offer.e164)
         order_id = order.get("id")
-        status = _number_status(order, offer.e164)
+        status = status_of(order, offer.e164)
         if status == "pending":
             if not isinstance(order_id, str) or not order_id.strip():
                 raise ProviderResponseError(
                     self.id, f"the order for {offer.e164} is pending but has no id to follow; ownership unknown"
                 )
-            order, status = await self._follow(order_id, offer.e164)
+            order, status = await follow(
+                self.connection,
+                order_id,
+                offer.e164,
+                within=self.order_timeout,
+                poll_interval=self.order_poll_interval,
+            )
         if status == "failure":
             raise NumberUnavailableError(
                 self.id,
@@ -425,50 +429,6 @@ class TelnyxProvider(Provider):
             request_id=self.connection.request_id(response),
             details=details,
         )
-
-    async def _follow(self, order_id: str, e164: str) -> tuple[Mapping[str, Any], str]:
-        """Read a pending order again until its number settles or ``order_timeout`` passes."""
-        deadline = anyio.current_time() + self.order_timeout
-        url = self.connection.url("number_orders", order_id)
-        reads = 0
-        while True:
-            left = deadline - anyio.current_time()
-            if left <= 0:
-                raise ProviderTimeoutError(
-                    self.id,
-                    f"the number order {order_id} for {e164} was still pending after {self.order_timeout:g}s "
-                    f"({reads} reads): it may still complete; confirm ownership before buying again",
-                )
-            await anyio.sleep(min(self.order_poll_interval, left))
-            try:
-                response = await self.connection.get(url)
-                order = self._order(response, e164, placed=True)
-            except ProviderError as exc:
-                # The order was placed: whatever the read says (even a 404), the outcome is unknown.
-                raise ProviderResponseError(
-                    self.id,
-                    f"the number order {order_id} for {e164} was placed but its status cannot be read: {exc.detail}",
-                ) from None
-            reads += 1
-            status = _number_status(order, e164)
-            if status != "pending":
-                return order, status
-
-    def _order(self, response: httpx.Response, e164: str, *, placed: bool) -> Mapping[str, Any]:
-        """The ``data`` object of an order answer; it must concern ``e164``."""
-        answer = self.connection.json(response)
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, dict):
-            raise ProviderResponseError(self.id, f"the number order for {e164} answered without a data object")
-        numbers = data.get("phone_numbers")
-        if isinstance(numbers, list) and numbers:
-            mine = [n for n in numbers if isinstance(n, dict) and same_number(n.get("phone_number"), e164)]
-            if not mine:
-                others = [n.get("phone_number") for n in numbers if isinstance(n, dict)][:3]
-                raise ProviderResponseError(
-                    self.id, f"the number order for {e164} answered with other numbers {others!r}; ownership unknown"
-                )
-        return data
 
     async def _owns_number(self, e164: str) -> bool:
         """The account's numbers read with ``filter[phone_number]`` (every page of that filtered list).
@@ -494,11 +454,10 @@ class TelnyxProvider(Provider):
                 params.append(("filter[phone_number]", wanted))
             params += [("page[number]", number), ("page[size]", _OWNED_PAGE_SIZE)]
             answer = self.connection.json(await self.connection.get(url, params=params))
-            data = answer.get("data") if isinstance(answer, dict) else None
-            if not isinstance(data, list):
+            data = wire.pick(answer, "data", list)
+            if data is None:
                 raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
-            meta = answer.get("meta")
-            meta = meta if isinstance(meta, dict) else {}
+            meta = wire.pick(answer, "meta", dict) or {}
             return OwnedPage(
                 numbers=[_owned_entry(item) for item in data],
                 echoed_page=wire.integer(meta, "page_number", lenient=True),
@@ -535,8 +494,7 @@ def _seconds(value: str | None) -> float | None:
 
 def _errors(body: Any) -> list[Any]:
     """The entries of Telnyx's ``{"errors": [...]}`` (none for any other body)."""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    return errors if isinstance(errors, list) else []
+    return wire.pick(body, "errors", list) or []
 
 
 def _error_text(error: Any) -> str:
@@ -565,27 +523,12 @@ def _first_code(body: Any) -> str | None:
     return str(code) if code not in (None, "") else None
 
 
-def _number_status(order: Mapping[str, Any], e164: str) -> Any:
-    """The status of ``e164`` in the order: its own entry's, else the order's."""
-    numbers = order.get("phone_numbers")
-    if isinstance(numbers, list):
-        for entry in numbers:
-            if isinstance(entry, dict) and same_number(entry.get("phone_number"), e164):
-                status = entry.get("status")
-                if status is not None:
-                    return status
-    return order.get("status")
-
-
 def _owned_entry(item: Any) -> OwnedEntry:
     """An owned-list entry, not held when its status says the number is no longer (or never became) ours."""
-    if not isinstance(item, dict):
-        return OwnedEntry("")
-    number = item.get("phone_number")
-    status = item.get("status")
-    word = status.strip() if isinstance(status, str) else None
+    status = wire.pick(item, "status", str)
+    word = status.strip() if status is not None else None
     held = word is None or word.lower() not in _NOT_OWNED
-    return OwnedEntry(number if isinstance(number, str) else "", held=held, status=word)
+    return OwnedEntry(wire.pick(item, "phone_number", str) or "", held=held, status=word)
 
 
 def _prices(rec: Mapping[str, Any]) -> tuple[Money | None, Money | None]:
@@ -627,7 +570,7 @@ def _regions(rec: Mapping[str, Any], asked: str) -> tuple[str, str | None]:
 
 
 def _feature_name(feature: Any, index: int) -> str:
-    name = feature.get("name") if isinstance(feature, dict) else None
-    if not isinstance(name, str) or not name.strip():
+    name = wire.pick(feature, "name", str)
+    if name is None or not name.strip():
         raise FieldError(f"expected {{'name': ...}}, got {feature!r}", field=f"features.{index}", value=feature)
     return name.strip().lower()

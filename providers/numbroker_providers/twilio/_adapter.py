@@ -54,7 +54,7 @@ import base64
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
@@ -92,9 +92,9 @@ from numbroker.adapters import (
     make_offer,
     path_segment,
     same_number,
-    validate_currency,
     wire,
 )
+from numbroker_providers.twilio._pricing import PriceList
 
 __all__ = ["DEFAULT_PRICING_BASE_URL", "SEARCH_CAP", "TwilioProvider"]
 
@@ -167,20 +167,6 @@ _UNASKED = _Asked(None)
 """The tag of a record that has none (one normalized on its own)."""
 
 _Entry = Tagged[_Asked]
-
-
-@dataclass(slots=True)
-class _PriceList:
-    """One country's price list: monthly price by normalized number type, and what went wrong."""
-
-    prices: dict[str, tuple[Money, Decimal | None]] = field(default_factory=dict)
-    problems: dict[str, str] = field(default_factory=dict)
-    failure: str | None = None
-
-
-def _type_key(name: str) -> str:
-    """``"toll free"``, ``"TollFree"``, ``"toll_free"`` → ``"tollfree"`` (the SDK's comparison)."""
-    return re.sub(r"[\s_\-]", "", name).lower()
 
 
 def _error_code(body: Any) -> str | None:
@@ -312,7 +298,7 @@ class TwilioProvider(Provider):
     # -- searching ---------------------------------------------------------------------------------
 
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
-        prices = _PriceList()
+        prices = PriceList()
         entries: list[_Entry] = []
         cut: list[str] = []
         failure: ProviderError | None = None
@@ -376,8 +362,8 @@ class TwilioProvider(Provider):
         kind = _PATHS[number_type]
         url = self._account_url("AvailablePhoneNumbers", query.country, f"{kind}.json")
         body = self.connection.json(await self.connection.get(url, params=self._params(query)))
-        records = body.get("available_phone_numbers") if isinstance(body, dict) else None
-        if not isinstance(records, list):
+        records = wire.pick(body, "available_phone_numbers", list)
+        if records is None:
             raise ProviderResponseError(
                 self.id, f'{kind}: expected an object {{"available_phone_numbers": [...]}}, got {type(body).__name__}'
             )
@@ -400,8 +386,8 @@ class TwilioProvider(Provider):
             raise (cause if isinstance(cause, NotFoundError) else exc).recast(
                 NotFoundError, f"Twilio lists no available numbers for {country} ({exc.detail})"
             ) from None
-        uris = body.get("subresource_uris") if isinstance(body, dict) else None
-        if not isinstance(uris, dict):
+        uris = wire.pick(body, "subresource_uris", dict)
+        if uris is None:
             raise ProviderResponseError(self.id, f"country {country}: expected an object with subresource_uris")
         listed = {_SUBRESOURCES[k] for k in uris if k in _SUBRESOURCES}
         others = sorted(str(k) for k in uris if k not in _SUBRESOURCES)
@@ -409,7 +395,7 @@ class TwilioProvider(Provider):
 
     # -- the price list ----------------------------------------------------------------------------
 
-    async def _load_prices(self, country: str, prices: _PriceList, leaving: anyio.Event) -> None:
+    async def _load_prices(self, country: str, prices: PriceList, leaving: anyio.Event) -> None:
         """Fetch and read the country's price list into ``prices``; a failure is recorded, never raised.
 
         ``leaving`` is set as the request is handed to the transport (or when it fails before that).
@@ -422,54 +408,19 @@ class TwilioProvider(Provider):
             return
         finally:
             leaving.set()
-        rows = body.get("phone_number_prices") if isinstance(body, dict) else None
-        if not isinstance(rows, list):
-            prices.failure = "the Pricing API's answer has no phone_number_prices list"
-            return
-        try:
-            currency = validate_currency(body.get("price_unit"), field="price_unit")
-        except FieldError as exc:
-            prices.failure = f"the Pricing API's price_unit is unusable: {exc.reason}"
-            return
-        seen: dict[str, tuple[Money, Decimal | None]] = {}
-        for index, row in enumerate(rows):
-            where = f"phone_number_prices[{index}]"
-            name = row.get("number_type") if isinstance(row, dict) else None
-            if not isinstance(name, str) or not name.strip():
-                prices.problems[f"#{index}"] = f"{where}.number_type is not a type name: {name!r}"
-                continue
-            key = _type_key(name)
-            try:
-                monthly = _price(row, "current_price", currency, where)
-                base = wire.decimal(row, "base_price", field=f"{where}.base_price")
-            except FieldError as exc:
-                prices.problems[key] = f"{exc.field}: {exc.reason}"
-                continue
-            if key in seen and seen[key][0] != monthly:
-                prices.problems[key] = f"{where}: a second, different price for {name!r}"
-                continue
-            seen[key] = (monthly, base)
-        for key in prices.problems:
-            seen.pop(key, None)
-        prices.prices = seen
+        prices.read(body)
 
-    def _report_prices(self, country: str, prices: _PriceList, types: set[NumberType | None]) -> None:
+    def _report_prices(self, country: str, prices: PriceList, types: set[NumberType | None]) -> None:
         if not types:
             return
-        if prices.failure is not None:
-            self._note(f"offers for {country} are unpriced: {prices.failure}")
-            return
-        for number_type in sorted((t for t in types if t is not None), key=list(_PATHS).index):
-            key = _type_key(_PATHS[number_type])
-            if key in prices.problems:
-                self._note(f"{_PATHS[number_type]} offers for {country} are unpriced: {prices.problems[key]}")
-            elif key not in prices.prices:
-                self._note(f"{_PATHS[number_type]} offers for {country} are unpriced: the price list has no such type")
+        asked = [_PATHS[number_type] for number_type in _PATHS if number_type in types]
+        for note in prices.unpriced(country, asked):
+            self._note(note)
 
     @staticmethod
-    def _priced(entry: _Entry, prices: _PriceList) -> _Entry:
+    def _priced(entry: _Entry, prices: PriceList) -> _Entry:
         kind = entry.tag.number_type
-        found = None if kind is None else prices.prices.get(_type_key(_PATHS[kind]))
+        found = None if kind is None else prices.find(_PATHS[kind])
         return entry if found is None else Tagged(entry.record, _Asked(kind, found[0], found[1]))
 
     # -- normalization -----------------------------------------------------------------------------
@@ -519,12 +470,11 @@ class TwilioProvider(Provider):
         bought = answer.get("phone_number")
         if not isinstance(bought, str) or not same_number(bought, offer.e164):
             raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
-        sid = answer.get("sid")
         return PurchaseReceipt(
             provider=self.id,
             offer_id=offer.offer_id,
             e164=offer.e164,
-            vendor_id=sid if isinstance(sid, str) and sid else None,
+            vendor_id=wire.pick(answer, "sid", str) or None,
             request_id=response.headers.get("twilio-request-id") or self.connection.request_id(response),
             details={k: json_safe(answer[k]) for k in _RECEIPT_FIELDS if k in answer},
         )
@@ -553,13 +503,10 @@ class TwilioProvider(Provider):
                     raise ProviderResponseError(self.id, f"owned numbers: next_page_uri points elsewhere: {token!r}")
                 params = parse_qsl(parts.query, keep_blank_values=True)
             answer = self.connection.json(await self.connection.get(url, params=params))
-            items = answer.get("incoming_phone_numbers") if isinstance(answer, dict) else None
-            if not isinstance(items, list):
+            items = wire.pick(answer, "incoming_phone_numbers", list)
+            if items is None:
                 raise ProviderResponseError(self.id, "owned numbers: expected {'incoming_phone_numbers': [...]}")
-            next_page = answer.get("next_page_uri")
-            return OwnedPage.from_items(
-                items, "phone_number", next_token=next_page if isinstance(next_page, str) and next_page else None
-            )
+            return OwnedPage.from_items(items, "phone_number", next_token=wire.pick(answer, "next_page_uri", str))
 
         return self._walk_owned_tokens(fetch)
 
@@ -578,14 +525,6 @@ def _purchase_refusal(exc: BadRequestError) -> ProviderHTTPError:
     if code == _INVALID_NUMBER:
         return exc.recast(BadRequestError, f"{exc.detail} (Twilio calls the number invalid)")
     return exc
-
-
-def _price(row: Mapping[str, Any], key: str, currency: str, where: str) -> Money:
-    """A price of the price list: a decimal string (the examples) or a JSON number (the type)."""
-    amount = wire.decimal(row, key, field=f"{where}.{key}")
-    if amount is None:
-        raise FieldError("no price", field=f"{where}.{key}", value=None)
-    return Money(amount=amount, currency=currency)
 
 
 def _capabilities(raw: Mapping[str, Any] | None) -> list[Capability] | None:

@@ -342,20 +342,20 @@ class VobizProvider(Provider):
         body = self.connection.json(response)
         if not isinstance(body, dict):
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} with an unexpected body")
-        number: dict[str, Any] = body["number"] if isinstance(body.get("number"), dict) else {}
-        bought = number.get("e164")
-        if isinstance(bought, str) and bought.strip() and bought.strip() != offer.e164:
+        number: dict[str, Any] = wire.pick(body, "number", dict) or {}
+        bought = wire.pick(number, "e164", str)
+        if bought and bought.strip() and bought.strip() != offer.e164:
             raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
         details: dict[str, JsonValue] = {k: json_safe(number[k]) for k in _RECEIPT_FIELDS if k in number}
-        if isinstance(body.get("message"), str):
-            details["message"] = body["message"][:200]
-        request_id = body.get("requestId")
+        if (message := wire.pick(body, "message", str)) is not None:
+            details["message"] = message[:200]
+        request_id = wire.pick(body, "requestId", str)
         return PurchaseReceipt(
             provider=self.id,
             offer_id=offer.offer_id,
             e164=offer.e164,
             vendor_id=wire.identifier(number, "id"),
-            request_id=request_id if isinstance(request_id, str) else self.connection.request_id(response),
+            request_id=request_id if request_id is not None else self.connection.request_id(response),
             details=details,
         )
 
