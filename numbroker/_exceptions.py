@@ -10,8 +10,7 @@ Every error a caller can meet is a :class:`NumbrokerError`::
     ├── IncompleteSearchError(NumbrokerError)              strict mode: a provider failed (carries the result;
     │                                                      defined in ``_reports`` beside the result it carries)
     ├── ProviderError(NumbrokerError)                      .provider (id) on every instance
-    │   ├── ProviderHTTPError                              .status_code, .body (truncated), .headers, .request_id,
-    │   │                                                  .vendor_code, .vendor_message
+    │   ├── ProviderHTTPError                              .status_code, .body (truncated), .headers, .request_id
     │   │   ├── BadRequestError                            400/409/422: the vendor refused the request as asked
     │   │   │   └── ReservationRequiredError               a purchase refused until the number is reserved
     │   │   ├── AuthenticationError                        401: missing, wrong or expired credentials

@@ -1,4 +1,4 @@
-"""Each search records on its own run: statistics are passed explicitly, never shared between searches."""
+"""Each search records on its own run: statistics are never shared between searches."""
 
 from __future__ import annotations
 
