@@ -14,10 +14,12 @@ from numbroker import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    NotFoundError,
     ProviderConnectionError,
     ProviderResponseError,
     ProviderTimeoutError,
 )
+from numbroker.adapters import Connection
 from numbroker.testing import InFlight
 
 from .vendors import (
@@ -222,3 +224,79 @@ async def test_sent_is_set_as_the_request_is_handed_to_the_transport() -> None:
         answer.set()
 
     assert ["transport saw it (sent=True)", "caller went on"] == order
+
+
+@pytest.mark.anyio
+async def test_a_post_sends_extra_headers_beside_the_auth_headers() -> None:
+    """post(headers=...) adds headers (an uncompressed answer, say); the provider's auth headers always go too."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    async with build(NumberedWire, handler) as provider:
+        await provider.connection.post(provider.connection.url("buy"), json={}, headers={"Accept-Encoding": "identity"})
+
+    assert "identity" == seen[0].headers["accept-encoding"]
+    assert f"Key {SECRET}" == seen[0].headers["authorization"]
+
+
+class _OneChunk(httpx.AsyncByteStream):
+    """One network chunk (a class iterator: nothing is left unclosed when the read fails)."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunks = [chunk]
+
+    def __aiter__(self) -> _OneChunk:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self.chunks:
+            raise StopAsyncIteration
+        return self.chunks.pop()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("streamed", [True, False])
+async def test_an_answer_that_cannot_be_decompressed_is_a_response_error(streamed: bool) -> None:
+    """A body that claims gzip and is not: never an httpx exception, whether streamed or made in memory."""
+    body = b"\x1f\x8b not gzip"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Encoding": "gzip"}
+        if streamed:
+            return httpx.Response(200, stream=_OneChunk(body), headers=headers)
+        return httpx.Response(200, content=body, headers=headers)
+
+    async with build_capped(Capped, handler) as provider:
+        with pytest.raises(ProviderResponseError, match="not valid compressed data"):
+            await provider.connection.post(provider.connection.url("buy"), json={})
+
+
+def test_the_request_id_is_read_from_a_response_or_its_headers() -> None:
+    response = httpx.Response(200, headers={"X-Request-Id": "r-1"})
+
+    assert "r-1" == Connection.request_id(response)
+    assert "r-2" == Connection.request_id({"request-id": "r-2"})
+    assert Connection.request_id({}) is None
+
+
+@pytest.mark.anyio
+async def test_a_secret_added_to_the_connection_never_shows_and_a_short_one_is_refused() -> None:
+    """An account id registered with add_secret is masked in errors like a credential; one too short is refused."""
+    account = "AC0123456789abcdef"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"message": f"no account {account}"})
+
+    async with build_capped(Capped, handler) as provider:
+        provider.connection.add_secret(account, name="account_sid")
+        with pytest.raises(ConfigurationError, match="capped: account_sid is shorter") as refused:
+            provider.connection.add_secret("AC01", name="account_sid")
+        with pytest.raises(NotFoundError) as caught:
+            await provider.connection.get(provider.connection.url("Accounts", account))
+
+    assert "AC01" not in str(refused.value)
+    assert account not in str(caught.value) and account not in caught.value.body
+    assert "no account ***" == caught.value.vendor_message

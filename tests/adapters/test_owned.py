@@ -8,15 +8,11 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from numbroker import (
-    ConfigurationError,
-    ProviderResponseError,
-)
+from numbroker import ConfigurationError, ProviderResponseError
+from numbroker.adapters import FieldError, OwnedEntry, OwnedPage, wire
+from numbroker.adapters._owned import holds_number, walk_owned_numbered, walk_owned_tokens
 
-from .vendors import (
-    Capped,
-    build_capped,
-)
+from .vendors import Capped, build_capped
 
 
 class Owner(Capped):
@@ -82,3 +78,69 @@ async def test_without_a_per_number_answer_the_owned_list_is_walked() -> None:
         with pytest.raises(ConfigurationError, match="not a phone number"):
             await provider.owns("nope")
     assert ["/owned", "/owned"] == log
+
+
+# -- owned-list entries and pages ------------------------------------------------------------------
+
+
+async def entries(*items: str | OwnedEntry) -> AsyncIterator[str | OwnedEntry]:
+    for item in items:
+        yield item
+
+
+@pytest.mark.anyio
+async def test_an_entry_the_account_does_not_hold_never_counts_as_owned() -> None:
+    """A released number the vendor still lists is walked but is no proof of ownership; a held one is."""
+    released = OwnedEntry("+14155550100", held=False, status="deleted")
+
+    assert not await holds_number(entries(released, "+14155550101"), "+14155550100", provider_id="p")
+    assert await holds_number(entries(released, OwnedEntry("+1 415 555 0100")), "+14155550100", provider_id="p")
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_held_entry_makes_a_no_unprovable_but_a_released_one_does_not() -> None:
+    with pytest.raises(ProviderResponseError, match="1 owned numbers are not readable"):
+        await holds_number(entries("", "+14155550101"), "+14155550100", provider_id="p")
+
+    assert not await holds_number(entries(OwnedEntry("", held=False)), "+14155550100", provider_id="p")
+
+
+def test_a_page_from_items_takes_each_items_number_as_written() -> None:
+    """An item without a string at the key is an entry without a readable number: "" (it still fills the page)."""
+    page = OwnedPage.from_items([{"e164": "+14155550100"}, {"e164": 14155550101}, "junk", {}], "e164", total=4)
+
+    assert ["+14155550100", "", "", ""] == list(page.numbers)
+    assert 4 == page.total
+
+
+@pytest.mark.anyio
+async def test_entries_not_held_fill_their_page_so_the_walk_goes_on() -> None:
+    """A full page of released entries is still a full page: the next page is read."""
+    pages: dict[int, list[str | OwnedEntry]] = {
+        1: [OwnedEntry(f"+1415555010{i}", held=False) for i in range(2)],
+        2: ["+14155550109"],
+    }
+
+    async def fetch(number: int) -> OwnedPage:
+        return OwnedPage(numbers=pages[number])
+
+    walked = [entry async for entry in walk_owned_numbered(fetch, 2, provider_id="p", max_pages=5)]
+
+    assert [*pages[1], *pages[2]] == walked
+
+
+@pytest.mark.anyio
+async def test_a_page_field_that_cannot_be_read_means_the_list_cannot_be_read() -> None:
+    """A FieldError while reading an owned page (a typed reader on its envelope) is a ProviderResponseError."""
+
+    async def numbered(number: int) -> OwnedPage:
+        wire.count({"total": -5}, "total")
+        raise AssertionError("unreachable")
+
+    async def tokens(token: str | None) -> OwnedPage:
+        raise FieldError("expected an array", field="items")
+
+    with pytest.raises(ProviderResponseError, match="owned numbers page 1: total: expected a whole number from 0"):
+        [entry async for entry in walk_owned_numbered(numbered, 10, provider_id="p", max_pages=5)]
+    with pytest.raises(ProviderResponseError, match="owned numbers page 1: items: expected an array"):
+        [entry async for entry in walk_owned_tokens(tokens, provider_id="p", max_pages=5)]
