@@ -4,7 +4,7 @@ A vendor pages its results one of two ways, and each has an engine here, a free 
 ``fetch`` callback (one HTTP call for one page, the adapter's ``_fetch_page``) and a ``deliver``
 callback (normalize the page and hand it on; True stops the walk):
 
-* :func:`walk_numbered`: page/per_page/total. Page 1 gives the total; the other pages are then
+* :class:`NumberedWalk`: page/per_page/total. Page 1 gives the total; the other pages are then
   requested concurrently, at most ``concurrency`` in flight and at most twice that many fetched but not
   yet delivered (:class:`PageWindow`), so normalization lagging behind a fast network never piles up
   raw pages.
@@ -42,11 +42,11 @@ __all__ = [
     "MAX_TOTAL",
     "Cursor",
     "Deliver",
+    "NumberedWalk",
     "PageWindow",
     "RawPage",
     "checked_total",
     "fan_out",
-    "walk_numbered",
     "walk_tokens",
 ]
 
@@ -153,18 +153,8 @@ def checked_total(total: object, provider_id: str) -> int | None:
     return total
 
 
-async def walk_numbered(
-    fetch: Callable[[int], Awaitable[RawPage]],
-    deliver: Deliver,
-    stats: ProviderStats,
-    *,
-    per_page: int,
-    max_pages: int,
-    concurrency: int,
-    max_offers: int | None = None,
-    provider_id: str = "",
-) -> None:
-    """Walk numbered pages: page 1 (for the total), then the others ``concurrency`` at a time.
+class NumberedWalk:
+    """A walk of numbered pages: page 1 (for the total), then the others ``concurrency`` at a time.
 
     ``fetch(n)`` reads page ``n`` (1-based); ``deliver(page, n)`` normalizes and hands it on, and returns
     True when no more pages are wanted. Without ``max_offers`` the other pages are requested before
@@ -175,31 +165,11 @@ async def walk_numbered(
     page shorter than ``per_page`` while the total says more exist sets the page size the walk expects
     (see the module docstring).
 
-    Raises:
-        ProviderResponseError: the stated total is not a whole number from 0 to :data:`MAX_TOTAL`.
-        ProviderError: a page could not be fetched (pages already delivered stay delivered).
-    """
-    walk = _NumberedWalk(
-        fetch,
-        deliver,
-        stats,
-        per_page=per_page,
-        max_pages=max_pages,
-        concurrency=concurrency,
-        max_offers=max_offers,
-        provider_id=provider_id,
-    )
-    await walk.run()
-
-
-class _NumberedWalk:
-    """One walk of numbered pages, in its steps (see :func:`walk_numbered`).
-
-    :meth:`run` reads page 1; with a total, :meth:`_to_total` reads the pages it promises (page 2 alone
-    first when the vendor pages by a smaller size, the rest in a :class:`PageWindow`) and
-    :meth:`_check_sizes` notes pages that came short; :meth:`_read_on` then walks one page at a time past
-    a last page that was full. ``size`` is the page size the walk expects; ``sizes`` holds the records of
-    each page after the first.
+    The steps: :meth:`run` reads page 1; with a total, :meth:`_to_total` reads the pages it promises (page 2
+    alone first when the vendor pages by a smaller size, the rest in a :class:`PageWindow`) and
+    :meth:`_check_sizes` notes pages that came short; :meth:`_read_on` then walks one page at a time past a
+    last page that was full. ``size`` is the page size the walk expects; ``sizes`` holds the records of each
+    page after the first.
     """
 
     def __init__(
@@ -211,8 +181,8 @@ class _NumberedWalk:
         per_page: int,
         max_pages: int,
         concurrency: int,
-        max_offers: int | None,
-        provider_id: str,
+        max_offers: int | None = None,
+        provider_id: str = "",
     ) -> None:
         self.fetch = fetch
         self.deliver = deliver
@@ -231,6 +201,12 @@ class _NumberedWalk:
         self.stats.truncated = self.stats.truncated or truncated
 
     async def run(self) -> None:
+        """Walk every page.
+
+        Raises:
+            ProviderResponseError: the stated total is not a whole number from 0 to :data:`MAX_TOTAL`.
+            ProviderError: a page could not be fetched (pages already delivered stay delivered).
+        """
         first = await self.fetch(1)
         self.total = checked_total(first.total, self.provider_id)
         self._learn_size(first)
@@ -418,7 +394,7 @@ async def walk_tokens(
 ) -> None:
     """Walk a page-token chain: ``fetch(None)``, then ``fetch(token)`` for each next-page token.
 
-    ``deliver`` is as for :func:`walk_numbered`. A repeated token fails the walk (a
+    ``deliver`` is as for :class:`NumberedWalk`. A repeated token fails the walk (a
     :class:`ProviderResponseError` after the pages already fetched are delivered); ``max_pages`` stops it.
     """
     # Two tasks: this one walks the chain, fetching page after page and never normalizing, so each

@@ -1,7 +1,7 @@
 """The page-streaming template: every page of one provider's search fetched, normalized and handed on.
 
 :meth:`Provider.stream_pages <numbroker.adapters.Provider.stream_pages>` delegates here. The provider's
-declared paging style picks the engine (:func:`~numbroker.adapters._paging.walk_numbered`,
+declared paging style picks the engine (:class:`~numbroker.adapters._paging.NumberedWalk`,
 :func:`~numbroker.adapters._paging.walk_tokens`, or one request); each raw page is normalized one at a time per
 search (:func:`~numbroker.adapters._normalizing.normalize_page`) and delivered to the consumer as soon as it is
 ready. Anything unexpected that one vendor's page makes the adapter raise fails that provider alone.
@@ -21,7 +21,7 @@ from numbroker._exceptions import ProviderError, ProviderResponseError
 from numbroker._models import SearchQuery
 from numbroker._money import FieldError
 from numbroker.adapters._normalizing import Normalizer, PageResult, normalize_page
-from numbroker.adapters._paging import Cursor, RawPage, walk_numbered, walk_tokens
+from numbroker.adapters._paging import Cursor, NumberedWalk, RawPage, walk_tokens
 from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 
 __all__ = ["PageSink", "Streamed", "stream_pages"]
@@ -102,7 +102,7 @@ async def stream_pages(
 
     with running(run):
         if provider.paging == "numbered":
-            await walk_numbered(
+            walk = NumberedWalk(
                 fetch,
                 deliver,
                 run.stats,
@@ -112,6 +112,7 @@ async def stream_pages(
                 max_offers=max_offers,
                 provider_id=provider.id,
             )
+            await walk.run()
         elif provider.paging == "token":
             await walk_tokens(fetch, deliver, run.stats, provider_id=provider.id, max_pages=provider.max_pages)
         else:
