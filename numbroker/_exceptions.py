@@ -128,6 +128,8 @@ class ProviderHTTPError(ProviderError):
         body: the response body, truncated to ``BODY_LIMIT`` characters and redacted.
         headers: the response headers, names lower-cased.
         request_id: the vendor's request id, when its error envelope gives one.
+        vendor_code: the vendor's own error code, when its adapter reads one from the error body.
+        vendor_message: the vendor's own account of the failure, as its adapter reads it from the body.
     """
 
     def __init__(
@@ -139,12 +141,16 @@ class ProviderHTTPError(ProviderError):
         body: str = "",
         headers: Mapping[str, str] | None = None,
         request_id: str | None = None,
+        vendor_code: str | None = None,
+        vendor_message: str | None = None,
     ) -> None:
         super().__init__(provider, message)
         self.status_code = status_code
         self.body = body[:BODY_LIMIT]
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.request_id = request_id
+        self.vendor_code = vendor_code
+        self.vendor_message = vendor_message
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_http_error, (type(self), self.provider, self.detail, self._state()))
@@ -155,6 +161,8 @@ class ProviderHTTPError(ProviderError):
             "body": self.body,
             "headers": self.headers,
             "request_id": self.request_id,
+            "vendor_code": self.vendor_code,
+            "vendor_message": self.vendor_message,
         }
 
     def recast(self, cls: type[_H], message: str | None = None) -> _H:
@@ -224,9 +232,20 @@ class RateLimitedError(ProviderHTTPError):
         body: str = "",
         headers: Mapping[str, str] | None = None,
         request_id: str | None = None,
+        vendor_code: str | None = None,
+        vendor_message: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(provider, message, status_code=status_code, body=body, headers=headers, request_id=request_id)
+        super().__init__(
+            provider,
+            message,
+            status_code=status_code,
+            body=body,
+            headers=headers,
+            request_id=request_id,
+            vendor_code=vendor_code,
+            vendor_message=vendor_message,
+        )
         self.retry_after = retry_after
 
     def _state(self) -> dict[str, Any]:
