@@ -63,7 +63,6 @@ def test_missing_credentials_names_argument_and_variable_not_value() -> None:
     assert "VOBIZ_AUTH_TOKEN" in str(error)
 
 
-
 # -- the drawn tree --------------------------------------------------------------------------------
 
 _SOURCES = (Path(numbroker.__file__).parent, Path(numbroker_providers.__file__).parent)
