@@ -11,7 +11,8 @@ The suites a provider's tests subclass, each with the provider's data (one class
 
 * :mod:`numbroker.testing.contract`: the contract every provider must pass (pytest).
 * :mod:`numbroker.testing.integration`: the real adapter against its sandbox over loopback HTTP (pytest).
-* :mod:`numbroker.testing.fuzz`: structure-aware fuzzing of normalization, and hostile values (hypothesis).
+* :mod:`numbroker.testing.fuzz`: structure-aware fuzzing of normalization, and hostile values (needs hypothesis,
+  which imports pytest where it is installed).
 * :mod:`numbroker.testing.purchase`: purchases against a mock vendor, and buy-cheapest over sandboxes (pytest).
 * :mod:`numbroker.testing.live`: a read-only search of the real API when credentials are set (pytest).
 

@@ -71,6 +71,7 @@ __all__ = [
     "mutated_records",
     "replaying",
     "safety_net",
+    "search_outcome",
 ]
 
 _P = TypeVar("_P", bound=Provider)
@@ -259,6 +260,19 @@ def replaying(
     return cls(transport=httpx.MockTransport(handle), retry=RetryPolicy(attempts=1), **options)
 
 
+def search_outcome(adapter: Provider, query: SearchQuery) -> ProviderResult | ProviderError:
+    """Search ``query`` through ``adapter`` (closing it): the result, or the provider error raised."""
+
+    async def run() -> ProviderResult | ProviderError:
+        async with adapter:
+            try:
+                return await adapter.search(query)
+            except ProviderError as exc:
+                return exc
+
+    return anyio.run(run)
+
+
 def check_page(
     adapter: Provider,
     query: SearchQuery,
@@ -275,19 +289,12 @@ def check_page(
     ``requests`` requests sent, or ``pages`` of them when others ask something else) accounted for, and no
     record caught by the safety net; or a ``ProviderResponseError``.
     """
-
-    async def search() -> Any:
-        async with adapter:
-            try:
-                return await adapter.search(query)
-            except ProviderResponseError as exc:
-                return exc
-
     with safety_net() as caught:
-        outcome = anyio.run(search)
+        outcome = search_outcome(adapter, query)
 
     assert [] == [r.getMessage() for r in caught]
-    if isinstance(outcome, ProviderResponseError):
+    if isinstance(outcome, ProviderError):
+        assert isinstance(outcome, ProviderResponseError), outcome
         assert adapter.id == outcome.provider
         return outcome
     stats = outcome.stats
@@ -299,7 +306,6 @@ def check_page(
         check_offer(offer, adapter.id, query)
     for rejected in outcome.rejected:
         check_rejected(rejected, adapter.id, roots)
-    assert isinstance(outcome, ProviderResult)
     return outcome
 
 
@@ -547,7 +553,9 @@ class FuzzSuite:
         from numbroker.testing.hostile import credentials_sent
 
         seen: list[httpx.Request] = []
-        _search(self.provider(b"{}", seen), SearchQuery(country=self.countries()[0], number_type=self.hostile_type))
+        search_outcome(
+            self.provider(b"{}", seen), SearchQuery(country=self.countries()[0], number_type=self.hostile_type)
+        )
         given = list(self.credentials.values())
         sent = [value for request in seen[:1] for value in credentials_sent(request.headers.items())]
         return list(dict.fromkeys([*given, *(value.rstrip("=") for value in sent if value not in given)]))
@@ -639,7 +647,7 @@ class FuzzSuite:
             body, count = page
             query = SearchQuery(country=country, number_type=self.hostile_type)
             seen: list[httpx.Request] = []
-            outcome = _search(self.provider(body, seen), query)
+            outcome = search_outcome(self.provider(body, seen), query)
 
             check_no_secret(outcome, secrets)
             if not isinstance(outcome, ProviderError):
@@ -663,16 +671,3 @@ class FuzzSuite:
             check_record(self.provider(b""), record, SearchQuery(country=country), roots)
 
         check()
-
-
-def _search(adapter: Provider, query: SearchQuery) -> ProviderResult | ProviderError:
-    """Search ``query`` through ``adapter`` (closing it); a provider error is returned, not raised."""
-
-    async def run() -> ProviderResult | ProviderError:
-        async with adapter:
-            try:
-                return await adapter.search(query)
-            except ProviderError as exc:
-                return exc
-
-    return anyio.run(run)

@@ -30,8 +30,9 @@ one place the suites call it. This module imports pytest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Final, NamedTuple
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar, Final, NamedTuple, TypeVar
 
 import httpx
 import pytest
@@ -46,6 +47,7 @@ from numbroker.testing import Recorder
 __all__ = ["Answer", "PurchaseSuite", "buy_cheapest_from"]
 
 Handler = Callable[[httpx.Request], httpx.Response]
+_T = TypeVar("_T")
 
 SANDBOX_TERMS: Final[Mapping[str, Any]] = {"dry_run": False, "confirm_delay": 0, "confirm_window": 0}
 """The terms :func:`buy_cheapest_from` starts from: it buys, and settles an ambiguous outcome at once."""
@@ -93,6 +95,8 @@ class PurchaseSuite:
     """The provider's retry policy (a purchase is never retried; reads are)."""
     answers: ClassVar[Sequence[Answer]] = ()
     """Purchase answers and their meanings: each is checked by the suite."""
+    buy_terms: ClassVar[Mapping[str, Any]] = {}
+    """The buy-cheapest terms every :meth:`buy_cheapest` run starts from (caps, ``allow_assumed_currency``...)."""
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """Parametrize the answers test by :attr:`answers`."""
@@ -113,23 +117,44 @@ class PurchaseSuite:
         self, handler: Handler, offer: AvailableNumber | None = None, **options: Any
     ) -> tuple[PurchaseReceipt | Exception, list[httpx.Request]]:
         """Buy ``offer`` (default :attr:`offer_to_buy`): the receipt or the error raised, and the requests sent."""
-        requests: list[httpx.Request] = []
-        async with self.provider(handler, requests, **options) as provider:
-            try:
-                return await provider.purchase(offer or self.offer_to_buy), requests
-            except Exception as exc:
-                return exc, requests
+        return await self._outcome(handler, options, lambda provider: provider.purchase(offer or self.offer_to_buy))
 
     async def owns(
         self, handler: Handler, e164: str | None = None, **options: Any
     ) -> tuple[bool | Exception, list[httpx.Request]]:
         """Whether the account owns ``e164`` (default the offer's number), or the error raised; the requests sent."""
+        return await self._outcome(handler, options, lambda provider: provider.owns(e164 or self.offer_to_buy.e164))
+
+    async def _outcome(
+        self, handler: Handler, options: Mapping[str, Any], act: Callable[[Provider], Awaitable[_T]]
+    ) -> tuple[_T | Exception, list[httpx.Request]]:
         requests: list[httpx.Request] = []
         async with self.provider(handler, requests, **options) as provider:
             try:
-                return await provider.owns(e164 or self.offer_to_buy.e164), requests
+                return await act(provider), requests
             except Exception as exc:
                 return exc, requests
+
+    def check_receipt(
+        self, receipt: object, *, vendor_id: str | None, request_id: str | None, details: Mapping[str, Any]
+    ) -> None:
+        """``receipt`` is this provider's for :attr:`offer_to_buy` with these vendor fields; it shows no credential."""
+        assert isinstance(receipt, PurchaseReceipt), receipt
+        offer = self.offer_to_buy
+        assert (self.provider_class.id, offer.offer_id, offer.e164, vendor_id, request_id) == (
+            receipt.provider,
+            receipt.offer_id,
+            receipt.e164,
+            receipt.vendor_id,
+            receipt.request_id,
+        )
+        assert dict(details) == receipt.details
+        shown = json.dumps(receipt.model_dump(mode="json"))
+        assert not [secret for secret in self.credentials.values() if secret in shown]
+
+    async def buy_cheapest(self, providers: Sequence[Provider], query: SearchQuery, **terms: Any) -> BuyResult:
+        """Run buy-cheapest over ``providers`` on :attr:`buy_terms` and ``terms`` (see :func:`buy_cheapest_from`)."""
+        return await buy_cheapest_from(providers, query, **{**self.buy_terms, **terms})
 
     # -- the suite -----------------------------------------------------------------------------------
 
