@@ -8,14 +8,7 @@ from typing import ClassVar
 
 import pytest
 
-from numbroker import (
-    AuthenticationError,
-    AvailableNumber,
-    Capability,
-    NumberType,
-    ProviderHTTPError,
-    SearchQuery,
-)
+from numbroker import AuthenticationError, AvailableNumber, Capability, NumberType, ProviderHTTPError, SearchQuery
 from numbroker.adapters import ProviderResult
 from numbroker.sandbox import Sandbox, SandboxRecord, ServedRequest
 from numbroker.testing.integration import NumberedIntegrationSuite, Refusal
