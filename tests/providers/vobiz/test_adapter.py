@@ -56,17 +56,7 @@ class Vendor(Recorder):
 
 def record(i: int, **over: Any) -> dict[str, Any]:
     """A valid active US inventory item with a distinct id and number."""
-    item = {
-        "id": f"id-{i}",
-        "e164": f"+1415{2000000 + i:07d}",
-        "country": "US",
-        "region": "CA",
-        "status": "active",
-        "setup_fee": 0,
-        "monthly_fee": 1,
-        "currency": "USD",
-    }
-    return {**item, **over}
+    return {"id": f"id-{i}", "e164": f"+1415{2000000 + i:07d}", **fixture("active_us_item.json"), **over}
 
 
 def inventory(records: list[Any], *, total: int | None = None, omit_total: bool = False, cap: int = 100) -> Handler:
