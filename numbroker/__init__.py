@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from numbroker.buying import AttemptOutcome as AttemptOutcome
     from numbroker.buying import BuyResult as BuyResult
     from numbroker.buying import BuyStatus as BuyStatus
+    from numbroker.buying import BuyTerms as BuyTerms
     from numbroker.buying import PlanDecision as PlanDecision
     from numbroker.buying import PlanEntry as PlanEntry
     from numbroker.buying import PurchaseAttempt as PurchaseAttempt
@@ -100,15 +101,16 @@ _EXPORTS: dict[str, str] = {
     "AttemptOutcome": "numbroker.buying",
     "BuyResult": "numbroker.buying",
     "BuyStatus": "numbroker.buying",
+    "BuyTerms": "numbroker.buying",
     "PlanDecision": "numbroker.buying",
     "PlanEntry": "numbroker.buying",
     "PurchaseAttempt": "numbroker.buying",
-    "PurchaseReceipt": "numbroker.adapters._receipts",
+    "PurchaseReceipt": "numbroker.adapters",
     "buy_cheapest": "numbroker.buying",
     "buy_cheapest_sync": "numbroker.buying",
     # providers
-    "Provider": "numbroker.adapters._provider",
-    "RetryPolicy": "numbroker.adapters._retry",
+    "Provider": "numbroker.adapters",
+    "RetryPolicy": "numbroker.adapters",
     "available_providers": "numbroker._registry",
     "get_provider_class": "numbroker._registry",
     "provider_ids": "numbroker._registry",

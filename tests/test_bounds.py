@@ -10,6 +10,7 @@ import pytest
 
 from numbroker import (
     AvailableNumber,
+    BuyTerms,
     Money,
     OverallStatus,
     ProviderResponseError,
@@ -23,7 +24,6 @@ from numbroker.adapters._json import AmbiguousObject, loads
 from numbroker.adapters._paging import RawPage
 from numbroker.buying._plan import plan_row
 from numbroker.buying._results import PlanDecision
-from numbroker.buying._terms import BuyTerms
 from numbroker.testing import FakeProvider, offer
 
 US = SearchQuery(country="US")
@@ -231,9 +231,7 @@ def test_a_plan_row_whose_price_cannot_be_computed_is_price_unknown() -> None:
     from numbroker._pricing import ExchangeRates
 
     cap = Money(amount=Decimal(5), currency="EUR")
-    terms = BuyTerms.checked(
-        quantity=1, max_monthly=cap, max_first_bill=cap, budget=None, allow_assumed_currency=False, confirm_delay=0
-    )
+    terms = BuyTerms(max_monthly=cap, max_first_bill=cap, confirm_delay=0)
     rates = ExchangeRates.model_validate({"base": "EUR", "rates": {"USD": "0.000000000001"}})
     row = plan_row(unbounded(), Buyer(), terms=terms, rates=rates)
 

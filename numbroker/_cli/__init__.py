@@ -652,29 +652,32 @@ def buy_cheapest_command(
 
         async def run() -> BuyResult:
             from numbroker._search import Searcher
-            from numbroker.buying import buy_cheapest
+            from numbroker.buying import BuyTerms, buy_cheapest, parse_duration
 
+            terms = BuyTerms(
+                max_monthly=monthly_cap,
+                max_first_bill=first_bill_cap,
+                quantity=quantity,
+                budget=budget_cap,
+                allow_assumed_currency=allow_assumed_currency,
+                confirm_delay=confirm_delay,
+                confirm_window=confirm_window,
+                purchase_timeout=purchase_timeout,
+                run_timeout=run_timeout,
+                spend_limit=limit_cap,
+                spend_window=parse_duration(spend_window),
+            )
             async with Searcher(built, timeout=timeout, skipped=skipped, own_providers=True) as searcher:
                 return await buy_cheapest(
                     searcher,
                     query,
-                    max_monthly=monthly_cap,
-                    max_first_bill=first_bill_cap,
-                    quantity=quantity,
-                    budget=budget_cap,
+                    terms,
                     rates=rates,
                     audit_log=log_path,
                     dry_run=dry_run,
                     confirm=_ask if interactive else None,
-                    allow_assumed_currency=allow_assumed_currency,
-                    confirm_delay=confirm_delay,
-                    confirm_window=confirm_window,
                     ledger=ledger,
                     idempotency_key=idempotency_key,
-                    spend_limit=limit_cap,
-                    spend_window=spend_window,
-                    purchase_timeout=purchase_timeout,
-                    run_timeout=run_timeout,
                     run_id=run_id,
                 )
 

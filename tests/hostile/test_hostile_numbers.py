@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from numbroker import (
+    BuyTerms,
     Money,
     OverallStatus,
     ProviderStatus,
@@ -33,6 +34,7 @@ US = SearchQuery(country="US")
 QUICK = RetryPolicy(attempts=2, initial=0.01, max_delay=0.02, jitter=0.0)
 RATES = {"base": "USD", "rates": {"EUR": "0.92"}}
 CAP = Money(amount=Decimal(100), currency="USD")
+TERMS = BuyTerms(max_monthly=CAP, max_first_bill=CAP)
 SIZES = {"vobiz": 600}
 """Vobiz's inventory is made large enough for several pages of 100 US numbers."""
 
@@ -351,10 +353,10 @@ async def test_buy_cheapest_plans_every_other_offer_past_a_hostile_price() -> No
     defect = plant("vobiz", set_field("monthly_fee", Raw("1e999999")))
     with serve(sandboxes) as urls:
         async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            clean = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
+            clean = await buy_cheapest(searcher, US, TERMS, rates=RATES, dry_run=True)
     with serve(sandboxes, {"vobiz": Hostile(sandboxes["vobiz"], "vobiz", defect)}) as urls:
         async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            result = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
+            result = await buy_cheapest(searcher, US, TERMS, rates=RATES, dry_run=True)
 
     planned = {(e.offer.provider, e.offer.offer_id) for e in result.plan}
     assert {(e.offer.provider, e.offer.offer_id) for e in clean.plan} - planned <= {
@@ -376,10 +378,10 @@ async def test_buy_cheapest_finds_the_cheapest_offer_a_lying_pager_hides_past_pa
     hostile = {"vobiz": Hostile(sandboxes["vobiz"], "vobiz", envelope("per_page", 100), rewrite_query=by_25)}
     with serve(sandboxes) as urls:
         async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            clean = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
+            clean = await buy_cheapest(searcher, US, TERMS, rates=RATES, dry_run=True)
     with serve(sandboxes, hostile) as urls:
         async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            result = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
+            result = await buy_cheapest(searcher, US, TERMS, rates=RATES, dry_run=True)
 
     def chosen(outcome: Any) -> list[tuple[str, str]]:
         return [(e.offer.provider, e.offer.offer_id) for e in outcome.plan if e.decision is PlanDecision.WOULD_BUY]

@@ -20,6 +20,7 @@ from numbroker import (
     BadRequestError,
     BuyResult,
     BuyStatus,
+    BuyTerms,
     ConfigurationError,
     Money,
     NumberUnavailableError,
@@ -287,16 +288,21 @@ def usd(amount: str) -> Money:
     return Money(amount=Decimal(amount), currency="USD")
 
 
-async def run_buy(sandbox: Sandbox, query: SearchQuery, **options: Any) -> BuyResult:
-    options.setdefault("max_monthly", usd("10"))
-    options.setdefault("max_first_bill", usd("20"))
-    options.setdefault("confirm_delay", 0)
-    options.setdefault("confirm_window", 0)  # the sandbox's owned list never lags: "not owned" is final at once
-    options.setdefault("allow_assumed_currency", True)
+async def run_buy(
+    sandbox: Sandbox, query: SearchQuery, *, quantity: int = 1, allow_assumed_currency: bool = True, **options: Any
+) -> BuyResult:
+    terms = BuyTerms(
+        max_monthly=usd("10"),
+        max_first_bill=usd("20"),
+        quantity=quantity,
+        allow_assumed_currency=allow_assumed_currency,
+        confirm_delay=0,
+        confirm_window=0,  # the sandbox's owned list never lags: "not owned" is final at once
+    )
     options.setdefault("dry_run", False)
     providers = in_process_providers({"plivo": sandbox}, retry=FAST)
     async with Searcher(providers, own_providers=True) as searcher:
-        return await buy_cheapest(searcher, query, **options)
+        return await buy_cheapest(searcher, query, terms, **options)
 
 
 def cheapest(sandbox: Sandbox, country: str) -> list[str]:
@@ -413,11 +419,13 @@ async def test_ambiguous_answers_are_settled_by_the_account(tmp_path: Path) -> N
         result = await buy_cheapest(
             searcher,
             SearchQuery(country="US"),
-            max_monthly=usd("10"),
-            max_first_bill=usd("20"),
-            confirm_delay=0,
-            confirm_window=0,
-            allow_assumed_currency=True,
+            BuyTerms(
+                max_monthly=usd("10"),
+                max_first_bill=usd("20"),
+                confirm_delay=0,
+                confirm_window=0,
+                allow_assumed_currency=True,
+            ),
             confirm=fail_first,
             dry_run=False,
             ledger=tmp_path / "second-account-ledger.sqlite3",  # the first half's account bought the cheapest

@@ -15,6 +15,7 @@ from numbroker import (
     AuthenticationError,
     BadRequestError,
     BuyStatus,
+    BuyTerms,
     Money,
     NumberType,
     NumberUnavailableError,
@@ -263,17 +264,19 @@ def usd(amount: str) -> Money:
     return Money(amount=Decimal(amount), currency="USD")
 
 
-async def run_buy(sandbox: Sandbox, query: SearchQuery, **options: Any) -> Any:
-    options.setdefault("max_monthly", usd("5"))
-    options.setdefault("max_first_bill", usd("10"))
-    options.setdefault("confirm_delay", 0)
-    options.setdefault("confirm_window", 0)  # the sandbox's owned list never lags: "not owned" is final at once
-    options.setdefault("dry_run", False)  # these tests buy
+async def run_buy(sandbox: Sandbox, query: SearchQuery, *, quantity: int = 1, order_timeout: float = 5.0) -> Any:
+    terms = BuyTerms(
+        max_monthly=usd("5"),
+        max_first_bill=usd("10"),
+        quantity=quantity,
+        confirm_delay=0,
+        confirm_window=0,  # the sandbox's owned list never lags: "not owned" is final at once
+    )
     providers = in_process_providers(
-        {"telnyx": sandbox}, retry=FAST, order_poll_interval=0.0, order_timeout=options.pop("order_timeout", 5.0)
+        {"telnyx": sandbox}, retry=FAST, order_poll_interval=0.0, order_timeout=order_timeout
     )
     async with Searcher(providers, own_providers=True) as searcher:
-        return await buy_cheapest(searcher, query, **options)
+        return await buy_cheapest(searcher, query, terms, dry_run=False)  # these tests buy
 
 
 US_LOCAL = SearchQuery(country="US", number_type=NumberType.LOCAL)

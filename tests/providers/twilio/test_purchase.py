@@ -14,6 +14,7 @@ from numbroker import (
     AttemptOutcome,
     BadRequestError,
     BuyStatus,
+    BuyTerms,
     Money,
     NumberType,
     NumberUnavailableError,
@@ -196,19 +197,13 @@ def served() -> Iterator[tuple[Sandbox, str]]:
         yield sandbox, server.base_url + sandbox.base_path
 
 
-async def buy_cheapest_at(sandbox: Sandbox, base_url: str, query: SearchQuery, **options: Any) -> Any:
+async def buy_cheapest_at(sandbox: Sandbox, base_url: str, query: SearchQuery, *, quantity: int = 1) -> Any:
     adapter = TwilioProvider(base_url=base_url, env=sandbox.env, retry=FAST)
+    terms = BuyTerms(
+        max_monthly=usd("3"), max_first_bill=usd("3"), quantity=quantity, confirm_delay=0, confirm_window=0
+    )
     async with Searcher([adapter], own_providers=True) as searcher:
-        return await buy_cheapest(
-            searcher,
-            query,
-            max_monthly=usd("3"),
-            max_first_bill=usd("3"),
-            confirm_delay=0,
-            confirm_window=0,
-            dry_run=False,
-            **options,
-        )
+        return await buy_cheapest(searcher, query, terms, dry_run=False)
 
 
 @pytest.mark.anyio

@@ -17,6 +17,7 @@ from numbroker import (
     AuthenticationError,
     BadRequestError,
     BuyStatus,
+    BuyTerms,
     ConfigurationError,
     InsufficientFundsError,
     Money,
@@ -315,18 +316,24 @@ def sandboxed(sandbox: Sandbox, base_url: str | None = None) -> VonageProvider:
 
 
 async def buy_with(
-    sandbox: Sandbox, tmp_path: Path, base_url: str | None = None, **options: Any
+    sandbox: Sandbox,
+    tmp_path: Path,
+    base_url: str | None = None,
+    *,
+    quantity: int = 2,
+    allow_assumed_currency: bool = True,
 ) -> tuple[Any, list[dict[str, Any]]]:
-    options.setdefault("max_monthly", Money(amount=Decimal("2.00"), currency="EUR"))
-    options.setdefault("max_first_bill", Money(amount=Decimal("2.00"), currency="EUR"))
-    options.setdefault("quantity", 2)
-    options.setdefault("allow_assumed_currency", True)
-    options.setdefault("dry_run", False)
+    terms = BuyTerms(
+        max_monthly=Money(amount=Decimal("2.00"), currency="EUR"),
+        max_first_bill=Money(amount=Decimal("2.00"), currency="EUR"),
+        quantity=quantity,
+        allow_assumed_currency=allow_assumed_currency,
+        confirm_delay=0,
+        confirm_window=0,
+    )
     audit = tmp_path / "audit.jsonl"
     async with Searcher([sandboxed(sandbox, base_url)], own_providers=True) as searcher:
-        result = await buy_cheapest(
-            searcher, SearchQuery(country="GB"), audit_log=audit, confirm_delay=0, confirm_window=0, **options
-        )
+        result = await buy_cheapest(searcher, SearchQuery(country="GB"), terms, audit_log=audit, dry_run=False)
     lines = [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
     return result, lines
 
