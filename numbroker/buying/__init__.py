@@ -31,7 +31,9 @@ priced in the run's currency and judged, cheapest first), ``_run`` (one run walk
 ``_confirm`` (reading the owned numbers after an ambiguous answer), ``_audit`` (the JSON-lines log),
 ``_results`` (what the caller gets back) and ``_api`` (the entry points).
 
-This package is private by convention: its names are documented, and re-exported, as ``numbroker.X``.
+This package is private by convention: the names users need are documented, and re-exported, as
+``numbroker.X``; the others (the failure classification, :func:`parse_duration`, :func:`purchase_in_flight`,
+the audit log's reader) serve the command line and the tests.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from __future__ import annotations
 import contextlib
 
 from numbroker.buying._api import buy_cheapest, buy_cheapest_sync
+from numbroker.buying._audit import purchase_in_flight
 from numbroker.buying._outcome import FailureKind, classify_purchase_error
 from numbroker.buying._results import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry, PurchaseAttempt
 from numbroker.buying._terms import BuyTerms, parse_duration
@@ -56,6 +59,7 @@ __all__ = [
     "buy_cheapest_sync",
     "classify_purchase_error",
     "parse_duration",
+    "purchase_in_flight",
 ]
 
 for _name in __all__:

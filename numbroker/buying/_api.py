@@ -106,8 +106,7 @@ async def buy_cheapest(
     """
     _check_call(terms, dry_run=dry_run, confirm=confirm, idempotency_key=idempotency_key)
     exchange = ExchangeRates.model_validate(rates) if isinstance(rates, Mapping) else rates
-    providers = {p.id: p for p in searcher.providers}
-    accounts = {p.id: p.account_key() for p in providers.values() if p.supports_purchase}
+    providers, accounts = _buyers(searcher)
     redact = partial(_redact_everywhere, tuple(providers.values()))
     audit = AuditLog(audit_log, redact)
     run_id = run_id or uuid.uuid4().hex
@@ -254,6 +253,12 @@ async def _still_unresolved(books: Books, run: BuyRun, unsettled: Sequence[Ledge
                 reason=tried.reason,
             )
     return sorted(out.values(), key=lambda note: note.id)
+
+
+def _buyers(searcher: Searcher) -> tuple[dict[str, Provider], dict[str, str]]:
+    """The searcher's providers by id, and the account key of each that can buy."""
+    providers = {p.id: p for p in searcher.providers}
+    return providers, {p.id: p.account_key() for p in providers.values() if p.supports_purchase}
 
 
 def _replayed(intent: LedgerIntent) -> BuyResult:
