@@ -58,6 +58,15 @@ class LazyGroup(click.Group):
             raise TypeError(f"{path} is not a click command")
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command ``args`` name; for a name that is none, the closest names, lazy commands' too."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.NoSuchCommand as exc:  # click suggests among the commands it holds, and holds none yet
+            raise click.NoSuchCommand(exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx) from None
+
 
 # Examples live in epilogs: click keeps a paragraph whose first line is the \b character as written.
 MAIN_EXAMPLES = """

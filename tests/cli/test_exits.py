@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -49,26 +46,3 @@ def test_the_readme_table_gives_each_command_the_codes_it_ends_with() -> None:
         at = columns.index(command)
         ends = {int(row[0]) for row in rows if row[at].strip()}
         assert {int(code) for code in ENDINGS[command]} == ends, command
-
-
-@pytest.mark.parametrize(
-    ("args", "loaded"),
-    [
-        (["--version"], set()),
-        (["providers", "--format", "json"], {"providers"}),
-        (["ledger", "--help"], {"ledger"}),
-        (["--help"], {"buy", "ledger", "providers", "sandbox", "search"}),
-    ],
-)
-def test_a_command_module_is_imported_only_when_its_command_runs_or_is_listed(
-    args: list[str], loaded: set[str]
-) -> None:
-    code = (
-        "import json, sys; from click.testing import CliRunner; from numbroker._cli import cli; "
-        f"CliRunner().invoke(cli, {args!r}); "
-        "print(json.dumps([m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('numbroker._cli.')]))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-
-    commands = {path.partition(":")[0].rsplit(".", 1)[1] for path in COMMANDS.values()}
-    assert loaded == set(json.loads(out)) & commands
