@@ -254,6 +254,25 @@ class ProviderResponseError(ProviderError):
     """Raised when a response cannot be used: unparseable, wrongly shaped, oversized, or looping pages."""
 
 
+class OtherNumberSoldError(ProviderResponseError):
+    """Raised when a purchase was answered with another number than the one asked for.
+
+    ``sold`` is that number in canonical E.164 (None when the vendor's text is not a phone number): the
+    account may own it, so a purchase run records and counts it, and never releases it while it is owned.
+    """
+
+    def __init__(self, provider: str, message: str, *, sold: str | None = None) -> None:
+        super().__init__(provider, message)
+        self.sold = sold
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_other_number_sold, (self.provider, self.detail, self.sold))
+
+
+def _other_number_sold(provider: str, message: str, sold: str | None) -> OtherNumberSoldError:
+    return OtherNumberSoldError(provider, message, sold=sold)
+
+
 def validation_summary(exc: Exception) -> str:
     """A validation error as one line, ``field: reason; field: reason``, for a message that says what to fix.
 

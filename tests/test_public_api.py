@@ -33,6 +33,7 @@ EXPECTED = {
     "ProviderError",
     "ProviderHTTPError",
     "ProviderReport",
+    "OtherNumberSoldError",
     "ProviderResponseError",
     "ProviderStatus",
     "ProviderTimeoutError",

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -454,19 +454,33 @@ def _handle_termination() -> None:
 
 
 def _open_ledger(where: str | None, sandbox: bool, cleanup: contextlib.ExitStack) -> Ledger:
-    """The run's ledger: ``--ledger``, ``$NUMBROKER_LEDGER`` or the default; a temporary one for --sandbox."""
+    """The run's ledger: ``--ledger``, ``$NUMBROKER_LEDGER`` or the default; a temporary one for --sandbox.
+
+    A ``--ledger`` file that does not exist is a usage error naming it (only the default location, and
+    ``numbroker ledger init PATH``, create one); a ledger that cannot be opened exits 1.
+    """
     import tempfile
 
-    from numbroker.ledger import LedgerError, open_ledger
+    from numbroker.ledger import LedgerError, is_postgres, open_ledger
 
     if sandbox:
+        if where is not None:
+            raise UsageProblem(
+                "--sandbox buys from the emulators on a temporary ledger of its own: leave out --ledger "
+                "(a sandbox run never writes to a real ledger)"
+            )
         # Sandbox purchases are make-believe: they never touch a real ledger.
         folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="numbroker-sandbox-ledger-"))
         where = os.path.join(folder, "ledger.sqlite3")
+    elif where is not None and not is_postgres(where) and "://" not in where and not os.path.exists(where):
+        raise UsageProblem(
+            f"no ledger at {os.path.abspath(where)}: check the path, or create one with `numbroker ledger init PATH`"
+        )
     try:
-        ledger = open_ledger(where)
+        ledger = open_ledger(where, create=sandbox or where is None)
     except LedgerError as exc:
-        raise UsageProblem(str(exc)) from None
+        _say(f"nothing was done: {exc}")
+        sys.exit(EXIT_FAILED)
     cleanup.callback(ledger.close)
     return ledger
 
@@ -732,7 +746,7 @@ Examples:
   numbroker ledger --unresolved
   numbroker ledger --intent nightly-2024-05-01 --format json
   numbroker ledger resolve 17 --bought --note "in the vendor console since 02:14"
-  numbroker ledger resolve 18 --released --note "vendor support: not provisioned"
+  numbroker ledger resolve 18 --not-owned --note "vendor support: not provisioned"
 """
 
 
@@ -771,13 +785,15 @@ def ledger_command(
         return
     import json
 
-    from numbroker.ledger import UNRESOLVED_STATES
+    from numbroker.ledger import UNRESOLVED_STATES, LedgerAttempt, UndecodedAttempt
 
     with _errors(), redacted_output():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         ledger = _open_ledger(ledger_where, False, ctx.with_resource(contextlib.ExitStack()))
         states = UNRESOLVED_STATES if unresolved else None
-        attempts = ledger.attempts(intent=intent_key, states=states, limit=limit)
+        listed = ledger.listing(intent=intent_key, states=states, limit=limit)
+        attempts = [a for a in listed if isinstance(a, LedgerAttempt)]
+        undecoded = [a for a in listed if isinstance(a, UndecodedAttempt)]
         intents = [i for i in ledger.intents(limit=limit) if intent_key is None or i.key == intent_key]
         if unresolved:
             intents = [i for i in intents if i.key in {a.intent for a in attempts}]
@@ -786,6 +802,7 @@ def ledger_command(
                 "ledger": ledger.describe(),
                 "intents": [_intent_json(i) for i in intents],
                 "attempts": [_attempt_json(a) for a in attempts],
+                "undecoded": [{"id": u.id, "problem": u.problem, "fields": u.fields} for u in undecoded],
             }
             click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
             return
@@ -800,68 +817,118 @@ def ledger_command(
             budget = f"{i.budget} {i.currency}" if i.budget is not None else "-"
             table.add_row(i.key, i.status.value, str(i.quantity), budget, f"{i.updated_at:%Y-%m-%d %H:%M:%S}Z")
         console.print(table)
-        table = Table(title="Attempts" + (" (unresolved)" if unresolved else ""), title_justify="left")
-        for column in ("Id", "State", "Number", "Provider", "First bill", "Intent", "Host/pid", "Updated", "Why"):
-            table.add_column(column)
-        for a in attempts:
-            style = "bold red" if a.unresolved else ("bold green" if a.state.value == "bought" else None)
-            table.add_row(
-                str(a.id),
-                a.state.value,
-                a.e164,
-                a.provider,
-                f"{a.amount} {a.currency}",
-                a.intent,
-                f"{a.host}/{a.pid}",
-                f"{a.updated_at:%Y-%m-%d %H:%M:%S}Z",
-                ((a.note + " | ") if a.note else "") + (a.reason or "")[:100],
-                style=style,
-            )
-        console.print(table)
+        _attempts_table(console, attempts, unresolved=unresolved)
+        for u in undecoded:
+            _say(f"attempt {u.id if u.id is not None else '?'} does not decode ({u.problem}): {u.fields}")
         if unresolved and attempts:
-            _say("settle each: check the account at the vendor, then `numbroker ledger resolve ID --bought|--released`")
+            _say(
+                "settle each: check the account at the vendor, then "
+                "`numbroker ledger resolve ID --bought|--not-owned --note TEXT`"
+            )
 
 
 @ledger_command.command("resolve")
 @click.argument("attempt_id", type=int)
-@click.option("--bought", "state", flag_value="bought", help="The account owns the number: count it as bought.")
-@click.option("--released", "state", flag_value="released", help="The account does not own it: nothing was bought.")
+@click.option("--bought", is_flag=True, help="The account owns the number: count it as bought.")
+@click.option(
+    "--not-owned",
+    "--released",
+    "not_owned",
+    is_flag=True,
+    help="The account does not own it: nothing was bought (--released is the older name).",
+)
 @click.option("--note", required=True, help="What you checked (kept with the attempt).")
+@_ledger_option
 @click.pass_context
-def ledger_resolve(ctx: click.Context, attempt_id: int, state: str | None, note: str) -> None:
+def ledger_resolve(
+    ctx: click.Context, attempt_id: int, bought: bool, not_owned: bool, note: str, ledger_where: str | None
+) -> None:
     """Settle an unresolved attempt by hand, with a note saying what you checked."""
-    import socket
-
-    from numbroker.ledger import AttemptState, LedgerBusyError, LedgerError
+    from numbroker.ledger import AttemptState
 
     with _errors(), redacted_output():
-        if state is None:
-            raise UsageProblem("say what you found: --bought or --released")
-        ledger = _open_ledger(ctx.obj, False, ctx.with_resource(contextlib.ExitStack()))
+        if bought == not_owned:
+            raise UsageProblem(
+                "say what you found, once: --bought (the account owns it) or --not-owned (it does not)"
+                if bought
+                else "say what you found: --bought (the account owns it) or --not-owned (it does not)"
+            )
+        where = ledger_where if ledger_where is not None else ctx.obj
+        ledger = _open_ledger(where, False, ctx.with_resource(contextlib.ExitStack()))
+        _resolve_by_hand(ledger, attempt_id, AttemptState.BOUGHT if bought else AttemptState.RELEASED, note)
+
+
+def _resolve_by_hand(ledger: Ledger, attempt_id: int, state: Any, note: str) -> None:
+    """Record an operator's finding for ``attempt_id`` under the ledger's purchaser lock."""
+    import socket
+
+    from numbroker.ledger import LedgerError
+
+    try:
         found = ledger.attempt(attempt_id)
         if found is None:
             raise UsageProblem(f"no attempt {attempt_id} in {ledger.describe()}")
         if not found.unresolved:
             raise UsageProblem(f"attempt {attempt_id} is already {found.state.value}: nothing to resolve")
+        # Not while a run is buying (it may be settling this very attempt).
+        with ledger.purchaser(run_id=f"resolve-{attempt_id}", timeout=10):
+            current = ledger.attempt(attempt_id)
+            if current is None or not current.unresolved:
+                raise UsageProblem(f"attempt {attempt_id} was settled meanwhile: {current and current.state.value}")
+            done = ledger.update_attempt(
+                attempt_id,
+                state,
+                reason=f"resolved by hand on {socket.gethostname()} (was {found.state.value})",
+                note=note,
+            )
+    except LedgerError as exc:
+        _say(f"not resolved: {exc}")
+        sys.exit(EXIT_FAILED)
+    shown = "not owned (released)" if done.state.value == "released" else done.state.value
+    _say(f"attempt {done.id}: {done.e164} at {done.provider} is now {shown}")
+
+
+@ledger_command.command("init")
+@click.argument("path")
+def ledger_init(path: str) -> None:
+    """Create an empty ledger file at PATH (a --ledger file must exist; this makes one)."""
+    from numbroker.ledger import LedgerError, open_ledger
+
+    with _errors(), redacted_output():
+        if os.path.exists(path):
+            raise UsageProblem(f"{os.path.abspath(path)} already exists")
         try:
-            # Not while a run is buying on that account (it may be settling this very attempt).
-            with ledger.purchaser(found.account, run_id=f"resolve-{attempt_id}", timeout=10):
-                current = ledger.attempt(attempt_id)
-                if current is None or not current.unresolved:
-                    raise UsageProblem(f"attempt {attempt_id} was settled meanwhile: {current and current.state.value}")
-                done = ledger.update_attempt(
-                    attempt_id,
-                    AttemptState(state),
-                    reason=f"resolved by hand on {socket.gethostname()} (was {found.state.value})",
-                    note=note,
-                )
-        except LedgerBusyError as exc:
-            _say(f"not resolved: {exc}")
-            sys.exit(EXIT_FAILED)
+            open_ledger(path, create=True).close()
         except LedgerError as exc:
-            _say(f"not resolved: {exc}")
+            _say(f"not created: {exc}")
             sys.exit(EXIT_FAILED)
-        _say(f"attempt {done.id}: {done.e164} at {done.provider} is now {done.state.value}")
+        _say(f"ledger created: {os.path.realpath(path)}")
+
+
+def _attempts_table(console: Any, attempts: Sequence[LedgerAttempt], *, unresolved: bool) -> None:
+    """The attempts as a table that fits 80 columns: numbers are never cut; the reason wraps."""
+    from rich.table import Table
+
+    table = Table(title="Attempts" + (" (unresolved)" if unresolved else ""), title_justify="left")
+    table.add_column("Id", no_wrap=True)
+    table.add_column("State", no_wrap=True)
+    table.add_column("Number", no_wrap=True, min_width=16)
+    table.add_column("Provider / bill", overflow="fold")
+    table.add_column("Intent / host", overflow="fold")
+    table.add_column("Why", overflow="fold", ratio=1)
+    for a in attempts:
+        style = "bold red" if a.unresolved else ("bold green" if a.state.value == "bought" else None)
+        number = a.e164 if a.sold is None or a.sold == a.e164 else f"{a.e164}\nsold {a.sold}"
+        table.add_row(
+            str(a.id),
+            "not owned" if a.state.value == "released" else a.state.value,
+            number,
+            f"{a.provider}\n{a.amount} {a.currency}",
+            f"{a.intent}\n{a.host}/{a.pid}",
+            ((a.note + " | ") if a.note else "") + (a.reason or "")[:200],
+            style=style,
+        )
+    console.print(table)
 
 
 def _intent_json(intent: Any) -> dict[str, Any]:

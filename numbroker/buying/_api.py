@@ -167,7 +167,7 @@ async def buy_cheapest(
         opened = ledger if isinstance(ledger, Ledger) else await anyio.to_thread.run_sync(open_ledger, ledger)
         books = Books(opened, intent=idempotency_key or f"run-{run_id}", run_id=run_id)
         if idempotency_key is not None:
-            finished = await books.finished()
+            finished = await books.finished(terms)
             if finished is not None:
                 return _replayed(finished)
         found = await searcher.search(query, rates=exchange, strict=False)
@@ -212,20 +212,24 @@ async def _buy(
     found: SearchResult,
     notes: Sequence[str],
 ) -> BuyResult:
-    """The real run: locks, recovery, the walk, the final check, and the intent finished when complete."""
-    await books.open_intent(terms)
+    """The real run: the lock, recovery, the walk, the final check, and the intent finished when complete.
+
+    The ledger's purchaser lock is taken before anything a purchase depends on is read (the intent, its
+    attempts, the spend totals, the unresolved attempts) and held until the run's last ledger write.
+    """
     by_account = {accounts[pid]: providers[pid] for pid in accounts}
-    wanted = {
-        accounts[r.offer.provider]
-        for r in rows
-        if r.decision is PlanDecision.CANDIDATE and r.offer.provider in accounts
-    }
-    wanted |= {a.account for a in await books.intent_unresolved() if a.account in by_account}
     deadline = time.monotonic() + terms.run_timeout
-    async with books.purchasers(wanted, deadline=deadline):
-        finished = await books.finished()
+    async with books.purchaser(deadline=deadline):
+        finished = await books.finished(terms)
         if finished is not None:
             return _replayed(finished)  # a run with the same key finished it while this one waited
+        await books.open_intent(terms)
+        wanted = {
+            accounts[r.offer.provider]
+            for r in rows
+            if r.decision is PlanDecision.CANDIDATE and r.offer.provider in accounts
+        }
+        wanted |= {a.account for a in await books.intent_unresolved()}
         recovery = await recover(books, by_account, await books.unresolved(wanted), terms=terms, deadline=deadline)
         base, earlier = await books.baseline(wanted, terms)
         run = BuyRun(
@@ -245,7 +249,7 @@ async def _buy(
             run.tally.stopped = "earlier attempts are unresolved"
             run.notes.append(
                 "nothing was bought: earlier attempts on these accounts are unresolved (check the account, then "
-                "`numbroker ledger resolve ID --bought|--released --note ...`, or rerun after the confirm window)"
+                "`numbroker ledger resolve ID --bought|--not-owned --note ...`, or rerun after the confirm window)"
             )
         else:
             await run.walk(rows)

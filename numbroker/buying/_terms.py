@@ -79,7 +79,9 @@ class BuyTerms:
         budget: the cap on the sum of the first bills of everything the intent bought, if any.
         allow_assumed_currency: offers whose vendor stated no currency may be bought too.
         confirm_delay: seconds to wait after an ambiguous answer before reading the owned numbers.
-        confirm_window: seconds after an ambiguous answer before "not owned" releases the attempt.
+        confirm_window: seconds after an ambiguous answer before "not owned" releases the attempt; at
+            least twice ``confirm_delay`` (the check after the answer and the end-of-run check each wait
+            one delay), so the check right after an answer never releases it.
         purchase_timeout: the total deadline of one purchase request and of one ownership check.
         run_timeout: the bound on the buying phase (lock wait, recovery, starting attempts).
         spend_limit: the cap on the first bills bought or unresolved on one account in ``spend_window``,
@@ -152,6 +154,15 @@ class BuyTerms:
         confirm_window = check_seconds("confirm_window", confirm_window, allow_zero=True, maximum=_DAY)
         purchase_timeout = check_seconds("purchase_timeout", purchase_timeout)
         run_timeout = check_seconds("run_timeout", run_timeout, maximum=_DAY)
+        if confirm_window < 2 * confirm_delay:
+            # Each ownership check that may release an attempt comes a confirm delay after the answer (and the
+            # end-of-run check another delay later): a shorter window would let "not owned" release an attempt
+            # before the vendor's owned list had the time the delay gives it.
+            raise ConfigurationError(
+                f"the confirm window ({confirm_window:g} s) is shorter than the confirm delay before the ownership "
+                f"check plus the same delay before the end-of-run check ({2 * confirm_delay:g} s): give a confirm "
+                f"window of at least {2 * confirm_delay:g} s, or a shorter confirm delay"
+            )
         return cls(
             quantity=quantity,
             currency=currency,

@@ -157,23 +157,23 @@ def test_the_spend_window_excludes_older_attempts(ledger: Ledger) -> None:
 def test_a_second_purchaser_waits_then_names_the_holder(ledger_url: str) -> None:
     with open_ledger(ledger_url) as one, open_ledger(ledger_url) as two:
         with (
-            one.purchaser("vobiz:a1", run_id="run-one", timeout=1),
+            one.purchaser(run_id="run-one", timeout=1),
             pytest.raises(LedgerBusyError) as busy,
-            two.purchaser("vobiz:a1", run_id="run-two", timeout=0.2),
+            two.purchaser(run_id="run-two", timeout=0.2),
         ):
-            pytest.fail("two runs held one account's purchaser lock at once")
+            pytest.fail("two runs held one ledger's purchaser lock at once")
         assert busy.value.holder is not None
-        assert str(os.getpid()) in busy.value.holder
-        assert "another run is buying on vobiz" in str(busy.value)
-        with two.purchaser("vobiz:a1", run_id="run-two", timeout=1), one.purchaser("bird:w1", run_id="x", timeout=1):
-            pass  # free again once released; other accounts never wait
+        assert str(os.getpid()) in busy.value.holder and "run-one" in busy.value.holder
+        assert "another run is buying on the ledger" in str(busy.value)
+        with two.purchaser(run_id="run-two", timeout=1):
+            pass  # free again once released
 
 
 HOLDER = textwrap.dedent(
     """
     import sys, time
     from numbroker.ledger import open_ledger
-    with open_ledger(sys.argv[1]) as ledger, ledger.purchaser("vobiz:a1", run_id="doomed", timeout=5):
+    with open_ledger(sys.argv[1]) as ledger, ledger.purchaser(run_id="doomed", timeout=5):
         print("held", flush=True)
         time.sleep(120)
     """
@@ -188,12 +188,12 @@ def test_a_killed_holder_frees_the_account(ledger_url: str) -> None:
             with open_ledger(ledger_url) as ledger:
                 with (
                     pytest.raises(LedgerBusyError, match="doomed"),
-                    ledger.purchaser("vobiz:a1", run_id="r", timeout=0.2),
+                    ledger.purchaser(run_id="r", timeout=0.2),
                 ):
                     pass
                 holder.send_signal(signal.SIGKILL)
                 holder.wait(timeout=30)
-                with ledger.purchaser("vobiz:a1", run_id="after", timeout=20):
+                with ledger.purchaser(run_id="after", timeout=20):
                     pass
         finally:
             holder.kill()
@@ -204,7 +204,7 @@ def test_a_ledger_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     with open_ledger(path) as ledger:
         ledger._query("UPDATE numbroker_meta SET value = '99' WHERE name = 'schema'")
 
-    with pytest.raises(LedgerError, match="schema 99; this numbroker reads schema 1"):
+    with pytest.raises(LedgerError, match="schema 99; this numbroker reads schema 2"):
         open_ledger(path)
 
 

@@ -55,6 +55,7 @@ from numbroker import (
     NotFoundError,
     NumberType,
     NumberUnavailableError,
+    OtherNumberSoldError,
     ProviderResponseError,
     ProviderUnavailableError,
     QueryFilter,
@@ -70,6 +71,7 @@ from numbroker.adapters import (
     json_safe,
     make_offer,
     money_from_json_number,
+    parse_e164,
     path_segment,
 )
 
@@ -339,7 +341,9 @@ class VobizProvider(Provider):
         number: dict[str, Any] = body["number"] if isinstance(body.get("number"), dict) else {}
         bought = number.get("e164")
         if isinstance(bought, str) and bought.strip() and bought.strip() != offer.e164:
-            raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
+            raise OtherNumberSoldError(
+                self.id, f"purchase of {offer.e164} answered with another number {bought!r}", sold=_canonical(bought)
+            )
         vendor_id = number.get("id")
         details: dict[str, JsonValue] = {k: json_safe(number[k]) for k in _RECEIPT_FIELDS if k in number}
         if isinstance(body.get("message"), str):
@@ -374,3 +378,11 @@ class VobizProvider(Provider):
             )
 
         return self._walk_owned_numbered(fetch, size)
+
+
+def _canonical(number: str) -> str | None:
+    """``number`` in canonical E.164, or None when it is not a phone number."""
+    try:
+        return parse_e164(number, strictness="possible").e164
+    except FieldError:
+        return None
