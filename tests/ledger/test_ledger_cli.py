@@ -80,7 +80,8 @@ def test_the_ledger_lists_intents_and_attempts(fresh_ledger: str, tmp_path: Path
 
 
 def test_an_unresolved_attempt_is_settled_by_hand_with_a_note(fresh_ledger: str, tmp_path: Path) -> None:
-    """resolve --bought/--released records the state and the note; what is not unresolved cannot be resolved."""
+    """resolve --bought/--not-owned (--released its older name) records the state and the note; what is not
+    unresolved cannot be resolved; both flags at once are refused; --ledger is accepted after resolve."""
     ids = seed(fresh_ledger)
     pending, unknown, bought = ids["+12025550103"], ids["+12025550104"], ids["+12025550101"]
 
@@ -88,7 +89,12 @@ def test_an_unresolved_attempt_is_settled_by_hand_with_a_note(fresh_ledger: str,
         return numbroker("ledger", "--ledger", fresh_ledger, "resolve", *args, cwd=tmp_path)
 
     as_bought = resolve(str(pending), "--bought", "--note", "in the vendor console since 02:14")
-    as_released = resolve(str(unknown), "--released", "--note", "vendor support: not provisioned")
+    both = resolve(str(unknown), "--bought", "--released", "--note", "x")
+    both_new = resolve(str(unknown), "--not-owned", "--bought", "--note", "x")
+    as_released = numbroker(
+        "ledger", "resolve", str(unknown), "--not-owned", "--note", "vendor support: not provisioned",
+        "--ledger", fresh_ledger, cwd=tmp_path,
+    )  # fmt: skip
     again = resolve(str(pending), "--released", "--note", "changed my mind")
     settled = resolve(str(bought), "--released", "--note", "x")
     missing = resolve("999999", "--bought", "--note", "x")
@@ -98,6 +104,7 @@ def test_an_unresolved_attempt_is_settled_by_hand_with_a_note(fresh_ledger: str,
     assert 0 == as_bought.returncode, as_bought.stderr
     assert f"attempt {pending}: +12025550103 at vobiz is now bought" in as_bought.stderr
     assert 0 == as_released.returncode, as_released.stderr
+    assert "is now not owned (released)" in as_released.stderr
     with open_ledger(fresh_ledger) as ledger:
         first, second = ledger.attempt(pending), ledger.attempt(unknown)
         assert first is not None and second is not None
@@ -109,7 +116,9 @@ def test_an_unresolved_attempt_is_settled_by_hand_with_a_note(fresh_ledger: str,
         (again, "already bought"),
         (settled, "already bought"),
         (missing, "no attempt 999999"),
-        (no_state, "--bought or --released"),
+        (no_state, "--bought (the account owns it) or --not-owned"),
+        (both, "say what you found, once"),
+        (both_new, "say what you found, once"),
         (no_note, "--note"),
     ]:
         assert 2 == refused.returncode, refused.stderr

@@ -154,6 +154,7 @@ class VobizProvider(Provider):
     id: ClassVar[str] = "vobiz"
     display_name: ClassVar[str] = "Vobiz"
     default_base_url: ClassVar[str] = "https://api.vobiz.ai/api"
+    account_id_credential: ClassVar[str | None] = "auth_id"
     credentials: ClassVar[Mapping[str, str]] = {"auth_id": "VOBIZ_AUTH_ID", "auth_token": "VOBIZ_AUTH_TOKEN"}
     filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
         # `country=` is an exact server-side filter.

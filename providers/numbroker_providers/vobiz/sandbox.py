@@ -323,6 +323,7 @@ class _Vobiz:
         record = sb.record_by_e164(e164)
         if record is None or not sb.is_available(record.offer_id) or context.lose_race([record.offer_id]):
             return _envelope(sb, 404, f"Number {e164} not found in inventory")
+        record = context.sold_instead(record)
         raw = record.raw
         setup = _fee(raw.get("setup_fee"))
         monthly = _fee(raw.get("monthly_fee", raw.get("monthly_cost")))
