@@ -472,10 +472,15 @@ def _open_ledger(where: str | None, sandbox: bool, cleanup: contextlib.ExitStack
         # Sandbox purchases are make-believe: they never touch a real ledger.
         folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="numbroker-sandbox-ledger-"))
         where = os.path.join(folder, "ledger.sqlite3")
-    elif where is not None and not is_postgres(where) and "://" not in where and not os.path.exists(where):
-        raise UsageProblem(
-            f"no ledger at {os.path.abspath(where)}: check the path, or create one with `numbroker ledger init PATH`"
-        )
+    elif where is not None and not is_postgres(where):
+        if "://" in where:
+            scheme = where.split("://")[0][:20]
+            raise UsageProblem(f"a ledger is a file path or a postgresql:// URL, not {scheme}://… (URL not shown)")
+        if not os.path.exists(where):
+            raise UsageProblem(
+                f"no ledger at {os.path.abspath(where)}: check the path, or create one with "
+                "`numbroker ledger init PATH`"
+            )
     try:
         ledger = open_ledger(where, create=sandbox or where is None)
     except LedgerError as exc:

@@ -125,7 +125,8 @@ class PostgresLedger(Ledger):
                 with self._db.transaction():
                     return work(execute)
             except self._psycopg.Error as exc:
-                if self._hold is not None and self._db.closed:
+                ended = self._db.closed or getattr(self._db, "broken", False)
+                if self._hold is not None and (ended or isinstance(exc, self._psycopg.OperationalError)):
                     raise LedgerLockLostError(
                         f"the purchaser lock on {self.describe()} was lost: the ledger's session ended "
                         f"({self._first_line(exc)}); nothing more is bought"

@@ -559,7 +559,6 @@ MALFORMED = {
 def test_a_malformed_row_stops_buying_and_is_listed(account: Account, kind: str) -> None:
     """One attempt row is spoiled: the next run buys nothing and names it (exit 1, true JSON or one line),
     and `numbroker ledger` still lists it, marked as not decoding."""
-    account.spend_limit = Decimal("0.25")
     first = account.run("--quantity", "1")
     assert 0 == first.code, first.stderr
     (attempt,) = account.attempts()
@@ -576,3 +575,56 @@ def test_a_malformed_row_stops_buying_and_is_listed(account: Account, kind: str)
     listing = run_cli(["ledger", "--ledger", account.ledger, "--format", "json"], env=env, cwd=cwd)
     assert 0 == listing.returncode, listing.stderr
     assert [attempt.id] == [u["id"] for u in listing.json()["undecoded"]]
+
+
+def _postgres_only(account: Account) -> None:
+    if account.engine != "postgresql":
+        pytest.skip("a PostgreSQL ledger's session")
+
+
+def test_a_terminated_lock_session_stops_the_holder(account: Account) -> None:
+    """The session holding the purchaser lock is terminated (a DBA, a reaper, a failover) while its run's
+    purchase is in flight: that run buys nothing more; a run with the same key then settles what it left and
+    the vendor's record never holds more than the intent's quantity."""
+    import psycopg
+
+    _postgres_only(account)
+    account.faults(hold_purchase_seconds=2)
+    args = ("--quantity", "4", "--idempotency-key", "fleet")
+    with account.start(*args) as holder:
+        account.server.wait_for_purchases(1, provider=VENDOR, run=holder)
+        with psycopg.connect(account.ledger, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+                (f"numbroker ledger pid {holder.pid} %",),
+            ).fetchall()
+        assert ended, "no ledger session of the holder was found"
+        first = Run(holder.wait())
+    account.faults()
+    second = account.run(*args)
+
+    account.check(4, first, second)
+    assert "lock" in first.stderr and "lost" in first.stderr, first.stderr
+    assert first.code != 0
+    assert 1 == len(first.doc["attempts"])
+    assert (0, "complete") == (second.code, second.doc["status"]), second.stderr
+    account.check_ledger()
+
+
+def test_an_idle_session_timeout_does_not_take_the_lock(account: Account) -> None:
+    """The database reaps sessions idle for 1 s; each purchase is held 2 s by the vendor: the lock's session
+    is exempt (its timeouts are 0), so the run buys its quantity and holds its lock throughout."""
+    import psycopg
+
+    _postgres_only(account)
+    dbname = account.ledger.rsplit("/", 1)[1]
+    with psycopg.connect(account.ledger, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {dbname} SET idle_session_timeout = '1s'")
+        admin.execute(f"ALTER DATABASE {dbname} SET idle_in_transaction_session_timeout = '1s'")
+    account.faults(hold_purchase_seconds=2)
+    run = account.run("--quantity", "2", "--idempotency-key", "slow")
+
+    account.check(2, run)
+    assert (0, "complete") == (run.code, run.doc["status"]), run.stderr
+    assert 2 == len(account.owned())
+    account.check_ledger()
