@@ -227,7 +227,7 @@ def test_a_run_killed_before_the_vendor_committed_is_released_by_the_rerun(accou
     account.faults(hold_purchase_seconds=600, hold_purchase_commit="unless_gone")
     audit = account.workdir / "killed-audit.jsonl"
     killed = account.signalled(
-        sig, "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0", "--audit-log", str(audit)
+        sig, "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0.4", "--audit-log", str(audit)
     )
     wait_for_abandoned(account)
 
@@ -246,7 +246,7 @@ def test_a_run_killed_before_the_vendor_committed_is_released_by_the_rerun(accou
     assert [] == account.owned()
 
     account.faults()
-    rerun = account.run("--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0")
+    rerun = account.run("--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0.4")
 
     account.check(1, rerun)
     assert (0, "complete") == (rerun.code, rerun.doc["status"]), rerun.stderr
