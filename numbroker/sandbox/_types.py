@@ -192,6 +192,7 @@ class SandboxState(Protocol):
     taken: set[str]
     received: Counter[str]
     listed_from: dict[str, float]
+    records: list[SandboxRecord]
 
     @property
     def faults(self) -> Any:
@@ -200,6 +201,10 @@ class SandboxState(Protocol):
 
     def invalidate(self) -> None:
         """Forget cached views of the inventory (after a purchase or a lost race changed it)."""
+        ...
+
+    def is_available(self, offer_id: str) -> bool:
+        """Whether the offer is still for sale (not bought, not taken)."""
         ...
 
 
