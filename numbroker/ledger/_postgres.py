@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from numbroker.ledger._records import LedgerAttempt, LedgerBusyError, LedgerError, LedgerLockLostError
+from numbroker.ledger._records import LedgerAttempt, LedgerError, LedgerLockLostError
 from numbroker.ledger._store import Ledger, PurchaserHold
 
 __all__ = ["PostgresLedger", "redact_url"]
@@ -159,13 +159,7 @@ class PostgresLedger(Ledger):
             if hold is not None:
                 return hold
             if time.monotonic() >= deadline:
-                holder = self.holder()
-                raise LedgerBusyError(
-                    f"another run is buying on the ledger {self.describe()}"
-                    + (f" ({holder})" if holder else "")
-                    + f"; waited {timeout:g} s",
-                    holder=holder,
-                )
+                raise self._busy(timeout)
             time.sleep(_POLL_SECONDS)
 
     def _try_acquire(self, execute: _Exec, token: str, run_id: str) -> PurchaserHold | None:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from numbroker.ledger._records import LedgerAttempt, LedgerBusyError, LedgerError, LedgerLockLostError
+from numbroker.ledger._records import LedgerAttempt, LedgerError, LedgerLockLostError
 from numbroker.ledger._store import Ledger, PurchaserHold
 
 __all__ = ["SQLiteLedger", "boot_id"]
@@ -148,13 +148,7 @@ class SQLiteLedger(Ledger):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = self.holder()
-                    raise LedgerBusyError(
-                        f"another run is buying on the ledger {self.describe()}"
-                        + (f" ({holder})" if holder else "")
-                        + f"; waited {timeout:g} s",
-                        holder=holder,
-                    ) from None
+                    raise self._busy(timeout) from None
                 time.sleep(_POLL_SECONDS)
         hold = PurchaserHold(token=self._new_token(), run_id=run_id, session=self._session(fd))
         try:

@@ -25,6 +25,7 @@ from numbroker.ledger._records import (
     AttemptState,
     IntentStatus,
     LedgerAttempt,
+    LedgerBusyError,
     LedgerError,
     LedgerIntent,
     UndecodedAttempt,
@@ -358,6 +359,16 @@ class Ledger(ABC):
             return None
         host, pid, run, since = rows[0]
         return f"host {str(host)[:64]}, pid {pid}, run {str(run)[:40]}, since {str(since)[:19].replace('T', ' ')}Z"
+
+    def _busy(self, timeout: float) -> LedgerBusyError:
+        """The error of a run that waited ``timeout`` seconds for the purchaser lock, naming its holder."""
+        holder = self.holder()
+        return LedgerBusyError(
+            f"another run is buying on the ledger {self.describe()}"
+            + (f" ({holder})" if holder else "")
+            + f"; waited {timeout:g} s",
+            holder=holder,
+        )
 
     def _write_holder(self, execute: _Exec, hold: PurchaserHold) -> None:
         since = self._stamps(execute)[0]
