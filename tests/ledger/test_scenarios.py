@@ -628,3 +628,37 @@ def test_an_idle_session_timeout_does_not_take_the_lock(account: Account) -> Non
     assert (0, "complete") == (run.code, run.doc["status"]), run.stderr
     assert 2 == len(account.owned())
     account.check_ledger()
+
+
+@pytest.fixture
+def pooled_account(pgbouncer_url: str, tmp_path: Path) -> Iterator[Account]:
+    """A sandbox server process, and a PostgreSQL ledger reached through PgBouncer in transaction pooling."""
+    with start_server(stderr_path=tmp_path / "server.log") as server:
+        yield Account(server, "postgresql", pgbouncer_url, tmp_path, spend_limit=Decimal(5))
+
+
+def test_a_transaction_mode_pooler_is_refused_and_never_buys_twice(pooled_account: Account) -> None:
+    """Through PgBouncer (transaction pooling, one server session shared by every client): while one run's
+    purchase is held by the vendor, another run lands on the server session that holds the first run's lock;
+    it buys nothing and says, in one line, to use a direct or session-pooled connection. The first run, and a
+    rerun once it is gone, keep the intent at its quantity."""
+    account = pooled_account
+    account.faults(hold_purchase_seconds=600, hold_purchase_commit="before")
+    args = ("--quantity", "2", "--idempotency-key", "pooled")
+    with account.start(*args) as holder:
+        account.server.wait_for_purchases(1, provider=VENDOR, run=holder)
+        second = account.run(*args)
+        assert 1 == second.code, second.stderr
+        assert "direct or session-pooled" in second.stderr and "Traceback" not in second.stderr, second.stderr
+        assert "prepared statement" not in second.stderr
+        holder.send_signal(signal.SIGTERM)
+        first = Run(holder.wait())
+    assert 4 == first.code, first.stderr
+    assert 1 == account.purchase_requests()["received"]
+
+    account.faults()
+    rerun = account.run(*args)
+    account.check(2, rerun)
+    assert (0, "complete") == (rerun.code, rerun.doc["status"]), rerun.stderr
+    assert 2 == len(account.owned())
+    account.check_ledger()
