@@ -490,6 +490,39 @@ def _open_ledger(where: str | None, sandbox: bool, cleanup: contextlib.ExitStack
     return ledger
 
 
+def _interrupted_json(run_id: str, quantity: int, ledger: Ledger, in_flight: Sequence[LedgerAttempt]) -> None:
+    """The JSON document of a run interrupted mid-purchase: status unknown, the attempts in flight."""
+    import json
+
+    doc = {
+        "run_id": run_id,
+        "status": "unknown",
+        "interrupted": True,
+        "dry_run": False,
+        "quantity": quantity,
+        "bought": [],
+        "ledger": ledger.describe(),
+        "unresolved": [
+            {
+                "id": a.id,
+                "intent": a.intent,
+                "run_id": a.run_id,
+                "provider": a.provider,
+                "e164": a.e164,
+                "first_bill": {"amount": str(a.amount), "currency": a.currency},
+                "state": a.state.value,
+                "reason": a.reason,
+                "sold": a.sold,
+            }
+            for a in in_flight
+        ],
+        "notes": ["interrupted while a purchase was in flight: its outcome is unknown; a rerun settles it first"],
+    }
+    with contextlib.suppress(OSError):
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        sys.stdout.flush()
+
+
 def _unresolved_in_run(ledger: Ledger, run_id: str) -> list[LedgerAttempt]:
     """This run's attempts the ledger holds as unresolved (after an interruption)."""
     from numbroker.ledger import UNRESOLVED_STATES, LedgerError
@@ -710,6 +743,8 @@ def buy_cheapest_command(
         except KeyboardInterrupt:
             in_flight = _unresolved_in_run(ledger, run_id)
             if not dry_run and (in_flight or (log_path is not None and _purchase_in_flight(log_path))):
+                if fmt == "json":
+                    _interrupted_json(run_id, quantity, ledger, in_flight)
                 named = "".join(f"\n  attempt {a.id}: {a.e164} at {a.provider} ({a.state.value})" for a in in_flight)
                 _say(
                     f"interrupted while a purchase was in flight: its outcome is unknown.{named}\nCheck the account "

@@ -23,7 +23,7 @@ from numbroker._reports import OverallStatus, SearchResult
 from numbroker._search import DEFAULT_DEADLINE, Searcher
 from numbroker._sync import run_sync
 from numbroker.adapters import Provider
-from numbroker.buying._audit import AuditLog
+from numbroker.buying._audit import AuditLog, recovery_record
 from numbroker.buying._ledgering import Books, ledger_note
 from numbroker.buying._plan import PlanRow, make_plan
 from numbroker.buying._recovery import recover
@@ -245,6 +245,12 @@ async def _buy(
         )
         run.earlier = [ledger_note(a) for a in earlier if a.state is AttemptState.BOUGHT]
         run.recovered = recovery.recovered
+        for note in recovery.recovered:
+            try:
+                audit.write(recovery_record(run_id=books.run_id, note=note))
+            except OSError as exc:
+                run.notes.append(f"the audit log could not record a recovered attempt ({exc.strerror})")
+                break
         if recovery.unsettled:
             run.tally.stopped = "earlier attempts are unresolved"
             run.notes.append(

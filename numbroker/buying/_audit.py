@@ -13,8 +13,9 @@ from numbroker._exceptions import PurchaseError
 from numbroker._pricing import money_json
 from numbroker.adapters import PurchaseReceipt
 from numbroker.buying._plan import PlanRow
+from numbroker.buying._results import LedgerNote
 
-__all__ = ["AuditLog", "audit_record"]
+__all__ = ["AuditLog", "audit_record", "recovery_record"]
 
 
 class AuditLog:
@@ -107,4 +108,25 @@ def audit_record(
         "reason": reason,
         "request_id": request_id,
         "vendor_id": receipt.vendor_id if receipt is not None else None,
+    }
+
+
+def recovery_record(*, run_id: str, note: LedgerNote) -> dict[str, Any]:
+    """One line of the audit log: what this run's recovery settled an earlier run's attempt as.
+
+    It names the earlier run and attempt (``settles_run``, ``attempt`` is the ledger id), so the audit log
+    of an attempt left ``pending`` or ``unknown`` ends with its settlement, as the ledger does.
+    """
+    return {
+        "time": _now(),
+        "run_id": run_id,
+        "recovery": True,
+        "settles_run": note.run_id,
+        "ledger_id": note.id,
+        "provider": note.provider,
+        "e164": note.e164,
+        "sold": note.sold,
+        "first_bill": money_json(note.first_bill),
+        "outcome": note.state,
+        "reason": note.reason,
     }

@@ -243,15 +243,26 @@ def test_a_run_killed_before_the_vendor_committed_is_released_by_the_rerun(accou
         assert "Traceback" not in killed.stderr
         assert AttemptState.UNKNOWN is attempt.state
         assert ["pending", "unknown"] == logged
+        assert ("unknown", [attempt.id]) == (killed.doc["status"], [n["id"] for n in killed.doc["unresolved"]])
     assert [] == account.owned()
 
     account.faults()
-    rerun = account.run("--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0.4")
+    rerun = account.run(
+        "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0.4", "--audit-log", str(audit)
+    )  # fmt: skip
 
     account.check(1, rerun)
     assert (0, "complete") == (rerun.code, rerun.doc["status"]), rerun.stderr
     assert 1 == len(account.owned()) and rerun.bought == set(account.owned())
     assert ["released"] == rerun.state_of("recovered")
+    assert "bought 1 of 1" in rerun.stderr
+    lines = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    (settled,) = [line for line in lines if line.get("recovery")]
+    assert (attempt.id, attempt.run_id, "released") == (
+        settled["ledger_id"],
+        settled["settles_run"],
+        settled["outcome"],
+    )
     account.check_ledger()
 
 
