@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -112,7 +113,13 @@ class PostgresLedger(Ledger):
         text = str(exc).strip().splitlines()
         line = text[0] if text else type(exc).__name__
         password = _password(self._url)
-        return line.replace(password, "***") if password else line
+        if password:
+            line = line.replace(password, "***")
+            with contextlib.suppress(Exception):
+                from urllib.parse import quote
+
+                line = line.replace(quote(password, safe=""), "***")
+        return line
 
     def _transact(self, work: Callable[[_Exec], _T]) -> _T:
         def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -216,11 +223,19 @@ class PostgresLedger(Ledger):
             self._db.close()
 
 
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:([^@]+)@")
+_KEYWORD_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
 def _password(url: str) -> str | None:
+    """The password in ``url`` (a URL or a libpq string), found even when the rest does not parse."""
     try:
         from psycopg.conninfo import conninfo_to_dict
 
         value = conninfo_to_dict(url).get("password")
     except Exception:
-        return None
-    return str(value) if value else None
+        value = None
+    if value:
+        return str(value)
+    found = _URL_PASSWORD.match(url.strip()) or _KEYWORD_PASSWORD.search(url)
+    return found.group(1).strip("'") if found else None
