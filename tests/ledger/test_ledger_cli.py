@@ -270,3 +270,15 @@ def test_a_finished_intent_rerun_with_other_terms_is_refused(tmp_path: Path) -> 
     assert 2 == other.returncode and "names a finished intent of quantity 1" in other.stderr, other.stderr
     assert (0, True) == (same.returncode, same.json()["replayed"])
     assert 1 == received
+
+
+def test_the_ledger_table_fits_80_columns_with_whole_numbers(fresh_ledger: str, tmp_path: Path) -> None:
+    """On an 80-column terminal every line of the table fits, and every E.164 number is printed whole."""
+    seed(fresh_ledger)
+    proc = numbroker("ledger", "--ledger", fresh_ledger, "--format", "table", cwd=tmp_path, COLUMNS="80")
+
+    assert 0 == proc.returncode, proc.stderr
+    assert all(len(line) <= 80 for line in proc.stdout.splitlines()), proc.stdout
+    for number in ("+12025550101", "+12025550102", "+12025550103", "+12025550104"):
+        assert number in proc.stdout, proc.stdout
+    assert "not owned" in proc.stdout  # the released attempt, named for what it means
