@@ -669,7 +669,7 @@ def buy_cheapest_command(
     never retried; if that check fails the run stops and exits 4.
 
     Every attempt is recorded in the purchase ledger before its request is sent; runs sharing a ledger
-    and an account buy one at a time, and each first settles what earlier runs left unresolved.
+    buy one at a time, and each first settles what earlier runs left unresolved.
     """
     from numbroker._exceptions import PurchaseError
     from numbroker.ledger import LedgerBusyError, LedgerError

@@ -72,10 +72,11 @@ async def buy_cheapest(
     the same number twice on one account (across runs, from the ledger), and an ambiguous outcome is
     confirmed against the account's own numbers, never retried.
 
-    The order of a real run: search (concurrent, no lock); take the purchaser lock of every account it
-    may buy from (waiting at most ``run_timeout``); settle every unresolved attempt on those accounts
-    (see ``numbroker.buying._recovery``: nothing is bought if one cannot be settled); plan against the
-    ledger; then each attempt is written ``pending`` to the ledger before its request is sent.
+    The order of a real run: search (concurrent, no lock); take the ledger's purchaser lock (waiting at
+    most ``run_timeout``) before the intent, its attempts or any spend total is read; settle every
+    unresolved attempt on the accounts it may buy from (see ``numbroker.buying._recovery``: nothing is
+    bought if one cannot be settled); plan against the ledger; then each attempt is written ``pending``
+    to the ledger (proving the lock is still held) before its request is sent.
 
     Example:
         >>> async with Searcher.from_env() as searcher:                            # doctest: +SKIP
@@ -119,7 +120,7 @@ async def buy_cheapest(
             owned list may lag): the attempt stays unresolved and counts as spent.
         purchase_timeout: the total deadline in seconds of each purchase request (the whole response) and
             of each ownership check; a purchase that misses it is ambiguous.
-        run_timeout: the bound in seconds on the buying phase: the wait for purchaser locks, recovery,
+        run_timeout: the bound in seconds on the buying phase: the wait for the purchaser lock, recovery,
             and starting attempts (an attempt under way finishes within its own deadlines).
         run_id: this run's id on the ledger and the audit log (default: a fresh one).
 
@@ -132,7 +133,7 @@ async def buy_cheapest(
             rates, a duration, a key reused with other terms), or ``confirm`` given for a dry run (it
             would never be asked).
         LedgerError: the ledger cannot be opened or read before anything is bought.
-        LedgerBusyError: another run held an account's purchaser lock past ``run_timeout`` (its message
+        LedgerBusyError: another run held the ledger's purchaser lock past ``run_timeout`` (its message
             names the holder); nothing was bought.
     """
     if confirm is not None and dry_run:

@@ -45,7 +45,7 @@ async def recover(
     terms: BuyTerms,
     deadline: float,
 ) -> Recovery:
-    """Settle ``attempts`` (unresolved, on accounts whose purchaser locks this run holds) by their owned numbers.
+    """Settle ``attempts`` (unresolved; this run holds the ledger's purchaser lock) by their owned numbers.
 
     ``providers`` maps account keys to the provider instances that read them.
     """

@@ -1,8 +1,9 @@
 """The purchase ledger: the durable record of every purchase intent and attempt, shared by every run.
 
 buy-cheapest writes an attempt ``pending`` before each purchase request is sent and its answer after,
-serializes purchasing per account, resolves what an earlier run left unresolved before buying again,
-and enforces quantities, budgets and spend limits from what the ledger holds, across runs and hosts.
+serializes purchasing under one purchaser lock per ledger, resolves what an earlier run left unresolved
+before buying again, and enforces quantities, budgets and spend limits from what the ledger holds, across
+runs and hosts.
 
 * By default the ledger is one SQLite file in the user's data directory
   (:func:`default_ledger_path`), so every run of one user on one host shares it with no configuration.

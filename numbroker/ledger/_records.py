@@ -139,7 +139,7 @@ class LedgerLockLostError(LedgerError):
 
 
 class LedgerBusyError(LedgerError):
-    """Raised when another run holds an account's purchaser lock past this run's deadline.
+    """Raised when another run holds the ledger's purchaser lock past this run's deadline.
 
     ``holder`` describes that run (host, process id, run id, since when), as far as the ledger knows.
     """
