@@ -991,6 +991,7 @@ def _attempt_json(attempt: Any) -> dict[str, Any]:
         "provider": attempt.provider,
         "account": attempt.account,
         "e164": attempt.e164,
+        "sold": attempt.sold,
         "offer_id": attempt.offer_id,
         "amount": str(attempt.amount),
         "currency": attempt.currency,

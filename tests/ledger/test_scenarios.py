@@ -523,6 +523,8 @@ def test_a_vendor_that_sells_another_number_is_paid_once_however_often_it_is_rer
     assert owned in (recorded.reason or "")
 
     env, cwd = account.place()
+    listed = run_cli(["ledger", "--ledger", account.ledger, "--unresolved", "--format", "json"], env=env, cwd=cwd)
+    assert [(recorded.id, owned)] == [(a["id"], a["sold"]) for a in listed.json()["attempts"]]
     resolved = run_cli(
         ["ledger", "--ledger", account.ledger, "resolve", str(recorded.id), "--bought", "--note", "in the console"],
         env=env,
