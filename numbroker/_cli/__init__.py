@@ -585,13 +585,14 @@ def _ask(plan: BuyResult) -> bool:
     type=click.FloatRange(min=0),
     default=300.0,
     show_default=True,
-    help="Seconds after an ambiguous answer during which 'not owned' proves nothing (owned lists may lag).",
+    help="Seconds after an ambiguous answer during which 'not owned' proves nothing (owned lists may lag); "
+    "at least twice --confirm-delay.",
 )
 @click.option(
     "--ledger",
     "ledger_where",
     metavar="PATH|URL",
-    help="The purchase ledger: a SQLite file or a postgresql:// URL [default: $NUMBROKER_LEDGER, else "
+    help="The purchase ledger: an existing SQLite file or a PostgreSQL URL [default: $NUMBROKER_LEDGER, else "
     "ledger.sqlite3 in the user's data directory].",
 )
 @click.option(
