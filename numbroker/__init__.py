@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from numbroker._exceptions import NotFoundError as NotFoundError
     from numbroker._exceptions import NumberUnavailableError as NumberUnavailableError
     from numbroker._exceptions import NumbrokerError as NumbrokerError
+    from numbroker._exceptions import OtherNumberSoldError as OtherNumberSoldError
     from numbroker._exceptions import PermissionDeniedError as PermissionDeniedError
     from numbroker._exceptions import ProviderConnectionError as ProviderConnectionError
     from numbroker._exceptions import ProviderError as ProviderError
@@ -131,6 +132,7 @@ _EXPORTS: dict[str, str] = {
     "ProviderConnectionError": "numbroker._exceptions",
     "ProviderError": "numbroker._exceptions",
     "ProviderHTTPError": "numbroker._exceptions",
+    "OtherNumberSoldError": "numbroker._exceptions",
     "ProviderResponseError": "numbroker._exceptions",
     "ProviderTimeoutError": "numbroker._exceptions",
     "ProviderUnavailableError": "numbroker._exceptions",

@@ -23,9 +23,11 @@ Every error a caller can meet is a :class:`NumbrokerError`::
     │   ├── ProviderTimeoutError(ProviderError, TimeoutError)        no answer in time
     │   ├── ProviderConnectionError(ProviderError, ConnectionError)  connection failed or dropped
     │   └── ProviderResponseError                          unparseable or oversized body, runaway paging
+    │       └── OtherNumberSoldError                       a purchase answered with another number; .sold
     └── PurchaseError(NumbrokerError)                      buy-cheapest refusals that are not vendor errors
         └── LedgerError                                    the purchase ledger cannot be opened, read or written
-            └── LedgerBusyError                            another run holds the account's purchaser lock; .holder
+            ├── LedgerBusyError                            another run holds the ledger's purchaser lock; .holder
+            └── LedgerLockLostError                        this run's purchaser lock is no longer provably held
                                                            (both in :mod:`numbroker.ledger`, beside the ledger)
 
 One error stands outside the tree, because a search's caller never meets it: adapter authors raise it for
@@ -275,6 +277,25 @@ class ProviderConnectionError(ProviderError, ConnectionError):
 
 class ProviderResponseError(ProviderError):
     """Raised when a response cannot be used: unparseable, wrongly shaped, oversized, or looping pages."""
+
+
+class OtherNumberSoldError(ProviderResponseError):
+    """Raised when a purchase was answered with another number than the one asked for.
+
+    ``sold`` is that number in canonical E.164 (None when the vendor's text is not a phone number): the
+    account may own it, so a purchase run records and counts it, and never releases it while it is owned.
+    """
+
+    def __init__(self, provider: str, message: str, *, sold: str | None = None) -> None:
+        super().__init__(provider, message)
+        self.sold = sold
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_other_number_sold, (self.provider, self.detail, self.sold))
+
+
+def _other_number_sold(provider: str, message: str, sold: str | None) -> OtherNumberSoldError:
+    return OtherNumberSoldError(provider, message, sold=sold)
 
 
 class FieldError(ValueError):

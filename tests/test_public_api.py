@@ -34,6 +34,7 @@ EXPECTED = {
     "ProviderError",
     "ProviderHTTPError",
     "ProviderReport",
+    "OtherNumberSoldError",
     "ProviderResponseError",
     "ProviderStatus",
     "ProviderTimeoutError",

@@ -9,9 +9,11 @@ are handled like Ctrl-C; an interruption while a purchase was in flight exits 4,
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +102,8 @@ _BUY_OPTIONS = (
         type=click.FloatRange(min=0),
         default=300.0,
         show_default=True,
-        help="Seconds after an ambiguous answer during which 'not owned' proves nothing (owned lists may lag).",
+        help="Seconds after an ambiguous answer during which 'not owned' proves nothing (owned lists may lag); "
+        "at least twice --confirm-delay.",
     ),
     ledger_option,
     click.option(
@@ -207,7 +210,7 @@ def buy_cheapest_command(
     never retried; if that check fails the run stops and exits 4.
 
     Every attempt is recorded in the purchase ledger before its request is sent; runs sharing a ledger
-    and an account buy one at a time, and each first settles what earlier runs left unresolved.
+    buy one at a time, and each first settles what earlier runs left unresolved.
     """
     _handle_termination()
     with command_errors(), redacted_output(), contextlib.ExitStack() as cleanup:
@@ -249,7 +252,7 @@ def buy_cheapest_command(
             raise UsageProblem(str(exc)) from None
         except KeyboardInterrupt:
             if not dry_run:
-                _stop_if_in_flight(ledger, run_id, log_path)
+                _stop_if_in_flight(ledger, run_id, log_path, json_for=(terms.quantity if fmt == "json" else None))
             raise
         code = _exit_code(result)
         _report(result, fmt, code, log_path=log_path, sandbox=asked.sandbox, configured=bool(built))
@@ -293,11 +296,17 @@ def _handle_termination() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def _stop_if_in_flight(ledger: Ledger, run_id: str, log_path: str | None) -> None:
-    """After an interruption: exit 4 naming what was in flight, if a purchase was (its outcome is unknown)."""
+def _stop_if_in_flight(ledger: Ledger, run_id: str, log_path: str | None, *, json_for: int | None) -> None:
+    """After an interruption: exit 4 naming what was in flight, if a purchase was (its outcome is unknown).
+
+    With ``json_for`` (the run's quantity, under ``--format json``) the JSON document is printed first, so a
+    script still reads the outcome it most needs.
+    """
     in_flight = _unresolved_in_run(ledger, run_id)
     if not in_flight and (log_path is None or not purchase_in_flight(log_path)):
         return
+    if json_for is not None:
+        _interrupted_json(run_id, json_for, ledger, in_flight)
     named = "".join(f"\n  attempt {a.id}: {a.e164} at {a.provider} ({a.state.value})" for a in in_flight)
     say(
         f"interrupted while a purchase was in flight: its outcome is unknown.{named}\nCheck the account "
@@ -349,3 +358,34 @@ def _records(result: BuyResult, log_path: str | None, *, sandbox: bool) -> list[
     if sandbox:
         lines.append("sandbox: bought from the built-in emulators; nothing real was bought")
     return lines
+
+
+def _interrupted_json(run_id: str, quantity: int, ledger: Ledger, in_flight: Sequence[LedgerAttempt]) -> None:
+    """The JSON document of a run interrupted mid-purchase: status unknown, the attempts in flight."""
+    doc = {
+        "run_id": run_id,
+        "status": "unknown",
+        "interrupted": True,
+        "dry_run": False,
+        "quantity": quantity,
+        "bought": [],
+        "ledger": ledger.describe(),
+        "unresolved": [
+            {
+                "id": a.id,
+                "intent": a.intent,
+                "run_id": a.run_id,
+                "provider": a.provider,
+                "e164": a.e164,
+                "first_bill": {"amount": str(a.amount), "currency": a.currency},
+                "state": a.state.value,
+                "reason": a.reason,
+                "sold": a.sold,
+            }
+            for a in in_flight
+        ],
+        "notes": ["interrupted while a purchase was in flight: its outcome is unknown; a rerun settles it first"],
+    }
+    with contextlib.suppress(OSError):
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        sys.stdout.flush()

@@ -136,9 +136,12 @@ def summary(result: BuyResult) -> list[str]:
             f"dry run: nothing was bought; would buy {len(result.would_buy)} of {result.quantity} (add --yes to buy)"
         )
     else:
+        earlier = len(result.earlier_bought)
         lines.append(
-            f"buy-cheapest {result.status.value}: bought {len(result.bought)} of {result.quantity}, "
-            f"first bills {format_money(result.spent)}"
+            f"buy-cheapest {result.status.value}: bought {len(result.bought) + earlier} of {result.quantity}"
+            + (f" ({len(result.bought)} in this run, {earlier} earlier or settled by recovery)" if earlier else "")
+            + f", first bills {format_money(result.spent)}"
+            + (" in this run" if earlier else "")
             + (f" of a {format_money(result.budget)} budget" if result.budget is not None else "")
         )
     lines += [

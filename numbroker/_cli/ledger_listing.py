@@ -8,17 +8,23 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from numbroker.ledger import AttemptState, LedgerAttempt, LedgerIntent
+from numbroker.ledger import AttemptState, LedgerAttempt, LedgerIntent, UndecodedAttempt
 
 __all__ = ["listing_json", "print_listing"]
 
 
-def listing_json(where: str, intents: Sequence[LedgerIntent], attempts: Sequence[LedgerAttempt]) -> str:
-    """One indented JSON document: the ledger ``where`` is, its intents and its attempts."""
+def listing_json(
+    where: str,
+    intents: Sequence[LedgerIntent],
+    attempts: Sequence[LedgerAttempt],
+    undecoded: Sequence[UndecodedAttempt] = (),
+) -> str:
+    """One indented JSON document: the ledger ``where`` is, its intents, its attempts and rows that do not decode."""
     document = {
         "ledger": where,
         "intents": [i.to_json_dict() for i in intents],
         "attempts": [a.to_json_dict() for a in attempts],
+        "undecoded": [{"id": u.id, "problem": u.problem, "fields": u.fields} for u in undecoded],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -39,25 +45,32 @@ def print_listing(
         budget = f"{i.budget} {i.currency}" if i.budget is not None else "-"
         table.add_row(i.key, i.status.value, str(i.quantity), budget, f"{i.updated_at:%Y-%m-%d %H:%M:%S}Z")
     console.print(table)
+    _attempts_table(console, attempts, unresolved=unresolved)
+
+
+def _attempts_table(console: Console, attempts: Sequence[LedgerAttempt], *, unresolved: bool) -> None:
+    """The attempts as a table that fits 80 columns: numbers are never cut; the reason wraps."""
     table = Table(title="Attempts" + (" (unresolved)" if unresolved else ""), title_justify="left")
-    for column in ("Id", "State", "Number", "Provider", "First bill", "Intent", "Host/pid", "Updated", "Why"):
-        table.add_column(column)
+    table.add_column("Id", no_wrap=True)
+    table.add_column("State", no_wrap=True)
+    table.add_column("Number", no_wrap=True, min_width=16)
+    table.add_column("Provider / bill", overflow="fold")
+    table.add_column("Intent / host", overflow="fold")
+    table.add_column("Why", overflow="fold", ratio=1)
     for a in attempts:
         table.add_row(*_attempt_cells(a), style=_style(a))
     console.print(table)
 
 
 def _attempt_cells(a: LedgerAttempt) -> list[str]:
+    number = a.e164 if a.sold is None or a.sold == a.e164 else f"{a.e164}\nsold {a.sold}"
     return [
         str(a.id),
-        a.state.value,
-        a.e164,
-        a.provider,
-        f"{a.amount} {a.currency}",
-        a.intent,
-        f"{a.host}/{a.pid}",
-        f"{a.updated_at:%Y-%m-%d %H:%M:%S}Z",
-        ((a.note + " | ") if a.note else "") + (a.reason or "")[:100],
+        "not owned" if a.state is AttemptState.RELEASED else a.state.value,
+        number,
+        f"{a.provider}\n{a.amount} {a.currency}",
+        f"{a.intent}\n{a.host}/{a.pid}",
+        ((a.note + " | ") if a.note else "") + (a.reason or "")[:200],
     ]
 
 

@@ -31,13 +31,15 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from numbroker._cli.errors import UsageProblem, country_hint, validation_message
+from numbroker._cli.exits import ExitCode
 from numbroker._cli.numbers import Seconds, parse_amount
+from numbroker._cli.output import say
 from numbroker._models import SearchQuery
 from numbroker._money import Money, validate_currency
 from numbroker._pricing import ExchangeRates
 from numbroker._registry import get_provider_class, provider_ids, providers_from_env
 from numbroker.adapters import Provider
-from numbroker.ledger import Ledger, LedgerError, open_ledger
+from numbroker.ledger import Ledger, LedgerError, is_postgres, open_ledger
 
 __all__ = [
     "SearchOptions",
@@ -61,7 +63,7 @@ ledger_option = click.option(
     "--ledger",
     "ledger_where",
     metavar="PATH|URL",
-    help="The purchase ledger: a SQLite file or a postgresql:// URL [default: $NUMBROKER_LEDGER, else "
+    help="The purchase ledger: an existing SQLite file or a PostgreSQL URL [default: $NUMBROKER_LEDGER, else "
     "ledger.sqlite3 in the user's data directory].",
 )
 """``--ledger``: opened with :func:`open_ledger_at`."""
@@ -255,15 +257,33 @@ def environment(env_file: str | None) -> dict[str, str]:
 def open_ledger_at(where: str | None, *, sandbox: bool, cleanup: contextlib.ExitStack) -> Ledger:
     """The ledger ``--ledger`` names (else ``$NUMBROKER_LEDGER`` or the default); a temporary one for --sandbox.
 
-    ``cleanup`` closes it (and removes a temporary one) when the command ends.
+    A ``--ledger`` file that does not exist is a usage error naming it (only the default location, and
+    ``numbroker ledger init PATH``, create one); ``--sandbox`` with ``--ledger`` is refused (a sandbox run
+    never writes to a real ledger); a ledger that cannot be opened exits 1. ``cleanup`` closes it (and
+    removes a temporary one) when the command ends.
     """
     if sandbox:
+        if where is not None:
+            raise UsageProblem(
+                "--sandbox buys from the emulators on a temporary ledger of its own: leave out --ledger "
+                "(a sandbox run never writes to a real ledger)"
+            )
         # Sandbox purchases are make-believe: they never touch a real ledger.
         folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="numbroker-sandbox-ledger-"))
         where = os.path.join(folder, "ledger.sqlite3")
+    elif where is not None and not is_postgres(where):
+        if "://" in where:
+            scheme = where.split("://")[0][:20]
+            raise UsageProblem(f"a ledger is a file path or a postgresql:// URL, not {scheme}://… (URL not shown)")
+        if not os.path.exists(where):
+            raise UsageProblem(
+                f"no ledger at {os.path.abspath(where)}: check the path, "
+                "or create one with `numbroker ledger init PATH`"
+            )
     try:
-        ledger = open_ledger(where)
+        ledger = open_ledger(where, create=sandbox or where is None)
     except LedgerError as exc:
-        raise UsageProblem(str(exc)) from None
+        say(f"nothing was done: {exc}")
+        sys.exit(ExitCode.FAILED)
     cleanup.callback(ledger.close)
     return ledger

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -56,13 +58,55 @@ def resolve_setting(
     return given or (env.get(env_var) if env_var else None) or default
 
 
-def account_key(provider_id: str, base_url: str, credentials: Mapping[str, str], secrets: tuple[str, ...]) -> str:
-    """``<id>:<digest>``: SHA-256 over the id, the base URL, the credential names and the secret values.
+def canonical_base_url(url: str) -> str:
+    """``url`` as one account's endpoint is named in an account key.
 
-    Instances pointed at one vendor endpoint with one set of credentials share the key; it reveals no
-    credential (only a digest is kept).
+    Scheme and host lower-cased, the scheme's default port dropped, a trailing ``/`` dropped; every
+    loopback spelling (``localhost``, ``127.0.0.0/8``, ``::1``) is one host, ``localhost``: on one
+    machine they reach the same endpoint for one port.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if port is None or port == default else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def account_key(
+    provider_id: str,
+    base_url: str,
+    credentials: Mapping[str, str],
+    secrets: tuple[str, ...],
+    *,
+    account_id: str | None = None,
+) -> str:
+    """``<id>:<digest>``: SHA-256 over the id, the canonical base URL, and the account's identity.
+
+    The identity is the vendor's account id when the adapter declares which credential holds it (so a
+    rotated token is the same account), else the credential names and the secret values. Instances
+    pointed at one vendor endpoint, however its URL is spelled, for one account share the key; it
+    reveals no credential (only a digest is kept).
     """
     digest = hashlib.sha256()
-    for part in (provider_id, base_url, *sorted(credentials.items()), *sorted(secrets)):
+    endpoint = canonical_base_url(base_url)
+    parts = (
+        (provider_id, endpoint, "account id", account_id)
+        if account_id
+        else (provider_id, endpoint, *sorted(credentials.items()), *sorted(secrets))
+    )
+    for part in parts:
         digest.update(repr(part).encode() + b"\0")
     return f"{provider_id}:{digest.hexdigest()[:32]}"

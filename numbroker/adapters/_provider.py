@@ -127,6 +127,9 @@ class Provider(ABC):
     record_id_field: ClassVar[str | None] = None
     wire_fields: ClassVar[Mapping[str, str]] = {}
     """Normalized field → vendor field, so a rejection names the field the vendor sent."""
+    account_id_credential: ClassVar[str | None] = None
+    """The credential that names the vendor account (an account id, not a token), if the vendor has one:
+    the purchase ledger keys the account on it, so a rotated token is the same account."""
     base_url_env: ClassVar[str] = ""
     """The environment variable that overrides the base URL: ``<ID>_BASE_URL`` (set from ``id``)."""
 
@@ -208,7 +211,12 @@ class Provider(ABC):
 
     def _resolve_credentials(self, given: Mapping[str, str | None]) -> dict[str, SecretStr]:
         """Resolve each credential from its argument or environment variable; raise naming all missing ones."""
-        return resolve_credentials(self.id, self.credentials, given, self._env, on_secret=self.connection.add_secret)
+        resolved = resolve_credentials(
+            self.id, self.credentials, given, self._env, on_secret=self.connection.add_secret
+        )
+        named = self.account_id_credential
+        self._account_id = resolved[named].get_secret_value() if named and named in resolved else None
+        return resolved
 
     def _setting(self, kwarg: str, given: str | None, default: str | None = None) -> str | None:
         """Resolve an optional setting from its argument, then its environment variable, then ``default``."""
@@ -447,8 +455,16 @@ class Provider(ABC):
     def account_key(self) -> str:
         """The account this instance buys for, as ``<id>:<digest>``: what the purchase ledger keys on.
 
-        The digest is SHA-256 over the provider id, the base URL, the credential names and the resolved
-        secret values, so instances pointed at one vendor endpoint with one set of credentials share a key,
-        and the key reveals no credential. Override it when an account has a better identity.
+        The digest is SHA-256 over the provider id, the canonical base URL (see
+        :func:`~numbroker.adapters._credentials.canonical_base_url`) and the account's identity: the
+        vendor's account id when ``account_id_credential`` names it (a rotated token is the same
+        account), else the credential names and the resolved secret values. The key reveals no
+        credential.
         """
-        return account_key(self.id, self.base_url, self.credentials, self.connection.redactor.secrets)
+        return account_key(
+            self.id,
+            self.base_url,
+            self.credentials,
+            self.connection.redactor.secrets,
+            account_id=getattr(self, "_account_id", None),
+        )

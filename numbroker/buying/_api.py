@@ -21,7 +21,7 @@ from numbroker._reports import OverallStatus, SearchResult
 from numbroker._search import DEFAULT_DEADLINE, Searcher
 from numbroker._sync import run_sync
 from numbroker.adapters import Provider
-from numbroker.buying._audit import AuditLog
+from numbroker.buying._audit import AuditLog, recovery_record
 from numbroker.buying._ledgering import Books, ledger_note
 from numbroker.buying._plan import PlanRow, make_plan
 from numbroker.buying._recovery import recover
@@ -53,10 +53,11 @@ async def buy_cheapest(
     the same number twice on one account (across runs, from the ledger), and an ambiguous outcome is
     confirmed against the account's own numbers, never retried.
 
-    The order of a real run: search (concurrent, no lock); take the purchaser lock of every account it
-    may buy from (waiting at most ``terms.run_timeout``); settle every unresolved attempt on those
-    accounts (see ``numbroker.buying._recovery``: nothing is bought if one cannot be settled); plan
-    against the ledger; then each attempt is written ``pending`` to the ledger before its request is sent.
+    The order of a real run: search (concurrent, no lock); take the ledger's purchaser lock (waiting at
+    most ``terms.run_timeout``) before the intent, its attempts or any spend total is read; settle every
+    unresolved attempt on the accounts it may buy from (see ``numbroker.buying._recovery``: nothing is
+    bought if one cannot be settled); plan against the ledger; then each attempt is written ``pending``
+    to the ledger (proving the lock is still held) before its request is sent.
 
     Example:
         >>> async with Searcher.from_env() as searcher:                            # doctest: +SKIP
@@ -101,8 +102,8 @@ async def buy_cheapest(
         ConfigurationError: ``terms`` that are not :class:`BuyTerms`, invalid rates, an invalid key or one
             reused with other terms, or ``confirm`` given for a dry run (it would never be asked).
         LedgerError: the ledger cannot be opened or read before anything is bought.
-        LedgerBusyError: another run held an account's purchaser lock past ``terms.run_timeout`` (its
-            message names the holder); nothing was bought.
+        LedgerBusyError: another run held the ledger's purchaser lock past ``terms.run_timeout`` (its message
+            names the holder); nothing was bought.
     """
     _check_call(terms, dry_run=dry_run, confirm=confirm, idempotency_key=idempotency_key)
     exchange = ExchangeRates.model_validate(rates) if isinstance(rates, Mapping) else rates
@@ -116,7 +117,7 @@ async def buy_cheapest(
         opened = ledger if isinstance(ledger, Ledger) else await anyio.to_thread.run_sync(open_ledger, ledger)
         books = Books(opened, intent=idempotency_key or f"run-{run_id}", run_id=run_id)
         if idempotency_key is not None:
-            finished = await books.finished()
+            finished = await books.finished(terms)
             if finished is not None:
                 return _replayed(finished)
         found = await searcher.search(query, rates=exchange, strict=False)
@@ -182,20 +183,24 @@ async def _buy(
     found: SearchResult,
     notes: Sequence[str],
 ) -> BuyResult:
-    """The real run: locks, recovery, the walk, the final check, and the intent finished when complete."""
-    await books.open_intent(terms)
+    """The real run: the lock, recovery, the walk, the final check, and the intent finished when complete.
+
+    The ledger's purchaser lock is taken before anything a purchase depends on is read (the intent, its
+    attempts, the spend totals, the unresolved attempts) and held until the run's last ledger write.
+    """
     by_account = {accounts[pid]: providers[pid] for pid in accounts}
-    wanted = {
-        accounts[r.offer.provider]
-        for r in rows
-        if r.decision is PlanDecision.CANDIDATE and r.offer.provider in accounts
-    }
-    wanted |= {a.account for a in await books.intent_unresolved() if a.account in by_account}
     deadline = time.monotonic() + terms.run_timeout
-    async with books.purchasers(wanted, deadline=deadline):
-        finished = await books.finished()
+    async with books.purchaser(deadline=deadline):
+        finished = await books.finished(terms)
         if finished is not None:
             return _replayed(finished)  # a run with the same key finished it while this one waited
+        await books.open_intent(terms)
+        wanted = {
+            accounts[r.offer.provider]
+            for r in rows
+            if r.decision is PlanDecision.CANDIDATE and r.offer.provider in accounts
+        }
+        wanted |= {a.account for a in await books.intent_unresolved()}
         recovery = await recover(books, by_account, await books.unresolved(wanted), terms=terms, deadline=deadline)
         base, earlier = await books.baseline(wanted, terms)
         run = BuyRun(
@@ -211,11 +216,17 @@ async def _buy(
         )
         run.earlier = [ledger_note(a) for a in earlier if a.state is AttemptState.BOUGHT]
         run.recovered = recovery.recovered
+        for note in recovery.recovered:
+            try:
+                audit.write(recovery_record(run_id=books.run_id, note=note))
+            except OSError as exc:
+                run.notes.append(f"the audit log could not record a recovered attempt ({exc.strerror})")
+                break
         if recovery.unsettled:
             run.tally.stopped = "earlier attempts are unresolved"
             run.notes.append(
                 "nothing was bought: earlier attempts on these accounts are unresolved (check the account, then "
-                "`numbroker ledger resolve ID --bought|--released --note ...`, or rerun after the confirm window)"
+                "`numbroker ledger resolve ID --bought|--not-owned --note ...`, or rerun after the confirm window)"
             )
         else:
             await run.walk(rows)

@@ -17,9 +17,9 @@ from numbroker._exceptions import PurchaseError
 from numbroker._pricing import money_json
 from numbroker.adapters import PurchaseReceipt
 from numbroker.buying._plan import PlanRow
-from numbroker.buying._results import AttemptOutcome
+from numbroker.buying._results import AttemptOutcome, LedgerNote
 
-__all__ = ["PENDING", "AuditLog", "audit_record", "purchase_in_flight"]
+__all__ = ["PENDING", "AuditLog", "audit_record", "purchase_in_flight", "recovery_record"]
 
 PENDING = "pending"
 """The outcome of the line written before a purchase request is sent (its answer gets a line of its own)."""
@@ -140,3 +140,24 @@ def purchase_in_flight(path: str | os.PathLike[str]) -> bool:
     except ValueError:
         return True  # a torn last line: the attempt it described did not finish cleanly
     return isinstance(last, dict) and last.get("outcome") in _IN_FLIGHT
+
+
+def recovery_record(*, run_id: str, note: LedgerNote) -> dict[str, Any]:
+    """One line of the audit log: what this run's recovery settled an earlier run's attempt as.
+
+    It names the earlier run and attempt (``settles_run``, ``attempt`` is the ledger id), so the audit log
+    of an attempt left ``pending`` or ``unknown`` ends with its settlement, as the ledger does.
+    """
+    return {
+        "time": _now(),
+        "run_id": run_id,
+        "recovery": True,
+        "settles_run": note.run_id,
+        "ledger_id": note.id,
+        "provider": note.provider,
+        "e164": note.e164,
+        "sold": note.sold,
+        "first_bill": money_json(note.first_bill),
+        "outcome": note.state,
+        "reason": note.reason,
+    }

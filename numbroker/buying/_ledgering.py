@@ -1,4 +1,4 @@
-"""A run's hold on the purchase ledger: its intent, its attempts, the purchaser locks, what the caps start from.
+"""A run's hold on the purchase ledger: its intent, its attempts, the purchaser lock, what the caps start from.
 
 The ledger's methods are synchronous and commit before they return; :class:`Books` calls them from a
 worker thread. State changes that record what happened to a purchase request are shielded from
@@ -67,6 +67,7 @@ def ledger_note(attempt: LedgerAttempt) -> LedgerNote:
         first_bill=Money.model_construct(amount=attempt.amount, currency=attempt.currency),
         state=attempt.state.value,
         reason=attempt.reason,
+        sold=attempt.sold if attempt.sold != attempt.e164 else None,
     )
 
 
@@ -102,21 +103,33 @@ class Books:
         found = await self.call(
             self.ledger.open_intent, self.intent, quantity=terms.quantity, budget=budget, currency=terms.currency
         )
+        self._same_terms(found, terms)
+        return found
+
+    def _same_terms(self, found: LedgerIntent, terms: BuyTerms) -> None:
+        budget = terms.budget.amount if terms.budget is not None else None
         same_budget = (found.budget is None) == (budget is None) and (
             found.budget is None or budget is None or found.budget == budget
         )
         if found.quantity != terms.quantity or found.currency != terms.currency or not same_budget:
+            which = "a finished" if found.status is IntentStatus.FINISHED else "an"
             raise ConfigurationError(
-                f"the idempotency key {self.intent!r} names an intent of quantity {found.quantity}"
+                f"the idempotency key {self.intent!r} names {which} intent of quantity {found.quantity}"
                 + (f", budget {found.budget} {found.currency}" if found.budget is not None else ", no budget")
                 + f" in {found.currency}; rerun it with the same terms, or use another key"
             )
-        return found
 
-    async def finished(self) -> LedgerIntent | None:
-        """The intent, if a run already finished it."""
+    async def finished(self, terms: BuyTerms) -> LedgerIntent | None:
+        """The intent, if a run already finished it (with this run's terms).
+
+        Raises:
+            ConfigurationError: it was finished with other terms.
+        """
         found = await self.call(self.ledger.intent, self.intent)
-        return found if found is not None and found.status is IntentStatus.FINISHED else None
+        if found is None or found.status is not IntentStatus.FINISHED:
+            return None
+        self._same_terms(found, terms)
+        return found
 
     async def finish(self, result_json: str) -> None:
         """Mark the intent finished with the run's JSON result."""
@@ -170,9 +183,11 @@ class Books:
         )
         return attempt.id
 
-    async def settle(self, attempt_id: int, state: AttemptState, reason: str | None) -> LedgerAttempt:
+    async def settle(
+        self, attempt_id: int, state: AttemptState, reason: str | None, *, sold: str | None = None
+    ) -> LedgerAttempt:
         """Record what came of attempt ``attempt_id`` (shielded: an interrupted run still records it)."""
-        return await self.shielded(self.ledger.update_attempt, attempt_id, state, reason=reason)
+        return await self.shielded(self.ledger.update_attempt, attempt_id, state, reason=reason, sold=sold)
 
     async def unresolved(self, accounts: Iterable[str]) -> list[LedgerAttempt]:
         """Every unresolved attempt on ``accounts``, from any run, oldest first."""
@@ -182,25 +197,19 @@ class Books:
         """This intent's unresolved attempts (on any account)."""
         return await self.call(self.ledger.attempts, intent=self.intent, states=UNRESOLVED_STATES)
 
-    # -- the purchaser locks --
+    # -- the purchaser lock --
 
     @contextlib.asynccontextmanager
-    async def purchasers(self, accounts: Iterable[str], *, deadline: float) -> AsyncIterator[None]:
-        """Hold every account's purchaser lock (taken in a fixed order), waiting until ``deadline`` at most.
+    async def purchaser(self, *, deadline: float) -> AsyncIterator[None]:
+        """Hold the ledger's purchaser lock, waiting until ``deadline`` (monotonic) at most.
 
         Raises:
-            LedgerBusyError: another run held one past the deadline (the message names it).
+            LedgerBusyError: another run held it past the deadline (the message names it).
         """
-        async with contextlib.AsyncExitStack() as stack:
-            for account in sorted(set(accounts)):
-                await self._lock(stack, account, deadline)
-            yield
-
-    async def _lock(self, stack: contextlib.AsyncExitStack, account: str, deadline: float) -> None:
         waited_from = time.monotonic()
         while True:
             left = deadline - time.monotonic()
-            lock = self.ledger.purchaser(account, run_id=self.run_id, timeout=max(0.0, min(_LOCK_SLICE, left)))
+            lock = self.ledger.purchaser(run_id=self.run_id, timeout=max(0.0, min(_LOCK_SLICE, left)))
             try:
                 await self.call(lock.__enter__)
             except LedgerBusyError as busy:
@@ -212,11 +221,11 @@ class Books:
                     ) from None
                 await anyio.lowlevel.checkpoint()
                 continue
-            stack.push_async_callback(self._unlock, lock)
-            return
-
-    async def _unlock(self, lock: contextlib.AbstractContextManager[None]) -> None:
-        await self.shielded(lock.__exit__, None, None, None)
+            break
+        try:
+            yield
+        finally:
+            await self.shielded(lock.__exit__, None, None, None)
 
 
 def spent_of(attempts: Iterable[LedgerAttempt]) -> Decimal:

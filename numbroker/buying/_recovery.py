@@ -5,7 +5,8 @@ answer it could not settle within the confirm window (``ambiguous``), or could n
 For each, oldest first, the account's owned numbers are read (each check with its total deadline):
 
 * found owned: recorded ``bought``; it counts toward its intent (a rerun with the same key continues it);
-* not owned, and the confirm window since the attempt has passed: recorded ``released``;
+* not owned (neither the number asked for nor one the vendor said it sold instead), and the confirm
+  window since the attempt has passed on the ledger's clock: recorded ``released`` (not owned);
 * not owned within the window: it stays unresolved (a lagging owned list proves nothing yet);
 * the check fails (within its deadline, bounded by the run's): it stays unresolved.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from numbroker.adapters import Provider
 from numbroker.buying._confirm import checked_owns, describe
@@ -45,7 +45,7 @@ async def recover(
     terms: BuyTerms,
     deadline: float,
 ) -> Recovery:
-    """Settle ``attempts`` (unresolved, on accounts whose purchaser locks this run holds) by their owned numbers.
+    """Settle ``attempts`` (unresolved; this run holds the ledger's purchaser lock) by their owned numbers.
 
     ``providers`` maps account keys to the provider instances that read them.
     """
@@ -64,26 +64,35 @@ async def _settle(
     books: Books, provider: Provider, attempt: LedgerAttempt, *, terms: BuyTerms, deadline: float
 ) -> LedgerNote:
     who = f"recovered by run {books.run_id}"
-    try:
-        owned = await checked_owns(provider, attempt.e164, within=min(terms.purchase_timeout, _left(deadline)))
+    try:  # the number asked for, and the one the vendor said it sold instead
+        owned = [
+            number
+            for number in attempt.numbers
+            if await checked_owns(provider, number, within=min(terms.purchase_timeout, _left(deadline)))
+        ]
     except Exception as exc:
         why = f"{who}: ownership could not be checked: {describe(provider, exc)}"
         return await _write(books, attempt, attempt.state, why)
     if owned:
-        return await _write(books, attempt, AttemptState.BOUGHT, f"{who}: found among the owned numbers")
-    age = (datetime.now(UTC) - attempt.updated_at).total_seconds()
+        return await _write(
+            books, attempt, AttemptState.BOUGHT, f"{who}: {', '.join(owned)} found among the owned numbers"
+        )
+    try:
+        age = await books.call(books.ledger.age, attempt)
+    except LedgerError as exc:
+        return ledger_note(attempt).model_copy(update={"reason": f"its age could not be read: {exc}"})
     if age >= terms.confirm_window:
         why = (
-            f"{who}: not among the owned numbers {age:.0f} s after the attempt "
-            f"(confirm window {terms.confirm_window:g} s)"
+            f"{who}: {' nor '.join(attempt.numbers)} not among the owned numbers {age:.0f} s after the attempt "
+            f"(confirm window {terms.confirm_window:g} s, on the ledger's clock)"
         )
         return await _write(books, attempt, AttemptState.RELEASED, why)
-    releasable = attempt.updated_at + timedelta(seconds=terms.confirm_window)
+    left = terms.confirm_window - age
     return ledger_note(attempt).model_copy(
         update={
             "reason": (
                 f"not among the owned numbers yet, {age:.0f} s after the attempt: within the confirm window "
-                f"({terms.confirm_window:g} s) an owned list may lag; a run after {releasable:%H:%M:%S}Z "
+                f"({terms.confirm_window:g} s) an owned list may lag; a run in {left:.0f} s or later "
                 "releases it if it is still not owned, or resolve it by hand"
             )
         }

@@ -107,6 +107,8 @@ class PurchaseAttempt(BaseModel):
         request_id: the vendor's request id, when it gave one.
         receipt: the receipt, for ``bought`` and ``confirmed_owned``.
         ledger_id: the attempt's id in the purchase ledger (``numbroker ledger resolve ID``).
+        sold: the number the vendor said it sold instead of ``e164``, if it named another one (that number
+            is the one the account may own, and it counts like ``e164`` would have).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -124,6 +126,7 @@ class PurchaseAttempt(BaseModel):
     request_id: str | None = None
     receipt: PurchaseReceipt | None = None
     ledger_id: int | None = None
+    sold: str | None = None
 
 
 class LedgerNote(BaseModel):
@@ -138,6 +141,7 @@ class LedgerNote(BaseModel):
         first_bill: its first bill (what it costs if it was bought).
         state: its ledger state (``bought``, ``released``, ``pending``, ``ambiguous``, ``unknown`` ...).
         reason: why, as recorded.
+        sold: the number the vendor said it sold instead, if it named another one.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -150,6 +154,7 @@ class LedgerNote(BaseModel):
     first_bill: Money
     state: str
     reason: str | None = None
+    sold: str | None = None
 
 
 class PlanEntry(BaseModel):

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import anyio
 
-from numbroker._exceptions import NumbrokerError, ProviderTimeoutError
+from numbroker._exceptions import NumbrokerError, OtherNumberSoldError, ProviderTimeoutError
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._reports import SearchResult
@@ -74,6 +74,8 @@ class BuyRun:
         self.attempts: list[PurchaseAttempt] = []
         self.rows_by_attempt: dict[int, PlanRow] = {}
         self.answered_at: dict[int, float] = {}
+        self.sold: dict[int, str] = {}
+        """Attempt number → the number the vendor said it sold instead of the one asked for."""
         self.notes: list[str] = []
         self.earlier: list[LedgerNote] = []
         self.recovered: list[LedgerNote] = []
@@ -181,7 +183,7 @@ class BuyRun:
                 outcome, reason, request_id = AttemptOutcome.BOUGHT, None, receipt.request_id
             except Exception as exc:
                 self.answered_at[seq] = time.monotonic()
-                outcome, reason, request_id, receipt = await self._after_failure(provider, offer, exc)
+                outcome, reason, request_id, receipt = await self._after_failure(provider, offer, exc, seq=seq)
         finally:
             # Recorded whatever happens, cancellation included (the outcome is then unknown).
             await self._record(seq, row, (outcome, reason, request_id, receipt), ledger_id=ledger_id)
@@ -199,8 +201,15 @@ class BuyRun:
                 provider.id, f"the purchase was not answered completely within the {timeout:g} s deadline"
             ) from None
 
-    async def _after_failure(self, provider: Provider, offer: AvailableNumber, exc: Exception) -> _Outcome:
-        """Classify a failed purchase once: gone, refused (the provider is dropped), or ambiguous (confirmed)."""
+    async def _after_failure(self, provider: Provider, offer: AvailableNumber, exc: Exception, *, seq: int) -> _Outcome:
+        """Classify a failed purchase once: gone, refused (the provider is dropped), or ambiguous (confirmed).
+
+        A vendor that answered with another number than the one asked for may have sold that one: it is
+        recorded as the attempt's sold number, counted like the asked one, and its ownership is what
+        settles the attempt (never released in this run; the provider is not asked again).
+        """
+        if isinstance(exc, OtherNumberSoldError) and exc.sold is not None and exc.sold != offer.e164:
+            return await self._other_number_sold(provider, offer, exc, exc.sold, seq=seq)
         kind = classify_purchase_error(exc)
         request_id = getattr(exc, "request_id", None)
         request_id = request_id if isinstance(request_id, str) else None
@@ -231,6 +240,25 @@ class BuyRun:
             )
         return outcome, reason, request_id, receipt
 
+    async def _other_number_sold(
+        self, provider: Provider, offer: AvailableNumber, exc: OtherNumberSoldError, sold: str, *, seq: int
+    ) -> _Outcome:
+        self.sold[seq] = sold
+        self.tally.tried.add(sold)
+        reason = describe(provider, exc)
+        self.tally.dropped[provider.id] = f"it answered a purchase of {offer.e164} with another number, {sold}"
+        outcome, reason, receipt = await confirm_ownership(
+            provider,
+            offer.model_copy(update={"e164": sold}),
+            exc,
+            reason=f"{reason}; the vendor says it sold {sold}",
+            request_id=None,
+            confirm_delay=self.terms.confirm_delay,
+            confirm_window=float("inf"),
+            within=self.terms.purchase_timeout,
+        )
+        return outcome, reason, None, receipt
+
     async def _record(self, seq: int, row: PlanRow, result: _Outcome, *, ledger_id: int | None) -> None:
         """Record attempt ``seq`` (or replace it, after the final check): ledger, attempts, row, tally, log."""
         outcome, reason, request_id, receipt = result
@@ -251,6 +279,7 @@ class BuyRun:
             request_id=request_id,
             receipt=receipt,
             ledger_id=ledger_id,
+            sold=self.sold.get(seq),
         )
         if seq <= len(self.attempts):
             self.attempts[seq - 1] = attempt
@@ -261,7 +290,7 @@ class BuyRun:
         self._count(row, previous, outcome)
         if self.books is not None and ledger_id is not None:
             try:
-                await self.books.settle(ledger_id, LEDGER_STATE[outcome], reason)
+                await self.books.settle(ledger_id, LEDGER_STATE[outcome], reason, sold=self.sold.get(seq))
             except LedgerError as exc:
                 self._stop_for_ledger(exc)
         if outcome is AttemptOutcome.UNKNOWN:
@@ -296,8 +325,9 @@ class BuyRun:
             await anyio.sleep(self.terms.confirm_delay)
         for attempt in pending:
             provider = self.providers[attempt.provider]
+            number = attempt.sold or attempt.e164
             try:
-                owned = await checked_owns(provider, attempt.e164, within=self.terms.purchase_timeout)
+                owned = await checked_owns(provider, number, within=self.terms.purchase_timeout)
             except Exception as exc:
                 self.notes.append(
                     f"the final ownership check of {attempt.e164} at {attempt.provider} failed "
@@ -307,7 +337,8 @@ class BuyRun:
             row = self.rows_by_attempt[attempt.attempt]
             if not owned:
                 since = time.monotonic() - self.answered_at.get(attempt.attempt, time.monotonic())
-                if attempt.outcome is AttemptOutcome.AMBIGUOUS and since >= self.terms.confirm_window:
+                releasable = attempt.sold is None and since >= self.terms.confirm_window
+                if attempt.outcome is AttemptOutcome.AMBIGUOUS and releasable:
                     reason = f"{attempt.reason}; still not owned on the final check, after the confirm window"
                     await self._record(
                         attempt.attempt,
@@ -319,12 +350,12 @@ class BuyRun:
             receipt = PurchaseReceipt(
                 provider=attempt.provider,
                 offer_id=attempt.offer_id,
-                e164=attempt.e164,
+                e164=number,
                 request_id=attempt.request_id,
                 details={"confirmed_by": "owned numbers (final check)"},
             )
             reason = f"{attempt.reason}; found owned on the final check (a late commit)"
-            self.notes.append(f"{attempt.e164} at {attempt.provider} was committed late and is owned")
+            self.notes.append(f"{number} at {attempt.provider} was committed late and is owned")
             await self._record(
                 attempt.attempt,
                 row,

@@ -105,7 +105,9 @@ class BuyTerms:
         allow_assumed_currency: offers whose vendor stated no currency (it was assumed) may be bought too.
         confirm_delay: seconds to wait after an ambiguous answer before reading the owned numbers.
         confirm_window: seconds after an ambiguous answer during which "not owned" proves nothing (an
-            owned list may lag): the attempt stays unresolved and counts as spent.
+            owned list may lag): the attempt stays unresolved and counts as spent. At least twice
+            ``confirm_delay`` (the check after the answer and the end-of-run check each wait one delay), so
+            the check right after an answer never releases it.
         purchase_timeout: the total deadline in seconds of each purchase request (the whole response)
             and of each ownership check; a purchase that misses it is ambiguous.
         run_timeout: the bound in seconds on the buying phase: the wait for purchaser locks, recovery,
@@ -149,6 +151,15 @@ class BuyTerms:
             seconds = check_seconds(name, getattr(self, name), allow_zero=allow_zero, maximum=maximum)
             object.__setattr__(self, name, seconds)
         object.__setattr__(self, "spend_window", parse_duration(self.spend_window))
+        if self.confirm_window < 2 * self.confirm_delay:
+            # Each ownership check that may release an attempt comes a confirm delay after the answer (and the
+            # end-of-run check another delay later): a shorter window would let "not owned" release an attempt
+            # before the vendor's owned list had the time the delay gives it.
+            raise ConfigurationError(
+                f"the confirm window ({self.confirm_window:g} s) is shorter than the confirm delay before the "
+                f"ownership check plus the same delay before the end-of-run check ({2 * self.confirm_delay:g} s): "
+                f"give a confirm window of at least {2 * self.confirm_delay:g} s, or a shorter confirm delay"
+            )
 
     def _check_amounts(self) -> None:
         """Both caps given, and every amount Money."""

@@ -17,7 +17,9 @@ __all__ = [
     "LedgerBusyError",
     "LedgerError",
     "LedgerIntent",
+    "LedgerLockLostError",
     "SPENDING_STATES",
+    "UndecodedAttempt",
     "UNRESOLVED_STATES",
     "utc_now",
 ]
@@ -41,7 +43,10 @@ class AttemptState(StrEnum):
     UNKNOWN = "unknown"
     """The run was interrupted or could not check: nobody knows whether it was bought."""
     RELEASED = "released"
-    """Resolved as not bought: checked against the owned numbers after the confirm window, or by an operator."""
+    """Resolved as not owned: checked against the owned numbers after the confirm window, or by an operator.
+
+    Nothing was bought (the number was never the account's); not a number given back to the carrier.
+    """
 
 
 UNRESOLVED_STATES = frozenset({AttemptState.PENDING, AttemptState.AMBIGUOUS, AttemptState.UNKNOWN})
@@ -99,6 +104,7 @@ class LedgerAttempt:
     """The account key (provider id and a digest of the account identity: never a credential)."""
     provider: str
     e164: str
+    """The number asked for."""
     offer_id: str
     amount: Decimal
     """The attempt's first bill in ``currency``: what it costs if it was bought."""
@@ -110,6 +116,12 @@ class LedgerAttempt:
     pid: int
     created_at: datetime
     updated_at: datetime
+    sold: str | None = None
+    """The number the vendor said it sold, when that is not ``e164`` (it is the one the account may own)."""
+    boot_id: str | None = None
+    """The host's boot id when ``updated_at`` was stamped (SQLite), so an age is read on one clock."""
+    boot_seconds: float | None = None
+    """``CLOCK_BOOTTIME`` seconds when ``updated_at`` was stamped (SQLite)."""
 
     @property
     def unresolved(self) -> bool:
@@ -125,6 +137,7 @@ class LedgerAttempt:
             "provider": self.provider,
             "account": self.account,
             "e164": self.e164,
+            "sold": self.sold,
             "offer_id": self.offer_id,
             "amount": str(self.amount),
             "currency": self.currency,
@@ -138,13 +151,34 @@ class LedgerAttempt:
             "updated_at": self.updated_at.isoformat(),
         }
 
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """The numbers this attempt may have made the account's: the one asked for, and the one sold."""
+        return (self.e164,) if self.sold is None or self.sold == self.e164 else (self.e164, self.sold)
+
+
+@dataclass(frozen=True, slots=True)
+class UndecodedAttempt:
+    """A ledger row that does not decode into a :class:`LedgerAttempt` (listed, never trusted).
+
+    ``fields`` is the row's text as stored (cut short); ``problem`` says which field is wrong.
+    """
+
+    id: int | None
+    problem: str
+    fields: dict[str, str]
+
 
 class LedgerError(PurchaseError):
     """Raised when the ledger cannot be opened, read or written: nothing further is bought."""
 
 
+class LedgerLockLostError(LedgerError):
+    """Raised when the purchaser lock this run took is no longer provably held: nothing more is bought."""
+
+
 class LedgerBusyError(LedgerError):
-    """Raised when another run holds an account's purchaser lock past this run's deadline.
+    """Raised when another run holds the ledger's purchaser lock past this run's deadline.
 
     ``holder`` describes that run (host, process id, run id, since when), as far as the ledger knows.
     """

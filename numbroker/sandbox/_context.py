@@ -31,6 +31,7 @@ class RequestContext:
         self.body = body
         self.loopback = loopback
         self.race = False
+        self.sell_other = False
         self.committed: list[int] = []
         self.labels: list[str] = []
 
@@ -44,6 +45,20 @@ class RequestContext:
             ValueError: The body is not JSON.
         """
         return json.loads(self.body)
+
+    def sold_instead(self, record: SandboxRecord) -> SandboxRecord:
+        """Apply the ``sell_other_number`` decision: the record this purchase really sells.
+
+        ``record`` itself, unless the fault was drawn and another available record exists (the first in
+        inventory order): then that one, which the handler commits, charges and names in its answer.
+        """
+        if not self.sell_other:
+            return record
+        for other in self.sandbox.records:
+            if other.e164 != record.e164 and self.sandbox.is_available(other.offer_id):
+                self.labels.append("sell_other_number")
+                return other
+        return record
 
     def lose_race(self, offer_ids: Iterable[str]) -> bool:
         """Apply the ``rate_race`` decision for this purchase.

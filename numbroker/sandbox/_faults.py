@@ -92,6 +92,7 @@ _RATES: Final = (
     "rate_ambiguous_after_commit",
     "rate_ambiguous_before_commit",
     "commit_then_503",
+    "sell_other_number",
 )
 _DURATIONS: Final = (
     "latency",
@@ -146,6 +147,8 @@ class Faults:
             commits when the hold ends, whether or not the client is still there), or
             ``"unless_gone"`` (after the hold, and only if the client is still connected: a client
             that went away leaves nothing committed).
+        sell_other_number: Probability that a purchase sells (commits and charges) another available
+            number than the one asked for, and answers 200 naming that one (emulators that support it).
         owned_list_lag_seconds: A bought number shows in the owned-numbers list only this long
             after its purchase committed (the lag in force at the commit counts).
         drip_seconds: Answers of the ``drip_endpoints`` send their body one byte every this many
@@ -170,6 +173,7 @@ class Faults:
     rate_ambiguous_after_commit: float = 0.0
     rate_ambiguous_before_commit: float = 0.0
     commit_then_503: float = 0.0
+    sell_other_number: float = 0.0
     hold_purchase_seconds: float = 0.0
     hold_purchase_commit: HoldCommit = "before"
     owned_list_lag_seconds: float = 0.0
@@ -453,6 +457,7 @@ class FaultPipeline:
         context.race = self._hit(faults.rate_race)
         spoil_after = self._hit(faults.rate_ambiguous_after_commit)
         then_503 = self._hit(faults.commit_then_503)
+        context.sell_other = self._hit(faults.sell_other_number)
         reply = await handler(context.request, context)
         context.labels.extend(reply.faults)
         payload = reply.encode()

@@ -218,6 +218,7 @@ class SandboxState(Protocol):
     taken: set[str]
     received: Counter[str]
     listed_from: dict[str, float]
+    records: list[SandboxRecord]
 
     @property
     def faults(self) -> Any:

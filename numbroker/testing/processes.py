@@ -234,6 +234,7 @@ def start_cli(
     env: Mapping[str, str],
     cwd: str | os.PathLike[str],
     file_size_limit: int | None = None,
+    prefix: Sequence[str] = (),
 ) -> CliRun:
     """Start ``numbroker ARGS`` (this interpreter's ``python -m numbroker``) as a subprocess.
 
@@ -242,6 +243,7 @@ def start_cli(
         env: Its whole environment (see :meth:`SandboxServer.client_env`).
         cwd: Its working directory (where the default audit log goes).
         file_size_limit: Run it under ``RLIMIT_FSIZE`` at this many bytes (:func:`with_file_size_limit`).
+        prefix: A command that runs it (e.g. ``["faketime", "-f", "+10m"]``: a host whose clock is ahead).
 
     Returns:
         The running process; stdin is closed (it never waits for a prompt).
@@ -249,6 +251,7 @@ def start_cli(
     command = [sys.executable, "-m", "numbroker", *args]
     if file_size_limit is not None:
         command = with_file_size_limit(command, file_size_limit)
+    command = [*prefix, *command]
     process = subprocess.Popen(
         command, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -262,13 +265,14 @@ def run_cli(
     cwd: str | os.PathLike[str],
     timeout: float = DEFAULT_TIMEOUT,
     file_size_limit: int | None = None,
+    prefix: Sequence[str] = (),
 ) -> CliResult:
     """Run ``numbroker ARGS`` to its end (see :func:`start_cli`).
 
     Raises:
         TimeoutError: It was still running after ``timeout`` seconds (it has been killed).
     """
-    return start_cli(args, env=env, cwd=cwd, file_size_limit=file_size_limit).wait(timeout)
+    return start_cli(args, env=env, cwd=cwd, file_size_limit=file_size_limit, prefix=prefix).wait(timeout)
 
 
 class SandboxServer:

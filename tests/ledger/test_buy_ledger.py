@@ -92,18 +92,32 @@ def prior_attempt(
 # -- the account key ---------------------------------------------------------------------------------
 
 
-def test_the_account_key_digests_endpoint_and_credentials_and_reveals_none() -> None:
-    """Same endpoint and credentials: same key; another credential or endpoint: another key; no secret in it."""
+def test_the_account_key_is_the_vendor_account_at_one_endpoint_and_reveals_nothing() -> None:
+    """Same endpoint (however spelled) and vendor account id: one key, a rotated token included; another
+    account id or endpoint: another key; no secret in it."""
     (box,) = create_sandboxes(["vobiz"]).values()
     cls = type(in_process_providers({"vobiz": box})[0])
-    one = cls(env=box.env, base_url="http://127.0.0.1/v1").account_key()
-    assert one == cls(env=dict(box.env), base_url="http://127.0.0.1/v1").account_key()
+    one = cls(env=box.env, base_url="http://127.0.0.1:8080/v1").account_key()
     assert one.startswith("vobiz:")
-    other_token = {**box.env, "VOBIZ_AUTH_TOKEN": box.env["VOBIZ_AUTH_TOKEN"] + "x"}
-    assert one != cls(env=other_token, base_url="http://127.0.0.1/v1").account_key()
+    for spelling in ("http://localhost:8080/v1", "HTTP://127.0.0.1:8080/v1/", "http://LOCALHOST:8080/v1"):
+        assert one == cls(env=box.env, base_url=spelling).account_key(), spelling
+    rotated = {**box.env, "VOBIZ_AUTH_TOKEN": box.env["VOBIZ_AUTH_TOKEN"] + "x"}
+    assert one == cls(env=rotated, base_url="http://127.0.0.1:8080/v1").account_key()
+    other_account = {**box.env, "VOBIZ_AUTH_ID": box.env["VOBIZ_AUTH_ID"] + "x"}
+    assert one != cls(env=other_account, base_url="http://127.0.0.1:8080/v1").account_key()
     assert one != cls(env=box.env, base_url="http://127.0.0.1:9/v1").account_key()
     for secret in box.env.values():
         assert secret not in one
+
+
+def test_an_account_without_a_vendor_account_id_is_keyed_on_its_credentials() -> None:
+    """IdentityCall names no account id: another API key is another account; the default port is no port."""
+    (box,) = create_sandboxes(["identitycall"]).values()
+    cls = type(in_process_providers({"identitycall": box})[0])
+    one = cls(env=box.env, base_url="https://api.example.test/v1").account_key()
+    assert one == cls(env=box.env, base_url="https://API.example.test:443/v1").account_key()
+    other = {k: v + "x" if k == "IDENTITYCALL_API_KEY" else v for k, v in box.env.items()}
+    assert one != cls(env=other, base_url="https://api.example.test/v1").account_key()
 
 
 # -- pending before the request, and what a run records ------------------------------------------------
@@ -401,14 +415,13 @@ async def test_a_purchase_and_its_check_that_never_answer_are_bounded_by_their_d
 async def test_a_run_waits_for_the_account_then_names_the_holder(fresh_ledger: str) -> None:
     """Another run holds the account's purchaser lock past the run's deadline: nothing is bought; the holder named."""
     boxes = create_sandboxes(["vobiz"])
-    account = account_of(boxes, "vobiz")
     with (
         open_ledger(fresh_ledger) as other,
-        other.purchaser(account, run_id="night-run", timeout=1),
+        other.purchaser(run_id="night-run", timeout=1),
         pytest.raises(LedgerBusyError) as busy,
     ):
         await buy(boxes, fresh_ledger, run_timeout=0.3)
-    assert "another run is buying on vobiz" in str(busy.value)
+    assert "another run is buying on the ledger" in str(busy.value)
     assert "night-run" in (busy.value.holder or "")
     assert 0 == posts(boxes["vobiz"])
 

@@ -80,7 +80,8 @@ def test_the_ledger_lists_intents_and_attempts(fresh_ledger: str, tmp_path: Path
 
 
 def test_an_unresolved_attempt_is_settled_by_hand_with_a_note(fresh_ledger: str, tmp_path: Path) -> None:
-    """resolve --bought/--released records the state and the note; what is not unresolved cannot be resolved."""
+    """resolve --bought/--not-owned (--released its older name) records the state and the note; what is not
+    unresolved cannot be resolved; both flags at once are refused; --ledger is accepted after resolve."""
     ids = seed(fresh_ledger)
     pending, unknown, bought = ids["+12025550103"], ids["+12025550104"], ids["+12025550101"]
 
@@ -88,7 +89,12 @@ def test_an_unresolved_attempt_is_settled_by_hand_with_a_note(fresh_ledger: str,
         return numbroker("ledger", "--ledger", fresh_ledger, "resolve", *args, cwd=tmp_path)
 
     as_bought = resolve(str(pending), "--bought", "--note", "in the vendor console since 02:14")
-    as_released = resolve(str(unknown), "--released", "--note", "vendor support: not provisioned")
+    both = resolve(str(unknown), "--bought", "--released", "--note", "x")
+    both_new = resolve(str(unknown), "--not-owned", "--bought", "--note", "x")
+    as_released = numbroker(
+        "ledger", "resolve", str(unknown), "--not-owned", "--note", "vendor support: not provisioned",
+        "--ledger", fresh_ledger, cwd=tmp_path,
+    )  # fmt: skip
     again = resolve(str(pending), "--released", "--note", "changed my mind")
     settled = resolve(str(bought), "--released", "--note", "x")
     missing = resolve("999999", "--bought", "--note", "x")
@@ -98,6 +104,7 @@ def test_an_unresolved_attempt_is_settled_by_hand_with_a_note(fresh_ledger: str,
     assert 0 == as_bought.returncode, as_bought.stderr
     assert f"attempt {pending}: +12025550103 at vobiz is now bought" in as_bought.stderr
     assert 0 == as_released.returncode, as_released.stderr
+    assert "is now not owned (released)" in as_released.stderr
     with open_ledger(fresh_ledger) as ledger:
         first, second = ledger.attempt(pending), ledger.attempt(unknown)
         assert first is not None and second is not None
@@ -109,7 +116,9 @@ def test_an_unresolved_attempt_is_settled_by_hand_with_a_note(fresh_ledger: str,
         (again, "already bought"),
         (settled, "already bought"),
         (missing, "no attempt 999999"),
-        (no_state, "--bought or --released"),
+        (no_state, "--bought (the account owns it) or --not-owned"),
+        (both, "say what you found, once"),
+        (both_new, "say what you found, once"),
         (no_note, "--note"),
     ]:
         assert 2 == refused.returncode, refused.stderr
@@ -184,3 +193,92 @@ def test_sandbox_runs_never_touch_the_real_ledger(tmp_path: Path) -> None:
         assert "complete" == proc.json()["status"]
         assert "(temporary: --sandbox)" in proc.stderr
     assert not named.exists() and not (data / "numbroker").exists()
+
+
+def test_a_mistyped_ledger_path_is_an_error_naming_it_and_creates_nothing(tmp_path: Path) -> None:
+    """--ledger naming a file that does not exist: every command says so in one line (exit 2) and creates
+    neither the file nor its folder; `numbroker ledger init PATH` creates one, which then works."""
+    typo = tmp_path / "typo-ledgr.sqlite3"
+    missing_dir = tmp_path / "nonexistent" / "dir" / "l.sqlite3"
+    listing = numbroker("ledger", "--unresolved", "--ledger", str(typo), cwd=tmp_path)
+    buying = numbroker("buy-cheapest", "--sandbox", "--country", "US", *CAPS, "--yes", cwd=tmp_path)  # a control
+    real = numbroker("buy-cheapest", "--country", "US", *CAPS, "--yes", "--ledger", str(missing_dir), cwd=tmp_path)
+    resolving = numbroker("ledger", "resolve", "1", "--bought", "--note", "x", "--ledger", str(typo), cwd=tmp_path)
+
+    for proc, named in ((listing, typo), (real, missing_dir), (resolving, typo)):
+        assert 2 == proc.returncode, proc.stderr
+        (error,) = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert f"no ledger at {named}" in error and "ledger init" in error, proc.stderr
+    assert 0 == buying.returncode, buying.stderr
+    assert not typo.exists() and not (tmp_path / "nonexistent").exists()
+
+    made = numbroker("ledger", "init", str(typo), cwd=tmp_path)
+    assert 0 == made.returncode, made.stderr
+    again = numbroker("ledger", "--unresolved", "--ledger", str(typo), "--format", "json", cwd=tmp_path)
+    assert (0, []) == (again.returncode, again.json()["attempts"]), again.stderr
+    twice = numbroker("ledger", "init", str(typo), cwd=tmp_path)
+    assert 2 == twice.returncode and "already exists" in twice.stderr
+
+
+def test_sandbox_with_a_ledger_is_refused_in_one_line(tmp_path: Path) -> None:
+    """--sandbox --ledger is refused (a sandbox run never writes to a real ledger), even an unreachable URL."""
+    for where in (str(tmp_path / "ledger.sqlite3"), "postgresql://nobody@127.0.0.1:1/x"):
+        proc = numbroker("buy-cheapest", "--sandbox", "--country", "US", *CAPS, "--yes", "--ledger", where,
+                         cwd=tmp_path)  # fmt: skip
+        assert 2 == proc.returncode, proc.stderr
+        assert "--sandbox" in proc.stderr and "leave out --ledger" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "postgresql://numbroker:s3cr3t-pw@127.0.0.1:1/ledger",
+        "host=127.0.0.1 port=1 user=numbroker password=s3cr3t-pw dbname=ledger",
+        "postgresql://numbroker:s3cr3t-pw@127.0.0.1:notaport/ledger",
+        "postgresql://numbroker:s3cr3t-pw@[::1/ledger",
+    ],
+    ids=["url", "libpq", "bad-port", "unparsable"],
+)
+def test_a_postgresql_ledger_that_cannot_be_opened_exits_1_without_its_password(where: str, tmp_path: Path) -> None:
+    """A URL or a libpq key=value string is PostgreSQL (never a file name); when it cannot be opened the run
+    exits 1 in one line naming it without the password, nothing bought, no file made."""
+    proc = numbroker("buy-cheapest", "--country", "US", *CAPS, "--yes", "--format", "json", "--ledger", where,
+                     cwd=tmp_path)  # fmt: skip
+    listing = numbroker("ledger", "--ledger", where, cwd=tmp_path)
+
+    for run in (proc, listing):
+        assert 1 == run.returncode, run.stderr
+        assert "s3cr3t-pw" not in run.stderr + run.stdout
+        assert "ledger" in run.stderr and "Traceback" not in run.stderr
+    assert [] == [p.name for p in tmp_path.iterdir() if p.name != "numbroker-audit.jsonl"]
+
+
+def test_a_finished_intent_rerun_with_other_terms_is_refused(tmp_path: Path) -> None:
+    """A finished intent (quantity 1) rerun with --quantity 2 is refused like an open one: exit 2, one line."""
+    ledger = tmp_path / "ledger.sqlite3"
+    assert 0 == numbroker("ledger", "init", str(ledger), cwd=tmp_path).returncode
+    with start_sandbox_server() as server:
+        env = server.client_env(data_dir=tmp_path / "data")
+        buy = ["buy-cheapest", "--provider", "vobiz", "--country", "US", *CAPS, "--yes", "--format", "json",
+               "--ledger", str(ledger), "--idempotency-key", "nightly"]  # fmt: skip
+        first = run_cli([*buy, "--quantity", "1"], env=env, cwd=tmp_path)
+        other = run_cli([*buy, "--quantity", "2"], env=env, cwd=tmp_path)
+        same = run_cli([*buy, "--quantity", "1"], env=env, cwd=tmp_path)
+        received = server.purchase_requests("vobiz")["received"]
+
+    assert (0, "complete") == (first.returncode, first.json()["status"]), first.stderr
+    assert 2 == other.returncode and "names a finished intent of quantity 1" in other.stderr, other.stderr
+    assert (0, True) == (same.returncode, same.json()["replayed"])
+    assert 1 == received
+
+
+def test_the_ledger_table_fits_80_columns_with_whole_numbers(fresh_ledger: str, tmp_path: Path) -> None:
+    """On an 80-column terminal every line of the table fits, and every E.164 number is printed whole."""
+    seed(fresh_ledger)
+    proc = numbroker("ledger", "--ledger", fresh_ledger, "--format", "table", cwd=tmp_path, COLUMNS="80")
+
+    assert 0 == proc.returncode, proc.stderr
+    assert all(len(line) <= 80 for line in proc.stdout.splitlines()), proc.stdout
+    for number in ("+12025550101", "+12025550102", "+12025550103", "+12025550104"):
+        assert number in proc.stdout, proc.stdout
+    assert "not owned" in proc.stdout  # the released attempt, named for what it means

@@ -18,6 +18,7 @@ import dataclasses
 import itertools
 import json
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from decimal import Decimal
@@ -226,7 +227,7 @@ def test_a_run_killed_before_the_vendor_committed_is_released_by_the_rerun(accou
     account.faults(hold_purchase_seconds=600, hold_purchase_commit="unless_gone")
     audit = account.workdir / "killed-audit.jsonl"
     killed = account.signalled(
-        sig, "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0", "--audit-log", str(audit)
+        sig, "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0.4", "--audit-log", str(audit)
     )
     wait_for_abandoned(account)
 
@@ -242,15 +243,26 @@ def test_a_run_killed_before_the_vendor_committed_is_released_by_the_rerun(accou
         assert "Traceback" not in killed.stderr
         assert AttemptState.UNKNOWN is attempt.state
         assert ["pending", "unknown"] == logged
+        assert ("unknown", [attempt.id]) == (killed.doc["status"], [n["id"] for n in killed.doc["unresolved"]])
     assert [] == account.owned()
 
     account.faults()
-    rerun = account.run("--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0")
+    rerun = account.run(
+        "--quantity", "1", "--idempotency-key", "nightly", "--confirm-window", "0.4", "--audit-log", str(audit)
+    )  # fmt: skip
 
     account.check(1, rerun)
     assert (0, "complete") == (rerun.code, rerun.doc["status"]), rerun.stderr
     assert 1 == len(account.owned()) and rerun.bought == set(account.owned())
     assert ["released"] == rerun.state_of("recovered")
+    assert "bought 1 of 1" in rerun.stderr
+    lines = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    (settled,) = [line for line in lines if line.get("recovery")]
+    assert (attempt.id, attempt.run_id, "released") == (
+        settled["ledger_id"],
+        settled["settles_run"],
+        settled["outcome"],
+    )
     account.check_ledger()
 
 
@@ -389,3 +401,288 @@ def test_an_audit_log_that_cannot_be_written_at_all_is_a_true_bought_nothing(acc
     assert any("audit log could not be written" in n for n in run.doc["notes"])
     assert 0 == account.purchase_requests()["received"]
     assert {AttemptState.RELEASED} >= {a.state for a in account.attempts()}
+
+
+# -- a fleet: what every run sharing the ledger must hold to, however it reaches it --------------------
+
+
+def _charged(server: SandboxServer, provider: str) -> Decimal:
+    state = server.state(provider)
+    return sum((Decimal(p["upfront"] or 0) + Decimal(p["monthly"] or 0) for p in state["purchases"]), Decimal(0))
+
+
+@pytest.mark.parametrize("split", ["disjoint", "flaky"])
+def test_two_runs_with_one_key_buy_the_intent_once(account: Account, split: str) -> None:
+    """One key, quantity 2, a 0.50 USD budget, runs started together (a cron overlap): each buys at Vobiz or
+    IdentityCall alone (disjoint), or searches both with one of them failing (flaky: its credential refused).
+    The two vendors' own records together hold at most 2 numbers within the budget."""
+    key = ("--quantity", "2", "--budget", "0.50 USD", "--idempotency-key", "nightly-2026-12-07")
+    starting = []
+    for provider in ("vobiz", "identitycall", "vobiz", "identitycall"):
+        env, cwd = account.place()
+        chosen = ["--provider", provider]
+        if split == "flaky":  # both providers, the other one's search refused in this run
+            chosen = ["--provider", "vobiz", "--provider", "identitycall"]
+            if provider == "vobiz":
+                env["IDENTITYCALL_API_KEY"] = "ic_refused_" + "x" * 24
+            else:
+                env["VOBIZ_AUTH_TOKEN"] = "refused-" + "x" * 24
+        args = ["buy-cheapest", *chosen, "--country", "US", *CAPS, "--yes", "--format", "json",
+                "--confirm-delay", "0.2", *key]  # fmt: skip
+        starting.append(start_cli(args, env=env, cwd=cwd))
+    runs = [Run(run.wait()) for run in starting]
+    if split == "flaky":
+        assert all(run.doc["search_status"] == "partial" for run in runs), [r.doc["search_status"] for r in runs]
+
+    sold = [p for pid in ("vobiz", "identitycall") for p in account.server.state(pid)["purchases"]]
+    assert len(sold) <= 2, sold
+    assert _charged(account.server, "vobiz") + _charged(account.server, "identitycall") <= Decimal("0.50")
+    for run in runs:
+        assert "Traceback" not in run.stderr, run.stderr
+        assert EXIT_FOR_STATUS[run.doc["status"]] == run.code, run.stderr
+    complete = [run for run in runs if run.doc["status"] == "complete"]
+    for run in complete:  # a complete run says which numbers the intent holds: exactly what the vendors sold
+        held = run.bought | {n["e164"] for n in run.doc["earlier_bought"]}
+        assert held == {p["e164"] for p in sold}
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_one_sqlite_ledger_reached_by_two_names_is_one_lock(account: Account, link: str) -> None:
+    """Runs name one SQLite ledger by its path and by a symlink or a hard link: one spend limit holds."""
+    if account.engine != "sqlite":
+        pytest.skip("a SQLite ledger's file names")
+    account.spend_limit = Decimal("0.40")
+    real = account.workdir / "shared" / "ledger.sqlite3"
+    real.parent.mkdir()
+    init = run_cli(["ledger", "init", str(real)], env=account.place()[0], cwd=account.workdir)
+    assert 0 == init.returncode, init.stderr
+    other = account.workdir / "other-name.sqlite3"
+    if link == "symlink":
+        other.symlink_to(real)
+    else:
+        os.link(real, other)
+    starting = [account.start("--quantity", "4", "--idempotency-key", f"job-{n}", "--ledger", str(where))
+                for n, where in enumerate([real, other, real, other])]  # fmt: skip
+    runs = [Run(run.wait()) for run in starting]
+
+    account.check(16, *runs)
+    assert account.charged() <= Decimal("0.40")
+    bought = [e164 for run in runs for e164 in run.bought]
+    assert sorted(bought) == sorted(account.owned())
+
+
+def test_a_run_with_its_clock_ten_minutes_ahead_does_not_release_a_fresh_attempt(account: Account) -> None:
+    """A run commits then gets a 503, the owned list lags (exit 4, ambiguous); a run on a host whose wall
+    clock is 10 minutes ahead reads the attempt's age on the ledger's clock: it is fresh, so it is not
+    released and nothing more is bought (exit 4); once the lag has passed a run counts it."""
+    faketime = shutil.which("faketime")
+    if faketime is None:
+        reason = "faketime not found (Debian package faketime)"
+        if os.environ.get("NUMBROKER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    account.faults(commit_then_503=1.0, owned_list_lag_seconds=LAG)
+    args = ("--quantity", "1", "--idempotency-key", "k", "--confirm-window", "60")
+    first = account.run(*args)
+    assert 4 == first.code, first.stderr
+
+    env, cwd = account.place()
+    env = {**env, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    ahead = Run(run_cli([*account.args(*args)], env=env, cwd=cwd, prefix=[faketime, "-f", "+10m"]))
+
+    account.check(1, first, ahead)
+    assert 4 == ahead.code and [] == ahead.doc["attempts"], ahead.stderr
+    assert ["ambiguous"] == ahead.state_of("unresolved")
+    assert 1 == account.purchase_requests()["received"]
+    account.server.wait_until(lambda states: all(n["listed"] for n in states[VENDOR]["owned"]), "the lag to pass")
+    later = account.run(*args)
+    account.check(1, later)
+    assert (0, "complete") == (later.code, later.doc["status"]), later.stderr
+    account.check_ledger()
+
+
+def test_a_vendor_that_sells_another_number_is_paid_once_however_often_it_is_rerun(account: Account) -> None:
+    """Every purchase sells (and charges) another number than the one asked for and the owned list lags:
+    the ledger records the number sold and counts it; five reruns after exit 4 buy nothing and keep the
+    reason naming it; settled by hand, a rerun counts it as the intent's and finishes."""
+    account.faults(sell_other_number=1.0, owned_list_lag_seconds=600)
+    args = ("--quantity", "1", "--idempotency-key", "k", "--confirm-window", "60")
+    first = account.run(*args)
+    assert 4 == first.code, first.stderr
+    (attempt,) = first.doc["attempts"]
+    (owned,) = account.owned()
+    assert owned == attempt["sold"] != attempt["e164"]
+
+    for _ in range(5):
+        rerun = account.run(*args)
+        account.check(1, rerun)
+        assert 4 == rerun.code and [] == rerun.doc["attempts"], rerun.stderr
+    assert 1 == account.purchase_requests()["received"]
+    (recorded,) = account.attempts()
+    assert (owned, AttemptState.AMBIGUOUS) == (recorded.sold, recorded.state)
+    assert owned in (recorded.reason or "")
+
+    env, cwd = account.place()
+    listed = run_cli(["ledger", "--ledger", account.ledger, "--unresolved", "--format", "json"], env=env, cwd=cwd)
+    assert [(recorded.id, owned)] == [(a["id"], a["sold"]) for a in listed.json()["attempts"]]
+    resolved = run_cli(
+        ["ledger", "--ledger", account.ledger, "resolve", str(recorded.id), "--bought", "--note", "in the console"],
+        env=env,
+        cwd=cwd,
+    )
+    assert 0 == resolved.returncode, resolved.stderr
+    later = account.run(*args)
+    account.check(1, later)
+    assert (0, "complete") == (later.code, later.doc["status"]), later.stderr
+    assert "bought 1 of 1" in later.stderr
+    (settled,) = account.attempts()
+    assert (owned, AttemptState.BOUGHT) == (settled.sold, settled.state)
+    assert owned in (settled.reason or "")
+    assert 1 == account.purchase_requests()["received"]
+
+
+def test_a_confirm_window_shorter_than_the_confirm_delays_is_refused(account: Account) -> None:
+    """--confirm-window 0 with the default 2 s confirm delay and a lagging owned list: one line, exit 2,
+    nothing sent to the vendor."""
+    account.faults(commit_then_503=1.0, owned_list_lag_seconds=LAG)
+    env, cwd = account.place()
+    args = ["buy-cheapest", "--provider", VENDOR, "--country", "US", *CAPS, "--yes", "--format", "json",
+            "--quantity", "1", "--confirm-window", "0"]  # fmt: skip
+    refused = run_cli(args, env=env, cwd=cwd)
+    assert 2 == refused.returncode, refused.stderr
+    assert 1 == len(refused.stderr.strip().splitlines()) and "confirm window" in refused.stderr
+    assert 0 == account.purchase_requests()["received"]
+
+
+def test_one_account_spelled_three_ways_keeps_one_spend_limit(account: Account) -> None:
+    """127.0.0.1, localhost and an upper-case scheme name one Vobiz account: one 0.30 USD limit holds."""
+    account.spend_limit = Decimal("0.30")
+    base = account.server.providers[VENDOR].base_url
+    spellings = [base, base.replace("127.0.0.1", "localhost"), base.replace("http://", "HTTP://")]
+    starting = []
+    for n, spelling in enumerate(spellings):
+        env, cwd = account.place()
+        env["VOBIZ_BASE_URL"] = spelling
+        starting.append(start_cli(account.args("--quantity", "3", "--idempotency-key", f"job-{n}"), env=env, cwd=cwd))
+    runs = [Run(run.wait()) for run in starting]
+
+    account.check(9, *runs)
+    assert account.charged() <= Decimal("0.30")
+
+
+MALFORMED = {
+    "amount NaN": "UPDATE numbroker_attempts SET amount = 'NaN' WHERE id = {id}",
+    "amount abc": "UPDATE numbroker_attempts SET amount = 'abc' WHERE id = {id}",
+    "amount -5": "UPDATE numbroker_attempts SET amount = '-5' WHERE id = {id}",
+    "unknown state": "UPDATE numbroker_attempts SET state = 'BOUGHT' WHERE id = {id}",
+    "another date format": "UPDATE numbroker_attempts SET created_at = '07/12/2026 02:14' WHERE id = {id}",
+}
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_a_malformed_row_stops_buying_and_is_listed(account: Account, kind: str) -> None:
+    """One attempt row is spoiled: the next run buys nothing and names it (exit 1, true JSON or one line),
+    and `numbroker ledger` still lists it, marked as not decoding."""
+    first = account.run("--quantity", "1")
+    assert 0 == first.code, first.stderr
+    (attempt,) = account.attempts()
+    with open_ledger(account.ledger) as ledger:
+        ledger._query(MALFORMED[kind].format(id=attempt.id))
+
+    after = account.run("--quantity", "2")
+
+    assert 1 == after.code, after.stderr
+    assert "Traceback" not in after.stderr
+    assert f"attempt {attempt.id} " in after.stderr and "does not decode" in after.stderr
+    assert 1 == len(account.owned()) == account.purchase_requests()["received"]
+    env, cwd = account.place()
+    listing = run_cli(["ledger", "--ledger", account.ledger, "--format", "json"], env=env, cwd=cwd)
+    assert 0 == listing.returncode, listing.stderr
+    assert [attempt.id] == [u["id"] for u in listing.json()["undecoded"]]
+
+
+def _postgres_only(account: Account) -> None:
+    if account.engine != "postgresql":
+        pytest.skip("a PostgreSQL ledger's session")
+
+
+def test_a_terminated_lock_session_stops_the_holder(account: Account) -> None:
+    """The session holding the purchaser lock is terminated (a DBA, a reaper, a failover) while its run's
+    purchase is in flight: that run buys nothing more; a run with the same key then settles what it left and
+    the vendor's record never holds more than the intent's quantity."""
+    import psycopg
+
+    _postgres_only(account)
+    account.faults(hold_purchase_seconds=2)
+    args = ("--quantity", "4", "--idempotency-key", "fleet")
+    with account.start(*args) as holder:
+        account.server.wait_for_purchases(1, provider=VENDOR, run=holder)
+        with psycopg.connect(account.ledger, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+                (f"numbroker ledger pid {holder.pid} %",),
+            ).fetchall()
+        assert ended, "no ledger session of the holder was found"
+        first = Run(holder.wait())
+    account.faults()
+    second = account.run(*args)
+
+    account.check(4, first, second)
+    assert "lock" in first.stderr and "lost" in first.stderr, first.stderr
+    assert first.code != 0
+    assert 1 == len(first.doc["attempts"])
+    assert (0, "complete") == (second.code, second.doc["status"]), second.stderr
+    account.check_ledger()
+
+
+def test_an_idle_session_timeout_does_not_take_the_lock(account: Account) -> None:
+    """The database reaps sessions idle for 1 s; each purchase is held 2 s by the vendor: the lock's session
+    is exempt (its timeouts are 0), so the run buys its quantity and holds its lock throughout."""
+    import psycopg
+
+    _postgres_only(account)
+    dbname = account.ledger.rsplit("/", 1)[1]
+    with psycopg.connect(account.ledger, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {dbname} SET idle_session_timeout = '1s'")
+        admin.execute(f"ALTER DATABASE {dbname} SET idle_in_transaction_session_timeout = '1s'")
+    account.faults(hold_purchase_seconds=2)
+    run = account.run("--quantity", "2", "--idempotency-key", "slow")
+
+    account.check(2, run)
+    assert (0, "complete") == (run.code, run.doc["status"]), run.stderr
+    assert 2 == len(account.owned())
+    account.check_ledger()
+
+
+@pytest.fixture
+def pooled_account(pgbouncer_url: str, tmp_path: Path) -> Iterator[Account]:
+    """A sandbox server process, and a PostgreSQL ledger reached through PgBouncer in transaction pooling."""
+    with start_server(stderr_path=tmp_path / "server.log") as server:
+        yield Account(server, "postgresql", pgbouncer_url, tmp_path, spend_limit=Decimal(5))
+
+
+def test_a_transaction_mode_pooler_is_refused_and_never_buys_twice(pooled_account: Account) -> None:
+    """Through PgBouncer (transaction pooling, one server session shared by every client): while one run's
+    purchase is held by the vendor, another run lands on the server session that holds the first run's lock;
+    it buys nothing and says, in one line, to use a direct or session-pooled connection. The first run, and a
+    rerun once it is gone, keep the intent at its quantity."""
+    account = pooled_account
+    account.faults(hold_purchase_seconds=600, hold_purchase_commit="before")
+    args = ("--quantity", "2", "--idempotency-key", "pooled")
+    with account.start(*args) as holder:
+        account.server.wait_for_purchases(1, provider=VENDOR, run=holder)
+        second = account.run(*args)
+        assert 1 == second.code, second.stderr
+        assert "direct or session-pooled" in second.stderr and "Traceback" not in second.stderr, second.stderr
+        assert "prepared statement" not in second.stderr
+        holder.send_signal(signal.SIGTERM)
+        first = Run(holder.wait())
+    assert 4 == first.code, first.stderr
+    assert 1 == account.purchase_requests()["received"]
+
+    account.faults()
+    rerun = account.run(*args)
+    account.check(2, rerun)
+    assert (0, "complete") == (rerun.code, rerun.doc["status"]), rerun.stderr
+    assert 2 == len(account.owned())
+    account.check_ledger()

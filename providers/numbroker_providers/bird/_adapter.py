@@ -103,6 +103,7 @@ class BirdProvider(Provider):
     id: ClassVar[str] = "bird"
     display_name: ClassVar[str] = "Bird"
     default_base_url: ClassVar[str] = "https://api.bird.com"
+    account_id_credential: ClassVar[str | None] = "organization_id"
     credentials: ClassVar[Mapping[str, str]] = {
         "access_key": "BIRD_ACCESS_KEY",
         "organization_id": "BIRD_ORGANIZATION_ID",

@@ -24,6 +24,7 @@ from numbroker import (
     Money,
     NumberType,
     NumberUnavailableError,
+    OtherNumberSoldError,
     ProviderError,
     ProviderResponseError,
     QueryFilter,
@@ -42,6 +43,7 @@ from numbroker.adapters import (
     json_safe,
     make_offer,
     money_from_string,
+    parse_e164,
     same_number,
     validate_currency,
     wire,
@@ -264,7 +266,9 @@ class IdentityCallProvider(Provider):
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} without a data object")
         bought = data.get("phone_number")
         if bought is not None and not same_number(bought, offer.e164):
-            raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
+            raise OtherNumberSoldError(
+                self.id, f"purchase of {offer.e164} answered with another number {bought!r}", sold=_canonical(bought)
+            )
         return PurchaseReceipt(
             provider=self.id,
             offer_id=offer.offer_id,
@@ -360,3 +364,11 @@ def _feature_name(feature: Any, index: int) -> str:
             f"expected a feature name or {{'name': ...}}, got {feature!r}", field=f"features.{index}", value=feature
         )
     return name.strip().lower()
+
+
+def _canonical(number: object) -> str | None:
+    """``number`` in canonical E.164, or None when it is not a phone number."""
+    try:
+        return parse_e164(number, strictness="possible").e164
+    except FieldError:
+        return None

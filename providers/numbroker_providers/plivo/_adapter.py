@@ -233,6 +233,7 @@ class PlivoProvider(Provider):
     id: ClassVar[str] = "plivo"
     display_name: ClassVar[str] = "Plivo"
     default_base_url: ClassVar[str] = "https://api.plivo.com/v1"
+    account_id_credential: ClassVar[str | None] = "auth_id"
     credentials: ClassVar[Mapping[str, str]] = {"auth_id": "PLIVO_AUTH_ID", "auth_token": "PLIVO_AUTH_TOKEN"}
     filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
         QueryFilter.COUNTRY: FilterSupport.NATIVE,

@@ -212,6 +212,7 @@ class TwilioProvider(Provider):
     id: ClassVar[str] = "twilio"
     display_name: ClassVar[str] = "Twilio"
     default_base_url: ClassVar[str] = "https://api.twilio.com/2010-04-01"
+    account_id_credential: ClassVar[str | None] = "account_sid"
     credentials: ClassVar[Mapping[str, str]] = {
         "account_sid": "TWILIO_ACCOUNT_SID",
         "auth_token": "TWILIO_AUTH_TOKEN",

@@ -55,6 +55,7 @@ from numbroker import (
     NotFoundError,
     NumberType,
     NumberUnavailableError,
+    OtherNumberSoldError,
     ProviderResponseError,
     ProviderUnavailableError,
     QueryFilter,
@@ -71,6 +72,7 @@ from numbroker.adapters import (
     json_safe,
     make_offer,
     money_from_json_number,
+    parse_e164,
     path_segment,
     wire,
 )
@@ -154,6 +156,7 @@ class VobizProvider(Provider):
     id: ClassVar[str] = "vobiz"
     display_name: ClassVar[str] = "Vobiz"
     default_base_url: ClassVar[str] = "https://api.vobiz.ai/api"
+    account_id_credential: ClassVar[str | None] = "auth_id"
     credentials: ClassVar[Mapping[str, str]] = {"auth_id": "VOBIZ_AUTH_ID", "auth_token": "VOBIZ_AUTH_TOKEN"}
     filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
         # `country=` is an exact server-side filter.
@@ -345,7 +348,9 @@ class VobizProvider(Provider):
         number: dict[str, Any] = wire.pick(body, "number", dict) or {}
         bought = wire.pick(number, "e164", str)
         if bought and bought.strip() and bought.strip() != offer.e164:
-            raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
+            raise OtherNumberSoldError(
+                self.id, f"purchase of {offer.e164} answered with another number {bought!r}", sold=_canonical(bought)
+            )
         details: dict[str, JsonValue] = {k: json_safe(number[k]) for k in _RECEIPT_FIELDS if k in number}
         if (message := wire.pick(body, "message", str)) is not None:
             details["message"] = message[:200]
@@ -375,3 +380,11 @@ class VobizProvider(Provider):
             )
 
         return self._walk_owned_numbered(fetch, size)
+
+
+def _canonical(number: str) -> str | None:
+    """``number`` in canonical E.164, or None when it is not a phone number."""
+    try:
+        return parse_e164(number, strictness="possible").e164
+    except FieldError:
+        return None

@@ -309,6 +309,7 @@ class _Vobiz:
         record = context.claim(sb.record_by_e164(e164))
         if record is None:
             return _envelope(sb, 404, f"Number {e164} not found in inventory")
+        record = context.sold_instead(record)
         raw = record.raw
         setup = _fee(raw.get("setup_fee"))
         monthly = _fee(raw.get("monthly_fee", raw.get("monthly_cost")))

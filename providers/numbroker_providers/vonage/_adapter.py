@@ -130,6 +130,7 @@ class VonageProvider(Provider):
     id: ClassVar[str] = "vonage"
     display_name: ClassVar[str] = "Vonage"
     default_base_url: ClassVar[str] = "https://rest.nexmo.com"
+    account_id_credential: ClassVar[str | None] = "api_key"
     credentials: ClassVar[Mapping[str, str]] = {"api_key": "VONAGE_API_KEY", "api_secret": "VONAGE_API_SECRET"}
     filter_support: ClassVar[Mapping[QueryFilter, FilterSupport]] = {
         QueryFilter.COUNTRY: FilterSupport.NATIVE,

@@ -15,6 +15,7 @@ from numbroker import (
     DebitFailedError,
     InsufficientFundsError,
     NumberUnavailableError,
+    OtherNumberSoldError,
     PermissionDeniedError,
     ProviderResponseError,
     ProviderUnavailableError,
@@ -77,7 +78,7 @@ class TestVobizPurchase(PurchaseSuite):
         Answer(envelope(422, "VALIDATION_ERROR", "e164 is required"), BadRequestError, FailureKind.PROVIDER_REFUSED),
         Answer(httpx.Response(200, text="<html>ok</html>"), ProviderResponseError, FailureKind.AMBIGUOUS),
         Answer(
-            httpx.Response(200, json={"number": {"e164": "+14155550000"}}), ProviderResponseError, FailureKind.AMBIGUOUS
+            httpx.Response(200, json={"number": {"e164": "+14155550000"}}), OtherNumberSoldError, FailureKind.AMBIGUOUS
         ),
     )
 
