@@ -12,6 +12,9 @@
   :class:`AmbiguousObject` and rejected by normalization, naming the key; the envelope holding one (an
   object reached from the top without passing through an array) fails the page. Bodies without
   repeated keys (nearly all) pay one length comparison per object; a body with one is read twice.
+* **Bounded objects.** A body with more than :data:`MAX_JSON_OBJECTS` objects fails the page (a 6 MB page
+  of ``{},{},…`` would otherwise become millions of dictionaries): the body cap bounds its bytes, this
+  bounds what they expand to once decoded.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from typing import Any
 from numbroker._exceptions import ProviderResponseError
 from numbroker._money import MAX_JSON_EXPONENT, MAX_JSON_NUMBER_LENGTH, OutOfRangeNumber
 
-__all__ = ["AMBIGUOUS", "AmbiguousObject", "ambiguous_key", "loads"]
+__all__ = ["AMBIGUOUS", "MAX_JSON_OBJECTS", "AmbiguousObject", "ambiguous_key", "loads"]
+
+MAX_JSON_OBJECTS = 250_000
+"""The most JSON objects one vendor body may hold (a page of 1,000 offers holds a few thousand)."""
 
 AMBIGUOUS = "the key is written more than once with different values: ambiguous"
 """Why a record with a repeated key is rejected (vendors' parsers disagree on which value counts)."""
@@ -52,6 +58,10 @@ class AmbiguousObject(dict[str, Any]):
 def ambiguous_key(value: object) -> str | None:
     """The dotted path of the first ambiguous key in ``value`` (a record as decoded), or None."""
     return value.path if isinstance(value, AmbiguousObject) else None
+
+
+class _TooMany(Exception):
+    """Raised by either hook past :data:`MAX_JSON_OBJECTS` objects."""
 
 
 class _Repeated(Exception):
@@ -131,17 +141,33 @@ def loads(provider: str, content: bytes) -> Any:
         ProviderResponseError: the body is not JSON, or its envelope has a key written twice with
             different values.
     """
+    left = [MAX_JSON_OBJECTS]
+
+    def counted(hook: Any) -> Any:
+        def count(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            left[0] -= 1
+            if left[0] < 0:
+                raise _TooMany
+            return hook(pairs)  # type: ignore[no-any-return]
+
+        return count
+
     try:
         try:
             return json.loads(
-                content, parse_float=_bounded_float, parse_constant=Decimal, object_pairs_hook=_fast_object
+                content, parse_float=_bounded_float, parse_constant=Decimal, object_pairs_hook=counted(_fast_object)
             )
         except _Repeated:
+            left[0] = MAX_JSON_OBJECTS
             body = json.loads(
-                content, parse_float=_bounded_float, parse_constant=Decimal, object_pairs_hook=_careful_object
+                content, parse_float=_bounded_float, parse_constant=Decimal, object_pairs_hook=counted(_careful_object)
             )
     except (ValueError, RecursionError) as exc:
         raise ProviderResponseError(provider, f"response is not valid JSON ({type(exc).__name__})") from None
+    except _TooMany:
+        raise ProviderResponseError(
+            provider, f"response holds more than {MAX_JSON_OBJECTS} JSON objects: not a page of offers"
+        ) from None
     path = _envelope_path(body)
     if path is not None:
         raise ProviderResponseError(provider, f"response has the key {path!r} twice with different values: ambiguous")

@@ -363,7 +363,7 @@ class Provider(ABC):
         """Record something worth knowing about this run (shown in the provider's report) and log it."""
         logger.info("%s: %s", self.id, text)
         if self._run is not None:
-            self._run.stats.notes.append(text)
+            self._run.stats.note(text)
 
     def _walk_owned_numbered(self, fetch: Callable[[int], Awaitable[OwnedPage]], page_size: int) -> AsyncIterator[str]:
         """Every owned number over numbered pages (see :func:`numbroker.adapters._owned.walk_owned_numbered`)."""

@@ -14,7 +14,9 @@ r"""A hostile vendor: any vendor's emulator, with its answers spoiled the way re
 - echoed credentials: the credentials the client sent (its auth headers, Basic auth decoded, and any
   ``secrets`` given) written back in every escaped form of :func:`escaped_forms`, in an error body
   with a given status, in a response header, or inside 200 data (the records' region-like fields and
-  the purchase answers' text fields).
+  the purchase answers' text fields);
+- a junk page: the records' list replaced by ``junk_bytes`` of ``1,1,1,…`` or ``{},{},…`` (a vendor whose
+  page is millions of items no record could be made of).
 
 The wire format is learnt from the body itself, so it works for any vendor: the records are the
 longest list of objects; a price is a number (or numeric string) under a key naming a price, fee,
@@ -136,6 +138,9 @@ class Defects:
         escapings: the forms of :func:`escaped_forms` written.
         secrets: more strings to echo beside those the client sent.
         reencode: decode and re-encode every JSON answer, spoiling nothing (a baseline with the same cost).
+        junk: replace every page's records with ``junk_bytes`` of ``1`` items (``"ones"``) or ``{}`` items
+            (``"objects"``).
+        junk_bytes: about how many bytes of junk items a page holds.
     """
 
     price: str | None = None
@@ -151,6 +156,8 @@ class Defects:
     escapings: Sequence[Escaping] = ESCAPINGS
     secrets: Sequence[str] = ()
     reencode: bool = False
+    junk: Literal["ones", "objects"] | None = None
+    junk_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.page_size is not None and self.page_size < 1:
@@ -167,7 +174,13 @@ class Defects:
     def spoils_body(self) -> bool:
         """True when a 2xx JSON answer is rewritten."""
         return bool(
-            self.price or self.exponent or self.total or self.duplicate_keys or self.echo_in_data or self.reencode
+            self.price
+            or self.exponent
+            or self.total
+            or self.duplicate_keys
+            or self.echo_in_data
+            or self.reencode
+            or self.junk
         )
 
 
@@ -211,6 +224,19 @@ def _records(body: Any) -> list[Any] | None:
                 best = node
             stack.extend(node)
     return best
+
+
+def _replace(body: Any, old: list[Any], new: Any) -> None:
+    """Put ``new`` where the list ``old`` (the very object) sits in ``body``."""
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in list(items):
+            if value is old:
+                node[key] = new
+                return
+            stack.append(value)
 
 
 def _is_price(key: str, value: Any) -> bool:
@@ -366,7 +392,12 @@ class HostileVendor:
     def _spoil(self, body: Any, asked: Mapping[str, str], secrets: Sequence[str], method: str) -> str:
         defects = self.defects
         records = _records(body)
-        if records is not None and method == "GET":
+        if records is not None and method == "GET" and defects.junk is not None:
+            item = "1" if defects.junk == "ones" else "{}"
+            junk = _Raw("[" + ",".join([item] * max(1, defects.junk_bytes // (len(item) + 1))) + "]")
+            _replace(body, records, junk)
+            records = None
+        elif records is not None and method == "GET":
             if defects.page_size is not None:
                 del records[defects.page_size :]
             for index in range(len(records) if defects.records == "all" else min(1, len(records))):
