@@ -66,6 +66,13 @@ async def _once(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
 
+class _Chunks(list[bytes]):
+    """A response body's chunks as they are read; their repr shows only their size (a traceback's locals)."""
+
+    def __repr__(self) -> str:
+        return f"<{sum(map(len, self))} bytes of a vendor's answer>"
+
+
 def request_id(response: httpx.Response) -> str | None:
     """The vendor's request id from the usual response headers, if any."""
     for name in ("x-request-id", "request-id", "x-correlation-id"):
@@ -228,19 +235,7 @@ class Connection:
         """
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
-        auth = self._auth_headers()
-        for name, value in auth.items():
-            if value not in self._auth_seen:  # a vendor may echo the header itself (Basic: base64 of id:secret)
-                self._auth_seen.add(value)
-                self.redactor.add_auth_header(name, value)
-        request = self.client.build_request(
-            method,
-            url,
-            params=params,
-            json=json,
-            data=data,
-            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **auth},
-        )
+        request = self._build(method, url, params=params, json=json, data=data)
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
         status: int | None = None
@@ -269,13 +264,32 @@ class Connection:
         if status >= 300:
             # Redacted before it is cut (a secret at the cut is never half-shown) and again once the
             # error's message is decoded from it (escapes in every form are matched: see _redaction).
-            text = response.content[: 2000 + self.redactor.longest].decode("utf-8", "replace")
-            body = self.redact(text)[:2000]
+            body = self.redact(response.content[: 2000 + self.redactor.longest].decode("utf-8", "replace"))[:2000]
             headers = {name: self.redact(value) for name, value in response.headers.items()}
             raise self.redactor.scrub(
                 error_for_status(self.provider_id, response, body, headers=headers, retry_after=self._retry_after)
             )
         return response
+
+    def _build(self, method: str, url: str, *, params: Any, json: Any, data: Mapping[str, str] | None) -> httpx.Request:
+        """The request with the vendor's auth headers, built in a frame that is gone before anything is awaited.
+
+        The header values (credentials) are locals of this frame only: a traceback recorded with its
+        frames' locals (as error trackers do) never shows them. Each is registered for redaction first.
+        """
+        auth = self._auth_headers()
+        for name, value in auth.items():
+            if value not in self._auth_seen:  # a vendor may echo the header itself (Basic: base64 of id:secret)
+                self._auth_seen.add(value)
+                self.redactor.add_auth_header(name, value)
+        return self.client.build_request(
+            method,
+            url,
+            params=params,
+            json=json,
+            data=data,
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **auth},
+        )
 
     async def _receive(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and read its whole body, decompressed, within :attr:`max_response_bytes`."""
@@ -289,7 +303,7 @@ class Connection:
 
             raise ProviderConnectionError(provider, self.redact(describe_connection_failure(request, exc))) from None
         try:
-            chunks: list[bytes] = []
+            chunks = _Chunks()
             size = 0
             limit = self.max_response_bytes
             try:
@@ -299,6 +313,7 @@ class Connection:
             decoder = None if loaded is not None else self._decoder(response.headers.get("content-encoding", ""))
             if loaded is not None:
                 stream: AsyncIterator[bytes] = _once(loaded)
+                loaded = None  # the body is read through the stream; no local keeps it
             else:
                 # The raw network stream, iterated (and closed) here directly: cut off early, nothing is left open.
                 assert isinstance(response.stream, httpx.AsyncByteStream)
@@ -309,8 +324,10 @@ class Connection:
                     chunk = decoder.decompress(raw, limit - size + 1) if decoder is not None else raw
                     size += len(chunk)
                     if size > limit:
+                        raw = chunk = b""  # no local shows the vendor's bytes in a traceback
                         raise ProviderResponseError(provider, f"response body exceeds the {limit}-byte limit; cut off")
                     chunks.append(chunk)
+                raw = chunk = b""
             if decoder is not None:
                 chunks.append(decoder.flush())
         except httpx.TimeoutException as exc:

@@ -163,8 +163,10 @@ def loads(provider: str, content: bytes) -> Any:
                 content, parse_float=_bounded_float, parse_constant=Decimal, object_pairs_hook=counted(_careful_object)
             )
     except (ValueError, RecursionError) as exc:
+        del content  # a traceback's locals never show the vendor's body
         raise ProviderResponseError(provider, f"response is not valid JSON ({type(exc).__name__})") from None
     except _TooMany:
+        del content
         raise ProviderResponseError(
             provider, f"response holds more than {MAX_JSON_OBJECTS} JSON objects: not a page of offers"
         ) from None

@@ -68,7 +68,26 @@ HUGE_TOTAL: Final = "1" + "0" * 400
 """A page total of 10^400."""
 
 Escaping = Literal[
-    "raw", "json", "json_php", "json_unicode", "json_mixed", "json_twice", "url", "url_plus", "url_twice", "html"
+    "raw",
+    "json",
+    "json_php",
+    "json_unicode",
+    "json_mixed",
+    "json_twice",
+    "url",
+    "url_plus",
+    "url_twice",
+    "html",
+    "plus_space",
+    "lower",
+    "upper",
+    "fullwidth",
+    "zero_width",
+    "prefix",
+    "suffix",
+    "hex",
+    "base64",
+    "base32",
 ]
 ESCAPINGS: Final[tuple[Escaping, ...]] = (
     "raw",
@@ -81,6 +100,16 @@ ESCAPINGS: Final[tuple[Escaping, ...]] = (
     "url_plus",
     "url_twice",
     "html",
+    "plus_space",
+    "lower",
+    "upper",
+    "fullwidth",
+    "zero_width",
+    "prefix",
+    "suffix",
+    "hex",
+    "base64",
+    "base32",
 )
 """Every escaped form :func:`escaped_forms` writes a secret in."""
 
@@ -98,10 +127,16 @@ def escaped_forms(secret: str) -> dict[Escaping, str]:
 
     The ``json*`` forms are the text inside a JSON string literal (``json_php`` escapes ``/`` as PHP
     does by default, ``json_unicode`` escapes every character as ``\uXXXX``, ``json_mixed`` every other
-    one, ``json_twice`` is JSON-escaped inside JSON); the others are text a JSON string may hold as is.
+    one, ``json_twice`` is JSON-escaped inside JSON); the others are text a JSON string may hold as is:
+    ``plus_space`` (``+`` shown as a space, as a form-decoding vendor echoes it), ``lower``/``upper``,
+    ``fullwidth`` (NFKC-equal), ``zero_width`` (a zero-width joiner between characters), ``prefix`` and
+    ``suffix`` (the shortest three quarters of the secret, as in ``key tokCANA…``), and ``hex``,
+    ``base64``, ``base32`` of the secret alone (unpadded).
     """
     json_text = json.dumps(secret)[1:-1]
     units = json.dumps(secret, ensure_ascii=True)[1:-1]
+    raw = secret.encode("utf-8")
+    part = -(-len(secret) * 3 // 4)
 
     def unicode_escape(char: str) -> str:
         return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else json.dumps(char)[1:-1]  # a surrogate pair
@@ -117,6 +152,16 @@ def escaped_forms(secret: str) -> dict[Escaping, str]:
         "url_plus": quote_plus(secret),
         "url_twice": quote(quote(secret, safe=""), safe=""),
         "html": "".join(f"&#x{ord(c):x};" for c in secret),
+        "plus_space": secret.replace("+", " "),
+        "lower": secret.lower(),
+        "upper": secret.upper(),
+        "fullwidth": "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in secret),
+        "zero_width": "\u200d".join(secret),
+        "prefix": secret[:part],
+        "suffix": secret[-part:],
+        "hex": raw.hex(),
+        "base64": base64.b64encode(raw).decode().rstrip("="),
+        "base32": base64.b32encode(raw).decode().rstrip("="),
     }
 
 

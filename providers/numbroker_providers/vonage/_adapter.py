@@ -394,8 +394,13 @@ class VonageProvider(Provider):
         for ``identity``; a compressed one is unreadable, so ambiguous), logs one redacted line, and maps
         failures into the same error tree: timeouts, broken connections, and statuses by the kit's table.
         """
-        headers = {"Accept": "application/json", "Accept-Encoding": "identity", **self._auth_headers()}
-        request = self.client.build_request("POST", url, data=dict(form), headers=headers)
+        # The auth header is never a local of this frame (a traceback's locals would show it).
+        request = self.client.build_request(
+            "POST",
+            url,
+            data=dict(form),
+            headers={"Accept": "application/json", "Accept-Encoding": "identity", **self._auth_headers()},
+        )
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
         status: int | None = None
@@ -420,10 +425,12 @@ class VonageProvider(Provider):
                     async for chunk in pieces:
                         size += len(chunk)
                         if size > limit:
+                            chunks, chunk = [], b""  # no local shows the vendor's bytes in a traceback
                             raise ProviderResponseError(
                                 self.id, f"response body exceeds the {limit}-byte limit; cut off"
                             )
                         chunks.append(chunk)
+                    chunk = b""
             except httpx.TimeoutException as exc:
                 raise ProviderTimeoutError(self.id, f"response timed out ({type(exc).__name__})") from None
             except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -435,8 +442,13 @@ class VonageProvider(Provider):
             logger.debug("%s POST %s -> %s (%.0f ms)", self.id, shown, status or "failed", elapsed * 1000)
         if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
             raise ProviderResponseError(self.id, "purchase answered with a compressed body although asked not to")
-        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
-        answer = httpx.Response(response.status_code, headers=kept, content=b"".join(chunks), request=request)
+        answer = httpx.Response(
+            response.status_code,
+            headers=[(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"],
+            content=b"".join(chunks),
+            request=request,
+        )
+        chunks = []  # the answer holds the body now; no local shows it
         if answer.status_code >= 300:
             body = self.redact(answer.content[:2000].decode("utf-8", "replace"))
             shown_headers = {name: self.redact(value) for name, value in answer.headers.items()}
