@@ -35,6 +35,7 @@ from typing import TypeVar
 
 from numbroker._exceptions import ConfigurationError
 from numbroker._models import AvailableNumber, RejectedRecord
+from numbroker._text import visible
 
 __all__ = [
     "LIBRARY_LOGS",
@@ -426,9 +427,12 @@ class LibraryLogFilter(logging.Filter):
         return self.redactor.redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite ``record``'s message, traceback and stack when they show a secret; never drop a record."""
+        """Rewrite ``record``'s message, traceback and stack when they show a secret; never drop a record.
+
+        Control characters in the message are made visible (see :mod:`numbroker._text`).
+        """
         message = record.getMessage()
-        redacted = self.redactor.redact(message)
+        redacted = visible(self.redactor.redact(message))  # vendor text in a log line never drives a terminal
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:

@@ -27,6 +27,7 @@ import click
 from numbroker._cli._errors import UsageProblem, country_hint, show_one_line, validation_message
 from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
 from numbroker._cli._redacting import redacted_output
+from numbroker._text import visible
 
 if TYPE_CHECKING:
     from numbroker._models import SearchQuery
@@ -392,7 +393,7 @@ def search(
         shown_counts = {key: len(offers) for key, offers in groups(shown, per_currency).items()}
         cut = shortened(shown_counts, totals, limit=shown_limit, default=default)
         for line in [*explain(output, query, rates=rates), *([cut] if cut else [])]:
-            click.echo(line, err=True)
+            click.echo(visible(line), err=True)
         if not built:
             click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
         sys.exit(_exit_code(result, strict))
@@ -427,7 +428,7 @@ anything else; `numbroker ledger --unresolved` names the attempts), 2 usage/conf
 def _say(line: str) -> None:
     """One line on stderr; a full or closed stderr is not a reason to fail (the exit code says it all)."""
     with contextlib.suppress(OSError):
-        click.echo(line, err=True)
+        click.echo(visible(line), err=True)
 
 
 def _handle_termination() -> None:
@@ -791,6 +792,7 @@ def ledger_command(
             return
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         console = Console(highlight=False)
         table = Table(title=f"Intents ({ledger.describe()})", title_justify="left", header_style="bold")
@@ -814,7 +816,7 @@ def ledger_command(
                 a.intent,
                 f"{a.host}/{a.pid}",
                 f"{a.updated_at:%Y-%m-%d %H:%M:%S}Z",
-                ((a.note + " | ") if a.note else "") + (a.reason or "")[:100],
+                Text(visible(((a.note + " | ") if a.note else "") + (a.reason or "")[:100])),  # vendor text
                 style=style,
             )
         console.print(table)

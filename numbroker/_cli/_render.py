@@ -24,6 +24,7 @@ from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._pricing import shown_converted
 from numbroker._reports import ProviderReport, ProviderStatus, RankedOffer, SearchResult
+from numbroker._text import csv_cell, visible
 
 __all__ = ["CSV_COLUMNS", "format_money", "render", "summary_lines"]
 
@@ -49,7 +50,9 @@ CSV_COLUMNS = [
     "ranking",
     "currency_assumed",
 ]
-"""The flat CSV header: amounts as exact decimal text (converted ones to 6 decimal places), ``capabilities``
+"""The flat CSV header. Vendor text (``offer_id``, ``region``, ``alternatives``) is written by
+:func:`numbroker._text.csv_cell` (a formula's first character quoted, control characters shown); amounts
+as exact decimal text (converted ones to 6 decimal places), ``capabilities``
 joined with ``;`` (empty = none, ``unknown`` = the vendor did not say), ``rank`` the place in ``ranking``
 (the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency."""
 
@@ -82,10 +85,10 @@ def csv_row(rank: int, ranked: RankedOffer, currency: str | None, *, ranking: st
     return {
         "rank": rank,
         "provider": offer.provider,
-        "offer_id": offer.offer_id,
+        "offer_id": csv_cell(offer.offer_id),
         "e164": offer.e164,
         "country": offer.country,
-        "region": offer.region or "",
+        "region": csv_cell(offer.region or ""),
         "number_type": offer.number_type.value,
         "capabilities": _capabilities(offer),
         "setup_amount": _amount(offer.setup_price),
@@ -97,7 +100,7 @@ def csv_row(rank: int, ranked: RankedOffer, currency: str | None, *, ranking: st
         "converted_monthly_amount": _amount(shown_converted(ranked.converted_monthly_price)),
         "rank_amount": _amount(shown_converted(ranked.rank_price) if ranked.rank_converted else ranked.rank_price),
         "rank_currency": ranked.rank_price.currency if ranked.rank_price else "",
-        "alternatives": ";".join(f"{a.provider}:{a.offer_id}" for a in ranked.alternatives),
+        "alternatives": csv_cell(";".join(f"{a.provider}:{a.offer_id}" for a in ranked.alternatives)),
         "ranking": ranking,
         "currency_assumed": "true" if offer.provider_details.get("currency_assumed") is True else "false",
     }
@@ -240,4 +243,4 @@ def summary_lines(reports: Iterable[ProviderReport], rejected_total: int) -> lis
             lines.extend(f"  {r.provider}: {note}" for note in r.notes[:3])
     if rejected_total:
         lines.append(f"{rejected_total} malformed vendor records were rejected (see --format json, key 'rejected')")
-    return lines
+    return [visible(line) for line in lines]

