@@ -13,6 +13,7 @@ Only the requested format goes to stdout; diagnostics and progress go to stderr.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import sys
@@ -27,6 +28,7 @@ import click
 from numbroker._cli._errors import UsageProblem, country_hint, show_one_line, validation_message
 from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
 from numbroker._cli._redacting import redacted_output
+from numbroker._inputs import MAX_LIMIT, MAX_QUANTITY, read_input_file
 from numbroker._text import visible
 
 if TYPE_CHECKING:
@@ -86,7 +88,13 @@ def _environment(env_file: str | None) -> dict[str, str]:
 
         if not os.path.exists(env_file):
             raise UsageProblem(f"--env-file {env_file!r} does not exist")
-        for key, value in dotenv_values(env_file).items():
+        from numbroker._exceptions import ConfigurationError
+
+        try:
+            text = read_input_file(env_file, name="--env-file")
+        except ConfigurationError as exc:
+            raise UsageProblem(str(exc)) from None
+        for key, value in dotenv_values(stream=io.StringIO(text)).items():
             if value is not None:
                 env.setdefault(key, value)
     return env
@@ -305,7 +313,7 @@ def _exit_code(result: SearchResult, strict: bool) -> int:
 @click.option("--months", type=MONTHS, default=12, show_default=True, help="Months for --sort total.")
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_LIMIT),
     help="Keep the best N offers of each ranking: of each currency when currencies are ranked apart "
     "(no --fx-rates), else overall. The table shows the best 20 by default.",
 )
@@ -507,7 +515,13 @@ def _ask(plan: BuyResult) -> bool:
 
 @cli.command("buy-cheapest", epilog=BUY_EXAMPLES)
 @_query_options
-@click.option("--quantity", type=click.IntRange(min=1), default=1, show_default=True, help="How many numbers to buy.")
+@click.option(
+    "--quantity",
+    type=click.IntRange(min=1, max=MAX_QUANTITY),
+    default=1,
+    show_default=True,
+    help="How many numbers to buy.",
+)
 @click.option("--max-first-bill", help="Required hard cap on setup + first month, e.g. '3 USD' (or with --currency).")
 @click.option("--budget", help="Cap on the sum of the first bills of everything bought, in the caps' currency.")
 @click.option(
@@ -752,7 +766,9 @@ def _ledger_option(fn: Callable[..., _T]) -> Callable[..., _T]:
     "--unresolved", is_flag=True, help="Only attempts nobody knows the outcome of (pending, ambiguous, unknown)."
 )
 @click.option("--intent", "intent_key", metavar="KEY", help="Only this intent's attempts.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="The newest N of each.")
+@click.option(
+    "--limit", type=click.IntRange(min=1, max=MAX_LIMIT), default=50, show_default=True, help="The newest N of each."
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), help="[default: table on a terminal, json otherwise]"
 )
@@ -825,7 +841,7 @@ def ledger_command(
 
 
 @ledger_command.command("resolve")
-@click.argument("attempt_id", type=int)
+@click.argument("attempt_id", type=click.IntRange(min=1, max=2**63 - 1))
 @click.option("--bought", "state", flag_value="bought", help="The account owns the number: count it as bought.")
 @click.option("--released", "state", flag_value="released", help="The account does not own it: nothing was bought.")
 @click.option("--note", required=True, help="What you checked (kept with the attempt).")
@@ -988,7 +1004,7 @@ def sandbox() -> None:
     show_default=True,
     help="First port (each provider gets its own: port, port+1, ...; 0 picks free ports).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Inventory seed.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True, help="Inventory seed.")
 def sandbox_serve(host: str, port: int, seed: int) -> None:
     """Serve every provider's sandbox on loopback and print the exports that point tools at them."""
     import contextlib
