@@ -47,7 +47,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 
 if TYPE_CHECKING:
@@ -106,28 +106,7 @@ Escaping = Literal[
     "base64",
     "base32",
 ]
-ESCAPINGS: Final[tuple[Escaping, ...]] = (
-    "raw",
-    "json",
-    "json_php",
-    "json_unicode",
-    "json_mixed",
-    "json_twice",
-    "url",
-    "url_plus",
-    "url_twice",
-    "html",
-    "plus_space",
-    "lower",
-    "upper",
-    "fullwidth",
-    "zero_width",
-    "prefix",
-    "suffix",
-    "hex",
-    "base64",
-    "base32",
-)
+ESCAPINGS: Final[tuple[Escaping, ...]] = get_args(Escaping)
 """Every escaped form :func:`escaped_forms` writes a secret in."""
 
 _PRICE_KEY = re.compile(r"price|fee|rate|cost|amount|charge", re.IGNORECASE)
