@@ -10,7 +10,9 @@ shown as the characters they are. JSON and NDJSON stay exact: JSON escapes contr
 
 :func:`csv_cell` does the same for a CSV cell of vendor text, then neutralises a formula as OWASP
 recommends: a cell beginning with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading single
-quote, so a spreadsheet shows it as text instead of evaluating it.
+quote, so a spreadsheet shows it as text instead of evaluating it. A cell that is only a sign and digits
+(an offer id that is the number itself, ``+16178043115``) is written as it is: it calls nothing, and
+scripts read the vendor's id exactly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """How a cell a spreadsheet evaluates begins (OWASP's list)."""
+
+_SIGNED_NUMBER = re.compile(r"[+-][0-9]+(?:\.[0-9]+)?")
+"""A sign and digits (an id that is an E.164 number, ``+16178043115``): a number, never a formula that calls."""
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -40,6 +45,6 @@ def visible(text: str) -> str:
 
 def csv_cell(text: str) -> str:
     """A CSV cell of vendor text: control characters visible, a formula's first character made text (``'=``)."""
-    if text.startswith(_FORMULA_START):
+    if text.startswith(_FORMULA_START) and _SIGNED_NUMBER.fullmatch(text) is None:
         text = "'" + text
     return visible(text)
