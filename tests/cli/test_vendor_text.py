@@ -101,8 +101,8 @@ def test_one_line_errors_summary_lines_and_log_lines_show_control_characters_as_
 
     import click
 
-    from numbroker._cli._errors import show_one_line
-    from numbroker._cli._render import summary_lines
+    from numbroker._cli.errors import show_one_line
+    from numbroker._cli.reports import summary_lines
     from numbroker._redaction import LIBRARY_LOGS
     from numbroker._reports import ProviderReport, ProviderStatus
 

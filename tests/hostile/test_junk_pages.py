@@ -17,7 +17,7 @@ from numbroker import Money, ProviderStatus, RetryPolicy, Searcher, SearchQuery,
 from numbroker.adapters._json import MAX_JSON_OBJECTS
 from numbroker.adapters._normalizing import JUNK_REJECTED, REJECTED_KEPT
 from numbroker.adapters._stats import NOTES_KEPT, ProviderStats
-from numbroker.buying import PlanDecision
+from numbroker.buying import BuyTerms, PlanDecision
 from numbroker.sandbox import create_sandboxes, loopback_providers
 from numbroker.testing.hostile import Defects, serve_hostile
 
@@ -84,7 +84,8 @@ async def test_buy_cheapest_buys_from_the_others_when_one_vendor_sends_junk() ->
     cap = Money(amount=Decimal(100), currency="USD")
     with serve_hostile(sandboxes, {"vobiz": Defects(junk="ones", junk_bytes=4 * 1024 * 1024)}) as urls:
         async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            outcome = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=cap, max_first_bill=cap)
+            terms = BuyTerms(max_monthly=cap, max_first_bill=cap)
+            outcome = await buy_cheapest(searcher, US, terms, rates=RATES, dry_run=True)
     planned = [e for e in outcome.plan if e.decision is PlanDecision.WOULD_BUY]
     assert planned
     assert all(e.offer.provider != "vobiz" for e in outcome.plan)
