@@ -9,10 +9,22 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
+import stat
 
 from numbroker._exceptions import ConfigurationError
 
-__all__ = ["MAX_MONTHS", "MAX_SECONDS", "check_count", "check_seconds", "is_loopback"]
+__all__ = [
+    "MAX_INPUT_FILE_BYTES",
+    "MAX_LIMIT",
+    "MAX_MONTHS",
+    "MAX_QUANTITY",
+    "MAX_SECONDS",
+    "check_count",
+    "check_seconds",
+    "is_loopback",
+    "read_input_file",
+]
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -21,6 +33,39 @@ MAX_MONTHS = 1200
 
 MAX_SECONDS = 3600.0
 """Longest duration (a timeout, a deadline, a delay) a caller may give: one hour."""
+
+MAX_QUANTITY = 1000
+"""The most numbers one run may buy."""
+
+MAX_LIMIT = 1_000_000
+"""The largest number of offers or ledger rows a caller may ask to be shown."""
+
+MAX_INPUT_FILE_BYTES = 1024 * 1024
+"""The largest file numbroker reads from its caller (an exchange-rates file, a ``.env`` file): 1 MiB."""
+
+
+def read_input_file(path: str | os.PathLike[str], *, name: str) -> str:
+    """The text of a small input file: a regular file of at most :data:`MAX_INPUT_FILE_BYTES`, in UTF-8.
+
+    A device (``/dev/zero`` never ends), a pipe or a directory is refused before it is read.
+
+    Raises:
+        ConfigurationError: naming ``name`` and the path, saying what is wrong.
+    """
+    shown = os.fspath(path)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ConfigurationError(f"{name} {shown!r} is not a regular file")
+        with open(path, "rb") as file:
+            data = file.read(MAX_INPUT_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {name} {shown!r}: {exc.strerror}") from None
+    if len(data) > MAX_INPUT_FILE_BYTES:
+        raise ConfigurationError(f"{name} {shown!r} is larger than {MAX_INPUT_FILE_BYTES} bytes (1 MiB)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{name} {shown!r} is not UTF-8 text") from None
 
 
 def check_seconds(name: str, value: object, *, allow_zero: bool = False, maximum: float = MAX_SECONDS) -> float:

@@ -30,9 +30,10 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from numbroker._exceptions import ConfigurationError, FieldError, validation_summary
+from numbroker._inputs import read_input_file
 from numbroker._money import Money, decimal_from_json_number, decimal_from_string, validate_currency
 
 __all__ = [
@@ -73,6 +74,16 @@ _CONVERTED_QUANTUM = Decimal(1).scaleb(-CONVERTED_PLACES)
 _RATES_EXAMPLE = '{"base": "EUR", "rates": {"USD": "1.08"}}'
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each written once (a rate written twice is ambiguous: refused)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"{twice!r} is written more than once: ambiguous")
+    return out
+
+
 class ExchangeRates(BaseModel):
     """User-supplied exchange rates: 1 unit of ``base`` = ``rates[X]`` units of X.
 
@@ -104,19 +115,27 @@ class ExchangeRates(BaseModel):
             out[currency] = amount
         return out
 
+    @model_validator(mode="after")
+    def _check_base_rate(self) -> ExchangeRates:
+        own = self.rates.get(self.base)
+        if own is not None and own != 1:
+            raise ValueError(f"the rate for the base {self.base} itself must be 1 (or left out), got {own}")
+        return self
+
     @classmethod
     def from_file(cls, path: str | Path) -> ExchangeRates:
         """Load a rates file; raise :class:`ConfigurationError` saying what is wrong with it."""
+        text = read_input_file(path, name="exchange rates file")
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
+            data = json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_keys)
             if not isinstance(data, dict):
                 raise ValueError(f"expected an object like {_RATES_EXAMPLE}, got a JSON {type(data).__name__}")
             missing = [key for key in ("base", "rates") if key not in data]
             if missing:
                 raise ValueError(f"{' and '.join(map(repr, missing))} missing: write it like {_RATES_EXAMPLE}")
             return cls.model_validate(data)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read exchange rates file {str(path)!r}: {exc.strerror}") from None
+        except RecursionError:
+            raise ConfigurationError(f"invalid exchange rates file {str(path)!r}: nested too deeply") from None
         except ValueError as exc:
             reason = validation_summary(exc)
             raise ConfigurationError(f"invalid exchange rates file {str(path)!r}: {reason}") from None

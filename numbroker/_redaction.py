@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import html
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
 from numbroker._exceptions import ConfigurationError
 from numbroker._models import AvailableNumber, RejectedRecord
+from numbroker._text import visible
 
 __all__ = [
     "LIBRARY_LOGS",
@@ -50,11 +53,87 @@ MASK = "***"
 MIN_SECRET_LENGTH = 8
 """The shortest credential numbroker accepts: shorter ones cannot be masked without garbling text."""
 
+PARTIAL_SHARE_NUMERATOR, PARTIAL_SHARE_DENOMINATOR = 3, 4
+"""A prefix or suffix of at least three quarters of a secret shows it (``key tokCANA…``)."""
+
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=BaseException)
 
-_JSON_SHORT = {"/": "/", '"': '"', "\\": "\\", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
-_HTML_NAMED = {"&": ("amp",), "<": ("lt",), ">": ("gt",), '"': ("quot",), "'": ("apos",), "/": ("sol",)}
+_ZERO_WIDTH = dict.fromkeys(
+    map(ord, "\u00ad\u034f\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
+)
+"""Characters that show nothing (zero-width spaces and joiners, soft hyphen, marks): removed before matching."""
+
+_JSON_SHORT = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPE = (
+    r"\\+u[dD][89abAB][0-9a-fA-F]{2}\\+u[dD][c-fC-F][0-9a-fA-F]{2}"  # a JSON surrogate pair
+    r"|\\+(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|U[0-9a-fA-F]{8}|[\"'/bfnrt])"  # JSON and repr escapes, escaped again
+    r"|\\{2,}"  # an escaped backslash (once or more)
+    r"|(?:%(?:25)*[0-9a-fA-F]{2})+"  # URL-encoding (UTF-8 bytes), encoded again as %25
+    r"|&#[0-9]{1,8};|&#[xX][0-9a-fA-F]{1,8};|&[a-zA-Z]{2,8};"  # HTML character references
+    r"|\x1b\[[0-9;?]*[A-Za-z]"  # a terminal control sequence (a renderer colouring digits)
+)
+_ESCAPES = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")", re.DOTALL)  # the lookahead skips plain text fast
+_UNITS = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|.", re.DOTALL)
+_ESCAPE_CHAR = re.compile(r"[\\%&\x1b]")
+_CODES = re.compile(r"[uU]([0-9a-fA-F]{8}|[0-9a-fA-F]{4})")
+_PERCENT = re.compile(r"%(?:25)*([0-9a-fA-F]{2})")
+
+
+def _decode_unit(unit: str) -> str:
+    """What one unit of :data:`_UNITS` stands for (a unit that is no escape stands for itself)."""
+    first = unit[0]
+    if first == "\\" and len(unit) > 1:
+        body = unit.lstrip("\\")
+        if not body:
+            return "\\"
+        if len(body) > 1 and body[0] in "uU":
+            codes = [int(code, 16) for code in _CODES.findall(body)]
+            if len(codes) == 2:
+                return chr(0x10000 + ((codes[0] - 0xD800) << 10) + (codes[1] - 0xDC00))
+            return chr(codes[0]) if codes and codes[0] <= 0x10FFFF else ""
+        if len(body) == 3 and body[0] == "x":
+            return chr(int(body[1:], 16))
+        return _JSON_SHORT.get(body, body)
+    if first == "%":
+        return bytes(int(code, 16) for code in _PERCENT.findall(unit)).decode("utf-8", "replace")
+    if first == "&" and len(unit) > 1:
+        return html.unescape(unit)
+    if first == "\x1b" and len(unit) > 1:
+        return ""
+    return unit
+
+
+def _fold(text: str) -> str:
+    """``text`` as matching sees it: NFKC, zero-width characters removed, case-folded, ``+`` read as a space."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
+    return text.casefold().replace("+", " ")
+
+
+def _decoded(text: str) -> str:
+    """``text`` with every escaped unit decoded (no positions kept: for the quick test)."""
+    if _ESCAPE_CHAR.search(text) is None:
+        return text
+    return _ESCAPES.sub(lambda match: _decode_unit(match.group()), text)
+
+
+def _needles(secret: str) -> set[str]:
+    """Every folded form of ``secret`` that counts as showing it (see the module docstring)."""
+    folded = _fold(secret)
+    raw = secret.encode("utf-8")
+    forms = {
+        folded,
+        _fold(_decoded(secret)),  # a secret holding what reads as an escape (``\\n``) is read so in text too
+        _fold(raw.hex()),
+        _fold(base64.b64encode(raw).decode().rstrip("=")),
+        _fold(base64.urlsafe_b64encode(raw).decode().rstrip("=")),
+        _fold(base64.b32encode(raw).decode().rstrip("=")),
+    }
+    part = -(-len(folded) * PARTIAL_SHARE_NUMERATOR // PARTIAL_SHARE_DENOMINATOR)
+    if part < len(folded):
+        forms.update((folded[:part], folded[-part:]))
+    return {form for form in forms if form}
 
 
 def check_secret_length(value: str, *, name: str) -> None:
@@ -82,74 +161,22 @@ def check_credential(value: str, *, name: str) -> None:
         raise ConfigurationError(f"{name} has a character no credential has (only printable ASCII can be sent)")
 
 
-def _hex(value: int, width: int = 0) -> str:
-    """A case-insensitive regex for ``value`` in hexadecimal (at least ``width`` digits; leading zeros optional)."""
-    digits = format(value, "x")
-    out = "0*" if not width else "0" * max(0, width - len(digits))
-    return out + "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in digits)
-
-
-def _char_pattern(char: str) -> str:
-    """Every form ``char`` may be echoed in (see the module docstring), as one regex group."""
-    code = ord(char)
-    forms = [re.escape(char)]
-    if code <= 0xFFFF:
-        units = [code]
-    else:
-        offset = code - 0x10000
-        units = [0xD800 + (offset >> 10), 0xDC00 + (offset & 0x3FF)]
-    forms.append("".join(r"\\+u" + _hex(unit, 4) for unit in units))
-    if char in _JSON_SHORT:
-        forms.append(r"\\+" + re.escape(_JSON_SHORT[char]))
-    if char == "'":
-        forms.append(r"\\+'")
-    # Python's repr escapes (a rejected record shows a value's repr): \xHH and \UHHHHHHHH.
-    forms.append(r"\\+x" + _hex(code, 2) if code < 0x100 else r"\\+U" + _hex(code, 8))
-    forms.append("".join("%(?:25)*" + _hex(byte, 2) for byte in char.encode("utf-8")))
-    if char == " ":
-        forms.append(r"\+")
-    forms.append(f"&#0*{code};")
-    forms.append(f"&#[xX]{_hex(code)};")
-    forms.extend(f"&{name};" for name in _HTML_NAMED.get(char, ()))
-    return "(?:" + "|".join(forms) + ")"
-
-
-def _escape_chars(*, terminal: bool, spaces: bool) -> re.Pattern[str]:
-    r"""The characters an escaped form of a character starts with; text without any shows a secret only as is.
-
-    JSON and repr ``\``, URL ``%``, HTML ``&``; ``+`` when a secret has a space, ``ESC`` for terminal text.
-    """
-    return re.compile("[" + re.escape("\\%&" + ("+" if spaces else "") + ("\x1b" if terminal else "")) + "]")
-
-
-_TERMINAL_GAP = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
-"""Terminal control sequences (colours, cursor moves) a terminal renderer may put between two characters."""
-
-
-def _secret_pattern(secret: str, *, terminal: bool = False) -> str:
-    return (_TERMINAL_GAP if terminal else "").join(_char_pattern(char) for char in secret)
-
-
 class Redactor:
     """Replaces every registered secret, in every form it may be echoed in, with ``***``.
 
-    Where two secrets' matches overlap the whole stretch is masked, so neither is half-shown.
+    Where two secrets' matches overlap the whole stretch is masked, so neither is half-shown. Nothing is
+    compiled per secret: registering one computes its folded forms (a few string operations), and text
+    is decoded and folded once, then searched for each form as a plain substring.
     """
 
-    __slots__ = ("_compiled", "_escapes", "_on_add", "_patterns", "_primary", "_secrets", "_terminal")
+    __slots__ = ("_needles", "_on_add", "_primary", "_secrets", "_wholes")
 
-    def __init__(self, *, on_add: Callable[[str], None] | None = None, terminal: bool = False) -> None:
-        """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`).
-
-        With ``terminal``, a secret is also matched with terminal control sequences between its characters
-        (as a terminal renderer colours digits), for text about to be written to a terminal.
-        """
-        self._terminal = terminal
-        self._escapes = _escape_chars(terminal=terminal, spaces=False)
+    def __init__(self, *, on_add: Callable[[str], None] | None = None) -> None:
+        """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`)."""
         self._secrets: set[str] = set()
         self._primary: set[str] = set()
-        self._patterns: list[re.Pattern[str]] = []
-        self._compiled: re.Pattern[str] | None = None
+        self._needles: tuple[str, ...] | None = ()
+        self._wholes: tuple[str, ...] = ()
         self._on_add = on_add
 
     def __bool__(self) -> bool:
@@ -176,9 +203,7 @@ class Redactor:
         self._secrets.add(secret)
         if not derived:
             self._primary.add(secret)
-        self._patterns.append(re.compile(_secret_pattern(secret, terminal=self._terminal)))
-        self._compiled = None
-        self._escapes = _escape_chars(terminal=self._terminal, spaces=any(" " in s for s in self._secrets))
+        self._needles = None  # the forms are worked out on first use
         if self._on_add is not None:
             self._on_add(secret)
 
@@ -208,17 +233,73 @@ class Redactor:
             if len(candidate) >= MIN_SECRET_LENGTH and candidate not in self._secrets:
                 self.add(candidate, derived=True)
 
-    def _matcher(self) -> re.Pattern[str]:
-        if self._compiled is None:
-            ordered = sorted(self._patterns, key=lambda p: len(p.pattern), reverse=True)
-            self._compiled = re.compile("|".join(p.pattern for p in ordered))
-        return self._compiled
+    def _forms(self) -> tuple[str, ...]:
+        if self._needles is None:
+            forms: set[str] = set()
+            for secret in self._secrets:
+                forms |= _needles(secret)
+            # A part found is widened to as much of the whole secret as the text shows (never leaving
+            # a secret's last letters after the mask).
+            self._wholes = tuple(
+                {_fold(secret) for secret in self._secrets} | {_fold(_decoded(s)) for s in self._secrets}
+            )
+            # A form holding a shorter form is found through it (a secret through its prefix and suffix,
+            # whose matches overlap and merge into the whole secret's stretch).
+            ordered = sorted(forms, key=len)
+            kept: list[str] = []
+            for form in ordered:
+                if not any(shorter in form for shorter in kept):
+                    kept.append(form)
+            self._needles = tuple(kept)
+        return self._needles
 
     def _hit(self, text: str) -> bool:
-        """True when ``text`` may show a secret: a plain substring test, unless it holds an escape character."""
-        if self._escapes.search(text) is None:
-            return any(secret in text for secret in self._secrets)
-        return self._matcher().search(text) is not None
+        """True when ``text`` may show a secret: decoded and folded once, then a substring test per form."""
+        folded = _fold(_decoded(text))
+        return any(form in folded for form in self._forms())
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """Where in ``text`` each form of a secret is, after decoding and folding (positions in ``text``)."""
+        if text.isascii() and _ESCAPE_CHAR.search(text) is None:
+            folded = text.lower().replace("+", " ")  # one character for one: positions are the same
+            starts: list[int] | None = None
+            ends: list[int] | None = None
+        else:
+            pieces: list[str] = []
+            starts, ends = [], []
+            for match in _UNITS.finditer(text):
+                piece = _fold(_decode_unit(match.group()))
+                pieces.append(piece)
+                starts.extend([match.start()] * len(piece))
+                ends.extend([match.end()] * len(piece))
+            folded = "".join(pieces)
+        spans = []
+        for form in self._forms():
+            at = folded.find(form)
+            while at >= 0:
+                begin, stop = self._widen(folded, at, at + len(form))
+                spans.append((begin, stop) if starts is None or ends is None else (starts[begin], ends[stop - 1]))
+                at = folded.find(form, at + 1)
+        return spans
+
+    def _widen(self, folded: str, begin: int, stop: int) -> tuple[int, int]:
+        """``folded[begin:stop]`` (a form found) widened over what the text shows of a whole secret around it."""
+        found = folded[begin:stop]
+        for whole in self._wholes:
+            at = whole.find(found)
+            while at >= 0:
+                left, right = begin, stop
+                while left > 0 and left - begin + at > 0 and folded[left - 1] == whole[left - begin + at - 1]:
+                    left -= 1
+                while (
+                    right < len(folded)
+                    and right - begin + at < len(whole)
+                    and folded[right] == whole[right - begin + at]
+                ):
+                    right += 1
+                begin, stop = min(begin, left), max(stop, right)
+                at = whole.find(found, at + 1)
+        return begin, stop
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -229,13 +310,12 @@ class Redactor:
         return tuple(sorted(self._primary))
 
     def redact(self, text: str) -> str:
-        """``text`` with every registered secret (in every escaped form) replaced by ``***``."""
-        if not self._patterns or not text or not self._hit(text):
+        """``text`` with every registered secret (in every form) replaced by ``***``."""
+        if not self._secrets or not text or not self._hit(text):
             return text
-        spans: list[tuple[int, int]] = []
-        for pattern in self._patterns:
-            spans.extend(match.span() for match in pattern.finditer(text) if match.end() > match.start())
-        spans.sort()
+        spans = sorted(self._spans(text))
+        if not spans:
+            return MASK  # the quick test saw a secret the careful one cannot place: nothing of it is shown
         out: list[str] = []
         position = 0
         end = -1
@@ -278,7 +358,7 @@ class Redactor:
 
     def shows_secret(self, text: str) -> bool:
         """True when ``text`` holds a registered secret in any form."""
-        return bool(self._patterns) and self._hit(text)
+        return bool(self._secrets) and self._hit(text)
 
     def scrub(self, exc: _E) -> _E:
         """``exc`` with its message, string attributes, notes and chained causes redacted (in place)."""
@@ -286,7 +366,7 @@ class Redactor:
         return exc
 
     def _scrub(self, exc: BaseException, seen: set[int]) -> None:
-        if id(exc) in seen or not self._patterns:
+        if id(exc) in seen or not self._secrets:
             return
         seen.add(id(exc))
         for name, value in list(vars(exc).items()):
@@ -329,7 +409,6 @@ class LibraryLogFilter(logging.Filter):
         super().__init__()
         self._installed = False
         self.redactor = Redactor()
-        self.terminal = Redactor(terminal=True)
 
     def add(self, secret: str) -> None:
         """Register ``secret`` for every record from now on (installing the filter first)."""
@@ -338,7 +417,6 @@ class LibraryLogFilter(logging.Filter):
                 logging.getLogger(name).addFilter(self)
             self._installed = True
         self.redactor.add(secret)
-        self.terminal.add(secret)
 
     def redact(self, text: str) -> str:
         """``text`` with every secret of this process redacted."""
@@ -346,12 +424,15 @@ class LibraryLogFilter(logging.Filter):
 
     def redact_terminal(self, text: str) -> str:
         """Like :meth:`redact`, for terminal output: control sequences inside a secret do not hide it."""
-        return self.terminal.redact(text)
+        return self.redactor.redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite ``record``'s message, traceback and stack when they show a secret; never drop a record."""
+        """Rewrite ``record``'s message, traceback and stack when they show a secret; never drop a record.
+
+        Control characters in the message are made visible (see :mod:`numbroker._text`).
+        """
         message = record.getMessage()
-        redacted = self.redactor.redact(message)
+        redacted = visible(self.redactor.redact(message))  # vendor text in a log line never drives a terminal
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:

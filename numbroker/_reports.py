@@ -186,7 +186,7 @@ class SearchResult(BaseModel):
             were given (offers in different currencies are never compared raw); empty otherwise.
         unconverted: offers left out because their currency had no exchange rate.
         excluded: offers left out by price caps, by reason.
-        rejected_total: how many records were rejected (``rejected`` may be capped in streaming forms).
+        rejected_total: how many records were rejected (``rejected`` keeps at most the first 100 per provider).
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -65,7 +65,10 @@ DEFAULT_DEADLINE = 30.0
 """Seconds the whole search may take by default."""
 
 REJECTED_KEPT_IN_STREAMS = 1000
-"""Streaming and top-k searches keep at most this many rejected records (all are counted)."""
+"""Streaming and top-k searches keep at most this many rejected records in all (all are counted).
+
+Every search keeps at most :data:`~numbroker.adapters._normalizing.REJECTED_KEPT` per provider.
+"""
 
 
 def _start_order(provider: Provider) -> int:
@@ -87,12 +90,10 @@ class _Collect:
     """Mutable state of one search run."""
 
     rejected: list[RejectedRecord] = field(default_factory=list)
-    rejected_total: int = 0
     reports: dict[str, ProviderReport] = field(default_factory=dict)
     rejected_cap: int | None = None
 
     def add_rejected(self, records: Sequence[RejectedRecord]) -> None:
-        self.rejected_total += len(records)
         room = len(records) if self.rejected_cap is None else max(0, self.rejected_cap - len(self.rejected))
         self.rejected.extend(records[:room])
 
@@ -269,7 +270,7 @@ class Searcher:
                 excluded=dict(stats.excluded),
                 duplicates=stats.duplicates,
                 truncated=stats.truncated,
-                notes=[provider.redact(note) for note in stats.notes],
+                notes=[provider.redact(note) for note in stats.report_notes()],
             )
             state.reports[provider.id] = report
             logger.info("%s: %s (%d offers, %d ms)", provider.id, status.value, stats.offers, report.elapsed_ms)
@@ -310,7 +311,7 @@ class Searcher:
             ranked_per_currency=ranking.per_currency,
             unconverted=ranking.unconverted,
             excluded=ranking.excluded,
-            rejected_total=state.rejected_total,
+            rejected_total=sum(report.rejected for report in reports),
         )
         if (self.strict if strict is None else strict) and result.status is not OverallStatus.COMPLETE:
             cut = [r for r in result.providers if r.truncated and not r.status.failed]

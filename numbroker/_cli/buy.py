@@ -37,6 +37,7 @@ from numbroker._cli.output import redacted_output, say
 from numbroker._cli.prompt import ask_yes_no
 from numbroker._cli.reports import summary_lines
 from numbroker._exceptions import PurchaseError
+from numbroker._inputs import MAX_QUANTITY
 from numbroker._search import Searcher
 from numbroker._sync import run_sync
 from numbroker.buying import BuyResult, BuyStatus, BuyTerms, buy_cheapest, parse_duration, purchase_in_flight
@@ -72,7 +73,11 @@ anything else; `numbroker ledger --unresolved` names the attempts), 2 usage/conf
 
 _BUY_OPTIONS = (
     click.option(
-        "--quantity", type=click.IntRange(min=1), default=1, show_default=True, help="How many numbers to buy."
+        "--quantity",
+        type=click.IntRange(min=1, max=MAX_QUANTITY),
+        default=1,
+        show_default=True,
+        help="How many numbers to buy.",
     ),
     click.option(
         "--max-first-bill", help="Required hard cap on setup + first month, e.g. '3 USD' (or with --currency)."

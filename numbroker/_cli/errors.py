@@ -19,6 +19,7 @@ import click
 from numbroker._cli.exits import ExitCode
 from numbroker._exceptions import ConfigurationError, UnknownProviderError
 from numbroker._exceptions import validation_summary as validation_message
+from numbroker._text import visible
 
 __all__ = ["UsageProblem", "command_errors", "country_hint", "one_line", "show_one_line", "validation_message"]
 
@@ -42,7 +43,7 @@ def show_one_line(error: click.ClickException, file: IO[Any] | None = None) -> N
     message = one_line(error.format_message())
     if isinstance(error, click.UsageError) and error.ctx is not None and not isinstance(error, UsageProblem):
         message += f" (see '{error.ctx.command_path} --help')"
-    click.echo(f"Error: {message}", file=file, err=file is None)
+    click.echo(f"Error: {visible(message)}", file=file, err=file is None)
 
 
 class UsageProblem(click.UsageError):

@@ -15,6 +15,7 @@ from numbroker._cli.ledger_listing import listing_json, print_listing
 from numbroker._cli.options import format_option, ledger_option, open_ledger_at, output_format
 from numbroker._cli.output import redacted_output, say
 from numbroker._exceptions import ConfigurationError
+from numbroker._inputs import MAX_LIMIT
 from numbroker.ledger import (
     UNRESOLVED_STATES,
     AttemptState,
@@ -43,7 +44,9 @@ Examples:
     "--unresolved", is_flag=True, help="Only attempts nobody knows the outcome of (pending, ambiguous, unknown)."
 )
 @click.option("--intent", "intent_key", metavar="KEY", help="Only this intent's attempts.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="The newest N of each.")
+@click.option(
+    "--limit", type=click.IntRange(min=1, max=MAX_LIMIT), default=50, show_default=True, help="The newest N of each."
+)
 @format_option("table", "json")
 @click.pass_context
 def ledger_command(

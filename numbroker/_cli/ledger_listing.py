@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from numbroker._text import visible
 from numbroker.ledger import AttemptState, LedgerAttempt, LedgerIntent, UndecodedAttempt
 
 __all__ = ["listing_json", "print_listing"]
@@ -58,7 +60,7 @@ def _attempts_table(console: Console, attempts: Sequence[LedgerAttempt], *, unre
     table.add_column("Intent / host", overflow="fold")
     table.add_column("Why", overflow="fold", ratio=1)
     for a in attempts:
-        table.add_row(*_attempt_cells(a), style=_style(a))
+        table.add_row(*map(Text, _attempt_cells(a)), style=_style(a))  # plain text: no markup read in a reason
     console.print(table)
 
 
@@ -70,7 +72,7 @@ def _attempt_cells(a: LedgerAttempt) -> list[str]:
         number,
         f"{a.provider}\n{a.amount} {a.currency}",
         f"{a.intent}\n{a.host}/{a.pid}",
-        ((a.note + " | ") if a.note else "") + (a.reason or "")[:200],
+        visible(((a.note + " | ") if a.note else "") + (a.reason or "")[:200]),  # vendor text: shown, never obeyed
     ]
 
 

@@ -21,6 +21,7 @@ from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._pricing import shown_converted
 from numbroker._reports import RankedOffer, SearchResult
+from numbroker._text import csv_cell
 
 __all__ = ["CSV_COLUMNS", "TABLE_DEFAULT", "csv_row", "groups", "keep_best", "render"]
 
@@ -49,7 +50,9 @@ CSV_COLUMNS = [
     "ranking",
     "currency_assumed",
 ]
-"""The flat CSV header: amounts as exact decimal text (converted ones to 6 decimal places), ``capabilities``
+"""The flat CSV header. Vendor text (``offer_id``, ``region``, ``alternatives``) is written by
+:func:`numbroker._text.csv_cell` (a formula's first character quoted, control characters shown); amounts
+as exact decimal text (converted ones to 6 decimal places), ``capabilities``
 joined with ``;`` (empty = none, ``unknown`` = the vendor did not say), ``rank`` the place in ``ranking``
 (the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency."""
 
@@ -95,10 +98,10 @@ def csv_row(rank: int, ranked: RankedOffer, currency: str | None, *, ranking: st
     return {
         "rank": rank,
         "provider": offer.provider,
-        "offer_id": offer.offer_id,
+        "offer_id": csv_cell(offer.offer_id),
         "e164": offer.e164,
         "country": offer.country,
-        "region": offer.region or "",
+        "region": csv_cell(offer.region or ""),
         "number_type": offer.number_type.value,
         "capabilities": _capabilities(offer),
         "setup_amount": _amount(offer.setup_price),
@@ -110,7 +113,7 @@ def csv_row(rank: int, ranked: RankedOffer, currency: str | None, *, ranking: st
         "converted_monthly_amount": _amount(shown_converted(ranked.converted_monthly_price)),
         "rank_amount": _amount(shown_converted(ranked.rank_price) if ranked.rank_converted else ranked.rank_price),
         "rank_currency": ranked.rank_price.currency if ranked.rank_price else "",
-        "alternatives": ";".join(f"{a.provider}:{a.offer_id}" for a in ranked.alternatives),
+        "alternatives": csv_cell(";".join(f"{a.provider}:{a.offer_id}" for a in ranked.alternatives)),
         "ranking": ranking,
         "currency_assumed": "true" if offer.provider_details.get("currency_assumed") is True else "false",
     }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import sys
@@ -34,6 +35,8 @@ from numbroker._cli.errors import UsageProblem, country_hint, validation_message
 from numbroker._cli.exits import ExitCode
 from numbroker._cli.numbers import Seconds, parse_amount
 from numbroker._cli.output import say
+from numbroker._exceptions import ConfigurationError
+from numbroker._inputs import read_input_file
 from numbroker._models import SearchQuery
 from numbroker._money import Money, validate_currency
 from numbroker._pricing import ExchangeRates
@@ -248,7 +251,11 @@ def environment(env_file: str | None) -> dict[str, str]:
     if env_file:
         if not os.path.exists(env_file):
             raise UsageProblem(f"--env-file {env_file!r} does not exist")
-        for key, value in dotenv_values(env_file).items():
+        try:
+            text = read_input_file(env_file, name="--env-file")
+        except ConfigurationError as exc:
+            raise UsageProblem(str(exc)) from None
+        for key, value in dotenv_values(stream=io.StringIO(text)).items():
             if value is not None:
                 env.setdefault(key, value)
     return env

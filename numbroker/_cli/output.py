@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import click
 
 from numbroker._redaction import LIBRARY_LOGS
+from numbroker._text import visible
 
 __all__ = ["RedactingStream", "json_text", "redacted_output", "say"]
 
@@ -73,7 +74,7 @@ def redacted_output() -> Iterator[None]:
 def say(line: str) -> None:
     """One line on stderr; a full or closed stderr is not a reason to fail (the exit code says it all)."""
     with contextlib.suppress(OSError):
-        click.echo(line, err=True)
+        click.echo(visible(line), err=True)  # vendor text in a line is shown, never obeyed
 
 
 def json_text(document: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from numbroker._reports import ProviderReport, ProviderStatus
+from numbroker._text import visible
 
 __all__ = ["summary_lines"]
 
@@ -16,7 +17,7 @@ def summary_lines(reports: Iterable[ProviderReport], rejected_total: int) -> lis
         lines.extend(_report_lines(r))
     if rejected_total:
         lines.append(f"{rejected_total} malformed vendor records were rejected (see --format json, key 'rejected')")
-    return lines
+    return [visible(line) for line in lines]  # a vendor's error or note is shown, never obeyed
 
 
 def _report_lines(r: ProviderReport) -> list[str]:

@@ -45,7 +45,7 @@ def sandbox() -> None:
     show_default=True,
     help="First port (each provider gets its own: port, port+1, ...; 0 picks free ports).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Inventory seed.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True, help="Inventory seed.")
 def sandbox_serve(host: str, port: int, seed: int) -> None:
     """Serve every provider's sandbox on loopback and print the exports that point tools at them."""
     with command_errors():

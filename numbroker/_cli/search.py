@@ -20,11 +20,13 @@ from numbroker._cli.options import SearchOptions, format_option, output_format, 
 from numbroker._cli.output import redacted_output
 from numbroker._cli.progress import Progress
 from numbroker._cli.reports import summary_lines
+from numbroker._inputs import MAX_LIMIT
 from numbroker._models import SearchQuery
 from numbroker._pricing import ExchangeRates
 from numbroker._reports import OverallStatus, SearchResult
 from numbroker._search import Searcher
 from numbroker._sync import run_sync
+from numbroker._text import visible
 
 __all__ = ["search"]
 
@@ -50,7 +52,7 @@ Exit codes: 0 complete, 3 partial (some providers failed; offers still printed),
 @click.option("--months", type=MONTHS, default=12, show_default=True, help="Months for --sort total.")
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_LIMIT),
     help="Keep the best N offers of each ranking: of each currency when currencies are ranked apart "
     "(no --fx-rates), else overall. The table shows the best 20 by default.",
 )
@@ -130,7 +132,7 @@ def _show(
     shown_counts = {key: len(offers) for key, offers in groups(shown, per_currency).items()}
     cut = shortened(shown_counts, totals, limit=shown_limit, default=default)
     for line in [*explain(output, query, rates=rates), *([cut] if cut else [])]:
-        click.echo(line, err=True)
+        click.echo(visible(line), err=True)
 
 
 def _exit_code(result: SearchResult, strict: bool) -> ExitCode:

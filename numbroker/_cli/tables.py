@@ -16,9 +16,11 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from numbroker._money import Money
 from numbroker._pricing import shown_converted
+from numbroker._text import visible
 
 __all__ = ["ASSUMED_MARK", "CONVERTED_MARK", "Column", "fitted_table", "format_money", "money_cell"]
 
@@ -77,6 +79,8 @@ def fitted_table(console: Console, title: str, columns: list[Column], styles: li
     Droppable columns go (lowest ``drop`` first) until the columns that never wrap fit whole; a
     foldable column next in line may wrap onto further lines instead of going.
     """
+    for column in columns:  # vendor text (a region, an id, a refusal) shows its control characters, never obeys them
+        column.cells = [visible(cell) for cell in column.cells]
     for padding in (1, 0):  # then, when even the columns that never wrap do not fit, one space between columns
         kept = list(columns)
         while True:
@@ -132,5 +136,6 @@ def _table(
             min_width=_longest_word(column) if column.fold and not squeezed else None,
         )
     for index, style in enumerate(styles):
-        table.add_row(*(c.cells[index] for c in columns), style=style)
+        # Cells are plain text (no markup: a vendor's ``[link=…]`` stays text) with control characters shown.
+        table.add_row(*(Text(c.cells[index]) for c in columns), style=style)
     return table

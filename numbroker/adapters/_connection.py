@@ -78,6 +78,13 @@ async def _once(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
 
+class _Chunks(list[bytes]):
+    """A response body's chunks as they are read; their repr shows only their size (a traceback's locals)."""
+
+    def __repr__(self) -> str:
+        return f"<{sum(map(len, self))} bytes of a vendor's answer>"
+
+
 def request_id(response: httpx.Response | Mapping[str, str]) -> str | None:
     """The vendor's request id from the usual headers of a response (or of its headers, names lower-cased)."""
     headers = response.headers if isinstance(response, httpx.Response) else response
@@ -265,8 +272,8 @@ class Connection:
         """
         # Redacted before it is cut (a secret at the cut is never half-shown) and again once the
         # error's message is decoded from it (escapes in every form are matched: see _redaction).
-        text = response.content[: _ERROR_TEXT + self.redactor.longest].decode("utf-8", "replace")
-        body = self.redact(text)[:_ERROR_TEXT]
+        body = self.redact(response.content[: _ERROR_TEXT + self.redactor.longest].decode("utf-8", "replace"))
+        body = body[:_ERROR_TEXT]  # no local ever holds the vendor's text unredacted
         headers = {name: self.redact(value) for name, value in response.headers.items()}
         error = error_for_status(
             self.provider_id,
@@ -406,11 +413,12 @@ class Connection:
         decoder = None if loaded is not None else self._decoder(response.headers.get("content-encoding", ""))
         if loaded is not None:
             stream: AsyncIterator[bytes] = _once(loaded)
+            loaded = None  # read through the stream; no local keeps the body (a traceback's locals)
         else:
             # The raw network stream, iterated (and closed) here directly: cut off early, nothing is left open.
             assert isinstance(response.stream, httpx.AsyncByteStream)
             stream = response.stream.__aiter__()
-        chunks: list[bytes] = []
+        chunks = _Chunks()
         size = 0
         limit = self.max_response_bytes
         async with contextlib.aclosing(stream) as body:  # type: ignore[type-var]
@@ -418,10 +426,12 @@ class Connection:
                 chunk = decoder.decompress(raw, limit - size + 1) if decoder is not None else raw
                 size += len(chunk)
                 if size > limit:
+                    raw = chunk = b""  # no local shows the vendor's bytes in a traceback
                     raise ProviderResponseError(
                         self.provider_id, f"response body exceeds the {limit}-byte limit; cut off"
                     )
                 chunks.append(chunk)
+            raw = chunk = b""
         if decoder is not None:
             chunks.append(decoder.flush())
         return b"".join(chunks)

@@ -12,6 +12,9 @@
   :class:`AmbiguousObject` and rejected by normalization, naming the key; the envelope holding one (an
   object reached from the top without passing through an array) fails the page. Bodies without
   repeated keys (nearly all) pay one length comparison per object; a body with one is read twice.
+* **Bounded objects.** A body with more than :data:`MAX_JSON_OBJECTS` opening braces fails the page before
+  it is decoded (a 6 MB page of ``{},{},…`` would otherwise become millions of dictionaries): the body
+  cap bounds its bytes, this bounds what they expand to once decoded.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from typing import Any
 from numbroker._exceptions import ProviderResponseError
 from numbroker._money import MAX_JSON_EXPONENT, MAX_JSON_NUMBER_LENGTH, OutOfRangeNumber
 
-__all__ = ["AMBIGUOUS", "AmbiguousObject", "ambiguous_key", "loads"]
+__all__ = ["AMBIGUOUS", "MAX_JSON_OBJECTS", "AmbiguousObject", "ambiguous_key", "loads"]
+
+MAX_JSON_OBJECTS = 250_000
+"""The most JSON objects one vendor body may hold (a page of 1,000 offers holds a few thousand)."""
 
 AMBIGUOUS = "the key is written more than once with different values: ambiguous"
 """Why a record with a repeated key is rejected (vendors' parsers disagree on which value counts)."""
@@ -128,9 +134,15 @@ def loads(provider: str, content: bytes) -> Any:
     per record.
 
     Raises:
-        ProviderResponseError: the body is not JSON, or its envelope has a key written twice with
-            different values.
+        ProviderResponseError: the body is not JSON, has more than :data:`MAX_JSON_OBJECTS` opening
+            braces, or its envelope has a key written twice with different values.
     """
+    # Every object opens with a brace: counting them (one scan in C) bounds the objects before any is built.
+    if content.count(b"{") > MAX_JSON_OBJECTS:
+        del content  # a traceback's locals never show the vendor's body
+        raise ProviderResponseError(
+            provider, f"response holds more than {MAX_JSON_OBJECTS} JSON objects: not a page of offers"
+        )
     try:
         try:
             return json.loads(
@@ -141,6 +153,7 @@ def loads(provider: str, content: bytes) -> Any:
                 content, parse_float=_bounded_float, parse_constant=Decimal, object_pairs_hook=_careful_object
             )
     except (ValueError, RecursionError) as exc:
+        del content  # a traceback's locals never show the vendor's body
         raise ProviderResponseError(provider, f"response is not valid JSON ({type(exc).__name__})") from None
     path = _envelope_path(body)
     if path is not None:

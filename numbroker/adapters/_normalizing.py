@@ -9,6 +9,12 @@ Normalization is CPU work on the event loop's thread. Pages are normalized one a
 (the run's ``normalizing`` lock), in slices of :data:`NORMALIZE_SLICE_SECONDS`: an arrived response
 waits for at most one slice (plus other responses being decoded) before the task that reads it, and
 sends the next request, runs.
+
+Memory stays bounded whatever a vendor sends: at most :data:`REJECTED_KEPT` rejected records are kept per
+provider and search (every one is counted, and the report notes how many were not kept), and a provider
+that has sent more than :data:`JUNK_REJECTED` rejected records which are more than :data:`JUNK_SHARE` of
+every record it sent is failed once that page is handed on (:func:`junk_error`): a page of millions of
+``1`` or ``{}`` items costs the records read before the threshold, never one object per item.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any, Protocol
 import anyio.lowlevel
 from pydantic import ValidationError
 
+from numbroker._exceptions import ProviderResponseError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import FieldError
 from numbroker.adapters import wire
@@ -48,12 +55,43 @@ class Normalizer(Protocol):
     def normalize_record(self, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord: ...
 
 
-__all__ = ["NORMALIZE_SLICE_SECONDS", "PageResult", "normalize_page", "normalize_record", "record_id", "reject"]
+__all__ = [
+    "JUNK_REJECTED",
+    "JUNK_SHARE",
+    "NORMALIZE_SLICE_SECONDS",
+    "REJECTED_KEPT",
+    "PageResult",
+    "normalize_page",
+    "normalize_record",
+    "record_id",
+    "junk_error",
+    "reject",
+]
 
 logger = logging.getLogger("numbroker.http")
 
 NORMALIZE_SLICE_SECONDS = 0.0001
 """CPU time a page's normalization runs before it yields to the event loop (responses waiting to be read)."""
+
+REJECTED_KEPT = 100
+"""Rejected records kept per provider and search (the first ones); the rest are counted, not kept."""
+
+JUNK_REJECTED = 1000
+"""A provider with more rejected records than this, making up more than :data:`JUNK_SHARE` of its records, fails."""
+
+JUNK_SHARE = 0.9
+"""The share of rejected records, past :data:`JUNK_REJECTED`, at which a provider's answers are junk."""
+
+
+def junk_error(provider: str, stats: ProviderStats) -> ProviderResponseError:
+    """The error failing a provider whose records are junk (see the module docstring)."""
+    rejected, records = stats.rejected, stats.records
+    share = rejected / records if records else 1.0
+    return ProviderResponseError(
+        provider,
+        f"{rejected} of the {records} records it sent were malformed ({share:.0%}): its answers are junk, "
+        f"not read further (more than {JUNK_REJECTED} rejected and over {JUNK_SHARE:.0%} of its records)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +185,10 @@ async def _normalize_page(
     normalize = provider.normalize_record
     clock = time.perf_counter
     yield_at = clock() + NORMALIZE_SLICE_SECONDS
+    read = stats.records
+    page_rejected = 0
     for record in raw.records:
+        read += 1
         if clock() >= yield_at:
             # Normalization is CPU work: yield now and then so requests in flight (the next page's,
             # other providers') are sent and read while a long page is normalized.
@@ -155,7 +196,14 @@ async def _normalize_page(
             yield_at = clock() + NORMALIZE_SLICE_SECONDS
         result = normalize(record, query)
         if isinstance(result, RejectedRecord):
-            rejected.append(result)
+            stats.rejected += 1
+            page_rejected += 1
+            if stats.rejected_kept < REJECTED_KEPT:
+                stats.rejected_kept += 1
+                rejected.append(result)
+            if stats.rejected > JUNK_REJECTED and stats.rejected > JUNK_SHARE * read:
+                stats.junk = True  # the page is handed on with what it kept, then the provider fails
+                break
             continue
         if seen is not None:
             key = result.offer_id
@@ -169,10 +217,10 @@ async def _normalize_page(
             continue
         offers.append(result)
     stats.pages += 1
+    stats.records = read
     stats.offers += len(offers)
-    stats.rejected += len(rejected)
     notify(
         run.emit if run is not None else None,
-        PageFetched(provider.id, page=number, offers=len(offers), rejected=len(rejected)),
+        PageFetched(provider.id, page=number, offers=len(offers), rejected=page_rejected),
     )
     return PageResult(provider.id, number, offers, rejected)

@@ -305,7 +305,7 @@ class Provider(ABC):
         logger.info("%s: %s", self.id, text)
         run = current_run()
         if run is not None:
-            run.stats.notes.append(text)
+            run.stats.note(text)
 
     async def _fan_out(
         self,

@@ -26,22 +26,55 @@ import anyio
 from numbroker._models import AvailableNumber, RejectedRecord
 from numbroker.events import SearchEvent
 
-__all__ = ["ProviderResult", "ProviderRun", "ProviderStats", "current_run", "running"]
+__all__ = ["NOTES_KEPT", "NOTE_CHARACTERS", "ProviderResult", "ProviderRun", "ProviderStats", "current_run", "running"]
+
+NOTES_KEPT = 20
+"""Notes kept per provider and search (the first ones); the rest are counted."""
+
+NOTE_CHARACTERS = 500
+"""A note longer than this is cut (vendor text may be quoted in one)."""
 
 
 @dataclass(slots=True)
 class ProviderStats:
-    """What one provider did during one search (mutable while it runs)."""
+    """What one provider did during one search (mutable while it runs).
+
+    ``records`` counts every raw record read, ``rejected_kept`` the rejected records handed on (at most
+    :data:`~numbroker.adapters._normalizing.REJECTED_KEPT`; the rest are counted in ``rejected`` only).
+    """
 
     requests: int = 0
     pages: int = 0
     retries: int = 0
     offers: int = 0
     rejected: int = 0
+    records: int = 0
+    rejected_kept: int = 0
     duplicates: int = 0
     excluded: Counter[str] = field(default_factory=Counter)
     truncated: bool = False
+    junk: bool = False
     notes: list[str] = field(default_factory=list)
+    notes_dropped: int = 0
+
+    def note(self, text: str) -> None:
+        """Keep ``text`` among the notes (at most :data:`NOTES_KEPT`, each cut to :data:`NOTE_CHARACTERS`)."""
+        if len(self.notes) < NOTES_KEPT:
+            self.notes.append(text if len(text) <= NOTE_CHARACTERS else text[: NOTE_CHARACTERS - 1] + "…")
+        else:
+            self.notes_dropped += 1
+
+    def report_notes(self) -> list[str]:
+        """The notes for the provider's report, with a last note on rejected records and notes not kept."""
+        out = list(self.notes)
+        if self.rejected > self.rejected_kept:
+            out.append(
+                f"{self.rejected - self.rejected_kept} more rejected records were counted, not kept "
+                f"(the first {self.rejected_kept} are kept)"
+            )
+        if self.notes_dropped:
+            out.append(f"{self.notes_dropped} more notes were not kept (the first {NOTES_KEPT} are kept)")
+        return out
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ import anyio
 from numbroker._exceptions import ProviderError, ProviderResponseError
 from numbroker._models import SearchQuery
 from numbroker._money import FieldError
-from numbroker.adapters._normalizing import Normalizer, PageResult, normalize_page
+from numbroker.adapters._normalizing import Normalizer, PageResult, junk_error, normalize_page
 from numbroker.adapters._paging import Cursor, NumberedWalk, RawPage, walk_tokens
 from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 
@@ -87,7 +87,8 @@ async def stream_pages(
             page = PageResult(page.provider, page.page, page.offers[: max_offers - delivered], page.rejected)
         delivered += len(page.offers)
         await sink(page)
-        return max_offers is not None and delivered >= max_offers
+        # Junk stops the walk like a reached limit does; the provider fails once the walk has stopped.
+        return run.stats.junk or (max_offers is not None and delivered >= max_offers)
 
     async def fetch(cursor: Cursor) -> RawPage:
         try:
@@ -117,4 +118,6 @@ async def stream_pages(
             await walk_tokens(fetch, deliver, run.stats, provider_id=provider.id, max_pages=provider.max_pages)
         else:
             await deliver(await fetch(None), 1)
+    if run.stats.junk:
+        raise junk_error(provider.id, run.stats)
     return run.stats

