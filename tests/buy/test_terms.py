@@ -75,7 +75,7 @@ def test_terms_read_back_are_checked_again() -> None:
     [
         ({"max_monthly": None}, PurchaseError, "both caps"),
         ({"spend_limit": "5"}, ConfigurationError, "^spend_limit must be Money"),
-        ({"quantity": 0}, ConfigurationError, "^quantity must be a whole number of at least 1, got 0$"),
+        ({"quantity": 0}, ConfigurationError, "^quantity must be a whole number from 1 to 1000, got 0$"),
         ({"run_timeout": 86401}, ConfigurationError, "^run_timeout must be a finite number of seconds"),
         ({"spend_window": "soon"}, ConfigurationError, "^a duration is a number and a unit"),
     ],
