@@ -86,7 +86,7 @@ TERMINAL_ATTACKS: Final = (
     "\x1b]52;c;ZWNobyBvd25lZA==\x07",  # OSC 52: write the clipboard
     "\x1b[2J\x1b[H",  # clear the screen
     "\x1b]0;fake title\x07",  # set the window title
-    "\r\x1b[2Kvobiz: ok (10 offers)",  # overwrite the line with a fake one
+    "\r\x1b[2Kacme: ok (10 offers)",  # overwrite the line with a fake one
     "\x9b31m\x9d8;;http://evil.example\x9c",  # C1 CSI and OSC (a hyperlink)
     "\x08\x08\x7f\u202etxt.exe",  # backspaces, DEL, a right-to-left override
 )
