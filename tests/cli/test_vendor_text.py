@@ -116,4 +116,4 @@ def test_one_line_errors_summary_lines_and_log_lines_show_control_characters_as_
     for text in (*lines, out.getvalue(), record.getMessage()):
         assert [] == CONTROL.findall(text)
         # (a one-line error collapses the carriage return, as any whitespace, before the rest is shown)
-        assert "\\x1b]52;c;" in text and "\\x1b[2Kvobiz: ok" in text
+        assert "\\x1b]52;c;" in text and "\\x1b[2Kacme: ok" in text
