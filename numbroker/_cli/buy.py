@@ -140,7 +140,7 @@ _BUY_OPTIONS = (
         type=click.FloatRange(min=0.1),
         default=300.0,
         show_default=True,
-        help="Bound on the buying: waiting for another run on the account, recovery, starting purchases, seconds.",
+        help="Bound on the buying: waiting for the ledger's purchaser lock, recovery, starting purchases, seconds.",
     ),
 )
 """buy-cheapest's own options, in ``--help`` order; those of the terms reach the command as :class:`TermsOptions`."""
