@@ -16,9 +16,10 @@ from pydantic import (
     model_validator,
 )
 
+from numbroker._inputs import MAX_MONTHS
 from numbroker._money import Money
-from numbroker._phone import Strictness, infer_number_type, parse_e164, validate_country
-from numbroker._pricing import RANKING, ExchangeRates, convert, first_bill, total_cost
+from numbroker._phone import Strictness, infer_number_type, parse_e164, plan_cannot_tell, validate_country
+from numbroker._pricing import RANKING, ExchangeRates, committed_months, convert, first_bill, total_cost
 from numbroker._types import Capability, NumberType, QueryFilter
 
 __all__ = ["AvailableNumber", "Exclusion", "PriceExclusion", "RejectedRecord", "SearchQuery", "make_offer"]
@@ -59,9 +60,13 @@ class AvailableNumber(BaseModel):
         capabilities: sorted capabilities, or **None when the vendor does not say** (unknown is not none).
         setup_price: one-time price, or None when the vendor gives none.
         monthly_price: recurring monthly price, or None when the vendor gives none.
+        minimum_commitment_months: the months of the monthly price a purchase commits to (a 12-month
+            contract is 12), or None when the vendor states none. What buying binds the buyer to pay is
+            :meth:`committed_cost`; ``total`` rankings never count fewer months than this.
         provider_details: vendor extras (e.g. a back-order flag); ``number_type_inferred``
-            is true when the type came from the numbering plan, ``currency_assumed`` when the vendor
-            gave no currency.
+            is true when the type came from the numbering plan (``number_type_fixed_or_mobile`` too when
+            the plan cannot tell a fixed line from a mobile, as in North America: such a geographic
+            number is ``local``), ``currency_assumed`` when the vendor gave no currency.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -75,6 +80,7 @@ class AvailableNumber(BaseModel):
     capabilities: tuple[Capability, ...] | None = None
     setup_price: Money | None = None
     monthly_price: Money | None = None
+    minimum_commitment_months: int | None = Field(default=None, ge=0, le=MAX_MONTHS)
     provider_details: dict[str, JsonValue] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -120,8 +126,21 @@ class AvailableNumber(BaseModel):
         return first_bill(self.setup_price, self.monthly_price, setup_stated=False, context=RANKING)
 
     def total_cost(self, months: int) -> Money | None:
-        """Setup plus ``months`` × monthly (None if monthly is missing or currencies differ; see :attr:`first_bill`)."""
-        return total_cost(self.setup_price, self.monthly_price, months=months, setup_stated=False, context=RANKING)
+        """Setup plus ``months`` × monthly, never fewer months than the minimum commitment.
+
+        None if monthly is missing or currencies differ; see :attr:`first_bill`.
+        """
+        return total_cost(
+            self.setup_price,
+            self.monthly_price,
+            months=committed_months(months, self.minimum_commitment_months),
+            setup_stated=False,
+            context=RANKING,
+        )
+
+    def committed_cost(self) -> Money | None:
+        """What buying binds the buyer to pay: setup plus the longer of one month and the minimum commitment."""
+        return self.total_cost(1)
 
 
 def make_offer(
@@ -135,13 +154,15 @@ def make_offer(
     capabilities: Any = None,
     setup_price: Money | None = None,
     monthly_price: Money | None = None,
+    minimum_commitment_months: int | None = None,
     provider_details: dict[str, JsonValue] | None = None,
     strictness: Strictness = "valid",
 ) -> AvailableNumber:
     """Build an :class:`AvailableNumber` from vendor values, parsing the number exactly once.
 
     ``number`` may be in any form :func:`~numbroker.adapters.parse_e164` accepts. When ``number_type`` is
-    None it is inferred from the numbering plan and ``provider_details["number_type_inferred"]`` is set.
+    None it is inferred from the numbering plan and ``provider_details["number_type_inferred"]`` is set
+    (and ``number_type_fixed_or_mobile`` when the plan cannot tell: the number is then ``local``).
     ``offer_id=None`` means the vendor sells by number: the offer id is the canonical E.164.
 
     Raises:
@@ -154,6 +175,8 @@ def make_offer(
     if number_type is None:
         number_type = infer_number_type(parsed)
         details["number_type_inferred"] = True
+        if plan_cannot_tell(parsed):
+            details["number_type_fixed_or_mobile"] = True
     return AvailableNumber.model_validate(
         {
             "provider": provider,
@@ -165,6 +188,7 @@ def make_offer(
             "capabilities": capabilities,
             "setup_price": setup_price,
             "monthly_price": monthly_price,
+            "minimum_commitment_months": minimum_commitment_months,
             "provider_details": details,
         },
         context=_PREVALIDATED,

@@ -13,7 +13,15 @@ from phonenumbers import NumberParseException, PhoneNumberType, phonenumberutil
 from numbroker._money import FieldError
 from numbroker._types import NumberType
 
-__all__ = ["ParsedNumber", "Strictness", "infer_number_type", "parse_e164", "same_number", "validate_country"]
+__all__ = [
+    "ParsedNumber",
+    "Strictness",
+    "infer_number_type",
+    "parse_e164",
+    "plan_cannot_tell",
+    "same_number",
+    "validate_country",
+]
 
 Strictness = Literal["valid", "possible"]
 """``valid``: the number must be valid for its region by phonenumbers' metadata (the default).
@@ -24,6 +32,9 @@ _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 _TYPE_MAP: dict[int, NumberType] = {
     PhoneNumberType.FIXED_LINE: NumberType.LOCAL,
+    # The plan cannot tell fixed from mobile (North America, among others): the number is geographic, an
+    # area code's, which is what every vendor that types such numbers calls local.
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: NumberType.LOCAL,
     PhoneNumberType.MOBILE: NumberType.MOBILE,
     PhoneNumberType.TOLL_FREE: NumberType.TOLL_FREE,
     PhoneNumberType.SHARED_COST: NumberType.SHARED_COST,
@@ -169,13 +180,23 @@ def parse_e164(
     return ParsedNumber(e164=e164, region=region, number=number, kind=kind)
 
 
+def _kind(parsed: ParsedNumber) -> int:
+    return parsed.kind if parsed.kind is not None else int(phonenumbers.number_type(parsed.number))
+
+
 def infer_number_type(parsed: ParsedNumber) -> NumberType:
     """Infer the number type from the numbering plan (phonenumbers' metadata).
 
-    Numbers whose plan cannot tell fixed from mobile (``FIXED_LINE_OR_MOBILE``, as in the US) give ``unknown``.
+    A number whose plan cannot tell fixed from mobile (``FIXED_LINE_OR_MOBILE``, as in the US and Canada)
+    is geographic: ``local``, as vendors that state a type call it (see :func:`plan_cannot_tell`).
+    A kind the plan does not map (premium rate, VoIP, pager…) gives ``unknown``.
     """
-    kind = parsed.kind if parsed.kind is not None else phonenumbers.number_type(parsed.number)
-    return _TYPE_MAP.get(kind, NumberType.UNKNOWN)
+    return _TYPE_MAP.get(_kind(parsed), NumberType.UNKNOWN)
+
+
+def plan_cannot_tell(parsed: ParsedNumber) -> bool:
+    """True when the numbering plan cannot tell whether the number is a fixed line or a mobile."""
+    return _kind(parsed) == PhoneNumberType.FIXED_LINE_OR_MOBILE
 
 
 def same_number(value: object, e164: str) -> bool:

@@ -42,6 +42,7 @@ __all__ = [
     "RANK_DIGITS",
     "RANKING",
     "ExchangeRates",
+    "committed_months",
     "convert",
     "first_bill",
     "first_bill_in",
@@ -149,6 +150,11 @@ def convert(money: Money, to: str, rates: ExchangeRates | None) -> Money | None:
     if money.currency == to:
         return money
     return rates.convert(money, to) if rates is not None else None
+
+
+def committed_months(months: int, commitment: int | None) -> int:
+    """The months a total counts: ``months``, but never fewer than a minimum commitment."""
+    return months if commitment is None else max(months, commitment)
 
 
 def total_cost(

@@ -22,6 +22,7 @@ CONTRACT_FIELDS = [
     "capabilities",
     "setup_price",
     "monthly_price",
+    "minimum_commitment_months",
     "provider_details",
 ]
 
@@ -165,3 +166,39 @@ def test_rejected_record_bounds_the_value() -> None:
 
     assert record.value is not None and len(record.value) <= 200
     assert "monthlyPrice" == record.field
+
+
+def test_a_minimum_commitment_is_counted_in_totals_and_the_committed_cost() -> None:
+    """A 12-month commitment: a 3-month total counts 12 months; the committed cost is setup + 12 months."""
+    committed = make_offer(
+        provider="vobiz",
+        offer_id="v1",
+        number="+13059693060",
+        country="US",
+        setup_price=Money(amount=Decimal("1"), currency="USD"),
+        monthly_price=Money(amount=Decimal("0.5"), currency="USD"),
+        minimum_commitment_months=12,
+    )
+    free = committed.model_copy(update={"minimum_commitment_months": None})
+
+    assert (Decimal("7.0"), Decimal("7.0"), Decimal("13.0")) == tuple(
+        m.amount for m in (committed.total_cost(3), committed.committed_cost(), committed.total_cost(24))
+    )
+    assert (Decimal("2.5"), Decimal("1.5")) == (free.total_cost(3).amount, free.committed_cost().amount)  # type: ignore[union-attr]
+    assert 12 == json.loads(committed.model_dump_json())["minimum_commitment_months"]
+    with pytest.raises(ValidationError):
+        AvailableNumber.model_validate({**committed.model_dump(), "minimum_commitment_months": -1})
+
+
+def test_a_north_american_geographic_number_is_local_and_marked_as_the_plan_cannot_tell() -> None:
+    """+1 geographic numbers are fixed or mobile by the plan: typed local, marked; GB mobiles stay mobile."""
+    us = make_offer(provider="vobiz", offer_id=None, number="+13059693060", country="US")
+    toll_free = make_offer(provider="vobiz", offer_id=None, number="+18005550199", country="US")
+    gb = make_offer(provider="vobiz", offer_id=None, number="+447836859090", country="GB")
+
+    assert (NumberType.LOCAL, True) == (us.number_type, us.provider_details["number_type_fixed_or_mobile"])
+    assert (NumberType.TOLL_FREE, False) == (
+        toll_free.number_type,
+        toll_free.provider_details.get("number_type_fixed_or_mobile", False),
+    )
+    assert (NumberType.MOBILE, False) == (gb.number_type, gb.provider_details.get("number_type_fixed_or_mobile", False))
