@@ -357,13 +357,19 @@ class SearchQuery(BaseModel):
         return None
 
     def price_exclusion(
-        self, setup: Money | None, monthly: Money | None, rates: ExchangeRates | None = None
+        self,
+        setup: Money | None,
+        monthly: Money | None,
+        rates: ExchangeRates | None = None,
+        *,
+        setup_stated: bool = True,
     ) -> PriceExclusion | None:
         """Return why these prices fail this query's price caps, or None if they pass.
 
         Each cap is compared in its own currency, converting with ``rates`` when given. A price that is
-        missing, or cannot be converted to the cap's currency, cannot be proven under the cap: it fails.
-        The setup cap is checked first.
+        missing, or cannot be converted to the cap's currency, cannot be proven under the cap: it fails,
+        except a missing setup price when ``setup_stated`` is False (the vendor states no setup prices at
+        all, so none is charged: it passes any setup cap). The setup cap is checked first.
         """
         caps: tuple[tuple[Literal["setup", "monthly"], Money | None, Money | None], ...] = (
             ("setup", setup, self.max_setup_price),
@@ -373,6 +379,8 @@ class SearchQuery(BaseModel):
             if cap is None:
                 continue
             if price is None:
+                if name == "setup" and not setup_stated:
+                    continue
                 return "setup_price_unknown" if name == "setup" else "monthly_price_unknown"
             comparable = convert(price, cap.currency, rates)
             if comparable is None:

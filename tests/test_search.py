@@ -353,3 +353,23 @@ async def test_token_chains_start_first_and_reports_keep_the_configured_order() 
     assert ["chain", "single"] == started
     assert ["single", "chain"] == [r.provider for r in result.providers]
     assert OverallStatus.COMPLETE == result.status
+
+
+class _NoSetupFees(FakeProvider):
+    """A vendor that states no setup prices at all (as Twilio, Bird and Vonage)."""
+
+    states_setup_prices = False
+
+
+@pytest.mark.anyio
+async def test_an_unstated_setup_price_means_what_buying_takes_it_to_mean() -> None:
+    """--max-setup 0: a vendor stating no setup prices charges none; one that states them is unknown without one."""
+    none_stated = _NoSetupFees([offer("+14155550001", provider="t", setup=None)], provider_id="t")
+    stated = FakeProvider([offer("+14155550002", provider="v", setup=None)], provider_id="v")
+    query = SearchQuery(country="US", max_setup_price=numbroker.Money(amount=Decimal(0), currency="USD"))
+
+    async with Searcher([none_stated, stated]) as searcher:
+        result = await searcher.search(query)
+
+    assert ["+14155550001"] == [r.offer.e164 for r in result.offers]
+    assert {"setup_price_unknown": 1} == dict(result.excluded)

@@ -234,8 +234,8 @@ class TwilioProvider(Provider):
         QueryFilter.CAPABILITIES: FilterSupport.NATIVE,
         QueryFilter.PREFIX: FilterSupport.EMULATED,
         QueryFilter.CONTAINS: FilterSupport.NATIVE,
-        # Twilio states no setup price at all: a setup-price cap cannot be applied.
-        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
+        # Twilio states no setup price at all: none is charged, so every offer is under a setup-price cap.
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,
         QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
     }
     paging = "none"
