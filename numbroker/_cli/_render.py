@@ -48,10 +48,12 @@ CSV_COLUMNS = [
     "alternatives",
     "ranking",
     "currency_assumed",
+    "minimum_commitment_months",
 ]
 """The flat CSV header: amounts as exact decimal text (converted ones to 6 decimal places), ``capabilities``
 joined with ``;`` (empty = none, ``unknown`` = the vendor did not say), ``rank`` the place in ``ranking``
-(the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency."""
+(the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency,
+``minimum_commitment_months`` the months a purchase commits to (empty when the vendor states none)."""
 
 
 def json_text(document: Any) -> str:
@@ -100,6 +102,7 @@ def csv_row(rank: int, ranked: RankedOffer, currency: str | None, *, ranking: st
         "alternatives": ";".join(f"{a.provider}:{a.offer_id}" for a in ranked.alternatives),
         "ranking": ranking,
         "currency_assumed": "true" if offer.provider_details.get("currency_assumed") is True else "false",
+        "minimum_commitment_months": "" if offer.minimum_commitment_months is None else offer.minimum_commitment_months,
     }
 
 
@@ -155,22 +158,34 @@ def _table(result: SearchResult, out: TextIO, *, color: bool, totals: Mapping[st
         else:
             label = f"for {result.query.country}" + (f" in {result.currency}" if result.currency else "")
         _offer_table(console, result, offers, f"{count} offers {label}, cheapest {key} first")
-    notes = ["* type inferred from the numbering plan", "? capabilities not stated by the vendor"]
+    notes = []
+    if any(r.offer.provider_details.get("number_type_inferred") for r in result.offers):
+        notes.append("* type inferred from the numbering plan")
+    if any(r.offer.capabilities is None for r in result.offers):
+        notes.append("? capabilities not stated by the vendor")
+    if any(_committed(r.offer) for r in result.offers):
+        notes.append("Term: the minimum commitment a purchase binds to (--sort total counts it)")
     if any(_assumed(r.offer) for r in result.offers):
         notes.append(f"{ASSUMED_MARK} currency not stated by the vendor (assumed)")
     if result.currency is not None:
         notes.append(f"{CONVERTED_MARK} converted to {result.currency} with --fx-rates, shown to 6 decimal places")
-    console.print(Text("; ".join(notes), style="dim"))
+    if notes:
+        console.print(Text("; ".join(notes), style="dim"))
 
 
 def _assumed(offer: AvailableNumber) -> bool:
     return offer.provider_details.get("currency_assumed") is True
 
 
+def _committed(offer: AvailableNumber) -> bool:
+    return (offer.minimum_commitment_months or 0) > 1
+
+
 def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffer], title: str) -> None:
     converting = result.currency is not None
     with_key = result.sort.value in ("first-bill", "total")
     with_alt = any(r.alternatives for r in offers)
+    with_term = any(_committed(r.offer) for r in offers)
     columns = [
         Column("#", justify="right"),
         Column("Number"),
@@ -180,6 +195,7 @@ def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffe
         Column("Capabilities", drop=1, fold=True),
         Column("Setup", justify="right"),
         Column("Monthly", justify="right"),
+        *([Column("Term", justify="right")] if with_term else []),
     ]
     if converting:
         columns.append(Column(f"Monthly ({result.currency})", justify="right"))
@@ -200,6 +216,7 @@ def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffe
             "?" if offer.capabilities is None else ", ".join(c.value for c in offer.capabilities),
             money_cell(offer.setup_price, assumed=assumed),
             money_cell(offer.monthly_price, assumed=assumed),
+            *([f"{offer.minimum_commitment_months} mo" if _committed(offer) else ""] if with_term else []),
         ]
         if converting:
             own = offer.monthly_price is not None and offer.monthly_price.currency == result.currency
