@@ -174,10 +174,17 @@ async def test_survives_rate_limits_and_server_errors() -> None:
 
 @pytest.mark.anyio
 async def test_a_wrong_token_and_an_unknown_country(served: tuple[Sandbox, str]) -> None:
-    """A wrong Auth Token is an AuthenticationError (20003); a country Twilio lists nothing for, NotFoundError."""
+    """A wrong Auth Token is an AuthenticationError (20003); a country Twilio stocks nothing in is empty."""
     sandbox, base_url = served
     async with twilio(sandbox, base_url) as adapter:
-        with pytest.raises(NotFoundError, match="no available numbers for FR"):
+        result = await adapter.search(SearchQuery(country="FR"))
+    assert ([], ["Twilio stocks no numbers in FR (its country resource answered 404)"]) == (
+        result.offers,
+        result.stats.notes,
+    )
+    wrong_sid = {**sandbox.env, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32}
+    async with TwilioProvider(base_url=base_url, env=wrong_sid) as adapter:
+        with pytest.raises((NotFoundError, AuthenticationError)):
             await adapter.search(SearchQuery(country="FR"))
     env = {**sandbox.env, "TWILIO_AUTH_TOKEN": "0" * 32}
     async with TwilioProvider(base_url=base_url, env=env) as adapter:
