@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Self
 
 import phonenumbers
 from pydantic import (
@@ -11,11 +11,13 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from numbroker._exceptions import ConfigurationError, validation_summary
 from numbroker._inputs import MAX_MONTHS
 from numbroker._money import Money
 from numbroker._phone import Strictness, infer_number_type, parse_e164, plan_cannot_tell, validate_country
@@ -261,7 +263,9 @@ def _digits(value: Any, name: str) -> Any:
 class SearchQuery(BaseModel):
     """What the user asks for, in neutral terms; each provider maps it onto its own parameters.
 
-    Invalid queries fail at construction with a :class:`pydantic.ValidationError` (a ``ValueError``).
+    Invalid queries fail at construction (and in :meth:`model_validate`) with numbroker's
+    :class:`~numbroker.ConfigurationError` (a ``ValueError``), one line naming each field and what to fix,
+    with a hint where a code is plainly mistaken (``UK``: did you mean GB?).
 
     Attributes:
         country: ISO 3166-1 alpha-2 (required).
@@ -286,6 +290,55 @@ class SearchQuery(BaseModel):
     max_setup_price: Money | None = None
     max_monthly_price: Money | None = None
     limit: int | None = Field(default=None, ge=1)
+
+    def __init__(
+        self,
+        *,
+        country: str,
+        number_type: NumberType | None = None,
+        capabilities: tuple[Capability, ...] = (),
+        prefix: str | None = None,
+        contains: str | None = None,
+        max_setup_price: Money | None = None,
+        max_monthly_price: Money | None = None,
+        limit: int | None = None,
+    ) -> None:
+        fields = {
+            "country": country,
+            "number_type": number_type,
+            "capabilities": capabilities,
+            "prefix": prefix,
+            "contains": contains,
+            "max_setup_price": max_setup_price,
+            "max_monthly_price": max_monthly_price,
+            "limit": limit,
+        }
+        try:
+            super().__init__(**fields)
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid search: {validation_summary(exc)}") from None
+
+    # Validation itself never runs this __init__ (pydantic's own marker, as RootModel sets it), so a query
+    # nested in another model still fails as a ValidationError there, and model_validate below raises once.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        **options: Any,
+    ) -> Self:
+        """Validate ``obj`` into a query; raise :class:`~numbroker.ConfigurationError` when it is invalid."""
+        try:
+            return super().model_validate(
+                obj, strict=strict, from_attributes=from_attributes, context=context, **options
+            )
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid search: {validation_summary(exc)}") from None
 
     @field_validator("country", mode="before")
     @classmethod

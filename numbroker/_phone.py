@@ -74,6 +74,12 @@ def _type_for_region(number: phonenumbers.PhoneNumber, region: str) -> int:
 
 
 _CALLING_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+_COUNTRY_HINTS = {"UK": "GB", "EN": "GB", "USA": "US", "EL": "GR"}
+"""Codes people type that are not ISO 3166-1 alpha-2 country codes, and the code they mean."""
+
+_WITHOUT_A_PLAN = frozenset({"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})
+"""ISO 3166-1 alpha-2 codes of places with no numbering plan of their own (no phone numbers to search)."""
 _KNOWN_COUNTRIES = frozenset(r for r in phonenumbers.SUPPORTED_REGIONS if len(r) == 2 and r.isupper())
 
 
@@ -102,8 +108,16 @@ def validate_country(value: object, *, field: str = "country") -> str:
     if not isinstance(value, str):
         raise FieldError(f"expected an ISO 3166-1 alpha-2 country code, got {value!r}", field=field, value=value)
     code = value.strip().upper()
+    if code in _WITHOUT_A_PLAN:
+        raise FieldError(
+            f"{code} is an ISO 3166-1 country code with no numbering plan of its own: it has no numbers to search",
+            field=field,
+            value=value,
+        )
     if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
-        raise FieldError(f"unknown ISO 3166-1 alpha-2 country code: {value!r}", field=field, value=value)
+        meant = _COUNTRY_HINTS.get(code)
+        hint = f" (did you mean {meant}?)" if meant else ""
+        raise FieldError(f"unknown ISO 3166-1 alpha-2 country code: {value!r}{hint}", field=field, value=value)
     return code
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from numbroker._cli._errors import UsageProblem, country_hint, show_one_line, validation_message
+from numbroker._cli._errors import UsageProblem, show_one_line, validation_message
 from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
 from numbroker._cli._redacting import redacted_output
 
@@ -195,8 +195,7 @@ def _build_query(
     currency: str | None,
     limit: int | None,
 ) -> SearchQuery:
-    from pydantic import ValidationError
-
+    from numbroker._exceptions import ConfigurationError
     from numbroker._models import SearchQuery
 
     try:
@@ -212,9 +211,8 @@ def _build_query(
                 "limit": limit,
             }
         )
-    except ValidationError as exc:
-        hint = country_hint(country) if any(e["loc"] == ("country",) for e in exc.errors()) else ""
-        raise UsageProblem(f"invalid search: {validation_message(exc)}{hint}") from None
+    except ConfigurationError as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def _providers(

@@ -76,7 +76,7 @@ def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rat
             monthly, None, (PlanDecision.PRICE_UNKNOWN, "no setup price: the first bill cannot be proven under the cap")
         )
     months = committed_months(1, offer.minimum_commitment_months)
-    committed = bill
+    committed: Money | None = bill
     if months > 1:
         committed = total_cost_in(
             offer.setup_price, offer.monthly_price, currency, rates, months=months, setup_stated=setup_stated

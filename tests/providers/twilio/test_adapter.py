@@ -290,7 +290,7 @@ async def test_a_404_on_a_listed_type_or_an_unknown_country_on_a_wrong_path_fail
 @pytest.mark.parametrize("number_type", [None, NumberType.LOCAL])
 async def test_a_country_twilio_does_not_stock_is_an_empty_answer(number_type: NumberType | None) -> None:
     """JP's country resource 404s while the account's own numbers answer: none here, empty with a note, no error."""
-    owned = {"incoming_phone_numbers": [], "next_page_uri": None}
+    owned: dict[str, Any] = {"incoming_phone_numbers": [], "next_page_uri": None}
     vendor = Vendor({api("/IncomingPhoneNumbers.json"): httpx.Response(200, json=owned)})
 
     (offers, rejected), run = await search(vendor, SearchQuery(country="JP", number_type=number_type))
