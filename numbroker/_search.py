@@ -245,10 +245,12 @@ class Searcher:
                         :600
                     ]
             if scope.cancelled_caught:
-                limit = own_deadline - started
+                # The limit the caller set, not the time left when this provider's task began (which a
+                # slow start can make negative).
+                limit = self.timeout if self.provider_timeout is None else min(self.timeout, self.provider_timeout)
                 status, error, error_type = (
                     ProviderStatus.TIMEOUT,
-                    f"{provider.id}: no complete answer within {limit:.1f}s",
+                    f"{provider.id}: no complete answer within {limit:g}s",
                     "ProviderTimeoutError",
                 )
             stats = run_state.stats

@@ -90,6 +90,22 @@ async def test_global_deadline_holds_when_a_provider_stalls() -> None:
     assert elapsed < 0.3 + 0.5
     assert ProviderStatus.TIMEOUT == report(result, "stalled").status
     assert 3 == len(result.offers)
+    assert "stalled: no complete answer within 0.3s" == report(result, "stalled").error
+
+
+@pytest.mark.anyio
+async def test_a_timeout_names_the_limit_set_even_when_a_provider_starts_late() -> None:
+    """A provider whose task starts after the deadline (a slow start) reports the limit set, never a negative one."""
+    import time
+
+    def slow_start(event: SearchEvent) -> None:
+        if isinstance(event, numbroker.events.ProviderStarted):
+            time.sleep(0.2)  # the task begins its clock after the whole 0.1 s deadline
+
+    async with Searcher([fake("stalled", delay=60.0)], timeout=0.1, on_event=slow_start) as searcher:
+        result = await searcher.search(US)
+
+    assert "stalled: no complete answer within 0.1s" == report(result, "stalled").error
 
 
 @pytest.mark.anyio
