@@ -30,7 +30,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from numbroker._exceptions import ConfigurationError, validation_summary
 from numbroker._money import FieldError, Money, decimal_from_json_number, decimal_from_string, validate_currency
@@ -104,6 +104,17 @@ class ExchangeRates(BaseModel):
                 raise FieldError(f"rate for {currency} must be positive", field=f"rates.{code}", value=rate)
             out[currency] = amount
         return out
+
+    @model_validator(mode="after")
+    def _check_base_rate(self) -> ExchangeRates:
+        # The base is 1 of itself by definition: a file that also states another rate for it contradicts itself.
+        stated = self.rates.get(self.base)
+        if stated is not None and stated != 1:
+            raise ValueError(
+                f"rates.{self.base}: the base {self.base} is 1 {self.base} by definition, "
+                f"but the file also states {stated}; drop it or make it 1"
+            )
+        return self
 
     @classmethod
     def from_file(cls, path: str | Path) -> ExchangeRates:

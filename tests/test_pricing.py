@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
+from pathlib import Path
 
-from numbroker import ExchangeRates, Money, SearchQuery
+import pytest
+
+from numbroker import ConfigurationError, ExchangeRates, Money, SearchQuery
 from numbroker._pricing import (
     EXACT,
     RANKING,
@@ -144,3 +147,15 @@ def test_top_k_concludes_with_the_same_ranking_as_the_full_sort() -> None:
 
     assert [r.offer.e164 for r in expected.offers] == [r.offer.e164 for r in got.offers]
     assert expected.limit == got.limit == 10
+
+
+def test_a_rates_file_that_restates_its_base_at_another_rate_is_refused(tmp_path: Path) -> None:
+    """base USD with "USD": "2" contradicts itself: a ConfigurationError naming the rate; "USD": "1" is fine."""
+    contradictory = tmp_path / "bad.json"
+    contradictory.write_text('{"base": "USD", "rates": {"USD": "2", "EUR": "0.9"}}', encoding="utf-8")
+    consistent = tmp_path / "good.json"
+    consistent.write_text('{"base": "USD", "rates": {"USD": "1.00", "EUR": "0.9"}}', encoding="utf-8")
+
+    with pytest.raises(ConfigurationError, match=r"rates.USD: the base USD is 1 USD by definition.*states 2"):
+        ExchangeRates.from_file(contradictory)
+    assert Decimal("0.9") == ExchangeRates.from_file(consistent).rate("EUR")
