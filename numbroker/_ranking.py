@@ -23,7 +23,7 @@ from numbroker._exceptions import ConfigurationError
 from numbroker._inputs import MAX_MONTHS, check_count
 from numbroker._models import AvailableNumber, SearchQuery
 from numbroker._money import Money, validate_currency
-from numbroker._pricing import RANKING, ExchangeRates, committed_months, convert, total_cost
+from numbroker._pricing import RANKING, ExchangeRates, committed_months, convert, shown_sum, total_cost
 from numbroker._reports import RankedOffer
 from numbroker._types import SortKey
 
@@ -158,10 +158,10 @@ class Ranker:
             return monthly
         if self.sort is SortKey.SETUP:
             if setup is None and not stated and monthly is not None:
-                return Money.model_construct(amount=Decimal(0), currency=monthly.currency)
+                return Money.model_construct(amount=Decimal("0.00"), currency=monthly.currency)
             return setup
         months = 1 if self.sort is SortKey.FIRST_BILL else committed_months(self.months, commitment)
-        return total_cost(setup, monthly, months=months, setup_stated=stated, context=RANKING)
+        return shown_sum(total_cost(setup, monthly, months=months, setup_stated=stated, context=RANKING))
 
     @staticmethod
     def order(priced: _Priced) -> tuple[Any, ...]:

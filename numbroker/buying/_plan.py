@@ -9,7 +9,7 @@ from typing import Any
 
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
-from numbroker._pricing import ExchangeRates, committed_months, convert, first_bill_in, total_cost_in
+from numbroker._pricing import ExchangeRates, committed_months, convert, first_bill_in, shown_sum, total_cost_in
 from numbroker.adapters import Provider
 from numbroker.buying._results import AttemptOutcome, PlanDecision, PlanEntry
 from numbroker.buying._terms import BuyTerms
@@ -81,7 +81,7 @@ def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rat
         committed = total_cost_in(
             offer.setup_price, offer.monthly_price, currency, rates, months=months, setup_stated=setup_stated
         )
-    return _Priced(monthly, bill, None, committed)
+    return _Priced(monthly, shown_sum(bill), None, shown_sum(committed))
 
 
 def plan_row(
