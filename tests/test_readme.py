@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from numbroker import FilterSupport, QueryFilter, SearchQuery, available_providers
-from numbroker.sandbox import LoopbackServer, create_sandboxes
+from numbroker._registry import get_provider_class
+from numbroker.sandbox import create_sandboxes, serve_sandboxes
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -89,24 +90,28 @@ def loopback_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 @pytest.fixture(params=STATES)
 def newcomer_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Each state a newcomer meets; the providers not configured are reported as skipped."""
-    configured = {0: (), 1: ("bird",), 2: ("vobiz", "bird", "identitycall")}[STATES.index(request.param)]
+    configured = {0: (), 1: ("bird",), 2: tuple(create_sandboxes())}[STATES.index(request.param)]
     yield from _serve(monkeypatch, configured)
 
 
 def _serve(monkeypatch: pytest.MonkeyPatch, configured: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     sandboxes = create_sandboxes()
-    with (
-        LoopbackServer(sandboxes["vobiz"].app) as v,
-        LoopbackServer(sandboxes["bird"].app) as b,
-        LoopbackServer(sandboxes["identitycall"].app) as i,
-    ):
-        for pid, server in (("vobiz", v), ("bird", b), ("identitycall", i)):
-            if pid not in configured:
-                continue
+    for pid in sandboxes:  # nothing from the developer's own shell leaks into "not configured"
+        for key in (*get_provider_class(pid).env_vars(), get_provider_class(pid).base_url_env):
+            monkeypatch.delenv(key, raising=False)
+    with serve_sandboxes({pid: box for pid, box in sandboxes.items() if pid in configured}) as urls:
+        for pid in configured:
             for key, value in sandboxes[pid].env.items():
                 monkeypatch.setenv(key, value)
-            monkeypatch.setenv(f"{pid.upper()}_BASE_URL", server.base_url + sandboxes[pid].base_path)
+            monkeypatch.setenv(get_provider_class(pid).base_url_env, urls[pid])
         yield {"sandboxes": sandboxes, "configured": configured}
+
+
+def printed_lines(marker: str) -> list[str]:
+    """The lines a README example is shown to print (the text block after its marker)."""
+    match = re.search(rf"<!-- {marker} -->\s*```text\n(.*?)\n```", README, re.S)
+    assert match, f"README has no {marker} block"
+    return match.group(1).splitlines()
 
 
 def test_async_library_example_runs(newcomer_env: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,6 +123,10 @@ def test_async_library_example_runs(newcomer_env: dict[str, Any], capsys: pytest
         status = "ok|empty" if pid in newcomer_env["configured"] else "skipped"
         assert re.search(rf"^{pid} ({status})\b", out, re.M), out
     assert ("+1212" in out) == bool(newcomer_env["configured"])
+    if not newcomer_env["configured"]:
+        assert "vobiz skipped VOBIZ_AUTH_ID VOBIZ_AUTH_TOKEN" in out.splitlines()  # what to set, not "not configured"
+    if len(newcomer_env["configured"]) == len(create_sandboxes()):
+        assert printed_lines("async-example-output") == [line.rstrip() for line in out.splitlines()]
 
 
 def test_sync_library_example_prints_the_cheapest_offer_across_currencies(
@@ -130,6 +139,7 @@ def test_sync_library_example_prints_the_cheapest_offer_across_currencies(
     out = capsys.readouterr().out
     if not newcomer_env["configured"]:
         assert "no offers: failed" in out
+        assert "vobiz skipped VOBIZ_AUTH_ID VOBIZ_AUTH_TOKEN" in out.splitlines()  # as the README says
         return
     import numbroker
 
@@ -140,10 +150,8 @@ def test_sync_library_example_prints_the_cheapest_offer_across_currencies(
     assert best.converted_monthly_price == min(converted, key=lambda m: m.amount)
     line = f"{best.offer.e164} {best.offer.monthly_price} = {best.converted_monthly_price}"
     assert line in out
-    example = re.search(r"# with every sandbox configured: (.*)", block)
-    assert example, "the comment shows what print() prints"
-    if len(newcomer_env["configured"]) == 3:
-        assert example.group(1) == line
+    if len(newcomer_env["configured"]) == len(create_sandboxes()):
+        assert printed_lines("sync-example-output") == [line.rstrip() for line in out.splitlines()]
 
 
 def test_sandbox_from_code_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
