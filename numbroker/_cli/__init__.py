@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from numbroker._cli._choices import Codes, flatten, refuse_conflicts
 from numbroker._cli._errors import UsageProblem, show_one_line, validation_message
 from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
 from numbroker._cli._redacting import redacted_output
@@ -146,18 +147,29 @@ Exit codes: 0 complete, 3 partial (some providers failed; offers still printed),
 def _query_options(fn: Callable[..., _T]) -> Callable[..., _T]:
     options = [
         click.option("--country", required=True, help="ISO 3166-1 alpha-2 country, e.g. US, GB, DE."),
-        click.option("--type", "number_type", type=click.Choice(["local", "mobile", "toll_free", "national"])),
+        click.option(
+            "--type",
+            "number_type",
+            type=click.Choice(["local", "mobile", "toll_free", "national"], case_sensitive=False),
+        ),
         click.option(
             "--capability",
             "capabilities",
             multiple=True,
-            type=click.Choice(["voice", "sms", "mms", "fax", "whatsapp"]),
-            help="Required capability (repeatable). Offers whose capabilities are unknown do not match.",
+            type=Codes(["voice", "sms", "mms", "fax", "whatsapp"]),
+            callback=flatten,
+            help="Required capability (repeatable, or comma-separated: sms,voice). "
+            "Offers whose capabilities are unknown do not match.",
         ),
         click.option("--prefix", help="Digits right after the country code, e.g. an area code (212)."),
         click.option("--contains", help="Digits the number must contain."),
         click.option(
-            "--provider", "providers", multiple=True, help="Provider id (repeatable; default: all configured)."
+            "--provider",
+            "providers",
+            multiple=True,
+            type=Codes(),
+            callback=flatten,
+            help="Provider id (repeatable, or comma-separated: bird,vobiz; default: all configured).",
         ),
         click.option("--currency", help="Target currency: convert and rank every price in it (needs --fx-rates)."),
         click.option(
@@ -343,6 +355,7 @@ def search(
     show_all: bool = False,
 ) -> None:
     """Search every configured provider and rank the offers, cheapest first."""
+    refuse_conflicts(click.get_current_context())
     with _errors(), redacted_output():
         fmt = fmt or ("table" if sys.stdout.isatty() else "json")
         env = _environment(env_file)
@@ -373,9 +386,12 @@ def search(
         else:
             result = _await_main(run)
 
-        from numbroker._cli._hints import explain, shortened
+        from numbroker._cli._hints import explain, prefix_hint, shortened
         from numbroker._cli._layout import TABLE_DEFAULT, groups, keep_best
         from numbroker._cli._render import render, summary_lines
+
+        if not result.offers and (hint := prefix_hint(query)):
+            raise UsageProblem(f"no offer starts with {query.e164_prefix}: {hint}")
 
         per_currency = bool(result.ranked_per_currency)
         default = fmt == "table" and limit is None and not show_all
@@ -405,7 +421,7 @@ Examples:
   numbroker buy-cheapest --sandbox --country US --max-monthly 2 --max-first-bill 3 --currency USD --yes
   numbroker buy-cheapest --country GB --type mobile --quantity 2 --currency EUR --fx-rates rates.json \\
       --max-monthly 1.50 --max-first-bill 3 --budget 5 --yes --audit-log buys.jsonl
-  numbroker buy-cheapest --country US --max-monthly '2 USD' --max-first-bill '3 USD' --yes \
+  numbroker buy-cheapest --country US --max-monthly '2 USD' --max-first-bill '3 USD' --yes \\
       --idempotency-key nightly-$(date +%F) --spend-limit '20 USD' --spend-window 24h
 
 \b
