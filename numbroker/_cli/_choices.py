@@ -20,7 +20,7 @@ from click.core import ParameterSource
 __all__ = ["Codes", "flatten", "refuse_conflicts"]
 
 
-class Codes(click.ParamType):
+class Codes(click.ParamType[tuple[str, ...]]):
     """One or more codes, comma-separated, matched case-insensitively (against ``choices`` when given)."""
 
     name = "code"
