@@ -86,10 +86,37 @@ def _environment(env_file: str | None) -> dict[str, str]:
 
         if not os.path.exists(env_file):
             raise UsageProblem(f"--env-file {env_file!r} does not exist")
-        for key, value in dotenv_values(env_file).items():
+        with _dotenv_problems() as problems:
+            values = dotenv_values(env_file)
+        if problems:
+            raise UsageProblem(f"--env-file {env_file!r}: {problems[0]} (write NAME=value, one a line)")
+        for key, value in values.items():
             if value is not None:
                 env.setdefault(key, value)
     return env
+
+
+@contextmanager
+def _dotenv_problems() -> Iterator[list[str]]:
+    """Collect python-dotenv's complaints about lines it cannot read, instead of letting it print them."""
+    import logging
+
+    problems: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage().removeprefix("python-dotenv ")
+            problems.append(text[0].lower() + text[1:] if text else text)
+
+    logger = logging.getLogger("dotenv.main")
+    handler, propagate = Collect(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield problems
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _await_main(coro_fn: Callable[[], Any]) -> Any:
@@ -402,13 +429,13 @@ def search(
         render(output, fmt, sys.stdout, color=sys.stdout.isatty(), totals=totals)
         sys.stdout.flush()
         for line in summary_lines(result.providers, result.rejected_total):
-            click.echo(line, err=True)
+            _say(line)
         shown_counts = {key: len(offers) for key, offers in groups(shown, per_currency).items()}
         cut = shortened(shown_counts, totals, limit=shown_limit, default=default)
         for line in [*explain(output, query, rates=rates), *([cut] if cut else [])]:
-            click.echo(line, err=True)
+            _say(line)
         if not built:
-            click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
+            _say("no provider is configured: set the variables above, or try --sandbox")
         sys.exit(_exit_code(result, strict))
 
 
@@ -439,9 +466,24 @@ anything else; `numbroker ledger --unresolved` names the attempts), 2 usage/conf
 
 
 def _say(line: str) -> None:
-    """One line on stderr; a full or closed stderr is not a reason to fail (the exit code says it all)."""
+    """One line on stderr, wrapped at word boundaries on a terminal.
+
+    A full or closed stderr is not a reason to fail (the exit code says it all).
+    """
     with contextlib.suppress(OSError):
-        click.echo(line, err=True)
+        click.echo(_wrapped(line), err=True)
+
+
+def _wrapped(line: str) -> str:
+    """``line`` wrapped to the terminal's width when stderr is one (continuation lines indented), else as is."""
+    if not sys.stderr.isatty():
+        return line
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size().columns
+    indent = " " * (len(line) - len(line.lstrip(" ")) + 2)
+    return "\n".join(textwrap.wrap(line, width=width, subsequent_indent=indent, break_on_hyphens=False)) or line
 
 
 def _handle_termination() -> None:
@@ -505,12 +547,17 @@ def _buy_exit_code(result: BuyResult) -> int:
     return EXIT_OK if result.status is BuyStatus.COMPLETE else EXIT_PARTIAL
 
 
+_ASKED: list[BuyResult] = []
+"""The plan the terminal was shown before its question (so the table is not printed again after it)."""
+
+
 def _ask(plan: BuyResult) -> bool:
     """The terminal prompt: show the plan, then ask (default no)."""
     from numbroker._cli._buy_output import prompt, render_buy
 
     render_buy(plan, "table", sys.stdout, color=True)
     sys.stdout.flush()
+    _ASKED.append(plan)
     if not plan.would_buy:
         return False
     from numbroker._cli._prompt import ask_yes_no
@@ -719,7 +766,8 @@ def buy_cheapest_command(
 
         code = _buy_exit_code(result)
         try:
-            render_buy(result, fmt, sys.stdout, color=sys.stdout.isatty())
+            if not (_ASKED and fmt == "table" and not result.attempts):
+                render_buy(result, fmt, sys.stdout, color=sys.stdout.isatty())
             sys.stdout.flush()
         except OSError as exc:
             _say(f"the result could not be written to standard output ({exc.strerror}); exit {code} stands")
@@ -727,7 +775,7 @@ def buy_cheapest_command(
         if not built:
             lines.append("no provider is configured: set the variables above, or try --sandbox")
         lines += summary(result)
-        if log_path is not None and not result.dry_run:
+        if log_path is not None and not result.dry_run and os.path.exists(log_path):
             lines.append(f"audit log: {log_path}")
         if result.ledger is not None and not result.dry_run:
             lines.append(f"ledger: {result.ledger}" + (" (temporary: --sandbox)" if sandbox else ""))
@@ -1033,7 +1081,8 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
             for server, (pid, box) in zip(servers, sandboxes.items(), strict=True):
                 cls = get_provider_class(pid)
                 for key, value in box.env.items():
-                    click.echo(f"export {key}={value}")
+                    # A path (Twilio's Pricing API, /v1) is on the sandbox's own origin: printed whole.
+                    click.echo(f"export {key}={server.base_url + value if value.startswith('/') else value}")
                 click.echo(f"export {cls.base_url_env}={server.base_url}{box.base_path}")
             click.echo("# serving; press Ctrl-C to stop", err=True)
             sys.stdout.flush()

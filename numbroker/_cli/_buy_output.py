@@ -49,7 +49,7 @@ def render_buy(result: BuyResult, fmt: str, out: TextIO, *, color: bool = False)
         title = f"Bought {len(result.bought)} of {result.quantity} for {format_money(result.spent)} (first bills)"
     if not shown:
         console.print(title)
-        console.print("No offer fits the caps.")
+        console.print("No offer fits the caps." if result.plan else "No offers were found to choose from.")
     else:
         columns = [
             Column("#", justify="right"),

@@ -252,9 +252,9 @@ def summary_lines(reports: Iterable[ProviderReport], rejected_total: int) -> lis
         if r.error and r.status.failed:
             line += f": {r.error}"
         lines.append(line)
-        if r.truncated:
-            # Records are known to be missing: say so, with the vendor-specific advice the notes carry.
-            lines.extend(f"  {r.provider}: {note}" for note in r.notes[:3])
+        # What the vendor's answer left out or unpriced, and why (records known missing, a price list
+        # that failed, a country it does not stock): said under the table, not only in the JSON.
+        lines.extend(f"  {r.provider}: {note}" for note in r.notes[:3])
     if rejected_total:
         lines.append(f"{rejected_total} malformed vendor records were rejected (see --format json, key 'rejected')")
     return lines

@@ -104,3 +104,159 @@ def test_buy_cheapest_help_keeps_its_line_continuation() -> None:
     lines = text.splitlines()
     at = next(i for i, line in enumerate(lines) if "--max-first-bill '3 USD' --yes \\" in line)
     assert "--idempotency-key nightly-" in lines[at + 1]
+
+
+def on_a_terminal(*args: str, answer: str | None = None, columns: int = 80) -> tuple[int, str]:
+    """``python -m numbroker ARGS`` with stdin and stdout on a pseudo-terminal and stderr thrown away
+    (``2>/dev/null``); answers ``answer`` once a ``[y/N]`` question shows. Returns the exit code and the screen."""
+    import pty
+    import select
+
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_AUTH_ID", "_AUTH_TOKEN", "_API_KEY"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "numbroker", *args],
+        stdin=secondary, stdout=secondary, stderr=subprocess.DEVNULL, env={**env, "COLUMNS": str(columns)},
+    )  # fmt: skip
+    os.close(secondary)
+    screen, answered = b"", False
+    try:
+        while True:
+            ready, _, _ = select.select([primary], [], [], 90)
+            assert ready, screen.decode(errors="replace")
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if answer is not None and not answered and b"[y/N]" in screen:
+                os.write(primary, answer.encode() + b"\n")
+                answered = True
+        return proc.wait(timeout=60), screen.decode(errors="replace")
+    finally:
+        os.close(primary)
+        if proc.poll() is None:
+            proc.kill()
+
+
+BUY = ("buy-cheapest", "--sandbox", "--provider", "vobiz", "--country", "US", "--max-monthly", "0.5 USD")
+
+
+def test_the_purchase_question_is_asked_where_the_plan_is_shown_even_with_stderr_thrown_away() -> None:
+    """With 2>/dev/null the question still shows (on the terminal's stdout), and the plan is printed once."""
+    code, screen = on_a_terminal(*BUY, "--max-first-bill", "0.5 USD", answer="n")
+
+    assert 1 == code, screen
+    assert "Buy +12066046313 at vobiz ($0.50): $0.50 in first bills? [y/N]" in " ".join(screen.split())
+    assert 1 == screen.count("Dry run: would buy 1 of 1"), screen
+
+
+def test_buy_cheapest_with_nothing_configured_says_so() -> None:
+    """No provider configured: the plan is not 'No offer fits the caps', the search note names no one."""
+    result = invoke("buy-cheapest", "--country", "US", "--max-monthly", "1 USD", "--max-first-bill", "1 USD",
+                    "--format", "table")  # fmt: skip
+
+    assert 1 == result.returncode, result.stderr
+    assert "No offers were found to choose from." in result.stdout and "No offer fits" not in result.stdout
+    assert "no provider is configured: set the variables above, or try --sandbox" in result.stderr
+    assert "the search was failed: no provider answered" in result.stderr
+    assert "cheaper numbers may exist" not in result.stderr
+
+
+def test_a_twelve_month_commitment_is_not_planned_under_a_half_dollar_first_bill_cap() -> None:
+    """The issue's case: +13059693060 ($0.50 a month, 12 months) is over the first-bill cap, the reason says why."""
+    result = invoke(*BUY, "--max-first-bill", "0.5 USD", "--format", "json")
+
+    document = json.loads(result.stdout)
+    entry = next(e for e in document["plan"] if e["offer"]["e164"] == "+13059693060")
+    assert ("over_first_bill_cap", 12) == (entry["decision"], entry["offer"]["minimum_commitment_months"])
+    assert {"amount": "6.00", "currency": "USD"} == entry["committed"]
+    assert "a 12-month minimum commitment: 6.00 USD committed" == entry["reason"]
+    assert "+13059693060" not in [e["offer"]["e164"] for e in document["plan"] if e["decision"] == "would_buy"]
+
+
+def test_a_bad_env_file_line_is_one_usage_error_of_numbroker_s_own(tmp_path: Path) -> None:
+    """python-dotenv's own warning never shows: the line is named in one error, exit 2."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("VOBIZ_AUTH_ID=MA_X\nthis is not a variable\n", encoding="utf-8")
+
+    result = invoke("search", "--country", "US", "--env-file", str(env_file), "--format", "json")
+
+    assert_usage_error(result, f"--env-file {str(env_file)!r}: could not parse statement starting at line 2")
+    assert "python-dotenv" not in result.stderr
+
+
+def test_footer_lines_are_wrapped_at_word_boundaries_on_a_terminal() -> None:
+    """On an 80-column terminal no footer line is longer than 80 columns, and none is cut inside a word."""
+    import pty
+    import select
+
+    primary, secondary = pty.openpty()
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "numbroker", "search", "--sandbox", "--country", "GB", "--limit", "3",
+         "--format", "json"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary, env=env,
+    )  # fmt: skip
+    os.close(secondary)
+    screen = b""
+    try:
+        while select.select([primary], [], [], 90)[0]:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+        assert 0 == proc.wait(timeout=60)
+    finally:
+        os.close(primary)
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace")).replace("\r", "")
+    lines = text.splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith("vobiz: ok")) :]  # after the progress
+    assert lines and all(len(line) <= 80 for line in lines), lines
+    joined = " ".join(line.strip() for line in lines)
+    assert "raise it or drop it to see more" in joined and "--limit 3 kept the best 3 of each currency" in joined
+
+
+def test_a_provider_s_notes_show_under_the_table() -> None:
+    """Why a provider answered as it did (here: Twilio stocks nothing in JP) is said on stderr, not only in JSON."""
+    result = invoke("search", "--sandbox", "--country", "JP", "--strict", "--format", "table")
+
+    assert 0 == result.returncode, result.stderr  # every provider answered: none is an error
+    assert "twilio: empty (" in result.stderr
+    assert "  twilio: Twilio stocks no numbers in JP (its country resource answered 404)" in result.stderr.splitlines()
+
+
+def test_sandbox_serve_prints_whole_urls() -> None:
+    """Every exported value that is a URL is a whole one (Twilio's Pricing API too), never a bare path."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "numbroker", "sandbox", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    exports: dict[str, str] = {}
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            key, _, value = line.strip().removeprefix("export ").partition("=")
+            exports[key] = value
+            if key == "PLIVO_BASE_URL":  # the last sandbox's last line
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert exports["TWILIO_PRICING_BASE_URL"].startswith("http://127.0.0.1:")
+    assert exports["TWILIO_PRICING_BASE_URL"].endswith("/v1")
+    assert not [k for k, v in exports.items() if v.startswith("/")]
