@@ -260,3 +260,18 @@ def test_sandbox_serve_prints_whole_urls() -> None:
     assert exports["TWILIO_PRICING_BASE_URL"].startswith("http://127.0.0.1:")
     assert exports["TWILIO_PRICING_BASE_URL"].endswith("/v1")
     assert not [k for k, v in exports.items() if v.startswith("/")]
+
+
+def test_the_audit_log_is_named_only_when_it_was_written(tmp_path: Path) -> None:
+    """A real run that attempted nothing writes no audit log, and does not say it did."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_AUTH_ID", "_AUTH_TOKEN", "_API_KEY"))}
+    env["NUMBROKER_LEDGER"] = str(tmp_path / "ledger.sqlite3")
+    result = subprocess.run(
+        [sys.executable, "-m", "numbroker", "buy-cheapest", "--country", "US", "--max-monthly", "1 USD",
+         "--max-first-bill", "1 USD", "--yes", "--format", "json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert 1 == result.returncode, result.stderr
+    assert not (tmp_path / "numbroker-audit.jsonl").exists()
+    assert "audit log:" not in result.stderr
