@@ -97,6 +97,28 @@ def _environment(env_file: str | None) -> dict[str, str]:
 
 
 @contextmanager
+def _announcing_purchases() -> Iterator[None]:
+    """Say each purchase on stderr as its request leaves (``buying +1… at vobiz…``), so a slow one is not silent."""
+    import logging
+
+    class Announce(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if getattr(record, "announce", False):
+                _say(record.getMessage() + "…")
+
+    logger = logging.getLogger("numbroker.buy")
+    handler, level = Announce(logging.INFO), logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+@contextmanager
 def _dotenv_problems() -> Iterator[list[str]]:
     """Collect python-dotenv's complaints about lines it cannot read, instead of letting it print them."""
     import logging
@@ -739,6 +761,8 @@ def buy_cheapest_command(
                     run_id=run_id,
                 )
 
+        if not dry_run:
+            cleanup.enter_context(_announcing_purchases())
         try:
             result: BuyResult = _await_main(run)
         except LedgerBusyError as exc:

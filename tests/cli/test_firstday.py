@@ -275,3 +275,13 @@ def test_the_audit_log_is_named_only_when_it_was_written(tmp_path: Path) -> None
     assert 1 == result.returncode, result.stderr
     assert not (tmp_path / "numbroker-audit.jsonl").exists()
     assert "audit log:" not in result.stderr
+
+
+def test_each_purchase_is_said_as_its_request_leaves() -> None:
+    """A slow purchase is not a blank screen: 'buying … at …' comes before its outcome."""
+    result = invoke(*BUY, "--max-first-bill", "0.5 USD", "--yes", "--format", "json")
+
+    assert 0 == result.returncode, result.stderr
+    lines = result.stderr.splitlines()
+    at = lines.index("buying +12066046313 at vobiz (first bill 0.50 USD)…")
+    assert any("bought 1 of 1" in line for line in lines[at + 1 :])
