@@ -144,12 +144,6 @@ def _table(result: SearchResult, out: TextIO, *, color: bool, totals: Mapping[st
         console.print("No offers matched.")
         return
     key = _KEYS.get(result.sort.value, f"{result.months}-month total")
-    if result.ranked_per_currency:
-        console.print(
-            f"Offers come in {', '.join(result.ranked_per_currency)} and no exchange rates were given: each currency "
-            "is ranked on its own (add --currency and --fx-rates to compare them all).",
-            style="yellow",
-        )
     for currency, offers in groups(result.offers, bool(result.ranked_per_currency)).items():
         total = totals.get(currency, len(offers))
         count = f"{len(offers)} of {total}" if total > len(offers) else f"{len(offers)}"
@@ -171,6 +165,13 @@ def _table(result: SearchResult, out: TextIO, *, color: bool, totals: Mapping[st
         notes.append(f"{CONVERTED_MARK} converted to {result.currency} with --fx-rates, shown to 6 decimal places")
     if notes:
         console.print(Text("; ".join(notes), style="dim"))
+    if result.ranked_per_currency:
+        # Last, under the tables, where a short terminal still shows it once everything has scrolled by.
+        console.print(
+            f"Offers come in {', '.join(result.ranked_per_currency)} and no exchange rates were given: each currency "
+            "is ranked on its own (add --currency and --fx-rates to compare them all).",
+            style="yellow",
+        )
 
 
 def _assumed(offer: AvailableNumber) -> bool:
@@ -195,7 +196,7 @@ def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffe
         Column("Capabilities", drop=1, fold=True),
         Column("Setup", justify="right"),
         Column("Monthly", justify="right"),
-        *([Column("Term", justify="right")] if with_term else []),
+        *([Column("Term", justify="right", drop=1)] if with_term else []),
     ]
     if converting:
         columns.append(Column(f"Monthly ({result.currency})", justify="right"))

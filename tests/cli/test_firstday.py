@@ -15,8 +15,13 @@ Result = subprocess.CompletedProcess[str]
 
 def invoke(*args: str) -> Result:
     """``python -m numbroker ARGS`` with no provider credentials, 80 columns wide."""
+    return invoke_wide(80, *args)
+
+
+def invoke_wide(columns: int, *args: str) -> Result:
+    """``python -m numbroker ARGS`` with no provider credentials, ``columns`` wide."""
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_AUTH_ID", "_AUTH_TOKEN", "_API_KEY"))}
-    env["COLUMNS"] = "80"
+    env["COLUMNS"] = str(columns)
     return subprocess.run(
         [sys.executable, "-m", "numbroker", *args], env=env, capture_output=True, text=True, timeout=120
     )
@@ -285,3 +290,14 @@ def test_each_purchase_is_said_as_its_request_leaves() -> None:
     lines = result.stderr.splitlines()
     at = lines.index("buying +12066046313 at vobiz (first bill 0.50 USD)…")
     assert any("bought 1 of 1" in line for line in lines[at + 1 :])
+
+
+def test_a_table_on_a_50_column_terminal_cuts_nothing() -> None:
+    """At 50 columns numbers, prices and provider ids may fold onto further lines, but nothing is cut ('…')."""
+    result = invoke_wide(50, "search", "--sandbox", "--country", "US", "--limit", "3", "--sort", "total",
+                         "--format", "table")  # fmt: skip
+
+    assert 0 == result.returncode, result.stderr
+    assert "…" not in result.stdout
+    assert all(len(line) <= 50 for line in result.stdout.splitlines())
+    assert "3 offers in INR" in result.stdout
