@@ -239,3 +239,70 @@ def test_buy_cheapest_library_example_buys_with_dry_run_false(
     assert out.startswith("complete bought")
     assert 1 == sum(len(box.purchases) for box in loopback_env["sandboxes"].values())
     assert (tmp_path / "numbroker-audit.jsonl").read_text().strip()
+
+
+def _on_a_terminal(args: list[str], columns: int = 80, rows: int = 24) -> tuple[int, str]:
+    """``python -m numbroker ARGS`` with every stream on one COLUMNS×ROWS pseudo-terminal: the exit code and what
+    it showed, escape sequences removed."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "numbroker", *args], stdin=secondary, stdout=secondary, stderr=secondary, env=env
+    )
+    os.close(secondary)
+    screen = b""
+    try:
+        while select.select([primary], [], [], 120)[0]:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        code = proc.wait(timeout=60)
+    finally:
+        os.close(primary)
+        if proc.poll() is None:
+            proc.kill()
+    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace")).replace("\r", "")
+
+
+def test_the_gb_table_is_what_an_80_column_terminal_shows() -> None:
+    """The README's table is the screen of its command as written, line for line (times aside)."""
+    command = re.search(r"A table \(`numbroker (search [^`]*)`, on an 80-column terminal", README)
+    assert command
+    code, screen = _on_a_terminal(command.group(1).split())
+
+    assert 0 == code, screen
+    lines = [line.rstrip() for line in screen.splitlines()]
+    first = printed_lines("gb-table")[0]
+    shown = lines[lines.index(first) :]  # after the progress display, which clears itself
+
+    def timeless(text: list[str]) -> list[str]:
+        return [re.sub(r"\d+ ms", "N ms", line) for line in text]
+
+    assert timeless(printed_lines("gb-table")) == timeless([line for line in shown if line])
+
+
+def test_the_jq_example_prints_the_numbers() -> None:
+    """The jq line works as written (jq 1.6 included) and prints one number per offer."""
+    import shutil
+
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed")
+    example = re.search(r"`(numbroker search [^`]*\| jq [^`]*)`", README)
+    assert example
+    text = example.group(1).replace("numbroker ", f"{sys.executable} -m numbroker ", 1)
+    proc = subprocess.run(text, shell=True, capture_output=True, text=True, timeout=120)
+
+    assert 0 == proc.returncode, proc.stderr
+    numbers = proc.stdout.split()
+    assert 3 <= len(numbers) and all(re.fullmatch(r"\+1[0-9]{10}", n) for n in numbers), proc.stdout
