@@ -17,6 +17,7 @@ import pytest
 from numbroker import FilterSupport, QueryFilter, SearchQuery, available_providers
 from numbroker._registry import get_provider_class
 from numbroker.sandbox import create_sandboxes, serve_sandboxes
+from numbroker.testing.processes import run_on_a_terminal
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -241,45 +242,13 @@ def test_buy_cheapest_library_example_buys_with_dry_run_false(
     assert (tmp_path / "numbroker-audit.jsonl").read_text().strip()
 
 
-def _on_a_terminal(args: list[str], columns: int = 80, rows: int = 24) -> tuple[int, str]:
-    """``python -m numbroker ARGS`` with every stream on one COLUMNS×ROWS pseudo-terminal: the exit code and what
-    it showed, escape sequences removed."""
-    import fcntl
-    import pty
-    import select
-    import struct
-    import termios
-
-    primary, secondary = pty.openpty()
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "numbroker", *args], stdin=secondary, stdout=secondary, stderr=secondary, env=env
-    )
-    os.close(secondary)
-    screen = b""
-    try:
-        while select.select([primary], [], [], 120)[0]:
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-        code = proc.wait(timeout=60)
-    finally:
-        os.close(primary)
-        if proc.poll() is None:
-            proc.kill()
-    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace")).replace("\r", "")
-
-
 def test_the_gb_table_is_what_an_80_column_terminal_shows() -> None:
     """The README's table is the screen of its command as written, line for line (times aside)."""
     command = re.search(r"A table \(`numbroker (search [^`]*)`, on an 80-column terminal", README)
     assert command
-    code, screen = _on_a_terminal(command.group(1).split())
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    code, screen = run_on_a_terminal(command.group(1).split(), env=env)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "")
 
     assert 0 == code, screen
     lines = [line.rstrip() for line in screen.splitlines()]

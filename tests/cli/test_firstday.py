@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from numbroker.testing.processes import run_on_a_terminal
+
 Result = subprocess.CompletedProcess[str]
 
 
@@ -114,36 +116,8 @@ def test_buy_cheapest_help_keeps_its_line_continuation() -> None:
 def on_a_terminal(*args: str, answer: str | None = None, columns: int = 80) -> tuple[int, str]:
     """``python -m numbroker ARGS`` with stdin and stdout on a pseudo-terminal and stderr thrown away
     (``2>/dev/null``); answers ``answer`` once a ``[y/N]`` question shows. Returns the exit code and the screen."""
-    import pty
-    import select
-
-    primary, secondary = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_AUTH_ID", "_AUTH_TOKEN", "_API_KEY"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "numbroker", *args],
-        stdin=secondary, stdout=secondary, stderr=subprocess.DEVNULL, env={**env, "COLUMNS": str(columns)},
-    )  # fmt: skip
-    os.close(secondary)
-    screen, answered = b"", False
-    try:
-        while True:
-            ready, _, _ = select.select([primary], [], [], 90)
-            assert ready, screen.decode(errors="replace")
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-            if answer is not None and not answered and b"[y/N]" in screen:
-                os.write(primary, answer.encode() + b"\n")
-                answered = True
-        return proc.wait(timeout=60), screen.decode(errors="replace")
-    finally:
-        os.close(primary)
-        if proc.poll() is None:
-            proc.kill()
+    return run_on_a_terminal(args, env={**env, "COLUMNS": str(columns)}, stderr=False, answer=answer)
 
 
 BUY = ("buy-cheapest", "--sandbox", "--provider", "vobiz", "--country", "US", "--max-monthly", "0.5 USD")
@@ -195,38 +169,14 @@ def test_a_bad_env_file_line_is_one_usage_error_of_numbroker_s_own(tmp_path: Pat
 
 def test_footer_lines_are_wrapped_at_word_boundaries_on_a_terminal() -> None:
     """On an 80-column terminal no footer line is longer than 80 columns, and none is cut inside a word."""
-    import pty
-    import select
-
-    primary, secondary = pty.openpty()
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "numbroker", "search", "--sandbox", "--country", "GB", "--limit", "3",
-         "--format", "json"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary, env=env,
-    )  # fmt: skip
-    os.close(secondary)
-    screen = b""
-    try:
-        while select.select([primary], [], [], 90)[0]:
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-        assert 0 == proc.wait(timeout=60)
-    finally:
-        os.close(primary)
+    code, screen = run_on_a_terminal(
+        ["search", "--sandbox", "--country", "GB", "--limit", "3", "--format", "json"], env=env
+    )
+    assert 0 == code, screen
     import re
 
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace")).replace("\r", "")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "")
     lines = text.splitlines()
     lines = lines[next(i for i, line in enumerate(lines) if line.startswith("vobiz: ok")) :]  # after the progress
     assert lines and all(len(line) <= 80 for line in lines), lines
