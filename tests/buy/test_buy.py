@@ -149,8 +149,8 @@ async def test_every_purchase_is_under_both_caps_and_the_budget() -> None:
     for entry in result.plan:
         if entry.decision is PlanDecision.OVER_MONTHLY_CAP:
             assert entry.monthly is not None and entry.monthly.amount > Decimal("1.00")
-        if entry.decision is PlanDecision.OVER_FIRST_BILL_CAP:
-            assert entry.first_bill is not None and entry.first_bill.amount > Decimal("1.20")
+        if entry.decision is PlanDecision.OVER_FIRST_BILL_CAP:  # what buying costs today, or commits to
+            assert entry.committed is not None and entry.committed.amount > Decimal("1.20")
     assert {(a.provider, a.e164) for a in result.bought} == bought_in(boxes)
 
 
