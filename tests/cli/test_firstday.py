@@ -88,14 +88,6 @@ def test_codes_are_case_insensitive_and_repeatable_options_take_comma_lists() ->
     assert [o["e164"] for o in first["offers"]] == [o["e164"] for o in second["offers"]]
 
 
-@pytest.mark.parametrize(("country", "prefix", "meant"), [("US", "1212", "212"), ("GB", "020", "20")])
-def test_an_impossible_prefix_is_a_usage_error_with_the_hint(country: str, prefix: str, meant: str) -> None:
-    """No number can start +11212 or +44020: exit 2 with the hint, as the README promises."""
-    result = invoke("search", "--sandbox", "--country", country, "--prefix", prefix, "--format", "json")
-
-    assert_usage_error(result, "no offer starts with", f"did you mean --prefix {meant}?")
-
-
 def test_a_trunk_digit_that_also_begins_the_plans_numbers_gets_no_hint() -> None:
     """Russia's trunk prefix 8 also begins its 800 numbers: --prefix 800 is not called a mistake."""
     from numbroker import SearchQuery
