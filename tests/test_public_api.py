@@ -65,8 +65,11 @@ EXPECTED = {
 """Users' names: the data, searching and ranking, buying, the registry and every error a caller may catch."""
 
 KIT = {
+    "Connection",
     "Cursor",
+    "ErrorEnvelope",
     "FieldError",
+    "OwnedEntry",
     "OwnedPage",
     "PageResult",
     "ParsedNumber",
@@ -78,6 +81,7 @@ KIT = {
     "RateLimit",
     "RawPage",
     "RetryPolicy",
+    "Tagged",
     "check_base_url",
     "decimal_from_json_number",
     "decimal_from_scaled_int",
