@@ -11,6 +11,7 @@ EXPECTED = {
     "BadRequestError",
     "BuyResult",
     "BuyStatus",
+    "BuyTerms",
     "Capability",
     "ConfigurationError",
     "DebitFailedError",

@@ -91,7 +91,7 @@ def test_codes_are_case_insensitive_and_repeatable_options_take_comma_lists() ->
 def test_a_trunk_digit_that_also_begins_the_plans_numbers_gets_no_hint() -> None:
     """Russia's trunk prefix 8 also begins its 800 numbers: --prefix 800 is not called a mistake."""
     from numbroker import SearchQuery
-    from numbroker._cli._hints import prefix_hint
+    from numbroker._cli.hints import prefix_hint
 
     assert prefix_hint(SearchQuery(country="RU", prefix="800")) is None
     assert prefix_hint(SearchQuery(country="DE", prefix="030")) is not None
