@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Self
 
 import phonenumbers
 from pydantic import (
@@ -11,14 +11,17 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from numbroker._exceptions import ConfigurationError, validation_summary
+from numbroker._inputs import MAX_MONTHS
 from numbroker._money import Money
-from numbroker._phone import Strictness, infer_number_type, parse_e164, validate_country
-from numbroker._pricing import RANKING, ExchangeRates, convert, first_bill, total_cost
+from numbroker._phone import Strictness, infer_number_type, parse_e164, plan_cannot_tell, validate_country
+from numbroker._pricing import RANKING, ExchangeRates, committed_months, convert, first_bill, total_cost
 from numbroker._types import Capability, NumberType, QueryFilter
 
 __all__ = ["AvailableNumber", "Exclusion", "PriceExclusion", "RejectedRecord", "SearchQuery", "make_offer"]
@@ -59,9 +62,13 @@ class AvailableNumber(BaseModel):
         capabilities: sorted capabilities, or **None when the vendor does not say** (unknown is not none).
         setup_price: one-time price, or None when the vendor gives none.
         monthly_price: recurring monthly price, or None when the vendor gives none.
+        minimum_commitment_months: the months of the monthly price a purchase commits to (a 12-month
+            contract is 12), or None when the vendor states none. What buying binds the buyer to pay is
+            :meth:`committed_cost`; ``total`` rankings never count fewer months than this.
         provider_details: vendor extras (e.g. a back-order flag); ``number_type_inferred``
-            is true when the type came from the numbering plan, ``currency_assumed`` when the vendor
-            gave no currency.
+            is true when the type came from the numbering plan (``number_type_fixed_or_mobile`` too when
+            the plan cannot tell a fixed line from a mobile, as in North America: such a geographic
+            number is ``local``), ``currency_assumed`` when the vendor gave no currency.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -75,6 +82,7 @@ class AvailableNumber(BaseModel):
     capabilities: tuple[Capability, ...] | None = None
     setup_price: Money | None = None
     monthly_price: Money | None = None
+    minimum_commitment_months: int | None = Field(default=None, ge=0, le=MAX_MONTHS)
     provider_details: dict[str, JsonValue] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -120,8 +128,21 @@ class AvailableNumber(BaseModel):
         return first_bill(self.setup_price, self.monthly_price, setup_stated=False, context=RANKING)
 
     def total_cost(self, months: int) -> Money | None:
-        """Setup plus ``months`` × monthly (None if monthly is missing or currencies differ; see :attr:`first_bill`)."""
-        return total_cost(self.setup_price, self.monthly_price, months=months, setup_stated=False, context=RANKING)
+        """Setup plus ``months`` × monthly, never fewer months than the minimum commitment.
+
+        None if monthly is missing or currencies differ; see :attr:`first_bill`.
+        """
+        return total_cost(
+            self.setup_price,
+            self.monthly_price,
+            months=committed_months(months, self.minimum_commitment_months),
+            setup_stated=False,
+            context=RANKING,
+        )
+
+    def committed_cost(self) -> Money | None:
+        """What buying binds the buyer to pay: setup plus the longer of one month and the minimum commitment."""
+        return self.total_cost(1)
 
 
 def make_offer(
@@ -135,13 +156,15 @@ def make_offer(
     capabilities: Any = None,
     setup_price: Money | None = None,
     monthly_price: Money | None = None,
+    minimum_commitment_months: int | None = None,
     provider_details: dict[str, JsonValue] | None = None,
     strictness: Strictness = "valid",
 ) -> AvailableNumber:
     """Build an :class:`AvailableNumber` from vendor values, parsing the number exactly once.
 
     ``number`` may be in any form :func:`~numbroker.adapters.parse_e164` accepts. When ``number_type`` is
-    None it is inferred from the numbering plan and ``provider_details["number_type_inferred"]`` is set.
+    None it is inferred from the numbering plan and ``provider_details["number_type_inferred"]`` is set
+    (and ``number_type_fixed_or_mobile`` when the plan cannot tell: the number is then ``local``).
     ``offer_id=None`` means the vendor sells by number: the offer id is the canonical E.164.
 
     Raises:
@@ -154,6 +177,8 @@ def make_offer(
     if number_type is None:
         number_type = infer_number_type(parsed)
         details["number_type_inferred"] = True
+        if plan_cannot_tell(parsed):
+            details["number_type_fixed_or_mobile"] = True
     return AvailableNumber.model_validate(
         {
             "provider": provider,
@@ -165,6 +190,7 @@ def make_offer(
             "capabilities": capabilities,
             "setup_price": setup_price,
             "monthly_price": monthly_price,
+            "minimum_commitment_months": minimum_commitment_months,
             "provider_details": details,
         },
         context=_PREVALIDATED,
@@ -237,7 +263,9 @@ def _digits(value: Any, name: str) -> Any:
 class SearchQuery(BaseModel):
     """What the user asks for, in neutral terms; each provider maps it onto its own parameters.
 
-    Invalid queries fail at construction with a :class:`pydantic.ValidationError` (a ``ValueError``).
+    Invalid queries fail at construction (and in :meth:`model_validate`) with numbroker's
+    :class:`~numbroker.ConfigurationError` (a ``ValueError``), one line naming each field and what to fix,
+    with a hint where a code is plainly mistaken (``UK``: did you mean GB?).
 
     Attributes:
         country: ISO 3166-1 alpha-2 (required).
@@ -262,6 +290,55 @@ class SearchQuery(BaseModel):
     max_setup_price: Money | None = None
     max_monthly_price: Money | None = None
     limit: int | None = Field(default=None, ge=1)
+
+    def __init__(
+        self,
+        *,
+        country: str,
+        number_type: NumberType | None = None,
+        capabilities: tuple[Capability, ...] = (),
+        prefix: str | None = None,
+        contains: str | None = None,
+        max_setup_price: Money | None = None,
+        max_monthly_price: Money | None = None,
+        limit: int | None = None,
+    ) -> None:
+        fields = {
+            "country": country,
+            "number_type": number_type,
+            "capabilities": capabilities,
+            "prefix": prefix,
+            "contains": contains,
+            "max_setup_price": max_setup_price,
+            "max_monthly_price": max_monthly_price,
+            "limit": limit,
+        }
+        try:
+            super().__init__(**fields)
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid search: {validation_summary(exc)}") from None
+
+    # Validation itself never runs this __init__ (pydantic's own marker, as RootModel sets it), so a query
+    # nested in another model still fails as a ValidationError there, and model_validate below raises once.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        **options: Any,
+    ) -> Self:
+        """Validate ``obj`` into a query; raise :class:`~numbroker.ConfigurationError` when it is invalid."""
+        try:
+            return super().model_validate(
+                obj, strict=strict, from_attributes=from_attributes, context=context, **options
+            )
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid search: {validation_summary(exc)}") from None
 
     @field_validator("country", mode="before")
     @classmethod
@@ -333,13 +410,19 @@ class SearchQuery(BaseModel):
         return None
 
     def price_exclusion(
-        self, setup: Money | None, monthly: Money | None, rates: ExchangeRates | None = None
+        self,
+        setup: Money | None,
+        monthly: Money | None,
+        rates: ExchangeRates | None = None,
+        *,
+        setup_stated: bool = True,
     ) -> PriceExclusion | None:
         """Return why these prices fail this query's price caps, or None if they pass.
 
         Each cap is compared in its own currency, converting with ``rates`` when given. A price that is
-        missing, or cannot be converted to the cap's currency, cannot be proven under the cap: it fails.
-        The setup cap is checked first.
+        missing, or cannot be converted to the cap's currency, cannot be proven under the cap: it fails,
+        except a missing setup price when ``setup_stated`` is False (the vendor states no setup prices at
+        all, so none is charged: it passes any setup cap). The setup cap is checked first.
         """
         caps: tuple[tuple[Literal["setup", "monthly"], Money | None, Money | None], ...] = (
             ("setup", setup, self.max_setup_price),
@@ -349,6 +432,8 @@ class SearchQuery(BaseModel):
             if cap is None:
                 continue
             if price is None:
+                if name == "setup" and not setup_stated:
+                    continue
                 return "setup_price_unknown" if name == "setup" else "monthly_price_unknown"
             comparable = convert(price, cap.currency, rates)
             if comparable is None:

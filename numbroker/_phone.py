@@ -13,7 +13,15 @@ from phonenumbers import NumberParseException, PhoneNumberType, phonenumberutil
 from numbroker._exceptions import FieldError
 from numbroker._types import NumberType
 
-__all__ = ["ParsedNumber", "Strictness", "infer_number_type", "parse_e164", "same_number", "validate_country"]
+__all__ = [
+    "ParsedNumber",
+    "Strictness",
+    "infer_number_type",
+    "parse_e164",
+    "plan_cannot_tell",
+    "same_number",
+    "validate_country",
+]
 
 Strictness = Literal["valid", "possible"]
 """``valid``: the number must be valid for its region by phonenumbers' metadata (the default).
@@ -25,6 +33,9 @@ _NUMBER_TEXT = re.compile(r"\+?[0-9]+")
 
 _TYPE_MAP: dict[int, NumberType] = {
     PhoneNumberType.FIXED_LINE: NumberType.LOCAL,
+    # The plan cannot tell fixed from mobile (North America, among others): the number is geographic, an
+    # area code's, which is what every vendor that types such numbers calls local.
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: NumberType.LOCAL,
     PhoneNumberType.MOBILE: NumberType.MOBILE,
     PhoneNumberType.TOLL_FREE: NumberType.TOLL_FREE,
     PhoneNumberType.SHARED_COST: NumberType.SHARED_COST,
@@ -64,6 +75,12 @@ def _type_for_region(number: phonenumbers.PhoneNumber, region: str) -> int:
 
 
 _CALLING_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+_COUNTRY_HINTS = {"UK": "GB", "EN": "GB", "USA": "US", "EL": "GR"}
+"""Codes people type that are not ISO 3166-1 alpha-2 country codes, and the code they mean."""
+
+_WITHOUT_A_PLAN = frozenset({"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})
+"""ISO 3166-1 alpha-2 codes of places with no numbering plan of their own (no phone numbers to search)."""
 _KNOWN_COUNTRIES = frozenset(r for r in phonenumbers.SUPPORTED_REGIONS if len(r) == 2 and r.isupper())
 
 
@@ -92,8 +109,16 @@ def validate_country(value: object, *, field: str = "country") -> str:
     if not isinstance(value, str):
         raise FieldError(f"expected an ISO 3166-1 alpha-2 country code, got {value!r}", field=field, value=value)
     code = value.strip().upper()
+    if code in _WITHOUT_A_PLAN:
+        raise FieldError(
+            f"{code} is an ISO 3166-1 country code with no numbering plan of its own: it has no numbers to search",
+            field=field,
+            value=value,
+        )
     if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
-        raise FieldError(f"unknown ISO 3166-1 alpha-2 country code: {value!r}", field=field, value=value)
+        meant = _COUNTRY_HINTS.get(code)
+        hint = f" (did you mean {meant}?)" if meant else ""
+        raise FieldError(f"unknown ISO 3166-1 alpha-2 country code: {value!r}{hint}", field=field, value=value)
     return code
 
 
@@ -205,13 +230,23 @@ def _possible_region(number: phonenumbers.PhoneNumber, raw: object, country: str
     return country
 
 
+def _kind(parsed: ParsedNumber) -> int:
+    return parsed.kind if parsed.kind is not None else int(phonenumbers.number_type(parsed.number))
+
+
 def infer_number_type(parsed: ParsedNumber) -> NumberType:
     """Infer the number type from the numbering plan (phonenumbers' metadata).
 
-    Numbers whose plan cannot tell fixed from mobile (``FIXED_LINE_OR_MOBILE``, as in the US) give ``unknown``.
+    A number whose plan cannot tell fixed from mobile (``FIXED_LINE_OR_MOBILE``, as in the US and Canada)
+    is geographic: ``local``, as vendors that state a type call it (see :func:`plan_cannot_tell`).
+    A kind the plan does not map (premium rate, VoIP, pager…) gives ``unknown``.
     """
-    kind = parsed.kind if parsed.kind is not None else phonenumbers.number_type(parsed.number)
-    return _TYPE_MAP.get(kind, NumberType.UNKNOWN)
+    return _TYPE_MAP.get(_kind(parsed), NumberType.UNKNOWN)
+
+
+def plan_cannot_tell(parsed: ParsedNumber) -> bool:
+    """True when the numbering plan cannot tell whether the number is a fixed line or a mobile."""
+    return _kind(parsed) == PhoneNumberType.FIXED_LINE_OR_MOBILE
 
 
 def same_number(value: object, e164: str) -> bool:

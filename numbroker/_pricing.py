@@ -14,11 +14,13 @@
   in one currency; :func:`total_cost_in` and :func:`first_bill_in` in another. A missing setup price
   means "no setup charge" only for a vendor that states no setup prices at all
   (``setup_stated=False``); from a vendor that states them it is unknown, and so is the bill.
-* **Converted amounts as shown.** Ranking compares converted amounts at the precision above; what is
+* **Amounts as shown.** Ranking compares converted amounts at the precision above; what is
   shown and serialized of a converted amount (``converted`` prices, a converted ``rank_price``) is
-  :func:`shown_converted`: rounded half-even to :data:`CONVERTED_PLACES` (6) decimal places when it has
-  more, so ``1.018518518518518518518518518518519`` reads ``1.018519``. That rounding happens after the
-  ranking, so it never changes an order. Vendor prices, caps, first bills and budgets are never rounded.
+  :func:`shown_converted`: exactly :data:`CONVERTED_PLACES` (6) decimal places, rounded half-even, so
+  ``1.018518518518518518518518518518519`` reads ``1.018519`` and ``0.46`` reads ``0.460000``. That
+  rounding happens after the ranking, so it never changes an order. A sum numbroker computes in an
+  offer's own currency (a first bill, a total) is :func:`shown_sum`: its value with the places it needs
+  and at least two. Vendor prices, caps, first bills and budgets are never rounded.
 * **A price's JSON form** is :func:`money_json`: ``{"amount": "1.50", "currency": "EUR"}`` or null.
 """
 
@@ -43,11 +45,13 @@ __all__ = [
     "RANK_DIGITS",
     "RANKING",
     "ExchangeRates",
+    "committed_months",
     "convert",
     "first_bill",
     "first_bill_in",
     "money_json",
     "shown_converted",
+    "shown_sum",
     "total_cost",
     "total_cost_in",
 ]
@@ -70,6 +74,9 @@ CONVERTED_PLACES = 6
 """Decimal places a converted amount is shown and serialized with (rounded half-even when it has more)."""
 
 _CONVERTED_QUANTUM = Decimal(1).scaleb(-CONVERTED_PLACES)
+
+_SUM_PLACES = 2
+_SUM_QUANTUM = Decimal(1).scaleb(-_SUM_PLACES)
 
 _RATES_EXAMPLE = '{"base": "EUR", "rates": {"USD": "1.08"}}'
 
@@ -117,9 +124,13 @@ class ExchangeRates(BaseModel):
 
     @model_validator(mode="after")
     def _check_base_rate(self) -> ExchangeRates:
-        own = self.rates.get(self.base)
-        if own is not None and own != 1:
-            raise ValueError(f"the rate for the base {self.base} itself must be 1 (or left out), got {own}")
+        # The base is 1 of itself by definition: a file that also states another rate for it contradicts itself.
+        stated = self.rates.get(self.base)
+        if stated is not None and stated != 1:
+            raise ValueError(
+                f"rates.{self.base}: the base {self.base} is 1 {self.base} by definition, "
+                f"but the file also states {stated}; drop it or make it 1"
+            )
         return self
 
     @classmethod
@@ -168,6 +179,11 @@ def convert(money: Money, to: str, rates: ExchangeRates | None) -> Money | None:
     if money.currency == to:
         return money
     return rates.convert(money, to) if rates is not None else None
+
+
+def committed_months(months: int, commitment: int | None) -> int:
+    """The months a total counts: ``months``, but never fewer than a minimum commitment."""
+    return months if commitment is None else max(months, commitment)
 
 
 def total_cost(
@@ -249,15 +265,28 @@ def money_json(money: Money | None) -> dict[str, Any] | None:
 
 
 def shown_converted(money: Money | None) -> Money | None:
-    """A converted amount as shown and serialized: rounded half-even to :data:`CONVERTED_PLACES` places.
+    """A converted amount as shown and serialized: exactly :data:`CONVERTED_PLACES` places, rounded half-even.
 
-    An amount with at most that many places is returned unchanged (so an exact conversion stays exact).
+    Every converted amount is written with the same places (``0.460000`` beside ``1.490400``).
     Rankings compare the unrounded amounts; this is applied only to what is written out.
     """
     if money is None:
         return None
-    exponent = money.amount.as_tuple().exponent
-    if not isinstance(exponent, int) or exponent >= -CONVERTED_PLACES:
-        return money
     amount = money.amount.quantize(_CONVERTED_QUANTUM, rounding=ROUND_HALF_EVEN, context=EXACT)
+    return Money.model_construct(amount=amount, currency=money.currency)
+
+
+def shown_sum(money: Money | None) -> Money | None:
+    """A sum numbroker computed (a first bill, a total) with the places it needs, and at least two.
+
+    Vendors write prices with any places (``0.50000``, ``1.0``); a sum of them keeps the widest, so
+    ``0.71000`` or ``83.500`` would be written. The value is unchanged (never rounded): only trailing
+    zeros beyond the second place are dropped, and a whole amount gets two (``100.00``).
+    """
+    if money is None:
+        return None
+    amount = money.amount.normalize(EXACT)
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -_SUM_PLACES:
+        amount = amount.quantize(_SUM_QUANTUM, context=EXACT)
     return Money.model_construct(amount=amount, currency=money.currency)

@@ -23,7 +23,7 @@ from numbroker._exceptions import ConfigurationError
 from numbroker._inputs import MAX_MONTHS, check_count
 from numbroker._models import AvailableNumber, SearchQuery
 from numbroker._money import Money, validate_currency
-from numbroker._pricing import RANKING, ExchangeRates, convert, total_cost
+from numbroker._pricing import RANKING, ExchangeRates, committed_months, convert, shown_sum, total_cost
 from numbroker._reports import RankedOffer
 from numbroker._types import SortKey
 
@@ -91,6 +91,11 @@ class Ranker:
     """Applies price caps, converts currencies and orders offers deterministically.
 
     Ties break on setup price, then provider id, then E.164. Offers with no price for the key rank last.
+
+    A missing setup price means what buy-cheapest takes it to mean: none charged from a provider in
+    ``setup_unstated`` (its vendor states no setup prices at all: ``Provider.states_setup_prices`` is
+    False), unknown from any other (it fails a setup cap, and the ``setup``, ``first-bill`` and ``total``
+    keys are missing). The ``total`` key never counts fewer months than an offer's minimum commitment.
     """
 
     query: SearchQuery
@@ -101,6 +106,7 @@ class Ranker:
     excluded: dict[str, int] = field(default_factory=dict)
     unconverted: list[AvailableNumber] = field(default_factory=list)
     unpriced: dict[str, int] = field(default_factory=dict)
+    setup_unstated: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if isinstance(self.months, bool) or not isinstance(self.months, int) or not 1 <= self.months <= MAX_MONTHS:
@@ -137,23 +143,25 @@ class Ranker:
                 return None
             converted = any(p is not None and p.currency != target for p in (setup, monthly))
             setup, monthly = new_setup, new_monthly
-        reason = self.query.price_exclusion(setup, monthly, self.rates)
+        stated = offer.provider not in self.setup_unstated
+        reason = self.query.price_exclusion(setup, monthly, self.rates, setup_stated=stated)
         if reason is not None:
             self.excluded[reason] = self.excluded.get(reason, 0) + 1
             return None
-        key = self._key(setup, monthly)
+        key = self._key(setup, monthly, stated, offer.minimum_commitment_months)
         if key is None:
             self.unpriced[offer.provider] = self.unpriced.get(offer.provider, 0) + 1
         return _Priced(offer, setup, monthly, key, converted)
 
-    def _key(self, setup: Money | None, monthly: Money | None) -> Money | None:
+    def _key(self, setup: Money | None, monthly: Money | None, stated: bool, commitment: int | None) -> Money | None:
         if self.sort is SortKey.MONTHLY:
             return monthly
         if self.sort is SortKey.SETUP:
+            if setup is None and not stated and monthly is not None:
+                return Money.model_construct(amount=Decimal("0.00"), currency=monthly.currency)
             return setup
-        # Ranking counts a missing setup price as none charged (buy-cheapest is stricter, per provider).
-        months = 1 if self.sort is SortKey.FIRST_BILL else self.months
-        return total_cost(setup, monthly, months=months, setup_stated=False, context=RANKING)
+        months = 1 if self.sort is SortKey.FIRST_BILL else committed_months(self.months, commitment)
+        return shown_sum(total_cost(setup, monthly, months=months, setup_stated=stated, context=RANKING))
 
     @staticmethod
     def order(priced: _Priced) -> tuple[Any, ...]:

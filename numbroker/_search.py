@@ -246,10 +246,12 @@ class Searcher:
                         :600
                     ]
             if scope.cancelled_caught:
-                limit = own_deadline - started
+                # The limit the caller set, not the time left when this provider's task began (which a
+                # slow start can make negative).
+                limit = self.timeout if self.provider_timeout is None else min(self.timeout, self.provider_timeout)
                 status, error, error_type = (
                     ProviderStatus.TIMEOUT,
-                    f"{provider.id}: no complete answer within {limit:.1f}s",
+                    f"{provider.id}: no complete answer within {limit:g}s",
                     "ProviderTimeoutError",
                 )
             stats = run_state.stats
@@ -352,7 +354,7 @@ class Searcher:
         Raises:
             IncompleteSearchError: in strict mode, when any provider failed (the result is attached).
         """
-        ranker = _ranker(query, sort, months, currency, rates)
+        ranker = _ranker(query, sort, months, currency, rates, self.providers)
         prepared = SortedRuns()
         state = _Collect()
         # Each page is priced and keyed as it arrives (while later pages are still on the wire): after the
@@ -377,7 +379,7 @@ class Searcher:
         Memory stays flat however many offers stream past; rejected records are counted, and the
         first :data:`REJECTED_KEPT_IN_STREAMS` kept.
         """
-        ranker = _ranker(query, sort, months, currency, rates)
+        ranker = _ranker(query, sort, months, currency, rates, self.providers)
         keeper = TopK(ranker, k)
         state = _Collect(rejected_cap=REJECTED_KEPT_IN_STREAMS)
 
@@ -448,13 +450,15 @@ def _ranker(
     months: int,
     currency: str | None,
     rates: ExchangeRates | Mapping[str, Any] | None,
+    providers: Sequence[Provider] = (),
 ) -> Ranker:
     try:
         key = SortKey(sort)
     except ValueError:
         raise ConfigurationError(f"sort must be one of {', '.join(s.value for s in SortKey)}; got {sort!r}") from None
     exchange = ExchangeRates.model_validate(rates) if isinstance(rates, Mapping) else rates
-    return Ranker(query, key, months, currency, exchange)
+    unstated = frozenset(p.id for p in providers if not p.states_setup_prices)
+    return Ranker(query, key, months, currency, exchange, setup_unstated=unstated)
 
 
 def search(

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from numbroker import AvailableNumber, Capability, Money, NumberType, RejectedRecord, SearchQuery
+from numbroker import (
+    AvailableNumber,
+    Capability,
+    ConfigurationError,
+    Money,
+    NumberType,
+    NumbrokerError,
+    RejectedRecord,
+    SearchQuery,
+)
 from numbroker.adapters import FieldError, make_offer
 from numbroker.testing import offer
 
@@ -22,6 +32,7 @@ CONTRACT_FIELDS = [
     "capabilities",
     "setup_price",
     "monthly_price",
+    "minimum_commitment_months",
     "provider_details",
 ]
 
@@ -128,17 +139,36 @@ def test_first_bill_and_total_cost() -> None:
 
 
 def test_query_validates_fast_with_clear_messages() -> None:
-    """Invalid queries fail at construction and say what to fix."""
-    with pytest.raises(ValidationError, match="country"):
+    """Invalid queries fail at construction with numbroker's ConfigurationError (a ValueError) saying what to fix."""
+    with pytest.raises(ConfigurationError, match="country"):
         SearchQuery(country="XX")
-    with pytest.raises(ValidationError, match="1 to 15 digits"):
+    with pytest.raises(ConfigurationError, match="1 to 15 digits"):
         SearchQuery(country="US", prefix="+1212")
-    with pytest.raises(ValidationError, match="unknown"):
+    with pytest.raises(ConfigurationError, match="unknown"):
         SearchQuery(country="US", number_type=NumberType.UNKNOWN)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError, match="limit"):
         SearchQuery(country="US", limit=0)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError, match="capabilities"):
         SearchQuery(country="US", capabilities=("telepathy",))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: SearchQuery(country="UK"), lambda: SearchQuery.model_validate({"country": "uk"})]
+)
+def test_a_query_mistake_is_one_kind_of_error_with_the_hint(make: Any) -> None:
+    """SearchQuery(country='UK') raises ConfigurationError (a NumbrokerError and a ValueError) with the hint."""
+    with pytest.raises(ConfigurationError) as caught:
+        make()
+
+    assert isinstance(caught.value, NumbrokerError) and isinstance(caught.value, ValueError)
+    assert "invalid search: country: unknown ISO 3166-1 alpha-2 country code: " in str(caught.value)
+    assert str(caught.value).endswith("(did you mean GB?)")
+
+
+def test_a_country_without_a_numbering_plan_is_not_called_unknown() -> None:
+    """AQ is a valid ISO code: the error says it has no numbering plan, not that the code is unknown."""
+    with pytest.raises(ConfigurationError, match="AQ is an ISO 3166-1 country code with no numbering plan"):
+        SearchQuery(country="aq")
 
     query = SearchQuery(country="gb", prefix="20", capabilities=(Capability.VOICE,))
 
@@ -165,3 +195,39 @@ def test_rejected_record_bounds_the_value() -> None:
 
     assert record.value is not None and len(record.value) <= 200
     assert "monthlyPrice" == record.field
+
+
+def test_a_minimum_commitment_is_counted_in_totals_and_the_committed_cost() -> None:
+    """A 12-month commitment: a 3-month total counts 12 months; the committed cost is setup + 12 months."""
+    committed = make_offer(
+        provider="vobiz",
+        offer_id="v1",
+        number="+13059693060",
+        country="US",
+        setup_price=Money(amount=Decimal("1"), currency="USD"),
+        monthly_price=Money(amount=Decimal("0.5"), currency="USD"),
+        minimum_commitment_months=12,
+    )
+    free = committed.model_copy(update={"minimum_commitment_months": None})
+
+    assert (Decimal("7.0"), Decimal("7.0"), Decimal("13.0")) == tuple(
+        m.amount if m else None for m in (committed.total_cost(3), committed.committed_cost(), committed.total_cost(24))
+    )
+    assert (Decimal("2.5"), Decimal("1.5")) == (free.total_cost(3).amount, free.committed_cost().amount)  # type: ignore[union-attr]
+    assert 12 == json.loads(committed.model_dump_json())["minimum_commitment_months"]
+    with pytest.raises(ValidationError):
+        AvailableNumber.model_validate({**committed.model_dump(), "minimum_commitment_months": -1})
+
+
+def test_a_north_american_geographic_number_is_local_and_marked_as_the_plan_cannot_tell() -> None:
+    """+1 geographic numbers are fixed or mobile by the plan: typed local, marked; GB mobiles stay mobile."""
+    us = make_offer(provider="vobiz", offer_id=None, number="+13059693060", country="US")
+    toll_free = make_offer(provider="vobiz", offer_id=None, number="+18005550199", country="US")
+    gb = make_offer(provider="vobiz", offer_id=None, number="+447836859090", country="GB")
+
+    assert (NumberType.LOCAL, True) == (us.number_type, us.provider_details["number_type_fixed_or_mobile"])
+    assert (NumberType.TOLL_FREE, False) == (
+        toll_free.number_type,
+        toll_free.provider_details.get("number_type_fixed_or_mobile", False),
+    )
+    assert (NumberType.MOBILE, False) == (gb.number_type, gb.provider_details.get("number_type_fixed_or_mobile", False))

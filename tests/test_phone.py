@@ -82,12 +82,12 @@ def test_region_is_inferred_without_a_country() -> None:
         ("+442079460958", "GB", NumberType.LOCAL),
         ("+447400123456", "GB", NumberType.MOBILE),
         ("+448001234567", "GB", NumberType.TOLL_FREE),
-        ("+14155552671", "US", NumberType.UNKNOWN),
+        ("+14155552671", "US", NumberType.LOCAL),
         ("+18882345678", "US", NumberType.TOLL_FREE),
     ],
 )
 def test_number_type_inferred_from_numbering_plan(raw: str, country: str, expected: NumberType) -> None:
-    """Types come from phonenumbers' plan; US fixed-or-mobile numbers stay unknown rather than guessed."""
+    """Types come from phonenumbers' plan; US fixed-or-mobile numbers are geographic: local, as vendors type them."""
     assert expected == infer_number_type(parse_e164(raw, country=country))
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
+from pathlib import Path
 
-from numbroker import ExchangeRates, Money, SearchQuery
+import pytest
+
+from numbroker import ConfigurationError, ExchangeRates, Money, SearchQuery, SortKey
 from numbroker._pricing import (
     EXACT,
     RANKING,
@@ -144,3 +147,33 @@ def test_top_k_concludes_with_the_same_ranking_as_the_full_sort() -> None:
 
     assert [r.offer.e164 for r in expected.offers] == [r.offer.e164 for r in got.offers]
     assert expected.limit == got.limit == 10
+
+
+def test_a_rates_file_that_restates_its_base_at_another_rate_is_refused(tmp_path: Path) -> None:
+    """base USD with "USD": "2" contradicts itself: a ConfigurationError naming the rate; "USD": "1" is fine."""
+    contradictory = tmp_path / "bad.json"
+    contradictory.write_text('{"base": "USD", "rates": {"USD": "2", "EUR": "0.9"}}', encoding="utf-8")
+    consistent = tmp_path / "good.json"
+    consistent.write_text('{"base": "USD", "rates": {"USD": "1.00", "EUR": "0.9"}}', encoding="utf-8")
+
+    with pytest.raises(ConfigurationError, match=r"rates.USD: the base USD is 1 USD by definition.*states 2"):
+        ExchangeRates.from_file(contradictory)
+    assert Decimal("0.9") == ExchangeRates.from_file(consistent).rate("EUR")
+
+
+def test_amounts_are_written_with_consistent_places() -> None:
+    """Converted amounts always have 6 places; computed sums their own places with at least two, value unchanged."""
+    from numbroker._pricing import shown_converted, shown_sum
+
+    assert ["0.460000", "1.490400", "1.018519"] == [
+        str(shown_converted(eur(a)).amount)  # type: ignore[union-attr]
+        for a in ("0.46", "1.4904", "1.018518518518518518518518518518519")
+    ]
+    assert ["83.50", "85.17", "100.00", "0.71", "0.005", "0.00"] == [
+        str(shown_sum(usd(a)).amount)  # type: ignore[union-attr]
+        for a in ("83.500", "85.17000", "100", "0.71000", "0.00500", "0E-5")
+    ]
+    keyed = Ranker(SearchQuery(country="US"), sort=SortKey.FIRST_BILL).rank(
+        [offer(setup="0.21000", monthly="0.50000"), offer("+14155550002", setup="1", monthly="99")]
+    )
+    assert ["0.71", "100.00"] == [str(r.rank_price.amount) for r in keyed if r.rank_price]

@@ -134,12 +134,37 @@ def test_price_caps_in_target_currency_and_unverifiable_caps() -> None:
 
 
 def test_setup_cap_excludes_unknown_setup() -> None:
-    """A vendor that states no setup price cannot be proven under a setup cap."""
+    """A missing setup price from a vendor that states them cannot be proven under a setup cap."""
     query = SearchQuery(country="US", max_setup_price=Money(amount=Decimal("1"), currency="USD"))
     ranker = Ranker(query)
 
     assert [] == ranker.rank([offer(setup=None)])
     assert {"setup_price_unknown": 1} == ranker.excluded
+
+
+def test_a_vendor_stating_no_setup_prices_charges_none_in_caps_and_keys() -> None:
+    """From a vendor that states no setup prices a missing one is zero: under a 0 cap, priced by every key."""
+    query = SearchQuery(country="US", max_setup_price=Money(amount=Decimal("0"), currency="USD"))
+    offers = [offer("+14155550001", provider="twilio", setup=None, monthly="1"), offer("+14155550002", setup=None)]
+    ranker = Ranker(query, setup_unstated=frozenset({"twilio"}))
+
+    assert ["+14155550001"] == [r.offer.e164 for r in ranker.rank(offers)]
+    assert {"setup_price_unknown": 1} == ranker.excluded
+    for sort, expected in ((SortKey.SETUP, "0"), (SortKey.FIRST_BILL, "1"), (SortKey.TOTAL, "12")):
+        keyed = Ranker(SearchQuery(country="US"), sort=sort, setup_unstated=frozenset({"twilio"})).rank(offers)
+        assert [Decimal(expected), None] == [r.rank_price.amount if r.rank_price else None for r in keyed]
+
+
+def test_total_never_counts_fewer_months_than_the_commitment() -> None:
+    """--sort total over 3 months: a 0.50 offer with a 12-month commitment costs 6, behind a 1.00 one (3)."""
+    committed = offer("+14155550001", setup="0", monthly="0.50").model_copy(update={"minimum_commitment_months": 12})
+    free = offer("+14155550002", setup="0", monthly="1.00")
+
+    ranked = Ranker(SearchQuery(country="US"), sort=SortKey.TOTAL, months=3).rank([committed, free])
+
+    assert [("+14155550002", Decimal("3.00")), ("+14155550001", Decimal("6.00"))] == [
+        (r.offer.e164, r.rank_price.amount if r.rank_price else None) for r in ranked
+    ]
 
 
 def test_one_per_number_keeps_the_cheapest_and_lists_alternatives() -> None:

@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from numbroker import FilterSupport, QueryFilter, SearchQuery, available_providers
-from numbroker.sandbox import LoopbackServer, create_sandboxes
+from numbroker._registry import get_provider_class
+from numbroker.sandbox import create_sandboxes, serve_sandboxes
+from numbroker.testing.processes import run_on_a_terminal
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -92,24 +94,28 @@ def loopback_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 @pytest.fixture(params=STATES)
 def newcomer_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Each state a newcomer meets; the providers not configured are reported as skipped."""
-    configured = {0: (), 1: ("bird",), 2: ("vobiz", "bird", "identitycall")}[STATES.index(request.param)]
+    configured = {0: (), 1: ("bird",), 2: tuple(create_sandboxes())}[STATES.index(request.param)]
     yield from _serve(monkeypatch, configured)
 
 
 def _serve(monkeypatch: pytest.MonkeyPatch, configured: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     sandboxes = create_sandboxes()
-    with (
-        LoopbackServer(sandboxes["vobiz"].app) as v,
-        LoopbackServer(sandboxes["bird"].app) as b,
-        LoopbackServer(sandboxes["identitycall"].app) as i,
-    ):
-        for pid, server in (("vobiz", v), ("bird", b), ("identitycall", i)):
-            if pid not in configured:
-                continue
+    for pid in sandboxes:  # nothing from the developer's own shell leaks into "not configured"
+        for key in (*get_provider_class(pid).env_vars(), get_provider_class(pid).base_url_env):
+            monkeypatch.delenv(key, raising=False)
+    with serve_sandboxes({pid: box for pid, box in sandboxes.items() if pid in configured}) as urls:
+        for pid in configured:
             for key, value in sandboxes[pid].env.items():
                 monkeypatch.setenv(key, value)
-            monkeypatch.setenv(f"{pid.upper()}_BASE_URL", server.base_url + sandboxes[pid].base_path)
+            monkeypatch.setenv(get_provider_class(pid).base_url_env, urls[pid])
         yield {"sandboxes": sandboxes, "configured": configured}
+
+
+def printed_lines(marker: str) -> list[str]:
+    """The lines a README example is shown to print (the text block after its marker)."""
+    match = re.search(rf"<!-- {marker} -->\s*```text\n(.*?)\n```", README, re.S)
+    assert match, f"README has no {marker} block"
+    return match.group(1).splitlines()
 
 
 def test_async_library_example_runs(newcomer_env: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,6 +127,10 @@ def test_async_library_example_runs(newcomer_env: dict[str, Any], capsys: pytest
         status = "ok|empty" if pid in newcomer_env["configured"] else "skipped"
         assert re.search(rf"^{pid} ({status})\b", out, re.M), out
     assert ("+1212" in out) == bool(newcomer_env["configured"])
+    if not newcomer_env["configured"]:
+        assert "vobiz skipped VOBIZ_AUTH_ID VOBIZ_AUTH_TOKEN" in out.splitlines()  # what to set, not "not configured"
+    if len(newcomer_env["configured"]) == len(create_sandboxes()):
+        assert printed_lines("async-example-output") == [line.rstrip() for line in out.splitlines()]
 
 
 def test_sync_library_example_prints_the_cheapest_offer_across_currencies(
@@ -133,6 +143,7 @@ def test_sync_library_example_prints_the_cheapest_offer_across_currencies(
     out = capsys.readouterr().out
     if not newcomer_env["configured"]:
         assert "no offers: failed" in out
+        assert "vobiz skipped VOBIZ_AUTH_ID VOBIZ_AUTH_TOKEN" in out.splitlines()  # as the README says
         return
     import numbroker
 
@@ -143,10 +154,8 @@ def test_sync_library_example_prints_the_cheapest_offer_across_currencies(
     assert best.converted_monthly_price == min(converted, key=lambda m: m.amount)
     line = f"{best.offer.e164} {best.offer.monthly_price} = {best.converted_monthly_price}"
     assert line in out
-    example = re.search(r"# with every sandbox configured: (.*)", block)
-    assert example, "the comment shows what print() prints"
-    if len(newcomer_env["configured"]) == 3:
-        assert example.group(1) == line
+    if len(newcomer_env["configured"]) == len(create_sandboxes()):
+        assert printed_lines("sync-example-output") == [line.rstrip() for line in out.splitlines()]
 
 
 def test_sandbox_from_code_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -227,3 +236,38 @@ def test_buy_cheapest_library_example_buys_with_dry_run_false(
     assert out.startswith("complete bought")
     assert 1 == sum(len(box.purchases) for box in loopback_env["sandboxes"].values())
     assert (tmp_path / "numbroker-audit.jsonl").read_text().strip()
+
+
+def test_the_gb_table_is_what_an_80_column_terminal_shows() -> None:
+    """The README's table is the screen of its command as written, line for line (times aside)."""
+    command = re.search(r"A table \(`numbroker (search [^`]*)`, on an 80-column terminal", README)
+    assert command
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    code, screen = run_on_a_terminal(command.group(1).split(), env=env)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "")
+
+    assert 0 == code, screen
+    lines = [line.rstrip() for line in screen.splitlines()]
+    first = printed_lines("gb-table")[0]
+    shown = lines[lines.index(first) :]  # after the progress display, which clears itself
+
+    def timeless(text: list[str]) -> list[str]:
+        return [re.sub(r"\d+ ms", "N ms", line) for line in text]
+
+    assert timeless(printed_lines("gb-table")) == timeless([line for line in shown if line])
+
+
+def test_the_jq_example_prints_the_numbers() -> None:
+    """The jq line works as written (jq 1.6 included) and prints one number per offer."""
+    import shutil
+
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed")
+    example = re.search(r"`(numbroker search [^`]*\| jq [^`]*)`", README)
+    assert example
+    text = example.group(1).replace("numbroker ", f"{sys.executable} -m numbroker ", 1)
+    proc = subprocess.run(text, shell=True, capture_output=True, text=True, timeout=120)
+
+    assert 0 == proc.returncode, proc.stderr
+    numbers = proc.stdout.split()
+    assert 3 <= len(numbers) and all(re.fullmatch(r"\+1[0-9]{10}", n) for n in numbers), proc.stdout

@@ -90,6 +90,22 @@ async def test_global_deadline_holds_when_a_provider_stalls() -> None:
     assert elapsed < 0.3 + 0.5
     assert ProviderStatus.TIMEOUT == report(result, "stalled").status
     assert 3 == len(result.offers)
+    assert "stalled: no complete answer within 0.3s" == report(result, "stalled").error
+
+
+@pytest.mark.anyio
+async def test_a_timeout_names_the_limit_set_even_when_a_provider_starts_late() -> None:
+    """A provider whose task starts after the deadline (a slow start) reports the limit set, never a negative one."""
+    import time
+
+    def slow_start(event: SearchEvent) -> None:
+        if isinstance(event, numbroker.events.ProviderStarted):
+            time.sleep(0.2)  # the task begins its clock after the whole 0.1 s deadline
+
+    async with Searcher([fake("stalled", delay=60.0)], timeout=0.1, on_event=slow_start) as searcher:
+        result = await searcher.search(US)
+
+    assert "stalled: no complete answer within 0.1s" == report(result, "stalled").error
 
 
 @pytest.mark.anyio
@@ -353,3 +369,23 @@ async def test_token_chains_start_first_and_reports_keep_the_configured_order() 
     assert ["chain", "single"] == started
     assert ["single", "chain"] == [r.provider for r in result.providers]
     assert OverallStatus.COMPLETE == result.status
+
+
+class _NoSetupFees(FakeProvider):
+    """A vendor that states no setup prices at all (as Twilio, Bird and Vonage)."""
+
+    states_setup_prices = False
+
+
+@pytest.mark.anyio
+async def test_an_unstated_setup_price_means_what_buying_takes_it_to_mean() -> None:
+    """--max-setup 0: a vendor stating no setup prices charges none; one that states them is unknown without one."""
+    none_stated = _NoSetupFees([offer("+14155550001", provider="t", setup=None)], provider_id="t")
+    stated = FakeProvider([offer("+14155550002", provider="v", setup=None)], provider_id="v")
+    query = SearchQuery(country="US", max_setup_price=numbroker.Money(amount=Decimal(0), currency="USD"))
+
+    async with Searcher([none_stated, stated]) as searcher:
+        result = await searcher.search(query)
+
+    assert ["+14155550001"] == [r.offer.e164 for r in result.offers]
+    assert {"setup_price_unknown": 1} == dict(result.excluded)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,7 @@ Examples:
   numbroker buy-cheapest --sandbox --country US --max-monthly 2 --max-first-bill 3 --currency USD --yes
   numbroker buy-cheapest --country GB --type mobile --quantity 2 --currency EUR --fx-rates rates.json \\
       --max-monthly 1.50 --max-first-bill 3 --budget 5 --yes --audit-log buys.jsonl
-  numbroker buy-cheapest --country US --max-monthly '2 USD' --max-first-bill '3 USD' --yes \
+  numbroker buy-cheapest --country US --max-monthly '2 USD' --max-first-bill '3 USD' --yes \\
       --idempotency-key nightly-$(date +%F) --spend-limit '20 USD' --spend-window 24h
 
 \b
@@ -248,6 +249,8 @@ def buy_cheapest_command(
                     run_id=run_id,
                 )
 
+        if not dry_run:
+            cleanup.enter_context(_announcing_purchases())
         try:
             result = run_sync(run)
         except LedgerError as exc:  # another run held the account past --run-timeout, or the ledger failed
@@ -270,10 +273,40 @@ def _asking(yes: bool) -> tuple[bool, bool]:
     return interactive, not yes and not interactive
 
 
+_ASKED: list[BuyResult] = []
+"""The plan the terminal was shown before its question (so the table is not printed again after it)."""
+
+
+def _announcing_purchases() -> contextlib.AbstractContextManager[None]:
+    """Say each purchase on stderr as its request leaves (``buying +1… at vobiz…``), so a slow one is not silent."""
+    import logging
+
+    class Announce(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if getattr(record, "announce", False):
+                say(record.getMessage() + "…")
+
+    @contextlib.contextmanager
+    def attached() -> Iterator[None]:
+        logger = logging.getLogger("numbroker.buy")
+        handler, level = Announce(logging.INFO), logger.level
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+    return attached()
+
+
 def _ask(plan: BuyResult) -> bool:
     """The terminal prompt: show the plan, then ask (default no)."""
     render_buy(plan, "table", sys.stdout, color=True)
     sys.stdout.flush()
+    _ASKED.append(plan)
     if not plan.would_buy:
         return False
     return ask_yes_no(prompt(plan))
@@ -341,7 +374,8 @@ def _report(
 ) -> None:
     """The result on stdout; on stderr how each provider's search went, the outcome and where it is recorded."""
     try:
-        render_buy(result, fmt, sys.stdout, color=sys.stdout.isatty())
+        if not (_ASKED and fmt == "table" and not result.attempts):  # the plan was shown with the question
+            render_buy(result, fmt, sys.stdout, color=sys.stdout.isatty())
         sys.stdout.flush()
     except OSError as exc:
         say(f"the result could not be written to standard output ({exc.strerror}); exit {int(code)} stands")
@@ -357,7 +391,7 @@ def _report(
 
 def _records(result: BuyResult, log_path: str | None, *, sandbox: bool) -> list[str]:
     """Where a run that bought (or tried to) is recorded: its audit log and its ledger."""
-    lines = [] if log_path is None else [f"audit log: {log_path}"]
+    lines = [] if log_path is None or not os.path.exists(log_path) else [f"audit log: {log_path}"]
     if result.ledger is not None:
         lines.append(f"ledger: {result.ledger}" + (" (temporary: --sandbox)" if sandbox else ""))
     if sandbox:

@@ -47,7 +47,7 @@ def render_buy(result: BuyResult, fmt: str, out: TextIO, *, color: bool = False)
     shown += [e for e in result.plan if e.decision is PlanDecision.CANDIDATE][:NEXT_CANDIDATES]
     if not shown:
         console.print(_title(result))
-        console.print("No offer fits the caps.")
+        console.print("No offer fits the caps." if result.plan else "No offers were found to choose from.")
     else:
         console.print(_plan_table(console, result, shown))
     skipped = Counter(e.decision.value for e in result.plan if e.decision not in (*_SHOWN, PlanDecision.CANDIDATE))

@@ -21,21 +21,12 @@ from numbroker._exceptions import ConfigurationError, UnknownProviderError
 from numbroker._exceptions import validation_summary as validation_message
 from numbroker._text import visible
 
-__all__ = ["UsageProblem", "command_errors", "country_hint", "one_line", "show_one_line", "validation_message"]
-
-_COUNTRY_HINTS = {"UK": "GB", "EN": "GB", "USA": "US", "EL": "GR"}
-"""Codes people type that are not ISO 3166-1 alpha-2 country codes, and the code they mean."""
+__all__ = ["UsageProblem", "command_errors", "one_line", "show_one_line", "validation_message"]
 
 
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace (newlines included) collapsed to one space."""
     return " ".join(text.split())
-
-
-def country_hint(value: str) -> str:
-    """`` (did you mean GB?)`` for a code people mistake for one (``UK``), else an empty string."""
-    meant = _COUNTRY_HINTS.get(value.strip().upper())
-    return f" (did you mean {meant}?)" if meant else ""
 
 
 def show_one_line(error: click.ClickException, file: IO[Any] | None = None) -> None:

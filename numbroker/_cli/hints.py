@@ -41,6 +41,8 @@ def prefix_hint(query: SearchQuery) -> str | None:
     code = str(query.calling_code)
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(query.country)
     trunk = metadata.national_prefix if metadata is not None else None
+    if _plan_starts_with(query.country, prefix[: max(len(code), len(trunk or ""))]):
+        return None  # the country's own numbers start so (Russia's trunk 8 is also its 800 numbers' first digit)
     if prefix.startswith(code) and len(prefix) > len(code):
         return (
             f"--prefix {prefix} starts with {query.country}'s country code {code}; the prefix is what follows "
@@ -52,6 +54,15 @@ def prefix_hint(query: SearchQuery) -> str | None:
             f"+{code}: did you mean --prefix {prefix[len(trunk) :]}?"
         )
     return None
+
+
+def _plan_starts_with(country: str, digits: str) -> bool:
+    """True when one of the numbering plan's example numbers for ``country`` starts with ``digits``."""
+    for kind in range(phonenumbers.PhoneNumberType.VOICEMAIL + 1):
+        example = phonenumbers.example_number_for_type(country, kind)
+        if example is not None and phonenumbers.national_significant_number(example).startswith(digits):
+            return True
+    return False
 
 
 def shortened(

@@ -49,12 +49,14 @@ CSV_COLUMNS = [
     "alternatives",
     "ranking",
     "currency_assumed",
+    "minimum_commitment_months",
 ]
 """The flat CSV header. Vendor text (``offer_id``, ``region``, ``alternatives``) is written by
 :func:`numbroker._text.csv_cell` (a formula's first character quoted, control characters shown); amounts
 as exact decimal text (converted ones to 6 decimal places), ``capabilities``
 joined with ``;`` (empty = none, ``unknown`` = the vendor did not say), ``rank`` the place in ``ranking``
-(the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency."""
+(the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency,
+``minimum_commitment_months`` the months a purchase commits to (empty when the vendor states none)."""
 
 
 def groups(offers: Sequence[RankedOffer], per_currency: bool) -> dict[str | None, list[RankedOffer]]:
@@ -116,6 +118,7 @@ def csv_row(rank: int, ranked: RankedOffer, currency: str | None, *, ranking: st
         "alternatives": csv_cell(";".join(f"{a.provider}:{a.offer_id}" for a in ranked.alternatives)),
         "ranking": ranking,
         "currency_assumed": "true" if offer.provider_details.get("currency_assumed") is True else "false",
+        "minimum_commitment_months": "" if offer.minimum_commitment_months is None else offer.minimum_commitment_months,
     }
 
 
@@ -162,12 +165,6 @@ def _table(result: SearchResult, out: TextIO, *, color: bool, totals: Mapping[st
         console.print("No offers matched.")
         return
     key = _KEYS.get(result.sort.value, f"{result.months}-month total")
-    if result.ranked_per_currency:
-        console.print(
-            f"Offers come in {', '.join(result.ranked_per_currency)} and no exchange rates were given: each currency "
-            "is ranked on its own (add --currency and --fx-rates to compare them all).",
-            style="yellow",
-        )
     for currency, offers in groups(result.offers, bool(result.ranked_per_currency)).items():
         total = totals.get(currency, len(offers))
         count = f"{len(offers)} of {total}" if total > len(offers) else f"{len(offers)}"
@@ -176,24 +173,44 @@ def _table(result: SearchResult, out: TextIO, *, color: bool, totals: Mapping[st
         else:
             label = f"for {result.query.country}" + (f" in {result.currency}" if result.currency else "")
         _offer_table(console, result, offers, f"{count} offers {label}, cheapest {key} first")
-    notes = ["* type inferred from the numbering plan", "? capabilities not stated by the vendor"]
+    notes = []
+    if any(r.offer.provider_details.get("number_type_inferred") for r in result.offers):
+        notes.append("* type inferred from the numbering plan")
+    if any(r.offer.capabilities is None for r in result.offers):
+        notes.append("? capabilities not stated by the vendor")
+    if any(_committed(r.offer) for r in result.offers):
+        notes.append("Term: the minimum commitment a purchase binds to (--sort total counts it)")
     if any(_assumed(r.offer) for r in result.offers):
         notes.append(f"{ASSUMED_MARK} currency not stated by the vendor (assumed)")
     if result.currency is not None:
         notes.append(f"{CONVERTED_MARK} converted to {result.currency} with --fx-rates, shown to 6 decimal places")
-    console.print(Text("; ".join(notes), style="dim"))
+    if notes:
+        console.print(Text("; ".join(notes), style="dim"))
+    if result.ranked_per_currency:
+        # Last, under the tables, where a short terminal still shows it once everything has scrolled by.
+        console.print(
+            f"Offers come in {', '.join(result.ranked_per_currency)} and no exchange rates were given: each currency "
+            "is ranked on its own (add --currency and --fx-rates to compare them all).",
+            style="yellow",
+        )
 
 
 def _assumed(offer: AvailableNumber) -> bool:
     return offer.provider_details.get("currency_assumed") is True
 
 
+def _committed(offer: AvailableNumber) -> bool:
+    return (offer.minimum_commitment_months or 0) > 1
+
+
 def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffer], title: str) -> None:
     with_alt = any(r.alternatives for r in offers)
-    columns = _offer_columns(result, with_alt=with_alt)
+    with_term = any(_committed(r.offer) for r in offers)
+    columns = _offer_columns(result, with_alt=with_alt, with_term=with_term)
     styles: list[str | None] = []
     for rank, ranked in enumerate(offers, 1):
-        for column, cell in zip(columns, _offer_cells(result, rank, ranked, with_alt=with_alt), strict=True):
+        cells = _offer_cells(result, rank, ranked, with_alt=with_alt, with_term=with_term)
+        for column, cell in zip(columns, cells, strict=True):
             column.cells.append(cell)
         styles.append("bold green" if rank == 1 and ranked.rank_price is not None else None)
     console.print(fitted_table(console, title, columns, styles))
@@ -204,7 +221,7 @@ def _with_key(result: SearchResult) -> bool:
     return result.sort.value in ("first-bill", "total")
 
 
-def _offer_columns(result: SearchResult, *, with_alt: bool) -> list[Column]:
+def _offer_columns(result: SearchResult, *, with_alt: bool, with_term: bool) -> list[Column]:
     columns = [
         Column("#", justify="right"),
         Column("Number"),
@@ -214,6 +231,7 @@ def _offer_columns(result: SearchResult, *, with_alt: bool) -> list[Column]:
         Column("Capabilities", drop=1, fold=True),
         Column("Setup", justify="right"),
         Column("Monthly", justify="right"),
+        *([Column("Term", justify="right", drop=1)] if with_term else []),
     ]
     if result.currency is not None:
         columns.append(Column(f"Monthly ({result.currency})", justify="right"))
@@ -224,7 +242,7 @@ def _offer_columns(result: SearchResult, *, with_alt: bool) -> list[Column]:
     return columns
 
 
-def _offer_cells(result: SearchResult, rank: int, ranked: RankedOffer, *, with_alt: bool) -> list[str]:
+def _offer_cells(result: SearchResult, rank: int, ranked: RankedOffer, *, with_alt: bool, with_term: bool) -> list[str]:
     offer = ranked.offer
     assumed = _assumed(offer)
     cells = [
@@ -236,6 +254,7 @@ def _offer_cells(result: SearchResult, rank: int, ranked: RankedOffer, *, with_a
         "?" if offer.capabilities is None else ", ".join(c.value for c in offer.capabilities),
         money_cell(offer.setup_price, assumed=assumed),
         money_cell(offer.monthly_price, assumed=assumed),
+        *([f"{offer.minimum_commitment_months} mo" if _committed(offer) else ""] if with_term else []),
     ]
     if result.currency is not None:
         own = offer.monthly_price is not None and offer.monthly_price.currency == result.currency

@@ -22,16 +22,16 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import InvalidOperation
 from typing import Any, TypeVar, cast, overload
 
 import click
 from dotenv import dotenv_values
-from pydantic import ValidationError
 
-from numbroker._cli.errors import UsageProblem, country_hint, validation_message
+from numbroker._cli._choices import Codes, flatten
+from numbroker._cli.errors import UsageProblem, validation_message
 from numbroker._cli.exits import ExitCode
 from numbroker._cli.numbers import Seconds, parse_amount
 from numbroker._cli.output import say
@@ -89,17 +89,28 @@ def output_format(fmt: str | None) -> str:
 
 _SEARCH_OPTIONS = (
     click.option("--country", required=True, help="ISO 3166-1 alpha-2 country, e.g. US, GB, DE."),
-    click.option("--type", "number_type", type=click.Choice(["local", "mobile", "toll_free", "national"])),
+    click.option(
+        "--type", "number_type", type=click.Choice(["local", "mobile", "toll_free", "national"], case_sensitive=False)
+    ),
     click.option(
         "--capability",
         "capabilities",
         multiple=True,
-        type=click.Choice(["voice", "sms", "mms", "fax", "whatsapp"]),
-        help="Required capability (repeatable). Offers whose capabilities are unknown do not match.",
+        type=Codes(["voice", "sms", "mms", "fax", "whatsapp"]),
+        callback=flatten,
+        help="Required capability (repeatable, or comma-separated: sms,voice). "
+        "Offers whose capabilities are unknown do not match.",
     ),
     click.option("--prefix", help="Digits right after the country code, e.g. an area code (212)."),
     click.option("--contains", help="Digits the number must contain."),
-    click.option("--provider", "providers", multiple=True, help="Provider id (repeatable; default: all configured)."),
+    click.option(
+        "--provider",
+        "providers",
+        multiple=True,
+        type=Codes(),
+        callback=flatten,
+        help="Provider id (repeatable, or comma-separated: bird,vobiz; default: all configured).",
+    ),
     click.option("--currency", help="Target currency: convert and rank every price in it (needs --fx-rates)."),
     click.option(
         "--fx-rates",
@@ -169,9 +180,8 @@ class SearchOptions:
                     "limit": limit,
                 }
             )
-        except ValidationError as exc:
-            hint = country_hint(self.country) if any(e["loc"] == ("country",) for e in exc.errors()) else ""
-            raise UsageProblem(f"invalid search: {validation_message(exc)}{hint}") from None
+        except ConfigurationError as exc:  # the query's own one-line error, hints included (UK: did you mean GB?)
+            raise UsageProblem(str(exc)) from None
 
     def exchange_rates(self) -> ExchangeRates | None:
         """The ``--fx-rates`` file's rates, if one was given."""
@@ -255,10 +265,37 @@ def environment(env_file: str | None) -> dict[str, str]:
             text = read_input_file(env_file, name="--env-file")
         except ConfigurationError as exc:
             raise UsageProblem(str(exc)) from None
-        for key, value in dotenv_values(stream=io.StringIO(text)).items():
+        with _dotenv_problems() as problems:
+            values = dotenv_values(stream=io.StringIO(text))
+        if problems:
+            raise UsageProblem(f"--env-file {env_file!r}: {problems[0]} (write NAME=value, one a line)")
+        for key, value in values.items():
             if value is not None:
                 env.setdefault(key, value)
     return env
+
+
+@contextlib.contextmanager
+def _dotenv_problems() -> Iterator[list[str]]:
+    """Collect python-dotenv's complaints about lines it cannot read, instead of letting it print them."""
+    import logging
+
+    problems: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage().removeprefix("python-dotenv ")
+            problems.append(text[0].lower() + text[1:] if text else text)
+
+    logger = logging.getLogger("dotenv.main")
+    handler, propagate = Collect(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield problems
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def open_ledger_at(where: str | None, *, sandbox: bool, cleanup: contextlib.ExitStack) -> Ledger:

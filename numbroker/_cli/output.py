@@ -72,9 +72,24 @@ def redacted_output() -> Iterator[None]:
 
 
 def say(line: str) -> None:
-    """One line on stderr; a full or closed stderr is not a reason to fail (the exit code says it all)."""
+    """One line on stderr, wrapped at word boundaries on a terminal.
+
+    A full or closed stderr is not a reason to fail (the exit code says it all).
+    """
     with contextlib.suppress(OSError):
-        click.echo(visible(line), err=True)  # vendor text in a line is shown, never obeyed
+        click.echo(_wrapped(visible(line)), err=True)  # vendor text in a line is shown, never obeyed
+
+
+def _wrapped(line: str) -> str:
+    """``line`` wrapped to the terminal's width when stderr is one (continuation lines indented), else as is."""
+    if not sys.stderr.isatty():
+        return line
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size().columns
+    indent = " " * (len(line) - len(line.lstrip(" ")) + 2)
+    return "\n".join(textwrap.wrap(line, width=width, subsequent_indent=indent, break_on_hyphens=False)) or line
 
 
 def json_text(document: Any) -> str:

@@ -25,7 +25,10 @@ _POLL_SECONDS = 0.05
 
 
 def ask_yes_no(question: str) -> bool:
-    """Ask ``question [y/N]`` on stderr and read a line from stdin (default no; end of input is no).
+    """Ask ``question [y/N]`` on stdout and read a line from stdin (default no; end of input is no).
+
+    The question goes where the plan went: stdout, a terminal whenever a question is asked at all (so
+    ``2>/dev/null`` cannot hide it while the program waits).
 
     Runs in a worker thread started by anyio (``anyio.to_thread.run_sync``).
 
@@ -35,7 +38,7 @@ def ask_yes_no(question: str) -> bool:
     interrupted = threading.Event()
     previous = anyio.from_thread.run_sync(_watch_interrupts, interrupted)
     try:
-        click.echo(f"{question} [y/N]: ", err=True, nl=False)
+        click.echo(f"{question} [y/N]: ", nl=False)
         while not interrupted.is_set():
             ready, _, _ = select.select([sys.stdin], [], [], _POLL_SECONDS)
             if ready:

@@ -21,16 +21,15 @@ def summary_lines(reports: Iterable[ProviderReport], rejected_total: int) -> lis
 
 
 def _report_lines(r: ProviderReport) -> list[str]:
-    """The line of one provider, and the notes of one known to miss records."""
+    """The line of one provider, and its notes."""
     if r.status is ProviderStatus.SKIPPED:
         return [f"{r.provider}: skipped (set {', '.join(r.missing_env)})"]
     status = f"{r.status.value}, truncated" if r.truncated else r.status.value
     line = f"{r.provider}: {status} ({'; '.join(_counts(r))})"
     if r.error and r.status.failed:
         line += f": {r.error}"
-    if not r.truncated:
-        return [line]
-    # Records are known to be missing: say so, with the vendor-specific advice the notes carry.
+    # What the vendor's answer left out or unpriced, and why (records known missing, a price list that
+    # failed, a country it does not stock): said under the table, not only in the JSON.
     return [line, *(f"  {r.provider}: {note}" for note in r.notes[:3])]
 
 

@@ -67,7 +67,9 @@ def sandbox_serve(host: str, port: int, seed: int) -> None:
                 ) from None
             for pid, box in sandboxes.items():
                 for key, value in box.env.items():
-                    click.echo(f"export {key}={value}")
+                    # A path (Twilio's Pricing API, /v1) is on the sandbox's own origin: printed whole.
+                    origin = urls[pid][: len(urls[pid]) - len(box.base_path)] if box.base_path else urls[pid]
+                    click.echo(f"export {key}={origin + value if value.startswith('/') else value}")
                 click.echo(f"export {get_provider_class(pid).base_url_env}={urls[pid]}")
             click.echo("# serving; press Ctrl-C to stop", err=True)
             sys.stdout.flush()

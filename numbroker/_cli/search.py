@@ -11,13 +11,14 @@ from collections.abc import Awaitable, Callable
 
 import click
 
-from numbroker._cli.errors import command_errors
+from numbroker._cli._choices import refuse_conflicts
+from numbroker._cli.errors import UsageProblem, command_errors
 from numbroker._cli.exits import ExitCode
-from numbroker._cli.hints import explain, shortened
+from numbroker._cli.hints import explain, prefix_hint, shortened
 from numbroker._cli.numbers import MONTHS
 from numbroker._cli.offers import TABLE_DEFAULT, groups, keep_best, render
 from numbroker._cli.options import SearchOptions, format_option, output_format, search_options
-from numbroker._cli.output import redacted_output
+from numbroker._cli.output import redacted_output, say
 from numbroker._cli.progress import Progress
 from numbroker._cli.reports import summary_lines
 from numbroker._inputs import MAX_LIMIT
@@ -26,7 +27,6 @@ from numbroker._pricing import ExchangeRates
 from numbroker._reports import OverallStatus, SearchResult
 from numbroker._search import Searcher
 from numbroker._sync import run_sync
-from numbroker._text import visible
 
 __all__ = ["search"]
 
@@ -76,6 +76,7 @@ def search(
     fmt: str | None,
 ) -> None:
     """Search every configured provider and rank the offers, cheapest first."""
+    refuse_conflicts(click.get_current_context())
     with command_errors(), redacted_output():
         fmt = output_format(fmt)
         env = asked.environment()
@@ -119,6 +120,8 @@ def _show(
     show_all: bool,
 ) -> None:
     """The offers on stdout (a table the best of each ranking); the summary and explanations on stderr."""
+    if not result.offers and (hint := prefix_hint(query)):
+        raise UsageProblem(f"no offer starts with {query.e164_prefix}: {hint}")
     per_currency = bool(result.ranked_per_currency)
     default = fmt == "table" and limit is None and not show_all
     shown_limit = TABLE_DEFAULT if default else limit
@@ -128,11 +131,11 @@ def _show(
     render(output, fmt, sys.stdout, color=sys.stdout.isatty(), totals=totals)
     sys.stdout.flush()
     for line in summary_lines(result.providers, result.rejected_total):
-        click.echo(line, err=True)
+        say(line)
     shown_counts = {key: len(offers) for key, offers in groups(shown, per_currency).items()}
     cut = shortened(shown_counts, totals, limit=shown_limit, default=default)
     for line in [*explain(output, query, rates=rates), *([cut] if cut else [])]:
-        click.echo(visible(line), err=True)
+        say(line)
 
 
 def _exit_code(result: SearchResult, strict: bool) -> ExitCode:

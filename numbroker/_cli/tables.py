@@ -93,8 +93,12 @@ def fitted_table(console: Console, title: str, columns: list[Column], styles: li
                 break
             kept.remove(droppable[0])
     # Still too wide: the columns marked ``squeeze`` (a provider id) fold within their words, so the
-    # numbers, prices and markers stay whole while a name continues on the next line.
-    return _table(title, kept, styles, padding, squeeze=True)
+    # numbers, prices and markers stay whole while a name continues on the next line. Narrower still
+    # (each squeezed column down to 2 characters is not enough), every column folds rather than being cut:
+    # a number or price may continue on the next line, but never loses a digit to an ellipsis.
+    squeezable = sum(max(0, _longest_word(c) - 2) for c in kept if c.squeeze)
+    fold_all = _width(kept, 0, folded=False) - squeezable > console.width
+    return _table(title, kept, styles, 0, squeeze=True, fold_all=fold_all)
 
 
 def _width(columns: list[Column], padding: int, *, folded: bool) -> int:
@@ -114,7 +118,13 @@ def _longest_word(column: Column) -> int:
 
 
 def _table(
-    title: str, columns: list[Column], styles: list[str | None], padding: int, *, squeeze: bool = False
+    title: str,
+    columns: list[Column],
+    styles: list[str | None],
+    padding: int,
+    *,
+    squeeze: bool = False,
+    fold_all: bool = False,
 ) -> Table:
     table = Table(
         padding=(0, padding),
@@ -128,11 +138,12 @@ def _table(
     )
     for column in columns:
         squeezed = squeeze and column.squeeze
+        folds = column.fold or squeezed or fold_all
         table.add_column(
             column.header,
             justify="right" if column.justify == "right" else "left",
-            no_wrap=not (column.fold or squeezed),
-            overflow="fold" if column.fold or squeezed else "ellipsis",
+            no_wrap=not folds,
+            overflow="fold" if folds else "ellipsis",
             min_width=_longest_word(column) if column.fold and not squeezed else None,
         )
     for index, style in enumerate(styles):

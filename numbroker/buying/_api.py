@@ -295,6 +295,8 @@ def _search_notes(found: SearchResult) -> list[str]:
         [f"{r.provider} ({r.status.value})" for r in found.failures]
         + [f"{r.provider} (truncated: records known missing)" for r in found.providers if r.truncated]
     )
+    if not failed:  # nothing was searched (no provider configured): nothing can be cheaper elsewhere
+        return [f"the search was {found.status.value}: no provider answered"]
     return [f"the search was {found.status.value}: {failed}; cheaper numbers may exist there"]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
-from numbroker._pricing import ExchangeRates, convert, first_bill_in
+from numbroker._pricing import ExchangeRates, committed_months, convert, first_bill_in, shown_sum, total_cost_in
 from numbroker.adapters import Provider
 from numbroker.buying._results import AttemptOutcome, PlanDecision, PlanEntry
 from numbroker.buying._terms import BuyTerms
@@ -27,6 +27,7 @@ class PlanRow:
     decision: PlanDecision
     outcome: AttemptOutcome | None = None
     reason: str | None = None
+    committed: Money | None = None
 
     def entry(self) -> PlanEntry:
         """The frozen entry of the result."""
@@ -34,6 +35,7 @@ class PlanRow:
             offer=self.offer,
             monthly=self.monthly,
             first_bill=self.first_bill,
+            committed=self.committed,
             decision=self.decision,
             outcome=self.outcome,
             reason=self.reason,
@@ -47,6 +49,7 @@ class _Priced:
     monthly: Money | None
     first_bill: Money | None
     problem: tuple[PlanDecision, str] | None
+    committed: Money | None = None
 
 
 def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rates: ExchangeRates | None) -> _Priced:
@@ -54,6 +57,7 @@ def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rat
 
     The money rules are :mod:`numbroker._pricing`'s: a missing setup price is unknown unless the vendor
     states none at all (``Provider.states_setup_prices``), and conversions use the run's rates only.
+    The committed cost counts the longer of one month and the offer's minimum commitment.
     """
     if offer.monthly_price is None:
         return _Priced(None, None, (PlanDecision.PRICE_UNKNOWN, "no monthly price"))
@@ -71,7 +75,13 @@ def _price(offer: AvailableNumber, provider: Provider | None, currency: str, rat
         return _Priced(
             monthly, None, (PlanDecision.PRICE_UNKNOWN, "no setup price: the first bill cannot be proven under the cap")
         )
-    return _Priced(monthly, bill, None)
+    months = committed_months(1, offer.minimum_commitment_months)
+    committed: Money | None = bill
+    if months > 1:
+        committed = total_cost_in(
+            offer.setup_price, offer.monthly_price, currency, rates, months=months, setup_stated=setup_stated
+        )
+    return _Priced(monthly, shown_sum(bill), None, shown_sum(committed))
 
 
 def plan_row(
@@ -87,8 +97,8 @@ def plan_row(
     except ArithmeticError as exc:
         reason = f"the price cannot be computed with ({type(exc).__name__})"
         priced = _Priced(None, None, (PlanDecision.PRICE_UNKNOWN, reason))
-    monthly, first_bill = priced.monthly, priced.first_bill
-    row = PlanRow(offer, monthly, first_bill, PlanDecision.CANDIDATE)
+    monthly, first_bill, committed = priced.monthly, priced.first_bill, priced.committed
+    row = PlanRow(offer, monthly, first_bill, PlanDecision.CANDIDATE, committed=committed)
     if provider is None or not provider.supports_purchase:
         row.decision, row.reason = PlanDecision.CANNOT_BUY, f"{offer.provider} cannot buy numbers"
     elif offer.provider_details.get("currency_assumed") is True and not terms.allow_assumed_currency:
@@ -99,6 +109,11 @@ def plan_row(
         row.decision = PlanDecision.OVER_MONTHLY_CAP
     elif first_bill is not None and first_bill.amount > terms.max_first_bill.amount:
         row.decision = PlanDecision.OVER_FIRST_BILL_CAP
+    elif committed is not None and committed.amount > terms.max_first_bill.amount:
+        # A minimum commitment binds the buyer to its months: the first-bill cap bounds what buying commits to.
+        row.decision = PlanDecision.OVER_FIRST_BILL_CAP
+        months = offer.minimum_commitment_months
+        row.reason = f"a {months}-month minimum commitment: {committed.amount} {committed.currency} committed"
     return row
 
 

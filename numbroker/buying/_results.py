@@ -164,6 +164,9 @@ class PlanEntry(BaseModel):
         offer: the offer as the vendor priced it.
         monthly: its monthly price in the run's currency (None when unknown or not convertible).
         first_bill: setup plus first month in the run's currency (None likewise).
+        committed: what buying commits to, in the run's currency: setup plus the longer of one month and
+            the offer's minimum commitment (the first bill when it has none). The first-bill cap applies
+            to it: an offer whose commitment costs more than the cap is ``over_first_bill_cap``.
         decision: see :class:`PlanDecision`.
         outcome: for ``attempted``: the attempt's outcome.
         reason: a human-readable why, when there is more to say than the decision.
@@ -174,6 +177,7 @@ class PlanEntry(BaseModel):
     offer: AvailableNumber
     monthly: Money | None = None
     first_bill: Money | None = None
+    committed: Money | None = None
     decision: PlanDecision
     outcome: AttemptOutcome | None = None
     reason: str | None = None

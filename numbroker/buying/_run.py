@@ -177,6 +177,9 @@ class BuyRun:
         reason: str | None = "interrupted before the outcome was known"
         request_id: str | None = None
         receipt: PurchaseReceipt | None = None
+        bill = f" (first bill {row.first_bill.amount} {row.first_bill.currency})" if row.first_bill else ""
+        # Said as the request leaves (a purchase may take many seconds): ``announce`` marks it for a display.
+        logger.info("buying %s at %s%s", offer.e164, offer.provider, bill, extra={"announce": True})
         try:
             try:
                 receipt = await self._purchase(provider, offer)

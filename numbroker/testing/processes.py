@@ -13,6 +13,8 @@ owns survive. What the account owns is read from each sandbox's loopback-only ``
 * :func:`start_cli` -> :class:`CliRun` (signal it, wait for it) and :func:`run_cli` -> :class:`CliResult`;
 * :func:`signal_at_purchase`: start a run, send it a signal once its purchase request has reached the
   server, and return what it left;
+* :func:`run_on_a_terminal`: a run whose streams are a pseudo-terminal of a given size, answering its
+  ``[y/N]`` question (or pressing Ctrl-C at it), for what a person sees;
 * :func:`with_file_size_limit`: a command run under ``RLIMIT_FSIZE`` (a full disk: writes past the
   limit fail with ``EFBIG``), also ``file_size_limit=`` of :func:`start_cli` and :func:`run_cli`.
 
@@ -55,6 +57,7 @@ __all__ = [
     "ServedProvider",
     "SandboxServer",
     "run_cli",
+    "run_on_a_terminal",
     "signal_at_purchase",
     "start_cli",
     "start_sandbox_server",
@@ -273,6 +276,76 @@ def run_cli(
         TimeoutError: It was still running after ``timeout`` seconds (it has been killed).
     """
     return start_cli(args, env=env, cwd=cwd, file_size_limit=file_size_limit, prefix=prefix).wait(timeout)
+
+
+def run_on_a_terminal(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str | os.PathLike[str] | None = None,
+    columns: int = 80,
+    rows: int = 24,
+    stderr: bool = True,
+    answer: str | None = None,
+    interrupt: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[int, str]:
+    """Run ``numbroker ARGS`` with stdin and stdout on a ``columns`` × ``rows`` pseudo-terminal, as a person would.
+
+    Args:
+        args: The arguments after ``numbroker``.
+        env: Its whole environment.
+        cwd: Its working directory.
+        columns: The terminal's width.
+        rows: The terminal's height.
+        stderr: Whether stderr is the terminal too (False: it is thrown away, as ``2>/dev/null``).
+        answer: Typed, with Enter, once a ``[y/N]`` question shows (None: never answered).
+        interrupt: Press Ctrl-C (SIGINT) at the question instead of answering it.
+        timeout: Seconds the run may stay silent, and then take to end.
+
+    Returns:
+        The exit code and everything the terminal showed (escape sequences included).
+    """
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "numbroker", *args],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary if stderr else subprocess.DEVNULL,
+        cwd=cwd,
+        env=dict(env),
+    )
+    os.close(secondary)
+    screen, asked = b"", answer is None and not interrupt
+    try:
+        while True:
+            if not select.select([primary], [], [], timeout)[0]:
+                raise TimeoutError(f"silent for {timeout:g} s; the screen so far: {screen.decode(errors='replace')}")
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if not asked and b"[y/N]" in screen:
+                if interrupt:
+                    process.send_signal(signal.SIGINT)  # what Ctrl-C at the question does; no Enter follows
+                else:
+                    os.write(primary, (answer or "").encode() + b"\n")
+                asked = True
+        return process.wait(timeout=timeout), screen.decode(errors="replace")
+    finally:
+        os.close(primary)
+        if process.poll() is None:
+            process.kill()
 
 
 class SandboxServer:

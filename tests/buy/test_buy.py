@@ -153,8 +153,8 @@ async def test_every_purchase_is_under_both_caps_and_the_budget() -> None:
     for entry in result.plan:
         if entry.decision is PlanDecision.OVER_MONTHLY_CAP:
             assert entry.monthly is not None and entry.monthly.amount > Decimal("1.00")
-        if entry.decision is PlanDecision.OVER_FIRST_BILL_CAP:
-            assert entry.first_bill is not None and entry.first_bill.amount > Decimal("1.20")
+        if entry.decision is PlanDecision.OVER_FIRST_BILL_CAP:  # what buying costs today, or commits to
+            assert entry.committed is not None and entry.committed.amount > Decimal("1.20")
     assert {(a.provider, a.e164) for a in result.bought} == bought_in(boxes)
 
 
@@ -247,6 +247,38 @@ async def test_assumed_currencies_are_skipped_unless_allowed() -> None:
     )
     assert not {e.offer.offer_id for e in strict.would_buy} & assumed
     assert {e.offer.offer_id for e in lenient.would_buy} & assumed
+
+
+@pytest.mark.anyio
+async def test_a_minimum_commitment_is_capped_by_the_first_bill_cap() -> None:
+    """Vobiz US: an offer committing to more months than the first-bill cap covers is over_first_bill_cap."""
+    boxes = create_sandboxes(["vobiz"])
+    result = await run_buy(boxes, quantity=200, dry_run=True, max_monthly=usd("1"), max_first_bill=usd("2"))
+
+    committed = [e for e in result.plan if (e.offer.minimum_commitment_months or 0) > 1 and e.first_bill is not None]
+    assert committed  # the sandbox stocks 3- and 12-month commitments
+    for entry in committed:
+        months = entry.offer.minimum_commitment_months or 0
+        setup = entry.offer.setup_price.amount if entry.offer.setup_price else Decimal(0)
+        assert entry.offer.monthly_price is not None and entry.committed is not None
+        if entry.offer.monthly_price.currency == entry.offer.setup_price.currency == "USD":  # type: ignore[union-attr]
+            assert setup + months * entry.offer.monthly_price.amount == entry.committed.amount
+    over = [
+        e
+        for e in committed
+        if e.committed is not None
+        and e.committed.amount > 2
+        and e.first_bill is not None
+        and e.first_bill.amount <= 2
+        and e.monthly is not None
+        and e.monthly.amount <= 1
+    ]
+    assert over
+    assert all(PlanDecision.OVER_FIRST_BILL_CAP == e.decision for e in over)
+    assert all(e.reason is not None and "month minimum commitment" in e.reason for e in over)
+    assert all(e.committed is not None and e.committed.amount <= 2 for e in result.would_buy)
+    free = [e for e in result.plan if not e.offer.minimum_commitment_months and e.first_bill is not None]
+    assert all(e.committed == e.first_bill for e in free)
 
 
 # -- each failure class ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from numbroker.sandbox import Faults, Sandbox, create_sandboxes, serve_sandboxes
+from numbroker.testing.processes import run_on_a_terminal
 
 CAPS = ("--max-monthly", "2 USD", "--max-first-bill", "3 USD")
 
@@ -223,42 +224,12 @@ def talk_on_a_terminal(
 ) -> tuple[int, str]:
     """Run a sandbox buy-cheapest on a pseudo-terminal; answer its question (or press Ctrl-C at it); return the
     exit code and the screen."""
-    import pty
-    import select
-    import signal
-
-    primary, secondary = pty.openpty()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_"))}
-    proc = subprocess.Popen(
-        # One provider, so the numbers asked about are pinned whatever the other sandboxes price at a tie.
-        [sys.executable, "-m", "numbroker", "buy-cheapest", "--sandbox", "--provider", "vobiz", "--country", "US",
-         *CAPS, *extra],
-        stdin=secondary, stdout=secondary, stderr=secondary, cwd=cwd, env={**base, "COLUMNS": str(columns)},
-    )  # fmt: skip
-    os.close(secondary)
-    screen, answered = b"", False
-    try:
-        while True:
-            ready, _, _ = select.select([primary], [], [], 60)
-            assert ready, screen.decode(errors="replace")
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-            if not answered and b"[y/N]" in screen:
-                if interrupt:
-                    proc.send_signal(signal.SIGINT)  # what Ctrl-C at the question does; no Enter follows
-                else:
-                    os.write(primary, answer.encode() + b"\n")
-                answered = True
-        return proc.wait(timeout=60), screen.decode(errors="replace")
-    finally:
-        os.close(primary)
-        if proc.poll() is None:
-            proc.kill()
+    # One provider, so the numbers asked about are pinned whatever the other sandboxes price at a tie.
+    args = ["buy-cheapest", "--sandbox", "--provider", "vobiz", "--country", "US", *CAPS, *extra]
+    return run_on_a_terminal(
+        args, env={**base, "COLUMNS": str(columns)}, cwd=cwd, columns=columns, answer=answer, interrupt=interrupt
+    )
 
 
 @pytest.mark.parametrize(("answer", "code", "said"), [("n", 1, "not confirmed"), ("y", 0, "complete: bought 1 of 1")])

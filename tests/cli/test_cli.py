@@ -248,7 +248,7 @@ def test_providers_lists_configuration_and_filter_support(served: tuple[dict[str
     assert ["VOBIZ_AUTH_ID", "VOBIZ_AUTH_TOKEN"] == rows["vobiz"]["missing_env"]
     assert {"native", "emulated", "unsupported"} >= set(rows["vobiz"]["filters"].values())
     assert "emulated" == rows["vobiz"]["filters"]["capabilities"]
-    assert "unsupported" == rows["bird"]["filters"]["max_setup_price"]
+    assert "emulated" == rows["bird"]["filters"]["max_setup_price"]
 
 
 def test_version_and_help_with_examples() -> None:

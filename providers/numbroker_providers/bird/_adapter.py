@@ -115,7 +115,7 @@ class BirdProvider(Provider):
         QueryFilter.CAPABILITIES: FilterSupport.EMULATED,
         QueryFilter.PREFIX: FilterSupport.NATIVE,
         QueryFilter.CONTAINS: FilterSupport.EMULATED,
-        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,  # no setup price stated: none charged, under any cap
         QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
     }
     paging = "token"

@@ -224,8 +224,8 @@ class TwilioProvider(Provider):
         QueryFilter.CAPABILITIES: FilterSupport.NATIVE,
         QueryFilter.PREFIX: FilterSupport.EMULATED,
         QueryFilter.CONTAINS: FilterSupport.NATIVE,
-        # Twilio states no setup price at all: a setup-price cap cannot be applied.
-        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
+        # Twilio states no setup price at all: none is charged, so every offer is under a setup-price cap.
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,
         QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
     }
     paging = "none"
@@ -333,7 +333,8 @@ class TwilioProvider(Provider):
                 types, _ = await self._country_types(query.country, exc)
                 if query.number_type in types:
                     raise
-                self._note(f"Twilio lists no {_PATHS[query.number_type]} numbers for {query.country}")
+                if types:
+                    self._note(f"Twilio lists no {_PATHS[query.number_type]} numbers for {query.country}")
                 return []
         types, others = await self._country_types(query.country)
         if others:
@@ -379,14 +380,25 @@ class TwilioProvider(Provider):
     async def _country_types(
         self, country: str, cause: ProviderError | None = None
     ) -> tuple[list[NumberType], list[str]]:
-        """The types the country resource lists: (those numbroker searches, in order; the others' names)."""
+        """The types the country resource lists: (those numbroker searches, in order; the others' names).
+
+        A country Twilio does not stock answers 404, and so would a wrong path: the account's own numbers
+        (one more request, on this path only) tell them apart. When they answer, the account's path is
+        right and the country has no numbers: nothing is listed (the search is empty, with a note).
+        """
         url = self._account_url("AvailablePhoneNumbers", f"{country}.json")
         try:
             body = self.connection.json(await self.connection.get(url))
         except NotFoundError as exc:
-            raise (cause if isinstance(cause, NotFoundError) else exc).recast(
+            missing = (cause if isinstance(cause, NotFoundError) else exc).recast(
                 NotFoundError, f"Twilio lists no available numbers for {country} ({exc.detail})"
-            ) from None
+            )
+            try:
+                await self.connection.get(self._account_url("IncomingPhoneNumbers.json"), params={"PageSize": "1"})
+            except ProviderError:
+                raise missing from None
+            self._note(f"Twilio stocks no numbers in {country} (its country resource answered 404)")
+            return [], []
         uris = wire.pick(body, "subresource_uris", dict)
         if uris is None:
             raise ProviderResponseError(self.id, f"country {country}: expected an object with subresource_uris")

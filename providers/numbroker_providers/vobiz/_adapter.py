@@ -21,9 +21,9 @@ and Vobiz's official SDK, generated from its API definition: ``vobiz-ai/Vobiz-Py
 * capabilities: the API reference's inventory examples carry none, the SDK declares
   ``capabilities {voice, sms, mms, fax}`` (booleans) on every item. Parsed when present; absent (as in the
   reference), they stay unknown, not "none";
-* buyer-relevant item fields the SDK declares are kept in ``provider_details`` when they have their
-  declared type: ``minimum_commitment_months``, ``is_trial_number``, ``aadhaar_verification_required``,
-  ``is_blocked``, ``voice_enabled``;
+* ``minimum_commitment_months`` (SDK) is the offer's own ``minimum_commitment_months``; the other
+  buyer-relevant item fields the SDK declares are kept in ``provider_details`` when they have their
+  declared type: ``is_trial_number``, ``aadhaar_verification_required``, ``is_blocked``, ``voice_enabled``;
 * inventory items carry no number type (inferred from the numbering plan);
 * buying is ``POST /v1/account/{auth_id}/numbers/purchase-from-inventory`` with ``{"e164": ...}``; a 404
   means the number is no longer in inventory; an insufficient balance is a 402 ``INSUFFICIENT_BALANCE``
@@ -290,14 +290,12 @@ class VobizProvider(Provider):
         }
         details.update({name: fields[name] for name in _BUYER_FLAGS if isinstance(fields.get(name), bool)})
         months = wire.count(record, "minimum_commitment_months")
-        if months is not None:
-            if months > _MAX_COMMITMENT_MONTHS:
-                raise FieldError(
-                    f"expected at most {_MAX_COMMITMENT_MONTHS} months, got {months}",
-                    field="minimum_commitment_months",
-                    value=months,
-                )
-            details["minimum_commitment_months"] = months
+        if months is not None and months > _MAX_COMMITMENT_MONTHS:
+            raise FieldError(
+                f"expected at most {_MAX_COMMITMENT_MONTHS} months, got {months}",
+                field="minimum_commitment_months",
+                value=months,
+            )
         return make_offer(
             provider=self.id,
             offer_id=item.id,
@@ -308,6 +306,7 @@ class VobizProvider(Provider):
             capabilities=_capabilities(item.capabilities),  # None (unknown, not "none") when absent
             setup_price=setup,
             monthly_price=self._monthly_price(item),
+            minimum_commitment_months=months,
             provider_details=details,
             strictness=self.number_strictness,
         )

@@ -140,7 +140,7 @@ class VonageProvider(Provider):
         QueryFilter.PREFIX: FilterSupport.NATIVE,
         # `pattern` with search_pattern=1 (contains); one pattern per request, so with a prefix it is emulated.
         QueryFilter.CONTAINS: FilterSupport.NATIVE,
-        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,  # no setup price stated: none charged, under any cap
         QueryFilter.MAX_MONTHLY_PRICE: FilterSupport.EMULATED,
     }
     paging = "numbered"

@@ -180,7 +180,7 @@ async def test_filter_support_matches_the_wire(flt: QueryFilter, options: dict[s
 
 
 def test_unapplied_filters_refined_per_value() -> None:
-    """`shared_cost` is emulated, fax/WhatsApp are unsupported and a setup-price cap cannot be decided."""
+    """`shared_cost` is emulated, fax/WhatsApp are unsupported and a setup-price cap is emulated (none charged)."""
     provider = BirdProvider(access_key=KEY, organization_id=ORG)
     query = SearchQuery(
         country="US",
@@ -192,7 +192,7 @@ def test_unapplied_filters_refined_per_value() -> None:
     assert {
         QueryFilter.NUMBER_TYPE: FilterSupport.EMULATED,
         QueryFilter.CAPABILITIES: FilterSupport.UNSUPPORTED,
-        QueryFilter.MAX_SETUP_PRICE: FilterSupport.UNSUPPORTED,
+        QueryFilter.MAX_SETUP_PRICE: FilterSupport.EMULATED,
     } == provider.unapplied_filters(query)
     assert {QueryFilter.CAPABILITIES: FilterSupport.EMULATED} == provider.unapplied_filters(
         SearchQuery(country="US", number_type=NumberType.TOLL_FREE, capabilities=(Capability.SMS,), prefix="800")

@@ -325,10 +325,13 @@ async def test_vendor_type_vocabulary() -> None:
     offers = by_number(result.offers)
     assert NumberType.TOLL_FREE == offers["+18885550111"].number_type
     assert NumberType.TOLL_FREE == offers["+18005550199"].number_type
-    assert NumberType.UNKNOWN == offers["+12125550147"].number_type  # US plan cannot tell
-    assert {"vendor_number_type": "premium", "number_type_inferred": True, "currency_assumed": True} == (
-        offers["+12125550147"].provider_details
-    )
+    assert NumberType.LOCAL == offers["+12125550147"].number_type  # US geographic: fixed or mobile, local
+    assert {
+        "vendor_number_type": "premium",
+        "number_type_inferred": True,
+        "number_type_fixed_or_mobile": True,
+        "currency_assumed": True,
+    } == offers["+12125550147"].provider_details
 
 
 @pytest.mark.anyio

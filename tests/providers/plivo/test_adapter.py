@@ -288,9 +288,10 @@ async def test_accented_names_and_other_countries() -> None:
         ({"type": "fixed", "sub_type": "national"}, NumberType.NATIONAL, {"sub_type": "national"}),
         ({"type": "local", "sub_type": None}, NumberType.LOCAL, {}),
         ({"type": "mobile", "sub_type": "mobile"}, NumberType.MOBILE, {"sub_type": "mobile"}),
-        ({"type": "premium", "sub_type": None}, NumberType.UNKNOWN,
-         {"vendor_number_type": "premium", "number_type_inferred": True}),
-        ({"type": None, "sub_type": None}, NumberType.UNKNOWN, {"number_type_inferred": True}),
+        ({"type": "premium", "sub_type": None}, NumberType.LOCAL,
+         {"vendor_number_type": "premium", "number_type_inferred": True, "number_type_fixed_or_mobile": True}),
+        ({"type": None, "sub_type": None}, NumberType.LOCAL,
+         {"number_type_inferred": True, "number_type_fixed_or_mobile": True}),
     ],
 )  # fmt: skip
 async def test_types_and_sub_types(over: dict[str, Any], number_type: NumberType, details: dict[str, Any]) -> None:

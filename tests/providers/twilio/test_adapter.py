@@ -276,14 +276,28 @@ async def test_a_type_twilio_does_not_list_is_an_empty_answer_with_a_note() -> N
 
 
 @pytest.mark.anyio
-async def test_a_404_on_a_listed_type_or_an_unknown_country_fails() -> None:
-    """A 404 the country resource cannot explain is a NotFoundError; so is a country Twilio has no numbers in."""
+async def test_a_404_on_a_listed_type_or_an_unknown_country_on_a_wrong_path_fails() -> None:
+    """A 404 the country resource cannot explain is a NotFoundError; so is a 404 country the account cannot confirm."""
     vendor = Vendor({api("/AvailablePhoneNumbers/US.json"): httpx.Response(200, json=US_COUNTRY)})
     async with adapter(vendor) as twilio:
         with pytest.raises(NotFoundError):
             await twilio.search(SearchQuery(country="US", number_type=NumberType.LOCAL))
         with pytest.raises(NotFoundError, match="no available numbers for KP"):
             await twilio.search(SearchQuery(country="KP"))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("number_type", [None, NumberType.LOCAL])
+async def test_a_country_twilio_does_not_stock_is_an_empty_answer(number_type: NumberType | None) -> None:
+    """JP's country resource 404s while the account's own numbers answer: none here, empty with a note, no error."""
+    owned: dict[str, Any] = {"incoming_phone_numbers": [], "next_page_uri": None}
+    vendor = Vendor({api("/IncomingPhoneNumbers.json"): httpx.Response(200, json=owned)})
+
+    (offers, rejected), run = await search(vendor, SearchQuery(country="JP", number_type=number_type))
+
+    assert ([], []) == (offers, rejected)
+    assert "Twilio stocks no numbers in JP (its country resource answered 404)" in run.stats.notes
+    assert api("/IncomingPhoneNumbers.json") in vendor.paths
 
 
 @pytest.mark.anyio

@@ -16,7 +16,6 @@ from numbroker import (
     AuthenticationError,
     AvailableNumber,
     Capability,
-    NotFoundError,
     NumberType,
     ProviderStatus,
     RejectedRecord,
@@ -58,10 +57,7 @@ class TestTwilioIntegration(IntegrationSuite):
         "bad_country": "iso_country",
         "bad_number": "phone_number",
     }
-    refusals = (
-        Refusal(AuthenticationError, env={"TWILIO_AUTH_TOKEN": "0" * 32}, says="20003"),
-        Refusal(NotFoundError, SearchQuery(country="FR"), says="no available numbers for FR"),  # lists nothing
-    )
+    refusals = (Refusal(AuthenticationError, env={"TWILIO_AUTH_TOKEN": "0" * 32}, says="20003"),)
 
     def countries(self, sandbox: Sandbox) -> list[str]:
         return COUNTRIES
@@ -145,6 +141,18 @@ class TestTwilioIntegration(IntegrationSuite):
         }
         self.check_faults_seen(sandbox, results)
         assert all(len(r.offers) <= 4 * SEARCH_CAP for r in results)
+
+    @pytest.mark.anyio
+    async def test_a_country_twilio_does_not_stock_is_empty_not_an_error(self, served: tuple[Sandbox, str]) -> None:
+        """FR's country resource answers 404 while the account's own numbers answer: empty, with a note."""
+        sandbox, base_url = served
+        async with self.adapter(sandbox, base_url) as adapter:
+            result = await adapter.search(SearchQuery(country="FR"))
+
+        assert ([], ["Twilio stocks no numbers in FR (its country resource answered 404)"]) == (
+            result.offers,
+            result.stats.notes,
+        )
 
     @pytest.mark.anyio
     async def test_capabilities_and_contains_are_asked_of_twilio(self, served: tuple[Sandbox, str]) -> None:

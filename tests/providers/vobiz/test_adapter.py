@@ -263,13 +263,14 @@ async def test_seed_example_int_or_float_fees_become_exact_decimals(name: str, s
     assert ("US", "CA") == (offer.country, offer.region)
     assert (setup, "INR") == (format(offer.setup_price.amount, "f"), offer.setup_price.currency)  # type: ignore[union-attr]
     assert (monthly, "INR") == (format(offer.monthly_price.amount, "f"), offer.monthly_price.currency)  # type: ignore[union-attr]
-    assert NumberType.UNKNOWN == offer.number_type
+    assert NumberType.LOCAL == offer.number_type  # a North American geographic number
     assert offer.capabilities is None
     assert {
         "status": "active",
         "created_at": "2025-01-15T10:00:00Z",
         "updated_at": "2025-01-15T10:00:00Z",
         "number_type_inferred": True,
+        "number_type_fixed_or_mobile": True,
     } == offer.provider_details
 
 
@@ -376,7 +377,7 @@ async def test_nan_and_infinite_fees_are_rejected() -> None:
 
 @pytest.mark.anyio
 async def test_number_type_is_emulated_from_the_numbering_plan() -> None:
-    """A type query keeps inferred matches and counts plan-ambiguous US numbers as type unknown."""
+    """A type query keeps inferred matches; a US geographic number is local, as other vendors type it, not mobile."""
     india = await search(
         Vendor(payload(fixture("inventory_india.json"))), SearchQuery(country="IN", number_type=NumberType.MOBILE)
     )
@@ -386,8 +387,12 @@ async def test_number_type_is_emulated_from_the_numbering_plan() -> None:
 
     assert ["+919876543210"] == [o.e164 for o in india.offers]
     assert 1 == india.stats.excluded["number_type"]
-    assert [] == us.offers
-    assert 1 == us.stats.excluded["number_type_unknown"]
+    us_mobile = await search(
+        Vendor(payload(fixture("inventory_seed_int.json"))), SearchQuery(country="US", number_type=NumberType.MOBILE)
+    )
+    assert ["+14155551234"] == [o.e164 for o in us.offers]
+    assert True is us.offers[0].provider_details["number_type_fixed_or_mobile"]
+    assert ([], {"number_type": 1}) == (us_mobile.offers, dict(us_mobile.stats.excluded))
 
 
 @pytest.mark.anyio

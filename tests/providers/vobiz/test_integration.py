@@ -38,14 +38,16 @@ class TestVobizIntegration(NumberedIntegrationSuite):
             offer.setup_price.currency,
             offer.monthly_price.currency,
         )
-        # No type on the wire: inferred from the plan, which cannot tell NANP fixed from mobile.
+        # No type on the wire: inferred from the plan; NANP geographic numbers (fixed or mobile) are local.
         nanp_geographic = record.country in ("US", "CA") and record.number_type != "toll-free"
-        expected_type = NumberType.UNKNOWN if nanp_geographic else TYPES[record.number_type or ""]
+        expected_type = NumberType.LOCAL if nanp_geographic else TYPES[record.number_type or ""]
         assert (expected_type, True) == (offer.number_type, offer.provider_details["number_type_inferred"])
+        assert nanp_geographic == offer.provider_details.get("number_type_fixed_or_mobile", False)
         stated = record.raw.get("capabilities")
         expected_caps = None if stated is None else tuple(sorted(Capability(k) for k, v in stated.items() if v))
         assert expected_caps == offer.capabilities  # as the item states them; unknown when it states none
-        for flag in ("minimum_commitment_months", "is_trial_number", "aadhaar_verification_required"):
+        assert record.raw.get("minimum_commitment_months") == offer.minimum_commitment_months
+        for flag in ("is_trial_number", "aadhaar_verification_required"):
             assert record.raw.get(flag) == offer.provider_details.get(flag)
         assert ("active", record.raw["created_at"]) == (
             offer.provider_details["status"],

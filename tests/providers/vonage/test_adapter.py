@@ -173,7 +173,7 @@ def test_unapplied_filters_say_what_numbroker_checks_itself() -> None:
         SearchQuery(country="GB", prefix="20", contains="79")
     )
     assert {} == vonage.unapplied_filters(SearchQuery(country="GB", prefix="207", contains="07"))
-    assert FilterSupport.UNSUPPORTED == VonageProvider.filter_support[QueryFilter.MAX_SETUP_PRICE]
+    assert FilterSupport.EMULATED == VonageProvider.filter_support[QueryFilter.MAX_SETUP_PRICE]
     assert VonageProvider.states_setup_prices is False
 
 
