@@ -2,7 +2,8 @@
 
 An adapter is a subclass of :class:`Provider` that declares its identity, credentials, paging style
 and filter support as class attributes and writes three hooks (``_auth_headers``, ``_fetch_page``,
-``_normalize``; plus ``_purchase`` and ``_owned_numbers`` to buy). It reads vendor records with the
+``_normalize``; plus ``_purchase`` to buy, and ``_fetch_owned_page`` and ``_normalize_owned`` to list the
+account's own numbers). It reads vendor records with the
 typed readers of :mod:`numbroker.adapters.wire` and turns prices into :class:`~numbroker.Money` with
 the converters below, so every adapter rejects a bad record the same way (a :class:`FieldError`
 naming the vendor's field). The README's "Adding a provider" section walks through it in order.
@@ -24,11 +25,14 @@ from numbroker._money import (
     money_from_string,
     validate_currency,
 )
+from numbroker._owned import make_owned
 from numbroker._phone import ParsedNumber, infer_number_type, parse_e164, same_number
 from numbroker.adapters import wire
+from numbroker.adapters._dates import read_date, read_timestamp
 from numbroker.adapters._normalizing import PageResult
 from numbroker.adapters._owned import OwnedPage
 from numbroker.adapters._paging import Cursor, RawPage
+from numbroker.adapters._portfolio import OwnedPageResult
 from numbroker.adapters._provider import Provider
 from numbroker.adapters._rate_limit import RateLimit
 from numbroker.adapters._receipts import PurchaseReceipt, json_safe
@@ -40,6 +44,7 @@ __all__ = [
     # the contract
     "Cursor",
     "OwnedPage",
+    "OwnedPageResult",
     "PageResult",
     "Provider",
     "ProviderResult",
@@ -58,10 +63,13 @@ __all__ = [
     "infer_number_type",
     "json_safe",
     "make_offer",
+    "make_owned",
     "money_from_json_number",
     "money_from_scaled_int",
     "money_from_string",
     "parse_e164",
+    "read_date",
+    "read_timestamp",
     "same_number",
     "validate_currency",
     "wire",

@@ -53,8 +53,9 @@ from pydantic import SecretStr
 
 from numbroker._exceptions import ProviderError, PurchaseError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._owned import AfterPurchase, OwnedNumber, OwnedQuery
 from numbroker._phone import Strictness
-from numbroker._redaction import check_secret_length, redact_result
+from numbroker._redaction import Redactor, check_secret_length, redact_result
 from numbroker._types import FilterSupport, QueryFilter
 from numbroker.adapters import _normalizing
 from numbroker.adapters._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
@@ -63,6 +64,7 @@ from numbroker.adapters._http_errors import retry_after_header
 from numbroker.adapters._normalizing import PageResult
 from numbroker.adapters._owned import OwnedPage, holds_number, owns_number, walk_owned_numbered, walk_owned_tokens
 from numbroker.adapters._paging import Cursor, RawPage, fan_out
+from numbroker.adapters._portfolio import OwnedPageResult, OwnedSink, holds_owned, stream_owned
 from numbroker.adapters._rate_limit import RateLimit
 from numbroker.adapters._receipts import PurchaseReceipt, redact_receipt
 from numbroker.adapters._retry import RetryPolicy
@@ -73,6 +75,7 @@ from numbroker.adapters._urls import check_base_url
 __all__ = ["PageSink", "Provider"]
 
 logger = logging.getLogger("numbroker.http")
+_ACCOUNT_VIEW = OwnedQuery()
 purchase_logger = logging.getLogger("numbroker.purchase")
 _T = TypeVar("_T")
 _K = TypeVar("_K")
@@ -101,6 +104,9 @@ class Provider(ABC):
         sandbox: ``"module:function"`` of the built-in emulator, if there is one.
         supports_purchase: the adapter implements ``_purchase`` and ``_owned_numbers`` (see :meth:`purchase`).
         states_setup_prices: whether the vendor states a setup price (see below).
+        after_purchase: what the vendor can do with numbers once bought (listing, release, prices...).
+        owned_paging: how the owned list pages (``_fetch_owned_page``): as ``paging`` does for a search.
+        owned_per_page: page size requested from a numbered or token-paged owned list.
     """
 
     __slots__ = ("__dict__", "_run")
@@ -124,6 +130,9 @@ class Provider(ABC):
     record_id_field: ClassVar[str | None] = None
     wire_fields: ClassVar[Mapping[str, str]] = {}
     """Normalized field → vendor field, so a rejection names the field the vendor sent."""
+    after_purchase: ClassVar[AfterPurchase | None] = None
+    owned_paging: ClassVar[Literal["numbered", "token", "none"]] = "none"
+    owned_per_page: ClassVar[int] = 100
     base_url_env: ClassVar[str] = ""
     """The environment variable that overrides the base URL: ``<ID>_BASE_URL`` (set from ``id``)."""
 
@@ -287,6 +296,27 @@ class Provider(ABC):
         :class:`ProviderResponseError` when the list cannot be walked completely.
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
+        """One page of the account's own numbers: the owned-list hook (a search page's twin).
+
+        ``cursor`` is as for ``_fetch_page`` (per ``owned_paging``); ``query`` says whose numbers
+        (:class:`~numbroker.OwnedQuery`; a vendor without partner views raises :class:`ConfigurationError`
+        for them). Read through ``_get`` so reads are retried; the paging engine checks the pages.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        """Turn one owned-list record into an :class:`~numbroker.OwnedNumber` (via ``make_owned``).
+
+        Raise FieldError or ValidationError when the record is bad: it becomes a rejected record.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    @classmethod
+    def lists_owned(cls) -> bool:
+        """True when the adapter writes the owned-list hook (``_fetch_owned_page`` and ``_normalize_owned``)."""
+        return cls._fetch_owned_page is not Provider._fetch_owned_page
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         """Seconds a 429 ``response`` asks to wait before a retry, or None when it does not say.
@@ -452,6 +482,44 @@ class Provider(ABC):
         view._run = run
         return view
 
+    # -- owned numbers -----------------------------------------------------------------------------
+
+    def _owned_redactor(self) -> Redactor | None:
+        """The redactor owned records are masked with, once one of this vendor's answers showed a secret."""
+        return self._connection.redactor if self._connection.echoed else None
+
+    async def stream_owned(
+        self, sink: OwnedSink, *, query: OwnedQuery = _ACCOUNT_VIEW, run: ProviderRun | None = None
+    ) -> ProviderStats:
+        """Fetch and normalize every page of the account's own numbers, handing each to ``sink`` when ready.
+
+        The same engines as a search page its list (retries, deadline, page cap, bounded page window,
+        ``truncated`` notes on ``run``); a record that cannot be read is a rejected record, never dropped;
+        a credential the vendor echoed never reaches a number or a rejection. ``sink`` returning True stops.
+
+        Raises:
+            PurchaseError: this provider cannot list its numbers.
+            ConfigurationError: ``query`` asks for a partner view this vendor does not have.
+            ProviderError: the list could not be read; pages already handed on stay delivered.
+        """
+        if not self.lists_owned():
+            raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+        return await stream_owned(self, self._for_run, query, sink, run=run)
+
+    async def list_owned(
+        self, *, query: OwnedQuery = _ACCOUNT_VIEW
+    ) -> tuple[list[OwnedNumber], list[RejectedRecord], ProviderStats]:
+        """Every owned number and rejected record at once (see :meth:`stream_owned`; raises the same)."""
+        numbers: list[OwnedNumber] = []
+        rejected: list[RejectedRecord] = []
+
+        async def collect(page: OwnedPageResult) -> None:
+            numbers.extend(page.numbers)
+            rejected.extend(page.rejected)
+
+        stats = await self.stream_owned(collect, query=query)
+        return numbers, rejected, stats
+
     # -- purchasing --------------------------------------------------------------------------------
 
     async def purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
@@ -495,8 +563,17 @@ class Provider(ABC):
             PurchaseError: this provider cannot list its numbers.
             ProviderError: the list could not be read completely: ownership is unknown.
         """
+        lookup: Callable[[str], Awaitable[bool | None]] = self._owns_number
+        if self.lists_owned() and type(self)._owns_number is Provider._owns_number:
+            # The owned-list hook answers: the very walk `numbroker owned` makes, read completely.
+
+            async def walk(target: str) -> bool:
+                return await holds_owned(self, self._for_run, target, OwnedQuery())
+
+            lookup = walk
+
         return await owns_number(
-            self._owned_numbers, e164, provider_id=self.id, attempts=self.retry.attempts, lookup=self._owns_number
+            self._owned_numbers, e164, provider_id=self.id, attempts=self.retry.attempts, lookup=lookup
         )
 
     async def _owns_number(self, e164: str) -> bool | None:

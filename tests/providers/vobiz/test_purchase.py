@@ -67,6 +67,10 @@ async def owns(handler: Handler, e164: str = OFFER.e164) -> tuple[bool | Excepti
             return exc, requests
 
 
+REPEATED = [{"id": f"n{i}", "e164": f"+1212555{i:04d}"} for i in range(100)]
+"""A full owned page, served for every page number."""
+
+
 def owned_pages(numbers: list[Any], *, total: int | None = None, per_page: int = 100) -> Handler:
     """Serve owned numbers by page/per_page with the documented envelope."""
 
@@ -177,12 +181,11 @@ async def test_owned_list_is_read_page_by_page_with_both_paging_dialects() -> No
 @pytest.mark.parametrize(
     ("handler", "message"),
     [
-        (owned_pages(["+12125550001", "garbage"]), "not readable phone numbers"),
-        (owned_pages(["+12125550001"], total=500), "ended at 1 of 500"),
-        (lambda r: httpx.Response(200, json={"items": [{"e164": "+12125550001"}] * 100, "page": 1, "per_page": 100}),
+        (owned_pages(["+12125550001", "garbage"]), "1 owned entries could not be read"),
+        (owned_pages(["+12125550001"], total=500), "page 2 was empty while the total 500 says 499 more"),
+        (lambda r: httpx.Response(200, json={"items": REPEATED, "page": 1, "per_page": 100}),
          "asked for page 2, got page 1"),
-        (lambda r: httpx.Response(200, json={"items": [{"e164": "+12125550001"}] * 100, "per_page": 100}),
-         "only repeated"),
+        (lambda r: httpx.Response(200, json={"items": REPEATED, "per_page": 100}), "only repeated"),
         (lambda r: httpx.Response(200, json={"oops": True}), "unexpected envelope"),
     ],
 )  # fmt: skip
@@ -197,7 +200,9 @@ async def test_an_owned_list_that_cannot_prove_absence_raises(handler: Handler, 
 @pytest.mark.anyio
 async def test_owned_list_reads_are_retried() -> None:
     """A 503 on the owned list is retried like any idempotent GET."""
-    answers = iter([httpx.Response(503), httpx.Response(200, json={"items": [{"e164": OFFER.e164}], "page": 1})])
+    answers = iter(
+        [httpx.Response(503), httpx.Response(200, json={"items": [{"id": "n1", "e164": OFFER.e164}], "page": 1})]
+    )
 
     found, requests = await owns(lambda r: next(answers))
 
