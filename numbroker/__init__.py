@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from numbroker._exceptions import RateLimitedError as RateLimitedError
     from numbroker._exceptions import ReservationRequiredError as ReservationRequiredError
     from numbroker._exceptions import UnknownProviderError as UnknownProviderError
+    from numbroker._holdings import OwnedFilters as OwnedFilters
+    from numbroker._holdings import OwnedResult as OwnedResult
+    from numbroker._holdings import owned as owned
+    from numbroker._holdings import owned_sync as owned_sync
+    from numbroker._holdings import stream_owned as stream_owned
     from numbroker._models import AvailableNumber as AvailableNumber
     from numbroker._models import RejectedRecord as RejectedRecord
     from numbroker._models import SearchQuery as SearchQuery
@@ -102,6 +107,11 @@ _EXPORTS: dict[str, str] = {
     "PriceSource": "numbroker._owned",
     "ReleaseMode": "numbroker._owned",
     "RenewalSource": "numbroker._owned",
+    "OwnedFilters": "numbroker._holdings",
+    "OwnedResult": "numbroker._holdings",
+    "owned": "numbroker._holdings",
+    "owned_sync": "numbroker._holdings",
+    "stream_owned": "numbroker._holdings",
     # searching and ranking
     "ExchangeRates": "numbroker._pricing",
     "OverallStatus": "numbroker._reports",

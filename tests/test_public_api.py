@@ -25,8 +25,10 @@ EXPECTED = {
     "NumberType",
     "NumberUnavailableError",
     "NumbrokerError",
+    "OwnedFilters",
     "OwnedNumber",
     "OwnedQuery",
+    "OwnedResult",
     "OwnedStatus",
     "OwnedView",
     "PriceSource",
@@ -65,10 +67,13 @@ EXPECTED = {
     "buy_cheapest",
     "buy_cheapest_sync",
     "get_provider_class",
+    "owned",
+    "owned_sync",
     "provider_ids",
     "providers_from_env",
     "register_provider",
     "search",
+    "stream_owned",
 }
 """Users' names: the data, searching and ranking, buying, the registry and every error a caller may catch."""
 

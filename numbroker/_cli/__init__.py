@@ -26,6 +26,7 @@ import click
 
 from numbroker._cli._errors import UsageProblem, country_hint, show_one_line, validation_message
 from numbroker._cli._numbers import MONTHS, Seconds, parse_amount
+from numbroker._cli._owned import owned_command
 from numbroker._cli._redacting import redacted_output
 
 if TYPE_CHECKING:
@@ -125,6 +126,9 @@ Try it with no account at all (built-in emulators of every provider):
 @click.version_option(package_name="numbroker", prog_name="numbroker")
 def cli() -> None:
     """Find the cheapest phone numbers across carriers."""
+
+
+cli.add_command(owned_command)
 
 
 # -- search -----------------------------------------------------------------------------------------

@@ -712,7 +712,8 @@ def _owned_inventory(
 ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """The account's numbers before anything is bought, and each partner customer's numbers."""
     rng = random.Random(f"vobiz:{seed}:owned")
-    now = datetime.now(UTC).replace(microsecond=0)
+    # Dates hang off today's midnight (UTC): the same seed gives the same list all day, renewals stay near.
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     exclude = set(taken) | {s.e164 for s in shared_numbers(seed)}
     numbers = draw_numbers(rng, _MIX, count + 5, lane=LANE, exclude=exclude)
     owned: list[dict[str, Any]] = []
