@@ -51,9 +51,9 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from numbroker._exceptions import ProviderError, PurchaseError
+from numbroker._exceptions import ConfigurationError, ProviderError, PurchaseError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker._owned import AfterPurchase, OwnedNumber, OwnedQuery
+from numbroker._owned import AfterPurchase, OwnedNumber, OwnedQuery, OwnedView
 from numbroker._phone import Strictness
 from numbroker._redaction import Redactor, check_secret_length, redact_result
 from numbroker._types import FilterSupport, QueryFilter
@@ -301,8 +301,8 @@ class Provider(ABC):
         """One page of the account's own numbers: the owned-list hook (a search page's twin).
 
         ``cursor`` is as for ``_fetch_page`` (per ``owned_paging``); ``query`` says whose numbers
-        (:class:`~numbroker.OwnedQuery`; a vendor without partner views raises :class:`ConfigurationError`
-        for them). Read through ``_get`` so reads are retried; the paging engine checks the pages.
+        (:class:`~numbroker.OwnedQuery`; partner views are asked only of a vendor whose ``after_purchase``
+        declares them). Read through ``_get`` so reads are retried; the paging engine checks the pages.
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
 
@@ -504,6 +504,9 @@ class Provider(ABC):
         """
         if not self.lists_owned():
             raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+        declared = self.after_purchase
+        if query.view is not OwnedView.ACCOUNT and (declared is None or not declared.partner_views):
+            raise ConfigurationError(f"{self.id}: has no partner views")
         return await stream_owned(self, self._for_run, query, sink, run=run)
 
     async def list_owned(
@@ -564,11 +567,15 @@ class Provider(ABC):
             ProviderError: the list could not be read completely: ownership is unknown.
         """
         lookup: Callable[[str], Awaitable[bool | None]] = self._owns_number
-        if self.lists_owned() and type(self)._owns_number is Provider._owns_number:
-            # The owned-list hook answers: the very walk `numbroker owned` makes, read completely.
+        if self.lists_owned():
+            # Without a vendor lookup's answer, the owned-list hook answers: the very walk `numbroker owned`
+            # makes, read completely.
 
             async def walk(target: str) -> bool:
-                return await holds_owned(self, self._for_run, target, OwnedQuery())
+                answer = await self._owns_number(target)
+                if answer is None:
+                    return await holds_owned(self, self._for_run, target, OwnedQuery())
+                return answer
 
             lookup = walk
 

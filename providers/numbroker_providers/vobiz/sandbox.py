@@ -20,7 +20,7 @@ Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented in Vob
   ``setup_fee + monthly_fee`` (one number, currencies ignored).
 * ``GET /api/v1/account/{auth_id}/numbers``: owned numbers, ``page``/``per_page`` (default 20, max 100) or
   ``limit``/``offset``; answers ``{"items", "page", "per_page", "total"}``. A number bought shows here
-  ``Faults.owned_list_lag_seconds`` after its purchase committed. The account starts out owning
+  ``Faults.owned_list_lag_seconds`` after its purchase committed. The account can start out owning
   ``owned`` seeded numbers (``sandbox.options["owned"]``, the live list) that show the owned list's quirks:
   numbers held by ``SA_`` sub-accounts (listed for an ``MA_`` account unless ``include_subaccounts=false``),
   unrouted numbers (neither ``application_id`` nor ``trunk_group_id``), renewals due within days, a
@@ -87,7 +87,7 @@ DEFAULT_SIZE: Final = 150
 DEFAULT_AUTH_ID: Final = "MA_SANDBOX"
 DEFAULT_BALANCE: Final = Decimal("1000000")
 DEFAULT_OWNED: Final = 12
-"""Numbers the account owns before anything is bought (every quirk of the owned list at least once)."""
+"""Numbers ``numbroker owned --sandbox`` starts the account with (every quirk of the owned list at least once)."""
 SUB_ACCOUNTS: Final = ("SA_SANDBOXA1", "SA_SANDBOXB2")
 """The sandbox master account's sub-accounts."""
 CUSTOMERS: Final = ("MA_CUSTOMER01", "MA_CUSTOMER02")
@@ -147,7 +147,7 @@ def create_app(
     balance: Decimal | int | str | None = DEFAULT_BALANCE,
     balance_error: Literal[402, 500] = 402,
     auth_id: str = DEFAULT_AUTH_ID,
-    owned: int = DEFAULT_OWNED,
+    owned: int = 0,
 ) -> Sandbox:
     """Build a Vobiz sandbox.
 
@@ -160,7 +160,8 @@ def create_app(
         balance_error: How an insufficient balance is answered: 402 ``INSUFFICIENT_BALANCE`` or a
             500 (the purchase is rolled back either way).
         auth_id: The account Auth ID.
-        owned: How many numbers the account owns before anything is bought (0..1000; the quirks come first).
+        owned: How many numbers the account owns before anything is bought (0..1000; the quirks come first;
+            :data:`DEFAULT_OWNED` shows each quirk once). The partner's customers' numbers are always there.
 
     Returns:
         The sandbox; ``env`` holds ``VOBIZ_AUTH_ID`` and ``VOBIZ_AUTH_TOKEN``.
