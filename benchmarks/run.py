@@ -48,6 +48,7 @@ import bench_fanout
 import bench_hostile
 import bench_ledger
 import bench_normalize
+import bench_owned
 import bench_scale
 import bench_startup
 from _harness import ScenarioResult, render_table
@@ -60,6 +61,7 @@ SCENARIOS: dict[str, Callable[[bool], ScenarioResult]] = {
     "start-up": bench_startup.run,
     "cli": bench_cli.run,
     "ledger": bench_ledger.run,
+    "owned": bench_owned.run,
 }
 RESULTS = Path(__file__).with_name("results")
 

@@ -68,7 +68,7 @@ class OwnedLister(Protocol):
     def owned_per_page(self) -> int: ...
 
     @property
-    def max_pages(self) -> int: ...
+    def owned_max_pages(self) -> int: ...
 
     @property
     def page_concurrency(self) -> int: ...
@@ -218,12 +218,12 @@ async def stream_owned(
             deliver,
             run.stats,
             per_page=provider.owned_per_page,
-            max_pages=provider.max_pages,
+            max_pages=provider.owned_max_pages,
             concurrency=provider.page_concurrency,
             provider_id=provider.id,
         )
     elif provider.owned_paging == "token":
-        await walk_tokens(fetch, deliver, run.stats, provider_id=provider.id, max_pages=provider.max_pages)
+        await walk_tokens(fetch, deliver, run.stats, provider_id=provider.id, max_pages=provider.owned_max_pages)
     else:
         await deliver(await fetch(None), 1)
     return run.stats

@@ -107,6 +107,7 @@ class Provider(ABC):
         after_purchase: what the vendor can do with numbers once bought (listing, release, prices...).
         owned_paging: how the owned list pages (``_fetch_owned_page``): as ``paging`` does for a search.
         owned_per_page: page size requested from a numbered or token-paged owned list.
+        owned_max_pages: hard cap on pages per owned list (runaway-paging guard).
     """
 
     __slots__ = ("__dict__", "_run")
@@ -133,6 +134,8 @@ class Provider(ABC):
     after_purchase: ClassVar[AfterPurchase | None] = None
     owned_paging: ClassVar[Literal["numbered", "token", "none"]] = "none"
     owned_per_page: ClassVar[int] = 100
+    owned_max_pages: ClassVar[int] = 5000
+    """Hard cap on pages of one owned list (a portfolio is read whole; a search stops at ``max_pages``)."""
     base_url_env: ClassVar[str] = ""
     """The environment variable that overrides the base URL: ``<ID>_BASE_URL`` (set from ``id``)."""
 

@@ -116,7 +116,7 @@ def create_app(
         size: Total entries across all :data:`BUCKETS` (default ``DEFAULT_PER_QUERY`` per bucket).
         read_only_key: The API key lacks write permission: purchases answer 403.
         requirement_group_countries: Countries whose purchases need an integer ``requirement_group_id``.
-        owned: Numbers the account owns before anything is bought (0..1000; the quirks first: a number
+        owned: Numbers the account owns before anything is bought (0..100,000; the quirks first: a number
             with no operator to ring, one switched off). ``sandbox.options["owned"]`` is the live list.
 
     Returns:
@@ -141,8 +141,8 @@ def create_app(
         options={"read_only_key": read_only_key, "requirement_group_countries": regulated},
     )
     identitycall = _IdentityCall(sandbox, key, read_only_key, regulated)
-    if not 0 <= owned <= 1000:
-        raise ValueError("owned must be 0..1000")
+    if not 0 <= owned <= 100_000:
+        raise ValueError("owned must be 0..100000")
     identitycall.numbers.extend(_owned_numbers(seed, owned, {r.e164 for r in sandbox.records}))
     sandbox.options["owned"] = identitycall.numbers
     sandbox.build(identitycall.routes())

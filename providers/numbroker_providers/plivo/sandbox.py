@@ -154,7 +154,7 @@ def create_app(
         verification_countries: Countries whose numbers are bought ``pending`` (awaiting documents), as
             restricted numbers are anywhere.
         substitute: Purchases assign another available number of the same country and type.
-        owned: Numbers the account owns before anything is bought (0..1000; the quirks first:
+        owned: Numbers the account owns before anything is bought (0..100,000; the quirks first:
             subaccount numbers, unrouted numbers, renewals within days, one without a rental rate, one
             inactive). ``sandbox.options["owned"]`` is the live list.
 
@@ -166,8 +166,8 @@ def create_app(
     """
     if size is not None and size < 0:
         raise ValueError("size must not be negative")
-    if not 0 <= owned <= 1000:
-        raise ValueError("owned must be 0..1000")
+    if not 0 <= owned <= 100_000:
+        raise ValueError("owned must be 0..100000")
     records = _inventory(seed, DEFAULT_SIZE if size is None else size, auth_id)
     token = "sandbox-token-" + hashlib.sha256(f"plivo:{seed}:token".encode()).hexdigest()[:24]
     countries = frozenset(c.upper() for c in verification_countries)

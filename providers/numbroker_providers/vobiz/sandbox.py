@@ -95,7 +95,7 @@ CUSTOMERS: Final = ("MA_CUSTOMER01", "MA_CUSTOMER02")
 BASE_PATH: Final = "/api"
 
 _MAX_PER_PAGE: Final = 100
-_MAX_OWNED: Final = 1000
+_MAX_OWNED: Final = 100_000
 _HIDDEN_STATUSES: Final = ("pending_purchase", "pending_release", "released", "blocked")
 _MIX: Final[tuple[tuple[str, str, float], ...]] = (
     ("US", "local", 20),
@@ -160,7 +160,7 @@ def create_app(
         balance_error: How an insufficient balance is answered: 402 ``INSUFFICIENT_BALANCE`` or a
             500 (the purchase is rolled back either way).
         auth_id: The account Auth ID.
-        owned: How many numbers the account owns before anything is bought (0..1000; the quirks come first;
+        owned: How many numbers the account owns before anything is bought (0..100,000; the quirks come first;
             :data:`DEFAULT_OWNED` shows each quirk once). The partner's customers' numbers are always there.
 
     Returns:
