@@ -21,12 +21,9 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from numbroker._exceptions import (
-    AuthenticationError,
     ConfigurationError,
     ProviderError,
-    ProviderTimeoutError,
     PurchaseError,
-    RateLimitedError,
 )
 from numbroker._inputs import check_seconds
 from numbroker._models import RejectedRecord
@@ -34,7 +31,7 @@ from numbroker._money import FieldError, Money
 from numbroker._owned import OwnedNumber, OwnedQuery, OwnedView
 from numbroker._phone import validate_country
 from numbroker._pricing import EXACT, ExchangeRates, convert, money_json, shown_converted
-from numbroker._reports import OverallStatus, ProviderReport, ProviderStatus, overall_status
+from numbroker._reports import OverallStatus, ProviderReport, ProviderStatus, overall_status, status_for
 from numbroker._types import NumberType
 from numbroker.adapters import OwnedPageResult, Provider, ProviderRun
 
@@ -286,16 +283,6 @@ class OwnedResult(BaseModel):
         }
 
 
-def _status_for(error: ProviderError) -> ProviderStatus:
-    if isinstance(error, ProviderTimeoutError):
-        return ProviderStatus.TIMEOUT
-    if isinstance(error, RateLimitedError):
-        return ProviderStatus.RATE_LIMITED
-    if isinstance(error, AuthenticationError):
-        return ProviderStatus.AUTH_ERROR
-    return ProviderStatus.ERROR
-
-
 @dataclass
 class _Portfolio:
     """One read's mutable state."""
@@ -398,7 +385,7 @@ async def stream_owned(
             try:
                 await provider.stream_owned(sink, query=query, run=run_state)
             except ProviderError as exc:
-                status, error, error_type = _status_for(exc), str(exc), type(exc).__name__
+                status, error, error_type = status_for(exc), str(exc), type(exc).__name__
             except PurchaseError as exc:
                 status, error, error_type = ProviderStatus.ERROR, str(exc), type(exc).__name__
             except Exception as exc:

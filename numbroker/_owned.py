@@ -11,7 +11,7 @@ from typing import Any, Final
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator, model_validator
 
-from numbroker._models import _PROVIDER_ID, _sorted_capabilities
+from numbroker._models import _sorted_capabilities, check_provider_id
 from numbroker._money import Money
 from numbroker._phone import Strictness, infer_number_type, parse_e164, validate_country
 from numbroker._types import Capability, NumberType
@@ -220,9 +220,7 @@ class OwnedNumber(BaseModel):
     @field_validator("provider")
     @classmethod
     def _check_provider(cls, value: str) -> str:
-        if not _PROVIDER_ID.fullmatch(value):
-            raise ValueError(f"provider id must match {_PROVIDER_ID.pattern}: {value!r}")
-        return value
+        return check_provider_id(value)
 
     @field_validator("capabilities", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ __all__ = [
     "RankedOffer",
     "SearchResult",
     "overall_status",
+    "status_for",
 ]
 
 
@@ -48,6 +49,19 @@ class ProviderStatus(StrEnum):
     def failed(self) -> bool:
         """True for statuses that mean the provider did not answer fully."""
         return self not in (ProviderStatus.OK, ProviderStatus.EMPTY, ProviderStatus.SKIPPED)
+
+
+def status_for(error: Exception) -> ProviderStatus:
+    """The status a provider that failed with ``error`` is reported with."""
+    from numbroker._exceptions import AuthenticationError, ProviderTimeoutError, RateLimitedError
+
+    if isinstance(error, ProviderTimeoutError):
+        return ProviderStatus.TIMEOUT
+    if isinstance(error, RateLimitedError):
+        return ProviderStatus.RATE_LIMITED
+    if isinstance(error, AuthenticationError):
+        return ProviderStatus.AUTH_ERROR
+    return ProviderStatus.ERROR
 
 
 class OverallStatus(StrEnum):

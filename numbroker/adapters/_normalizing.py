@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio.lowlevel
 from pydantic import ValidationError
@@ -46,9 +46,18 @@ class Normalizer(Protocol):
     def normalize_record(self, record: Any, query: SearchQuery) -> AvailableNumber | RejectedRecord: ...
 
 
-__all__ = ["NORMALIZE_SLICE_SECONDS", "PageResult", "normalize_page", "normalize_record", "record_id", "reject"]
+__all__ = [
+    "NORMALIZE_SLICE_SECONDS",
+    "PageResult",
+    "guarded",
+    "normalize_page",
+    "normalize_record",
+    "record_id",
+    "reject",
+]
 
 logger = logging.getLogger("numbroker.http")
+_T = TypeVar("_T")
 
 NORMALIZE_SLICE_SECONDS = 0.0001
 """CPU time a page's normalization runs before it yields to the event loop (responses waiting to be read)."""
@@ -88,11 +97,19 @@ def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> A
     as ambiguous before the adapter sees it; any error the adapter raises about a record (an
     ``ArithmeticError`` included) rejects that record alone.
     """
+    return guarded(provider, record, lambda: provider._normalize(record, query))
+
+
+def guarded(provider: Normalizer, record: Any, normalize: Callable[[], _T]) -> _T | RejectedRecord:
+    """``normalize()``'s result for ``record``, or the rejection naming field and reason. Never raises.
+
+    What :func:`normalize_record` does for an offer, for any hook that reads one record (an owned number's).
+    """
     path = ambiguous_key(record)
     if path is not None:
         return reject(provider, record, path, None, AMBIGUOUS)
     try:
-        return provider._normalize(record, query)
+        return normalize()
     except FieldError as exc:
         return reject(provider, record, exc.field, exc.value, exc.reason)
     except ValidationError as exc:

@@ -19,18 +19,17 @@ from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
-from pydantic import ValidationError
 
 from numbroker._exceptions import ProviderError, ProviderResponseError
 from numbroker._models import RejectedRecord
 from numbroker._money import FieldError
 from numbroker._owned import OwnedNumber, OwnedQuery
 from numbroker._phone import parse_e164
-from numbroker._redaction import Redactor, _strings
-from numbroker.adapters._json import AMBIGUOUS, ambiguous_key
-from numbroker.adapters._normalizing import NORMALIZE_SLICE_SECONDS, reject
-from numbroker.adapters._paging import Cursor, RawPage, walk_numbered, walk_tokens
+from numbroker._redaction import Redactor, _strings, redact_result
+from numbroker.adapters._normalizing import NORMALIZE_SLICE_SECONDS, guarded
+from numbroker.adapters._paging import Cursor, RawPage, walk_pages
 from numbroker.adapters._stats import ProviderRun, ProviderStats
+from numbroker.adapters._streaming import unexpected
 from numbroker.events import PageFetched, notify
 
 __all__ = ["OwnedPageResult", "OwnedSink", "holds_owned", "normalize_owned_record", "stream_owned"]
@@ -87,15 +86,7 @@ class OwnedLister(Protocol):
 def _redact(redactor: Redactor, result: OwnedNumber | RejectedRecord, id_field: str | None) -> Any:
     """An owned number with any echoed secret masked; one whose id shows a secret becomes a rejected record."""
     if isinstance(result, RejectedRecord):
-        if not redactor.shows_secret(repr((result.offer_id, result.value, result.reason))):
-            return result
-        return result.model_copy(
-            update={
-                "offer_id": redactor.redact(result.offer_id) if result.offer_id is not None else None,
-                "value": redactor.redact_truncated(result.value) if result.value is not None else None,
-                "reason": redactor.redact(result.reason),
-            }
-        )
+        return redact_result(redactor, result)
     if redactor.shows_secret(result.provider_number_id):
         return RejectedRecord(
             provider=result.provider,
@@ -124,37 +115,12 @@ def _redact(redactor: Redactor, result: OwnedNumber | RejectedRecord, id_field: 
 
 def normalize_owned_record(provider: OwnedLister, record: Any, query: OwnedQuery) -> OwnedNumber | RejectedRecord:
     """One raw owned-list record: an owned number, or a rejection naming field and reason. Never raises."""
-    path = ambiguous_key(record)
-    result: OwnedNumber | RejectedRecord
-    if path is not None:
-        result = reject(provider, record, path, None, AMBIGUOUS)  # type: ignore[arg-type]
-    else:
-        try:
-            result = provider._normalize_owned(record, query)
-        except FieldError as exc:
-            result = reject(provider, record, exc.field, exc.value, exc.reason)  # type: ignore[arg-type]
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            loc = ".".join(str(p) for p in error["loc"]) or None
-            result = reject(provider, record, loc, error.get("input"), error["msg"])  # type: ignore[arg-type]
-        except ArithmeticError as exc:
-            reason = f"a value of the record cannot be computed with ({type(exc).__name__})"
-            result = reject(provider, record, None, None, reason)  # type: ignore[arg-type]
-        except Exception as exc:
-            logger.warning("%s: unexpected owned-record shape (%s)", provider.id, type(exc).__name__)
-            reason = f"unexpected record shape: {type(exc).__name__}: {exc}"
-            result = reject(provider, record, None, None, reason)  # type: ignore[arg-type]
+    result = guarded(provider, record, lambda: provider._normalize_owned(record, query))  # type: ignore[arg-type]
     redactor = provider._owned_redactor()
     if redactor is None:
         return result
     redacted: OwnedNumber | RejectedRecord = _redact(redactor, result, provider.wire_fields.get("provider_number_id"))
     return redacted
-
-
-def _unexpected(exc: Exception) -> str:
-    if isinstance(exc, FieldError):
-        return f"unexpected owned-list page: {exc.field or 'body'}: {exc.reason}"
-    return f"unexpected owned-list page: {type(exc).__name__}: {str(exc)[:300]}"
 
 
 async def stream_owned(
@@ -210,22 +176,18 @@ async def stream_owned(
             raise
         except Exception as exc:
             logger.warning("%s: unexpected error reading an owned-list page (%s)", provider.id, type(exc).__name__)
-            raise ProviderResponseError(provider.id, _unexpected(exc)) from None
+            raise ProviderResponseError(provider.id, unexpected(exc, "owned-list page")) from None
 
-    if provider.owned_paging == "numbered":
-        await walk_numbered(
-            fetch,
-            deliver,
-            run.stats,
-            per_page=provider.owned_per_page,
-            max_pages=provider.owned_max_pages,
-            concurrency=provider.page_concurrency,
-            provider_id=provider.id,
-        )
-    elif provider.owned_paging == "token":
-        await walk_tokens(fetch, deliver, run.stats, provider_id=provider.id, max_pages=provider.owned_max_pages)
-    else:
-        await deliver(await fetch(None), 1)
+    await walk_pages(
+        provider.owned_paging,
+        fetch,
+        deliver,
+        run.stats,
+        per_page=provider.owned_per_page,
+        max_pages=provider.owned_max_pages,
+        concurrency=provider.page_concurrency,
+        provider_id=provider.id,
+    )
     return run.stats
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,8 +28,13 @@ PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "VONAGE_",
 STATUS = {"active": "active", "pending_release": "pending_release"}
 
 
+EMPTY_HOME = tempfile.mkdtemp(prefix="numbroker-owned-cli-")
+"""The data directory the runs see: no default ledger in it unless a test puts one there."""
+
+
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    base["XDG_DATA_HOME"] = EMPTY_HOME
     return subprocess.run(
         [sys.executable, "-m", "numbroker", "owned", *args],
         env={**base, **(env or {})},
@@ -181,6 +187,14 @@ def test_no_secret_in_any_output(served: tuple[Sandbox, dict[str, str]]) -> None
     for fmt in ("json", "ndjson", "csv", "table"):
         done = run("--format", fmt, env=env)
         assert not any(s in done.stdout + done.stderr for s in secrets)
+
+
+def test_the_default_ledger_is_read_when_it_exists(served: tuple[Sandbox, dict[str, str]], tmp_path: Path) -> None:
+    _, env = served
+    ledger = open_ledger(tmp_path / "numbroker" / "ledger.sqlite3")
+    ledger.close()
+    done = run("--format", "json", env={**env, "XDG_DATA_HOME": str(tmp_path)})
+    assert json.loads(done.stdout)["reconciliation"]["not_in_ledger"] == {"vobiz": 130}
 
 
 def test_sandbox_runs_with_no_account_and_reads_no_ledger(tmp_path: Path) -> None:

@@ -284,13 +284,7 @@ class VobizProvider(Provider):
         exclude = self._exclude_term(query)
         if exclude is not None:
             params["exclude"] = exclude
-        response = await self._inventory(params)
-        try:
-            page = _VobizPage.model_validate(self._json(response))
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in error["loc"]) or "body"
-            raise ProviderResponseError(self.id, f"unexpected inventory envelope: {where}: {error['msg']}") from None
+        page = self._page(await self._inventory(params), "unexpected inventory envelope")
         # Page-number paging is only sound if the vendor pages the way we asked (per_page/limit drift).
         if page.page is not None and page.page != number:
             raise ProviderResponseError(self.id, f"asked for page {number}, got page {page.page}; paging stopped")
@@ -306,6 +300,15 @@ class VobizProvider(Provider):
                 "numbered paging would skip records, so it stopped",
             )
         return RawPage(records=page.items, total=page.total)
+
+    def _page(self, response: httpx.Response, what: str) -> _VobizPage:
+        """The list envelope of ``response``; a body that is not one raises ``what`` and where it went wrong."""
+        try:
+            return _VobizPage.model_validate(self._json(response))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in error["loc"]) or "body"
+            raise ProviderResponseError(self.id, f"{what}: {where}: {error['msg']}") from None
 
     # -- normalization -----------------------------------------------------------------------------
 
@@ -417,12 +420,9 @@ class VobizProvider(Provider):
         if query.view is OwnedView.ACCOUNT and self._auth_id.startswith("MA_"):
             # Documented default for master accounts, absent from the SDK: asked for explicitly.
             params["include_subaccounts"] = "true"
-        try:
-            page = _VobizPage.model_validate(self._json(await self._get(self._owned_url(query), params=params)))
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in error["loc"]) or "body"
-            raise ProviderResponseError(self.id, f"owned numbers page {number}: unexpected envelope: {where}") from None
+        page = self._page(
+            await self._get(self._owned_url(query), params=params), f"owned numbers page {number}: unexpected envelope"
+        )
         if page.page is not None and page.page != number:
             raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {page.page}")
         return RawPage(records=page.items, total=page.total)

@@ -72,7 +72,7 @@ from numbroker.sandbox import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from starlette.datastructures import QueryParams
     from starlette.requests import Request
@@ -341,26 +341,35 @@ class _Vobiz:
         )
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
+        return self._numbers_page(request, self._account_numbers)
+
+    async def partner_numbers(self, request: Request, context: RequestContext) -> Reply:
+        return self._numbers_page(request, self._customer_numbers, account_auth_id=self.auth_id)
+
+    def _numbers_page(
+        self, request: Request, choose: Callable[[Request], list[dict[str, Any]] | Reply], **extra: Any
+    ) -> Reply:
+        """One page of the numbers ``choose`` picks for ``request`` (an owned list or a partner view)."""
         if (denied := self._denied(request)) is not None:
             return denied
         paging = self._paging(request, 20)
         if isinstance(paging, Reply):
             return paging
         page, per_page = paging
+        numbers = choose(request)
+        if isinstance(numbers, Reply):
+            return numbers
+        result = self.sandbox.numbered_page(numbers, page=page, per_page=per_page)
+        body = {"items": list(result.items), "page": page, "per_page": per_page, "total": result.total, **extra}
+        return Reply(200, body, faults=[result.fault] if result.fault else [])
+
+    def _account_numbers(self, request: Request) -> list[dict[str, Any]]:
         listed = self.sandbox.listed(self.numbers, lambda number: number["e164"])
         if request.query_params.get("include_subaccounts", "true").lower() == "false":
             listed = [number for number in listed if number.get("account_id") == self.auth_id]
-        result = self.sandbox.numbered_page(listed, page=page, per_page=per_page)
-        body = {"items": list(result.items), "page": page, "per_page": per_page, "total": result.total}
-        return Reply(200, body, faults=[result.fault] if result.fault else [])
+        return listed
 
-    async def partner_numbers(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        paging = self._paging(request, 20)
-        if isinstance(paging, Reply):
-            return paging
-        page, per_page = paging
+    def _customer_numbers(self, request: Request) -> list[dict[str, Any]] | Reply:
         customer = request.path_params.get("customer")
         if customer is None:
             numbers = [number for customer_numbers in self.partner.values() for number in customer_numbers]
@@ -369,16 +378,7 @@ class _Vobiz:
         else:
             return _envelope(self.sandbox, 404, f"Customer account {customer} not found")
         search = request.query_params.get("search") or ""
-        numbers = [number for number in numbers if search in number["e164"]]
-        result = self.sandbox.numbered_page(numbers, page=page, per_page=per_page)
-        body = {
-            "items": list(result.items),
-            "page": page,
-            "per_page": per_page,
-            "total": result.total,
-            "account_auth_id": self.auth_id,
-        }
-        return Reply(200, body, faults=[result.fault] if result.fault else [])
+        return [number for number in numbers if search in number["e164"]]
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox

@@ -22,7 +22,7 @@ from numbroker import (
 )
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.vobiz import VobizProvider
-from numbroker_providers.vobiz.sandbox import CUSTOMERS, DEFAULT_AUTH_ID, SUB_ACCOUNTS, create_app
+from numbroker_providers.vobiz.sandbox import CUSTOMERS, DEFAULT_AUTH_ID, DEFAULT_OWNED, SUB_ACCOUNTS, create_app
 
 STATUSES = {"active": "active", "pending_release": "pending_release"}
 
@@ -172,7 +172,7 @@ def test_what_vobiz_can_do_after_purchase() -> None:
 
 
 def test_renewal_dates_are_relative_to_the_sandbox_start() -> None:
-    sandbox = create_app(seed=1)
+    sandbox = create_app(seed=1, owned=DEFAULT_OWNED)
     soon = datetime.now(UTC) + timedelta(days=14)
     due = [i for i in sandbox.options["owned"] if i["next_billing_date"] and i["next_billing_date"] <= soon.isoformat()]
     assert due  # the guide's 14-day check always has something to flag
