@@ -6,7 +6,6 @@ Every error a caller can meet is a :class:`NumbrokerError`::
     ├── ConfigurationError(NumbrokerError, ValueError)     bad arguments, query, base URL or id
     │   └── MissingCredentialsError                        names the keyword argument and the env var
     ├── UnknownProviderError(NumbrokerError, LookupError)  registry miss; lists the known ids
-    ├── UnsupportedQueryError(NumbrokerError)              a provider cannot honour a filter at all
     ├── IncompleteSearchError(NumbrokerError)              strict mode: a provider failed (carries the result;
     │                                                      defined in ``_reports`` beside the result it carries)
     ├── ProviderError(NumbrokerError)                      .provider (id) on every instance
@@ -25,10 +24,19 @@ Every error a caller can meet is a :class:`NumbrokerError`::
     │   ├── ProviderConnectionError(ProviderError, ConnectionError)  connection failed or dropped
     │   └── ProviderResponseError                          unparseable or oversized body, runaway paging
     └── PurchaseError(NumbrokerError)                      buy-cheapest refusals that are not vendor errors
+        └── LedgerError                                    the purchase ledger cannot be opened, read or written
+            └── LedgerBusyError                            another run holds the account's purchaser lock; .holder
+                                                           (both in :mod:`numbroker.ledger`, beside the ledger)
+
+One error stands outside the tree, because a search's caller never meets it: adapter authors raise it for
+a vendor's value the model cannot use, and the provider turns it into a :class:`~numbroker.RejectedRecord`::
+
+    FieldError(ValueError)                                 .field, .value and .reason of the rejection
 
 Messages start with the provider id, bodies are truncated, and credentials are
 redacted before they reach any message (see ``Provider.redact``).
-Every error survives pickling.
+Every error survives pickling. ``tests/test_exceptions.py`` reads the drawings above and checks them
+against the classes, so they cannot drift.
 
 This module imports nothing from numbroker, so every other module may import it.
 """
@@ -43,6 +51,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "DebitFailedError",
+    "FieldError",
     "InsufficientFundsError",
     "MissingCredentialsError",
     "NotFoundError",
@@ -59,7 +68,6 @@ __all__ = [
     "RateLimitedError",
     "ReservationRequiredError",
     "UnknownProviderError",
-    "UnsupportedQueryError",
 ]
 
 _H = TypeVar("_H", bound="ProviderHTTPError")
@@ -96,10 +104,6 @@ class UnknownProviderError(NumbrokerError, LookupError):
     """Raised when a provider id is not registered; the message lists the known ids."""
 
 
-class UnsupportedQueryError(NumbrokerError):
-    """Raised when a provider is asked to apply a filter it cannot apply, natively or client-side."""
-
-
 class PurchaseError(NumbrokerError):
     """Raised when a purchase cannot be planned or started (not a vendor refusal)."""
 
@@ -124,6 +128,8 @@ class ProviderHTTPError(ProviderError):
         body: the response body, truncated to ``BODY_LIMIT`` characters and redacted.
         headers: the response headers, names lower-cased.
         request_id: the vendor's request id, when its error envelope gives one.
+        vendor_code: the vendor's own error code, when its adapter reads one from the error body.
+        vendor_message: the vendor's own account of the failure, as its adapter reads it from the body.
     """
 
     def __init__(
@@ -135,12 +141,16 @@ class ProviderHTTPError(ProviderError):
         body: str = "",
         headers: Mapping[str, str] | None = None,
         request_id: str | None = None,
+        vendor_code: str | None = None,
+        vendor_message: str | None = None,
     ) -> None:
         super().__init__(provider, message)
         self.status_code = status_code
         self.body = body[:BODY_LIMIT]
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.request_id = request_id
+        self.vendor_code = vendor_code
+        self.vendor_message = vendor_message
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_http_error, (type(self), self.provider, self.detail, self._state()))
@@ -151,6 +161,8 @@ class ProviderHTTPError(ProviderError):
             "body": self.body,
             "headers": self.headers,
             "request_id": self.request_id,
+            "vendor_code": self.vendor_code,
+            "vendor_message": self.vendor_message,
         }
 
     def recast(self, cls: type[_H], message: str | None = None) -> _H:
@@ -220,9 +232,20 @@ class RateLimitedError(ProviderHTTPError):
         body: str = "",
         headers: Mapping[str, str] | None = None,
         request_id: str | None = None,
+        vendor_code: str | None = None,
+        vendor_message: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(provider, message, status_code=status_code, body=body, headers=headers, request_id=request_id)
+        super().__init__(
+            provider,
+            message,
+            status_code=status_code,
+            body=body,
+            headers=headers,
+            request_id=request_id,
+            vendor_code=vendor_code,
+            vendor_message=vendor_message,
+        )
         self.retry_after = retry_after
 
     def _state(self) -> dict[str, Any]:
@@ -252,6 +275,20 @@ class ProviderConnectionError(ProviderError, ConnectionError):
 
 class ProviderResponseError(ProviderError):
     """Raised when a response cannot be used: unparseable, wrongly shaped, oversized, or looping pages."""
+
+
+class FieldError(ValueError):
+    """A wire value that cannot be turned into what the model needs.
+
+    Raised by the converters; adapters let it propagate and the provider base class turns it
+    into a :class:`~numbroker.RejectedRecord` naming the field, the value and the reason.
+    """
+
+    def __init__(self, reason: str, *, field: str | None = None, value: object = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+        self.value = value
 
 
 def validation_summary(exc: Exception) -> str:

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, field_serializer, field_validator
 
+from numbroker._exceptions import FieldError
 from numbroker._iso4217 import ISO_4217_CODES
 
 __all__ = [
@@ -117,20 +118,6 @@ def _out_of_range(value: OutOfRangeNumber, field: str | None) -> FieldError:
         field=field,
         value=value,
     )
-
-
-class FieldError(ValueError):
-    """A wire value that cannot be turned into what the model needs.
-
-    Raised by the converters; adapters let it propagate and the provider base class turns it
-    into a :class:`~numbroker.RejectedRecord` naming the field, the value and the reason.
-    """
-
-    def __init__(self, reason: str, *, field: str | None = None, value: object = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field
-        self.value = value
 
 
 def _finite_non_negative(value: Decimal, raw: object, field: str | None) -> Decimal:
@@ -250,6 +237,13 @@ def decimal_from_scaled_int(
     for value, name in ((amount, field), (exponent, exp_field)):
         if isinstance(value, OutOfRangeNumber):
             raise _out_of_range(value, name)
+    whole = _integer_amount(amount, field)
+    power = _exponent(exponent, exp_field)
+    return check_price(_amount_digits(whole, field).scaleb(power, context=_WIRE), amount, field=field)
+
+
+def _integer_amount(amount: object, field: str | None) -> int | str:
+    """``amount`` if it is an int (bool is not) or a string of ASCII digits with an optional sign."""
     if isinstance(amount, bool) or not isinstance(amount, int | str):
         raise FieldError(
             f"expected an integer amount, got {type(amount).__name__}: {_short(amount)!r}",
@@ -258,22 +252,31 @@ def decimal_from_scaled_int(
         )
     if isinstance(amount, str) and not (len(amount) <= MAX_TEXT_LENGTH and _INTEGER_TEXT.fullmatch(amount.strip())):
         raise FieldError(f"expected an integer amount, got {_short(amount)!r}", field=field, value=_short(amount))
+    return amount
+
+
+def _exponent(exponent: object, field: str | None) -> int:
+    """An int exponent within ±:data:`MAX_EXPONENT` (bool is not an int here)."""
     if isinstance(exponent, bool) or not isinstance(exponent, int):
-        raise FieldError(
-            f"expected an integer exponent, got {_short(exponent)!r}", field=exp_field, value=_short(exponent)
-        )
+        raise FieldError(f"expected an integer exponent, got {_short(exponent)!r}", field=field, value=_short(exponent))
     if abs(exponent) > MAX_EXPONENT:
         shown = exponent if abs(exponent) < 10**20 else _short(str(exponent))
-        raise FieldError(f"exponent out of range: at most ±{MAX_EXPONENT}, got {shown}", field=exp_field, value=shown)
-    if isinstance(amount, int) and abs(amount) >= 10**MAX_AMOUNT_DIGITS:
-        raise FieldError(
-            f"amount out of range: at most {MAX_AMOUNT_DIGITS} digits", field=field, value=_short(str(amount))
-        )
-    text = amount.strip() if isinstance(amount, str) else None
-    if text is not None and len(text.lstrip("+-").lstrip("0")) > MAX_AMOUNT_DIGITS:
+        raise FieldError(f"exponent out of range: at most ±{MAX_EXPONENT}, got {shown}", field=field, value=shown)
+    return exponent
+
+
+def _amount_digits(amount: int | str, field: str | None) -> Decimal:
+    """The integer amount as a Decimal, at most :data:`MAX_AMOUNT_DIGITS` digits (leading zeros aside)."""
+    if isinstance(amount, int):
+        if abs(amount) >= 10**MAX_AMOUNT_DIGITS:
+            raise FieldError(
+                f"amount out of range: at most {MAX_AMOUNT_DIGITS} digits", field=field, value=_short(str(amount))
+            )
+        return Decimal(amount)
+    text = amount.strip()
+    if len(text.lstrip("+-").lstrip("0")) > MAX_AMOUNT_DIGITS:
         raise FieldError(f"amount out of range: at most {MAX_AMOUNT_DIGITS} digits", field=field, value=_short(amount))
-    base = Decimal(text if text is not None else amount)
-    return check_price(base.scaleb(exponent, context=_WIRE), amount, field=field)
+    return Decimal(text)
 
 
 def validate_currency(code: object, *, field: str | None = None) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, phonenumberutil
 
-from numbroker._money import FieldError
+from numbroker._exceptions import FieldError
 from numbroker._types import NumberType
 
 __all__ = ["ParsedNumber", "Strictness", "infer_number_type", "parse_e164", "same_number", "validate_country"]
@@ -21,6 +21,7 @@ Strictness = Literal["valid", "possible"]
 
 _SEPARATORS = re.compile(r"[\s().\-/]")
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_NUMBER_TEXT = re.compile(r"\+?[0-9]+")
 
 _TYPE_MAP: dict[int, NumberType] = {
     PhoneNumberType.FIXED_LINE: NumberType.LOCAL,
@@ -112,61 +113,96 @@ def parse_e164(
     Raises:
         FieldError: the number is not a string, cannot be parsed, is not valid, or disagrees with ``country``.
     """
+    text = _number_text(raw, field)
+    if strictness == "valid" and country is not None:
+        canonical = _canonical_valid(text, country)
+        if canonical is not None:
+            return canonical
+    number = _parse(text, raw, country, field)
+    if strictness == "valid":
+        region, kind = _valid_region(number, raw, country, field)
+    else:
+        region, kind = _possible_region(number, raw, country, field), None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not _E164.fullmatch(e164):  # pragma: no cover - phonenumbers never builds longer numbers
+        raise FieldError(f"not representable as E.164: {raw!r}", field=field, value=raw)
+    return ParsedNumber(e164=e164, region=region, number=number, kind=kind)
+
+
+def _number_text(raw: object, field: str) -> str:
+    """``raw`` without separators, ``00`` read as ``+``: ASCII digits after an optional ``+``, or a FieldError."""
     if not isinstance(raw, str):
         raise FieldError(f"expected a phone number string, got {type(raw).__name__}: {raw!r}", field=field, value=raw)
     text = _SEPARATORS.sub("", raw)
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not text or not re.fullmatch(r"\+?[0-9]+", text):  # ASCII digits only (a fullwidth digit is not one)
+    if not _NUMBER_TEXT.fullmatch(text):  # ASCII digits only (a fullwidth digit is not one)
         raise FieldError(f"not a phone number: {raw!r}", field=field, value=raw)
-    if strictness == "valid" and country is not None and _E164.fullmatch(text):
-        quick = _split_canonical(text)
-        if quick is not None:
-            quick_kind = _type_for_region(quick, country)
-            if quick_kind != PhoneNumberType.UNKNOWN:
-                return ParsedNumber(e164=text, region=country, number=quick, kind=quick_kind)
+    return text
+
+
+def _canonical_valid(text: str, country: str) -> ParsedNumber | None:
+    """Canonical E.164 that is valid in ``country``, read without the general parser; None: let the parser decide."""
+    if not _E164.fullmatch(text):
+        return None
+    number = _split_canonical(text)
+    if number is None:
+        return None
+    kind = _type_for_region(number, country)
+    if kind == PhoneNumberType.UNKNOWN:
+        return None
+    return ParsedNumber(e164=text, region=country, number=number, kind=kind)
+
+
+def _parse(text: str, raw: object, country: str | None, field: str) -> phonenumbers.PhoneNumber:
+    """Read ``text`` with phonenumbers: international with ``+``, else national in ``country`` (or with ``+`` added)."""
     try:
         if text.startswith("+"):
-            number = phonenumbers.parse(text, None)
-        elif country is not None:
-            number = phonenumbers.parse(text, country)
-        else:
-            number = phonenumbers.parse("+" + text, None)
+            return phonenumbers.parse(text, None)
+        if country is not None:
+            return phonenumbers.parse(text, country)
+        return phonenumbers.parse("+" + text, None)
     except NumberParseException as exc:
         raise FieldError(f"cannot parse phone number {raw!r}: {exc}", field=field, value=raw) from None
-    kind: int | None = None
-    if strictness == "valid":
-        if country is not None:
-            kind = _type_for_region(number, country)
-            if kind == PhoneNumberType.UNKNOWN:
-                if phonenumbers.is_valid_number(number):
-                    other = phonenumbers.region_code_for_number(number)
-                    raise FieldError(
-                        f"number {raw!r} belongs to {other}, not to the stated country {country}",
-                        field=field,
-                        value=raw,
-                    )
-                raise FieldError(f"not a valid {country} number: {raw!r}", field=field, value=raw)
-            region: str | None = country
-        else:
-            if not phonenumbers.is_valid_number(number):
-                raise FieldError(f"not a valid phone number: {raw!r}", field=field, value=raw)
-            region = phonenumbers.region_code_for_number(number)
-    else:
-        if not phonenumbers.is_possible_number(number):
-            raise FieldError(f"not a possible phone number: {raw!r}", field=field, value=raw)
-        regions = phonenumbers.region_codes_for_country_code(number.country_code or 0)
-        if country is not None and country not in regions:
-            raise FieldError(
-                f"number {raw!r} (+{number.country_code}) cannot belong to the stated country {country}",
-                field=field,
-                value=raw,
-            )
-        region = country if country is not None else (regions[0] if len(regions) == 1 else None)
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if not _E164.fullmatch(e164):  # pragma: no cover - phonenumbers never builds longer numbers
-        raise FieldError(f"not representable as E.164: {raw!r}", field=field, value=raw)
-    return ParsedNumber(e164=e164, region=region, number=number, kind=kind)
+
+
+def _valid_region(
+    number: phonenumbers.PhoneNumber, raw: object, country: str | None, field: str
+) -> tuple[str | None, int | None]:
+    """The region of a number that must be valid (in ``country`` when given) and its type there, if computed."""
+    if country is None:
+        if not phonenumbers.is_valid_number(number):
+            raise FieldError(f"not a valid phone number: {raw!r}", field=field, value=raw)
+        return phonenumbers.region_code_for_number(number), None
+    kind = _type_for_region(number, country)
+    if kind != PhoneNumberType.UNKNOWN:
+        return country, kind
+    if phonenumbers.is_valid_number(number):
+        other = phonenumbers.region_code_for_number(number)
+        raise FieldError(
+            f"number {raw!r} belongs to {other}, not to the stated country {country}", field=field, value=raw
+        )
+    raise FieldError(f"not a valid {country} number: {raw!r}", field=field, value=raw)
+
+
+def _possible_region(number: phonenumbers.PhoneNumber, raw: object, country: str | None, field: str) -> str | None:
+    """The region of a number that need only be possible.
+
+    That is ``country``, which its calling code must serve, else the one region of its calling code (None
+    when the code serves several).
+    """
+    if not phonenumbers.is_possible_number(number):
+        raise FieldError(f"not a possible phone number: {raw!r}", field=field, value=raw)
+    regions = phonenumbers.region_codes_for_country_code(number.country_code or 0)
+    if country is None:
+        return regions[0] if len(regions) == 1 else None
+    if country not in regions:
+        raise FieldError(
+            f"number {raw!r} (+{number.country_code}) cannot belong to the stated country {country}",
+            field=field,
+            value=raw,
+        )
+    return country
 
 
 def infer_number_type(parsed: ParsedNumber) -> NumberType:

@@ -32,8 +32,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from numbroker._exceptions import ConfigurationError, validation_summary
-from numbroker._money import FieldError, Money, decimal_from_json_number, decimal_from_string, validate_currency
+from numbroker._exceptions import ConfigurationError, FieldError, validation_summary
+from numbroker._money import Money, decimal_from_json_number, decimal_from_string, validate_currency
 
 __all__ = [
     "CONVERSION_DIGITS",

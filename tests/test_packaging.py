@@ -1,4 +1,4 @@
-"""The installed distribution: two import packages, no top-level `providers`, typed."""
+"""The installed distribution: two import packages, no top-level `providers`, typed, no development tools."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import importlib
 import importlib.metadata
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 import numbroker
 from numbroker._registry import BUILTIN_PROVIDERS
@@ -51,3 +54,24 @@ def test_core_has_no_vendor_knowledge() -> None:
         text = source.read_text().lower()
         for vendor in ("vobiz", "messagebird", "bird.com", "identitycall", "telnyx"):
             assert vendor not in text, f"{source.name} mentions {vendor}"
+
+
+def test_development_tools_are_a_dependency_group_not_a_published_extra() -> None:
+    """The tools are the `dev` group (PEP 735): not in the published metadata, yet installed here beside the package."""
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    group = [Requirement(text) for text in pyproject["dependency-groups"]["dev"]]
+    published = importlib.metadata.metadata("numbroker")
+
+    assert "dev" not in pyproject["project"]["optional-dependencies"]
+    assert "dev" not in (published.get_all("Provides-Extra") or [])
+    assert not [r for r in published.get_all("Requires-Dist") or [] if "pytest" in r or "mypy" in r]
+    assert {"numbroker", "pytest", "trio", "hypothesis", "mypy", "ruff", "pycountry", "import-linter"} == {
+        r.name for r in group
+    }
+    assert {"cli", "postgres"} == next(r.extras for r in group if r.name == "numbroker")
+    for requirement in group:  # this environment was installed from the group, extras and all
+        assert requirement.specifier.contains(importlib.metadata.version(requirement.name)), requirement
+    for extra in ("cli", "postgres"):
+        for text in pyproject["project"]["optional-dependencies"][extra]:
+            name = Requirement(text).name
+            assert importlib.metadata.version(name), name

@@ -78,8 +78,11 @@ EXPECTED = {
 """Users' names: the data, searching and ranking, buying, the registry and every error a caller may catch."""
 
 KIT = {
+    "Connection",
     "Cursor",
+    "ErrorEnvelope",
     "FieldError",
+    "OwnedEntry",
     "OwnedPage",
     "OwnedPageResult",
     "PageResult",
@@ -92,6 +95,7 @@ KIT = {
     "RateLimit",
     "RawPage",
     "RetryPolicy",
+    "Tagged",
     "check_base_url",
     "decimal_from_json_number",
     "decimal_from_scaled_int",

@@ -39,7 +39,10 @@ def test_quickstart_commands_are_the_two_ci_runs() -> None:
 
     assert search.startswith("python3 -m venv .venv && .venv/bin/pip install -e '.[cli]' && ")
     assert search.endswith("numbroker search --sandbox --country US")
-    assert tests == "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
+    assert tests == (
+        "python3 -m venv .venv && .venv/bin/pip install -q 'pip>=25.1' && .venv/bin/pip install -e . --group dev"
+        " && .venv/bin/pytest"
+    )
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert "readme_command quickstart-search" in ci and "readme_command quickstart-test" in ci
     assert f'test_cmd="{tests}"' in ci

@@ -1,13 +1,15 @@
 """A provider's connection to its vendor: the client, auth, redaction, send and bounded receive, retries.
 
-A :class:`~numbroker.Provider` *has* one :class:`Connection`. The connection owns the HTTP client (or
-borrows an injected one and leaves it open), adds the vendor's auth headers to every request, redacts
-the provider's secrets from what it logs and raises, sends each request under the provider's rate limit
-and the search's in-flight limit, reads the body with a size cap that holds after decompression (a
-compression bomb never inflates), maps error statuses onto the error tree and retries idempotent GETs
-(honouring ``Retry-After`` and the deadline). What a request does for a search (a request counted, a
-retry counted, an event) is recorded on the :class:`~numbroker.adapters.ProviderRun` passed with it: nothing
-is ambient.
+A :class:`~numbroker.adapters.Provider` *has* one :class:`Connection`, ``provider.connection``, and an
+adapter makes every request through it: ``self.connection.get(self.connection.url("numbers"), params=...)``,
+``self.connection.post(url, json=...)``, ``self.connection.json(response)``. The connection owns the HTTP
+client (or borrows an injected one and leaves it open), adds the vendor's auth headers to every request,
+redacts the provider's secrets from what it logs and raises, sends each request under the provider's rate
+limit and the search's in-flight limit, reads the body with a size cap that holds after decompression (a
+compression bomb never inflates), maps error statuses onto the error tree (reading the vendor's error
+envelope with the adapter's reader) and retries idempotent GETs (honouring ``Retry-After`` and the
+deadline). What a request does for a search (a request counted, a retry counted, an event) is recorded on
+the run of the search the calling task belongs to (:func:`~numbroker.adapters._stats.current_run`).
 """
 
 from __future__ import annotations
@@ -28,16 +30,23 @@ from numbroker._exceptions import (
     ConfigurationError,
     ProviderConnectionError,
     ProviderError,
+    ProviderHTTPError,
     ProviderResponseError,
     ProviderTimeoutError,
 )
 from numbroker._inputs import check_count, check_seconds
-from numbroker._redaction import LIBRARY_LOGS, Redactor
-from numbroker.adapters._http_errors import error_for_status
+from numbroker._redaction import LIBRARY_LOGS, Redactor, check_secret_length
+from numbroker.adapters._http_errors import (
+    ErrorEnvelope,
+    error_for_status,
+    error_json,
+    read_error_envelope,
+    retry_after_header,
+)
 from numbroker.adapters._json import loads
 from numbroker.adapters._rate_limit import RateLimit, RateLimiter
 from numbroker.adapters._retry import RetryPolicy
-from numbroker.adapters._stats import ProviderRun
+from numbroker.adapters._stats import ProviderRun, current_run
 from numbroker.events import RequestFinished, RetryScheduled, SearchEvent, notify
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "Connection", "request_id"]
@@ -50,6 +59,9 @@ DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 DEFAULT_TIMEOUT = 15.0
 """Seconds one HTTP request may take (connect, read, write, pool) before it times out."""
+
+_ERROR_TEXT = 2000
+"""How much of an error body is read for its message (redacted before it is cut)."""
 
 
 @functools.cache
@@ -66,10 +78,11 @@ async def _once(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
 
-def request_id(response: httpx.Response) -> str | None:
-    """The vendor's request id from the usual response headers, if any."""
+def request_id(response: httpx.Response | Mapping[str, str]) -> str | None:
+    """The vendor's request id from the usual headers of a response (or of its headers, names lower-cased)."""
+    headers = response.headers if isinstance(response, httpx.Response) else response
     for name in ("x-request-id", "request-id", "x-correlation-id"):
-        value: str | None = response.headers.get(name)
+        value: str | None = headers.get(name)
         if value:
             return value[:200]
     return None
@@ -89,6 +102,7 @@ class Connection:
         retry: how idempotent GETs are retried.
         max_response_bytes: cap on one response body, after decompression.
         redactor: the provider's secrets (credentials, auth header tokens); each is also redacted from every log.
+        echoed: True once a 2xx answer showed a secret (in any form): from then on offers and receipts are checked.
     """
 
     def __init__(
@@ -104,11 +118,15 @@ class Connection:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         rate_limit: RateLimit | None = None,
         max_connections: int = 16,
-        retry_after: Callable[[httpx.Response], float | None] | None = None,
+        retry_after: Callable[[httpx.Response], float | None] = retry_after_header,
+        error_envelope: Callable[[Any, Mapping[str, str]], ErrorEnvelope] = lambda body, headers: read_error_envelope(
+            body
+        ),
     ) -> None:
         """Set up the connection; the client is created on first use unless ``http_client`` is given.
 
-        ``retry_after`` reads the seconds a 429 asks to wait (default: its ``Retry-After`` header).
+        ``retry_after`` reads the seconds a 429 asks to wait (default: its ``Retry-After`` header);
+        ``error_envelope`` reads an error answer's JSON body and (redacted) headers (default: the common shapes).
 
         Raises:
             ConfigurationError: both ``http_client`` and ``transport`` were given, the timeout is not a
@@ -122,8 +140,10 @@ class Connection:
         self.retry = retry or RetryPolicy()
         self.max_response_bytes = check_count("max_response_bytes", max_response_bytes)
         self.redactor = Redactor(on_add=LIBRARY_LOGS.add)
+        self.echoed = False
         self._auth_headers = auth_headers
         self._retry_after = retry_after
+        self._error_envelope = error_envelope
         self._own_client = http_client is None
         self._client = http_client
         self._transport = transport
@@ -131,8 +151,6 @@ class Connection:
         self._rate_limiter = RateLimiter(rate_limit) if rate_limit else None
         self._closed = False
         self._auth_seen: set[str] = set()
-        self.echoed = False
-        """True once a 2xx answer showed a secret (in any form): from then on offers and receipts are checked."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -165,32 +183,59 @@ class Connection:
         """The base URL with each segment URL-quoted and appended as a path segment."""
         return self.base_url + "".join("/" + quote(s, safe="") for s in segments)
 
-    def redact(self, text: str) -> str:
-        """``text`` with every secret of this provider (in every escaped form) replaced by ``***``."""
-        return self.redactor.redact(text)
+    async def get(self, url: str, *, params: Any = None, sent: anyio.Event | None = None) -> httpx.Response:
+        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline.
+
+        ``sent``, when given, is set as the request is handed to the transport (past the rate limit and the
+        search's in-flight limit): a caller that must have this request leave before another one (a price
+        list fetched alongside a search, say) waits for it instead of for the answer.
+        """
+        return await self.with_retries(lambda: self.send("GET", url, params=params, sent=sent))
+
+    async def post(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST once, with a JSON body (``json=``) or a form-encoded one (``data=``). Never retried.
+
+        ``data`` is sent as ``application/x-www-form-urlencoded``; ``headers`` are sent besides the auth
+        headers. A purchase's outcome must be confirmed, never guessed, so a POST is not repeated.
+
+        Raises:
+            ConfigurationError: both ``json`` and ``data`` were given.
+        """
+        if json is not None and data is not None:
+            raise ConfigurationError(f"{self.provider_id}: a POST sends json or data, not both")
+        return await self.send("POST", url, json=json, data=data, headers=headers)
 
     def json(self, response: httpx.Response) -> Any:
         """Parse a response body as JSON with Decimal numbers (see :func:`numbroker.adapters._json.loads`)."""
         return loads(self.provider_id, response.content)
 
-    async def get(
-        self, url: str, *, params: Any = None, sent: anyio.Event | None = None, run: ProviderRun | None = None
-    ) -> httpx.Response:
-        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline.
+    @staticmethod
+    def request_id(response: httpx.Response | Mapping[str, str]) -> str | None:
+        """The vendor's request id from the usual headers (``x-request-id``...) of a response, or of its headers."""
+        return request_id(response)
 
-        ``sent`` is set as the request is handed to the transport (see :meth:`send`).
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of this provider (in every escaped form) replaced by ``***``."""
+        return self.redactor.redact(text)
+
+    def add_secret(self, value: str, *, name: str | None = None) -> None:
+        """Never show ``value`` (an account id, say): redact it like a credential, in logs too.
+
+        Raises:
+            ConfigurationError: ``value`` is too short to redact safely; the message names ``name``
+                (e.g. the environment variable), never the value.
         """
-        return await self.with_retries(lambda: self.send("GET", url, params=params, sent=sent, run=run), run=run)
+        check_secret_length(value, name=f"{self.provider_id}: {name or 'a secret'}")
+        self.redactor.add(value)
 
-    async def post(
-        self, url: str, *, json: Any = None, data: Mapping[str, str] | None = None, run: ProviderRun | None = None
-    ) -> httpx.Response:
-        """POST once, a JSON body or a form-encoded ``data``. Never retried: a purchase's outcome must be confirmed."""
-        if json is not None and data is not None:
-            raise ConfigurationError(f"{self.provider_id}: a POST sends json or data, not both")
-        return await self.send("POST", url, json=json, data=data, run=run)
-
-    async def with_retries(self, operation: Callable[[], Awaitable[_T]], *, run: ProviderRun | None = None) -> _T:
+    async def with_retries(self, operation: Callable[[], Awaitable[_T]]) -> _T:
         """Run an idempotent ``operation``, retrying per :attr:`retry`; never sleeps past the deadline."""
         attempt = 0
         while True:
@@ -202,11 +247,46 @@ class Connection:
                 delay = self.retry.delay(attempt, exc)
                 if delay is None or anyio.current_time() + delay >= anyio.current_effective_deadline():
                     raise
+                run = current_run()
                 if run is not None:
                     run.stats.retries += 1
                 _emit(run, RetryScheduled(self.provider_id, attempt=attempt, delay=delay, reason=exc.detail))
                 logger.info("%s: retry %d in %.2fs after: %s", self.provider_id, attempt, delay, exc.detail)
                 await anyio.sleep(delay)
+
+    def error(
+        self, response: httpx.Response, *, status: int | None = None, message: str | None = None
+    ) -> ProviderHTTPError:
+        """The exception of the error tree for an error answer, its body and headers redacted.
+
+        The vendor's error envelope is read with the adapter's reader. ``status`` reads the answer as
+        another status (a vendor that reports a failure in a 2xx body's own code); ``message`` replaces the
+        ``HTTP <status> <reason>: <vendor message>`` line.
+        """
+        # Redacted before it is cut (a secret at the cut is never half-shown) and again once the
+        # error's message is decoded from it (escapes in every form are matched: see _redaction).
+        text = response.content[: _ERROR_TEXT + self.redactor.longest].decode("utf-8", "replace")
+        body = self.redact(text)[:_ERROR_TEXT]
+        headers = {name: self.redact(value) for name, value in response.headers.items()}
+        error = error_for_status(
+            self.provider_id,
+            response,
+            body,
+            headers=headers,
+            retry_after=self._retry_after,
+            envelope=self._read_envelope(body, headers),
+            status=status,
+            message=message,
+        )
+        return self.redactor.scrub(error)
+
+    def _read_envelope(self, body: str, headers: Mapping[str, str]) -> ErrorEnvelope:
+        """The adapter's reading of an error body; a body its reader cannot read leaves the status line alone."""
+        try:
+            return self._error_envelope(error_json(body), headers)
+        except Exception as exc:
+            logger.warning("%s: the error body could not be read (%s)", self.provider_id, type(exc).__name__)
+            return ErrorEnvelope()
 
     # -- one request -----------------------------------------------------------------------------
 
@@ -218,8 +298,8 @@ class Connection:
         params: Any = None,
         json: Any = None,
         data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         sent: anyio.Event | None = None,
-        run: ProviderRun | None = None,
     ) -> httpx.Response:
         """Send one request (``data``: a form-encoded body); map every failure into the error tree; cap the body.
 
@@ -228,31 +308,52 @@ class Connection:
         """
         if self._rate_limiter is not None:
             await self._rate_limiter.acquire()
+        request = self._request(method, url, params=params, json=json, data=data, headers=headers)
+        response = await self._exchange(request, sent, current_run())
+        if response.status_code >= 300:
+            raise self.error(response)
+        if not self.echoed and self.redactor:
+            # One scan of the body: only once a vendor has echoed a secret are its records' texts checked.
+            self.echoed = self.redactor.shows_secret(response.content.decode("utf-8", "replace"))
+        return response
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any,
+        json: Any,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Request:
+        """The request with the auth headers, each of their values registered as a secret the first time."""
         auth = self._auth_headers()
         for name, value in auth.items():
             if value not in self._auth_seen:  # a vendor may echo the header itself (Basic: base64 of id:secret)
                 self._auth_seen.add(value)
                 self.redactor.add_auth_header(name, value)
-        request = self.client.build_request(
+        return self.client.build_request(
             method,
             url,
             params=params,
             json=json,
             data=data,
-            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **auth},
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **(headers or {}), **auth},
         )
+
+    async def _exchange(
+        self, request: httpx.Request, sent: anyio.Event | None, run: ProviderRun | None
+    ) -> httpx.Response:
+        """Send ``request`` within the search's in-flight limit; count, log and announce it."""
         shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
         status: int | None = None
         if run is not None:
             run.stats.requests += 1
+        limiter = run.limiter if run is not None else None
         try:
-            if run is not None and run.limiter is not None:
-                async with run.limiter:
-                    if sent is not None:
-                        sent.set()
-                    response = await self._receive(request)
-            else:
+            async with limiter if limiter is not None else contextlib.nullcontext():
                 if sent is not None:
                     sent.set()
                 response = await self._receive(request)
@@ -260,20 +361,11 @@ class Connection:
         finally:
             elapsed = anyio.current_time() - started
             logger.debug(
-                "%s %s %s -> %s (%.0f ms)", self.provider_id, method, shown, status or "failed", elapsed * 1000
+                "%s %s %s -> %s (%.0f ms)", self.provider_id, request.method, shown, status or "failed", elapsed * 1000
             )
-            _emit(run, RequestFinished(self.provider_id, method=method, path=shown, status=status, elapsed=elapsed))
-        if status < 300 and not self.echoed and self.redactor:
-            # One scan of the body: only once a vendor has echoed a secret are its records' texts checked.
-            self.echoed = self.redactor.shows_secret(response.content.decode("utf-8", "replace"))
-        if status >= 300:
-            # Redacted before it is cut (a secret at the cut is never half-shown) and again once the
-            # error's message is decoded from it (escapes in every form are matched: see _redaction).
-            text = response.content[: 2000 + self.redactor.longest].decode("utf-8", "replace")
-            body = self.redact(text)[:2000]
-            headers = {name: self.redact(value) for name, value in response.headers.items()}
-            raise self.redactor.scrub(
-                error_for_status(self.provider_id, response, body, headers=headers, retry_after=self._retry_after)
+            _emit(
+                run,
+                RequestFinished(self.provider_id, method=request.method, path=shown, status=status, elapsed=elapsed),
             )
         return response
 
@@ -288,31 +380,10 @@ class Connection:
             from numbroker.adapters._transport_errors import describe_connection_failure  # host, port and cause
 
             raise ProviderConnectionError(provider, self.redact(describe_connection_failure(request, exc))) from None
+        except httpx.DecodingError:  # an in-memory answer (a mock transport) is decoded as it is made
+            raise ProviderResponseError(provider, "response body is not valid compressed data") from None
         try:
-            chunks: list[bytes] = []
-            size = 0
-            limit = self.max_response_bytes
-            try:
-                loaded: bytes | None = response.content  # in-memory responses (mock transports) arrive read
-            except httpx.ResponseNotRead:
-                loaded = None
-            decoder = None if loaded is not None else self._decoder(response.headers.get("content-encoding", ""))
-            if loaded is not None:
-                stream: AsyncIterator[bytes] = _once(loaded)
-            else:
-                # The raw network stream, iterated (and closed) here directly: cut off early, nothing is left open.
-                assert isinstance(response.stream, httpx.AsyncByteStream)
-                stream = response.stream.__aiter__()
-            async with contextlib.aclosing(stream) as body:  # type: ignore[type-var]
-                async for raw in body:
-                    # Decompress at most one byte past the limit per step: a compression bomb never inflates.
-                    chunk = decoder.decompress(raw, limit - size + 1) if decoder is not None else raw
-                    size += len(chunk)
-                    if size > limit:
-                        raise ProviderResponseError(provider, f"response body exceeds the {limit}-byte limit; cut off")
-                    chunks.append(chunk)
-            if decoder is not None:
-                chunks.append(decoder.flush())
+            content = await self._read_body(response)
         except httpx.TimeoutException as exc:
             raise ProviderTimeoutError(provider, f"response timed out ({type(exc).__name__})") from None
         except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -324,7 +395,36 @@ class Connection:
         headers = [
             (k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")
         ]
-        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=request)
+        return httpx.Response(response.status_code, headers=headers, content=content, request=request)
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The body, decompressed at most one byte past the limit per step: a compression bomb never inflates."""
+        try:
+            loaded: bytes | None = response.content  # in-memory responses (mock transports) arrive read
+        except httpx.ResponseNotRead:
+            loaded = None
+        decoder = None if loaded is not None else self._decoder(response.headers.get("content-encoding", ""))
+        if loaded is not None:
+            stream: AsyncIterator[bytes] = _once(loaded)
+        else:
+            # The raw network stream, iterated (and closed) here directly: cut off early, nothing is left open.
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            stream = response.stream.__aiter__()
+        chunks: list[bytes] = []
+        size = 0
+        limit = self.max_response_bytes
+        async with contextlib.aclosing(stream) as body:  # type: ignore[type-var]
+            async for raw in body:
+                chunk = decoder.decompress(raw, limit - size + 1) if decoder is not None else raw
+                size += len(chunk)
+                if size > limit:
+                    raise ProviderResponseError(
+                        self.provider_id, f"response body exceeds the {limit}-byte limit; cut off"
+                    )
+                chunks.append(chunk)
+        if decoder is not None:
+            chunks.append(decoder.flush())
+        return b"".join(chunks)
 
     def _decoder(self, encoding: str) -> Any:
         """A bounded decompressor for the response's content encoding (None for identity)."""

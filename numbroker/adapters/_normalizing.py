@@ -24,8 +24,10 @@ from pydantic import ValidationError
 
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._money import FieldError
+from numbroker.adapters import wire
 from numbroker.adapters._json import AMBIGUOUS, ambiguous_key
 from numbroker.adapters._paging import RawPage
+from numbroker.adapters._records import raw_record
 from numbroker.adapters._stats import ProviderRun, ProviderStats
 from numbroker.events import PageFetched, notify
 
@@ -75,18 +77,21 @@ class PageResult:
 
 def record_id(record: Any, field_name: str | None) -> str | None:
     """The record's own id from ``field_name`` (a string or integer, at most 200 characters), if any."""
+    record = raw_record(record)
     if field_name and isinstance(record, Mapping):
-        value = record.get(field_name)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return str(value)[:200]
+        found = wire.identifier(record, field_name)
+        return None if found is None else found[:200]
     return None
 
 
 def reject(provider: Normalizer, record: Any, field_name: str | None, value: object, reason: str) -> RejectedRecord:
-    """A rejected record naming the vendor's field (per ``provider.wire_fields``) and the reason."""
+    """A rejected record naming the vendor's field (per ``provider.wire_fields``) and the reason.
+
+    Its id is read from the vendor's own record (a tagged record's ``record``).
+    """
     wire = provider.wire_fields.get(field_name, field_name) if field_name else None
     return RejectedRecord.from_value(
-        provider=provider.id, offer_id=provider._record_id(record), field=wire, value=value, reason=reason
+        provider=provider.id, offer_id=provider._record_id(raw_record(record)), field=wire, value=value, reason=reason
     )
 
 
@@ -95,7 +100,8 @@ def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> A
 
     A record with a key written twice with different values (see :mod:`numbroker.adapters._json`) is rejected
     as ambiguous before the adapter sees it; any error the adapter raises about a record (an
-    ``ArithmeticError`` included) rejects that record alone.
+    ``ArithmeticError`` included) rejects that record alone. A tagged record (see
+    :class:`~numbroker.adapters.Tagged`) reaches ``_normalize`` as it is, tag and all.
     """
     return guarded(provider, record, lambda: provider._normalize(record, query))
 
@@ -105,7 +111,7 @@ def guarded(provider: Normalizer, record: Any, normalize: Callable[[], _T]) -> _
 
     What :func:`normalize_record` does for an offer, for any hook that reads one record (an owned number's).
     """
-    path = ambiguous_key(record)
+    path = ambiguous_key(raw_record(record))
     if path is not None:
         return reject(provider, record, path, None, AMBIGUOUS)
     try:

@@ -4,7 +4,7 @@ A vendor pages its results one of two ways, and each has an engine here, a free 
 ``fetch`` callback (one HTTP call for one page, the adapter's ``_fetch_page``) and a ``deliver``
 callback (normalize the page and hand it on; True stops the walk):
 
-* :func:`walk_numbered`: page/per_page/total. Page 1 gives the total; the other pages are then
+* :class:`NumberedWalk`: page/per_page/total. Page 1 gives the total; the other pages are then
   requested concurrently, at most ``concurrency`` in flight and at most twice that many fetched but not
   yet delivered (:class:`PageWindow`), so normalization lagging behind a fast network never piles up
   raw pages.
@@ -42,11 +42,11 @@ __all__ = [
     "MAX_TOTAL",
     "Cursor",
     "Deliver",
+    "NumberedWalk",
     "PageWindow",
     "RawPage",
     "checked_total",
     "fan_out",
-    "walk_numbered",
     "walk_pages",
     "walk_tokens",
 ]
@@ -154,18 +154,8 @@ def checked_total(total: object, provider_id: str) -> int | None:
     return total
 
 
-async def walk_numbered(
-    fetch: Callable[[int], Awaitable[RawPage]],
-    deliver: Deliver,
-    stats: ProviderStats,
-    *,
-    per_page: int,
-    max_pages: int,
-    concurrency: int,
-    max_offers: int | None = None,
-    provider_id: str = "",
-) -> None:
-    """Walk numbered pages: page 1 (for the total), then the others ``concurrency`` at a time.
+class NumberedWalk:
+    """A walk of numbered pages: page 1 (for the total), then the others ``concurrency`` at a time.
 
     ``fetch(n)`` reads page ``n`` (1-based); ``deliver(page, n)`` normalizes and hands it on, and returns
     True when no more pages are wanted. Without ``max_offers`` the other pages are requested before
@@ -176,143 +166,223 @@ async def walk_numbered(
     page shorter than ``per_page`` while the total says more exist sets the page size the walk expects
     (see the module docstring).
 
-    Raises:
-        ProviderResponseError: the stated total is not a whole number from 0 to :data:`MAX_TOTAL`.
-        ProviderError: a page could not be fetched (pages already delivered stay delivered).
+    The steps: :meth:`run` reads page 1; with a total, :meth:`_to_total` reads the pages it promises (page 2
+    alone first when the vendor pages by a smaller size, the rest in a :class:`PageWindow`) and
+    :meth:`_check_sizes` notes pages that came short; :meth:`_read_on` then walks one page at a time past a
+    last page that was full. ``size`` is the page size the walk expects; ``sizes`` holds the records of each
+    page after the first.
     """
-    first = await fetch(1)
-    total = checked_total(first.total, provider_id)
-    size = per_page
-    if total is not None and 0 < len(first.records) < per_page and total > len(first.records):
-        # Fewer records than asked while the total says more exist: the vendor pages by its own size
-        # (ignoring per_page, or echoing it falsely). Pages are still asked for by number.
-        size = len(first.records)
-        stats.notes.append(
-            f"asked for {per_page} records a page, got {size} with a total of {total}: read on at {size} a page"
+
+    def __init__(
+        self,
+        fetch: Callable[[int], Awaitable[RawPage]],
+        deliver: Deliver,
+        stats: ProviderStats,
+        *,
+        per_page: int,
+        max_pages: int,
+        concurrency: int,
+        max_offers: int | None = None,
+        provider_id: str = "",
+    ) -> None:
+        self.fetch = fetch
+        self.deliver = deliver
+        self.stats = stats
+        self.per_page = per_page
+        self.max_pages = max_pages
+        self.concurrency = concurrency
+        self.max_offers = max_offers
+        self.provider_id = provider_id
+        self.size = per_page
+        self.total: int | None = None
+        self.sizes: dict[int, int] = {}
+
+    def _note(self, text: str, *, truncated: bool = False) -> None:
+        self.stats.notes.append(text)
+        self.stats.truncated = self.stats.truncated or truncated
+
+    async def run(self) -> None:
+        """Walk every page.
+
+        Raises:
+            ProviderResponseError: the stated total is not a whole number from 0 to :data:`MAX_TOTAL`.
+            ProviderError: a page could not be fetched (pages already delivered stay delivered).
+        """
+        first = await self.fetch(1)
+        self.total = checked_total(first.total, self.provider_id)
+        self._learn_size(first)
+        # Without max_offers, and with more pages to come, the other pages leave before page 1 is normalized.
+        pipelined = (
+            self.max_offers is None
+            and self.max_pages >= 2
+            and self.total is not None
+            and self.total > len(first.records) >= self.per_page
         )
-    eager = max_offers is None
-    pipelined = eager and max_pages >= 2 and total is not None and total > len(first.records) >= per_page
-    if not pipelined and (await deliver(first, 1) or len(first.records) < size):
-        return
-    number = 1
-    last_full = True
-    if total is not None:
-        # The first page gave the total: fetch every other page at once, bounded.
-        needed = -(-total // size)
-        last = min(needed, max_pages)
-        if needed > max_pages:
-            stats.truncated = True
-            stats.notes.append(f"total {total} needs {needed} pages; stopped at the {max_pages}-page cap")
-        sizes: dict[int, int] = {}
-        start = 2
-        if last >= 2 and size < per_page:
-            # Page 2 alone first: a vendor whose short first page is all it has (a total that lies high)
-            # costs one request, not a page window of empty ones.
-            second = await fetch(2)
-            if not second.records:
-                stats.truncated = True
-                stats.notes.append(
-                    f"page 2 was empty while the total {total} says {total - len(first.records)} more records exist: "
-                    "they are missing"
-                )
+        if not pipelined and (await self.deliver(first, 1) or len(first.records) < self.size):
+            return
+        number, last_full = 1, True
+        if self.total is not None:
+            reached = await self._to_total(first, pipelined)
+            if reached is None:
                 return
-            if await deliver(second, 2):
-                return
-            sizes[2] = len(second.records)
-            start = 3
-        if last >= start:
-            failure: ProviderError | None = None
-            window = PageWindow(
-                concurrency,
-                size,
-                None if max_offers is None else (lambda: max_offers - stats.offers),
+            number, last_full = reached
+        if last_full:
+            await self._read_on(number)
+
+    def _learn_size(self, first: RawPage) -> None:
+        """Fewer records than asked while the total says more exist: the vendor pages by its own size.
+
+        It ignores per_page, or echoes it falsely; pages are still asked for by number.
+        """
+        served = len(first.records)
+        if self.total is not None and 0 < served < self.per_page and self.total > served:
+            self.size = served
+            self._note(
+                f"asked for {self.per_page} records a page, got {served} with a total of {self.total}: "
+                f"read on at {served} a page"
             )
 
-            # Page 1, in hand, is delivered even when a later page fails while it is normalized.
-            first_delivered = anyio.Event()
-            if not pipelined:
-                first_delivered.set()
+    async def _to_total(self, first: RawPage, pipelined: bool) -> tuple[int, bool] | None:
+        """Read every page the total promises (within the cap): the last page read and whether it was full.
 
-            async with anyio.create_task_group() as tg:
+        None when the walk is over (stopped by ``deliver``, or a vendor whose total lied high).
+        """
+        assert self.total is not None
+        needed = -(-self.total // self.size)
+        last = min(needed, self.max_pages)
+        if needed > self.max_pages:
+            self._note(
+                f"total {self.total} needs {needed} pages; stopped at the {self.max_pages}-page cap", truncated=True
+            )
+        start = 2
+        if last >= 2 and self.size < self.per_page:
+            if not await self._page_two_alone(first):
+                return None
+            start = 3
+        if last >= start and await self._window(first if pipelined else None, start, last):
+            return None
+        if last < 2:
+            return last, True
+        self._check_sizes(first, last)
+        return last, self.sizes.get(last, 0) >= self.size
 
-                async def fetch_one(page_number: int) -> None:
-                    nonlocal failure
+    async def _page_two_alone(self, first: RawPage) -> bool:
+        """Page 2 before the others: a vendor whose short first page is all it has costs one request.
+
+        (A total that lies high would otherwise cost a page window of empty pages.) False when the walk is over.
+        """
+        second = await self.fetch(2)
+        if not second.records:
+            assert self.total is not None
+            self._note(
+                f"page 2 was empty while the total {self.total} says {self.total - len(first.records)} more "
+                "records exist: they are missing",
+                truncated=True,
+            )
+            return False
+        if await self.deliver(second, 2):
+            return False
+        self.sizes[2] = len(second.records)
+        return True
+
+    async def _window(self, first: RawPage | None, start: int, last: int) -> bool:
+        """Pages ``start``..``last`` within a :class:`PageWindow`; True when the walk was stopped early.
+
+        ``first``, when given, is page 1, delivered while the others are on the wire: it is delivered even
+        when a later page fails while it is normalized. One failed page fails the provider (raised once the
+        window is closed); pages already delivered stay delivered.
+        """
+        failure: ProviderError | None = None
+        max_offers, stats = self.max_offers, self.stats
+        window = PageWindow(
+            self.concurrency, self.size, None if max_offers is None else (lambda: max_offers - stats.offers)
+        )
+        first_delivered = anyio.Event()
+        if first is None:
+            first_delivered.set()
+
+        async with anyio.create_task_group() as tg:
+
+            async def fetch_one(page_number: int) -> None:
+                nonlocal failure
+                try:
                     try:
-                        try:
-                            page = await fetch(page_number)
-                        except ProviderError as exc:
-                            # One failed page fails the provider; pages already delivered stay delivered.
-                            failure = failure or exc
-                            await first_delivered.wait()
-                            tg.cancel_scope.cancel()
-                            return
-                        finally:
-                            window.answered()
-                        sizes[page_number] = len(page.records)
-                        if await deliver(page, page_number):
-                            tg.cancel_scope.cancel()
+                        page = await self.fetch(page_number)
+                    except ProviderError as exc:
+                        failure = failure or exc
+                        await first_delivered.wait()
+                        tg.cancel_scope.cancel()
+                        return
                     finally:
-                        window.delivered()
+                        window.answered()
+                    self.sizes[page_number] = len(page.records)
+                    if await self.deliver(page, page_number):
+                        tg.cancel_scope.cancel()
+                finally:
+                    window.delivered()
 
-                # Pages start in page order (whatever order tasks are scheduled in), as the window
-                # allows: those that fit now at once, the rest from a launcher task.
-                remaining = iter(range(start, last + 1))
+            # Pages start in page order (whatever order tasks are scheduled in), as the window
+            # allows: those that fit now at once, the rest from a launcher task.
+            remaining = iter(range(start, last + 1))
+            for page_number in remaining:
+                window.opened()
+                tg.start_soon(fetch_one, page_number)
+                if not window.room():
+                    break
+
+            async def launch() -> None:
                 for page_number in remaining:
+                    while not window.room():
+                        await window.changed()
+                    if failure is not None:
+                        return  # no new requests for a provider that already failed
                     window.opened()
                     tg.start_soon(fetch_one, page_number)
-                    if not window.room():
-                        break
 
-                async def launch() -> None:
-                    for page_number in remaining:
-                        while not window.room():
-                            await window.changed()
-                        if failure is not None:
-                            return  # no new requests for a provider that already failed
-                        window.opened()
-                        tg.start_soon(fetch_one, page_number)
+            tg.start_soon(launch)
+            if first is not None:
+                # The requests leave at this delivery's first checkpoint; page 1 is normalized while
+                # they are on the wire.
+                await self.deliver(first, 1)
+                first_delivered.set()
+        if failure is not None:
+            raise failure
+        return tg.cancel_scope.cancel_called
 
-                tg.start_soon(launch)
-                if pipelined:
-                    # The requests leave at this delivery's first checkpoint; page 1 is normalized
-                    # while they are on the wire.
-                    await deliver(first, 1)
-                    first_delivered.set()
-            if failure is not None:
-                raise failure
-            if tg.cancel_scope.cancel_called:
+    def _check_sizes(self, first: RawPage, last: int) -> None:
+        """A page before the last that is shorter than the page size means records are missing: say so."""
+        short = [n for n in range(2, last) if self.sizes.get(n, 0) < self.size]
+        if short:
+            got = len(first.records) + sum(self.sizes.values())
+            self._note(
+                f"page {short[0]} had {self.sizes.get(short[0], 0)} of {self.size} records while the total "
+                f"{self.total} says more exist: {got} of {self.total} records read, the rest are missing",
+                truncated=True,
+            )
+
+    async def _read_on(self, number: int) -> None:
+        """No total, or a total that may lie low (its last page was full): one page at a time past ``number``.
+
+        Until a short or empty page, a page of nothing but repeats, or the cap.
+        """
+        while True:
+            if number >= self.max_pages:
+                self._note(f"stopped at the {self.max_pages}-page cap", truncated=True)
                 return
-        if last >= 2:
-            short = [n for n in range(2, last) if sizes.get(n, 0) < size]
-            if short:
-                stats.truncated = True
-                got = len(first.records) + sum(sizes.values())
-                stats.notes.append(
-                    f"page {short[0]} had {sizes.get(short[0], 0)} of {size} records while the total {total} "
-                    f"says more exist: {got} of {total} records read, the rest are missing"
-                )
-            last_full = sizes.get(last, 0) >= size
-        number = last
-    # No total, or a total that may lie low (its last page was full): walk on one page at a time
-    # until a short or empty page, or the cap.
-    while last_full:
-        if number >= max_pages:
-            stats.truncated = True
-            stats.notes.append(f"stopped at the {max_pages}-page cap")
-            return
-        number += 1
-        page = await fetch(number)
-        if not page.records:
-            return
-        if total is not None:
-            stats.notes.append(f"page {number} lies beyond the stated total {total} and had records")
-        duplicates_before = stats.duplicates
-        if await deliver(page, number):
-            return
-        if stats.duplicates - duplicates_before == len(page.records):
-            stats.notes.append(f"page {number} only repeated earlier records; paging stopped")
-            return
-        last_full = len(page.records) >= size
+            number += 1
+            page = await self.fetch(number)
+            if not page.records:
+                return
+            if self.total is not None:
+                self._note(f"page {number} lies beyond the stated total {self.total} and had records")
+            duplicates_before = self.stats.duplicates
+            if await self.deliver(page, number):
+                return
+            if self.stats.duplicates - duplicates_before == len(page.records):
+                self._note(f"page {number} only repeated earlier records; paging stopped")
+                return
+            if len(page.records) < self.size:
+                return
 
 
 async def walk_tokens(
@@ -325,7 +395,7 @@ async def walk_tokens(
 ) -> None:
     """Walk a page-token chain: ``fetch(None)``, then ``fetch(token)`` for each next-page token.
 
-    ``deliver`` is as for :func:`walk_numbered`. A repeated token fails the walk (a
+    ``deliver`` is as for :class:`NumberedWalk`. A repeated token fails the walk (a
     :class:`ProviderResponseError` after the pages already fetched are delivered); ``max_pages`` stops it.
     """
     # Two tasks: this one walks the chain, fetching page after page and never normalizing, so each
@@ -432,9 +502,9 @@ async def walk_pages(
     max_offers: int | None = None,
     provider_id: str = "",
 ) -> None:
-    """Every page by the declared ``paging`` style: :func:`walk_numbered`, :func:`walk_tokens`, or one request."""
+    """Every page by the declared ``paging`` style: a :class:`NumberedWalk`, :func:`walk_tokens`, or one request."""
     if paging == "numbered":
-        await walk_numbered(
+        walk = NumberedWalk(
             fetch,
             deliver,
             stats,
@@ -444,6 +514,7 @@ async def walk_pages(
             max_offers=max_offers,
             provider_id=provider_id,
         )
+        await walk.run()
     elif paging == "token":
         await walk_tokens(fetch, deliver, stats, provider_id=provider_id, max_pages=max_pages)
     else:

@@ -28,7 +28,7 @@ from numbroker._phone import parse_e164
 from numbroker._redaction import Redactor, _strings, redact_result
 from numbroker.adapters._normalizing import NORMALIZE_SLICE_SECONDS, guarded
 from numbroker.adapters._paging import Cursor, RawPage, walk_pages
-from numbroker.adapters._stats import ProviderRun, ProviderStats
+from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 from numbroker.adapters._streaming import unexpected
 from numbroker.events import PageFetched, notify
 
@@ -124,16 +124,14 @@ def normalize_owned_record(provider: OwnedLister, record: Any, query: OwnedQuery
 
 
 async def stream_owned(
-    provider: OwnedLister,
-    for_run: Callable[[ProviderRun], OwnedLister],
-    query: OwnedQuery,
-    sink: OwnedSink,
-    *,
-    run: ProviderRun | None = None,
+    provider: OwnedLister, query: OwnedQuery, sink: OwnedSink, *, run: ProviderRun | None = None
 ) -> ProviderStats:
-    """Fetch and normalize every page of ``provider``'s owned list; see ``Provider.stream_owned``."""
+    """Fetch and normalize every page of ``provider``'s owned list; see ``Provider.stream_owned``.
+
+    ``run`` is set for the whole walk, so every request and note made in the hooks counts on it.
+    """
     run = run or ProviderRun()
-    listing = for_run(run)
+    listing = provider
     seen: set[str] = set()
 
     async def deliver(raw: RawPage, number: int) -> bool:
@@ -178,22 +176,21 @@ async def stream_owned(
             logger.warning("%s: unexpected error reading an owned-list page (%s)", provider.id, type(exc).__name__)
             raise ProviderResponseError(provider.id, unexpected(exc, "owned-list page")) from None
 
-    await walk_pages(
-        provider.owned_paging,
-        fetch,
-        deliver,
-        run.stats,
-        per_page=provider.owned_per_page,
-        max_pages=provider.owned_max_pages,
-        concurrency=provider.page_concurrency,
-        provider_id=provider.id,
-    )
+    with running(run):
+        await walk_pages(
+            provider.owned_paging,
+            fetch,
+            deliver,
+            run.stats,
+            per_page=provider.owned_per_page,
+            max_pages=provider.owned_max_pages,
+            concurrency=provider.page_concurrency,
+            provider_id=provider.id,
+        )
     return run.stats
 
 
-async def holds_owned(
-    provider: OwnedLister, for_run: Callable[[ProviderRun], OwnedLister], e164: str, query: OwnedQuery
-) -> bool:
+async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bool:
     """True when canonical ``e164`` is on ``provider``'s owned list, read over the owned-list hook.
 
     The walk stops at the first match. A "no" is only given for a list read completely: a walk the engine
@@ -219,7 +216,7 @@ async def holds_owned(
                 unreadable += 1
         return found
 
-    stats = await stream_owned(provider, for_run, query, check)
+    stats = await stream_owned(provider, query, check)
     if found:
         return True
     if stats.truncated:

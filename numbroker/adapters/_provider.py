@@ -4,38 +4,35 @@ An adapter subclasses :class:`Provider`, declares its identity, credentials, pag
 support as class attributes, and writes three small hooks:
 
 * ``_auth_headers()``: the vendor's auth headers;
-* ``_fetch_page(query, cursor)``: one HTTP call (through ``self._get``) returning a :class:`RawPage`
+* ``_fetch_page(query, cursor)``: one request through ``self.connection`` returning a :class:`RawPage`
   (whose ``truncated`` notes say an answer was cut short with no next page: the run is then ``truncated``);
 * ``_normalize(record, query)``: one raw record to an :class:`AvailableNumber` (via :func:`make_offer`
   and the money converters), raising :class:`FieldError` or a pydantic ``ValidationError`` when the
   record is bad.
 
-Optional hooks: ``_retry_after(response)`` reads a vendor's own wait header on a 429 (default
-``Retry-After``); ``_fan_out(keys, fetch)`` runs one page's per-type requests within ``page_concurrency``;
-``_owns_number(e164)`` answers ownership for one number when the vendor can (a lookup
+Optional hooks: ``_error_envelope(body, headers)`` reads the vendor's error answers (default: the
+common shapes); ``_retry_after(response)`` reads a vendor's own wait header on a 429 (default
+``Retry-After``); ``_owns_number(e164)`` answers ownership for one number when the vendor can (a lookup
 by number, or a list filtered by it), used by :meth:`Provider.owns` before walking ``_owned_numbers()``.
-
 An adapter that can buy also sets ``supports_purchase = True`` and writes ``_purchase(offer)`` (one
-``_post``, never retried; a JSON body or a form-encoded ``data=``) and ``_owned_numbers()`` (every owned
-number, through ``_get`` and one of ``_walk_owned_numbered`` / ``_walk_owned_tokens``); the templates
-:meth:`Provider.purchase` and :meth:`Provider.owns` wrap them.
+``self.connection.post``, never retried) and ``_owned_numbers()`` (every owned number, walked with
+``_walk_owned_numbered`` / ``_walk_owned_tokens``); the templates :meth:`Provider.purchase` and
+:meth:`Provider.owns` wrap them. An adapter that lists the account's numbers as a portfolio writes the
+owned-list hook, ``_fetch_owned_page(query, cursor)`` and ``_normalize_owned(record, query)`` (a search
+page's twins, paged by ``owned_paging``), and declares ``after_purchase``; :meth:`Provider.stream_owned`
+wraps them, and :meth:`Provider.owns` then walks that list when ``_owns_number`` has no answer.
 
 The engine is composed, each part in its own module: a provider *has* a
-:class:`~numbroker.adapters._connection.Connection` (client, auth headers, redaction, send and bounded receive,
-retries, rate limit), which the protected helpers (``_get``, ``_post``, ``_json``, ``_url``...)
-delegate to; the paging engines (:mod:`numbroker.adapters._paging`: numbered pages fetched concurrently once
-``total`` is known, within a page window; token chains fetched by a task of their own that never waits
-for normalization), the page normalization (:mod:`numbroker.adapters._normalizing`) and the owned-number
-walkers (:mod:`numbroker.adapters._owned`) are free functions the templates call.
+:class:`~numbroker.adapters.Connection` (client, auth headers, redaction, send and bounded receive,
+retries, rate limit), which the adapter calls itself; the paging engines (:mod:`numbroker.adapters._paging`),
+the page streaming template (:mod:`numbroker.adapters._streaming`), the page normalization
+(:mod:`numbroker.adapters._normalizing`) and the owned-number walkers (:mod:`numbroker.adapters._owned`)
+are free functions the templates call. The few helpers left here (``_note``, ``_fan_out``, the owned
+walkers) bind them to the provider's own declarations.
 
-Scheduling, on one event loop: the network steps come first. Pages are normalized one at a time per
-search (a shared lock) in slices of :data:`~numbroker.adapters._normalizing.NORMALIZE_SLICE_SECONDS`, so an
-arrived response waits for at most one slice of normalization (plus other responses being decoded)
-before the task that reads it, and sends the next request, runs.
-
-Statistics are passed explicitly: a search runs the hooks on :meth:`Provider._for_run`'s view of the
-provider, which shares all its state and carries that search's :class:`ProviderRun`; each request,
-retry, note and event made through the view is recorded there.
+Per-search statistics ride on a context variable (see :mod:`numbroker.adapters._stats`): the streaming
+template sets the search's run for the walk, and every request, retry and note made in a hook is counted
+on that run, whatever task it is made in; two searches on one provider never mix their counts.
 """
 
 from __future__ import annotations
@@ -47,7 +44,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
-import anyio
 import httpx
 from pydantic import SecretStr
 
@@ -55,28 +51,35 @@ from numbroker._exceptions import ConfigurationError, ProviderError, PurchaseErr
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
 from numbroker._owned import AfterPurchase, OwnedNumber, OwnedQuery, OwnedView
 from numbroker._phone import Strictness
-from numbroker._redaction import Redactor, check_secret_length, redact_result
+from numbroker._redaction import Redactor, redact_result
 from numbroker._types import FilterSupport, QueryFilter
 from numbroker.adapters import _normalizing
-from numbroker.adapters._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection, request_id
+from numbroker.adapters._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection
 from numbroker.adapters._credentials import account_key, missing_env, resolve_credentials, resolve_setting
-from numbroker.adapters._http_errors import retry_after_header
+from numbroker.adapters._http_errors import ErrorEnvelope, read_error_envelope, retry_after_header
 from numbroker.adapters._normalizing import PageResult
-from numbroker.adapters._owned import OwnedPage, holds_number, owns_number, walk_owned_numbered, walk_owned_tokens
+from numbroker.adapters._owned import (
+    OwnedItem,
+    OwnedPage,
+    holds_number,
+    owns_number,
+    walk_owned_numbered,
+    walk_owned_tokens,
+)
 from numbroker.adapters._paging import Cursor, RawPage, fan_out
 from numbroker.adapters._portfolio import OwnedPageResult, OwnedSink, holds_owned, stream_owned
 from numbroker.adapters._rate_limit import RateLimit
 from numbroker.adapters._receipts import PurchaseReceipt, redact_receipt
 from numbroker.adapters._retry import RetryPolicy
-from numbroker.adapters._stats import ProviderResult, ProviderRun, ProviderStats
+from numbroker.adapters._stats import ProviderResult, ProviderRun, ProviderStats, current_run
 from numbroker.adapters._streaming import PageSink, stream_pages
 from numbroker.adapters._urls import check_base_url
 
 __all__ = ["PageSink", "Provider"]
 
 logger = logging.getLogger("numbroker.http")
-_ACCOUNT_VIEW = OwnedQuery()
 purchase_logger = logging.getLogger("numbroker.purchase")
+_ACCOUNT_VIEW = OwnedQuery()
 _T = TypeVar("_T")
 _K = TypeVar("_K")
 
@@ -108,9 +111,12 @@ class Provider(ABC):
         owned_paging: how the owned list pages (``_fetch_owned_page``): as ``paging`` does for a search.
         owned_per_page: page size requested from a numbered or token-paged owned list.
         owned_max_pages: hard cap on pages per owned list (runaway-paging guard).
-    """
 
-    __slots__ = ("__dict__", "_run")
+    Attributes:
+        connection: the :class:`~numbroker.adapters.Connection` every request goes through (its timeout,
+            retry policy and response cap are the provider's options).
+        number_strictness: ``valid`` or ``possible`` phone-number validation for its offers.
+    """
 
     id: ClassVar[str]
     display_name: ClassVar[str]
@@ -165,11 +171,10 @@ class Provider(ABC):
             number_strictness: ``valid`` (default) or ``possible`` phone-number validation.
             env: where credentials and settings are read from (default ``os.environ``).
         """
-        self._run: ProviderRun | None = None
         self._env: Mapping[str, str] = os.environ if env is None else env
         url = base_url or self._env.get(self.base_url_env) or self.default_base_url
         self.number_strictness: Strictness = number_strictness
-        self._connection = Connection(
+        self.connection = Connection(
             self.id,
             check_base_url(url, name=self.base_url_env if not base_url else "base_url"),
             auth_headers=lambda: self._auth_headers(),
@@ -181,6 +186,7 @@ class Provider(ABC):
             rate_limit=self.rate_limit,
             max_connections=max(8, self.page_concurrency * 2),
             retry_after=lambda response: self._retry_after(response),
+            error_envelope=lambda body, headers: self._error_envelope(body, headers),
         )
 
     # -- identity and configuration -------------------------------------------------------------
@@ -208,58 +214,31 @@ class Provider(ABC):
     @property
     def base_url(self) -> str:
         """The vendor's base URL, without a trailing slash."""
-        return self._connection.base_url
+        return self.connection.base_url
 
     @property
-    def timeout(self) -> float:
-        """Seconds one HTTP request may take."""
-        return self._connection.timeout
-
-    @property
-    def retry(self) -> RetryPolicy:
-        """How idempotent GETs are retried."""
-        return self._connection.retry
-
-    @property
-    def max_response_bytes(self) -> int:
-        """Cap on one response body, after decompression."""
-        return self._connection.max_response_bytes
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client: the injected one, or one created on first use."""
+        return self.connection.client
 
     def _resolve_credentials(self, given: Mapping[str, str | None]) -> dict[str, SecretStr]:
         """Resolve each credential from its argument or environment variable; raise naming all missing ones."""
-        return resolve_credentials(self.id, self.credentials, given, self._env, on_secret=self._add_secret)
+        return resolve_credentials(self.id, self.credentials, given, self._env, on_secret=self.connection.add_secret)
 
     def _setting(self, kwarg: str, given: str | None, default: str | None = None) -> str | None:
         """Resolve an optional setting from its argument, then its environment variable, then ``default``."""
         return resolve_setting(self.settings, kwarg, given, self._env, default)
 
-    def _add_secret(self, value: str, *, name: str | None = None) -> None:
-        """Never show ``value`` (an account id, say): redact it like a credential, in logs too.
-
-        Raises:
-            ConfigurationError: ``value`` is too short to redact safely; the message names ``name``
-                (e.g. the environment variable), never the value.
-        """
-        check_secret_length(value, name=f"{self.id}: {name or 'a secret'}")
-        self._connection.redactor.add(value)
-
     def redact(self, text: str) -> str:
         """Replace every credential value (in every form a vendor may echo it) in ``text`` with ``***``."""
-        return self._connection.redact(text)
+        return self.connection.redact(text)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self.id!r} base_url={self.redact(self.base_url)!r}>"
 
-    # -- lifecycle -------------------------------------------------------------------------------
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The HTTP client: the injected one, or one created on first use."""
-        return self._connection.client
-
     async def aclose(self) -> None:
         """Close the HTTP client if this provider created it (an injected client is left open)."""
-        await self._connection.aclose()
+        await self.connection.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -284,28 +263,34 @@ class Provider(ABC):
         """Turn one raw record into an offer; raise FieldError or ValidationError when it is bad."""
 
     async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
-        """Buy one offer with one ``_post`` (never retried); return the receipt or raise in the error tree.
+        """Buy one offer with one ``self.connection.post`` (never retried); return the receipt or raise.
 
         Translate vendor-specific answers: "gone/taken" → :class:`NumberUnavailableError`, a refusal → the
         matching HTTP error, a 2xx whose body cannot be read → :class:`ProviderResponseError`.
         """
         raise PurchaseError(f"{self.id}: this provider cannot buy numbers")
 
-    def _owned_numbers(self) -> AsyncIterator[str]:
-        """Every number the account owns, over all pages, through ``_get`` (so reads are retried).
+    def _owned_numbers(self) -> AsyncIterator[OwnedItem]:
+        """Every entry of the account's list of numbers (walk it with ``_walk_owned_numbered`` / ``_tokens``).
 
-        Yield each entry's number as the vendor wrote it ("" when an entry has none); page with
-        ``_walk_owned_numbered`` or ``_walk_owned_tokens``, which guard paging with ``max_pages`` and raise
-        :class:`ProviderResponseError` when the list cannot be walked completely.
+        An entry is the number as the vendor wrote it ("" for none), or an :class:`~numbroker.adapters.OwnedEntry`.
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    async def _owns_number(self, e164: str) -> bool | None:
+        """Whether the account owns canonical ``e164``, when the vendor can say for one number; None walks the list.
+
+        A lookup by number, or a list filtered by it and checked with :meth:`_holds_number`. An answer that
+        proves neither raises :class:`ProviderResponseError`: it is asked again, like an unreadable list.
+        """
+        return None
 
     async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
         """One page of the account's own numbers: the owned-list hook (a search page's twin).
 
         ``cursor`` is as for ``_fetch_page`` (per ``owned_paging``); ``query`` says whose numbers
         (:class:`~numbroker.OwnedQuery`; partner views are asked only of a vendor whose ``after_purchase``
-        declares them). Read through ``_get`` so reads are retried; the paging engine checks the pages.
+        declares them). One request through ``self.connection``; the paging engine checks the pages.
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
 
@@ -321,57 +306,34 @@ class Provider(ABC):
         """True when the adapter writes the owned-list hook (``_fetch_owned_page`` and ``_normalize_owned``)."""
         return cls._fetch_owned_page is not Provider._fetch_owned_page
 
-    def _retry_after(self, response: httpx.Response) -> float | None:
-        """Seconds a 429 ``response`` asks to wait before a retry, or None when it does not say.
+    def _error_envelope(self, body: Any, headers: Mapping[str, str]) -> ErrorEnvelope:
+        """What an error answer says, from its JSON ``body`` (None when not JSON) and ``headers``, both redacted.
 
-        The retry engine waits at least this long (up to ``retry.max_retry_after``). By default it is the
-        ``Retry-After`` header (delta-seconds or an HTTP date); a vendor with a wait header of its own
-        (such as ``x-ratelimit-reset``) overrides this, usually falling back to the default.
+        Its message follows the status in the error's; its code and message stay on the error
+        (``vendor_code``, ``vendor_message``). The default reads the common shapes.
+        """
+        return read_error_envelope(body)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds a 429 ``response`` asks to wait before a retry (at least), or None when it does not say.
+
+        The default reads ``Retry-After`` (seconds or an HTTP date); a vendor with a wait header of its own
+        (``x-ratelimit-reset``, say) overrides this, usually falling back to the default.
         """
         return retry_after_header(response)
 
     def _record_id(self, record: Any) -> str | None:
-        """The raw record's own id (from ``record_id_field``), named by its rejection if it is rejected."""
+        """The vendor record's own id (from ``record_id_field``), named by its rejection if it is rejected."""
         return _normalizing.record_id(record, self.record_id_field)
 
-    # -- the helpers adapters call (thin delegations to the connection and the walkers) ---------------
+    # -- helpers bound to the provider's declarations ---------------------------------------------
 
-    def _url(self, *segments: str) -> str:
-        """The base URL with each segment URL-quoted and appended."""
-        return self._connection.url(*segments)
-
-    async def _get(self, url: str, *, params: Any = None, sent: anyio.Event | None = None) -> httpx.Response:
-        """GET with retries on 429/5xx/timeouts/connection errors, honouring Retry-After and the deadline.
-
-        ``sent``, when given, is set as the request is handed to the transport (past the rate limit and the
-        search's in-flight limit): a caller that must have this request leave before another one (a price
-        list fetched alongside a search, say) waits for it instead of for the answer.
-        """
-        return await self._connection.get(url, params=params, sent=sent, run=self._run)
-
-    async def _post(self, url: str, *, json: Any = None, data: Mapping[str, str] | None = None) -> httpx.Response:
-        """POST once, with a JSON body (``json=``) or a form-encoded one (``data=``). Never retried.
-
-        ``data`` is sent as ``application/x-www-form-urlencoded``. A purchase's outcome must be confirmed,
-        never guessed, so a POST is not repeated.
-
-        Raises:
-            ConfigurationError: both ``json`` and ``data`` were given.
-        """
-        return await self._connection.post(url, json=json, data=data, run=self._run)
-
-    async def _with_retries(self, operation: Callable[[], Awaitable[_T]]) -> _T:
-        """Run an idempotent ``operation``, retrying per :attr:`retry`; never sleeps past the deadline."""
-        return await self._connection.with_retries(operation, run=self._run)
-
-    def _json(self, response: httpx.Response) -> Any:
-        """Parse a response body as JSON with Decimal numbers (see :func:`numbroker.adapters._json.loads`)."""
-        return self._connection.json(response)
-
-    @staticmethod
-    def _response_request_id(response: httpx.Response) -> str | None:
-        """The vendor's request id from the usual response headers, if any."""
-        return request_id(response)
+    def _note(self, text: str) -> None:
+        """Record something worth knowing about this search (shown in the provider's report) and log it."""
+        logger.info("%s: %s", self.id, text)
+        run = current_run()
+        if run is not None:
+            run.stats.notes.append(text)
 
     async def _fan_out(
         self,
@@ -380,31 +342,27 @@ class Provider(ABC):
         *,
         skip: Callable[[ProviderError], bool] = lambda exc: False,
     ) -> tuple[dict[_K, _T], dict[_K, ProviderError]]:
-        """One page's requests, one per key (a number type, say), run concurrently within ``page_concurrency``.
+        """One request per key (a number type, say), concurrently within ``page_concurrency``.
 
-        For a vendor that answers one search per number type: ``fetch(key)`` makes one key's request.
-        A failure ``skip`` accepts (no numbers of that type, say) leaves the key out, for the adapter to
-        note; any other failure cancels the rest and is raised, and so is the first one when every key
-        failed (see :func:`numbroker.adapters._paging.fan_out`).
-
-        Returns:
-            (each answered key's result, each skipped key's failure), both in the order of ``keys``.
+        Returns (each answered key's result, each skipped key's failure), in the order of ``keys``. A
+        failure ``skip`` accepts is left for the adapter to note; any other cancels the rest and is raised
+        (see :func:`numbroker.adapters._paging.fan_out`).
         """
         return await fan_out(keys, fetch, concurrency=self.page_concurrency, skip=skip)
 
-    def _note(self, text: str) -> None:
-        """Record something worth knowing about this run (shown in the provider's report) and log it."""
-        logger.info("%s: %s", self.id, text)
-        if self._run is not None:
-            self._run.stats.notes.append(text)
-
-    def _walk_owned_numbered(self, fetch: Callable[[int], Awaitable[OwnedPage]], page_size: int) -> AsyncIterator[str]:
-        """Every owned number over numbered pages (see :func:`numbroker.adapters._owned.walk_owned_numbered`)."""
+    def _walk_owned_numbered(
+        self, fetch: Callable[[int], Awaitable[OwnedPage]], page_size: int
+    ) -> AsyncIterator[OwnedItem]:
+        """Every owned entry over numbered pages (see :func:`numbroker.adapters._owned.walk_owned_numbered`)."""
         return walk_owned_numbered(fetch, page_size, provider_id=self.id, max_pages=self.max_pages)
 
-    def _walk_owned_tokens(self, fetch: Callable[[str | None], Awaitable[OwnedPage]]) -> AsyncIterator[str]:
-        """Every owned number over a page-token chain (see :func:`numbroker.adapters._owned.walk_owned_tokens`)."""
+    def _walk_owned_tokens(self, fetch: Callable[[str | None], Awaitable[OwnedPage]]) -> AsyncIterator[OwnedItem]:
+        """Every owned entry over a page-token chain (see :func:`numbroker.adapters._owned.walk_owned_tokens`)."""
         return walk_owned_tokens(fetch, provider_id=self.id, max_pages=self.max_pages)
+
+    async def _holds_number(self, entries: AsyncIterator[OwnedItem], e164: str) -> bool:
+        """True when canonical ``e164`` is among the held ``entries`` (see :func:`.holds_number`)."""
+        return await holds_number(entries, e164, provider_id=self.id)
 
     # -- searching ---------------------------------------------------------------------------------
 
@@ -414,9 +372,9 @@ class Provider(ABC):
         A credential the vendor echoed in its answers never reaches the offer or the rejection.
         """
         result = _normalizing.normalize_record(self, record, query)
-        if not self._connection.echoed:
+        if not self.connection.echoed:
             return result  # no answer of this vendor has shown a secret: nothing to mask
-        return redact_result(self._connection.redactor, result, id_field=self.wire_fields.get("offer_id"))
+        return redact_result(self.connection.redactor, result, id_field=self.wire_fields.get("offer_id"))
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
         """The filters ``query`` uses that this provider cannot apply natively, with how they are handled."""
@@ -452,9 +410,7 @@ class Provider(ABC):
         Raises:
             ProviderError: the provider failed; pages already handed to ``sink`` stay delivered.
         """
-        return await stream_pages(
-            self, self._for_run, query, sink, run=run, max_offers=max_offers, drop_repeats=drop_repeats
-        )
+        return await stream_pages(self, query, sink, run=run, max_offers=max_offers, drop_repeats=drop_repeats)
 
     async def search(self, query: SearchQuery, *, max_offers: int | None = None) -> ProviderResult:
         """Collect every matching offer and rejected record for ``query`` from this provider alone.
@@ -472,24 +428,11 @@ class Provider(ABC):
         stats = await self.stream_pages(query, collect, max_offers=max_offers)
         return ProviderResult(offers, rejected, stats)
 
-    def _for_run(self, run: ProviderRun) -> Self:
-        """This provider as one search sees it: the very same state, recording on ``run``.
-
-        The view shares the provider's attribute dictionary (whatever a hook reads or sets is the
-        provider's own) and its connection; only ``_run`` differs, so ``_get``, ``_post``,
-        ``_with_retries`` and ``_note`` made in a hook count into this search's statistics and events,
-        and two searches on one provider never mix their counts.
-        """
-        view = object.__new__(type(self))
-        view.__dict__ = self.__dict__
-        view._run = run
-        return view
-
     # -- owned numbers -----------------------------------------------------------------------------
 
     def _owned_redactor(self) -> Redactor | None:
         """The redactor owned records are masked with, once one of this vendor's answers showed a secret."""
-        return self._connection.redactor if self._connection.echoed else None
+        return self.connection.redactor if self.connection.echoed else None
 
     async def stream_owned(
         self, sink: OwnedSink, *, query: OwnedQuery = _ACCOUNT_VIEW, run: ProviderRun | None = None
@@ -510,7 +453,7 @@ class Provider(ABC):
         declared = self.after_purchase
         if query.view is not OwnedView.ACCOUNT and (declared is None or not declared.partner_views):
             raise ConfigurationError(f"{self.id}: has no partner views")
-        return await stream_owned(self, self._for_run, query, sink, run=run)
+        return await stream_owned(self, query, sink, run=run)
 
     async def list_owned(
         self, *, query: OwnedQuery = _ACCOUNT_VIEW
@@ -544,10 +487,11 @@ class Provider(ABC):
         if offer.provider != self.id:
             raise PurchaseError(f"{self.id}: offer {offer.offer_id!r} belongs to provider {offer.provider!r}")
         purchase_logger.info("%s: buying %s (offer %s)", self.id, offer.e164, self.redact(offer.offer_id))
+        redactor = self.connection.redactor
         try:
-            receipt = redact_receipt(self._connection.redactor, await self._purchase(offer))
+            receipt = redact_receipt(redactor, await self._purchase(offer))
         except Exception as exc:
-            self._connection.redactor.scrub(exc)
+            redactor.scrub(exc)
             purchase_logger.info(
                 "%s: buying %s failed: %s: %s", self.id, offer.e164, type(exc).__name__, self.redact(str(exc))
             )
@@ -560,9 +504,9 @@ class Provider(ABC):
 
         The adapter's :meth:`_owns_number` is asked first (a vendor that can answer for one number);
         when it has no answer, ``_owned_numbers()`` is walked. Numbers are compared in canonical E.164 on
-        both sides. A page that cannot be read is fetched again
-        from the start (up to ``retry.attempts`` times); an owned entry that is not a readable phone
-        number makes a "no" unprovable, so it raises instead of answering False.
+        both sides. A page that cannot be read is fetched again from the start (up to ``retry.attempts``
+        times); an owned entry that is not a readable phone number makes a "no" unprovable, so it raises
+        instead of answering False.
 
         Raises:
             ConfigurationError: ``e164`` is not a phone number.
@@ -577,32 +521,17 @@ class Provider(ABC):
             async def walk(target: str) -> bool:
                 answer = await self._owns_number(target)
                 if answer is None:
-                    return await holds_owned(self, self._for_run, target, OwnedQuery())
+                    return await holds_owned(self, target, _ACCOUNT_VIEW)
                 return answer
 
             lookup = walk
-
         return await owns_number(
-            self._owned_numbers, e164, provider_id=self.id, attempts=self.retry.attempts, lookup=lookup
+            self._owned_numbers,
+            e164,
+            provider_id=self.id,
+            attempts=self.connection.retry.attempts,
+            lookup=lookup,
         )
-
-    async def _owns_number(self, e164: str) -> bool | None:
-        """Ask the vendor whether the account owns ``e164`` (canonical E.164) without walking the whole list.
-
-        Return True or False when the vendor can say for one number (a lookup by number, or a list
-        filtered by it and walked with :meth:`_holds_number`); None (the default) walks
-        ``_owned_numbers()``. Raise :class:`ProviderResponseError` for an answer that proves neither: it
-        is asked again, up to ``retry.attempts`` times, like an unreadable list.
-        """
-        return None
-
-    async def _holds_number(self, numbers: AsyncIterator[str], e164: str) -> bool:
-        """True when canonical ``e164`` is among ``numbers`` (e.g. an owned list filtered by that number).
-
-        Every entry is compared in canonical E.164; an entry that is not a readable phone number makes a
-        "no" unprovable, so it raises :class:`ProviderResponseError` instead of answering False.
-        """
-        return await holds_number(numbers, e164, provider_id=self.id)
 
     def account_key(self) -> str:
         """The account this instance buys for, as ``<id>:<digest>``: what the purchase ledger keys on.
@@ -611,4 +540,4 @@ class Provider(ABC):
         secret values, so instances pointed at one vendor endpoint with one set of credentials share a key,
         and the key reveals no credential. Override it when an account has a better identity.
         """
-        return account_key(self.id, self.base_url, self.credentials, self._connection.redactor.secrets)
+        return account_key(self.id, self.base_url, self.credentials, self.connection.redactor.secrets)

@@ -1,10 +1,12 @@
 """The page-streaming template: every page of one provider's search fetched, normalized and handed on.
 
 :meth:`Provider.stream_pages <numbroker.adapters.Provider.stream_pages>` delegates here. The provider's
-declared paging style picks the engine (:func:`~numbroker.adapters._paging.walk_numbered`,
+declared paging style picks the engine (:class:`~numbroker.adapters._paging.NumberedWalk`,
 :func:`~numbroker.adapters._paging.walk_tokens`, or one request); each raw page is normalized one at a time per
 search (:func:`~numbroker.adapters._normalizing.normalize_page`) and delivered to the consumer as soon as it is
 ready. Anything unexpected that one vendor's page makes the adapter raise fails that provider alone.
+The search's run is set for the whole walk (:func:`~numbroker.adapters._stats.running`), so every request,
+retry and note the adapter's hooks make, in whatever task, is counted on it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from numbroker._models import SearchQuery
 from numbroker._money import FieldError
 from numbroker.adapters._normalizing import Normalizer, PageResult, normalize_page
 from numbroker.adapters._paging import Cursor, RawPage, walk_pages
-from numbroker.adapters._stats import ProviderRun, ProviderStats
+from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 
 __all__ = ["PageSink", "Streamed", "stream_pages", "unexpected"]
 
@@ -61,7 +63,6 @@ def unexpected(exc: Exception, what: str = "page") -> str:
 
 async def stream_pages(
     provider: Streamed,
-    for_run: Callable[[ProviderRun], Streamed],
     query: SearchQuery,
     sink: PageSink,
     *,
@@ -69,14 +70,10 @@ async def stream_pages(
     max_offers: int | None = None,
     drop_repeats: bool = True,
 ) -> ProviderStats:
-    """Fetch and normalize every page of ``provider`` for ``query``; see ``Provider.stream_pages``.
-
-    ``for_run(run)`` is the provider as this search sees it (its requests and notes count into ``run``).
-    """
+    """Fetch and normalize every page of ``provider`` for ``query``; see ``Provider.stream_pages``."""
     run = run or ProviderRun()
     if run.normalizing is None:
         run.normalizing = anyio.Lock()
-    searching = for_run(run)
     delivered = 0
     seen: set[str] | None = set() if drop_repeats else None
 
@@ -84,8 +81,8 @@ async def stream_pages(
         nonlocal delivered
         for note in raw.truncated:
             run.stats.truncated = True
-            searching._note(note)
-        page = await normalize_page(searching, raw, number, query, seen, run)
+            provider._note(note)
+        page = await normalize_page(provider, raw, number, query, seen, run)
         if max_offers is not None:
             page = PageResult(page.provider, page.page, page.offers[: max_offers - delivered], page.rejected)
         delivered += len(page.offers)
@@ -94,7 +91,7 @@ async def stream_pages(
 
     async def fetch(cursor: Cursor) -> RawPage:
         try:
-            return await searching._fetch_page(query, cursor)
+            return await provider._fetch_page(query, cursor)
         except ProviderError:
             raise
         except Exception as exc:
@@ -103,15 +100,16 @@ async def stream_pages(
             logger.warning("%s: unexpected error reading a page (%s)", provider.id, type(exc).__name__)
             raise ProviderResponseError(provider.id, unexpected(exc)) from None
 
-    await walk_pages(
-        provider.paging,
-        fetch,
-        deliver,
-        run.stats,
-        per_page=provider.per_page,
-        max_pages=provider.max_pages,
-        concurrency=provider.page_concurrency,
-        max_offers=max_offers,
-        provider_id=provider.id,
-    )
+    with running(run):
+        await walk_pages(
+            provider.paging,
+            fetch,
+            deliver,
+            run.stats,
+            per_page=provider.per_page,
+            max_pages=provider.max_pages,
+            concurrency=provider.page_concurrency,
+            max_offers=max_offers,
+            provider_id=provider.id,
+        )
     return run.stats

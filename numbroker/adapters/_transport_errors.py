@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+from collections.abc import Callable
 
 import httpx
 
@@ -36,20 +37,45 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def _caused_by(chain: list[BaseException], kind: type[BaseException]) -> bool:
+    return any(isinstance(e, kind) for e in chain)
+
+
+def _timed_out(chain: list[BaseException]) -> bool:
+    return any(isinstance(e, OSError) and e.errno == errno.ETIMEDOUT for e in chain)
+
+
+_DNS_MARKERS = ("name or service not known", "nodename nor servname", "getaddrinfo failed")
+
+_CAUSES: tuple[tuple[Callable[[list[BaseException], str, str], bool], str], ...] = (
+    (
+        lambda chain, text, scheme: _caused_by(chain, ConnectionRefusedError) or "connection refused" in text,
+        "connection refused (nothing listens on that port)",
+    ),
+    (
+        lambda chain, text, scheme: _caused_by(chain, socket.gaierror) or any(m in text for m in _DNS_MARKERS),
+        "the host name does not resolve (DNS)",
+    ),
+    (
+        lambda chain, text, scheme: (
+            _caused_by(chain, ssl.SSLCertVerificationError) or "certificate verify failed" in text
+        ),
+        "the server's TLS certificate was not accepted",
+    ),
+    (
+        lambda chain, text, scheme: scheme == "https" and (_caused_by(chain, ssl.SSLError) or "ssl" in text),
+        "TLS handshake failed (is the port plain HTTP? use http:// for a loopback server)",
+    ),
+    (lambda chain, text, scheme: _timed_out(chain), "the connection timed out"),
+)
+"""Each recognizable cause, in the order they are tried: (does the exception chain show it, what it says)."""
+
+
 def _cause(exc: BaseException, scheme: str) -> str:
     chain = _chain(exc)
     text = " ".join(str(e) for e in chain).lower()
-    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
-        return "connection refused (nothing listens on that port)"
-    if any(isinstance(e, socket.gaierror) for e in chain) or any(
-        marker in text for marker in ("name or service not known", "nodename nor servname", "getaddrinfo failed")
-    ):
-        return "the host name does not resolve (DNS)"
-    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate verify failed" in text:
-        return "the server's TLS certificate was not accepted"
-    if scheme == "https" and (any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text):
-        return "TLS handshake failed (is the port plain HTTP? use http:// for a loopback server)"
-    if any(isinstance(e, OSError) and e.errno == errno.ETIMEDOUT for e in chain):
-        return "the connection timed out"
+    for shows, cause in _CAUSES:
+        if shows(chain, text, scheme):
+            return cause
     message = " ".join(str(exc).split())[:_MESSAGE_LIMIT]
     return message or "no reason given"

@@ -6,7 +6,8 @@ inventory, with fault knobs (:class:`Faults`). Every built-in provider ships one
 which describes only its wire format; everything they share lives in this package:
 
 * the :class:`Sandbox` base (the ASGI app, ground truth, request log, purchase state, paging helpers)
-  and :class:`RequestContext`, what a vendor handler is given;
+  and :class:`RequestContext`, what a vendor handler is given; :class:`Refused`, what a handler's
+  request-checking helpers raise to answer with an error at once; :func:`basic_auth`;
 * the fault-injection pipeline every endpoint runs through (see :class:`Faults`), and its knobs as
   JSON (:func:`load_faults`, :func:`dump_faults`; the ``NUMBROKER_SANDBOX_FAULTS`` environment
   variable, :data:`FAULTS_ENV`, gives them to :func:`create_sandboxes` and so to
@@ -15,10 +16,12 @@ which describes only its wire format; everything they share lives in this packag
   account owns, what reached the server: :meth:`Sandbox.state`) and ``PUT /_sandbox/faults``
   (replace the knobs of a running sandbox);
 * the value types: :class:`ServedRequest` (the request log), :class:`SandboxRecord` (the ground
-  truth), :class:`Reply` (what a handler answers);
+  truth), :class:`Reply` (what a handler answers), :class:`NumberedPage` and :class:`TokenPage` (what
+  the paging helpers slice);
 * :class:`LoopbackServer` and :func:`serve_sandboxes`: sandboxes over real loopback HTTP;
 * deterministic data: valid numbers (:func:`draw_numbers`), the cross-vendor overlap
-  (:func:`shared_numbers`), money, timestamps and uuids;
+  (:func:`shared_numbers`), inventories laid out bucket by bucket (:func:`bucketed_inventory`,
+  :func:`shares`), money, timestamps and uuids;
 * :func:`create_sandboxes` and the real adapters pointed at them, in-process
   (:func:`in_process_providers`, used by ``numbroker search --sandbox``) or over loopback
   (:func:`loopback_providers`).
@@ -29,11 +32,27 @@ Needs the ``sandbox`` extra (Starlette and uvicorn): ``pip install 'numbroker[sa
 from __future__ import annotations
 
 from numbroker.sandbox._app import Sandbox
-from numbroker.sandbox._context import RequestContext
+from numbroker.sandbox._context import RequestContext, basic_auth
 from numbroker.sandbox._faults import Faults, dump_faults, load_faults
-from numbroker.sandbox._inventory import GeneratedNumber, SharedNumber, draw_number, draw_numbers, shared_numbers
+from numbroker.sandbox._inventory import (
+    GeneratedNumber,
+    SharedNumber,
+    bucketed_inventory,
+    draw_number,
+    draw_numbers,
+    shared_numbers,
+    shares,
+)
 from numbroker.sandbox._server import LoopbackServer, serve_sandboxes
-from numbroker.sandbox._types import InvalidPageToken, Reply, SandboxRecord, ServedRequest
+from numbroker.sandbox._types import (
+    InvalidPageToken,
+    NumberedPage,
+    Refused,
+    Reply,
+    SandboxRecord,
+    ServedRequest,
+    TokenPage,
+)
 from numbroker.sandbox._values import draw_money, draw_timestamp, json_number, now_iso, seeded_uuid
 from numbroker.sandbox._wiring import (
     FAULTS_ENV,
@@ -61,10 +80,15 @@ __all__ = [
     # writing one (a vendor emulator beside its adapter)
     "GeneratedNumber",
     "InvalidPageToken",
+    "NumberedPage",
+    "Refused",
     "Reply",
     "RequestContext",
     "SandboxRecord",
     "SharedNumber",
+    "TokenPage",
+    "basic_auth",
+    "bucketed_inventory",
     "draw_money",
     "draw_number",
     "draw_numbers",
@@ -73,4 +97,5 @@ __all__ = [
     "now_iso",
     "seeded_uuid",
     "shared_numbers",
+    "shares",
 ]

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from numbroker.sandbox._context import Handler
-from numbroker.sandbox._faults import FaultPipeline, Faults
+from numbroker.sandbox._context import Handler, RequestContext
+from numbroker.sandbox._faults import PURCHASE_ENDPOINT, FaultPipeline, Faults
 from numbroker.sandbox._types import (
     LYING_TOTAL,
     REPEAT_TOKEN,
@@ -35,6 +35,8 @@ from numbroker.sandbox._types import (
     InvalidPageToken,
     NumberedPage,
     Purchase,
+    Refused,
+    Reply,
     SandboxRecord,
     ServedRequest,
     T,
@@ -171,10 +173,20 @@ class Sandbox:
         """
         endpoint_name = name or handler.__name__
 
+        async def answer(request: Request, context: RequestContext) -> Reply:
+            try:
+                return await handler(request, context)
+            except Refused as refusal:
+                return refusal.reply
+
         async def endpoint(request: Request) -> Response:
-            return await self._pipeline.serve(request, handler, kind, endpoint_name)
+            return await self._pipeline.serve(request, answer, kind, endpoint_name)
 
         return Route(path, endpoint, methods=list(methods), name=endpoint_name)
+
+    def purchase_route(self, path: str, handler: Handler) -> Route:
+        """The route of the vendor's purchase endpoint: :meth:`route` for a ``POST`` named ``"purchase"``."""
+        return self.route(path, handler, methods=("POST",), kind="purchase", name=PURCHASE_ENDPOINT)
 
     def build(self, routes: Sequence[Route]) -> None:
         """Create the ASGI app from the vendor's routes, plus the inspection endpoints.

@@ -1,7 +1,9 @@
-"""What a vendor handler is given for one request (:class:`RequestContext`), and its signature."""
+"""What a vendor handler is given for one request (:class:`RequestContext`), its signature, and request readers."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -64,6 +66,23 @@ class RequestContext:
         self.labels.append(RACE)
         return True
 
+    def claim(self, record: SandboxRecord | None) -> SandboxRecord | None:
+        """The record this purchase may take, or None when the vendor must answer that it is gone.
+
+        None when there is no such record, when it is no longer in the inventory (ours, or taken), or
+        when the ``rate_race`` draw handed it to someone else (:meth:`lose_race`, drawn only for a
+        record still available).
+
+        Args:
+            record: The record the purchase asks for (None: the vendor does not know the number).
+
+        Returns:
+            ``record``, or None.
+        """
+        if record is None or not self.sandbox.is_available(record.offer_id) or self.lose_race([record.offer_id]):
+            return None
+        return record
+
     def commit(
         self,
         record: SandboxRecord,
@@ -97,3 +116,20 @@ class RequestContext:
 
 Handler = Callable[[Request, RequestContext], Awaitable[Reply]]
 """``async (request, context) -> Reply``: a vendor endpoint, wrapped by :meth:`Sandbox.route`."""
+
+
+def basic_auth(request: Request) -> tuple[str, str, str]:
+    """The ``Authorization`` header's scheme, and its credentials read as HTTP Basic ``user:password``.
+
+    The credentials are read whatever the scheme (the caller checks it); user and password are empty
+    when they are not base64 of UTF-8 text.
+
+    Returns:
+        ``(scheme, user, password)``.
+    """
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        user = password = ""
+    return scheme, user, password

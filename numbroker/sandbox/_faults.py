@@ -47,9 +47,10 @@ the ``NUMBROKER_SANDBOX_FAULTS`` environment variable read by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -108,6 +109,9 @@ PURCHASE_ENDPOINT: Final = "purchase"
 """The endpoint name vendor modules give their purchase endpoint."""
 
 HoldCommit = Literal["before", "after", "unless_gone"]
+
+_Answer = tuple[Response, int, tuple[str, ...]]
+"""The response to send, the status to log and the offers it served intact."""
 
 
 @dataclass(frozen=True)
@@ -347,86 +351,111 @@ class FaultPipeline:
         context = RequestContext(self._sandbox, request, body, loopback=loopback)
         labels = context.labels
         hold = faults.hold_purchase_seconds if kind == "purchase" else 0.0
-        try:
-            if faults.latency > 0:
-                await anyio.sleep(faults.latency)
-            if self._hit(faults.rate_stall):
-                labels.append(STALL)
-                await anyio.sleep(faults.stall_seconds)
-                if loopback and await request.is_disconnected():
-                    return self._abandon(request, labels, name)
-            if name == OWNED_ENDPOINT and faults.owned_list_stall > 0:
-                labels.append(OWNED_STALL)
-                if await _client_left_within(request, faults.owned_list_stall):
-                    return self._abandon(request, labels, name)
-            if hold > 0 and faults.hold_purchase_commit != "before":
-                labels.append(HELD)
-                if faults.hold_purchase_commit == "after":
-                    await anyio.sleep(hold)
-                elif await _client_left_within(request, hold):
-                    return self._abandon(request, labels, name)
-        except anyio.get_cancelled_exc_class():
-            self._log(request, 0, labels, (), name)
-            raise
+        with self._logged_if_cancelled(request, labels, name):
+            if await self._wait_before(context, faults, name, hold):
+                return self._abandon(request, labels, name)
         response, status, offers = await self._answer(context, handler, kind, faults)
-        if hold > 0 and faults.hold_purchase_commit == "before":
-            labels.append(HELD)
-            try:
-                if await _client_left_within(request, hold):
-                    return self._abandon(request, labels, name)
-            except anyio.get_cancelled_exc_class():
-                self._log(request, 0, labels, (), name)
-                raise
+        with self._logged_if_cancelled(request, labels, name):
+            if await self._hold_answer(context, faults, hold):
+                return self._abandon(request, labels, name)
         if faults.drip_seconds > 0 and name in faults.drip_endpoints and not isinstance(response, _CutResponse):
             labels.append(DRIP)
             response = _DripResponse(response, faults.drip_seconds)
         self._log(request, status, labels, offers, name)
         return response
 
+    @contextlib.contextmanager
+    def _logged_if_cancelled(self, request: Request, labels: list[str], name: str) -> Iterator[None]:
+        """Log the request as abandoned (status 0) if its task is cancelled inside the block."""
+        try:
+            yield
+        except anyio.get_cancelled_exc_class():
+            self._log(request, 0, labels, (), name)
+            raise
+
+    async def _wait_before(self, context: RequestContext, faults: Faults, name: str, hold: float) -> bool:
+        """Steps 2 to 5 (latency, a stall, the owned-list stall, a hold before the commit); True if the client left."""
+        request, labels = context.request, context.labels
+        if faults.latency > 0:
+            await anyio.sleep(faults.latency)
+        if self._hit(faults.rate_stall):
+            labels.append(STALL)
+            await anyio.sleep(faults.stall_seconds)
+            if context.loopback and await request.is_disconnected():
+                return True
+        if name == OWNED_ENDPOINT and faults.owned_list_stall > 0:
+            labels.append(OWNED_STALL)
+            if await _client_left_within(request, faults.owned_list_stall):
+                return True
+        if hold > 0 and faults.hold_purchase_commit != "before":
+            labels.append(HELD)
+            if faults.hold_purchase_commit != "after":
+                return await _client_left_within(request, hold)
+            await anyio.sleep(hold)
+        return False
+
+    @staticmethod
+    async def _hold_answer(context: RequestContext, faults: Faults, hold: float) -> bool:
+        """Step 10: a committed (or refused) purchase's answer held back; True if the client left meanwhile."""
+        if hold > 0 and faults.hold_purchase_commit == "before":
+            context.labels.append(HELD)
+            return await _client_left_within(context.request, hold)
+        return False
+
     def _abandon(self, request: Request, labels: list[str], name: str) -> Response:
         """Log a request whose client went away (status 0) and return a placeholder nobody reads."""
         self._log(request, 0, labels, (), name)
         return Response(status_code=499)
 
-    async def _answer(
-        self, context: RequestContext, handler: Handler, kind: str, faults: Faults
-    ) -> tuple[Response, int, tuple[str, ...]]:
-        labels = context.labels
+    async def _answer(self, context: RequestContext, handler: Handler, kind: str, faults: Faults) -> _Answer:
+        """Steps 6 to 9: a fault instead of the vendor handler, or the handler's reply (perhaps spoiled)."""
         if self._hit(faults.rate_429):
-            labels.append(RATE_LIMITED)
-            reply = self._error_reply(self._sandbox, 429, "")
-            if faults.retry_after is not None:
-                reply.headers["Retry-After"] = faults.retry_after
-            return _plain(reply), 429, ()
-        spoil_after = then_503 = False
+            return self._rate_limited(context.labels, faults)
         if kind == "read":
             if self._hit(faults.rate_5xx):
-                labels.append(SERVER_ERROR)
-                status = self._rng.choice((500, 502, 503, 504))
-                reply = (
-                    self._gateway_page(status) if status in (502, 504) else self._error_reply(self._sandbox, status, "")
-                )
-                return _plain(reply), status, ()
-        else:
-            if self._hit(faults.rate_ambiguous_before_commit):
-                labels.append(AMBIGUOUS_BEFORE_COMMIT)
-                reply = self._gateway_page(self._rng.choice((502, 504)))
-                return _plain(reply), reply.status, ()
-            context.race = self._hit(faults.rate_race)
-            spoil_after = self._hit(faults.rate_ambiguous_after_commit)
-            then_503 = self._hit(faults.commit_then_503)
+                return self._server_error(context.labels)
+            return await self._read(context, handler, faults)
+        if self._hit(faults.rate_ambiguous_before_commit):
+            context.labels.append(AMBIGUOUS_BEFORE_COMMIT)
+            reply = self._gateway_page(self._rng.choice((502, 504)))
+            return _plain(reply), reply.status, ()
+        return await self._purchase(context, handler, faults)
 
+    def _rate_limited(self, labels: list[str], faults: Faults) -> _Answer:
+        labels.append(RATE_LIMITED)
+        reply = self._error_reply(self._sandbox, 429, "")
+        if faults.retry_after is not None:
+            reply.headers["Retry-After"] = faults.retry_after
+        return _plain(reply), 429, ()
+
+    def _server_error(self, labels: list[str]) -> _Answer:
+        labels.append(SERVER_ERROR)
+        status = self._rng.choice((500, 502, 503, 504))
+        reply = self._gateway_page(status) if status in (502, 504) else self._error_reply(self._sandbox, status, "")
+        return _plain(reply), status, ()
+
+    async def _read(self, context: RequestContext, handler: Handler, faults: Faults) -> _Answer:
+        """A read endpoint's reply; a 2xx may come back malformed or truncated."""
         reply = await handler(context.request, context)
-        labels.extend(reply.faults)
+        context.labels.extend(reply.faults)
         payload = reply.encode()
-        ok = 200 <= reply.status < 300
-        if kind == "read" and ok:
+        if 200 <= reply.status < 300:
             if self._hit(faults.rate_malformed):
-                labels.append(MALFORMED)
+                context.labels.append(MALFORMED)
                 return _plain(_malformed(self._rng, reply)), reply.status, ()
             if self._hit(faults.rate_truncated):
-                labels.append(TRUNCATED)
+                context.labels.append(TRUNCATED)
                 return _cut(reply, payload, len(payload) // 2, context.loopback), reply.status, ()
+        return _plain(reply, payload), reply.status, reply.offer_ids
+
+    async def _purchase(self, context: RequestContext, handler: Handler, faults: Faults) -> _Answer:
+        """A purchase's reply; one that committed may be lost (502/504, a cut) or answered 503 instead."""
+        context.race = self._hit(faults.rate_race)
+        spoil_after = self._hit(faults.rate_ambiguous_after_commit)
+        then_503 = self._hit(faults.commit_then_503)
+        reply = await handler(context.request, context)
+        context.labels.extend(reply.faults)
+        payload = reply.encode()
         if spoil_after and context.committed:
             self._mark_committed(context, AMBIGUOUS_AFTER_COMMIT)
             choices: tuple[int, ...] = (502, 504, 0) if context.loopback else (502, 504)

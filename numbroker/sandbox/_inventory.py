@@ -2,14 +2,15 @@
 
 Curated area codes for US, CA, GB, DE, NL and IN (phonenumbers' example numbers elsewhere);
 :func:`generate_number` and :func:`draw_numbers` draw valid numbers for a region and number type,
-:func:`shared_numbers` the numbers more than one emulator offers.
+:func:`shared_numbers` the numbers more than one emulator offers; :func:`shares` and
+:func:`bucketed_inventory` lay an inventory out bucket by bucket.
 """
 
 from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -17,6 +18,7 @@ from typing import Final
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from numbroker.sandbox._types import SandboxRecord
 from numbroker.sandbox._values import draw_money
 
 #: Neutral number-type names -> phonenumbers types.
@@ -253,6 +255,11 @@ class SharedNumber:
     upfront: Decimal
     lanes: frozenset[int]
 
+    @property
+    def number(self) -> GeneratedNumber:
+        """The number as :func:`draw_numbers` gives one, for the emulator's own record builder."""
+        return GeneratedNumber(self.e164, self.country, self.number_type, self.area)
+
 
 _SHARED_PLAN: Final[tuple[tuple[str, str, frozenset[int]], ...]] = (
     ("US", "local", frozenset({0, 1})),
@@ -290,11 +297,69 @@ def shared_numbers(seed: int) -> tuple[SharedNumber, ...]:
 
 
 def draw_number(
-    rng: random.Random, region: str, type_name: str, *, lane: int, exclude: set[str] | None = None
+    rng: random.Random, region: str, type_name: str, *, lane: int | None = None, exclude: set[str] | None = None
 ) -> GeneratedNumber:
-    """One number of ``type_name`` in ``region`` from this emulator's ``lane``, never one in ``exclude``.
+    """One number of ``type_name`` in ``region`` from this emulator's ``lane`` (if any), never one in ``exclude``.
 
     What a sandbox's deliberate defects are drawn with: the same draw as :func:`draw_numbers` for one
     number, so a seed keeps giving the same defects.
     """
     return draw_numbers(rng, [(region, type_name, 1)], 1, lane=lane, exclude=exclude)[0]
+
+
+def shares(count: int, weights: Sequence[int]) -> list[int]:
+    """Split ``count`` in proportion to ``weights`` (rounded down); the remainder goes one each to the first parts.
+
+    Args:
+        count: What to split.
+        weights: One positive weight per part.
+
+    Returns:
+        One count per weight, adding up to ``count``.
+    """
+    total = sum(weights)
+    parts = [count * weight // total for weight in weights]
+    for index in range(count - sum(parts)):
+        parts[index] += 1
+    return parts
+
+
+def bucketed_inventory(
+    rng: random.Random,
+    buckets: Sequence[tuple[str, str]],
+    count: int,
+    build: Callable[[GeneratedNumber], SandboxRecord],
+    *,
+    specials: Sequence[SandboxRecord] = (),
+    lane: int | None = None,
+    exclude: set[str] | None = None,
+) -> list[SandboxRecord]:
+    """An inventory listed bucket after bucket, as vendors answer one query per (country, number type).
+
+    ``count`` regular records are spread evenly over ``buckets`` (:func:`shares`); each bucket's numbers are
+    drawn with :func:`draw_numbers`, then built with ``build``. Every special record joins the bucket of
+    its country and number type, and every bucket is shuffled.
+
+    Args:
+        rng: The random source.
+        buckets: ``(region, neutral type)`` pairs, in listing order.
+        count: Regular records across all buckets.
+        build: Builds the record of a drawn number (its ``country`` and ``number_type`` are the bucket's).
+        specials: Records made apart (defects, the cross-vendor numbers); each must fit a bucket.
+        lane: The emulator's lane (see :func:`draw_numbers`).
+        exclude: Numbers not to draw; the drawn numbers are added to it.
+
+    Returns:
+        The records, bucket by bucket.
+    """
+    listed: dict[tuple[str, str | None], list[SandboxRecord]] = {bucket: [] for bucket in buckets}
+    for (region, type_name), size in zip(buckets, shares(count, [1] * len(buckets)), strict=True):
+        drawn = draw_numbers(rng, [(region, type_name, 1)], size, lane=lane, exclude=exclude)
+        listed[region, type_name] += [build(number) for number in drawn]
+    for record in specials:
+        listed[record.country, record.number_type].append(record)
+    out: list[SandboxRecord] = []
+    for records in listed.values():
+        rng.shuffle(records)
+        out += records
+    return out

@@ -159,6 +159,11 @@ class NumberedPage(Generic[T]):
     total: int
     fault: str | None
 
+    @property
+    def labels(self) -> list[str]:
+        """The fault labels for :attr:`Reply.faults` (``["lying_total"]`` or none)."""
+        return [self.fault] if self.fault else []
+
 
 @dataclass(frozen=True)
 class TokenPage(Generic[T]):
@@ -174,9 +179,30 @@ class TokenPage(Generic[T]):
     next_token: str | None
     fault: str | None
 
+    @property
+    def labels(self) -> list[str]:
+        """The fault labels for :attr:`Reply.faults` (``["repeat_token"]`` or none)."""
+        return [self.fault] if self.fault else []
+
 
 class InvalidPageToken(ValueError):
     """Raised by :meth:`Sandbox.decode_token` for a token this sandbox did not issue."""
+
+
+class Refused(Exception):
+    """Raised by a vendor handler, or a helper it calls, to answer at once with ``reply``.
+
+    What a request-checking helper raises instead of returning its error (a bad parameter, a missing
+    credential), so the handler reads as the successful path. :meth:`Sandbox.route` answers with
+    ``reply`` as if the handler had returned it; whatever the handler did before stands.
+
+    Attributes:
+        reply: The answer, in the vendor's error envelope.
+    """
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(f"refused with {reply.status}")
+        self.reply = reply
 
 
 class SandboxState(Protocol):
@@ -200,6 +226,10 @@ class SandboxState(Protocol):
 
     def invalidate(self) -> None:
         """Forget cached views of the inventory (after a purchase or a lost race changed it)."""
+        ...
+
+    def is_available(self, offer_id: str) -> bool:
+        """Whether the offer is still in the inventory (neither ours nor taken)."""
         ...
 
 

@@ -111,7 +111,7 @@ class FakeProvider(Provider):
 
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
         self.fetches.append(cursor)
-        return await self._with_retries(lambda: self._serve(cursor))
+        return await self.connection.with_retries(lambda: self._serve(cursor))
 
     async def _serve(self, cursor: Cursor) -> RawPage:
         start = int(cursor or 0)

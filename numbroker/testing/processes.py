@@ -503,23 +503,14 @@ def start_sandbox_server(
         TimeoutError: It did not print every provider's base URL within ``ready_timeout``.
     """
     from numbroker import get_provider_class
-    from numbroker.sandbox import dump_faults, sandboxed_ids
+    from numbroker.sandbox import sandboxed_ids
 
-    ids = sandboxed_ids()
-    server_env = {k: v for k, v in (os.environ if env is None else env).items() if k != _FAULTS_ENV}
-    server_env["PYTHONUNBUFFERED"] = "1"
-    if faults is not None:
-        server_env[_FAULTS_ENV] = dump_faults(faults)
-    if stderr_path is None:
-        handle, name = tempfile.mkstemp(prefix="numbroker-sandbox-", suffix=".log")
-        os.close(handle)
-        stderr_path = name
-    path = Path(stderr_path)
+    path = Path(stderr_path) if stderr_path is not None else _temporary_log()
     command = [sys.executable, "-m", "numbroker", "sandbox", "serve", "--seed", str(seed), "--port", str(port)]
     with path.open("w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
             command,
-            env=server_env,
+            env=_server_env(env, faults),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -529,15 +520,46 @@ def start_sandbox_server(
     assert process.stdout is not None
     exports = _Exports()
     threading.Thread(target=_read_exports, args=(process.stdout, exports), daemon=True).start()
-    wanted = {pid: get_provider_class(pid).base_url_env for pid in ids}
-    deadline = time.monotonic() + ready_timeout
+    wanted = {pid: get_provider_class(pid).base_url_env for pid in sandboxed_ids()}
+    printed = _wait_for_exports(process, exports, set(wanted.values()), path, ready_timeout)
+    providers = {pid: _served_provider(pid, printed[var], printed) for pid, var in wanted.items()}
+    return SandboxServer(process, providers, printed, path)
+
+
+def _temporary_log() -> Path:
+    handle, name = tempfile.mkstemp(prefix="numbroker-sandbox-", suffix=".log")
+    os.close(handle)
+    return Path(name)
+
+
+def _server_env(env: Mapping[str, str] | None, faults: Faults | Mapping[str, Faults] | None) -> dict[str, str]:
+    """The server's environment: ``env`` (default ``os.environ``), unbuffered, with ``faults`` as its only knobs."""
+    server_env = {k: v for k, v in (os.environ if env is None else env).items() if k != _FAULTS_ENV}
+    server_env["PYTHONUNBUFFERED"] = "1"
+    if faults is not None:
+        from numbroker.sandbox import dump_faults
+
+        server_env[_FAULTS_ENV] = dump_faults(faults)
+    return server_env
+
+
+def _wait_for_exports(
+    process: subprocess.Popen[str], exports: _Exports, names: set[str], path: Path, timeout: float
+) -> dict[str, str]:
+    """The ``export NAME=value`` lines the server printed, once they name every one of ``names``.
+
+    Raises:
+        RuntimeError: The server exited first (its stderr, read from ``path``, is quoted).
+        TimeoutError: ``timeout`` seconds passed (the server is killed).
+    """
+    deadline = time.monotonic() + timeout
     with exports.changed:
         while True:
             printed = dict(
                 line.removeprefix("export ").split("=", 1) for line in exports.lines if line.startswith("export ")
             )
-            if all(var in printed for var in wanted.values()):
-                break
+            if names <= printed.keys():
+                return printed
             if exports.closed or process.poll() is not None:
                 process.wait(timeout=30)
                 raise RuntimeError(
@@ -548,20 +570,22 @@ def start_sandbox_server(
             if left <= 0:
                 process.kill()
                 process.wait()
-                raise TimeoutError(f"numbroker sandbox serve did not start within {ready_timeout}s")
+                raise TimeoutError(f"numbroker sandbox serve did not start within {timeout}s")
             exports.changed.wait(min(left, 1.0))
-    providers: dict[str, ServedProvider] = {}
-    for pid, var in wanted.items():
-        base_url = printed[var]
-        parts = urlsplit(base_url)
-        names = get_provider_class(pid).env_vars()
-        providers[pid] = ServedProvider(
-            id=pid,
-            base_url=base_url,
-            origin=f"{parts.scheme}://{parts.netloc}",
-            env={k: v for k, v in printed.items() if k in names},
-        )
-    return SandboxServer(process, providers, printed, path)
+
+
+def _served_provider(pid: str, base_url: str, printed: Mapping[str, str]) -> ServedProvider:
+    """Provider ``pid`` as served at ``base_url``, with the printed variables that point a client at it."""
+    from numbroker import get_provider_class
+
+    parts = urlsplit(base_url)
+    names = get_provider_class(pid).env_vars()
+    return ServedProvider(
+        id=pid,
+        base_url=base_url,
+        origin=f"{parts.scheme}://{parts.netloc}",
+        env={k: v for k, v in printed.items() if k in names},
+    )
 
 
 def signal_at_purchase(

@@ -26,7 +26,7 @@ from numbroker import (
 )
 from numbroker.ledger import AttemptState, open_ledger
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
-from numbroker_providers.identitycall import IdentityCallProvider
+from numbroker_providers.bird import BirdProvider
 from numbroker_providers.vobiz import VobizProvider
 from numbroker_providers.vobiz.sandbox import create_app
 
@@ -128,14 +128,14 @@ async def test_a_failing_provider_is_its_own_report_and_one_that_cannot_list_is_
         retry=FAST,
     )
     await broken.aclose()
-    lister = IdentityCallProvider(env={"IDENTITYCALL_API_KEY": "ic-key-123456789012"})
+    lister = BirdProvider(env={"BIRD_ACCESS_KEY": "bird-key-123456789012", "BIRD_ORGANIZATION_ID": "org-1234567"})
     async with vobiz(sandbox, base_url) as provider, other, lister:
         result = await numbroker.owned([provider, other, lister], skipped={"plivo": ["PLIVO_AUTH_ID"]})
     statuses = {r.provider: r.status for r in result.providers}
     assert statuses == {
         "vobiz": ProviderStatus.OK,
         "brokenvobiz": ProviderStatus.ERROR,
-        "identitycall": ProviderStatus.SKIPPED,
+        "bird": ProviderStatus.SKIPPED,
         "plivo": ProviderStatus.SKIPPED,
     }
     assert result.status is OverallStatus.PARTIAL

@@ -51,7 +51,10 @@ class Ledgerish(Provider):
         raise AssertionError("not searched")
 
     async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
-        data = self._json(await self._get(self._url("owned"), params={"page": cursor, "size": self.owned_per_page}))
+        url = self.connection.url("owned")
+        data = self.connection.json(
+            await self.connection.get(url, params={"page": cursor, "size": self.owned_per_page})
+        )
         return RawPage(records=data["items"], total=data.get("total"))
 
     def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:

@@ -46,6 +46,7 @@ from numbroker import (
 from numbroker.adapters import (
     Cursor,
     FieldError,
+    OwnedEntry,
     OwnedPage,
     Provider,
     PurchaseReceipt,
@@ -159,7 +160,7 @@ class BirdProvider(Provider):
         self._workspace_id = path_segment(workspace, "BIRD_WORKSPACE_ID") if workspace else None
         if workspace:
             # An account id like the organization id: never shown.
-            self._add_secret(workspace, name="workspace_id= (env BIRD_WORKSPACE_ID)")
+            self.connection.add_secret(workspace, name="workspace_id= (env BIRD_WORKSPACE_ID)")
 
     def unapplied_filters(self, query: SearchQuery) -> dict[QueryFilter, FilterSupport]:
         """The filters ``query`` uses that Bird cannot apply natively, refined per value.
@@ -191,10 +192,10 @@ class BirdProvider(Provider):
         return params
 
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
-        url = self._url("organizations", self._organization_id, "numbers-stock-items")
-        response = await self._get(url, params=self._params(query, cursor))
+        url = self.connection.url("organizations", self._organization_id, "numbers-stock-items")
+        response = await self.connection.get(url, params=self._params(query, cursor))
         try:
-            page = _BirdPage.model_validate(self._json(response))
+            page = _BirdPage.model_validate(self.connection.json(response))
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in error["loc"]) or "body"
@@ -260,9 +261,9 @@ class BirdProvider(Provider):
         return self._workspace_id
 
     async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
-        url = self._url("workspaces", self._workspace(), "numbers-long-code")
+        url = self.connection.url("workspaces", self._workspace(), "numbers-long-code")
         try:
-            response = await self._post(url, json={"numberStockItemIds": [offer.offer_id]})
+            response = await self.connection.post(url, json={"numberStockItemIds": [offer.offer_id]})
         except BadRequestError as exc:
             if _RESERVATION.search(exc.body) or _RESERVATION.search(exc.detail):
                 raise exc.recast(
@@ -276,33 +277,31 @@ class BirdProvider(Provider):
             if offer.offer_id in exc.body or "stock item" in exc.body.lower():
                 raise exc.recast(NumberUnavailableError, f"{exc.detail} (no longer in stock)") from None
             raise ConfigurationError(f"{self.id}: buying answered {exc.detail}: check BIRD_WORKSPACE_ID") from None
-        body = self._json(response)
+        body = self.connection.json(response)
         entries = body if isinstance(body, list) else [body]
         for entry in entries:
             if isinstance(entry, dict) and same_number(entry.get("numberString"), offer.e164):
-                vendor_id = entry.get("id")
                 return PurchaseReceipt(
                     provider=self.id,
                     offer_id=offer.offer_id,
                     e164=offer.e164,
-                    vendor_id=vendor_id if isinstance(vendor_id, str) else None,
-                    request_id=self._response_request_id(response),
+                    vendor_id=wire.pick(entry, "id", str),
+                    request_id=self.connection.request_id(response),
                     details={k: json_safe(entry[k]) for k in _RECEIPT_FIELDS if k in entry},
                 )
         raise ProviderResponseError(
             self.id, f"purchase answered {response.status_code} without listing {offer.e164}; outcome unclear"
         )
 
-    def _owned_numbers(self) -> AsyncIterator[str]:
-        url = self._url("workspaces", self._workspace(), "numbers-long-code")
+    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
+        url = self.connection.url("workspaces", self._workspace(), "numbers-long-code")
 
         async def fetch(token: str | None) -> OwnedPage:
             params = [("limit", str(self.per_page))] + ([("pageToken", token)] if token else [])
             try:
-                page = _BirdPage.model_validate(self._json(await self._get(url, params=params)))
+                page = _BirdPage.model_validate(self.connection.json(await self.connection.get(url, params=params)))
             except ValidationError:
                 raise ProviderResponseError(self.id, "owned numbers page: unexpected shape") from None
-            numbers = [item.get("numberString") if isinstance(item, dict) else None for item in page.results]
-            return OwnedPage(numbers=[n if isinstance(n, str) else "" for n in numbers], next_token=page.nextPageToken)
+            return OwnedPage.from_items(page.results, "numberString", next_token=page.nextPageToken)
 
         return self._walk_owned_tokens(fetch)

@@ -35,6 +35,7 @@ from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
     InvalidPageToken,
+    Refused,
     Reply,
     Sandbox,
     SandboxRecord,
@@ -172,44 +173,35 @@ class _Bird:
         return [
             sb.route("/organizations/{organization_id}/numbers-stock-items", self.search_organization, name="search"),
             sb.route("/workspaces/{workspace_id}/numbers-stock-items", self.search_workspace, name="search"),
-            sb.route(
-                "/workspaces/{workspace_id}/numbers-long-code",
-                self.purchase,
-                methods=("POST",),
-                kind="purchase",
-                name="purchase",
-            ),
+            sb.purchase_route("/workspaces/{workspace_id}/numbers-long-code", self.purchase),
             sb.route("/workspaces/{workspace_id}/numbers-long-code", self.owned, name="owned"),
         ]
 
-    def _denied(self, request: Request, scope: str) -> Reply | None:
+    def _authorize(self, request: Request, scope: str) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
         if scheme != "AccessKey" or not hmac.compare_digest(key.strip().encode(), self.key.encode()):
-            return _error(401, "invalid or missing access key: use 'Authorization: AccessKey <key>'")
+            raise Refused(_error(401, "invalid or missing access key: use 'Authorization: AccessKey <key>'"))
         if scope == "organization" and request.path_params["organization_id"] != self.organization_id:
-            return _error(404, "organization not found")
+            raise Refused(_error(404, "organization not found"))
         if scope == "workspace" and request.path_params["workspace_id"] != self.workspace_id:
-            return _error(404, "workspace not found")
-        return None
+            raise Refused(_error(404, "workspace not found"))
 
     @staticmethod
-    def _limit(request: Request) -> int | Reply:
+    def _limit(request: Request) -> int:
         raw = request.query_params.get("limit")
         if raw is None:
             return 10
         try:
             limit = int(raw)
         except ValueError:
-            return _error(422, f"limit must be an integer, got {raw!r}")
+            raise Refused(_error(422, f"limit must be an integer, got {raw!r}")) from None
         if not 1 <= limit <= 99:
-            return _error(422, f"limit must be between 1 and 99, got {limit}")
+            raise Refused(_error(422, f"limit must be between 1 and 99, got {limit}"))
         return limit
 
     def _page(self, request: Request, items: Sequence[Any], key: str) -> Reply:
         limit = self._limit(request)
-        if isinstance(limit, Reply):
-            return limit
         token = request.query_params.get("pageToken")
         if token is not None and len(token) > 8000:
             return _error(422, "pageToken must be at most 8000 characters")
@@ -223,7 +215,7 @@ class _Bird:
         elif not token:
             body["nextPageToken"] = ""
         offers = tuple(r.offer_id for r in page.items if isinstance(r, SandboxRecord)) if key == "search" else ()
-        return Reply(200, body, offer_ids=offers, faults=[page.fault] if page.fault else [])
+        return Reply(200, body, offer_ids=offers, faults=page.labels)
 
     async def search_organization(self, request: Request, context: RequestContext) -> Reply:
         return self._search(request, "organization")
@@ -232,8 +224,7 @@ class _Bird:
         return self._search(request, "workspace")
 
     def _search(self, request: Request, scope: str) -> Reply:
-        if (denied := self._denied(request, scope)) is not None:
-            return denied
+        self._authorize(request, scope)
         query = request.query_params
         countries = [c.strip().upper() for c in query.getlist("countryCodes")]
         if bad := [c for c in countries if not _COUNTRY.fullmatch(c)]:
@@ -265,53 +256,36 @@ class _Bird:
         return self._page(request, self.sandbox.view(key, keep), "search")
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request, "workspace")) is not None:
-            return denied
+        self._authorize(request, "workspace")
         return self._page(request, self.sandbox.listed(self.numbers, lambda number: number["numberString"]), "owned")
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
-        sb = self.sandbox
-        if (denied := self._denied(request, "workspace")) is not None:
-            return denied
-        try:
-            payload = context.json()
-        except ValueError:
-            return _error(400, "request body must be valid JSON", code="InvalidPayload")
-        if not isinstance(payload, dict) or "numberStockItemIds" not in payload:
-            return _error(422, "numberStockItemIds is required", code="InvalidPayload")
-        if extra := sorted(set(payload) - {"numberStockItemIds"}):
-            return _error(422, f"additional properties are not allowed: {', '.join(extra)}", code="InvalidPayload")
-        ids = payload["numberStockItemIds"]
-        if (
-            not isinstance(ids, list)
-            or not 1 <= len(ids) <= _MAX_IDS
-            or not all(isinstance(i, str) and i for i in ids)
-            or len(set(ids)) != len(ids)
-        ):
-            return _error(
-                422, f"numberStockItemIds must be 1 to {_MAX_IDS} distinct stock item ids", code="InvalidPayload"
-            )
+        self._authorize(request, "workspace")
+        ids = _stock_item_ids(context)
         if self.require_reservation:
             return _error(422, "number stock item must be reserved", code="NumberNotReserved")
-        records: list[SandboxRecord] = []
-        for item_id in ids:
-            record = sb.record_by_id(item_id)
-            if record is None:
-                return _error(404, f"number stock item {item_id} not found")
-            if not sb.is_available(item_id):
-                return _unavailable(item_id)
-            records.append(record)
+        records = [self._in_stock(item_id) for item_id in ids]
         if context.lose_race(ids[:1]):
             return _unavailable(ids[0])
-        bought: list[dict[str, Any]] = []
-        for record in records:
-            price = record.raw.get("monthlyPrice") or {}
-            currency = price.get("currencyCode") if isinstance(price.get("currencyCode"), str) else None
-            context.commit(record, upfront=None, monthly=record.monthly, currency=currency)
-            number = self._long_code(record)
-            self.numbers.append(number)
-            bought.append(number)
-        return Reply(201, bought)
+        return Reply(201, [self._buy(context, record) for record in records])
+
+    def _in_stock(self, item_id: str) -> SandboxRecord:
+        """The stock item a purchase names (404 when unknown, 409 when no longer in stock)."""
+        record = self.sandbox.record_by_id(item_id)
+        if record is None:
+            raise Refused(_error(404, f"number stock item {item_id} not found"))
+        if not self.sandbox.is_available(item_id):
+            raise Refused(_unavailable(item_id))
+        return record
+
+    def _buy(self, context: RequestContext, record: SandboxRecord) -> dict[str, Any]:
+        """Commit one stock item and list it as ours: its long-code number."""
+        price = record.raw.get("monthlyPrice") or {}
+        currency = price.get("currencyCode") if isinstance(price.get("currencyCode"), str) else None
+        context.commit(record, upfront=None, monthly=record.monthly, currency=currency)
+        number = self._long_code(record)
+        self.numbers.append(number)
+        return number
 
     def _long_code(self, record: SandboxRecord) -> dict[str, Any]:
         raw = record.raw
@@ -328,6 +302,38 @@ class _Bird:
             "updatedAt": stamp,
             "endpoint": {"id": endpoint_id, "type": "phone-number", "identifier": raw.get("numberString")},
         }
+
+
+def _stock_item_ids(context: RequestContext) -> list[str]:
+    """The stock item ids a purchase names: its body must be exactly ``{"numberStockItemIds": [...]}``.
+
+    Raises:
+        Refused: 400 when the body is not JSON; 422 for another shape, or ids that are not 1 to 25
+            distinct non-empty strings.
+    """
+    try:
+        payload = context.json()
+    except ValueError:
+        raise Refused(_error(400, "request body must be valid JSON", code="InvalidPayload")) from None
+    if not isinstance(payload, dict) or "numberStockItemIds" not in payload:
+        raise Refused(_error(422, "numberStockItemIds is required", code="InvalidPayload"))
+    if extra := sorted(set(payload) - {"numberStockItemIds"}):
+        raise Refused(_error(422, f"additional properties are not allowed: {', '.join(extra)}", code="InvalidPayload"))
+    ids = payload["numberStockItemIds"]
+    if not _distinct_ids(ids):
+        raise Refused(
+            _error(422, f"numberStockItemIds must be 1 to {_MAX_IDS} distinct stock item ids", code="InvalidPayload")
+        )
+    return list(ids)
+
+
+def _distinct_ids(ids: object) -> bool:
+    return (
+        isinstance(ids, list)
+        and 1 <= len(ids) <= _MAX_IDS
+        and all(isinstance(i, str) and i for i in ids)
+        and len(set(ids)) == len(ids)
+    )
 
 
 def _unavailable(item_id: str) -> Reply:
@@ -432,8 +438,7 @@ def _record(
 
 
 def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
-    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
-    return _record(rng, number, "USD", (shared.monthly * Decimal("0.95")).quantize(Decimal("0.01")), shared=True)
+    return _record(rng, shared.number, "USD", (shared.monthly * Decimal("0.95")).quantize(Decimal("0.01")), shared=True)
 
 
 def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
@@ -42,6 +41,7 @@ from numbroker.adapters import (
     PurchaseReceipt,
     RateLimit,
     RawPage,
+    Tagged,
     json_safe,
     make_offer,
     make_owned,
@@ -81,14 +81,6 @@ _EXTRAS = ("best_effort", "quickship", "reservable")
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="allow")
     data: list[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One vendor entry and the vendor ``number_type`` it was requested with (its fallback type)."""
-
-    raw: Any
-    requested: str | None
 
 
 class IdentityCallProvider(Provider):
@@ -200,9 +192,6 @@ class IdentityCallProvider(Provider):
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._creds['api_key'].get_secret_value()}"}
 
-    def _record_id(self, record: Any) -> str | None:
-        return super()._record_id(record.raw if isinstance(record, _Entry) else record)
-
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
         if query.number_type is not None:
             wanted = _VENDOR_TYPES.get(query.number_type)
@@ -217,19 +206,22 @@ class IdentityCallProvider(Provider):
             self._note(f"number_type={vendor_type} was rejected upstream and is missing: {exc.detail}")
         return RawPage(records=[entry for entries in results.values() for entry in entries])
 
-    async def _search_type(self, query: SearchQuery, vendor_type: str) -> list[_Entry]:
+    async def _search_type(self, query: SearchQuery, vendor_type: str) -> list[Tagged[str | None]]:
+        """One type's entries, each tagged with the ``number_type`` it was asked with (its fallback type)."""
         params = {"country": query.country, "number_type": vendor_type}
-        body = self._json(await self._get(self._url("virtual_numbers", "available"), params=params))
+        body = self.connection.json(
+            await self.connection.get(self.connection.url("virtual_numbers", "available"), params=params)
+        )
         try:
             envelope = _Envelope.model_validate(body)
         except ValidationError:
             raise ProviderResponseError(
                 self.id, f'number_type={vendor_type}: expected an object {{"data": [...]}}, got {type(body).__name__}'
             ) from None
-        return [_Entry(raw, vendor_type) for raw in envelope.data]
+        return [Tagged(raw, vendor_type) for raw in envelope.data]
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
-        raw, requested = (record.raw, record.requested) if isinstance(record, _Entry) else (record, None)
+        raw, requested = Tagged.split(record, None)
         rec = wire.record(raw)
         nested = wire.mapping(rec, "cost_information") or {}
         details: dict[str, JsonValue] = {k: rec[k] for k in _EXTRAS if isinstance(rec.get(k), bool)}
@@ -247,21 +239,8 @@ class IdentityCallProvider(Provider):
         monthly = _price(rec.get("monthly_cost"), nested.get("monthly_cost"), "monthly_cost", currency)
         vendor_type = rec.get("number_type")
         number_type = _number_type(vendor_type if vendor_type is not None else requested, details)
-        capabilities: list[str] | None = None
-        features = wire.items(rec, "features")
-        if features is not None:
-            names = [_feature_name(feature, i) for i, feature in enumerate(features)]
-            capabilities = [n for n in names if n in _CAPABILITIES]
-            if other := sorted({n for n in names if n not in _CAPABILITIES}):
-                details["other_features"] = list(other)
-        region: str | None = None
-        for i, info in enumerate(wire.items(rec, "region_information") or ()):
-            if not isinstance(info, Mapping):
-                raise FieldError(f"expected an object, got {info!r}", field=f"region_information[{i}]", value=info)
-            kind, name = info.get("region_type"), info.get("region_name")
-            if isinstance(kind, str) and kind.lower() in _REGION_TYPES and isinstance(name, str) and name.strip():
-                region = name.strip()
-                break
+        capabilities = _capabilities(rec, details)
+        region = _region(rec)
         country = rec.get("country_code")
         # The vendor buys by number: offer_id=None makes the offer id the canonical E.164.
         return make_offer(
@@ -288,25 +267,24 @@ class IdentityCallProvider(Provider):
         if self.requirement_group_id is not None:
             body["requirement_group_id"] = self.requirement_group_id
         try:
-            response = await self._post(self._url("virtual_numbers", "purchase"), json=body)
+            response = await self.connection.post(self.connection.url("virtual_numbers", "purchase"), json=body)
         except BadRequestError as exc:
             if exc.status_code == 422 and _NOT_AVAILABLE.search(exc.detail):
                 raise exc.recast(NumberUnavailableError) from None
             raise
-        answer = self._json(response)
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, dict):
+        answer = self.connection.json(response)
+        data = wire.pick(answer, "data", dict)
+        if data is None:
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} without a data object")
         bought = data.get("phone_number")
         if bought is not None and not same_number(bought, offer.e164):
             raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
-        vendor_id = data.get("id")
         return PurchaseReceipt(
             provider=self.id,
             offer_id=offer.offer_id,
             e164=offer.e164,
-            vendor_id=str(vendor_id) if isinstance(vendor_id, int | str) and not isinstance(vendor_id, bool) else None,
-            request_id=self._response_request_id(response),
+            vendor_id=wire.identifier(data, "id"),
+            request_id=self.connection.request_id(response),
             details={k: json_safe(data[k]) for k in _RECEIPT_FIELDS if k in data},
         )
 
@@ -314,8 +292,10 @@ class IdentityCallProvider(Provider):
 
     async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
         number = cursor if isinstance(cursor, int) else 1
-        answer = self._json(
-            await self._get(self._url("virtual_numbers"), params={"page": number, "per_page": self.owned_per_page})
+        answer = self.connection.json(
+            await self.connection.get(
+                self.connection.url("virtual_numbers"), params={"page": number, "per_page": self.owned_per_page}
+            )
         )
         data = answer.get("data") if isinstance(answer, dict) else None
         meta = answer.get("meta") if isinstance(answer, dict) else None
@@ -388,6 +368,28 @@ def _number_type(value: Any, details: dict[str, JsonValue]) -> NumberType | None
     if known is None:
         details["vendor_number_type"] = value
     return known
+
+
+def _capabilities(rec: Mapping[str, Any], details: dict[str, JsonValue]) -> list[str] | None:
+    """The capabilities ``features`` names (None when the entry has none); other features go to ``details``."""
+    features = wire.items(rec, "features")
+    if features is None:
+        return None
+    names = [_feature_name(feature, i) for i, feature in enumerate(features)]
+    if other := sorted({n for n in names if n not in _CAPABILITIES}):
+        details["other_features"] = list(other)
+    return [n for n in names if n in _CAPABILITIES]
+
+
+def _region(rec: Mapping[str, Any]) -> str | None:
+    """The first state, rate center or location named in ``region_information``."""
+    for i, info in enumerate(wire.items(rec, "region_information") or ()):
+        if not isinstance(info, Mapping):
+            raise FieldError(f"expected an object, got {info!r}", field=f"region_information[{i}]", value=info)
+        kind, name = info.get("region_type"), info.get("region_name")
+        if isinstance(kind, str) and kind.lower() in _REGION_TYPES and isinstance(name, str) and name.strip():
+            return name.strip()
+    return None
 
 
 def _feature_name(feature: Any, index: int) -> str:

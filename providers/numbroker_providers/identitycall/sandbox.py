@@ -31,6 +31,7 @@ import random
 import re
 import string
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,9 +40,11 @@ import phonenumbers
 from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
+    Refused,
     Reply,
     Sandbox,
     SandboxRecord,
+    bucketed_inventory,
     draw_money,
     draw_number,
     draw_numbers,
@@ -167,6 +170,25 @@ def _error_reply(sandbox: Sandbox, status: int, message: str) -> Reply:
     return _error(status, message or defaults.get(status, "Request failed"))
 
 
+def _purchase_request(context: RequestContext) -> tuple[dict[str, Any], str, int | None]:
+    """A purchase's body, the number it asks for (stripped) and its requirement group.
+
+    Raises:
+        Refused: 400 when the body is not JSON; 422 without a ``phone_number`` or with a group that is not an integer.
+    """
+    try:
+        payload = context.json()
+    except ValueError:
+        raise Refused(_error(400, "Request body must be valid JSON")) from None
+    phone = payload.get("phone_number") if isinstance(payload, dict) else None
+    if not isinstance(phone, str) or not phone.strip():
+        raise Refused(_errors("phone_number is required"))
+    group = payload.get("requirement_group_id")
+    if group is not None and (isinstance(group, bool) or not isinstance(group, int)):
+        raise Refused(_errors("requirement_group_id must be an integer"))
+    return payload, phone.strip(), group
+
+
 class _IdentityCall:
     def __init__(self, sandbox: Sandbox, key: str, read_only_key: bool, regulated: frozenset[str]) -> None:
         self.sandbox = sandbox
@@ -179,25 +201,17 @@ class _IdentityCall:
         sb = self.sandbox
         return [
             sb.route(f"{BASE_PATH}/virtual_numbers/available", self.search, name="search"),
-            sb.route(
-                f"{BASE_PATH}/virtual_numbers/purchase",
-                self.purchase,
-                methods=("POST",),
-                kind="purchase",
-                name="purchase",
-            ),
+            sb.purchase_route(f"{BASE_PATH}/virtual_numbers/purchase", self.purchase),
             sb.route(f"{BASE_PATH}/virtual_numbers", self.owned, name="owned"),
         ]
 
-    def _denied(self, request: Request) -> Reply | None:
+    def _authorize(self, request: Request) -> None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme != "Bearer" or not _KEY.fullmatch(key) or not hmac.compare_digest(key.encode(), self.key.encode()):
-            return _error(401, "Invalid or expired API key")
-        return None
+            raise Refused(_error(401, "Invalid or expired API key"))
 
     async def search(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         country = (request.query_params.get("country") or "US").strip().upper()
         number_type = request.query_params.get("number_type") or "mobile"
         if number_type not in _TYPES:
@@ -210,8 +224,7 @@ class _IdentityCall:
         return Reply(200, {"data": [r.raw for r in items]}, offer_ids=tuple(r.offer_id for r in items))
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         try:
             page = int(request.query_params.get("page") or 1)
             per_page = min(int(request.query_params.get("per_page") or 25), _MAX_PER_PAGE)
@@ -227,28 +240,16 @@ class _IdentityCall:
             "total_count": result.total,
             "per_page": per_page,
         }
-        return Reply(200, {"data": list(result.items), "meta": meta}, faults=[result.fault] if result.fault else [])
+        return Reply(200, {"data": list(result.items), "meta": meta}, faults=result.labels)
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         if self.read_only_key:
             return _error(403, "Write permission required")
-        try:
-            payload = context.json()
-        except ValueError:
-            return _error(400, "Request body must be valid JSON")
-        if not isinstance(payload, dict):
-            return _errors("phone_number is required")
-        phone = payload.get("phone_number")
-        if not isinstance(phone, str) or not phone.strip():
-            return _errors("phone_number is required")
-        group = payload.get("requirement_group_id")
-        if group is not None and (isinstance(group, bool) or not isinstance(group, int)):
-            return _errors("requirement_group_id must be an integer")
-        record = sb.record_by_e164(phone.strip())
-        if record is None or not sb.is_available(record.offer_id) or context.lose_race([record.offer_id]):
+        payload, phone, group = _purchase_request(context)
+        record = context.claim(sb.record_by_e164(phone))
+        if record is None:
             return _errors("phone_number is not available")
         if record.country in self.regulated and group is None:
             return _errors(f"Requirement group is required to purchase numbers in {record.country}")
@@ -280,21 +281,14 @@ def _inventory(seed: int, size: int) -> list[SandboxRecord]:
     exclude = {s.e164 for s in everything_shared}
     specials = _defects(rng, exclude) + [_shared(rng, s) for s in everything_shared if LANE in s.lanes]
     specials = specials[:size]
-    regular = size - len(specials)
-    buckets: dict[tuple[str, str], list[SandboxRecord]] = {bucket: [] for bucket in BUCKETS}
-    for index, (country, number_type) in enumerate(BUCKETS):
-        count = regular // len(BUCKETS) + (1 if index < regular % len(BUCKETS) else 0)
-        for number in draw_numbers(rng, [(country, number_type, 1)], count, lane=LANE, exclude=exclude):
-            upfront, monthly = _prices(rng, number_type)
-            buckets[country, number_type].append(_record(rng, number, country, number_type, upfront, monthly))
-    for record in specials:
-        buckets[record.country, record.number_type or "mobile"].append(record)
-    out: list[SandboxRecord] = []
-    for bucket in BUCKETS:
-        records = buckets[bucket]
-        rng.shuffle(records)
-        out += records
-    return out
+
+    def regular(number: GeneratedNumber) -> SandboxRecord:
+        upfront, monthly = _prices(rng, number.number_type)
+        return _record(rng, number, number.country, number.number_type, upfront, monthly)
+
+    return bucketed_inventory(
+        rng, BUCKETS, size - len(specials), regular, specials=specials, lane=LANE, exclude=exclude
+    )
 
 
 def _prices(rng: random.Random, number_type: str) -> tuple[Decimal, Decimal]:
@@ -320,32 +314,61 @@ def _entry(
     currency: str | None = None,
     with_country: bool | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """Build one entry; returns it and the currency it states (None when it states none)."""
+    """Build one entry, in the flat or the Telnyx shape (drawn when not given).
+
+    ``currency`` and ``with_country`` (whether it carries ``country_code``) are drawn when not given.
+
+    Returns:
+        The entry and the currency it states (None when it states none).
+    """
     shape = shape or ("flat" if rng.random() < 0.5 else "telnyx")
-    features = list(_FEATURES[number_type])
-    if shape == "flat":
-        entry: dict[str, Any] = {"phone_number": number.e164}
-        if with_country if with_country is not None else rng.random() < 0.85:
-            entry["country_code"] = country
-        if rng.random() < 0.85:
-            entry["number_type"] = number_type
-        entry["upfront_cost"] = upfront
-        entry["monthly_cost"] = monthly
-        entry["features"] = features
-        region_type = "state" if number.country in ("US", "CA") else "location"
-        entry["region_information"] = [{"region_type": region_type, "region_name": number.area}] if number.area else []
-        stated = (
-            currency if currency is not None else (rng.choice(("USD", "USD", "EUR")) if rng.random() < 0.3 else None)
-        )
-        if stated is not None:
-            entry["currency"] = stated
-        return entry, stated
-    stated = currency or ("EUR" if number.country in ("DE", "NL") and rng.random() < 0.3 else "USD")
+    build = _flat_entry if shape == "flat" else _telnyx_entry
+    return build(rng, _Listed(number, country, number_type, upfront, monthly, currency, with_country))
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """What one entry lists: the number under a country and type, its costs as served, and what to draw."""
+
+    number: GeneratedNumber
+    country: str
+    number_type: str
+    upfront: Any
+    monthly: Any
+    currency: str | None
+    """The currency to state; None: drawn."""
+    with_country: bool | None
+    """Whether the entry carries ``country_code``; None: drawn."""
+
+
+def _flat_entry(rng: random.Random, listed: _Listed) -> tuple[dict[str, Any], str | None]:
+    """IdentityCall's own shape: decimal-string costs, string features, a top-level currency in a few."""
+    number = listed.number
+    entry: dict[str, Any] = {"phone_number": number.e164}
+    if _given_or_drawn(rng, listed.with_country, 0.85):
+        entry["country_code"] = listed.country
+    if rng.random() < 0.85:
+        entry["number_type"] = listed.number_type
+    entry["upfront_cost"], entry["monthly_cost"] = listed.upfront, listed.monthly
+    entry["features"] = list(_FEATURES[listed.number_type])
+    region_type = "state" if number.country in ("US", "CA") else "location"
+    entry["region_information"] = [{"region_type": region_type, "region_name": number.area}] if number.area else []
+    stated = listed.currency
+    if stated is None and rng.random() < 0.3:
+        stated = rng.choice(("USD", "USD", "EUR"))
+    if stated is not None:
+        entry["currency"] = stated
+    return entry, stated
+
+
+def _telnyx_entry(rng: random.Random, listed: _Listed) -> tuple[dict[str, Any], str | None]:
+    """Telnyx's available-number record, passed through: ``cost_information`` and feature objects."""
+    number = listed.number
+    stated = listed.currency or ("EUR" if number.country in ("DE", "NL") and rng.random() < 0.3 else "USD")
     regions = [{"region_type": "country_code", "region_name": number.country}]
     if number.area:
-        regions.append(
-            {"region_type": "rate_center" if number.country in ("US", "CA") else "location", "region_name": number.area}
-        )
+        area_type = "rate_center" if number.country in ("US", "CA") else "location"
+        regions.append({"region_type": area_type, "region_name": number.area})
     entry = {
         "record_type": "available_phone_number",
         "phone_number": number.e164,
@@ -354,12 +377,17 @@ def _entry(
         "quickship": rng.random() < 0.6,
         "reservable": rng.random() < 0.7,
         "region_information": regions,
-        "cost_information": {"upfront_cost": upfront, "monthly_cost": monthly, "currency": stated},
-        "features": [{"name": name} for name in [*features, "emergency"]],
+        "cost_information": {"upfront_cost": listed.upfront, "monthly_cost": listed.monthly, "currency": stated},
+        "features": [{"name": name} for name in [*_FEATURES[listed.number_type], "emergency"]],
     }
-    if with_country if with_country is not None else rng.random() < 0.3:
-        entry["country_code"] = country
+    if _given_or_drawn(rng, listed.with_country, 0.3):
+        entry["country_code"] = listed.country
     return entry, stated
+
+
+def _given_or_drawn(rng: random.Random, given: bool | None, chance: float) -> bool:
+    """``given`` when it is given, else true with probability ``chance``."""
+    return given if given is not None else rng.random() < chance
 
 
 def _record(
@@ -398,8 +426,7 @@ def _record(
 
 
 def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
-    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
-    return _record(rng, number, shared.country, shared.number_type, shared.upfront, shared.monthly, shared=True)
+    return _record(rng, shared.number, shared.country, shared.number_type, shared.upfront, shared.monthly, shared=True)
 
 
 def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:

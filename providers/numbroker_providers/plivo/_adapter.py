@@ -60,14 +60,15 @@ What numbroker makes of them:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
-import json
 import logging
 import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from numbroker import (
@@ -90,6 +91,7 @@ from numbroker import (
 )
 from numbroker.adapters import (
     Cursor,
+    ErrorEnvelope,
     FieldError,
     Provider,
     PurchaseReceipt,
@@ -208,8 +210,9 @@ def _lata(rec: Mapping[str, Any]) -> int | None:
     value = rec.get("lata")
     if value is None or value == "":
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _LATA_LIMIT:
-        return value
+    number = wire.integer(rec, "lata", lenient=True)
+    if number is not None and 0 <= number < _LATA_LIMIT:
+        return number
     text = value.strip() if isinstance(value, str) else ""
     if text.isascii() and text.isdigit() and len(text) <= _LATA_DIGITS:
         return int(text)
@@ -279,16 +282,26 @@ class PlivoProvider(Provider):
         self._auth_id = path_segment(self._creds["auth_id"].get_secret_value(), "PLIVO_AUTH_ID")
         pair = f"{self._auth_id}:{self._creds['auth_token'].get_secret_value()}"
         self._basic = base64.b64encode(pair.encode()).decode()
-        self._add_secret(self._basic)
+        self.connection.add_secret(self._basic)
         self._assigned_instead: dict[str, str] = {}
         """Numbers asked for → the number Plivo assigned in their place, when that purchase was not confirmed."""
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Basic {self._basic}"}
 
+    def _error_envelope(self, body: Any, headers: Mapping[str, str]) -> ErrorEnvelope:
+        """Plivo's ``{"api_id", "error"}``, its message never None; any other body (a proxy's page) says nothing.
+
+        So an error whose ``vendor_message`` is not None was answered by Plivo itself.
+        """
+        if not isinstance(body, dict) or "error" not in body:
+            return ErrorEnvelope()
+        common = super()._error_envelope(body, headers)
+        return dataclasses.replace(common, message=common.message or "")
+
     def _account_url(self, *segments: str) -> str:
         """``{base}/Account/{auth_id}/<segments>/``: every Plivo resource URL ends with a slash."""
-        return self._url("Account", self._auth_id, *segments) + "/"
+        return self.connection.url("Account", self._auth_id, *segments) + "/"
 
     # -- search ------------------------------------------------------------------------------------
 
@@ -317,7 +330,7 @@ class PlivoProvider(Provider):
             self._note(f"Plivo sells no {query.number_type.value} numbers; nothing was requested")
             return RawPage(records=[], total=0)
         offset = (number - 1) * self.per_page
-        response = await self._get(self._account_url("PhoneNumber"), params=params)
+        response = await self.connection.get(self._account_url("PhoneNumber"), params=params)
         page = self._envelope(response, f"search page {number}")
         meta = page.meta or _Meta()
         if meta.offset is not None and meta.offset != offset:
@@ -337,7 +350,7 @@ class PlivoProvider(Provider):
 
     def _envelope(self, response: Any, what: str) -> _Page:
         try:
-            return _Page.model_validate(self._json(response))
+            return _Page.model_validate(self.connection.json(response))
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in error["loc"]) or "body"
@@ -426,16 +439,42 @@ class PlivoProvider(Provider):
     # -- purchasing --------------------------------------------------------------------------------
 
     async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
-        asked = offer.e164[1:]
         try:
-            response = await self._post(self._account_url("PhoneNumber", asked), json={})
+            response = await self.connection.post(self._account_url("PhoneNumber", offer.e164[1:]), json={})
         except NotFoundError as exc:
             raise exc.recast(NumberUnavailableError, f"{exc.detail} (Plivo has no such number for sale)") from None
         except BadRequestError as exc:
             if _NOT_AVAILABLE.search(exc.detail):
                 raise exc.recast(NumberUnavailableError) from None
             raise
-        body = self._json(response)
+        body, entry = self._fulfilled(response, offer)
+        assigned = self._assigned(entry, offer)
+        self._check_active(entry, offer, assigned)
+        details: dict[str, JsonValue] = {"status": body["status"], "number_status": entry.get("status")}
+        if (message := wire.pick(body, "message", str)) is not None:
+            details["message"] = message[:200]
+        if assigned != offer.e164:
+            details["requested_e164"] = offer.e164
+            purchase_logger.warning("%s: asked for %s, Plivo assigned %s", self.id, offer.e164, assigned)
+        fallback = entry.get("fallback_number")
+        if fallback:
+            details["fallback_number"] = json_safe(fallback)
+            purchase_logger.warning("%s: Plivo also assigned a fallback number %s", self.id, json_safe(fallback))
+        api_id = wire.pick(body, "api_id", str)
+        return PurchaseReceipt(
+            provider=self.id,
+            offer_id=offer.offer_id,
+            e164=assigned,
+            vendor_id=assigned[1:],
+            request_id=api_id[:200] if api_id else self.connection.request_id(response),
+            details=details,
+        )
+
+    def _fulfilled(
+        self, response: httpx.Response, offer: AvailableNumber
+    ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        """The answer (its ``status`` ``fulfilled``) and its entry for ``offer``: the one naming it, or the only one."""
+        body = self.connection.json(response)
         if not isinstance(body, dict):
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} with an unexpected body")
         top = body.get("status")
@@ -444,45 +483,32 @@ class PlivoProvider(Provider):
                 self.id,
                 f"purchase of {offer.e164} answered {response.status_code} with status {top!r}, not 'fulfilled'",
             )
-        listed = body.get("numbers")
-        entries = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
+        entries = [e for e in wire.pick(body, "numbers", list) or [] if isinstance(e, dict)]
         mine = [e for e in entries if same_number(_plus(e.get("number")), offer.e164)]
         entry = mine[0] if mine else (entries[0] if len(entries) == 1 else None)
         if entry is None:
             raise ProviderResponseError(
                 self.id, f"purchase of {offer.e164} was 'fulfilled' but named {len(entries)} numbers, none of them it"
             )
-        assigned = self._assigned(entry, offer)
-        instead = "" if assigned == offer.e164 else f" (Plivo assigned {assigned} instead of {offer.e164})"
+        return body, entry
+
+    def _check_active(self, entry: Mapping[str, Any], offer: AvailableNumber, assigned: str) -> None:
+        """A number that is not ``Success`` yet (pending verification) is not bought until the owned list says so.
+
+        When it is another number than the one asked, :meth:`owns` looks for that one in its place.
+        """
         status = entry.get("status")
         state = status.strip().lower() if isinstance(status, str) else None
-        if state != "success":
-            if assigned != offer.e164:
-                self._assigned_instead[offer.e164] = assigned  # what `owns` must look for in its place
-            what = "is pending verification" if state == "pending" else f"has status {status!r}"
-            raise ProviderResponseError(
-                self.id,
-                f"{assigned} {what}{instead}: the order is 'fulfilled' but the number is not active, so it is not "
-                "counted as bought until the account's numbers confirm it",
-            )
-        details: dict[str, JsonValue] = {"status": top, "number_status": status}
-        if isinstance(body.get("message"), str):
-            details["message"] = body["message"][:200]
+        if state == "success":
+            return
         if assigned != offer.e164:
-            details["requested_e164"] = offer.e164
-            purchase_logger.warning("%s: asked for %s, Plivo assigned %s", self.id, offer.e164, assigned)
-        fallback = entry.get("fallback_number")
-        if fallback:
-            details["fallback_number"] = json_safe(fallback)
-            purchase_logger.warning("%s: Plivo also assigned a fallback number %s", self.id, json_safe(fallback))
-        api_id = body.get("api_id")
-        return PurchaseReceipt(
-            provider=self.id,
-            offer_id=offer.offer_id,
-            e164=assigned,
-            vendor_id=assigned[1:],
-            request_id=api_id[:200] if isinstance(api_id, str) and api_id else self._response_request_id(response),
-            details=details,
+            self._assigned_instead[offer.e164] = assigned
+        instead = "" if assigned == offer.e164 else f" (Plivo assigned {assigned} instead of {offer.e164})"
+        what = "is pending verification" if state == "pending" else f"has status {status!r}"
+        raise ProviderResponseError(
+            self.id,
+            f"{assigned} {what}{instead}: the order is 'fulfilled' but the number is not active, so it is not "
+            "counted as bought until the account's numbers confirm it",
         )
 
     def _assigned(self, entry: Mapping[str, Any], offer: AvailableNumber) -> str:
@@ -515,14 +541,14 @@ class PlivoProvider(Provider):
 
     async def _lookup_owned(self, target: str) -> bool:
         try:
-            response = await self._get(self._account_url("Number", target[1:]))
+            response = await self.connection.get(self._account_url("Number", target[1:]))
         except NotFoundError as exc:
-            if _plivo_error(exc.body):
+            if exc.vendor_message is not None:  # Plivo's own envelope: the number is not the account's
                 return False
             raise ProviderResponseError(
                 self.id, f"ownership of {target}: a 404 without Plivo's error envelope; ownership is unknown"
             ) from None
-        body = self._json(response)
+        body = self.connection.json(response)
         number = body.get("number") if isinstance(body, dict) else None
         if same_number(_plus(number), target):
             return True
@@ -537,7 +563,8 @@ class PlivoProvider(Provider):
         size = self.owned_per_page
         offset = (number - 1) * size
         page = self._envelope(
-            await self._get(self._account_url("Number"), params={"limit": size, "offset": offset}), "owned numbers"
+            await self.connection.get(self._account_url("Number"), params={"limit": size, "offset": offset}),
+            "owned numbers",
         )
         meta = page.meta or _Meta()
         if meta.offset is not None and meta.offset != offset:
@@ -584,12 +611,3 @@ class PlivoProvider(Provider):
 def _plus(value: Any) -> Any:
     """Plivo's international digits as E.164 text (other values unchanged, for the readers to judge)."""
     return "+" + value if isinstance(value, str) and value.isdigit() else value
-
-
-def _plivo_error(body: str) -> bool:
-    """True when an error body is Plivo's own ``{api_id, error}`` envelope (not a proxy's page)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and "error" in data

@@ -34,13 +34,12 @@ from __future__ import annotations
 
 __all__ = ["BASE_PATH", "COUNTRY_NAMES", "DEFAULT_AUTH_ID", "DEFAULT_SIZE", "MAX_LIMIT", "create_app"]
 
-import base64
-import binascii
 import hashlib
 import hmac
 import random
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
@@ -51,15 +50,19 @@ import phonenumbers
 from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
+    Refused,
     Reply,
     Sandbox,
     SandboxRecord,
+    basic_auth,
     draw_money,
+    draw_number,
     draw_numbers,
     shared_numbers,
 )
 
 if TYPE_CHECKING:
+    from starlette.datastructures import QueryParams
     from starlette.requests import Request
     from starlette.routing import Route
 
@@ -210,6 +213,64 @@ def _int_param(request: Request, name: str, default: int) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+_TYPES_MESSAGE: Final = "type must be one of fixed, mobile, tollfree, any"
+_SERVICES_MESSAGE: Final = "services must be a comma-separated list of voice, sms, mms"
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A search's filters, as Plivo reads them."""
+
+    country: str
+    kind: str
+    pattern: str
+    services: tuple[str, ...]
+    region: str
+    """Upper-cased text the record's region or city must contain (empty: any)."""
+
+    @classmethod
+    def read(cls, sandbox: Sandbox, query: QueryParams) -> _Search:
+        """The filters of a search request, checked in Plivo's order.
+
+        Raises:
+            Refused: A 400 saying what is wrong with the first parameter Plivo refuses.
+        """
+        country = (query.get("country_iso") or "").strip().upper()
+        if len(country) != 2:
+            raise Refused(_error(sandbox, 400, "country_iso is required: an ISO 3166-1 alpha-2 code"))
+        kind = (query.get("type") or "any").strip().lower()
+        if kind not in _TYPE_FILTER:
+            raise Refused(_error(sandbox, 400, _TYPES_MESSAGE))
+        pattern = query.get("pattern") or ""
+        if pattern and not _DIGITS.fullmatch(pattern):
+            raise Refused(_error(sandbox, 400, "pattern must be digits"))
+        services = tuple(s.strip().lower() for s in (query.get("services") or "").split(",") if s.strip())
+        if any(s not in _SERVICES for s in services):
+            raise Refused(_error(sandbox, 400, _SERVICES_MESSAGE))
+        return cls(country, kind, pattern, services, (query.get("region") or "").strip().upper())
+
+    @property
+    def key(self) -> Hashable:
+        """The filters as a key of :meth:`Sandbox.view`."""
+        return ("search", self.country, self.kind, self.pattern, self.services, self.region)
+
+    def matches(self, record: SandboxRecord) -> bool:
+        """Whether the record is of the country and type asked for, starts with the pattern, and has the services."""
+        raw = record.raw
+        start = f"+{phonenumbers.country_code_for_region(self.country)}{self.pattern}"
+        return (
+            record.country == self.country
+            and (record.number_type or "") in _TYPE_FILTER[self.kind]
+            and record.e164.startswith(start)
+            and all(raw.get(_SERVICES[s]) is True for s in self.services)
+            and (not self.region or any(self._names_region(raw, key) for key in ("region", "city")))
+        )
+
+    def _names_region(self, raw: Mapping[str, Any], key: str) -> bool:
+        value = raw.get(key)
+        return isinstance(value, str) and self.region in value.upper()
+
+
 class _Plivo:
     def __init__(
         self, sandbox: Sandbox, auth_id: str, token: str, verification: frozenset[str], substitute: bool
@@ -227,35 +288,29 @@ class _Plivo:
         account = f"{BASE_PATH}/Account/{{auth_id}}"
         return [
             sb.route(f"{account}/PhoneNumber/", self.search, name="search"),
-            sb.route(
-                f"{account}/PhoneNumber/{{number}}/", self.purchase, methods=("POST",), kind="purchase", name="purchase"
-            ),
+            sb.purchase_route(f"{account}/PhoneNumber/{{number}}/", self.purchase),
             sb.route(f"{account}/Number/", self.owned, name="owned"),
             sb.route(f"{account}/Number/{{number}}/", self.owned_number, name="owned_number"),
         ]
 
-    def _denied(self, request: Request) -> Reply | None:
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        try:
-            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            user = password = ""
+    def _authorize(self, request: Request) -> None:
+        scheme, user, password = basic_auth(request)
         if (
             scheme.lower() != "basic"
             or user != self.auth_id
             or request.path_params["auth_id"] != user
             or not hmac.compare_digest(password.encode(), self.token.encode())
         ):
-            return _error(self.sandbox, 401, "Authentication failed")
-        return None
+            raise Refused(_error(self.sandbox, 401, "Authentication failed"))
 
-    def _slice(self, request: Request) -> tuple[int, int] | Reply:
+    def _slice(self, request: Request) -> tuple[int, int]:
+        """The ``limit`` and ``offset`` of a listing (400 unless 1 to :data:`MAX_LIMIT` and a non-negative integer)."""
         limit = _int_param(request, "limit", MAX_LIMIT)
         offset = _int_param(request, "offset", 0)
         if limit is None or not 1 <= limit <= MAX_LIMIT:
-            return _error(self.sandbox, 400, f"limit must be an integer between 1 and {MAX_LIMIT}")
+            raise Refused(_error(self.sandbox, 400, f"limit must be an integer between 1 and {MAX_LIMIT}"))
         if offset is None:
-            return _error(self.sandbox, 400, "offset must be a non-negative integer")
+            raise Refused(_error(self.sandbox, 400, "offset must be a non-negative integer"))
         return limit, offset
 
     def _listing(self, request: Request, items: list[Any], limit: int, offset: int) -> tuple[dict[str, Any], list[str]]:
@@ -278,61 +333,20 @@ class _Plivo:
         return {"api_id": self.sandbox.new_uuid(), "meta": meta, "objects": chunk}, faults
 
     async def search(self, request: Request, context: RequestContext) -> Reply:
-        sb = self.sandbox
-        if (denied := self._denied(request)) is not None:
-            return denied
-        query = request.query_params
-        country = (query.get("country_iso") or "").strip().upper()
-        if len(country) != 2:
-            return _error(sb, 400, "country_iso is required: an ISO 3166-1 alpha-2 code")
-        kind = (query.get("type") or "any").strip().lower()
-        types = _TYPE_FILTER.get(kind)
-        if types is None:
-            return _error(sb, 400, "type must be one of fixed, mobile, tollfree, any")
-        pattern = query.get("pattern") or ""
-        if pattern and not _DIGITS.fullmatch(pattern):
-            return _error(sb, 400, "pattern must be digits")
-        services = [s.strip().lower() for s in (query.get("services") or "").split(",") if s.strip()]
-        if any(s not in _SERVICES for s in services):
-            return _error(sb, 400, "services must be a comma-separated list of voice, sms, mms")
-        region = (query.get("region") or "").strip().upper()
-        sliced = self._slice(request)
-        if isinstance(sliced, Reply):
-            return sliced
-        limit, offset = sliced
-        start = f"+{phonenumbers.country_code_for_region(country)}{pattern}"
-
-        def keep(r: SandboxRecord) -> bool:
-            raw = r.raw
-            return (
-                r.country == country
-                and (r.number_type or "") in types
-                and r.e164.startswith(start)
-                and all(raw.get(_SERVICES[s]) is True for s in services)
-                and (
-                    not region
-                    or any(isinstance(raw.get(k), str) and region in raw[k].upper() for k in ("region", "city"))
-                )
-            )
-
-        items = sb.view(("search", country, kind, pattern, tuple(services), region), keep)
+        self._authorize(request)
+        query = _Search.read(self.sandbox, request.query_params)
+        limit, offset = self._slice(request)
+        items = self.sandbox.view(query.key, query.matches)
         body, faults = self._listing(request, [r.raw for r in items], limit, offset)
         return Reply(200, body, offer_ids=tuple(r.offer_id for r in items[offset : offset + limit]), faults=faults)
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
-        if (denied := self._denied(request)) is not None:
-            return denied
-        if context.body.strip():
-            try:
-                payload = context.json()
-            except ValueError:
-                payload = None
-            if not isinstance(payload, dict):
-                return _error(sb, 400, "the request body must be a JSON object")
+        self._authorize(request)
+        self._check_body(context)
         digits = request.path_params["number"]
-        record = sb.record_by_e164("+" + digits) if _DIGITS.fullmatch(digits) else None
-        if record is None or not sb.is_available(record.offer_id) or context.lose_race([record.offer_id]):
+        record = context.claim(sb.record_by_e164("+" + digits) if _DIGITS.fullmatch(digits) else None)
+        if record is None:
             return _error(sb, 404, "not found")
         if self.substitute:
             record = self._substitute(record)
@@ -355,6 +369,17 @@ class _Plivo:
                 "status": "fulfilled",
             },
         )
+
+    def _check_body(self, context: RequestContext) -> None:
+        """A purchase's body, when it has one, must be a JSON object (400)."""
+        if not context.body.strip():
+            return
+        try:
+            payload = context.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise Refused(_error(self.sandbox, 400, "the request body must be a JSON object"))
 
     def _substitute(self, asked: SandboxRecord) -> SandboxRecord:
         """Another available, valid number of the same country and type (the one asked when there is none)."""
@@ -389,20 +414,15 @@ class _Plivo:
         }
 
     async def owned_number(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         entry = self.numbers.get(request.path_params["number"])
         if entry is None or not self._listed([entry]):
             return _error(self.sandbox, 404, "not found")
         return Reply(200, {"api_id": self.sandbox.new_uuid(), **entry})
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        sliced = self._slice(request)
-        if isinstance(sliced, Reply):
-            return sliced
-        body, faults = self._listing(request, self._listed(list(self.numbers.values())), *sliced)
+        self._authorize(request)
+        body, faults = self._listing(request, self._listed(list(self.numbers.values())), *self._slice(request))
         return Reply(200, body, faults=faults)
 
     def _listed(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -436,39 +456,46 @@ def _item(
     """One search record as Plivo writes it; ``region`` is the area the region names (or None)."""
     name = COUNTRY_NAMES[number.country]
     digits = number.e164[1:]
-    type_name, sub_type = _WIRE_TYPES[number.number_type]
-    geographic = number.number_type == "local"
-    nanp = number.country in ("US", "CA")
-    city = (_CITIES.get(number.area or "") if nanp else (number.area or "").upper() or None) if geographic else None
     national = digits[len(str(phonenumbers.country_code_for_region(number.country))) :]
-    voice = True
+    type_name, sub_type = _WIRE_TYPES[number.number_type]
     sms = number.number_type in ("local", "mobile") or (number.number_type == "toll-free" and rng.random() < 0.5)
+    city, rate_center, lata = _geography(rng, number)
     raw: dict[str, Any] = {
         "number": digits,
         "prefix": national[:3],
         "city": city,
         "country": name,
         "region": f"{region}, {name}" if region else name.title(),
-        "rate_center": f"{(city or 'CNTRL')[:8]} {rng.randint(1, 9)}" if nanp and geographic else None,
-        "lata": rng.randint(120, 980) if nanp and geographic else None,
+        "rate_center": rate_center,
+        "lata": lata,
         "type": type_name,
         "sub_type": sub_type,
         "setup_rate": setup,
         "monthly_rental_rate": monthly,
         "sms_enabled": sms,
         "sms_rate": "0.00000" if sms else None,
-        "voice_enabled": voice,
+        "voice_enabled": True,
         "voice_rate": _rate(draw_money(rng, "0.00300", "0.01000", step="0.00050")),
         "restriction": None,
         "restriction_text": None,
         "resource_uri": f"{BASE_PATH}/Account/{auth_id}/PhoneNumber/{digits}/",
     }
     if rng.random() < 0.7:  # the Python SDK's fixture has no mms_enabled; the Go SDK's record has one
-        raw["mms_enabled"] = nanp and sms and rng.random() < 0.6
+        raw["mms_enabled"] = number.country in ("US", "CA") and sms and rng.random() < 0.6
         raw["mms_rate"] = "0.00000" if raw["mms_enabled"] else None
-    if nanp and geographic and rng.random() < 0.1:
-        raw["lata"] = str(raw["lata"])  # the docs' table types lata as a string
+    if lata is not None and rng.random() < 0.1:
+        raw["lata"] = str(lata)  # the docs' table types lata as a string
     return raw
+
+
+def _geography(rng: random.Random, number: GeneratedNumber) -> tuple[str | None, str | None, int | None]:
+    """A local number's city, and in the US and CA its rate center and LATA (None for other types)."""
+    if number.number_type != "local":
+        return None, None, None
+    if number.country not in ("US", "CA"):
+        return (number.area or "").upper() or None, None, None
+    city = _CITIES.get(number.area or "")
+    return city, f"{(city or 'CNTRL')[:8]} {rng.randint(1, 9)}", rng.randint(120, 980)
 
 
 def _record(
@@ -522,16 +549,15 @@ def _inventory(seed: int, size: int, auth_id: str) -> list[SandboxRecord]:
 
 
 def _shared(rng: random.Random, shared: SharedNumber, auth_id: str) -> SandboxRecord:
-    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
     monthly = (shared.monthly * Decimal("0.95")).quantize(Decimal("0.00001"))
-    return _record(rng, number, auth_id, shared.upfront, monthly, shared=True)
+    return _record(rng, shared.number, auth_id, shared.upfront, monthly, shared=True)
 
 
 def _defects(rng: random.Random, auth_id: str, exclude: set[str]) -> list[SandboxRecord]:
     """Records a correct adapter must reject, each tagged with what is wrong."""
 
     def draw(region: str, type_name: str) -> GeneratedNumber:
-        return draw_numbers(rng, [(region, type_name, 1)], 1, exclude=exclude)[0]
+        return draw_number(rng, region, type_name, exclude=exclude)
 
     def defect(number: GeneratedNumber, tag: str, *, listed: str | None = None, **fields: Any) -> SandboxRecord:
         raw = _item(rng, number, auth_id, setup="0.00000", monthly="0.80000", region=None)

@@ -66,14 +66,11 @@ page and the SDK disagree, the SDK (the API definition) is followed.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import anyio
 import httpx
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
@@ -89,27 +86,27 @@ from numbroker import (
     NumberType,
     NumberUnavailableError,
     ProviderError,
-    ProviderHTTPError,
     ProviderResponseError,
-    ProviderTimeoutError,
     QueryFilter,
-    RateLimitedError,
     SearchQuery,
 )
 from numbroker.adapters import (
     Cursor,
+    ErrorEnvelope,
     FieldError,
+    OwnedEntry,
     OwnedPage,
     Provider,
     PurchaseReceipt,
     RawPage,
+    Tagged,
     json_safe,
     make_offer,
     money_from_string,
-    same_number,
     validate_currency,
     wire,
 )
+from numbroker_providers.telnyx._orders import follow, order_data, status_of
 
 __all__ = ["TelnyxProvider"]
 
@@ -161,14 +158,6 @@ class _Envelope(BaseModel):
     data: list[Any]
     meta: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One search record and the ``filter[phone_number_type]`` it was asked with (its type)."""
-
-    raw: Any
-    number_type: NumberType
 
 
 class TelnyxProvider(Provider):
@@ -254,38 +243,20 @@ class TelnyxProvider(Provider):
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._creds['api_key'].get_secret_value()}"}
 
-    def _record_id(self, record: Any) -> str | None:
-        return super()._record_id(record.raw if isinstance(record, _Entry) else record)
-
     # -- HTTP: Telnyx's error envelope and rate-limit headers ------------------------------------------
 
-    async def _get(self, url: str, *, params: Any = None, sent: anyio.Event | None = None) -> httpx.Response:
-        """GET with the base's retries; a final failure's message is built from Telnyx's error envelope."""
-        try:
-            return await super()._get(url, params=params, sent=sent)
-        except ProviderHTTPError as exc:
-            raise self._telnyx_error(exc) from None
+    def _error_envelope(self, body: Any, headers: Mapping[str, str]) -> ErrorEnvelope:
+        """Telnyx's ``errors[]``, each ``code title: detail (source)``: its titles name the status themselves."""
+        common = super()._error_envelope(body, headers)
+        summary = _errors_summary(body)
+        if summary is None:
+            return common
+        return ErrorEnvelope(message=summary, code=_first_code(body), request_id=common.request_id, titled=True)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         """``Retry-After`` when a 429 sends one, else ``x-ratelimit-reset`` (seconds until the limit resets)."""
         wait = super()._retry_after(response)
         return wait if wait is not None else _seconds(response.headers.get("x-ratelimit-reset"))
-
-    def _telnyx_error(self, exc: ProviderHTTPError) -> ProviderHTTPError:
-        """The same error, its message built from Telnyx's ``errors[]`` (a 429 keeps its wait)."""
-        summary = _errors_summary(exc.body)
-        message = f"HTTP {exc.status_code}: {summary}" if summary else exc.detail
-        if isinstance(exc, RateLimitedError):
-            return RateLimitedError(
-                self.id,
-                message,
-                status_code=exc.status_code,
-                body=exc.body,
-                headers=exc.headers,
-                request_id=exc.request_id,
-                retry_after=exc.retry_after,
-            )
-        return exc.recast(type(exc), message) if message != exc.detail else exc
 
     # -- search ------------------------------------------------------------------------------------
 
@@ -339,11 +310,15 @@ class TelnyxProvider(Provider):
         found = list(results.values())
         return RawPage(records=[e for entries, _ in found for e in entries], truncated=[cut for _, cut in found if cut])
 
-    async def _search_type(self, query: SearchQuery, kind: NumberType) -> tuple[list[_Entry], str | None]:
+    async def _search_type(
+        self, query: SearchQuery, kind: NumberType
+    ) -> tuple[list[Tagged[NumberType | None]], str | None]:
         """One type's records, and a note when the answer was cut at ``filter[limit]`` (else None)."""
         vendor_type = _VENDOR_TYPES[kind]
-        response = await self._get(self._url("available_phone_numbers"), params=self.search_params(query, kind))
-        body = self._json(response)
+        response = await self.connection.get(
+            self.connection.url("available_phone_numbers"), params=self.search_params(query, kind)
+        )
+        body = self.connection.json(response)
         try:
             envelope = _Envelope.model_validate(body)
         except ValidationError as exc:
@@ -353,8 +328,7 @@ class TelnyxProvider(Provider):
                 self.id, f"phone_number_type={vendor_type}: unexpected answer: {where}: {error['msg']}"
             ) from None
         meta = envelope.meta if envelope.meta is not None else (envelope.metadata or {})
-        total = meta.get("total_results")
-        total = total if isinstance(total, int) and not isinstance(total, bool) else None
+        total = wire.integer(meta, "total_results", lenient=True)
         served = len(envelope.data)
         cut: str | None = None
         if served >= self.per_page or (total is not None and total > served):
@@ -364,12 +338,12 @@ class TelnyxProvider(Provider):
                 f"filter[limit]={self.per_page} allows and with no next page; more may exist "
                 "(narrow the search with a prefix or contains)"
             )
-        return [_Entry(raw, kind) for raw in envelope.data], cut
+        return [Tagged(raw, kind) for raw in envelope.data], cut
 
     # -- normalization -----------------------------------------------------------------------------
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
-        raw, kind = (record.raw, record.number_type) if isinstance(record, _Entry) else (record, query.number_type)
+        raw, kind = Tagged.split(record, query.number_type)
         rec = wire.record(raw)
         details: dict[str, JsonValue] = {}
         for name in _FLAGS:
@@ -385,8 +359,8 @@ class TelnyxProvider(Provider):
             if other := sorted({n for n in names if n not in _FEATURE_CAPABILITIES}):
                 details["other_features"] = list(other)
         country, region = _regions(rec, query.country)
-        vanity = rec.get("vanity_format")
-        if isinstance(vanity, str) and vanity.strip():
+        vanity = wire.pick(rec, "vanity_format", str)
+        if vanity and vanity.strip():
             details["vanity_format"] = vanity.strip()[:40]
         # Telnyx orders by number: offer_id=None makes the offer id the canonical E.164.
         return make_offer(
@@ -410,30 +384,35 @@ class TelnyxProvider(Provider):
         if self.requirement_group_id is not None:
             number["requirement_group_id"] = self.requirement_group_id
         try:
-            response = await self._post(self._url("number_orders"), json={"phone_numbers": [number]})
-        except ProviderHTTPError as exc:
-            error = self._telnyx_error(exc)
-            if isinstance(error, NotFoundError) or (
-                isinstance(error, BadRequestError) and _NOT_AVAILABLE.search(_errors_summary(error.body) or "")
-            ):
-                raise error.recast(NumberUnavailableError) from None
-            raise error from None
-        order = self._order(response, offer.e164, placed=False)
+            response = await self.connection.post(
+                self.connection.url("number_orders"), json={"phone_numbers": [number]}
+            )
+        except (NotFoundError, BadRequestError) as exc:
+            if isinstance(exc, NotFoundError) or _NOT_AVAILABLE.search(exc.vendor_message or ""):
+                raise exc.recast(NumberUnavailableError) from None
+            raise
+        order = order_data(self.connection, response, offer.e164)
         order_id = order.get("id")
-        status = _number_status(order, offer.e164)
+        status = status_of(order, offer.e164)
         if status == "pending":
             if not isinstance(order_id, str) or not order_id.strip():
                 raise ProviderResponseError(
                     self.id, f"the order for {offer.e164} is pending but has no id to follow; ownership unknown"
                 )
-            order, status = await self._follow(order_id, offer.e164)
+            order, status = await follow(
+                self.connection,
+                order_id,
+                offer.e164,
+                within=self.order_timeout,
+                poll_interval=self.order_poll_interval,
+            )
         if status == "failure":
             raise NumberUnavailableError(
                 self.id,
                 f"the number order {order_id} for {offer.e164} failed: nothing was bought",
                 status_code=response.status_code,
                 body=self.redact(response.text[:2000]),
-                request_id=self._response_request_id(response),
+                request_id=self.connection.request_id(response),
             )
         if status != "success":
             raise ProviderResponseError(
@@ -447,53 +426,9 @@ class TelnyxProvider(Provider):
             offer_id=offer.offer_id,
             e164=offer.e164,
             vendor_id=None,
-            request_id=self._response_request_id(response),
+            request_id=self.connection.request_id(response),
             details=details,
         )
-
-    async def _follow(self, order_id: str, e164: str) -> tuple[Mapping[str, Any], str]:
-        """Read a pending order again until its number settles or ``order_timeout`` passes."""
-        deadline = anyio.current_time() + self.order_timeout
-        url = self._url("number_orders", order_id)
-        reads = 0
-        while True:
-            left = deadline - anyio.current_time()
-            if left <= 0:
-                raise ProviderTimeoutError(
-                    self.id,
-                    f"the number order {order_id} for {e164} was still pending after {self.order_timeout:g}s "
-                    f"({reads} reads): it may still complete; confirm ownership before buying again",
-                )
-            await anyio.sleep(min(self.order_poll_interval, left))
-            try:
-                response = await self._get(url)
-                order = self._order(response, e164, placed=True)
-            except ProviderError as exc:
-                # The order was placed: whatever the read says (even a 404), the outcome is unknown.
-                raise ProviderResponseError(
-                    self.id,
-                    f"the number order {order_id} for {e164} was placed but its status cannot be read: {exc.detail}",
-                ) from None
-            reads += 1
-            status = _number_status(order, e164)
-            if status != "pending":
-                return order, status
-
-    def _order(self, response: httpx.Response, e164: str, *, placed: bool) -> Mapping[str, Any]:
-        """The ``data`` object of an order answer; it must concern ``e164``."""
-        answer = self._json(response)
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, dict):
-            raise ProviderResponseError(self.id, f"the number order for {e164} answered without a data object")
-        numbers = data.get("phone_numbers")
-        if isinstance(numbers, list) and numbers:
-            mine = [n for n in numbers if isinstance(n, dict) and same_number(n.get("phone_number"), e164)]
-            if not mine:
-                others = [n.get("phone_number") for n in numbers if isinstance(n, dict)][:3]
-                raise ProviderResponseError(
-                    self.id, f"the number order for {e164} answered with other numbers {others!r}; ownership unknown"
-                )
-        return data
 
     async def _owns_number(self, e164: str) -> bool:
         """The account's numbers read with ``filter[phone_number]`` (every page of that filtered list).
@@ -502,47 +437,35 @@ class TelnyxProvider(Provider):
         """
         return await self._holds_number(self._owned_list(e164[1:]), e164)
 
-    def _owned_numbers(self) -> AsyncIterator[str]:
+    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
         return self._owned_list(None)
 
-    def _owned_list(self, wanted: str | None) -> AsyncIterator[str]:
-        """The owned numbers, those matching ``filter[phone_number]=wanted`` when it is given."""
-        url = self._url("phone_numbers")
+    def _owned_list(self, wanted: str | None) -> AsyncIterator[str | OwnedEntry]:
+        """The owned entries, those matching ``filter[phone_number]=wanted`` when it is given.
+
+        Entries Telnyx still lists though the number is not the account's (see :data:`_NOT_OWNED`) stay in
+        their pages, so page sizes still end the walk, and are marked not held.
+        """
+        url = self.connection.url("phone_numbers")
 
         async def fetch(number: int) -> OwnedPage:
             params: list[tuple[str, str | int]] = []
             if wanted is not None:
                 params.append(("filter[phone_number]", wanted))
             params += [("page[number]", number), ("page[size]", _OWNED_PAGE_SIZE)]
-            answer = self._json(await self._get(url, params=params))
-            data = answer.get("data") if isinstance(answer, dict) else None
-            if not isinstance(data, list):
+            answer = self.connection.json(await self.connection.get(url, params=params))
+            data = wire.pick(answer, "data", list)
+            if data is None:
                 raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
-            meta = answer.get("meta")
-            meta = meta if isinstance(meta, dict) else {}
-            current, size = meta.get("page_number"), meta.get("page_size")
-            total = meta.get("total_results")
+            meta = wire.pick(answer, "meta", dict) or {}
             return OwnedPage(
                 numbers=[_owned_entry(item) for item in data],
-                echoed_page=current if isinstance(current, int) and not isinstance(current, bool) else None,
-                page_size=size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None,
-                total=total if isinstance(total, int) and not isinstance(total, bool) else None,
+                echoed_page=wire.integer(meta, "page_number", lenient=True),
+                page_size=wire.count(meta, "page_size", lenient=True) or None,
+                total=wire.integer(meta, "total_results", lenient=True),
             )
 
-        async def owned() -> AsyncIterator[str]:
-            # Entries that are not ours stay in the pages (so page sizes still end the walk) but are not yielded.
-            walker = self._walk_owned_numbered(fetch, _OWNED_PAGE_SIZE)
-            try:
-                async for entry in walker:
-                    mine, _, number = entry.partition(" ")
-                    if mine == "y":
-                        yield number
-            finally:
-                close = getattr(walker, "aclose", None)
-                if close is not None:
-                    await close()
-
-        return owned()
+        return self._walk_owned_numbered(fetch, _OWNED_PAGE_SIZE)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -569,51 +492,43 @@ def _seconds(value: str | None) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _errors_summary(body: str) -> str | None:
-    """``code title: detail (source)`` of each entry of Telnyx's ``{"errors": [...]}``, joined; None otherwise."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    errors = data.get("errors") if isinstance(data, dict) else None
-    if not isinstance(errors, list) or not errors:
-        return None
-    parts: list[str] = []
-    for error in errors[:5]:
-        if not isinstance(error, dict):
-            parts.append(str(error)[:_MAX_ERROR_TEXT])
-            continue
-        code, title, detail = error.get("code"), error.get("title"), error.get("detail")
-        text = " ".join(str(p) for p in (code, title) if p not in (None, ""))
-        if detail not in (None, "") and detail != title:
-            text = f"{text}: {detail}" if text else str(detail)
-        source = error.get("source")
-        if isinstance(source, dict) and (where := source.get("pointer") or source.get("parameter")):
-            text += f" ({where})"
-        parts.append(text[:_MAX_ERROR_TEXT])
-    return "; ".join(p for p in parts if p) or None
+def _errors(body: Any) -> list[Any]:
+    """The entries of Telnyx's ``{"errors": [...]}`` (none for any other body)."""
+    return wire.pick(body, "errors", list) or []
 
 
-def _number_status(order: Mapping[str, Any], e164: str) -> Any:
-    """The status of ``e164`` in the order: its own entry's, else the order's."""
-    numbers = order.get("phone_numbers")
-    if isinstance(numbers, list):
-        for entry in numbers:
-            if isinstance(entry, dict) and same_number(entry.get("phone_number"), e164):
-                status = entry.get("status")
-                if status is not None:
-                    return status
-    return order.get("status")
+def _error_text(error: Any) -> str:
+    """One entry of ``errors[]`` as ``code title: detail (source)``."""
+    if not isinstance(error, dict):
+        return str(error)[:_MAX_ERROR_TEXT]
+    code, title, detail = error.get("code"), error.get("title"), error.get("detail")
+    text = " ".join(str(p) for p in (code, title) if p not in (None, ""))
+    if detail not in (None, "") and detail != title:
+        text = f"{text}: {detail}" if text else str(detail)
+    source = error.get("source")
+    if isinstance(source, dict) and (where := source.get("pointer") or source.get("parameter")):
+        text += f" ({where})"
+    return text[:_MAX_ERROR_TEXT]
 
 
-def _owned_entry(item: Any) -> str:
-    """An entry as ``"<y|n> <number>"``: ``n`` for a number that is no longer (or never became) ours."""
-    if not isinstance(item, dict):
-        return "y "
-    number = item.get("phone_number")
-    status = item.get("status")
-    mine = "n" if isinstance(status, str) and status.strip().lower() in _NOT_OWNED else "y"
-    return f"{mine} {number if isinstance(number, str) else ''}"
+def _errors_summary(body: Any) -> str | None:
+    """Each of the first five entries of Telnyx's ``{"errors": [...]}``, joined; None for any other body."""
+    return "; ".join(p for p in map(_error_text, _errors(body)[:5]) if p) or None
+
+
+def _first_code(body: Any) -> str | None:
+    """The ``code`` of the first entry of ``errors[]``, if it has one."""
+    first = next(iter(_errors(body)), None)
+    code = first.get("code") if isinstance(first, dict) else None
+    return str(code) if code not in (None, "") else None
+
+
+def _owned_entry(item: Any) -> OwnedEntry:
+    """An owned-list entry, not held when its status says the number is no longer (or never became) ours."""
+    status = wire.pick(item, "status", str)
+    word = status.strip() if status is not None else None
+    held = word is None or word.lower() not in _NOT_OWNED
+    return OwnedEntry(wire.pick(item, "phone_number", str) or "", held=held, status=word)
 
 
 def _prices(rec: Mapping[str, Any]) -> tuple[Money | None, Money | None]:
@@ -655,7 +570,7 @@ def _regions(rec: Mapping[str, Any], asked: str) -> tuple[str, str | None]:
 
 
 def _feature_name(feature: Any, index: int) -> str:
-    name = feature.get("name") if isinstance(feature, dict) else None
-    if not isinstance(name, str) or not name.strip():
+    name = wire.pick(feature, "name", str)
+    if name is None or not name.strip():
         raise FieldError(f"expected {{'name': ...}}, got {feature!r}", field=f"features.{index}", value=feature)
     return name.strip().lower()

@@ -64,17 +64,19 @@ import phonenumbers
 from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
+    Refused,
     Reply,
     Sandbox,
     SandboxRecord,
+    bucketed_inventory,
     draw_money,
     draw_number,
-    draw_numbers,
     now_iso,
     shared_numbers,
 )
 
 if TYPE_CHECKING:
+    from starlette.datastructures import QueryParams
     from starlette.requests import Request
     from starlette.routing import Route
 
@@ -244,6 +246,147 @@ def _truth(value: str | None) -> bool | None:
     return True if text == "true" else False if text == "false" else None
 
 
+# -- reading a search ----------------------------------------------------------------------------
+
+_PATTERN_NAMES: Final = ("starts_with", "contains", "ends_with")
+
+
+def _country(query: QueryParams) -> str | None:
+    country = query.get("filter[country_code]")
+    if country is None:
+        return None
+    country = country.strip().upper()
+    if country not in phonenumbers.SUPPORTED_REGIONS or country in _REFUSED:
+        raise Refused(
+            _error(400, f"Country {country!r} is not supported for number search.", parameter="filter[country_code]")
+        )
+    return country
+
+
+def _wire_type(query: QueryParams) -> str | None:
+    wire_type = query.get("filter[phone_number_type]")
+    if wire_type is not None and wire_type not in _WIRE_TYPE_NAMES:
+        raise Refused(
+            _error(
+                400,
+                f"phone_number_type must be one of: {', '.join(_WIRE_TYPE_NAMES)}",
+                parameter="filter[phone_number_type]",
+            )
+        )
+    return wire_type
+
+
+def _features(query: QueryParams) -> tuple[str, ...]:
+    features = tuple(f.strip().lower() for f in (query.get("filter[features]") or "").split(",") if f.strip())
+    if unknown := [f for f in features if f not in _FEATURE_NAMES]:
+        raise Refused(_error(400, f"Unknown feature {unknown[0]!r}", parameter="filter[features]"))
+    return features
+
+
+def _limit(query: QueryParams) -> int:
+    raw = query.get("filter[limit]")
+    try:
+        limit = DEFAULT_LIMIT if raw is None else int(raw)
+    except ValueError:
+        raise Refused(_error(400, "limit must be an integer", parameter="filter[limit]")) from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Refused(_error(400, f"limit must be between 1 and {MAX_LIMIT}", parameter="filter[limit]"))
+    return limit
+
+
+def _patterns(query: QueryParams) -> tuple[str | None, str | None, str | None]:
+    starts, contains, ends = (query.get(f"filter[phone_number][{name}]") for name in _PATTERN_NAMES)
+    for name, value in zip(_PATTERN_NAMES, (starts, contains, ends), strict=True):
+        if value is not None and not value.isdigit():
+            raise Refused(_error(400, f"{name} must be digits", parameter=f"filter[phone_number][{name}]"))
+    return starts, contains, ends
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A search's filters as Telnyx reads them: only the ``filter[...]`` parameters count."""
+
+    country: str | None
+    wire_type: str | None
+    features: tuple[str, ...]
+    limit: int
+    patterns: tuple[str | None, str | None, str | None]
+    quickship: bool | None
+    reservable: bool | None
+    best_effort: bool | None
+
+    @classmethod
+    def read(cls, query: QueryParams) -> _Search:
+        """The filters of a search request, checked in Telnyx's order.
+
+        Raises:
+            Refused: A 400 naming the first parameter Telnyx refuses.
+        """
+        return cls(
+            country=_country(query),
+            wire_type=_wire_type(query),
+            features=_features(query),
+            limit=_limit(query),
+            patterns=_patterns(query),
+            quickship=_truth(query.get("filter[quickship]")),
+            reservable=_truth(query.get("filter[reservable]")),
+            best_effort=_truth(query.get("filter[best_effort]")),
+        )
+
+    @property
+    def neutral_type(self) -> str | None:
+        """The neutral number type asked for (None: any, or a type the sandbox never stocks)."""
+        return _FROM_WIRE.get(self.wire_type) if self.wire_type is not None else None
+
+    @property
+    def stocks_nothing(self) -> bool:
+        """Whether the type asked for is one no bucket holds (``shared_cost``): the answer is empty."""
+        return self.wire_type is not None and self.neutral_type is None
+
+    def in_bucket(self, record: SandboxRecord) -> bool:
+        """Whether the record is of the country and type asked for."""
+        neutral = self.neutral_type
+        return (self.country is None or record.country == self.country) and (
+            neutral is None or record.number_type == neutral
+        )
+
+    def matches(self, record: SandboxRecord, *, patterns: bool = True) -> bool:
+        """Whether the record has the features and flags asked for and (unless ``patterns`` is off) the digits."""
+        return (
+            self._has_features(record.raw)
+            and self._has_flags(record.raw)
+            and (not patterns or self._has_digits(record))
+        )
+
+    def tops_up(self, found: int) -> bool:
+        """Whether a pattern search that found ``found`` numbers gets best-effort extras (US and CA only)."""
+        return (
+            self.best_effort is not False and self.country in ("US", "CA") and any(self.patterns) and found < self.limit
+        )
+
+    def _has_features(self, raw: Mapping[str, Any]) -> bool:
+        if not self.features:
+            return True
+        names = {f.get("name") for f in raw.get("features") or () if isinstance(f, dict)}
+        return set(self.features) <= names
+
+    def _has_flags(self, raw: Mapping[str, Any]) -> bool:
+        return (self.quickship is not True or raw.get("quickship") is True) and (
+            self.reservable is not True or raw.get("reservable") is True
+        )
+
+    def _has_digits(self, record: SandboxRecord) -> bool:
+        if not any(self.patterns):
+            return True
+        national = _national(record.e164, record.country)
+        starts, contains, ends = self.patterns
+        return (
+            (starts is None or national.startswith(starts))
+            and (contains is None or contains in national)
+            and (ends is None or national.endswith(ends))
+        )
+
+
 @dataclass
 class _Order:
     """A number order and how far it has come."""
@@ -254,6 +397,22 @@ class _Order:
     reads: int = 0
     customer_reference: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+_E164: Final = re.compile(r"\+[1-9]\d{1,14}")
+_ORDER_FIELDS: Final = ("connection_id", "messaging_profile_id", "billing_group_id")
+
+
+def _ordered_numbers(context: RequestContext) -> tuple[dict[str, Any], list[Any]]:
+    """The order's body and its ``phone_numbers`` list (422 unless a non-empty list; 400 unless JSON)."""
+    try:
+        payload = context.json()
+    except ValueError:
+        raise Refused(_error(400, "The request body is not valid JSON.")) from None
+    numbers = payload.get("phone_numbers") if isinstance(payload, dict) else None
+    if not isinstance(numbers, list) or not numbers:
+        raise Refused(_error(422, "phone_numbers must be a non-empty list", pointer="/phone_numbers"))
+    return payload, numbers
 
 
 class _Telnyx:
@@ -271,171 +430,104 @@ class _Telnyx:
         sb = self.sandbox
         return [
             sb.route(f"{BASE_PATH}/available_phone_numbers", self.search, name="search"),
-            sb.route(f"{BASE_PATH}/number_orders", self.order, methods=("POST",), kind="purchase", name="purchase"),
+            sb.purchase_route(f"{BASE_PATH}/number_orders", self.order),
             sb.route(f"{BASE_PATH}/number_orders/{{order_id}}", self.read_order, name="order"),
             sb.route(f"{BASE_PATH}/phone_numbers", self.owned, name="owned"),
         ]
 
-    def _denied(self, request: Request) -> Reply | None:
+    def _authorize(self, request: Request) -> None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme != "Bearer" or not _KEY.fullmatch(key) or not hmac.compare_digest(key.encode(), self.key.encode()):
-            return _error(
-                401, "The required authentication headers were either invalid or not included in the request."
+            raise Refused(
+                _error(401, "The required authentication headers were either invalid or not included in the request.")
             )
-        return None
 
     # -- search ----------------------------------------------------------------------------
 
     async def search(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        q = request.query_params
-        country = q.get("filter[country_code]")
-        if country is not None:
-            country = country.strip().upper()
-            if country not in phonenumbers.SUPPORTED_REGIONS or country in _REFUSED:
-                return _error(
-                    400, f"Country {country!r} is not supported for number search.", parameter="filter[country_code]"
-                )
-        wire_type = q.get("filter[phone_number_type]")
-        if wire_type is not None and wire_type not in _WIRE_TYPE_NAMES:
-            return _error(
-                400,
-                f"phone_number_type must be one of: {', '.join(_WIRE_TYPE_NAMES)}",
-                parameter="filter[phone_number_type]",
-            )
-        features = [f.strip().lower() for f in (q.get("filter[features]") or "").split(",") if f.strip()]
-        if unknown := [f for f in features if f not in _FEATURE_NAMES]:
-            return _error(400, f"Unknown feature {unknown[0]!r}", parameter="filter[features]")
-        raw_limit = q.get("filter[limit]")
-        try:
-            limit = DEFAULT_LIMIT if raw_limit is None else int(raw_limit)
-        except ValueError:
-            return _error(400, "limit must be an integer", parameter="filter[limit]")
-        if not 1 <= limit <= MAX_LIMIT:
-            return _error(400, f"limit must be between 1 and {MAX_LIMIT}", parameter="filter[limit]")
-        starts = q.get("filter[phone_number][starts_with]")
-        contains = q.get("filter[phone_number][contains]")
-        ends = q.get("filter[phone_number][ends_with]")
-        patterns = (starts, contains, ends)
-        for name, value in zip(("starts_with", "contains", "ends_with"), patterns, strict=True):
-            if value is not None and not value.isdigit():
-                return _error(400, f"{name} must be digits", parameter=f"filter[phone_number][{name}]")
-        quickship, reservable = _truth(q.get("filter[quickship]")), _truth(q.get("filter[reservable]"))
-        best_effort = _truth(q.get("filter[best_effort]"))
-        neutral = _FROM_WIRE.get(wire_type) if wire_type is not None else None
-        if wire_type is not None and neutral is None:
+        self._authorize(request)
+        query = _Search.read(request.query_params)
+        if query.stocks_nothing:
             return Reply(200, {"data": [], "meta": {"total_results": 0, "best_effort_results": 0}})
-
-        def kept(record: SandboxRecord) -> bool:
-            return (country is None or record.country == country) and (neutral is None or record.number_type == neutral)
-
-        pool = self.sandbox.view(("available", country, neutral), kept)
-        chosen = [r for r in pool if self._matches(r, features, patterns, quickship, reservable)][:limit]
-        served = [r.raw for r in chosen]
-        extras: list[SandboxRecord] = []
-        if best_effort is not False and country in ("US", "CA") and any(patterns) and len(chosen) < limit:
-            picked = {r.offer_id for r in chosen}
-            near = [
-                r
-                for r in pool
-                if r.offer_id not in picked and self._matches(r, features, (None, None, None), quickship, reservable)
-            ]
-            extras = near[: min(BEST_EFFORT_EXTRAS, limit - len(chosen))]
-            served += [{**r.raw, "best_effort": True} for r in extras]
+        pool = self.sandbox.view(("available", query.country, query.neutral_type), query.in_bucket)
+        chosen = [r for r in pool if query.matches(r)][: query.limit]
+        extras = self._best_effort(query, pool, chosen)
+        served = [r.raw for r in chosen] + [{**r.raw, "best_effort": True} for r in extras]
         ids = tuple(r.offer_id for r in [*chosen, *extras])
         self.searched.update(ids)
         meta = {"total_results": len(served), "best_effort_results": len(extras)}
         return Reply(200, {"data": served, "meta": meta}, offer_ids=ids)
 
     @staticmethod
-    def _matches(
-        record: SandboxRecord,
-        features: list[str],
-        patterns: tuple[str | None, str | None, str | None],
-        quickship: bool | None,
-        reservable: bool | None,
-    ) -> bool:
-        raw = record.raw
-        if features:
-            names = {f.get("name") for f in raw.get("features") or () if isinstance(f, dict)}
-            if not set(features) <= names:
-                return False
-        if quickship is True and raw.get("quickship") is not True:
-            return False
-        if reservable is True and raw.get("reservable") is not True:
-            return False
-        starts, contains, ends = patterns
-        if any(patterns):
-            national = _national(record.e164, record.country)
-            if starts is not None and not national.startswith(starts):
-                return False
-            if contains is not None and contains not in national:
-                return False
-            if ends is not None and not national.endswith(ends):
-                return False
-        return True
+    def _best_effort(query: _Search, pool: list[SandboxRecord], chosen: list[SandboxRecord]) -> list[SandboxRecord]:
+        """Nearby numbers of the country and type that miss the pattern, topping up a short pattern search."""
+        if not query.tops_up(len(chosen)):
+            return []
+        picked = {r.offer_id for r in chosen}
+        near = [r for r in pool if r.offer_id not in picked and query.matches(r, patterns=False)]
+        return near[: min(BEST_EFFORT_EXTRAS, query.limit - len(chosen))]
 
     # -- orders ----------------------------------------------------------------------------
 
     async def order(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
-        if (denied := self._denied(request)) is not None:
-            return denied
-        try:
-            payload = context.json()
-        except ValueError:
-            return _error(400, "The request body is not valid JSON.")
-        numbers = payload.get("phone_numbers") if isinstance(payload, dict) else None
-        if not isinstance(numbers, list) or not numbers:
-            return _error(422, "phone_numbers must be a non-empty list", pointer="/phone_numbers")
-        wanted: list[tuple[SandboxRecord, str | None]] = []
-        for i, item in enumerate(numbers):
-            phone = item.get("phone_number") if isinstance(item, dict) else None
-            if not isinstance(phone, str) or not re.fullmatch(r"\+[1-9]\d{1,14}", phone):
-                return _error(422, "Phone number must be in +E.164 format", pointer=f"/phone_numbers/{i}/phone_number")
-            group = item.get("requirement_group_id")
-            if group is not None and not isinstance(group, str):
-                return _error(422, "requirement_group_id must be a string", pointer=f"/phone_numbers/{i}")
-            record = sb.record_by_e164(phone)
-            if record is None or record.offer_id not in self.searched or not sb.is_available(record.offer_id):
-                return _error(
-                    422,
-                    f"Number {phone} is not available: only numbers returned by a recent search can be ordered.",
-                    pointer=f"/phone_numbers/{i}/phone_number",
-                )
-            wanted.append((record, group))
+        self._authorize(request)
+        payload, numbers = _ordered_numbers(context)
+        wanted = [self._orderable(index, item) for index, item in enumerate(numbers)]
         if context.lose_race([record.offer_id for record, _ in wanted]):
             return _error(422, f"Number {wanted[0][0].e164} is no longer available.", pointer="/phone_numbers/0")
         order = _Order(id=sb.new_uuid(), created_at=now_iso(), numbers=[])
         reference = payload.get("customer_reference")
         order.customer_reference = reference if isinstance(reference, str) else None
-        for key in ("connection_id", "messaging_profile_id", "billing_group_id"):
-            order.fields[key] = payload.get(key) if isinstance(payload.get(key), str) else None
+        order.fields = {key: payload.get(key) if isinstance(payload.get(key), str) else None for key in _ORDER_FIELDS}
         for record, group in wanted:
             cost = record.raw.get("cost_information") or {}
             context.commit(record, upfront=record.upfront, monthly=record.monthly, currency=cost.get("currency"))
-            entry = {
-                "id": sb.new_uuid(),
-                "record_type": "number_order_phone_number",
-                "phone_number": record.e164,
-                "country_code": record.country,
-                "phone_number_type": WIRE_TYPES.get(record.number_type or "", "local"),
-                "regulatory_requirements": [],
-                "requirements_met": not (record.country in self.regulated and group is None),
-                "status": "pending",
-                "requirement_group_id": group,
-            }
-            order.numbers.append(entry)
+            order.numbers.append(self._order_entry(record, group))
             self.numbers.append(self._owned_entry(record))
         self.orders[order.id] = order
         if self.polls == 0:
             self._settle(order)
         return Reply(200, {"data": self._order_view(order)})
 
+    def _orderable(self, index: int, item: object) -> tuple[SandboxRecord, str | None]:
+        """The record and requirement group of the order's ``index``-th number (422 unless a searched one)."""
+        sb = self.sandbox
+        fields: dict[str, Any] = item if isinstance(item, dict) else {}
+        phone = fields.get("phone_number")
+        if not isinstance(phone, str) or not _E164.fullmatch(phone):
+            raise Refused(
+                _error(422, "Phone number must be in +E.164 format", pointer=f"/phone_numbers/{index}/phone_number")
+            )
+        group = fields.get("requirement_group_id")
+        if group is not None and not isinstance(group, str):
+            raise Refused(_error(422, "requirement_group_id must be a string", pointer=f"/phone_numbers/{index}"))
+        record = sb.record_by_e164(phone)
+        if record is None or record.offer_id not in self.searched or not sb.is_available(record.offer_id):
+            raise Refused(
+                _error(
+                    422,
+                    f"Number {phone} is not available: only numbers returned by a recent search can be ordered.",
+                    pointer=f"/phone_numbers/{index}/phone_number",
+                )
+            )
+        return record, group
+
+    def _order_entry(self, record: SandboxRecord, group: str | None) -> dict[str, Any]:
+        return {
+            "id": self.sandbox.new_uuid(),
+            "record_type": "number_order_phone_number",
+            "phone_number": record.e164,
+            "country_code": record.country,
+            "phone_number_type": WIRE_TYPES.get(record.number_type or "", "local"),
+            "regulatory_requirements": [],
+            "requirements_met": not (record.country in self.regulated and group is None),
+            "status": "pending",
+            "requirement_group_id": group,
+        }
+
     async def read_order(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         order = self.orders.get(request.path_params["order_id"])
         if order is None:
             return _error(404, "The requested resource or URL could not be found.")
@@ -512,8 +604,7 @@ class _Telnyx:
     # -- owned numbers ---------------------------------------------------------------------
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         q = request.query_params
         try:
             page = int(q.get("page[number]") or 1)
@@ -537,7 +628,7 @@ class _Telnyx:
             "page_size": size,
         }
         body = {"data": [dict(n) for n in result.items], "meta": meta}
-        return Reply(200, body, faults=[result.fault] if result.fault else [])
+        return Reply(200, body, faults=result.labels)
 
 
 def _national(e164: str, country: str) -> str:
@@ -559,24 +650,17 @@ def _inventory(seed: int, size: int) -> list[SandboxRecord]:
     stocked = set(BUCKETS)
     mine = [s for s in everything_shared if LANE in s.lanes and (s.country, s.number_type) in stocked]
     specials = (_defects(rng, exclude) + [_shared(rng, s) for s in mine])[:size]
-    regular = size - len(specials)
-    buckets: dict[tuple[str, str], list[SandboxRecord]] = {bucket: [] for bucket in BUCKETS}
-    for index, (country, number_type) in enumerate(BUCKETS):
-        count = regular // len(BUCKETS) + (1 if index < regular % len(BUCKETS) else 0)
-        for number in draw_numbers(rng, [(country, number_type, 1)], count, lane=LANE, exclude=exclude):
-            low, high = _RANGES[number_type]
-            monthly = draw_money(rng, low, high, step=rng.choice(("0.01", "0.05", "0.25", "0.001")))
-            upfront = Decimal(rng.choice(("0", "0", "0.50", "1.00", "1.00", "2.00")))
-            currency = "EUR" if country in ("DE", "NL") and rng.random() < 0.25 else "USD"
-            buckets[country, number_type].append(_record(rng, number, country, number_type, upfront, monthly, currency))
-    for record in specials:
-        buckets[record.country, record.number_type or "local"].append(record)
-    out: list[SandboxRecord] = []
-    for bucket in BUCKETS:
-        records = buckets[bucket]
-        rng.shuffle(records)
-        out += records
-    return out
+
+    def regular(number: GeneratedNumber) -> SandboxRecord:
+        low, high = _RANGES[number.number_type]
+        monthly = draw_money(rng, low, high, step=rng.choice(("0.01", "0.05", "0.25", "0.001")))
+        upfront = Decimal(rng.choice(("0", "0", "0.50", "1.00", "1.00", "2.00")))
+        currency = "EUR" if number.country in ("DE", "NL") and rng.random() < 0.25 else "USD"
+        return _record(rng, number, number.country, number.number_type, upfront, monthly, currency)
+
+    return bucketed_inventory(
+        rng, BUCKETS, size - len(specials), regular, specials=specials, lane=LANE, exclude=exclude
+    )
 
 
 def _amount(rng: random.Random, amount: Decimal) -> str:
@@ -662,7 +746,7 @@ def _region(raw: Mapping[str, Any]) -> str | None:
 
 
 def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
-    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
+    number = shared.number
     # Telnyx is the wholesale source of these: its price is below the reference price IdentityCall marks up.
     monthly = (shared.monthly * Decimal("0.85")).quantize(Decimal("0.0001"))
     return _record(rng, number, shared.country, shared.number_type, shared.upfront, monthly, "USD", shared=True)

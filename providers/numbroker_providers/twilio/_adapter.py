@@ -51,10 +51,10 @@ An answer at the cap is reported through the page's ``RawPage.truncated`` notes,
 from __future__ import annotations
 
 import base64
-import json
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
@@ -79,21 +79,22 @@ from numbroker import (
 )
 from numbroker.adapters import (
     Cursor,
+    ErrorEnvelope,
     FieldError,
+    OwnedEntry,
     OwnedPage,
     Provider,
     PurchaseReceipt,
     RawPage,
+    Tagged,
     check_base_url,
     json_safe,
     make_offer,
-    money_from_json_number,
-    money_from_string,
     path_segment,
     same_number,
-    validate_currency,
     wire,
 )
+from numbroker_providers.twilio._pricing import PriceList
 
 __all__ = ["DEFAULT_PRICING_BASE_URL", "SEARCH_CAP", "TwilioProvider"]
 
@@ -142,9 +143,9 @@ _FILTERS: Mapping[Capability, str] = {
 _NANP_AREA = frozenset({"US", "CA"})
 _DETAIL_TEXT = ("locality", "postal_code", "lata", "rate_center", "address_requirements")
 _RECEIPT_FIELDS = ("status", "friendly_name", "address_requirements", "date_created", "type", "origin")
-_NOT_AVAILABLE = 21422
-_INVALID_NUMBER = 21421
-_ADDRESS_OR_BUNDLE = frozenset({21631, 21613})
+_NOT_AVAILABLE = "21422"
+_INVALID_NUMBER = "21421"
+_ADDRESS_OR_BUNDLE = frozenset({"21631", "21613"})
 _DEMAND = re.compile(r"\b(address|bundle)", re.IGNORECASE)
 _TRUNCATED_NOTE = (
     "Twilio answers at most {cap} numbers per search and offers no next page; the {kind} answer for {country} "
@@ -154,41 +155,29 @@ _TRUNCATED_NOTE = (
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
-    """One search record, the number type its path asked for, and the monthly price joined to it."""
+class _Asked:
+    """What a search record's request knew (its tag): the type its path asked for, and its joined prices."""
 
-    raw: Any
     number_type: NumberType | None
     monthly: Money | None = None
     base_price: Decimal | None = None
 
 
-@dataclass(slots=True)
-class _PriceList:
-    """One country's price list: monthly price by normalized number type, and what went wrong."""
+_UNASKED = _Asked(None)
+"""The tag of a record that has none (one normalized on its own)."""
 
-    prices: dict[str, tuple[Money, Decimal | None]] = field(default_factory=dict)
-    problems: dict[str, str] = field(default_factory=dict)
-    failure: str | None = None
+_Entry = Tagged[_Asked]
 
 
-def _type_key(name: str) -> str:
-    """``"toll free"``, ``"TollFree"``, ``"toll_free"`` → ``"tollfree"`` (the SDK's comparison)."""
-    return re.sub(r"[\s_\-]", "", name).lower()
-
-
-def _error_code(exc: ProviderHTTPError) -> int | None:
-    """Twilio's numeric error ``code`` from the (redacted) error body, if it has one."""
-    try:
-        body = json.loads(exc.body)
-    except ValueError:
+def _error_code(body: Any) -> str | None:
+    """Twilio's numeric error ``code`` of an error body (``{code, message, more_info, status}``): a number or digits."""
+    if not isinstance(body, dict):
         return None
-    code = body.get("code") if isinstance(body, dict) else None
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code
-    if isinstance(code, str) and code.isdigit():
-        return int(code)
-    return None
+    code = body.get("code")
+    if isinstance(code, str) and code.isascii() and code.isdigit():
+        return str(int(code))
+    number = wire.integer(body, "code", lenient=True)
+    return None if number is None else str(number)
 
 
 class TwilioProvider(Provider):
@@ -281,7 +270,7 @@ class TwilioProvider(Provider):
         self._sid = path_segment(self._creds["account_sid"].get_secret_value(), "account_sid")
         pair = f"{self._sid}:{self._creds['auth_token'].get_secret_value()}"
         encoded = base64.b64encode(pair.encode()).decode()
-        self._add_secret(encoded)
+        self.connection.add_secret(encoded)
         self._basic = SecretStr("Basic " + encoded)
         given = pricing_base_url
         pricing = self._setting("pricing_base_url", given, DEFAULT_PRICING_BASE_URL) or DEFAULT_PRICING_BASE_URL
@@ -299,16 +288,17 @@ class TwilioProvider(Provider):
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": self._basic.get_secret_value()}
 
-    def _record_id(self, record: Any) -> str | None:
-        return super()._record_id(record.raw if isinstance(record, _Entry) else record)
+    def _error_envelope(self, body: Any, headers: Mapping[str, str]) -> ErrorEnvelope:
+        """The common ``{code, message}`` reading, with Twilio's numeric ``code`` kept (21422: not available)."""
+        return dataclasses.replace(super()._error_envelope(body, headers), code=_error_code(body))
 
     def _account_url(self, *segments: str) -> str:
-        return self._url("Accounts", self._sid, *segments)
+        return self.connection.url("Accounts", self._sid, *segments)
 
     # -- searching ---------------------------------------------------------------------------------
 
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
-        prices = _PriceList()
+        prices = PriceList()
         entries: list[_Entry] = []
         cut: list[str] = []
         failure: ProviderError | None = None
@@ -325,7 +315,7 @@ class TwilioProvider(Provider):
                 tg.cancel_scope.cancel()
         if failure is not None:
             raise failure
-        self._report_prices(query.country, prices, {e.number_type for e in entries})
+        self._report_prices(query.country, prices, {e.tag.number_type for e in entries})
         return RawPage(records=[self._priced(entry, prices) for entry in entries], truncated=cut)
 
     async def _search(self, query: SearchQuery, cut: list[str]) -> list[_Entry]:
@@ -371,9 +361,9 @@ class TwilioProvider(Provider):
     async def _search_type(self, query: SearchQuery, number_type: NumberType, cut: list[str]) -> list[_Entry]:
         kind = _PATHS[number_type]
         url = self._account_url("AvailablePhoneNumbers", query.country, f"{kind}.json")
-        body = self._json(await self._get(url, params=self._params(query)))
-        records = body.get("available_phone_numbers") if isinstance(body, dict) else None
-        if not isinstance(records, list):
+        body = self.connection.json(await self.connection.get(url, params=self._params(query)))
+        records = wire.pick(body, "available_phone_numbers", list)
+        if records is None:
             raise ProviderResponseError(
                 self.id, f'{kind}: expected an object {{"available_phone_numbers": [...]}}, got {type(body).__name__}'
             )
@@ -383,7 +373,7 @@ class TwilioProvider(Provider):
             if next_page:
                 note += " (the answer named a next page, which a Twilio search does not have; it was not followed)"
             cut.append(note)
-        return [_Entry(raw, number_type) for raw in records]
+        return [Tagged(raw, _Asked(number_type)) for raw in records]
 
     async def _country_types(
         self, country: str, cause: ProviderError | None = None
@@ -391,13 +381,13 @@ class TwilioProvider(Provider):
         """The types the country resource lists: (those numbroker searches, in order; the others' names)."""
         url = self._account_url("AvailablePhoneNumbers", f"{country}.json")
         try:
-            body = self._json(await self._get(url))
+            body = self.connection.json(await self.connection.get(url))
         except NotFoundError as exc:
             raise (cause if isinstance(cause, NotFoundError) else exc).recast(
                 NotFoundError, f"Twilio lists no available numbers for {country} ({exc.detail})"
             ) from None
-        uris = body.get("subresource_uris") if isinstance(body, dict) else None
-        if not isinstance(uris, dict):
+        uris = wire.pick(body, "subresource_uris", dict)
+        if uris is None:
             raise ProviderResponseError(self.id, f"country {country}: expected an object with subresource_uris")
         listed = {_SUBRESOURCES[k] for k in uris if k in _SUBRESOURCES}
         others = sorted(str(k) for k in uris if k not in _SUBRESOURCES)
@@ -405,90 +395,51 @@ class TwilioProvider(Provider):
 
     # -- the price list ----------------------------------------------------------------------------
 
-    async def _load_prices(self, country: str, prices: _PriceList, leaving: anyio.Event) -> None:
+    async def _load_prices(self, country: str, prices: PriceList, leaving: anyio.Event) -> None:
         """Fetch and read the country's price list into ``prices``; a failure is recorded, never raised.
 
         ``leaving`` is set as the request is handed to the transport (or when it fails before that).
         """
         url = self.pricing_base_url + "/PhoneNumbers/Countries/" + path_segment(country, "country")
         try:
-            body = self._json(await self._get(url, sent=leaving))
+            body = self.connection.json(await self.connection.get(url, sent=leaving))
         except ProviderError as exc:
             prices.failure = f"the Pricing API failed ({type(exc).__name__}: {exc.detail})"
             return
         finally:
             leaving.set()
-        rows = body.get("phone_number_prices") if isinstance(body, dict) else None
-        if not isinstance(rows, list):
-            prices.failure = "the Pricing API's answer has no phone_number_prices list"
-            return
-        try:
-            currency = validate_currency(body.get("price_unit"), field="price_unit")
-        except FieldError as exc:
-            prices.failure = f"the Pricing API's price_unit is unusable: {exc.reason}"
-            return
-        seen: dict[str, tuple[Money, Decimal | None]] = {}
-        for index, row in enumerate(rows):
-            where = f"phone_number_prices[{index}]"
-            name = row.get("number_type") if isinstance(row, dict) else None
-            if not isinstance(name, str) or not name.strip():
-                prices.problems[f"#{index}"] = f"{where}.number_type is not a type name: {name!r}"
-                continue
-            key = _type_key(name)
-            try:
-                monthly = _price(row.get("current_price"), currency, f"{where}.current_price")
-                base_raw = row.get("base_price")
-                base = None if base_raw is None else _price(base_raw, currency, f"{where}.base_price").amount
-            except FieldError as exc:
-                prices.problems[key] = f"{exc.field}: {exc.reason}"
-                continue
-            if key in seen and seen[key][0] != monthly:
-                prices.problems[key] = f"{where}: a second, different price for {name!r}"
-                continue
-            seen[key] = (monthly, base)
-        for key in prices.problems:
-            seen.pop(key, None)
-        prices.prices = seen
+        prices.read(body)
 
-    def _report_prices(self, country: str, prices: _PriceList, types: set[NumberType | None]) -> None:
+    def _report_prices(self, country: str, prices: PriceList, types: set[NumberType | None]) -> None:
         if not types:
             return
-        if prices.failure is not None:
-            self._note(f"offers for {country} are unpriced: {prices.failure}")
-            return
-        for number_type in sorted((t for t in types if t is not None), key=list(_PATHS).index):
-            key = _type_key(_PATHS[number_type])
-            if key in prices.problems:
-                self._note(f"{_PATHS[number_type]} offers for {country} are unpriced: {prices.problems[key]}")
-            elif key not in prices.prices:
-                self._note(f"{_PATHS[number_type]} offers for {country} are unpriced: the price list has no such type")
+        asked = [_PATHS[number_type] for number_type in _PATHS if number_type in types]
+        for note in prices.unpriced(country, asked):
+            self._note(note)
 
     @staticmethod
-    def _priced(entry: _Entry, prices: _PriceList) -> _Entry:
-        if entry.number_type is None:
-            return entry
-        found = prices.prices.get(_type_key(_PATHS[entry.number_type]))
-        if found is None:
-            return entry
-        return _Entry(entry.raw, entry.number_type, found[0], found[1])
+    def _priced(entry: _Entry, prices: PriceList) -> _Entry:
+        kind = entry.tag.number_type
+        found = None if kind is None else prices.find(_PATHS[kind])
+        return entry if found is None else Tagged(entry.record, _Asked(kind, found[0], found[1]))
 
     # -- normalization -----------------------------------------------------------------------------
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
-        entry = record if isinstance(record, _Entry) else _Entry(record, None)
-        rec = wire.record(entry.raw)
+        raw, asked = Tagged.split(record, _UNASKED)
+        rec = wire.record(raw)
         details: dict[str, JsonValue] = {}
         for key in _DETAIL_TEXT:
-            value = _optional_text(rec, key)
+            value = wire.words(rec, key)
             if value is not None:
                 details[key] = value
         beta = wire.flag(rec, "beta")
         if beta is not None:
             details["beta"] = beta
-        if entry.base_price is not None and entry.monthly is not None and entry.base_price != entry.monthly.amount:
-            details["base_price"] = format(entry.base_price, "f")
-        country = _optional_text(rec, "iso_country")
-        region = _optional_text(rec, "region") or _optional_text(rec, "locality")
+        if asked.base_price is not None and asked.monthly is not None and asked.base_price != asked.monthly.amount:
+            details["base_price"] = format(asked.base_price, "f")
+        country = wire.words(rec, "iso_country")
+        region = wire.words(rec, "region") or wire.words(rec, "locality")
         # Twilio sells by number: offer_id=None makes the offer id the canonical E.164.
         return make_offer(
             provider=self.id,
@@ -496,10 +447,10 @@ class TwilioProvider(Provider):
             number=rec.get("phone_number"),
             country=country if country is not None else query.country,
             region=region,
-            number_type=entry.number_type,
+            number_type=asked.number_type,
             capabilities=_capabilities(wire.mapping(rec, "capabilities")),
             setup_price=None,
-            monthly_price=entry.monthly,
+            monthly_price=asked.monthly,
             provider_details=details,
             strictness=self.number_strictness,
         )
@@ -508,24 +459,23 @@ class TwilioProvider(Provider):
 
     async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
         try:
-            response = await self._post(
+            response = await self.connection.post(
                 self._account_url("IncomingPhoneNumbers.json"), data={"PhoneNumber": offer.e164}
             )
         except BadRequestError as exc:
             raise _purchase_refusal(exc) from None
-        answer = self._json(response)
+        answer = self.connection.json(response)
         if not isinstance(answer, dict):
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} without an object")
         bought = answer.get("phone_number")
         if not isinstance(bought, str) or not same_number(bought, offer.e164):
             raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
-        sid = answer.get("sid")
         return PurchaseReceipt(
             provider=self.id,
             offer_id=offer.offer_id,
             e164=offer.e164,
-            vendor_id=sid if isinstance(sid, str) and sid else None,
-            request_id=response.headers.get("twilio-request-id") or self._response_request_id(response),
+            vendor_id=wire.pick(answer, "sid", str) or None,
+            request_id=response.headers.get("twilio-request-id") or self.connection.request_id(response),
             details={k: json_safe(answer[k]) for k in _RECEIPT_FIELDS if k in answer},
         )
 
@@ -533,10 +483,10 @@ class TwilioProvider(Provider):
         """Twilio filters its owned list by number: ask for the one number, and still read every page."""
         return await self._holds_number(self._owned_list(e164), e164)
 
-    def _owned_numbers(self) -> AsyncIterator[str]:
+    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
         return self._owned_list(None)
 
-    def _owned_list(self, wanted: str | None) -> AsyncIterator[str]:
+    def _owned_list(self, wanted: str | None) -> AsyncIterator[str | OwnedEntry]:
         """The owned numbers, those matching ``PhoneNumber=wanted`` when it is given."""
         url = self._account_url("IncomingPhoneNumbers.json")
         first: list[tuple[str, str]] = [("PhoneNumber", wanted)] if wanted else []
@@ -552,23 +502,18 @@ class TwilioProvider(Provider):
                 if parts.scheme or parts.netloc or not own_path.endswith(parts.path):
                     raise ProviderResponseError(self.id, f"owned numbers: next_page_uri points elsewhere: {token!r}")
                 params = parse_qsl(parts.query, keep_blank_values=True)
-            answer = self._json(await self._get(url, params=params))
-            items = answer.get("incoming_phone_numbers") if isinstance(answer, dict) else None
-            if not isinstance(items, list):
+            answer = self.connection.json(await self.connection.get(url, params=params))
+            items = wire.pick(answer, "incoming_phone_numbers", list)
+            if items is None:
                 raise ProviderResponseError(self.id, "owned numbers: expected {'incoming_phone_numbers': [...]}")
-            numbers = [item.get("phone_number") if isinstance(item, dict) else None for item in items]
-            next_page = answer.get("next_page_uri")
-            return OwnedPage(
-                numbers=[n if isinstance(n, str) else "" for n in numbers],
-                next_token=next_page if isinstance(next_page, str) and next_page else None,
-            )
+            return OwnedPage.from_items(items, "phone_number", next_token=wire.pick(answer, "next_page_uri", str))
 
         return self._walk_owned_tokens(fetch)
 
 
 def _purchase_refusal(exc: BadRequestError) -> ProviderHTTPError:
     """What a purchase's 4xx means, by Twilio's error code."""
-    code = _error_code(exc)
+    code = exc.vendor_code
     if code == _NOT_AVAILABLE:
         return exc.recast(NumberUnavailableError, f"{exc.detail} (no longer available)")
     if code in _ADDRESS_OR_BUNDLE or _DEMAND.search(exc.detail):
@@ -580,23 +525,6 @@ def _purchase_refusal(exc: BadRequestError) -> ProviderHTTPError:
     if code == _INVALID_NUMBER:
         return exc.recast(BadRequestError, f"{exc.detail} (Twilio calls the number invalid)")
     return exc
-
-
-def _price(value: Any, currency: str, name: str) -> Money:
-    """A price from the price list: a decimal string (the examples) or a JSON number (the type)."""
-    if isinstance(value, str):
-        return money_from_string(value, currency, field=name)
-    return money_from_json_number(value, currency, field=name)
-
-
-def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
-    """A string field that may be missing, null or empty (Twilio leaves US-only fields empty elsewhere)."""
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise FieldError(f"expected a string, got {value!r}", field=key, value=value)
-    return value.strip() or None
 
 
 def _capabilities(raw: Mapping[str, Any] | None) -> list[Capability] | None:

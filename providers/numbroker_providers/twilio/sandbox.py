@@ -43,13 +43,12 @@ from __future__ import annotations
 
 __all__ = ["BASE_PATH", "BUCKETS", "PRICE_LISTS", "PRICING_PATH", "SEARCH_CAP", "create_app"]
 
-import base64
-import binascii
 import hmac
 import random
 import re
 import string
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
@@ -62,14 +61,19 @@ from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
     InvalidPageToken,
+    Refused,
     Reply,
     Sandbox,
     SandboxRecord,
+    basic_auth,
+    draw_number,
     draw_numbers,
     shared_numbers,
+    shares,
 )
 
 if TYPE_CHECKING:
+    from starlette.datastructures import QueryParams
     from starlette.requests import Request
     from starlette.routing import Route
 
@@ -242,13 +246,14 @@ def _not_found(path: str) -> Reply:
     return _error(404, 20404, f"The requested resource {path} was not found")
 
 
-def _flag(value: str | None, name: str) -> bool | Reply | None:
+def _flag(params: QueryParams, name: str) -> bool | None:
+    value = params.get(name)
     if value is None:
         return None
     lowered = value.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    return _error(400, 20001, f"Invalid value for {name}: {value!r}")
+    if lowered not in ("true", "false"):
+        raise Refused(_error(400, 20001, f"Invalid value for {name}: {value!r}"))
+    return lowered == "true"
 
 
 def _pattern(contains: str) -> re.Pattern[str] | None:
@@ -268,6 +273,128 @@ def _pattern(contains: str) -> re.Pattern[str] | None:
     return re.compile(("^" if start else "") + regex + ("$" if end else ""))
 
 
+# -- reading a search ----------------------------------------------------------------------------
+
+_FLAG_NAMES: Final = ("SmsEnabled", "MmsEnabled", "VoiceEnabled", "FaxEnabled", "Beta", "ExcludeAllAddressRequired")
+_CAPABILITY_FLAGS: Final = (
+    ("SmsEnabled", "sms"),
+    ("MmsEnabled", "mms"),
+    ("VoiceEnabled", "voice"),
+    ("FaxEnabled", "fax"),
+)
+_PLACE_PARAMS: Final = {"InRegion": "region", "InLocality": "locality", "InPostalCode": "postal_code"}
+
+
+def _page_size(params: QueryParams) -> int:
+    try:
+        page_size = int(params.get("PageSize") or 50)
+    except ValueError:
+        raise Refused(_error(400, 20001, "Invalid PageSize")) from None
+    if not 1 <= page_size <= _MAX_PAGE_SIZE:
+        raise Refused(_error(400, 20001, f"PageSize must be between 1 and {_MAX_PAGE_SIZE}"))
+    return page_size
+
+
+def _flags(params: QueryParams) -> dict[str, bool]:
+    flags = {name: _flag(params, name) for name in _FLAG_NAMES}
+    return {name: value for name, value in flags.items() if value is not None}
+
+
+def _area_code(params: QueryParams) -> str | None:
+    area = params.get("AreaCode")
+    if area is not None and not re.fullmatch(r"\d{3}", area):
+        raise Refused(_error(400, 20001, f"Invalid AreaCode: {area!r}"))
+    return area
+
+
+def _contains(params: QueryParams) -> re.Pattern[str] | None:
+    contains = params.get("Contains")
+    if contains is None:
+        return None
+    pattern = _pattern(contains)
+    if pattern is None:
+        raise Refused(_error(400, 20001, f"Invalid Contains pattern: {contains!r}"))
+    return pattern
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A search's filters, as the AvailablePhoneNumbers list reads them."""
+
+    country: str
+    page_size: int
+    flags: Mapping[str, bool]
+    area: str | None
+    pattern: re.Pattern[str] | None
+    places: Mapping[str, str]
+    """Record field -> the lower-cased text it must equal (``InRegion``, ``InLocality``, ``InPostalCode``)."""
+
+    @classmethod
+    def read(cls, country: str, params: QueryParams) -> _Search:
+        """The filters of a search request, checked in Twilio's order.
+
+        Raises:
+            Refused: A 400 (code 20001) naming the first parameter Twilio refuses.
+        """
+        return cls(
+            country=country,
+            page_size=_page_size(params),
+            flags=_flags(params),
+            area=_area_code(params),
+            pattern=_contains(params),
+            places={field: params[name].strip().lower() for name, field in _PLACE_PARAMS.items() if params.get(name)},
+        )
+
+    def matches(self, record: SandboxRecord) -> bool:
+        """Whether the record passes every filter (capabilities in either spelling)."""
+        raw = record.raw
+        number = raw.get("phone_number")
+        digits = number[1:] if isinstance(number, str) else ""
+        return (
+            self._in_area(digits)
+            and (self.pattern is None or self.pattern.search(digits) is not None)
+            and self._has_capabilities(raw)
+            and self._has_flags(raw)
+            and all(str(raw.get(field) or "").lower() == value for field, value in self.places.items())
+        )
+
+    def _in_area(self, digits: str) -> bool:
+        return self.area is None or self.country not in ("US", "CA") or digits.startswith("1" + self.area)
+
+    def _has_capabilities(self, raw: Mapping[str, Any]) -> bool:
+        caps = raw.get("capabilities")
+        caps = {str(k).lower(): v for k, v in caps.items()} if isinstance(caps, dict) else {}
+        return all((caps.get(key) is True) == self.flags[name] for name, key in _CAPABILITY_FLAGS if name in self.flags)
+
+    def _has_flags(self, raw: Mapping[str, Any]) -> bool:
+        if self.flags.get("Beta") is False and raw.get("beta") is True:
+            return False
+        return not (
+            self.flags.get("ExcludeAllAddressRequired") and raw.get("address_requirements") not in (None, "none")
+        )
+
+
+def _form(request: Request, context: RequestContext) -> dict[str, list[str]]:
+    """The form-encoded body's fields (none unless the request says it is a form)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    return parse_qs(context.body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _requested_number(form: Mapping[str, list[str]]) -> str:
+    """The ``PhoneNumber`` asked for, in E.164 (400 code 21451 when missing, 21421 when not a number)."""
+    phone = (form.get("PhoneNumber") or [""])[0].strip()
+    if not phone:
+        raise Refused(_error(400, 21451, "A 'PhoneNumber' or 'AreaCode' is required."))
+    try:
+        parsed = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
+        raise Refused(_error(400, 21421, "PhoneNumber is invalid"))
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 class _Twilio:
     def __init__(self, sandbox: Sandbox, sid: str, token: str, regulated: frozenset[str]) -> None:
         self.sandbox = sandbox
@@ -284,22 +411,12 @@ class _Twilio:
             sb.route(f"{account}/AvailablePhoneNumbers/{{country}}.json", self.country, name="country"),
             sb.route(f"{account}/AvailablePhoneNumbers/{{country}}/{{kind}}.json", self.search, name="search"),
             sb.route(f"{PRICING_PATH}/PhoneNumbers/Countries/{{country}}", self.pricing, name="pricing"),
-            sb.route(
-                f"{account}/IncomingPhoneNumbers.json",
-                self.purchase,
-                methods=("POST",),
-                kind="purchase",
-                name="purchase",
-            ),
+            sb.purchase_route(f"{account}/IncomingPhoneNumbers.json", self.purchase),
             sb.route(f"{account}/IncomingPhoneNumbers.json", self.owned, name="owned"),
         ]
 
-    def _denied(self, request: Request, *, account: bool = True) -> Reply | None:
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        try:
-            user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            user = password = ""
+    def _authorize(self, request: Request, *, account: bool = True) -> None:
+        scheme, user, password = basic_auth(request)
         good = (
             scheme == "Basic"
             and _SID_RE.fullmatch(user) is not None
@@ -307,14 +424,12 @@ class _Twilio:
             and hmac.compare_digest(password.encode(), self.token.encode())
         )
         if not good:
-            return _error(401, 20003, "Authenticate")
+            raise Refused(_error(401, 20003, "Authenticate"))
         if account and request.path_params.get("sid") != self.sid:
-            return _not_found(request.url.path)
-        return None
+            raise Refused(_not_found(request.url.path))
 
     async def country(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         country = request.path_params["country"]
         kinds = [kind for c, kind in BUCKETS if c == country]
         if not kinds:
@@ -332,75 +447,25 @@ class _Twilio:
         )
 
     async def search(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         country, kind = request.path_params["country"], request.path_params["kind"]
         if (country, kind) not in BUCKETS:
             return _not_found(request.url.path)
-        params = request.query_params
-        try:
-            page_size = int(params.get("PageSize") or 50)
-        except ValueError:
-            return _error(400, 20001, "Invalid PageSize")
-        if not 1 <= page_size <= _MAX_PAGE_SIZE:
-            return _error(400, 20001, f"PageSize must be between 1 and {_MAX_PAGE_SIZE}")
-        flags: dict[str, bool] = {}
-        for name in ("SmsEnabled", "MmsEnabled", "VoiceEnabled", "FaxEnabled", "Beta", "ExcludeAllAddressRequired"):
-            value = _flag(params.get(name), name)
-            if isinstance(value, Reply):
-                return value
-            if value is not None:
-                flags[name] = value
-        area = params.get("AreaCode")
-        if area is not None and not re.fullmatch(r"\d{3}", area):
-            return _error(400, 20001, f"Invalid AreaCode: {area!r}")
-        contains = params.get("Contains")
-        pattern = None if contains is None else _pattern(contains)
-        if contains is not None and pattern is None:
-            return _error(400, 20001, f"Invalid Contains pattern: {contains!r}")
-        texts = {"InRegion": "region", "InLocality": "locality", "InPostalCode": "postal_code"}
-        wanted = {field: params[name].strip().lower() for name, field in texts.items() if params.get(name)}
-
-        def keep(record: SandboxRecord) -> bool:
-            raw = record.raw
-            number = raw.get("phone_number")
-            digits = number[1:] if isinstance(number, str) else ""
-            if area is not None and country in ("US", "CA") and not digits.startswith("1" + area):
-                return False
-            if pattern is not None and not pattern.search(digits):
-                return False
-            caps = raw.get("capabilities")
-            caps = {str(k).lower(): v for k, v in caps.items()} if isinstance(caps, dict) else {}
-            for name, key in (
-                ("SmsEnabled", "sms"),
-                ("MmsEnabled", "mms"),
-                ("VoiceEnabled", "voice"),
-                ("FaxEnabled", "fax"),
-            ):
-                if name in flags and (caps.get(key) is True) != flags[name]:
-                    return False
-            if flags.get("Beta") is False and raw.get("beta") is True:
-                return False
-            if flags.get("ExcludeAllAddressRequired") and raw.get("address_requirements") not in (None, "none"):
-                return False
-            return all(str(raw.get(field) or "").lower() == value for field, value in wanted.items())
-
+        query = _Search.read(country, request.query_params)
         neutral = _NEUTRAL[kind]
         stocked = self.sandbox.view(
             ("available", country, kind), lambda r: r.country == country and r.number_type == neutral
         )
-        items = [r for r in stocked if keep(r)]
-        served = items[: min(page_size, SEARCH_CAP)]
-        query = ("?" + str(request.url.query)) if request.url.query else ""
+        served = [r for r in stocked if query.matches(r)][: min(query.page_size, SEARCH_CAP)]
+        suffix = ("?" + str(request.url.query)) if request.url.query else ""
         body = {
             "available_phone_numbers": [r.raw for r in served],
-            "uri": f"{request.url.path}{query}",
+            "uri": f"{request.url.path}{suffix}",
         }
         return Reply(200, body, offer_ids=tuple(r.offer_id for r in served))
 
     async def pricing(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request, account=False)) is not None:
-            return denied
+        self._authorize(request, account=False)
         country = request.path_params["country"]
         listed = PRICE_LISTS.get(country)
         if listed is None:
@@ -422,32 +487,26 @@ class _Twilio:
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
-        if (denied := self._denied(request)) is not None:
-            return denied
-        form = parse_qs(context.body.decode("utf-8", "replace"), keep_blank_values=True)
-        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            form = {}
-        phone = (form.get("PhoneNumber") or [""])[0].strip()
-        if not phone:
-            return _error(400, 21451, "A 'PhoneNumber' or 'AreaCode' is required.")
-        try:
-            parsed = phonenumbers.parse(phone, None)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is None or not phonenumbers.is_possible_number(parsed):
-            return _error(400, 21421, "PhoneNumber is invalid")
-        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        record = sb.record_by_e164(e164)
-        if record is None or not sb.is_available(record.offer_id) or context.lose_race([record.offer_id]):
+        self._authorize(request)
+        form = _form(request, context)
+        e164 = _requested_number(form)
+        record = context.claim(sb.record_by_e164(e164))
+        if record is None:
             return _error(400, 21422, "PhoneNumber requested is not available")
         if record.country in self.regulated and not (form.get("AddressSid") or [""])[0]:
             return _error(400, 21631, "Phone Number Requires an Address")
         context.commit(record, upfront=None, monthly=record.monthly, currency=record.currency)
+        number = self._incoming(record)
+        self.numbers.append(number)
+        return Reply(201, number, headers={"Twilio-Request-Id": "RQ" + sb.new_hex(32)})
+
+    def _incoming(self, record: SandboxRecord) -> dict[str, Any]:
+        """The IncomingPhoneNumber a purchase creates (each one a minute after the one before)."""
         self.clock += timedelta(minutes=1)
         stamp = format_datetime(self.clock)
-        sid = "PN" + sb.new_hex(32)
+        sid = "PN" + self.sandbox.new_hex(32)
         raw = record.raw
-        number = {
+        return {
             "account_sid": self.sid,
             "address_requirements": raw.get("address_requirements", "none"),
             "address_sid": None,
@@ -456,21 +515,18 @@ class _Twilio:
             "capabilities": {str(k).lower(): v for k, v in (raw.get("capabilities") or {}).items()},
             "date_created": stamp,
             "date_updated": stamp,
-            "friendly_name": raw.get("friendly_name") or e164,
+            "friendly_name": raw.get("friendly_name") or record.e164,
             "origin": "twilio",
-            "phone_number": e164,
+            "phone_number": record.e164,
             "sid": sid,
             "status": "in-use",
             "type": _PRICE_TYPE[_KIND[record.number_type or "local"]].replace("toll free", "tollfree"),
             "uri": f"{BASE_PATH}/Accounts/{self.sid}/IncomingPhoneNumbers/{sid}.json",
         }
-        self.numbers.append(number)
-        return Reply(201, number, headers={"Twilio-Request-Id": "RQ" + sb.new_hex(32)})
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         params = request.query_params
         try:
             page_size = int(params.get("PageSize") or 50)
@@ -503,7 +559,7 @@ class _Twilio:
             "start": page * page_size,
             "uri": f"{path}?{urlencode([*base, ('Page', str(page))])}",
         }
-        return Reply(200, body, faults=[result.fault] if result.fault else [])
+        return Reply(200, body, faults=result.labels)
 
 
 def _wire(value: Any) -> Any:
@@ -531,15 +587,10 @@ def _price_for(country: str, kind: str) -> tuple[Decimal | None, str | None]:
 def _inventory(seed: int, size: int) -> list[SandboxRecord]:
     rng = random.Random(f"twilio:{seed}:inventory")
     exclude = {s.e164 for s in shared_numbers(seed)}
-    shares = [_WEIGHTS.get(bucket, 1) for bucket in BUCKETS]
-    total = sum(shares)
     out: list[SandboxRecord] = []
     defects = _defects(rng, exclude)
-    counts = [size * share // total for share in shares]
-    for index in range(size - sum(counts)):  # the remainder, one more each for the first buckets
-        counts[index] += 1
-    for index, (country, kind) in enumerate(BUCKETS):
-        count = counts[index]
+    counts = shares(size, [_WEIGHTS.get(bucket, 1) for bucket in BUCKETS])
+    for (country, kind), count in zip(BUCKETS, counts, strict=True):
         numbers = draw_numbers(rng, [(country, _NEUTRAL[kind], 1)], count, exclude=exclude)
         regular = [_record(rng, number, country, kind) for number in numbers]
         rng.shuffle(regular)
@@ -551,35 +602,68 @@ def _inventory(seed: int, size: int) -> list[SandboxRecord]:
 def _raw(
     rng: random.Random, number: GeneratedNumber, country: str, kind: str, *, capabilities: Any = None
 ) -> dict[str, Any]:
-    try:
-        parsed = phonenumbers.parse(number.e164, None)
-        friendly = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    except phonenumbers.NumberParseException:
-        friendly = number.e164
-    nanp = country in ("US", "CA")
-    city = _CITIES.get(number.area or "") if nanp and kind == "Local" else None
     if capabilities is None:
-        caps = dict(_LOCAL_ABROAD if kind == "Local" and not nanp else _CAPABILITIES[kind])
-        if rng.random() < 0.2:
-            caps["fax"] = False
-        if rng.random() < 1 / 6:
-            caps = {k.lower(): v for k, v in caps.items()}
-        capabilities = caps
-    locality = city[0] if city else (number.area if kind == "Local" else None)
+        capabilities = _capabilities(rng, country, kind)
     return {
-        "friendly_name": friendly,
+        "friendly_name": _friendly_name(number.e164),
         "phone_number": number.e164,
-        "lata": city[3] if city else None,
-        "locality": locality,
-        "rate_center": city[1] if city else None,
-        "latitude": city[4] if city else None,
-        "longitude": city[5] if city else None,
-        "region": number.area if nanp and kind == "Local" else None,
-        "postal_code": city[2] if city else None,
+        **_place(number, country, kind),
         "iso_country": country,
         "address_requirements": _ADDRESS[country],
         "beta": rng.random() < 0.05,
         "capabilities": capabilities,
+    }
+
+
+def _friendly_name(e164: str) -> str:
+    """The number in its national format, as Twilio names it (the E.164 when it does not parse)."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def _capabilities(rng: random.Random, country: str, kind: str) -> dict[str, bool]:
+    """A record's capabilities: its type's (voice alone for a local number abroad).
+
+    Fax is off in one record of five; one in six spells the keys in the API definition's lower case.
+    """
+    local_abroad = kind == "Local" and country not in ("US", "CA")
+    caps = dict(_LOCAL_ABROAD if local_abroad else _CAPABILITIES[kind])
+    if rng.random() < 0.2:
+        caps["fax"] = False
+    if rng.random() < 1 / 6:
+        caps = {k.lower(): v for k, v in caps.items()}
+    return caps
+
+
+def _place(number: GeneratedNumber, country: str, kind: str) -> dict[str, Any]:
+    """Where a number is, as Twilio's location fields say it.
+
+    A NANP local number: its city (rate center, LATA, postal code, coordinates) and state; any other local
+    number: its area as the locality; the other types: nothing.
+    """
+    nanp_local = kind == "Local" and country in ("US", "CA")
+    city = _CITIES.get(number.area or "") if nanp_local else None
+    if city is None:
+        return {
+            "lata": None,
+            "locality": number.area if kind == "Local" else None,
+            "rate_center": None,
+            "latitude": None,
+            "longitude": None,
+            "region": number.area if nanp_local else None,
+            "postal_code": None,
+        }
+    locality, rate_center, postal_code, lata, latitude, longitude = city
+    return {
+        "lata": lata,
+        "locality": locality,
+        "rate_center": rate_center,
+        "latitude": latitude,
+        "longitude": longitude,
+        "region": number.area,
+        "postal_code": postal_code,
     }
 
 
@@ -603,7 +687,7 @@ def _record(rng: random.Random, number: GeneratedNumber, country: str, kind: str
 
 def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
     def draw(region: str, type_name: str) -> GeneratedNumber:
-        return draw_numbers(rng, [(region, type_name, 1)], 1, exclude=exclude)[0]
+        return draw_number(rng, region, type_name, exclude=exclude)
 
     def defect(number: GeneratedNumber, bucket: tuple[str, str], tag: str, **changes: Any) -> SandboxRecord:
         country, kind = bucket

@@ -267,11 +267,15 @@ class VobizProvider(Provider):
     async def _inventory(self, params: Mapping[str, str | int]) -> httpx.Response:
         """One inventory page; a 404 to the reference's path is asked again in the SDK's (kept if it answers)."""
         try:
-            return await self._get(self._url("v1", self._account, self._auth_id, "inventory", "numbers"), params=params)
+            return await self.connection.get(
+                self.connection.url("v1", self._account, self._auth_id, "inventory", "numbers"), params=params
+            )
         except NotFoundError:
             if self._account != "account":
                 raise
-        response = await self._get(self._url("v1", "Account", self._auth_id, "inventory", "numbers"), params=params)
+        response = await self.connection.get(
+            self.connection.url("v1", "Account", self._auth_id, "inventory", "numbers"), params=params
+        )
         self._account = "Account"
         return response
 
@@ -304,7 +308,7 @@ class VobizProvider(Provider):
     def _page(self, response: httpx.Response, what: str) -> _VobizPage:
         """The list envelope of ``response``; a body that is not one raises ``what`` and where it went wrong."""
         try:
-            return _VobizPage.model_validate(self._json(response))
+            return _VobizPage.model_validate(self.connection.json(response))
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in error["loc"]) or "body"
@@ -324,16 +328,16 @@ class VobizProvider(Provider):
         setup = (
             None if item.setup_fee is None else money_from_json_number(item.setup_fee, item.currency, field="setup_fee")
         )
-        wire = {**(item.model_extra or {}), "status": item.status}
+        fields = {**(item.model_extra or {}), "status": item.status}
         details: dict[str, JsonValue] = {
-            name: wire[name] for name in _DETAIL_FIELDS if isinstance(wire.get(name), str) and wire[name]
+            name: fields[name] for name in _DETAIL_FIELDS if isinstance(fields.get(name), str) and fields[name]
         }
-        details.update({name: wire[name] for name in _BUYER_FLAGS if isinstance(wire.get(name), bool)})
-        months = item.minimum_commitment_months
+        details.update({name: fields[name] for name in _BUYER_FLAGS if isinstance(fields.get(name), bool)})
+        months = wire.count(record, "minimum_commitment_months")
         if months is not None:
-            if isinstance(months, bool) or not isinstance(months, int) or not 0 <= months <= _MAX_COMMITMENT_MONTHS:
+            if months > _MAX_COMMITMENT_MONTHS:
                 raise FieldError(
-                    f"minimum_commitment_months must be a whole number of months 0..{_MAX_COMMITMENT_MONTHS}",
+                    f"expected at most {_MAX_COMMITMENT_MONTHS} months, got {months}",
                     field="minimum_commitment_months",
                     value=months,
                 )
@@ -373,33 +377,32 @@ class VobizProvider(Provider):
     # -- purchasing --------------------------------------------------------------------------------
 
     async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
-        url = self._url("v1", self._account, self._auth_id, "numbers", "purchase-from-inventory")
+        url = self.connection.url("v1", self._account, self._auth_id, "numbers", "purchase-from-inventory")
         try:
-            response = await self._post(url, json={"e164": offer.e164})
+            response = await self.connection.post(url, json={"e164": offer.e164})
         except NotFoundError as exc:
             raise exc.recast(NumberUnavailableError, f"{exc.detail} (no longer in inventory)") from None
         except ProviderUnavailableError as exc:
             if exc.status_code == 500 and _DEBIT_FAILED.search(exc.body):
                 raise exc.recast(DebitFailedError, f"{exc.detail} (the balance debit failed)") from None
             raise
-        body = self._json(response)
+        body = self.connection.json(response)
         if not isinstance(body, dict):
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} with an unexpected body")
-        number: dict[str, Any] = body["number"] if isinstance(body.get("number"), dict) else {}
-        bought = number.get("e164")
-        if isinstance(bought, str) and bought.strip() and bought.strip() != offer.e164:
+        number: dict[str, Any] = wire.pick(body, "number", dict) or {}
+        bought = wire.pick(number, "e164", str)
+        if bought and bought.strip() and bought.strip() != offer.e164:
             raise ProviderResponseError(self.id, f"purchase of {offer.e164} answered with another number {bought!r}")
-        vendor_id = number.get("id")
         details: dict[str, JsonValue] = {k: json_safe(number[k]) for k in _RECEIPT_FIELDS if k in number}
-        if isinstance(body.get("message"), str):
-            details["message"] = body["message"][:200]
-        request_id = body.get("requestId")
+        if (message := wire.pick(body, "message", str)) is not None:
+            details["message"] = message[:200]
+        request_id = wire.pick(body, "requestId", str)
         return PurchaseReceipt(
             provider=self.id,
             offer_id=offer.offer_id,
             e164=offer.e164,
-            vendor_id=str(vendor_id) if isinstance(vendor_id, str | int) and not isinstance(vendor_id, bool) else None,
-            request_id=request_id if isinstance(request_id, str) else self._response_request_id(response),
+            vendor_id=wire.identifier(number, "id"),
+            request_id=request_id if request_id is not None else self.connection.request_id(response),
             details=details,
         )
 
@@ -407,10 +410,10 @@ class VobizProvider(Provider):
 
     def _owned_url(self, query: OwnedQuery) -> str:
         if query.view is OwnedView.PARTNER:
-            return self._url("v1", "partner", "numbers")
+            return self.connection.url("v1", "partner", "numbers")
         if query.view is OwnedView.CUSTOMER:
-            return self._url("v1", "partner", "accounts", query.customer or "", "numbers")
-        return self._url("v1", self._account, self._auth_id, "numbers")
+            return self.connection.url("v1", "partner", "accounts", query.customer or "", "numbers")
+        return self.connection.url("v1", self._account, self._auth_id, "numbers")
 
     async def _fetch_owned_page(self, query: OwnedQuery, cursor: int | str | None) -> RawPage:
         number = cursor if isinstance(cursor, int) else 1
@@ -421,7 +424,8 @@ class VobizProvider(Provider):
             # Documented default for master accounts, absent from the SDK: asked for explicitly.
             params["include_subaccounts"] = "true"
         page = self._page(
-            await self._get(self._owned_url(query), params=params), f"owned numbers page {number}: unexpected envelope"
+            await self.connection.get(self._owned_url(query), params=params),
+            f"owned numbers page {number}: unexpected envelope",
         )
         if page.page is not None and page.page != number:
             raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {page.page}")

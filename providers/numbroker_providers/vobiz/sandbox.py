@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
+    Refused,
     Reply,
     Sandbox,
     SandboxRecord,
@@ -248,13 +249,7 @@ class _Vobiz:
             account = f"{BASE_PATH}/v1/{segment}/{{auth_id}}"
             routes += [
                 sb.route(f"{account}/inventory/numbers", self.search, name="search"),
-                sb.route(
-                    f"{account}/numbers/purchase-from-inventory",
-                    self.purchase,
-                    methods=("POST",),
-                    kind="purchase",
-                    name="purchase",
-                ),
+                sb.purchase_route(f"{account}/numbers/purchase-from-inventory", self.purchase),
                 sb.route(f"{account}/numbers", self.owned, name="owned"),
             ]
         routes += [
@@ -265,52 +260,53 @@ class _Vobiz:
         ]
         return routes
 
-    def _denied(self, request: Request) -> Reply | None:
+    def _authorize(self, request: Request) -> None:
         header_id = request.headers.get("x-auth-id")
         path_id = request.path_params.get("auth_id", header_id)
         header_token = request.headers.get("x-auth-token")
         scheme, _, bearer = (request.headers.get("authorization") or "").partition(" ")
         tokens = [t for t in (header_token, bearer if scheme.lower() == "bearer" else None) if t]
         if not header_id or not tokens:
-            return _envelope(self.sandbox, 401, "Missing X-Auth-ID or X-Auth-Token header")
+            raise Refused(_envelope(self.sandbox, 401, "Missing X-Auth-ID or X-Auth-Token header"))
         if (
             header_id != self.auth_id
             or path_id != header_id
             or not all(hmac.compare_digest(t.encode(), self.token.encode()) for t in tokens)
         ):
-            return _envelope(self.sandbox, 401, "Invalid authentication credentials")
-        return None
+            raise Refused(_envelope(self.sandbox, 401, "Invalid authentication credentials"))
 
-    def _paging(self, request: Request, default_per_page: int) -> tuple[int, int] | Reply:
+    def _paging(self, request: Request, default_per_page: int) -> tuple[int, int]:
         query = request.query_params
         if "page" not in query and ("limit" in query or "offset" in query):
             limit = _int_param(query, "limit", default_per_page)
             offset = _int_param(query, "offset", 0)
             if limit is None or not 1 <= limit <= _MAX_PER_PAGE or offset is None or offset < 0 or offset % limit:
-                return _envelope(self.sandbox, 422, "limit must be 1..100 and offset a non-negative multiple of limit")
+                raise Refused(
+                    _envelope(self.sandbox, 422, "limit must be 1..100 and offset a non-negative multiple of limit")
+                )
             return offset // limit + 1, limit
         page = _int_param(query, "page", 1)
         per_page = _int_param(query, "per_page", default_per_page)
         if page is None or page < 1:
-            return _envelope(
-                self.sandbox, 422, "Invalid query parameters", details={"field": "page", "message": "must be >= 1"}
+            raise Refused(
+                _envelope(
+                    self.sandbox, 422, "Invalid query parameters", details={"field": "page", "message": "must be >= 1"}
+                )
             )
         if per_page is None or not 1 <= per_page <= _MAX_PER_PAGE:
-            return _envelope(
-                self.sandbox,
-                422,
-                "Invalid query parameters",
-                details={"field": "per_page", "message": f"must be between 1 and {_MAX_PER_PAGE}"},
+            raise Refused(
+                _envelope(
+                    self.sandbox,
+                    422,
+                    "Invalid query parameters",
+                    details={"field": "per_page", "message": f"must be between 1 and {_MAX_PER_PAGE}"},
+                )
             )
         return page, per_page
 
     async def search(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        paging = self._paging(request, 25)
-        if isinstance(paging, Reply):
-            return paging
-        page, per_page = paging
+        self._authorize(request)
+        page, per_page = self._paging(request, 25)
         country = (request.query_params.get("country") or "").strip().upper()
         search = request.query_params.get("search") or ""
         exclude = tuple(
@@ -333,12 +329,7 @@ class _Vobiz:
         )
         result = self.sandbox.numbered_page(items, page=page, per_page=per_page)
         body = {"items": [r.raw for r in result.items], "page": page, "per_page": per_page, "total": result.total}
-        return Reply(
-            200,
-            body,
-            offer_ids=tuple(r.offer_id for r in result.items),
-            faults=[result.fault] if result.fault else [],
-        )
+        return Reply(200, body, offer_ids=tuple(r.offer_id for r in result.items), faults=result.labels)
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
         return self._numbers_page(request, self._account_numbers)
@@ -346,22 +337,13 @@ class _Vobiz:
     async def partner_numbers(self, request: Request, context: RequestContext) -> Reply:
         return self._numbers_page(request, self._customer_numbers, account_auth_id=self.auth_id)
 
-    def _numbers_page(
-        self, request: Request, choose: Callable[[Request], list[dict[str, Any]] | Reply], **extra: Any
-    ) -> Reply:
+    def _numbers_page(self, request: Request, choose: Callable[[Request], list[dict[str, Any]]], **extra: Any) -> Reply:
         """One page of the numbers ``choose`` picks for ``request`` (an owned list or a partner view)."""
-        if (denied := self._denied(request)) is not None:
-            return denied
-        paging = self._paging(request, 20)
-        if isinstance(paging, Reply):
-            return paging
-        page, per_page = paging
-        numbers = choose(request)
-        if isinstance(numbers, Reply):
-            return numbers
-        result = self.sandbox.numbered_page(numbers, page=page, per_page=per_page)
+        self._authorize(request)
+        page, per_page = self._paging(request, 20)
+        result = self.sandbox.numbered_page(choose(request), page=page, per_page=per_page)
         body = {"items": list(result.items), "page": page, "per_page": per_page, "total": result.total, **extra}
-        return Reply(200, body, faults=[result.fault] if result.fault else [])
+        return Reply(200, body, faults=result.labels)
 
     def _account_numbers(self, request: Request) -> list[dict[str, Any]]:
         listed = self.sandbox.listed(self.numbers, lambda number: number["e164"])
@@ -369,21 +351,20 @@ class _Vobiz:
             listed = [number for number in listed if number.get("account_id") == self.auth_id]
         return listed
 
-    def _customer_numbers(self, request: Request) -> list[dict[str, Any]] | Reply:
+    def _customer_numbers(self, request: Request) -> list[dict[str, Any]]:
         customer = request.path_params.get("customer")
         if customer is None:
             numbers = [number for customer_numbers in self.partner.values() for number in customer_numbers]
         elif customer in self.partner:
             numbers = self.partner[customer]
         else:
-            return _envelope(self.sandbox, 404, f"Customer account {customer} not found")
+            raise Refused(_envelope(self.sandbox, 404, f"Customer account {customer} not found"))
         search = request.query_params.get("search") or ""
         return [number for number in numbers if search in number["e164"]]
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         try:
             payload = context.json()
         except ValueError:
@@ -391,8 +372,8 @@ class _Vobiz:
         e164 = payload.get("e164") if isinstance(payload, dict) else None
         if not isinstance(e164, str) or not e164:
             return _envelope(sb, 422, "Invalid request body", details={"field": "e164", "message": "e164 is required"})
-        record = sb.record_by_e164(e164)
-        if record is None or not sb.is_available(record.offer_id) or context.lose_race([record.offer_id]):
+        record = context.claim(sb.record_by_e164(e164))
+        if record is None:
             return _envelope(sb, 404, f"Number {e164} not found in inventory")
         raw = record.raw
         setup = _fee(raw.get("setup_fee"))
@@ -587,9 +568,8 @@ def _record(
 
 
 def _shared(rng: random.Random, shared: SharedNumber) -> SandboxRecord:
-    number = GeneratedNumber(shared.e164, shared.country, shared.number_type, shared.area)
     monthly = (shared.monthly * Decimal("1.10")).quantize(Decimal("0.01"))
-    return _record(rng, number, "USD", shared.upfront, monthly, shared=True)
+    return _record(rng, shared.number, "USD", shared.upfront, monthly, shared=True)
 
 
 def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:

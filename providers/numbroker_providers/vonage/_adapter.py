@@ -53,54 +53,40 @@ Wire facts this adapter relies on, with where they were read:
 from __future__ import annotations
 
 import base64
-import contextlib
-import json
-import logging
 import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-import anyio
 import httpx
 from pydantic import JsonValue
 
 from numbroker import (
-    AuthenticationError,
     AvailableNumber,
     BadRequestError,
     Capability,
     ConfigurationError,
     FilterSupport,
-    InsufficientFundsError,
-    NotFoundError,
     NumberType,
-    PermissionDeniedError,
-    ProviderConnectionError,
     ProviderError,
-    ProviderHTTPError,
     ProviderResponseError,
-    ProviderTimeoutError,
-    ProviderUnavailableError,
     QueryFilter,
-    RateLimitedError,
     SearchQuery,
 )
 from numbroker.adapters import (
     Cursor,
+    ErrorEnvelope,
     FieldError,
+    OwnedEntry,
     OwnedPage,
     Provider,
     PurchaseReceipt,
     RawPage,
     make_offer,
     money_from_string,
-    parse_retry_after,
     wire,
 )
 
 __all__ = ["CURRENCY", "VonageProvider"]
-
-logger = logging.getLogger("numbroker.http")
 
 CURRENCY = "EUR"
 """The currency of every Vonage ``cost`` (assumed: the spec says "in Euros"; records carry no currency)."""
@@ -131,8 +117,6 @@ _MSISDN = re.compile(r"\+?[1-9][0-9]{1,14}")
 _NOT_DIGITS = re.compile(r"[^0-9]")
 _MAX_SIZE = 100
 _OK = "200"
-
-"""The digits :meth:`VonageProvider.owns` narrows the owned list to (per task)."""
 
 
 class VonageProvider(Provider):
@@ -192,7 +176,7 @@ class VonageProvider(Provider):
             raise ConfigurationError(f"{self.id}: the API key (VONAGE_API_KEY) must not contain ':'")
         pair = f"{key}:{self._creds['api_secret'].get_secret_value()}"
         self._basic = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-        self._add_secret(self._basic.removeprefix("Basic "))
+        self.connection.add_secret(self._basic.removeprefix("Basic "))
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": self._basic}
@@ -253,7 +237,7 @@ class VonageProvider(Provider):
             self._note(f"Vonage sells no {query.number_type.value} numbers; nothing was requested")
             return RawPage(records=[])
         index = cursor if isinstance(cursor, int) else 1
-        response = await self._get(self._url("number", "search"), params=self._params(query, index))
+        response = await self.connection.get(self.connection.url("number", "search"), params=self._params(query, index))
         numbers, count = self._listing(response, f"search page {index}")
         if (
             numbers
@@ -271,7 +255,7 @@ class VonageProvider(Provider):
 
     def _listing(self, response: httpx.Response, what: str) -> tuple[list[Any], int | None]:
         """``(numbers, count)`` of a search or owned-list answer (``{}`` is an empty one)."""
-        body = self._json(response)
+        body = self.connection.json(response)
         if not isinstance(body, dict):
             raise ProviderResponseError(self.id, f"{what}: expected a JSON object, got {type(body).__name__}")
         code = body.get("error-code")
@@ -282,10 +266,7 @@ class VonageProvider(Provider):
             numbers = []
         if not isinstance(numbers, list):
             raise ProviderResponseError(self.id, f"{what}: 'numbers' is {type(numbers).__name__}, not an array")
-        count = body.get("count")
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-            raise ProviderResponseError(self.id, f"{what}: 'count' is {count!r}, not a non-negative integer")
-        return numbers, count  # no count: the walk goes on until a short page
+        return numbers, wire.count(body, "count")  # no count: the walk goes on until a short page
 
     # -- normalization -----------------------------------------------------------------------------
 
@@ -303,20 +284,7 @@ class VonageProvider(Provider):
             number_type = _TYPES.get(vendor_type.strip().lower(), NumberType.UNKNOWN)
             if number_type is NumberType.UNKNOWN:
                 details["vendor_type"] = vendor_type
-        capabilities: list[Capability] | None = None
-        features = wire.items(rec, "features")
-        if features is not None:
-            capabilities, others = [], set()
-            for i, feature in enumerate(features):
-                if not isinstance(feature, str) or not feature.strip():
-                    raise FieldError(f"expected a feature name, got {feature!r}", field=f"features.{i}", value=feature)
-                known = _FEATURES.get(feature.strip().upper())
-                if known is None:
-                    others.add(feature.strip())
-                elif known not in capabilities:
-                    capabilities.append(known)
-            if others:
-                details["other_features"] = [*sorted(others)]
+        capabilities = _capabilities(wire.items(rec, "features"), details)
         cost = rec.get("cost")
         if cost is None:
             raise FieldError("no monthly price (cost)", field="cost", value=None)
@@ -345,15 +313,16 @@ class VonageProvider(Provider):
     async def _purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
         form = {"country": offer.country, "msisdn": offer.e164.removeprefix("+")}
         try:
-            response = await self._post_form(self._url("number", "buy"), form)
+            # The answer is a few bytes: asked uncompressed (the connection would decode it within the cap anyway).
+            response = await self.connection.post(
+                self.connection.url("number", "buy"), data=form, headers={"Accept-Encoding": "identity"}
+            )
         except BadRequestError as exc:
             if exc.status_code == 420:
-                label = _label(exc.body)
-                raise exc.recast(
-                    BadRequestError, f"purchase refused (420): {label or 'no error-code-label given'}"
-                ) from None
+                reason = exc.vendor_message or "no error-code-label given"
+                raise exc.recast(BadRequestError, f"purchase refused (420): {reason}") from None
             raise
-        body = self._json(response)
+        body = self.connection.json(response)
         if not isinstance(body, dict):
             raise ProviderResponseError(self.id, f"purchase answered {response.status_code} with an unexpected body")
         code = body.get("error-code")
@@ -369,7 +338,7 @@ class VonageProvider(Provider):
             offer_id=offer.offer_id,
             e164=offer.e164,
             vendor_id=None,  # the answer names nothing but the outcome
-            request_id=self._response_request_id(response),
+            request_id=self.connection.request_id(response),
             details={"error-code": _OK, **({"error-code-label": label[:200]} if isinstance(label, str) else {})},
         )
 
@@ -382,73 +351,17 @@ class VonageProvider(Provider):
         text = str(code).strip()
         if not text.isascii() or not text.isdigit() or not 300 <= int(text) <= 599:
             return ProviderResponseError(self.id, f"{reason}; not an error status, outcome unclear")
-        raw = self.redact(response.content[:2000].decode("utf-8", "replace"))
-        headers = {name: self.redact(value) for name, value in response.headers.items()}
-        return _status_error(self.id, int(text), reason, raw, headers, self._response_request_id(response))
+        return self.connection.error(response, status=int(text), message=reason)
 
-    async def _post_form(self, url: str, form: Mapping[str, str]) -> httpx.Response:
-        """POST a form-encoded body once (never retried), mapping the outcome like the kit's ``_post``.
-
-        The kit's ``_post`` sends JSON only; Vonage's purchase takes a form. This sends it on the provider's
-        client with its auth headers, reads at most ``max_response_bytes`` of an uncompressed answer (it asks
-        for ``identity``; a compressed one is unreadable, so ambiguous), logs one redacted line, and maps
-        failures into the same error tree: timeouts, broken connections, and statuses by the kit's table.
-        """
-        headers = {"Accept": "application/json", "Accept-Encoding": "identity", **self._auth_headers()}
-        request = self.client.build_request("POST", url, data=dict(form), headers=headers)
-        shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
-        started = anyio.current_time()
-        status: int | None = None
-        limit = self.max_response_bytes
-        try:
-            try:
-                response = await self.client.send(request, stream=True, follow_redirects=False)
-            except httpx.TimeoutException as exc:
-                raise ProviderTimeoutError(self.id, f"request timed out ({type(exc).__name__})") from None
-            except (httpx.TransportError, httpx.DecodingError) as exc:
-                raise ProviderConnectionError(self.id, f"connection failed ({type(exc).__name__})") from None
-            status = response.status_code
-            chunks: list[bytes] = []
-            size = 0
-            try:
-                try:
-                    loaded: bytes | None = response.content  # an in-memory answer (a mock transport) arrives read
-                except httpx.ResponseNotRead:
-                    loaded = None
-                body_stream = response.aiter_raw() if loaded is None else _once(loaded)
-                async with contextlib.aclosing(body_stream) as pieces:  # type: ignore[type-var]
-                    async for chunk in pieces:
-                        size += len(chunk)
-                        if size > limit:
-                            raise ProviderResponseError(
-                                self.id, f"response body exceeds the {limit}-byte limit; cut off"
-                            )
-                        chunks.append(chunk)
-            except httpx.TimeoutException as exc:
-                raise ProviderTimeoutError(self.id, f"response timed out ({type(exc).__name__})") from None
-            except (httpx.TransportError, httpx.DecodingError) as exc:
-                raise ProviderConnectionError(self.id, f"response broken off ({type(exc).__name__})") from None
-            finally:
-                await response.aclose()
-        finally:
-            elapsed = anyio.current_time() - started
-            logger.debug("%s POST %s -> %s (%.0f ms)", self.id, shown, status or "failed", elapsed * 1000)
-        if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
-            raise ProviderResponseError(self.id, "purchase answered with a compressed body although asked not to")
-        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
-        answer = httpx.Response(response.status_code, headers=kept, content=b"".join(chunks), request=request)
-        if answer.status_code >= 300:
-            body = self.redact(answer.content[:2000].decode("utf-8", "replace"))
-            shown_headers = {name: self.redact(value) for name, value in answer.headers.items()}
-            reason = answer.reason_phrase or "error"
-            label = _label(body)
-            message = f"HTTP {answer.status_code} {reason}" + (f": {label}" if label else "")
-            if 300 <= answer.status_code < 400:
-                message = f"HTTP {answer.status_code}: redirect not followed (credentials are never sent elsewhere)"
-            raise _status_error(
-                self.id, answer.status_code, message, body, shown_headers, self._response_request_id(answer)
-            )
-        return answer
+    def _error_envelope(self, body: Any, headers: Mapping[str, str]) -> ErrorEnvelope:
+        """``{"error-code", "error-code-label"}``: the label is the message; the request id is in the headers."""
+        label = body.get("error-code-label") if isinstance(body, dict) else None
+        code = body.get("error-code") if isinstance(body, dict) else None
+        return ErrorEnvelope(
+            message=label[:200] if isinstance(label, str) and label.strip() else None,
+            code=None if code is None else str(code)[:20],
+            request_id=self.connection.request_id(headers),
+        )
 
     # -- owned numbers -----------------------------------------------------------------------------
 
@@ -460,60 +373,36 @@ class VonageProvider(Provider):
         """
         return await self._holds_number(self._owned_list(e164.removeprefix("+")), e164)
 
-    def _owned_numbers(self) -> AsyncIterator[str]:
+    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
         return self._owned_list(None)
 
-    def _owned_list(self, pattern: str | None) -> AsyncIterator[str]:
+    def _owned_list(self, pattern: str | None) -> AsyncIterator[str | OwnedEntry]:
         """The owned numbers, those matching ``pattern`` (digits, anywhere in the number) when it is given."""
-        url = self._url("account", "numbers")
+        url = self.connection.url("account", "numbers")
 
         async def fetch(index: int) -> OwnedPage:
             params = [("pattern", pattern), ("search_pattern", "1")] if pattern else []
             params += [("size", str(_MAX_SIZE)), ("index", str(index))]
-            numbers, count = self._listing(await self._get(url, params=params), f"owned numbers page {index}")
-            found = [item.get("msisdn") if isinstance(item, dict) else None for item in numbers]
-            return OwnedPage(numbers=[n if isinstance(n, str) else "" for n in found], total=count)
+            numbers, count = self._listing(await self.connection.get(url, params=params), f"owned numbers page {index}")
+            return OwnedPage.from_items(numbers, "msisdn", total=count)
 
         return self._walk_owned_numbered(fetch, _MAX_SIZE)
 
 
-async def _once(content: bytes) -> AsyncIterator[bytes]:
-    yield content
-
-
-def _label(body: str) -> str | None:
-    """The ``error-code-label`` of an error body, if it has one (bounded)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
+def _capabilities(features: list[Any] | None, details: dict[str, JsonValue]) -> list[Capability] | None:
+    """The capabilities ``features`` names (None when the record has none); other names go to ``details``."""
+    if features is None:
         return None
-    label = data.get("error-code-label") if isinstance(data, dict) else None
-    return label[:200] if isinstance(label, str) and label.strip() else None
-
-
-_STATUS_ERRORS: Mapping[int, type[ProviderHTTPError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    402: InsufficientFundsError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    429: RateLimitedError,
-}
-"""The core's status → error table, for the answers this module reads itself (the form POST, body codes)."""
-
-
-def _status_error(
-    provider: str, status: int, message: str, body: str, headers: Mapping[str, str], request_id: str | None
-) -> ProviderHTTPError:
-    cls = _STATUS_ERRORS.get(status) or (ProviderUnavailableError if status >= 500 else BadRequestError)
-    if cls is RateLimitedError:
-        return RateLimitedError(
-            provider,
-            message,
-            status_code=status,
-            body=body,
-            headers=headers,
-            request_id=request_id,
-            retry_after=parse_retry_after(headers.get("retry-after") or headers.get("Retry-After")),
-        )
-    return cls(provider, message, status_code=status, body=body, headers=headers, request_id=request_id)
+    capabilities: list[Capability] = []
+    others: set[str] = set()
+    for i, feature in enumerate(features):
+        if not isinstance(feature, str) or not feature.strip():
+            raise FieldError(f"expected a feature name, got {feature!r}", field=f"features.{i}", value=feature)
+        known = _FEATURES.get(feature.strip().upper())
+        if known is None:
+            others.add(feature.strip())
+        elif known not in capabilities:
+            capabilities.append(known)
+    if others:
+        details["other_features"] = [*sorted(others)]
+    return capabilities

@@ -34,11 +34,10 @@ from __future__ import annotations
 
 __all__ = ["ADDRESS_LABEL", "BASE_PATH", "DEFAULT_SIZE", "create_app"]
 
-import base64
-import binascii
 import hashlib
 import hmac
 import random
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import parse_qs
@@ -46,10 +45,13 @@ from urllib.parse import parse_qs
 from numbroker.sandbox import (
     Faults,
     GeneratedNumber,
+    Refused,
     Reply,
     Sandbox,
     SandboxRecord,
+    basic_auth,
     draw_money,
+    draw_number,
     draw_numbers,
     shared_numbers,
 )
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import Route
 
-    from numbroker.sandbox import RequestContext
+    from numbroker.sandbox import NumberedPage, RequestContext
 
 DEFAULT_SIZE: Final = 300
 """Listed numbers when ``size`` is not given (GB and US each need two pages at size=100)."""
@@ -189,99 +191,34 @@ class _Vonage:
         sb = self.sandbox
         return [
             sb.route(f"{BASE_PATH}/number/search", self.search, name="search"),
-            sb.route(f"{BASE_PATH}/number/buy", self.purchase, methods=("POST",), kind="purchase", name="purchase"),
+            sb.purchase_route(f"{BASE_PATH}/number/buy", self.purchase),
             sb.route(f"{BASE_PATH}/account/numbers", self.owned, name="owned"),
         ]
 
-    def _denied(self, request: Request) -> Reply | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                key, _, secret = base64.b64decode(token, validate=True).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                key = secret = ""
-        else:
+    def _authorize(self, request: Request) -> None:
+        scheme, key, secret = basic_auth(request)
+        if scheme.lower() != "basic":
             key = request.query_params.get("api_key") or ""
             secret = request.query_params.get("api_secret") or ""
         if not (
             hmac.compare_digest(key.encode(), self.key.encode())
             and hmac.compare_digest(secret.encode(), self.secret.encode())
         ):
-            return _status(401, _MESSAGES[401])
-        return None
-
-    def _pattern(self, query: QueryParams) -> tuple[str, int] | Reply | None:
-        pattern = query.get("pattern")
-        how = _int_param(query, "search_pattern", 0, 0, 2)
-        if how is None:
-            return _missing("search_pattern", "Must be 0, 1 or 2.")
-        if pattern is None or pattern == "":
-            return None
-        if not pattern.isascii() or not pattern.isdigit():
-            return _missing("pattern", "Must be digits.")
-        return pattern, how
-
-    def _page(self, query: QueryParams) -> tuple[int, int] | Reply:
-        size = _int_param(query, "size", _DEFAULT_PAGE_SIZE, 1, _MAX_SIZE)
-        if size is None:
-            return _missing("size", f"Must be between 1 and {_MAX_SIZE}.")
-        index = _int_param(query, "index", 1, 1, 10**9)
-        if index is None:
-            return _missing("index", "Must be a positive integer.")
-        return index, size
+            raise Refused(_status(401, _MESSAGES[401]))
 
     async def search(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        query = request.query_params
-        country = (query.get("country") or "").strip().upper()
-        if not country:
-            return _missing("country")
-        wire_type = query.get("type") or None
-        if wire_type is not None and wire_type not in _WIRE_TYPES.values():
-            return _missing("type", f"Must be one of {', '.join(_WIRE_TYPES.values())}.")
-        features = frozenset(f for f in (query.get("features") or "").split(",") if f)
-        if not features <= set(_FEATURES):
-            return _missing("features", "Must be SMS, VOICE or MMS, comma-separated.")
-        term = self._pattern(query)
-        if isinstance(term, Reply):
-            return term
-        paging = self._page(query)
-        if isinstance(paging, Reply):
-            return paging
-        index, size = paging
-
-        def keep(record: SandboxRecord) -> bool:
-            raw = record.raw
-            msisdn = raw.get("msisdn")
-            listed = raw.get("features")
-            return (
-                raw.get("country") == country
-                and (wire_type is None or raw.get("type") == wire_type)
-                and features <= set(listed if isinstance(listed, list) else ())
-                and (term is None or (isinstance(msisdn, str) and _matches(msisdn, *term)))
-            )
-
-        items = self.sandbox.view(("search", country, wire_type, features, term), keep)
+        self._authorize(request)
+        search = _Search.read(request.query_params)
+        index, size = _paging(request.query_params)
+        items = self.sandbox.view(("search", search), search.matches)
         result = self.sandbox.numbered_page(items, page=index, per_page=size)
-        if not result.items:
-            return Reply(200, {})
-        body = {"count": result.total, "numbers": [r.raw for r in result.items]}
-        return Reply(
-            200, body, offer_ids=tuple(r.offer_id for r in result.items), faults=[result.fault] if result.fault else []
-        )
+        return _listing(result, [r.raw for r in result.items], offer_ids=tuple(r.offer_id for r in result.items))
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
-        if (denied := self._denied(request)) is not None:
-            return denied
+        self._authorize(request)
         query = request.query_params
-        term = self._pattern(query)
-        if isinstance(term, Reply):
-            return term
-        paging = self._page(query)
-        if isinstance(paging, Reply):
-            return paging
-        index, size = paging
+        term = _term(query)
+        index, size = _paging(query)
         country = (query.get("country") or "").strip().upper()
         numbers = [
             n
@@ -289,37 +226,19 @@ class _Vonage:
             if (not country or n["country"] == country) and (term is None or _matches(n["msisdn"], *term))
         ]
         result = self.sandbox.numbered_page(numbers, page=index, per_page=size)
-        if not result.items:
-            return Reply(200, {})
-        return Reply(
-            200,
-            {"count": result.total, "numbers": list(result.items)},
-            faults=[result.fault] if result.fault else [],
-        )
+        return _listing(result, list(result.items))
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
-        sb = self.sandbox
-        if (denied := self._denied(request)) is not None:
-            return denied
-        form: dict[str, str] = {}
-        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            try:
-                form = {k: v[0] for k, v in parse_qs(context.body.decode(), keep_blank_values=True).items()}
-            except UnicodeDecodeError:
-                form = {}
+        self._authorize(request)
+        form = _form(request, context)
         country = (form.get("country") or "").strip().upper()
         msisdn = (form.get("msisdn") or "").strip()
         if not country:
             return _missing("country")
         if not msisdn:
             return _missing("msisdn")
-        record = sb.record_by_e164("+" + msisdn) if msisdn.isascii() and msisdn.isdigit() else None
-        if (
-            record is None
-            or record.raw.get("country") != country
-            or not sb.is_available(record.offer_id)
-            or context.lose_race([record.offer_id])
-        ):
+        record = context.claim(self._listed_under(msisdn, country))
+        if record is None:
             return _status(420, _METHOD_FAILED, http=self.refusal)
         if country in self.regulated:
             return _status(420, ADDRESS_LABEL, http=self.refusal)
@@ -329,6 +248,88 @@ class _Vonage:
             {"country": country, "msisdn": msisdn, "type": raw.get("type"), "features": raw.get("features")}
         )
         return _status(200, "success")
+
+    def _listed_under(self, msisdn: str, country: str) -> SandboxRecord | None:
+        """The record of ``msisdn`` (digits) if the search lists it under ``country``."""
+        record = self.sandbox.record_by_e164("+" + msisdn) if msisdn.isascii() and msisdn.isdigit() else None
+        return record if record is not None and record.raw.get("country") == country else None
+
+
+def _term(query: QueryParams) -> tuple[str, int] | None:
+    """``pattern`` and ``search_pattern`` (0 starts with, 1 contains, 2 ends with), or None without a pattern."""
+    pattern = query.get("pattern")
+    how = _int_param(query, "search_pattern", 0, 0, 2)
+    if how is None:
+        raise Refused(_missing("search_pattern", "Must be 0, 1 or 2."))
+    if pattern is None or pattern == "":
+        return None
+    if not pattern.isascii() or not pattern.isdigit():
+        raise Refused(_missing("pattern", "Must be digits."))
+    return pattern, how
+
+
+def _paging(query: QueryParams) -> tuple[int, int]:
+    """``index`` (a page number from 1) and ``size`` (1 to 100)."""
+    size = _int_param(query, "size", _DEFAULT_PAGE_SIZE, 1, _MAX_SIZE)
+    if size is None:
+        raise Refused(_missing("size", f"Must be between 1 and {_MAX_SIZE}."))
+    index = _int_param(query, "index", 1, 1, 10**9)
+    if index is None:
+        raise Refused(_missing("index", "Must be a positive integer."))
+    return index, size
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A search's filters, as the Numbers API reads them."""
+
+    country: str
+    wire_type: str | None
+    features: frozenset[str]
+    term: tuple[str, int] | None
+
+    @classmethod
+    def read(cls, query: QueryParams) -> _Search:
+        """The filters of a search request, checked in order (a 400 naming the first parameter refused)."""
+        country = (query.get("country") or "").strip().upper()
+        if not country:
+            raise Refused(_missing("country"))
+        wire_type = query.get("type") or None
+        if wire_type is not None and wire_type not in _WIRE_TYPES.values():
+            raise Refused(_missing("type", f"Must be one of {', '.join(_WIRE_TYPES.values())}."))
+        features = frozenset(f for f in (query.get("features") or "").split(",") if f)
+        if not features <= set(_FEATURES):
+            raise Refused(_missing("features", "Must be SMS, VOICE or MMS, comma-separated."))
+        return cls(country, wire_type, features, _term(query))
+
+    def matches(self, record: SandboxRecord) -> bool:
+        """Whether the record is listed under the country and type, has the features and matches the pattern."""
+        raw = record.raw
+        msisdn = raw.get("msisdn")
+        listed = raw.get("features")
+        return (
+            raw.get("country") == self.country
+            and (self.wire_type is None or raw.get("type") == self.wire_type)
+            and self.features <= set(listed if isinstance(listed, list) else ())
+            and (self.term is None or (isinstance(msisdn, str) and _matches(msisdn, *self.term)))
+        )
+
+
+def _listing(result: NumberedPage[Any], numbers: list[Any], *, offer_ids: tuple[str, ...] = ()) -> Reply:
+    """A page of a search or the owned list: ``{"count", "numbers"}``, or ``{}`` when the page is empty."""
+    if not result.items:
+        return Reply(200, {})
+    return Reply(200, {"count": result.total, "numbers": numbers}, offer_ids=offer_ids, faults=result.labels)
+
+
+def _form(request: Request, context: RequestContext) -> dict[str, str]:
+    """The form-encoded body's fields, first values (none unless a form of UTF-8 text)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    try:
+        return {k: v[0] for k, v in parse_qs(context.body.decode(), keep_blank_values=True).items()}
+    except UnicodeDecodeError:
+        return {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,7 +395,7 @@ def _inventory(seed: int, size: int) -> list[SandboxRecord]:
 
 def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
     def draw(region: str, type_name: str) -> GeneratedNumber:
-        return draw_numbers(rng, [(region, type_name, 1)], 1, exclude=exclude)[0]
+        return draw_number(rng, region, type_name, exclude=exclude)
 
     def defect(
         number: GeneratedNumber,

@@ -1,7 +1,8 @@
-"""Each search records on its own run: statistics are passed explicitly, never shared between searches."""
+"""Each search records on its own run: statistics are never shared between searches."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ import pytest
 
 from numbroker import AvailableNumber, Provider, RetryPolicy, SearchQuery
 from numbroker.adapters import Cursor, ProviderRun, RawPage, make_offer
+from numbroker.adapters._stats import current_run, running
 
 QUERY = SearchQuery(country="US")
 
@@ -35,7 +37,7 @@ class Counting(Provider):
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
         self.fetched += 1
         self._note(f"page {cursor}")
-        data = self._json(await self._get(self._url("items"), params={"page": cursor}))
+        data = self.connection.json(await self.connection.get(self.connection.url("items"), params={"page": cursor}))
         return RawPage(records=data["items"], total=data["total"])
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
@@ -90,3 +92,37 @@ async def test_what_a_hook_sets_during_a_search_is_the_providers_own() -> None:
 
     assert 4 == provider.fetched
     assert 6 == len(result.offers)
+
+
+def test_outside_a_search_no_run_records_anything() -> None:
+    """current_run is the run set for the calling code, and only while it is set."""
+    run = ProviderRun()
+
+    assert current_run() is None
+    with running(run):
+        assert run is current_run()
+        with running(inner := ProviderRun()):
+            assert inner is current_run()
+        assert run is current_run()
+    assert current_run() is None
+
+
+@pytest.mark.anyio
+async def test_tasks_a_hook_starts_record_on_its_search_and_a_later_request_on_none() -> None:
+    """Requests made in tasks the hook starts count on the search; a request after the search counts nowhere."""
+    provider = Counting(transport=server(), retry=RetryPolicy(attempts=3, initial=0.0, jitter=0.0))
+    run = ProviderRun()
+    url = provider.connection.url("items")
+
+    async def concurrently() -> None:
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(functools.partial(provider.connection.get, url, params={"page": 9}))
+
+    async with provider:
+        with running(run):
+            await concurrently()
+        await provider.connection.get(url, params={"page": 9})
+
+    assert 4 == run.stats.requests  # three, and the one 429 retried once
+    assert 1 == run.stats.retries
