@@ -1,12 +1,24 @@
-"""Test doubles for code that uses numbroker, and for third-party adapter authors.
+"""Test doubles for code that uses numbroker, and the shared suites for adapter authors.
 
 * :class:`FakeProvider`: an in-memory provider with pages, delays and failures on demand.
 * :func:`offer`: a quick valid :class:`~numbroker.AvailableNumber`.
 * :func:`mock_transport`: an ``httpx.MockTransport`` from a ``{(method, path): response}`` table.
+* :class:`Recorder`: a mock handler that keeps every request it answers.
 * :class:`InFlight`: a mock handler that holds each request a moment and records the peak in flight.
-* :mod:`numbroker.testing.contract`: the contract suite every provider must pass (imports pytest).
-* :mod:`numbroker.testing.processes`: real processes for end-to-end tests (a sandbox server that
-  outlives its clients, CLI runs signalled at their purchase, a file-size limit for a full disk).
+
+The suites a provider's tests subclass, each with the provider's data (one class per suite, named
+``Test…``; the modules marked *pytest* import it, and only for pytest runs):
+
+* :mod:`numbroker.testing.contract`: the contract every provider must pass (pytest).
+* :mod:`numbroker.testing.integration`: the real adapter against its sandbox over loopback HTTP (pytest).
+* :mod:`numbroker.testing.fuzz`: structure-aware fuzzing of normalization, and hostile values (needs hypothesis,
+  which imports pytest where it is installed).
+* :mod:`numbroker.testing.purchase`: purchases against a mock vendor, and buy-cheapest over sandboxes (pytest).
+* :mod:`numbroker.testing.live`: a read-only search of the real API when credentials are set (pytest).
+
+And the kits: :mod:`numbroker.testing.hostile` (any vendor's emulator with its answers spoiled) and
+:mod:`numbroker.testing.processes` (real processes for end-to-end tests: a sandbox server that outlives its
+clients, CLI runs signalled at their purchase, a file-size limit for a full disk).
 
 Importing this module does not import pytest.
 """
@@ -27,7 +39,7 @@ from numbroker._money import Money
 from numbroker._types import Capability, FilterSupport, NumberType, QueryFilter
 from numbroker.adapters import Cursor, Provider, RawPage
 
-__all__ = ["FakeProvider", "InFlight", "mock_transport", "offer"]
+__all__ = ["FakeProvider", "InFlight", "Recorder", "mock_transport", "offer"]
 
 
 def offer(
@@ -147,6 +159,27 @@ def mock_transport(routes: Mapping[tuple[str, str], Handler]) -> httpx.MockTrans
         return handler(request) if callable(handler) else handler
 
     return httpx.MockTransport(handle)
+
+
+class Recorder:
+    """A mock handler that answers with ``respond`` and keeps every request in ``requests``, in order.
+
+    Example:
+        >>> recorder = Recorder(lambda request: httpx.Response(200, json={}))
+        >>> transport = httpx.MockTransport(recorder)
+    """
+
+    def __init__(
+        self, respond: Callable[[httpx.Request], httpx.Response], requests: list[httpx.Request] | None = None
+    ) -> None:
+        """Answer with ``respond``; keep the requests in ``requests`` (a new list unless one is given)."""
+        self.respond = respond
+        self.requests: list[httpx.Request] = [] if requests is None else requests
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        """Keep the request, then answer it."""
+        self.requests.append(request)
+        return self.respond(request)
 
 
 class InFlight:

@@ -209,11 +209,14 @@ class SandboxContract(ProviderContract):
 
         class TestAcmeContract(SandboxContract):
             provider_id = "acme"
+            query = SearchQuery(country="GB")  # when the sandbox's US stock is not where two offers are
 
-    Needs the ``sandbox`` extra.
+    ``seed`` chooses the sandbox's inventory. Needs the ``sandbox`` extra.
     """
 
     provider_id: ClassVar[str]
+    seed: ClassVar[int] = 0
+    """The sandbox's inventory seed."""
     _sandbox: ClassVar[Sandbox | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -229,7 +232,7 @@ class SandboxContract(ProviderContract):
         if cls._sandbox is None or cls._sandbox.name != cls.provider_id:
             from numbroker.sandbox import create_sandboxes
 
-            cls._sandbox = create_sandboxes([cls.provider_id])[cls.provider_id]
+            cls._sandbox = create_sandboxes([cls.provider_id], seed=cls.seed)[cls.provider_id]
         return cls._sandbox
 
     def environment(self) -> dict[str, str]:

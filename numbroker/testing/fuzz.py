@@ -19,6 +19,9 @@ net, which would mean the adapter let a bad shape through unjudged::
         check_page(replaying(MyProvider, body, seen, api_key="canary-key"), query, served=..., seen=seen, requests=1,
                    roots=FIELDS)
 
+:class:`FuzzSuite` runs all of it for one adapter, from its sandbox's records: a provider's fuzz tests subclass
+it with the adapter's data (its fields, envelope and canary credentials).
+
 Hostile values go further (:func:`hostile_records`): numbers at and beyond any sane bound
 (:data:`AT_BOUNDS`, :data:`BEYOND_BOUNDS`: written as raw JSON number text in bodies, as the Decimal the
 JSON decoder makes in records) in any numeric field, and the adapter's own credentials echoed in every
@@ -31,20 +34,26 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import anyio
 import httpx
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numbroker._exceptions import ProviderResponseError
+from numbroker._exceptions import ProviderError, ProviderResponseError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker.adapters import Provider, RetryPolicy
+from numbroker._types import NumberType
+from numbroker.adapters import Provider, ProviderResult, RetryPolicy
+
+if TYPE_CHECKING:
+    from numbroker.sandbox import Sandbox
 
 __all__ = [
+    "FuzzSuite",
     "AT_BOUNDS",
     "BEYOND_BOUNDS",
     "E164",
@@ -62,9 +71,11 @@ __all__ = [
     "mutated_records",
     "replaying",
     "safety_net",
+    "search_outcome",
 ]
 
 _P = TypeVar("_P", bound=Provider)
+_JSON = {"content-type": "application/json"}
 
 HUGE = "9" * 5000
 """A JSON integer literal beyond Python's 4300-digit int conversion limit (only writable by hand)."""
@@ -225,18 +236,41 @@ def check_rejected(rejected: RejectedRecord, provider_id: str, roots: Iterable[s
     assert rejected.field is None or re.split(r"[.\[]", rejected.field)[0] in set(roots), rejected
 
 
-def replaying(cls: type[_P], body: bytes, seen: list[httpx.Request] | None = None, **options: Any) -> _P:
+def replaying(
+    cls: type[_P],
+    body: bytes,
+    seen: list[httpx.Request] | None = None,
+    *,
+    route: Callable[[httpx.Request], bytes | None] | None = None,
+    **options: Any,
+) -> _P:
     """The adapter ``cls`` (credentials and ``base_url`` in ``options``) answered ``body`` for every request.
 
-    Requests are appended to ``seen``; nothing is retried, so one request is one answer.
+    ``route(request)`` may answer a request with another body (a second API the search also asks, such as a
+    price list), or None for ``body``. Requests are appended to ``seen``; nothing is retried, so one request
+    is one answer.
     """
 
     def handle(request: httpx.Request) -> httpx.Response:
         if seen is not None:
             seen.append(request)
-        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+        content = route(request) if route is not None else None
+        return httpx.Response(200, content=body if content is None else content, headers=_JSON)
 
     return cls(transport=httpx.MockTransport(handle), retry=RetryPolicy(attempts=1), **options)
+
+
+def search_outcome(adapter: Provider, query: SearchQuery) -> ProviderResult | ProviderError:
+    """Search ``query`` through ``adapter`` (closing it): the result, or the provider error raised."""
+
+    async def run() -> ProviderResult | ProviderError:
+        async with adapter:
+            try:
+                return await adapter.search(query)
+            except ProviderError as exc:
+                return exc
+
+    return anyio.run(run)
 
 
 def check_page(
@@ -247,35 +281,32 @@ def check_page(
     seen: Sequence[httpx.Request],
     requests: int,
     roots: Iterable[str],
-) -> None:
-    """Search ``query`` through ``adapter`` (a :func:`replaying` one) and check the outcome.
+    pages: int | None = None,
+) -> ProviderResult | ProviderResponseError:
+    """Search ``query`` through ``adapter`` (a :func:`replaying` one), check the outcome and return it.
 
-    It is offers plus rejected records with every one of the ``served`` records (per request) accounted
-    for, no record caught by the safety net, and ``requests`` requests sent; or a ``ProviderResponseError``.
+    It is offers plus rejected records with every one of the ``served`` records (per page answered: the
+    ``requests`` requests sent, or ``pages`` of them when others ask something else) accounted for, and no
+    record caught by the safety net; or a ``ProviderResponseError``.
     """
-
-    async def search() -> Any:
-        async with adapter:
-            try:
-                return await adapter.search(query)
-            except ProviderResponseError as exc:
-                return exc
-
     with safety_net() as caught:
-        outcome = anyio.run(search)
+        outcome = search_outcome(adapter, query)
 
     assert [] == [r.getMessage() for r in caught]
-    if isinstance(outcome, ProviderResponseError):
+    if isinstance(outcome, ProviderError):
+        assert isinstance(outcome, ProviderResponseError), outcome
         assert adapter.id == outcome.provider
-        return
+        return outcome
     stats = outcome.stats
     assert requests == len(seen)
-    assert served * requests == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
+    answered = requests if pages is None else pages
+    assert served * answered == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
     assert (len(outcome.offers), len(outcome.rejected)) == (stats.offers, stats.rejected)
     for offer in outcome.offers:
         check_offer(offer, adapter.id, query)
     for rejected in outcome.rejected:
         check_rejected(rejected, adapter.id, roots)
+    return outcome
 
 
 def check_record(adapter: Provider, record: Any, query: SearchQuery, roots: Iterable[str]) -> None:
@@ -354,36 +385,39 @@ def hostile_records(
     numeric string a string. With ``in_body`` the JSON-escaped forms of a secret are written raw into the
     string literal (as a vendor's encoder would); otherwise the record holds what decoding gives.
     """
-    from numbroker.testing.hostile import ESCAPINGS, escaped_forms
-
-    numbers = st.sampled_from(AT_BOUNDS + BEYOND_BOUNDS)
 
     @st.composite
     def draw_record(draw: st.DrawFn) -> Any:
         record = json.loads(json.dumps(draw(st.sampled_from(list(base)))))
-        leaves = list(_leaves(record))
-        numeric = [path for path, value in leaves if path and _is_number(value)]
-        text = [path for path, value in leaves if path and isinstance(value, str) and not _is_number(value)]
+        leaves = dict(_leaves(record))
+        numeric = [path for path, value in leaves.items() if path and _is_number(value)]
+        text = [path for path, value in leaves.items() if path and isinstance(value, str) and not _is_number(value)]
         for path in draw(st.lists(st.sampled_from(numeric), max_size=3, unique=True)) if numeric else []:
-            number = draw(numbers)
-            current = dict(leaves)[path]
-            if isinstance(current, str):
-                _set(record, path, number)
-            else:
-                _set(record, path, raw_json(number) if in_body else Decimal(number))
-        if secrets and text:
-            for path in draw(st.lists(st.sampled_from(text), max_size=3, unique=True)):
-                secret, escaping = draw(st.sampled_from(list(secrets))), draw(st.sampled_from(ESCAPINGS))
-                form = escaped_forms(secret)[escaping]
-                if escaping.startswith("json"):
-                    decoded = json.loads('"' + form + '"')
-                    shown = raw_json(f"echo {form}", string=True) if in_body else f"echo {decoded}"
-                else:
-                    shown = raw_json(f"echo {json.dumps(form)[1:-1]}", string=True) if in_body else f"echo {form}"
-                _set(record, path, shown)
+            _set(record, path, _hostile_number(draw(st.sampled_from(AT_BOUNDS + BEYOND_BOUNDS)), leaves[path], in_body))
+        for path in draw(st.lists(st.sampled_from(text), max_size=3, unique=True)) if secrets and text else []:
+            _set(record, path, draw(_echoes(secrets, in_body)))
         return record
 
     return draw_record()
+
+
+def _hostile_number(number: str, current: Any, in_body: bool) -> Any:
+    """``number`` in the kind of ``current``: a numeric string stays a string; a JSON number is raw text or Decimal."""
+    if isinstance(current, str):
+        return number
+    return raw_json(number) if in_body else Decimal(number)
+
+
+@st.composite
+def _echoes(draw: st.DrawFn, secrets: Sequence[str], in_body: bool) -> str:
+    """``echo <secret>`` in one escaped form: raw into a body's string literal, or as decoding would give it."""
+    from numbroker.testing.hostile import ESCAPINGS, escaped_forms
+
+    secret, escaping = draw(st.sampled_from(list(secrets))), draw(st.sampled_from(ESCAPINGS))
+    form = escaped_forms(secret)[escaping]
+    if escaping.startswith("json"):
+        return raw_json(f"echo {form}", string=True) if in_body else "echo " + json.loads('"' + form + '"')
+    return raw_json(f"echo {json.dumps(form)[1:-1]}", string=True) if in_body else f"echo {form}"
 
 
 def check_no_secret(outcome: object, secrets: Iterable[str]) -> None:
@@ -398,3 +432,242 @@ def check_no_secret(outcome: object, secrets: Iterable[str]) -> None:
         forms = set(escaped_forms(secret).values())
         leaked = [form for form in forms if form in shown]
         assert not leaked, f"a credential is shown ({len(leaked)} forms)"
+
+
+class FuzzSuite:
+    """The fuzzing suite of one adapter, as a class to subclass (name the subclass ``Test…``) with its data.
+
+    Usage, for a provider with a sandbox (its records are the fuzzing's starting points)::
+
+        class TestAcmeFuzz(FuzzSuite):
+            provider_class = AcmeProvider
+            credentials = {"api_key": "canary/acme+key"}
+            fields = ("id", "number", "price.amount", "features.0")
+            envelope_keys = ("items", "next")
+            records_key = "items"
+            exact_query = SearchQuery(country="US")
+
+            def envelope(self, records: list[Any]) -> dict[str, Any]:
+                return {"items": records, "next": None}
+
+    The suite checks that random pages of mutated records (and mangled envelopes) give offers plus rejected
+    records, every record accounted for, or a ``ProviderResponseError``, and that no record reaches the
+    safety net; that ``normalize_record`` never raises; that an untouched page keeps every price exact; and
+    with hostile values (numbers at and beyond the bounds, the credentials echoed in every escaped form)
+    that nothing the search gives back shows a credential and every record is still an offer or a
+    rejection. Needs hypothesis, not pytest.
+    """
+
+    provider_class: ClassVar[type[Provider]]
+    credentials: ClassVar[Mapping[str, str]]
+    """Canary credentials, as keyword arguments (use ``/``, ``+``, spaces or quotes: they are echoed escaped)."""
+    base_url: ClassVar[str | None] = None
+    """The base URL given to the adapter (default its own; every request is answered by a mock)."""
+    fields: ClassVar[Sequence[str]]
+    """The record fields mutated, as dotted paths (``price.amount``, ``features.0``)."""
+    extra_roots: ClassVar[Sequence[str]] = ()
+    """More fields a rejection may name besides the roots of :attr:`fields`."""
+    envelope_keys: ClassVar[Sequence[str]] = ()
+    """The page envelope's keys that are deleted or replaced by junk."""
+    records_key: ClassVar[str]
+    """The envelope key holding the records."""
+    seed: ClassVar[int] = 3
+    size: ClassVar[int | None] = 60
+    """The sandbox whose records are the starting points (seed and inventory size)."""
+    query_types: ClassVar[Sequence[NumberType | None]] = (None,)
+    """The number types the random pages are searched with."""
+    hostile_type: ClassVar[NumberType | None] = None
+    """The number type the hostile pages are searched with."""
+    exact_query: ClassVar[SearchQuery]
+    """The query an untouched page of the sandbox's matching valid records answers, exactly priced."""
+    exact_count: ClassVar[int | None] = None
+    """At most this many records on that page (fewer than a full page, so one request answers it)."""
+    record_examples: ClassVar[Sequence[tuple[Any, str]]] = ()
+    """(record, country) pairs ``normalize_record`` is always given (what the fuzzing once found)."""
+    page_settings: ClassVar[settings] = settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    record_settings: ClassVar[settings] = settings(max_examples=150, deadline=None)
+    hostile_settings: ClassVar[settings] = settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    _sandbox: ClassVar[Sandbox | None] = None
+
+    # -- the provider's data -------------------------------------------------------------------------
+
+    def envelope(self, records: list[Any]) -> dict[str, Any]:
+        """The vendor's answer holding ``records``: one page, the last."""
+        raise NotImplementedError
+
+    def envelopes(self, records: list[Any]) -> st.SearchStrategy[dict[str, Any]]:
+        """The envelopes a random page may come in (default just :meth:`envelope`)."""
+        return st.just(self.envelope(records))
+
+    @classmethod
+    def sandbox(cls) -> Sandbox:
+        """The sandbox whose records are fuzzed (built once per class)."""
+        if cls._sandbox is None:
+            from numbroker.sandbox import create_sandboxes
+
+            cls._sandbox = create_sandboxes([cls.provider_class.id], seed=cls.seed, size=cls.size)[
+                cls.provider_class.id
+            ]
+        return cls._sandbox
+
+    def base_records(self) -> list[Any]:
+        """The records mutated: every record the sandbox serves, valid and defective."""
+        return [record.raw for record in self.sandbox().records]
+
+    def countries(self) -> list[str]:
+        """The countries searched (default: every country a sandbox record is listed under)."""
+        return sorted({record.country for record in self.sandbox().records})
+
+    def roots(self) -> set[str]:
+        """The fields a rejection of a mutated record may name."""
+        return {*self.fields, *self.extra_roots}
+
+    def route(self, request: httpx.Request) -> bytes | None:
+        """The answer to a request that is not for the page (a second API the search asks), or None."""
+        return None
+
+    def provider(self, body: bytes, seen: list[httpx.Request] | None = None) -> Provider:
+        """The adapter with the canary credentials, every request answered ``body`` (see :meth:`route`)."""
+        options: dict[str, Any] = {} if self.base_url is None else {"base_url": self.base_url}
+        return replaying(self.provider_class, body, seen, route=self.route, **options, **self.credentials)
+
+    def requests_for(self, query: SearchQuery) -> int:
+        """How many requests a search of ``query`` sends when each is answered with a short last page."""
+        return 1
+
+    def pages_for(self, query: SearchQuery) -> int:
+        """How many of those requests are answered with the page (the others by :meth:`route`)."""
+        return self.requests_for(query)
+
+    def check_outcome(
+        self, query: SearchQuery, outcome: ProviderResult | ProviderResponseError, seen: Sequence[httpx.Request]
+    ) -> None:
+        """Check more of what a fuzzed page gave (what the vendor's offers always are, what it always asks)."""
+
+    def secrets(self) -> list[str]:
+        """The credentials, and any form of them the adapter sends (a Basic pair's base64, without padding)."""
+        from numbroker.testing.hostile import credentials_sent
+
+        seen: list[httpx.Request] = []
+        search_outcome(
+            self.provider(b"{}", seen), SearchQuery(country=self.countries()[0], number_type=self.hostile_type)
+        )
+        given = list(self.credentials.values())
+        sent = [value for request in seen[:1] for value in credentials_sent(request.headers.items())]
+        return list(dict.fromkeys([*given, *(value.rstrip("=") for value in sent if value not in given)]))
+
+    # -- strategies ----------------------------------------------------------------------------------
+
+    def records(self) -> st.SearchStrategy[Any]:
+        """Real records with fields deleted or replaced by junk (see :func:`mutated_records`)."""
+        return mutated_records(self.base_records(), self.fields)
+
+    def bodies(self) -> st.SearchStrategy[tuple[bytes, int]]:
+        """(a page body, how many records it carries): mutated records in a mangled envelope."""
+
+        @st.composite
+        def body(draw: st.DrawFn) -> tuple[bytes, int]:
+            envelope = draw(self.envelopes(draw(st.lists(self.records(), max_size=12))))
+            content = mangled_body(draw, envelope, self.envelope_keys)  # mutates the envelope: count what is served
+            served = envelope.get(self.records_key)
+            return content, len(served) if isinstance(served, list) else 0
+
+        return body()
+
+    def hostile_pages(self) -> st.SearchStrategy[tuple[bytes, int]]:
+        """(a page body, how many records it carries): hostile records, the credentials echoed in the envelope too."""
+        secrets = self.secrets()
+
+        @st.composite
+        def page(draw: st.DrawFn) -> tuple[bytes, int]:
+            records = hostile_records(self.base_records(), secrets=secrets, in_body=True)
+            items = draw(st.lists(records, min_size=1, max_size=8))
+            envelope = self.envelope(items)
+            envelope["message"] = draw(_echoes(secrets, True))
+            return mangled_body(draw, envelope, ()), len(items)
+
+        return page()
+
+    # -- the suite -----------------------------------------------------------------------------------
+
+    def test_random_pages_give_offers_rejections_or_a_response_error(self) -> None:
+        """Any page is offers plus rejected records (each record accounted for) or a ProviderResponseError."""
+
+        @self.page_settings
+        @given(body=self.bodies(), country=st.sampled_from(self.countries()), kind=st.sampled_from(self.query_types))
+        def check(body: tuple[bytes, int], country: str, kind: NumberType | None) -> None:
+            content, count = body
+            query = SearchQuery(country=country, number_type=kind)
+            seen: list[httpx.Request] = []
+            adapter = self.provider(content, seen)
+            requests, pages = self.requests_for(query), self.pages_for(query)
+            outcome = check_page(
+                adapter, query, served=count, seen=seen, requests=requests, roots=self.roots(), pages=pages
+            )
+            self.check_outcome(query, outcome, seen)
+
+        check()
+
+    def test_normalize_record_never_raises(self) -> None:
+        """normalize_record turns any record into an offer or a rejection naming a reason, and never raises."""
+
+        def check(record: Any, country: str) -> None:
+            check_record(self.provider(b""), record, SearchQuery(country=country), self.roots())
+
+        test = given(record=self.records(), country=st.sampled_from(self.countries()))(check)
+        for record, country in self.record_examples:
+            test = example(record=record, country=country)(test)
+        self.record_settings(test)()
+
+    def test_exact_money_survives_the_wire(self) -> None:
+        """Sanity for the harness: an untouched sandbox page normalizes every valid record, exactly priced."""
+        query = self.exact_query
+        valid = [
+            record
+            for record in self.sandbox().records
+            if record.expected_valid
+            and record.country == query.country
+            and (query.number_type is None or (record.number_type or "").replace("-", "_") == query.number_type)
+        ][: self.exact_count]
+        body = json.dumps(self.envelope([record.raw for record in valid])).encode()
+
+        check_exact_prices(self.provider(body), query, {record.offer_id: record.monthly for record in valid})
+
+    def test_hostile_pages_show_no_credential_in_any_form(self) -> None:
+        """Offers, rejected records, statistics or the error of a hostile page show no credential in any form."""
+        secrets = self.secrets()
+
+        @self.hostile_settings
+        @given(page=self.hostile_pages(), country=st.sampled_from(self.countries()))
+        def check(page: tuple[bytes, int], country: str) -> None:
+            body, count = page
+            query = SearchQuery(country=country, number_type=self.hostile_type)
+            seen: list[httpx.Request] = []
+            outcome = search_outcome(self.provider(body, seen), query)
+
+            check_no_secret(outcome, secrets)
+            if not isinstance(outcome, ProviderError):
+                stats = outcome.stats
+                accounted = stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
+                assert count * self.pages_for(query) == accounted
+                assert self.requests_for(query) == len(seen)
+
+        check()
+
+    def test_numbers_at_and_beyond_the_bounds_give_an_offer_or_a_rejection(self) -> None:
+        """Numbers at or beyond the bounds in any numeric field: a sound offer, or a rejection naming a field.
+
+        The field is one the vendor sent; the record never raises and never reaches the base class's safety net.
+        """
+        roots = {key for raw in self.base_records() if isinstance(raw, dict) for key in raw}
+
+        @self.hostile_settings
+        @given(record=hostile_records(self.base_records()), country=st.sampled_from(self.countries()))
+        def check(record: Any, country: str) -> None:
+            check_record(self.provider(b""), record, SearchQuery(country=country), roots)
+
+        check()

@@ -14,7 +14,11 @@ r"""A hostile vendor: any vendor's emulator, with its answers spoiled the way re
 - echoed credentials: the credentials the client sent (its auth headers, Basic auth decoded, and any
   ``secrets`` given) written back in every escaped form of :func:`escaped_forms`, in an error body
   with a given status, in a response header, or inside 200 data (the records' region-like fields and
-  the purchase answers' text fields).
+  the purchase answers' text fields);
+- anything else, written by the test: ``Defects(rewrite=...)`` is given each decoded search answer (its
+  records found with :func:`find_records`) and may change it in place or return another body, in which
+  :class:`Raw` writes JSON text as is and :class:`Pairs` an object with a repeated key;
+  ``Defects(query=...)`` rewrites each GET request's query parameters (a vendor ignoring some).
 
 The wire format is learnt from the body itself, so it works for any vendor: the records are the
 longest list of objects; a price is a number (or numeric string) under a key naming a price, fee,
@@ -39,8 +43,9 @@ import base64
 import contextlib
 import json
 import re
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 
@@ -54,7 +59,12 @@ __all__ = [
     "TINY_EXPONENT",
     "Defects",
     "HostileVendor",
+    "Pairs",
+    "Raw",
+    "credentials_sent",
+    "dump",
     "escaped_forms",
+    "find_records",
     "serve_hostile",
 ]
 
@@ -118,6 +128,14 @@ def escaped_forms(secret: str) -> dict[Escaping, str]:
     }
 
 
+Rewrite = Callable[[Any, Mapping[str, str]], Any]
+"""A custom defect: given a decoded answer and the request's query parameters, it changes the answer in place
+(returning None) or returns the body to write instead."""
+
+QueryRewrite = Callable[[dict[str, str]], dict[str, str]]
+"""Rewrites a request's query parameters before the emulator sees them."""
+
+
 @dataclass(frozen=True)
 class Defects:
     """What a :class:`HostileVendor` spoils; all off by default.
@@ -136,6 +154,11 @@ class Defects:
         escapings: the forms of :func:`escaped_forms` written.
         secrets: more strings to echo beside those the client sent.
         reencode: decode and re-encode every JSON answer, spoiling nothing (a baseline with the same cost).
+        rewrite: a defect of the test's own, given each decoded 2xx answer to a GET that holds records (a
+            search page, or an owned-number list: see :func:`find_records`) after the defects above, with the
+            query parameters the client sent; numbers in it are :class:`Raw` (exact as served).
+        query: rewrites each GET request's query parameters before the emulator sees them (a vendor that
+            ignores a parameter, or answers another page size than asked).
     """
 
     price: str | None = None
@@ -151,6 +174,8 @@ class Defects:
     escapings: Sequence[Escaping] = ESCAPINGS
     secrets: Sequence[str] = ()
     reencode: bool = False
+    rewrite: Rewrite | None = None
+    query: QueryRewrite | None = None
 
     def __post_init__(self) -> None:
         if self.page_size is not None and self.page_size < 1:
@@ -167,39 +192,58 @@ class Defects:
     def spoils_body(self) -> bool:
         """True when a 2xx JSON answer is rewritten."""
         return bool(
-            self.price or self.exponent or self.total or self.duplicate_keys or self.echo_in_data or self.reencode
+            self.price
+            or self.exponent
+            or self.total
+            or self.duplicate_keys
+            or self.echo_in_data
+            or self.reencode
+            or self.rewrite
         )
 
 
 @dataclass(frozen=True)
-class _Raw:
-    """JSON text written as is (a number no JSON library writes, or a pre-escaped string's inside)."""
+class Raw:
+    r"""JSON text written as is by :func:`dump`.
+
+    A number no JSON library writes (``Raw("1e999999")``), or with ``string`` the exact inside of a string
+    literal (an escape no JSON library chooses, such as ``\/``). A hostile vendor decodes every number of an
+    answer into one, so a :class:`Defects` ``rewrite`` reads prices exactly as they were served.
+    """
 
     text: str
     string: bool = False
 
 
 @dataclass
-class _Pairs:
-    """An object with its keys in order, repeats allowed."""
+class Pairs:
+    """A JSON object written by :func:`dump` from ``items`` in order, a key possibly more than once."""
 
     items: list[tuple[str, Any]] = field(default_factory=list)
 
+    @classmethod
+    def repeating(cls, record: Mapping[str, Any], key: str, first: Any) -> Pairs:
+        """``record`` with ``key`` written twice: ``first``, then the record's own value."""
+        return cls([(key, first), *record.items()])
 
-def _dump(value: Any) -> str:
-    if isinstance(value, _Raw):
+
+def dump(value: Any) -> str:
+    """JSON text of ``value``: :class:`Raw` and :class:`Pairs` written as they say, a Decimal as its digits."""
+    if isinstance(value, Raw):
         return f'"{value.text}"' if value.string else value.text
-    if isinstance(value, _Pairs):
-        return "{" + ",".join(f"{json.dumps(k)}:{_dump(v)}" for k, v in value.items) + "}"
+    if isinstance(value, Pairs):
+        return "{" + ",".join(f"{json.dumps(k)}:{dump(v)}" for k, v in value.items) + "}"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{_dump(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_dump(v) for v in value) + "]"
+        return "{" + ",".join(f"{json.dumps(str(k))}:{dump(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dump(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return str(value)
     return json.dumps(value, ensure_ascii=False)
 
 
-def _records(body: Any) -> list[Any] | None:
-    """The longest list of objects in ``body`` (the page's records), if any."""
+def find_records(body: Any) -> list[Any] | None:
+    """The records of a decoded answer, whatever the vendor: its longest list of objects (None when it has none)."""
     best: list[Any] | None = None
     stack = [body]
     while stack:
@@ -213,17 +257,39 @@ def _records(body: Any) -> list[Any] | None:
     return best
 
 
+def credentials_sent(headers: Iterable[tuple[str, str]]) -> list[str]:
+    """The credentials a request carries in ``headers`` (name, value): what a vendor could echo.
+
+    The value of every header named like a credential (``Authorization``, ``X-Auth-Token``, ``…-Key``,
+    ``…-Secret``, ``…-Signature``); for ``Authorization``, the token after the scheme, and for Basic auth
+    its base64 and both halves of the pair it encodes.
+    """
+    out: list[str] = []
+    for name, value in headers:
+        if not _AUTH_HEADER.search(name):
+            continue
+        if name.lower() != "authorization":
+            out.append(value)
+            continue
+        scheme, _, token = value.partition(" ")
+        out.append(token or scheme)
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):
+                out.extend(p for p in base64.b64decode(token).decode().split(":", 1) if p)
+    return [s for s in out if s]
+
+
 def _is_price(key: str, value: Any) -> bool:
     if not _PRICE_KEY.search(key) or _NOT_PRICE_KEY.search(key) or isinstance(value, bool):
         return False
-    if isinstance(value, _Raw):
+    if isinstance(value, Raw):
         return not value.string
     return isinstance(value, int) or (isinstance(value, str) and bool(_NUMERIC.fullmatch(value.strip())))
 
 
-def _number_text(value: Any, text: str) -> _Raw:
+def _number_text(value: Any, text: str) -> Raw:
     """``text`` in the form ``value`` had: a bare number, or a numeric string."""
-    return _Raw(text, string=isinstance(value, str))
+    return Raw(text, string=isinstance(value, str))
 
 
 class HostileVendor:
@@ -257,44 +323,35 @@ class HostileVendor:
             await self._answer(send, defects.echo_status, self._echo_body(secrets), secrets)
             return
         asked: dict[str, str] = {}
-        if defects.page_size is not None:
-            scope = self._smaller_pages(scope, asked)
+        sent = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))) if defects.rewrite else {}
+        if defects.page_size is not None or defects.query is not None:
+            scope = self._rewrite_query(scope, asked)
         status, headers, body = await self._inner(scope, receive)
         content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"").decode("latin-1")
         if 200 <= status < 300 and "json" in content_type and (defects.spoils_body or asked):
             with contextlib.suppress(ValueError):
-                body = self._spoil(json.loads(body, parse_float=_Raw), asked, secrets, scope["method"]).encode()
+                decoded = json.loads(body, parse_float=Raw)
+                body = self._spoil(decoded, asked, secrets, scope["method"], sent).encode()
         await self._answer(send, status, body, secrets, headers, content_type or "application/json")
 
     # -- what the client sent ------------------------------------------------------------------
 
     @staticmethod
     def _sent_secrets(scope: Mapping[str, Any]) -> list[str]:
-        out: list[str] = []
-        for raw_name, raw_value in scope.get("headers", ()):
-            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-            if not _AUTH_HEADER.search(name):
-                continue
-            if name.lower() != "authorization":
-                out.append(value)
-                continue
-            scheme, _, token = value.partition(" ")
-            out.append(token or scheme)
-            if scheme.lower() == "basic":
-                with contextlib.suppress(ValueError):
-                    out.extend(p for p in base64.b64decode(token).decode().split(":", 1) if p)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
         # The path and query too: a vendor echoes the URL, and account ids are path segments.
         url = f"{scope.get('path', '')}?{scope.get('query_string', b'').decode('latin-1')}"
-        out += [part for part in re.split(r"[/?&=]", url) if len(part) >= 8]
-        return [s for s in out if s]
+        return credentials_sent(headers) + [part for part in re.split(r"[/?&=]", url) if len(part) >= 8]
 
-    def _smaller_pages(self, scope: MutableMapping[str, Any], asked: dict[str, str]) -> MutableMapping[str, Any]:
+    def _rewrite_query(self, scope: MutableMapping[str, Any], asked: dict[str, str]) -> MutableMapping[str, Any]:
+        """The request as ``query`` rewrites it, asking at most ``page_size`` records (``asked``: what it asked)."""
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if self.defects.query is not None and scope.get("method") == "GET":
+            pairs = list(self.defects.query(dict(pairs)).items())
         size = self.defects.page_size
-        assert size is not None
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         rewritten = []
-        for key, value in query:
-            if key in _PAGE_SIZE_PARAMS and value.isdigit() and int(value) > size:
+        for key, value in pairs:
+            if size is not None and key in _PAGE_SIZE_PARAMS and value.isdigit() and int(value) > size:
                 asked[key] = value
                 value = str(size)
             rewritten.append((key, value))
@@ -342,7 +399,7 @@ class HostileVendor:
         forms = escaped_forms(secret)
         return [forms[e] for e in self.defects.escapings]
 
-    def _echo_strings(self, secrets: Sequence[str]) -> _Raw:
+    def _echo_strings(self, secrets: Sequence[str]) -> Raw:
         """One JSON string's inside holding every secret in every form (non-JSON forms escaped for JSON)."""
         parts = []
         for secret in secrets:
@@ -350,7 +407,7 @@ class HostileVendor:
             for name in self.defects.escapings:
                 form = forms[name]
                 parts.append(form if name.startswith("json") else json.dumps(form, ensure_ascii=False)[1:-1])
-        return _Raw("echo: " + " ".join(parts), string=True)
+        return Raw("echo: " + " ".join(parts), string=True)
 
     def _echo_body(self, secrets: Sequence[str]) -> bytes:
         echo = self._echo_strings(secrets)
@@ -361,11 +418,13 @@ class HostileVendor:
             "errors": [echo],
             "requestId": echo,
         }
-        return _dump(envelope).encode()
+        return dump(envelope).encode()
 
-    def _spoil(self, body: Any, asked: Mapping[str, str], secrets: Sequence[str], method: str) -> str:
+    def _spoil(
+        self, body: Any, asked: Mapping[str, str], secrets: Sequence[str], method: str, sent: Mapping[str, str]
+    ) -> str:
         defects = self.defects
-        records = _records(body)
+        records = find_records(body)
         if records is not None and method == "GET":
             if defects.page_size is not None:
                 del records[defects.page_size :]
@@ -374,7 +433,10 @@ class HostileVendor:
         elif defects.echo_in_data and isinstance(body, dict):
             body = self._echo_text_fields(body, secrets)
         self._spoil_envelope(body, records, asked)
-        return _dump(body)
+        if defects.rewrite is not None and records is not None and method == "GET":
+            changed = defects.rewrite(body, sent)
+            body = body if changed is None else changed
+        return dump(body)
 
     def _spoil_record(self, record: dict[str, Any], secrets: Sequence[str]) -> Any:
         defects = self.defects
@@ -387,14 +449,14 @@ class HostileVendor:
             elif defects.exponent is not None and key == "exponent" and isinstance(value, int | str):
                 value = _number_text(value, defects.exponent)
             elif defects.echo_in_data and isinstance(value, str) and _TEXT_KEY.search(key):
-                value = _Raw(json.dumps(value, ensure_ascii=False)[1:-1] + " " + self._echo_strings(secrets).text, True)
+                value = Raw(json.dumps(value, ensure_ascii=False)[1:-1] + " " + self._echo_strings(secrets).text, True)
             out[key] = value
         if not defects.duplicate_keys:
             return out
         pairs = list(out.items())
         for key, value in pairs:
             if _is_price(key, value):
-                return _Pairs([(key, _number_text(value, defects.duplicate_value)), *pairs])
+                return Pairs([(key, _number_text(value, defects.duplicate_value)), *pairs])
         return out
 
     def _echo_text_fields(self, body: dict[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
@@ -403,7 +465,7 @@ class HostileVendor:
             if isinstance(value, dict):
                 value = self._echo_text_fields(value, secrets)
             elif isinstance(value, str) and _TEXT_KEY.search(key):
-                value = _Raw(json.dumps(value, ensure_ascii=False)[1:-1] + " " + self._echo_strings(secrets).text, True)
+                value = Raw(json.dumps(value, ensure_ascii=False)[1:-1] + " " + self._echo_strings(secrets).text, True)
             out[key] = value
         return out
 
@@ -419,7 +481,7 @@ class HostileVendor:
                 elif value is records:
                     continue
                 elif self.defects.total is not None and key in _TOTAL_KEYS and isinstance(value, int):
-                    node[key] = _Raw(self.defects.total)
+                    node[key] = Raw(self.defects.total)
                 elif key in asked and isinstance(value, int):
                     node[key] = int(asked[key])  # the page size asked for, echoed falsely
 

@@ -1,33 +1,24 @@
 """Hostile numbers over real loopback HTTP: each defect is contained to its record or its provider.
 
-Every test serves the three sandboxes on loopback, one of them behind :class:`~kit.Hostile` with one
-defect, and compares with the same sandboxes served clean: the defective record is rejected naming
-its field and the limit (or the provider fails, or is reported truncated with a note), and every other
-offer, of that provider and of the others, still arrives.
+Every test serves five sandboxes on loopback, one of them behind a hostile vendor
+(:class:`~numbroker.testing.hostile.HostileVendor`) with one defect, and compares with the same sandboxes
+served clean: the defective record is rejected naming its field and the limit (or the provider fails, or is
+reported truncated with a note), and every other offer, of that provider and of the others, still arrives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from numbroker import (
-    Money,
-    OverallStatus,
-    ProviderStatus,
-    RetryPolicy,
-    Searcher,
-    SearchQuery,
-    SearchResult,
-    buy_cheapest,
-)
+from numbroker import BuyResult, Money, OverallStatus, ProviderStatus, RetryPolicy, Searcher, SearchQuery, SearchResult
 from numbroker.buying import PlanDecision
 from numbroker.sandbox import Sandbox, create_sandboxes, loopback_providers
-
-from .kit import RECORDS, Defect, Hostile, Pairs, Raw, serve
+from numbroker.testing.hostile import HUGE_TOTAL, Defects, Pairs, Raw, find_records, serve_hostile
+from numbroker.testing.purchase import buy_cheapest_from
 
 US = SearchQuery(country="US")
 QUICK = RetryPolicy(attempts=2, initial=0.01, max_delay=0.02, jitter=0.0)
@@ -46,11 +37,18 @@ def boxes() -> dict[str, Sandbox]:
 
 
 async def search(
-    sandboxes: Mapping[str, Sandbox], hostile: Mapping[str, Hostile] | None = None, **options: Any
+    sandboxes: Mapping[str, Sandbox], hostile: Mapping[str, Defects] | None = None, **options: Any
 ) -> SearchResult:
-    with serve(sandboxes, hostile) as urls:
+    with serve_hostile(sandboxes, hostile or {}) as urls:
         async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
             return await searcher.search(US, **options)
+
+
+async def plan(sandboxes: Mapping[str, Sandbox], hostile: Mapping[str, Defects] | None = None) -> BuyResult:
+    """buy-cheapest's plan (a dry run converting with rates) over the sandboxes, those in ``hostile`` spoiled."""
+    with serve_hostile(sandboxes, hostile or {}) as urls:
+        providers = loopback_providers(sandboxes, urls, retry=QUICK)
+        return await buy_cheapest_from(providers, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
 
 
 def offers_of(result: SearchResult, provider: str | None = None) -> set[tuple[str, str]]:
@@ -63,7 +61,7 @@ def report(result: SearchResult, provider: str) -> Any:
     return next(r for r in result.providers if r.provider == provider)
 
 
-def plant(provider: str, change: Any) -> Defect:
+def plant(change: Callable[[dict[str, Any]], Any]) -> Defects:
     """A defect that changes one record, once: the first of a first page that ``change`` accepts.
 
     ``change(record)`` returns the new record, or None to leave that record alone and try the next.
@@ -73,7 +71,7 @@ def plant(provider: str, change: Any) -> Defect:
     def defect(body: Any, query: Mapping[str, str]) -> Any:
         if done or query.get("page", "1") != "1" or "pageToken" in query:
             return None
-        records = body[RECORDS[provider]]
+        records = find_records(body) or []
         for index, record in enumerate(records):
             changed = change(dict(record))
             if changed is not None:
@@ -82,7 +80,7 @@ def plant(provider: str, change: Any) -> Defect:
                 break
         return None
 
-    return defect
+    return Defects(rewrite=defect)
 
 
 def set_field(key: str, value: Any) -> Any:
@@ -95,7 +93,7 @@ def set_field(key: str, value: Any) -> Any:
 
 async def assert_contained(
     provider: str,
-    defect: Defect,
+    defect: Defects,
     *,
     field: str,
     reason: str,
@@ -104,7 +102,7 @@ async def assert_contained(
     """One record of ``provider`` rejected naming ``field`` and ``reason``; every other offer still arrives."""
     sandboxes = boxes()
     clean = await search(sandboxes, **options)
-    result = await search(sandboxes, {provider: Hostile(sandboxes[provider], provider, defect)}, **options)
+    result = await search(sandboxes, {provider: defect}, **options)
 
     assert OverallStatus.COMPLETE == result.status
     rejected = [
@@ -142,7 +140,7 @@ async def test_vobiz_price_out_of_bounds_is_one_rejected_record(text: str, reaso
     """A price beyond the bounds, sorted by total and converted: one rejection, nothing else lost."""
     await assert_contained(
         "vobiz",
-        plant("vobiz", set_field("monthly_fee", Raw(text))),
+        plant(set_field("monthly_fee", Raw(text))),
         field="monthly_fee",
         reason=reason,
         **TOTAL_AND_CURRENCY,
@@ -169,7 +167,7 @@ async def test_bird_scaled_price_out_of_bounds_names_the_field_and_limit(
         record["monthlyPrice"] = {**record["monthlyPrice"], key: value}
         return record
 
-    await assert_contained("bird", plant("bird", change), field=field, reason=reason, **TOTAL_AND_CURRENCY)
+    await assert_contained("bird", plant(change), field=field, reason=reason, **TOTAL_AND_CURRENCY)
 
 
 @pytest.mark.anyio
@@ -188,7 +186,7 @@ async def test_identitycall_price_text_out_of_bounds(value: str, reason: str) ->
 
     await assert_contained(
         "identitycall",
-        plant("identitycall", change),
+        plant(change),
         field="cost_information.monthly_cost",
         reason=reason,
         **TOTAL_AND_CURRENCY,
@@ -220,17 +218,17 @@ async def test_a_repeated_key_rejects_the_record_as_ambiguous(provider: str, cha
     """``{"monthly_fee": 0.01, "monthly_fee": 2.35}``: which one the vendor meant is unknown; the record is rejected."""
     await assert_contained(
         provider,
-        plant(provider, change),
+        plant(change),
         field=field,
         reason="ambiguous",
     )
 
 
-async def assert_provider_fails(provider: str, defect: Defect, message: str, **options: Any) -> SearchResult:
+async def assert_provider_fails(provider: str, defect: Defects, message: str, **options: Any) -> SearchResult:
     """``provider`` fails with ``message``; every other provider's offers still arrive, unchanged."""
     sandboxes = boxes()
     clean = await search(sandboxes, **options)
-    result = await search(sandboxes, {provider: Hostile(sandboxes[provider], provider, defect)}, **options)
+    result = await search(sandboxes, {provider: defect}, **options)
 
     failed = report(result, provider)
     assert ProviderStatus.ERROR == failed.status
@@ -242,46 +240,26 @@ async def assert_provider_fails(provider: str, defect: Defect, message: str, **o
     return result
 
 
-def envelope(key: str, value: Any) -> Defect:
-    def defect(body: Any, query: Mapping[str, str]) -> Any:
-        body[key] = value
-        return None
-
-    return defect
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("total", "message"),
     [
-        (10**400, "total out of range: at most 1000000000 (10^9), got a 401-digit number"),
-        (10**9 + 1, "total out of range"),
-        (Raw("1e999999"), "total"),
-        (-5, "total"),
+        (HUGE_TOTAL, "total out of range: at most 1000000000 (10^9), got a 401-digit number"),
+        (str(10**9 + 1), "total out of range"),
+        ("1e999999", "total"),
+        ("-5", "total"),
     ],
 )
-async def test_a_total_out_of_range_fails_that_provider_alone(value: Any, message: str) -> None:
+async def test_a_total_out_of_range_fails_that_provider_alone(total: str, message: str) -> None:
     """``total: 10^400`` cannot crash the page-count arithmetic: Vobiz fails, naming the field and the limit."""
-    await assert_provider_fails("vobiz", envelope("total", value), message, **TOTAL_AND_CURRENCY)
-
-
-def plivo_total(value: Any) -> Defect:
-    def defect(body: Any, query: Mapping[str, str]) -> Any:
-        body["meta"] = {**body["meta"], "total_count": value}
-        return None
-
-    return defect
+    await assert_provider_fails("vobiz", Defects(total=total), message, **TOTAL_AND_CURRENCY)
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("provider", "defect"),
-    [("vonage", envelope("count", 10**400)), ("plivo", plivo_total(10**400))],
-    ids=["vonage-count", "plivo-total_count"],
-)
-async def test_every_numbered_vendors_total_is_bounded(provider: str, defect: Defect) -> None:
+@pytest.mark.parametrize("provider", ["vonage", "plivo"], ids=["vonage-count", "plivo-total_count"])
+async def test_every_numbered_vendors_total_is_bounded(provider: str) -> None:
     """Vonage's ``count`` and Plivo's ``meta.total_count`` of 10^400: that provider fails, naming the limit."""
-    await assert_provider_fails(provider, defect, "total out of range: at most 1000000000 (10^9)")
+    await assert_provider_fails(provider, Defects(total=HUGE_TOTAL), "total out of range: at most 1000000000 (10^9)")
 
 
 @pytest.mark.anyio
@@ -289,16 +267,16 @@ async def test_a_repeated_envelope_key_fails_that_provider_alone() -> None:
     """Two different totals in one envelope: the page cannot be read unambiguously."""
 
     def defect(body: Any, query: Mapping[str, str]) -> Any:
-        return Pairs((("total", 10), *body.items()))
+        return Pairs([("total", 10), *body.items()])
 
-    await assert_provider_fails("vobiz", defect, "'total' twice with different values: ambiguous")
+    await assert_provider_fails("vobiz", Defects(rewrite=defect), "'total' twice with different values: ambiguous")
 
 
 @pytest.mark.anyio
 async def test_an_integer_beyond_the_parser_limit_fails_that_provider_alone() -> None:
     """A 5000-digit integer makes the body unreadable as JSON: that provider fails, the others do not."""
     await assert_provider_fails(
-        "vobiz", plant("vobiz", set_field("monthly_fee", Raw("9" * 5000))), "not valid JSON", **TOTAL_AND_CURRENCY
+        "vobiz", plant(set_field("monthly_fee", Raw("9" * 5000))), "not valid JSON", **TOTAL_AND_CURRENCY
     )
 
 
@@ -309,12 +287,7 @@ async def test_a_vendor_paging_by_its_own_size_is_read_to_the_end() -> None:
     clean = await search(sandboxes)
     assert report(clean, "vobiz").pages >= 2
 
-    def by_25(query: dict[str, str]) -> dict[str, str]:
-        return {**query, "per_page": "25"}
-
-    result = await search(
-        sandboxes, {"vobiz": Hostile(sandboxes["vobiz"], "vobiz", envelope("per_page", 100), rewrite_query=by_25)}
-    )
+    result = await search(sandboxes, {"vobiz": Defects(page_size=25)})  # asks per_page=25, says 100
 
     vobiz = report(result, "vobiz")
     assert ProviderStatus.OK == vobiz.status
@@ -330,10 +303,10 @@ async def test_pages_cut_short_while_the_total_says_more_are_reported_truncated(
     clean = await search(sandboxes)
 
     def cut(body: Any, query: Mapping[str, str]) -> Any:
-        body["items"] = body["items"][:10]
+        del (find_records(body) or [])[10:]
         return None
 
-    result = await search(sandboxes, {"vobiz": Hostile(sandboxes["vobiz"], "vobiz", cut)})
+    result = await search(sandboxes, {"vobiz": Defects(rewrite=cut)})
 
     vobiz = report(result, "vobiz")
     assert vobiz.truncated
@@ -348,13 +321,8 @@ async def test_pages_cut_short_while_the_total_says_more_are_reported_truncated(
 async def test_buy_cheapest_plans_every_other_offer_past_a_hostile_price() -> None:
     """buy-cheapest (a dry run, converting with rates) is not taken down by one vendor's out-of-range price."""
     sandboxes = boxes()
-    defect = plant("vobiz", set_field("monthly_fee", Raw("1e999999")))
-    with serve(sandboxes) as urls:
-        async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            clean = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
-    with serve(sandboxes, {"vobiz": Hostile(sandboxes["vobiz"], "vobiz", defect)}) as urls:
-        async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            result = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
+    clean = await plan(sandboxes)
+    result = await plan(sandboxes, {"vobiz": plant(set_field("monthly_fee", Raw("1e999999")))})
 
     planned = {(e.offer.provider, e.offer.offer_id) for e in result.plan}
     assert {(e.offer.provider, e.offer.offer_id) for e in clean.plan} - planned <= {
@@ -369,17 +337,8 @@ async def test_buy_cheapest_plans_every_other_offer_past_a_hostile_price() -> No
 async def test_buy_cheapest_finds_the_cheapest_offer_a_lying_pager_hides_past_page_one() -> None:
     """Vobiz pages by 25 while claiming 100: the cheapest offer, wherever it is, is the one planned."""
     sandboxes = boxes()
-
-    def by_25(query: dict[str, str]) -> dict[str, str]:
-        return {**query, "per_page": "25"}
-
-    hostile = {"vobiz": Hostile(sandboxes["vobiz"], "vobiz", envelope("per_page", 100), rewrite_query=by_25)}
-    with serve(sandboxes) as urls:
-        async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            clean = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
-    with serve(sandboxes, hostile) as urls:
-        async with Searcher(loopback_providers(sandboxes, urls, retry=QUICK), own_providers=True) as searcher:
-            result = await buy_cheapest(searcher, US, rates=RATES, dry_run=True, max_monthly=CAP, max_first_bill=CAP)
+    clean = await plan(sandboxes)
+    result = await plan(sandboxes, {"vobiz": Defects(page_size=25)})  # asks per_page=25, says 100
 
     def chosen(outcome: Any) -> list[tuple[str, str]]:
         return [(e.offer.provider, e.offer.offer_id) for e in outcome.plan if e.decision is PlanDecision.WOULD_BUY]
@@ -397,7 +356,7 @@ async def test_a_vendor_paging_by_its_own_size_and_saying_so_never_looks_complet
     def by_25(query: dict[str, str]) -> dict[str, str]:
         return {**query, "per_page": "25"}
 
-    result = await search(sandboxes, {"vobiz": Hostile(sandboxes["vobiz"], "vobiz", rewrite_query=by_25)})
+    result = await search(sandboxes, {"vobiz": Defects(query=by_25)})
 
     vobiz = report(result, "vobiz")
     if offers_of(clean, "vobiz") != offers_of(result, "vobiz"):
@@ -421,4 +380,4 @@ async def test_a_number_in_non_ascii_digits_is_one_rejected_record(digits: dict[
         record["e164"] = "+" + record["e164"][1:].translate(digits)
         return record
 
-    await assert_contained("vobiz", plant("vobiz", change), field="e164", reason="not a phone number")
+    await assert_contained("vobiz", plant(change), field="e164", reason="not a phone number")

@@ -11,6 +11,7 @@ receipts and the CLI's every format. The other providers' offers all still arriv
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -20,6 +21,8 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO, cast
 
+import anyio
+import httpx
 import pytest
 
 from numbroker import (
@@ -30,22 +33,18 @@ from numbroker import (
     RetryPolicy,
     Searcher,
     SearchQuery,
+    get_provider_class,
 )
 from numbroker._redaction import LIBRARY_LOGS, MIN_SECRET_LENGTH, Redactor
 from numbroker.events import RetryScheduled, SearchEvent
-from numbroker.sandbox import LoopbackServer, create_sandboxes, loopback_providers
-from numbroker.testing.hostile import ESCAPINGS, Defects, HostileVendor, escaped_forms, serve_hostile
-from numbroker_providers.bird import BirdProvider
+from numbroker.sandbox import LoopbackServer, create_sandboxes, loopback_providers, sandboxed_ids
+from numbroker.testing.hostile import ESCAPINGS, Defects, HostileVendor, credentials_sent, escaped_forms, serve_hostile
 from numbroker_providers.identitycall import IdentityCallProvider
-from numbroker_providers.plivo import PlivoProvider
 from numbroker_providers.vobiz import VobizProvider
 
-CLASSES: dict[str, type[Provider]] = {
-    "vobiz": VobizProvider,
-    "bird": BirdProvider,
-    "identitycall": IdentityCallProvider,
-    "plivo": PlivoProvider,
-}
+CLASSES: dict[str, type[Provider]] = {pid: get_provider_class(pid) for pid in sandboxed_ids()}
+"""Every provider with a sandbox: the hostile vendor spoils any vendor's wire format."""
+PREFIXES = tuple(f"{pid.upper()}_" for pid in CLASSES)
 ODD = 'canary/to+k en"\\&<-'
 """A token with every character a vendor escapes: '/', '+', ' ', '"', a backslash, '&', '<'."""
 WIDE = "wide-é😀-secret"
@@ -58,8 +57,14 @@ ENV = {
     "IDENTITYCALL_API_KEY": "idc-" + ODD,
     "PLIVO_AUTH_ID": "MACANARYPLIVO0004242",
     "PLIVO_AUTH_TOKEN": "plivo-" + ODD,
+    "TELNYX_API_KEY": "KEY" + "C4N4RY" * 6 + "_telnyx-" + ODD,
+    "TWILIO_ACCOUNT_SID": "AC" + "c4" * 16,
+    "TWILIO_AUTH_TOKEN": "twilio-" + ODD,
+    "TWILIO_PRICING_BASE_URL": "/v1",
+    "VONAGE_API_KEY": "c4n4ry77",
+    "VONAGE_API_SECRET": "vonage-" + ODD,
 }
-BASE = {"vobiz": "/api", "bird": "", "identitycall": "/v1", "plivo": "/v1"}
+BASE = {pid: sandbox.base_path for pid, sandbox in create_sandboxes(list(CLASSES), size=1).items()}
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01)
 
 
@@ -73,9 +78,28 @@ def leaks(text: str, secrets: Iterable[str]) -> list[str]:
     return found
 
 
-def basic_forms(env: Mapping[str, str]) -> list[str]:
-    pair = f"{env['PLIVO_AUTH_ID']}:{env['PLIVO_AUTH_TOKEN']}".encode()
-    return [base64.b64encode(pair).decode().rstrip("=")]
+async def credentials(env: Mapping[str, str]) -> list[str]:
+    """The credentials in ``env`` (not the base URLs), and the forms the adapters send them in.
+
+    A form a credential is sent in (a Basic-auth pair's base64) is a secret too, without its padding.
+    """
+    given = [value for name, value in env.items() if not name.endswith("_BASE_URL")]
+    sent: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(404)
+
+    async def probe(cls: type[Provider]) -> None:
+        async with cls(env=env, transport=httpx.MockTransport(refuse), retry=RetryPolicy(attempts=1)) as provider:
+            with contextlib.suppress(ProviderError):
+                await provider.search(SearchQuery(country="US", number_type=NumberType.LOCAL))
+
+    for cls in CLASSES.values():
+        if cls.is_configured(env):
+            await probe(cls)
+    forms = {form for request in sent for form in credentials_sent(request.headers.items())}
+    return [*given, *sorted(form.rstrip("=") for form in forms if form not in given)]
 
 
 def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
@@ -215,7 +239,7 @@ async def test_credentials_echoed_in_an_error_answer_leave_no_trace(
     sandboxes = create_sandboxes([p for p in CLASSES if p != pid], size=30)
     hostile = HostileVendor(_unused_app(), Defects(echo_status=status, echo_header=True))
     recorder = Recorder()
-    secrets = [*ENV.values(), *basic_forms(ENV)]
+    secrets = await credentials(ENV)
     with LoopbackServer(hostile) as server, serve_hostile(sandboxes, {}) as urls:
         build = CLASSES[pid]
         async with build(env=ENV, base_url=server.base_url + BASE[pid], retry=FAST) as alone:
@@ -262,9 +286,7 @@ async def test_credentials_echoed_in_data_reach_no_offer_rejection_or_receipt(pi
         async with provider:
             found = await provider.search(SearchQuery(country="US"))
             receipt = await provider.purchase(found.offers[0]) if provider.supports_purchase else None
-    secrets = [*sandboxes[pid].env.values()]
-    if pid == "plivo":
-        secrets += basic_forms(sandboxes[pid].env)
+    secrets = await credentials(sandboxes[pid].env)
 
     assert found.offers
     assert [] == leaks(repr(found.offers) + repr(found.rejected) + repr(found.stats), secrets)
@@ -289,6 +311,9 @@ def hostile_cli_env() -> Iterator[dict[str, str]]:
         "bird": Defects(echo_status=503, echo_header=True),
         "identitycall": Defects(echo_in_data=True, records="all"),
         "plivo": Defects(echo_status=401),
+        "telnyx": Defects(echo_in_data=True, echo_header=True, records="all"),
+        "twilio": Defects(echo_status=401, echo_header=True),
+        "vonage": Defects(echo_in_data=True, records="all"),
     }
     with serve_hostile(sandboxes, defects) as urls:
         env: dict[str, str] = {}
@@ -301,7 +326,7 @@ def hostile_cli_env() -> Iterator[dict[str, str]]:
 @pytest.mark.parametrize("fmt", ["json", "csv", "ndjson", "table"])
 def test_cli_formats_and_debug_logs_show_no_echoed_credential(hostile_cli_env: dict[str, str], fmt: str) -> None:
     """Every format's stdout and the DEBUG logs on stderr show no credential in any escaped form."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "PLIVO_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
     proc = subprocess.run(
         [sys.executable, "-c", CLI, "search", "--country", "US", "--format", fmt, "--timeout", "20"],
         env={**base, **hostile_cli_env},
@@ -309,9 +334,7 @@ def test_cli_formats_and_debug_logs_show_no_echoed_credential(hostile_cli_env: d
         text=True,
         timeout=120,
     )
-    secrets = [v for k, v in hostile_cli_env.items() if not k.endswith("_BASE_URL")]
-    pair = f"{hostile_cli_env['PLIVO_AUTH_ID']}:{hostile_cli_env['PLIVO_AUTH_TOKEN']}".encode()
-    secrets.append(base64.b64encode(pair).decode().rstrip("="))
+    secrets = anyio.run(credentials, hostile_cli_env)
 
     assert proc.returncode in (1, 3), proc.stderr[-2000:]
     assert "+1" in proc.stdout  # the offers of the providers that answered are there
@@ -360,7 +383,7 @@ def test_buy_cheapest_receipts_and_audit_log_show_no_echoed_credential(tmp_path:
         for pid, sandbox in sandboxes.items():
             env.update(sandbox.env)
             env[CLASSES[pid].base_url_env] = urls[pid]
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "BIRD_", "IDENTITYCALL_", "PLIVO_"))}
+        base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
         args = ["buy-cheapest", "--country", "US", "--max-monthly", "2 USD", "--max-first-bill", "3 USD"]
         args += ["--quantity", "2", "--yes", "--format", "json", "--audit-log", str(audit), "--confirm-delay", "0"]
         proc = subprocess.run(
@@ -371,9 +394,7 @@ def test_buy_cheapest_receipts_and_audit_log_show_no_echoed_credential(tmp_path:
             timeout=120,
             cwd=tmp_path,
         )
-    secrets = [v for k, v in env.items() if not k.endswith("_BASE_URL")]
-    pair = f"{env['PLIVO_AUTH_ID']}:{env['PLIVO_AUTH_TOKEN']}".encode()
-    secrets.append(base64.b64encode(pair).decode().rstrip("="))
+    secrets = anyio.run(credentials, env)
 
     assert 0 == proc.returncode, proc.stderr[-2000:]
     bought = json.loads(proc.stdout)["bought"]

@@ -1,110 +1,64 @@
 """Fuzzing the Bird adapter: structure-aware random numbers-stock-items pages through the real adapter.
 
 Records start from real sandbox stock items (valid and defective) and are mutated field by field, nested
-fields included (``monthlyPrice.exponent``, ``capabilities.sms.inbound``): deleted, retyped, nulled, made
-huge, negative, non-finite or unicode. Envelopes are mutated the same way, and
-some bodies are broken outright. The only outcomes allowed are offers, rejected records, or a
-``ProviderResponseError``; every record is accounted for, and no record trips the base class's
-"unexpected record shape" safety net (that would mean the adapter let a bad shape through unjudged).
+fields included (``monthlyPrice.exponent``, ``capabilities.sms.inbound``); envelopes are mutated the same
+way (a last page, or one whose token repeats), and some bodies are broken outright. Hostile values follow.
+See :class:`numbroker.testing.fuzz.FuzzSuite` for what every outcome must be.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-import httpx
-from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from numbroker import SearchQuery
-from numbroker.testing.fuzz import (
-    check_exact_prices,
-    check_page,
-    check_record,
-    mangled_body,
-    mutated_records,
-    replaying,
-)
+from numbroker.testing.fuzz import FuzzSuite
 from numbroker_providers.bird import BirdProvider
-from numbroker_providers.bird.sandbox import create_app
-
-SANDBOX = create_app(seed=3, size=60)
-BASE = [record.raw for record in SANDBOX.records]
-COUNTRIES = sorted({record.country for record in SANDBOX.records})
-FIELDS = (
-    "id",
-    "countryCode",
-    "type",
-    "numberString",
-    "capabilities",
-    "capabilities.voice",
-    "capabilities.sms.inbound",
-    "capabilities.mms.outbound",
-    "monthlyPrice",
-    "monthlyPrice.currencyCode",
-    "monthlyPrice.amount",
-    "monthlyPrice.exponent",
-    "backOrderRequired",
-    "backOrderStockId",
-)
-ROOTS = {*FIELDS, "monthly_price", "currency"}
-ENVELOPE = ("results", "nextPageToken")
-NUMERIC = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def records() -> st.SearchStrategy[Any]:
-    """Real records with fields deleted or replaced by junk (see numbroker.testing.fuzz)."""
-    return mutated_records(BASE, FIELDS)
-
-
-@st.composite
-def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
-    """(a response body, how many records it carries); a last page unless a token is drawn (then it repeats)."""
-    items = draw(st.lists(records(), max_size=12))
-    envelope: dict[str, Any] = {"results": items, "nextPageToken": draw(st.sampled_from(["", None, "tok"]))}
-    if envelope["nextPageToken"] is None:
-        del envelope["nextPageToken"]
-    body = mangled_body(draw, envelope, ENVELOPE)  # mutates the envelope: count what is actually served
-    served = envelope.get("results")
-    return body, len(served) if isinstance(served, list) else 0
-
-
-def provider(body: bytes, seen: list[httpx.Request] | None = None) -> BirdProvider:
-    return replaying(
-        BirdProvider, body, seen, access_key="fuzz-key", organization_id="org-fuzz", base_url="https://api.bird.example"
+class TestBirdFuzz(FuzzSuite):
+    provider_class = BirdProvider
+    credentials: ClassVar[Mapping[str, str]] = {"access_key": "canary/bird+key=", "organization_id": "org-fuzz-canary"}
+    base_url = "https://api.bird.example"
+    fields = (
+        "id",
+        "countryCode",
+        "type",
+        "numberString",
+        "capabilities",
+        "capabilities.voice",
+        "capabilities.sms.inbound",
+        "capabilities.mms.outbound",
+        "monthlyPrice",
+        "monthlyPrice.currencyCode",
+        "monthlyPrice.amount",
+        "monthlyPrice.exponent",
+        "backOrderRequired",
+        "backOrderStockId",
+    )
+    extra_roots = ("monthly_price", "currency")
+    envelope_keys = ("results", "nextPageToken")
+    records_key = "results"
+    exact_query = SearchQuery(country="NL")
+    record_examples = (
+        (
+            {
+                "id": "x1",
+                "numberString": "+31205660577",
+                "countryCode": "NL",
+                "monthlyPrice": {"currencyCode": [], "amount": 1, "exponent": 0},
+            },
+            "NL",
+        ),  # an unhashable currency (found by this test)
     )
 
+    def envelope(self, records: list[Any]) -> dict[str, Any]:
+        return {"results": records, "nextPageToken": ""}
 
-@NUMERIC
-@given(body=bodies(), country=st.sampled_from(COUNTRIES))
-def test_random_pages_give_offers_rejections_or_a_response_error(body: tuple[bytes, int], country: str) -> None:
-    """Any page is offers plus rejected records (each record accounted for) or a ProviderResponseError."""
-    content, count = body
-    query = SearchQuery(country=country)
-    seen: list[httpx.Request] = []
-    check_page(provider(content, seen), query, served=count, seen=seen, requests=1, roots=ROOTS)
-
-
-@settings(max_examples=150, deadline=None)
-@given(record=records(), country=st.sampled_from(COUNTRIES))
-@example(
-    record={
-        "id": "x1",
-        "numberString": "+31205660577",
-        "countryCode": "NL",
-        "monthlyPrice": {"currencyCode": [], "amount": 1, "exponent": 0},
-    },
-    country="NL",
-)  # an unhashable currency (found by this test)
-def test_normalize_record_never_raises(record: Any, country: str) -> None:
-    """normalize_record turns any record into an offer or a rejection naming a reason, and never raises."""
-    check_record(provider(b""), record, SearchQuery(country=country), ROOTS)
-
-
-def test_exact_money_survives_the_wire() -> None:
-    """Sanity for the harness: an untouched sandbox page normalizes every valid record, exactly priced."""
-    valid = [r for r in SANDBOX.records if r.expected_valid and r.country == "NL"]
-    body = json.dumps({"results": [r.raw for r in valid], "nextPageToken": ""}).encode()
-
-    check_exact_prices(provider(body), SearchQuery(country="NL"), {r.offer_id: r.monthly for r in valid})
+    def envelopes(self, records: list[Any]) -> st.SearchStrategy[dict[str, Any]]:
+        """A last page (an empty token, or none), or a page whose token repeats."""
+        return st.sampled_from(
+            [{"results": records, "nextPageToken": "tok"}, self.envelope(records), {"results": records}]
+        )

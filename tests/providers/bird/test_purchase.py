@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -17,148 +18,128 @@ from numbroker import (
     ProviderUnavailableError,
     PurchaseReceipt,
     ReservationRequiredError,
-    RetryPolicy,
 )
-from numbroker.buying import FailureKind, classify_purchase_error
+from numbroker.buying import FailureKind
 from numbroker.testing import offer
+from numbroker.testing.purchase import Answer, PurchaseSuite
 from numbroker_providers.bird import BirdProvider
 
 KEY = "bird-access-key-canary-55aa"
 ORG = "org-0001"
 WORKSPACE = "ws-canary-0002"
 PATH = f"/workspaces/{WORKSPACE}/numbers-long-code"
-FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.002, jitter=0.0)
 OFFER = offer("+19283764510", provider="bird", offer_id="stock-1")
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def provider(handler: Handler, requests: list[httpx.Request], *, workspace: str | None = WORKSPACE) -> BirdProvider:
-    def record(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        return handler(request)
-
-    return BirdProvider(
-        access_key=KEY,
-        organization_id=ORG,
-        workspace_id=workspace,
-        transport=httpx.MockTransport(record),
-        retry=FAST,
-    )
-
-
-async def buy(handler: Handler, **options: str | None) -> tuple[PurchaseReceipt | Exception, list[httpx.Request]]:
-    requests: list[httpx.Request] = []
-    async with provider(handler, requests, **options) as bird:
-        try:
-            return await bird.purchase(OFFER), requests
-        except Exception as exc:
-            return exc, requests
 
 
 def error(status: int, code: str, message: str) -> Handler:
     return lambda request: httpx.Response(status, json={"code": code, "message": message})
 
 
-@pytest.mark.anyio
-async def test_purchase_posts_the_stock_item_id_to_the_workspace() -> None:
-    """POST /workspaces/{id}/numbers-long-code with exactly {"numberStockItemIds": [id]} and AccessKey auth."""
-    bought = [{"id": "lcn-7", "numberString": "+19283764510", "endpointId": "ep-1", "type": "local"}]
+class TestBirdPurchase(PurchaseSuite):
+    provider_class = BirdProvider
+    credentials: ClassVar[Mapping[str, str]] = {"access_key": KEY, "organization_id": ORG, "workspace_id": WORKSPACE}
+    offer_to_buy = OFFER
+    answers = (
+        Answer(
+            error(409, "NumberStockItemUnavailable", "number stock item stock-1 is no longer available"),
+            NumberUnavailableError,
+            FailureKind.GONE,
+        ),
+        Answer(error(404, "NotFound", "number stock item stock-1 not found"), NumberUnavailableError, FailureKind.GONE),
+        Answer(error(404, "NotFound", "workspace not found"), ConfigurationError, FailureKind.PROVIDER_REFUSED),
+        Answer(
+            error(422, "NumberNotReserved", "number stock item must be reserved"),
+            ReservationRequiredError,
+            FailureKind.PROVIDER_REFUSED,
+        ),
+        Answer(
+            error(400, "InvalidPayload", "Before buying the number, you must reserve it"),
+            ReservationRequiredError,
+            FailureKind.PROVIDER_REFUSED,
+        ),
+        Answer(
+            error(409, "Conflict", "number is reserved by another customer"), NumberUnavailableError, FailureKind.GONE
+        ),
+        Answer(
+            error(422, "InvalidPayload", "additional properties are not allowed"),
+            BadRequestError,
+            FailureKind.PROVIDER_REFUSED,
+        ),
+        Answer(
+            error(503, "ServiceUnavailable", "service unavailable"), ProviderUnavailableError, FailureKind.AMBIGUOUS
+        ),
+        Answer(
+            lambda r: httpx.Response(201, json=[{"id": "x", "numberString": "+19283760000"}]),
+            ProviderResponseError,
+            FailureKind.AMBIGUOUS,
+        ),
+    )
 
-    receipt, requests = await buy(lambda r: httpx.Response(201, json=bought))
+    @pytest.mark.anyio
+    async def test_purchase_posts_the_stock_item_id_to_the_workspace(self) -> None:
+        """POST /workspaces/{id}/numbers-long-code with exactly {"numberStockItemIds": [id]} and AccessKey auth."""
+        bought = [{"id": "lcn-7", "numberString": "+19283764510", "endpointId": "ep-1", "type": "local"}]
 
-    (request,) = requests
-    assert ("POST", PATH) == (request.method, request.url.path)
-    assert {"numberStockItemIds": ["stock-1"]} == json.loads(request.content)
-    assert f"AccessKey {KEY}" == request.headers["authorization"]
-    assert isinstance(receipt, PurchaseReceipt)
-    assert ("lcn-7", {"endpointId": "ep-1", "type": "local"}) == (receipt.vendor_id, receipt.details)
+        receipt, requests = await self.buy(lambda r: httpx.Response(201, json=bought))
 
+        (request,) = requests
+        assert ("POST", PATH) == (request.method, request.url.path)
+        assert {"numberStockItemIds": ["stock-1"]} == json.loads(request.content)
+        assert f"AccessKey {KEY}" == request.headers["authorization"]
+        assert isinstance(receipt, PurchaseReceipt)
+        assert ("lcn-7", {"endpointId": "ep-1", "type": "local"}) == (receipt.vendor_id, receipt.details)
 
-@pytest.mark.anyio
-async def test_a_single_object_answer_is_accepted_too() -> None:
-    """The docs do not say whether one number comes back as an object or a list: both are read."""
-    receipt, _ = await buy(lambda r: httpx.Response(200, json={"id": "lcn-8", "numberString": "19283764510"}))
+    @pytest.mark.anyio
+    async def test_a_single_object_answer_is_accepted_too(self) -> None:
+        """The docs do not say whether one number comes back as an object or a list: both are read."""
+        receipt, _ = await self.buy(lambda r: httpx.Response(200, json={"id": "lcn-8", "numberString": "19283764510"}))
 
-    assert isinstance(receipt, PurchaseReceipt)
-    assert "lcn-8" == receipt.vendor_id
+        assert isinstance(receipt, PurchaseReceipt)
+        assert "lcn-8" == receipt.vendor_id
 
+    @pytest.mark.anyio
+    async def test_a_reservation_refusal_says_what_is_missing(self) -> None:
+        """The reservation gap is explained in the error: Bird wants a reservation and documents no way to make one."""
+        raised, _ = await self.buy(error(422, "NumberNotReserved", "number stock item must be reserved"))
 
-@pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("handler", "error_class", "kind"),
-    [
-        (error(409, "NumberStockItemUnavailable", "number stock item stock-1 is no longer available"),
-         NumberUnavailableError, FailureKind.GONE),
-        (error(404, "NotFound", "number stock item stock-1 not found"), NumberUnavailableError, FailureKind.GONE),
-        (error(404, "NotFound", "workspace not found"), ConfigurationError, FailureKind.PROVIDER_REFUSED),
-        (error(422, "NumberNotReserved", "number stock item must be reserved"), ReservationRequiredError,
-         FailureKind.PROVIDER_REFUSED),
-        (error(400, "InvalidPayload", "Before buying the number, you must reserve it"), ReservationRequiredError,
-         FailureKind.PROVIDER_REFUSED),
-        (error(409, "Conflict", "number is reserved by another customer"), NumberUnavailableError,
-         FailureKind.GONE),
-        (error(422, "InvalidPayload", "additional properties are not allowed"), BadRequestError,
-         FailureKind.PROVIDER_REFUSED),
-        (error(503, "ServiceUnavailable", "service unavailable"), ProviderUnavailableError, FailureKind.AMBIGUOUS),
-        (lambda r: httpx.Response(201, json=[{"id": "x", "numberString": "+19283760000"}]), ProviderResponseError,
-         FailureKind.AMBIGUOUS),
-    ],
-)  # fmt: skip
-async def test_every_purchase_answer_maps_to_one_error_and_is_never_resent(
-    handler: Handler, error_class: type[Exception], kind: FailureKind
-) -> None:
-    """409 and an item 404 are gone, a workspace 404 and any reservation refusal are the provider's refusal."""
-    raised, requests = await buy(handler)
+        assert isinstance(raised, ReservationRequiredError)
+        assert 422 == raised.status_code
+        assert "documents no way" in str(raised)
 
-    assert isinstance(raised, error_class)
-    assert kind == classify_purchase_error(raised)
-    assert 1 == len(requests)
-    assert KEY not in str(raised) and WORKSPACE not in str(raised)
+    @pytest.mark.anyio
+    async def test_no_workspace_id_refuses_to_buy_before_sending(self) -> None:
+        """Buying needs BIRD_WORKSPACE_ID; without it nothing is sent and the error names the variable."""
+        raised, requests = await self.buy(lambda r: httpx.Response(201, json=[]), workspace_id=None)
 
+        assert isinstance(raised, MissingCredentialsError)
+        assert "BIRD_WORKSPACE_ID" in str(raised)
+        assert [] == requests
 
-@pytest.mark.anyio
-async def test_a_reservation_refusal_says_what_is_missing() -> None:
-    """The reservation gap is explained in the error: Bird wants a reservation and documents no way to make one."""
-    raised, _ = await buy(error(422, "NumberNotReserved", "number stock item must be reserved"))
+    @pytest.mark.anyio
+    async def test_owned_list_follows_the_token_chain(self) -> None:
+        """GET the workspace's long-code numbers page by page until the token runs out; '+' is optional."""
+        pages = {
+            None: {"results": [{"numberString": "+12125550001"}], "nextPageToken": "t1"},
+            "t1": {"results": [{"numberString": "19283764510"}], "nextPageToken": ""},
+        }
+        requests: list[httpx.Request] = []
+        async with self.provider(
+            lambda r: httpx.Response(200, json=pages[r.url.params.get("pageToken")]), requests
+        ) as bird:
+            found = await bird.owns(OFFER.e164)
+            absent = await bird.owns("+442079460000")
 
-    assert isinstance(raised, ReservationRequiredError)
-    assert 422 == raised.status_code
-    assert "documents no way" in str(raised)
+        assert (True, False) == (found, absent)
+        assert all(("GET", PATH, "99") == (r.method, r.url.path, r.url.params["limit"]) for r in requests)
+        assert [None, "t1", None, "t1"] == [r.url.params.get("pageToken") for r in requests]
 
-
-@pytest.mark.anyio
-async def test_no_workspace_id_refuses_to_buy_before_sending() -> None:
-    """Buying needs BIRD_WORKSPACE_ID; without it nothing is sent and the error names the variable."""
-    raised, requests = await buy(lambda r: httpx.Response(201, json=[]), workspace=None)
-
-    assert isinstance(raised, MissingCredentialsError)
-    assert "BIRD_WORKSPACE_ID" in str(raised)
-    assert [] == requests
-
-
-@pytest.mark.anyio
-async def test_owned_list_follows_the_token_chain() -> None:
-    """GET the workspace's long-code numbers page by page until the token runs out; '+' is optional."""
-    pages = {
-        None: {"results": [{"numberString": "+12125550001"}], "nextPageToken": "t1"},
-        "t1": {"results": [{"numberString": "19283764510"}], "nextPageToken": ""},
-    }
-    requests: list[httpx.Request] = []
-    async with provider(lambda r: httpx.Response(200, json=pages[r.url.params.get("pageToken")]), requests) as bird:
-        found = await bird.owns(OFFER.e164)
-        absent = await bird.owns("+442079460000")
-
-    assert (True, False) == (found, absent)
-    assert all(("GET", PATH, "99") == (r.method, r.url.path, r.url.params["limit"]) for r in requests)
-    assert [None, "t1", None, "t1"] == [r.url.params.get("pageToken") for r in requests]
-
-
-@pytest.mark.anyio
-async def test_a_repeated_owned_page_token_cannot_prove_absence() -> None:
-    """A token served twice would loop: the walk stops with an error instead of answering 'not owned'."""
-    requests: list[httpx.Request] = []
-    body = {"results": [{"numberString": "+12125550001"}], "nextPageToken": "again"}
-    async with provider(lambda r: httpx.Response(200, json=body), requests) as bird:
-        with pytest.raises(ProviderResponseError, match="repeated"):
-            await bird.owns(OFFER.e164)
+    @pytest.mark.anyio
+    async def test_a_repeated_owned_page_token_cannot_prove_absence(self) -> None:
+        """A token served twice would loop: the walk stops with an error instead of answering 'not owned'."""
+        requests: list[httpx.Request] = []
+        body = {"results": [{"numberString": "+12125550001"}], "nextPageToken": "again"}
+        async with self.provider(lambda r: httpx.Response(200, json=body), requests) as bird:
+            with pytest.raises(ProviderResponseError, match="repeated"):
+                await bird.owns(OFFER.e164)

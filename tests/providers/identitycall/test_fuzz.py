@@ -2,116 +2,70 @@
 
 Entries start from real sandbox entries of both shapes (flat and Telnyx-nested, valid and defective)
 and are mutated field by field, nested fields included (``cost_information.monthly_cost``,
-``features.0``, ``region_information.0.region_name``): deleted, retyped, nulled, made huge, negative,
-non-finite or unicode. Queries with no number type fan out to four requests, all answered alike.
-Envelopes are mutated the same way, and some bodies are broken outright. The only outcomes allowed
-are offers, rejected records, or a ``ProviderResponseError``; every record is accounted for, and no
-record trips the base class's "unexpected record shape" safety net (that would mean the adapter let a
-bad shape through unjudged).
+``features.0``, ``region_information.0.region_name``). Queries with no number type fan out to four
+requests, all answered alike. Hostile values follow. See :class:`numbroker.testing.fuzz.FuzzSuite` for
+what every outcome must be.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import httpx
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from numbroker import NumberType, SearchQuery
-from numbroker.testing.fuzz import (
-    check_exact_prices,
-    check_page,
-    check_record,
-    mangled_body,
-    mutated_records,
-    replaying,
-)
+from numbroker.testing.fuzz import FuzzSuite
 from numbroker_providers.identitycall import IdentityCallProvider
-from numbroker_providers.identitycall.sandbox import create_app
 
-SANDBOX = create_app(seed=3, size=60)
-BASE = [record.raw for record in SANDBOX.records]
-COUNTRIES = sorted({record.country for record in SANDBOX.records})
-FIELDS = (
-    "phone_number",
-    "country_code",
-    "number_type",
-    "upfront_cost",
-    "monthly_cost",
-    "currency",
-    "features",
-    "features.0",
-    "features.1.name",
-    "region_information",
-    "region_information.0",
-    "region_information.0.region_type",
-    "region_information.0.region_name",
-    "cost_information",
-    "cost_information.upfront_cost",
-    "cost_information.monthly_cost",
-    "cost_information.currency",
-    "best_effort",
-    "quickship",
-)
-ENVELOPE = ("data",)
-TYPES = (None, NumberType.MOBILE, NumberType.LOCAL, NumberType.TOLL_FREE, NumberType.NATIONAL, NumberType.SHARED_COST)
 REQUESTS = {None: 4, NumberType.SHARED_COST: 0}
 """Requests a query sends by number type (one otherwise): no type fans out over the four vendor types."""
-NUMERIC = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def records() -> st.SearchStrategy[Any]:
-    """Real records with fields deleted or replaced by junk (see numbroker.testing.fuzz)."""
-    return mutated_records(BASE, FIELDS)
-
-
-@st.composite
-def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
-    """(a response body, how many entries it carries)."""
-    items = draw(st.lists(records(), max_size=12))
-    envelope: dict[str, Any] = {"data": items}
-    body = mangled_body(draw, envelope, ENVELOPE)  # mutates the envelope: count what is actually served
-    served = envelope.get("data")
-    return body, len(served) if isinstance(served, list) else 0
-
-
-def provider(body: bytes, seen: list[httpx.Request] | None = None) -> IdentityCallProvider:
-    return replaying(
-        IdentityCallProvider, body, seen, api_key="idc_fuzz", base_url="https://api.identitycall.example/api/v1/public"
+class TestIdentityCallFuzz(FuzzSuite):
+    provider_class = IdentityCallProvider
+    credentials: ClassVar[Mapping[str, str]] = {"api_key": 'idc_canary/"key"'}
+    base_url = "https://api.identitycall.example/api/v1/public"
+    fields = (
+        "phone_number",
+        "country_code",
+        "number_type",
+        "upfront_cost",
+        "monthly_cost",
+        "currency",
+        "features",
+        "features.0",
+        "features.1.name",
+        "region_information",
+        "region_information.0",
+        "region_information.0.region_type",
+        "region_information.0.region_name",
+        "cost_information",
+        "cost_information.upfront_cost",
+        "cost_information.monthly_cost",
+        "cost_information.currency",
+        "best_effort",
+        "quickship",
+    )
+    envelope_keys = ("data",)
+    records_key = "data"
+    query_types = (
+        None,
+        NumberType.MOBILE,
+        NumberType.LOCAL,
+        NumberType.TOLL_FREE,
+        NumberType.NATIONAL,
+        NumberType.SHARED_COST,
+    )
+    hostile_type = NumberType.LOCAL
+    exact_query = SearchQuery(country="NL", number_type=NumberType.LOCAL)
+    record_examples = (
+        (
+            {"phone_number": "+12126450955", "country_code": "US", "monthly_cost": "1.00", "currency": []},
+            "US",
+        ),  # an unhashable currency (found by this test)
     )
 
+    def envelope(self, records: list[Any]) -> dict[str, Any]:
+        return {"data": records}
 
-@NUMERIC
-@given(body=bodies(), country=st.sampled_from(COUNTRIES), number_type=st.sampled_from(TYPES))
-def test_random_pages_give_offers_rejections_or_a_response_error(
-    body: tuple[bytes, int], country: str, number_type: NumberType | None
-) -> None:
-    """Any answer is offers plus rejected records (each entry accounted for) or a ProviderResponseError."""
-    content, count = body
-    query = SearchQuery(country=country, number_type=number_type)
-    seen: list[httpx.Request] = []
-    check_page(
-        provider(content, seen), query, served=count, seen=seen, requests=REQUESTS.get(number_type, 1), roots=FIELDS
-    )
-
-
-@settings(max_examples=150, deadline=None)
-@given(record=records(), country=st.sampled_from(COUNTRIES))
-@example(
-    record={"phone_number": "+12126450955", "country_code": "US", "monthly_cost": "1.00", "currency": []}, country="US"
-)  # an unhashable currency (found by this test)
-def test_normalize_record_never_raises(record: Any, country: str) -> None:
-    """normalize_record turns any record into an offer or a rejection naming a reason, and never raises."""
-    check_record(provider(b""), record, SearchQuery(country=country), FIELDS)
-
-
-def test_exact_money_survives_the_wire() -> None:
-    """Sanity for the harness: an untouched sandbox page normalizes every valid record, exactly priced."""
-    valid = [r for r in SANDBOX.records if r.expected_valid and r.country == "NL" and r.number_type == "local"]
-    body = json.dumps({"data": [r.raw for r in valid]}).encode()
-
-    check_exact_prices(
-        provider(body), SearchQuery(country="NL", number_type=NumberType.LOCAL), {r.offer_id: r.monthly for r in valid}
-    )
+    def requests_for(self, query: SearchQuery) -> int:
+        return REQUESTS.get(query.number_type, 1)

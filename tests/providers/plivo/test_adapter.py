@@ -26,7 +26,7 @@ from numbroker import (
     SearchQuery,
 )
 from numbroker.adapters import ProviderResult
-from numbroker.testing import InFlight
+from numbroker.testing import InFlight, Recorder
 from numbroker_providers.plivo import PlivoProvider
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -40,16 +40,8 @@ US = SearchQuery(country="US")
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-class Vendor:
+class Vendor(Recorder):
     """A mock Plivo that records every request and answers with ``respond``."""
-
-    def __init__(self, respond: Handler) -> None:
-        self.respond = respond
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.respond(request)
 
     def offsets(self) -> list[int]:
         return sorted(int(r.url.params["offset"]) for r in self.requests)

@@ -1,29 +1,11 @@
-"""The shared provider contract, run against the Plivo adapter served by its sandbox in-process."""
+"""The shared provider contract, run against Plivo served by its sandbox."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-import httpx
-
-from numbroker import Provider, SearchQuery
-from numbroker.sandbox import Sandbox
-from numbroker.testing.contract import ProviderContract
-from numbroker_providers.plivo import PlivoProvider
-from numbroker_providers.plivo.sandbox import create_app
-
-SANDBOX: Sandbox = create_app()
+from numbroker import SearchQuery
+from numbroker.testing.contract import SandboxContract
 
 
-class TestPlivoContract(ProviderContract):
-    provider_class: ClassVar[type[Provider]] = PlivoProvider
+class TestPlivoContract(SandboxContract):
+    provider_id = "plivo"
     query = SearchQuery(country="GB")
-
-    def environment(self) -> dict[str, str]:
-        return dict(SANDBOX.env)
-
-    def valid_transport(self) -> httpx.AsyncBaseTransport:
-        return httpx.ASGITransport(app=SANDBOX.app)
-
-    def base_url(self) -> str:
-        return "http://127.0.0.1" + SANDBOX.base_path

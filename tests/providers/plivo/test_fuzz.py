@@ -1,108 +1,54 @@
 """Fuzzing the Plivo adapter: structure-aware random search pages through the real adapter.
 
-Records start from real sandbox records (valid and defective) and are mutated field by field: deleted,
-retyped, nulled, made huge, negative, non-finite or unicode. Envelopes (``api_id``, ``meta``, ``objects``)
-are mutated the same way, and some bodies are broken outright. The only outcomes allowed are offers,
-rejected records, or a ``ProviderResponseError``; every record is accounted for, and no record trips the
-base class's "unexpected record shape" safety net.
+Records start from real sandbox records (valid and defective) and are mutated field by field; envelopes
+(``api_id``, ``meta``, ``objects``) are mutated the same way, and some bodies are broken outright. Hostile
+values follow. See :class:`numbroker.testing.fuzz.FuzzSuite` for what every outcome must be.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import httpx
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from numbroker import SearchQuery
-from numbroker.testing.fuzz import (
-    check_exact_prices,
-    check_page,
-    check_record,
-    mangled_body,
-    mutated_records,
-    replaying,
-)
+from numbroker.testing.fuzz import FuzzSuite
 from numbroker_providers.plivo import PlivoProvider
-from numbroker_providers.plivo.sandbox import create_app
-
-SANDBOX = create_app(seed=3, size=80)
-BASE = [record.raw for record in SANDBOX.records]
-COUNTRIES = sorted({record.country for record in SANDBOX.records})
-FIELDS = (
-    "number",
-    "country",
-    "region",
-    "city",
-    "rate_center",
-    "prefix",
-    "lata",
-    "type",
-    "sub_type",
-    "setup_rate",
-    "monthly_rental_rate",
-    "voice_enabled",
-    "sms_enabled",
-    "mms_enabled",
-    "restriction",
-    "restriction_text",
-    "currency",
-)
-ENVELOPE = ("api_id", "meta", "objects")
-NUMERIC = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def records() -> st.SearchStrategy[Any]:
-    """Real records with fields deleted or replaced by junk (see numbroker.testing.fuzz)."""
-    return mutated_records(BASE, FIELDS)
-
-
-@st.composite
-def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
-    """(a response body, how many records it carries); a short page, so one request answers the search."""
-    objects = draw(st.lists(records(), max_size=12))
-    meta = {"limit": 20, "next": None, "offset": 0, "previous": None, "total_count": len(objects)}
-    envelope: dict[str, Any] = {"api_id": "fuzz", "meta": meta, "objects": objects}
-    body = mangled_body(draw, envelope, ENVELOPE)  # mutates the envelope: count what is actually served
-    served = envelope.get("objects")
-    return body, len(served) if isinstance(served, list) else 0
-
-
-def provider(body: bytes, seen: list[httpx.Request] | None = None) -> PlivoProvider:
-    return replaying(
-        PlivoProvider,
-        body,
-        seen,
-        auth_id="MAFUZZ0001",
-        auth_token="fuzz-token",
-        base_url="https://api.plivo.example/v1",
+class TestPlivoFuzz(FuzzSuite):
+    provider_class = PlivoProvider
+    credentials: ClassVar[Mapping[str, str]] = {"auth_id": "MAFUZZCANARY01", "auth_token": "canary/plivo token"}
+    base_url = "https://api.plivo.example/v1"
+    size = 80
+    fields = (
+        "number",
+        "country",
+        "region",
+        "city",
+        "rate_center",
+        "prefix",
+        "lata",
+        "type",
+        "sub_type",
+        "setup_rate",
+        "monthly_rental_rate",
+        "voice_enabled",
+        "sms_enabled",
+        "mms_enabled",
+        "restriction",
+        "restriction_text",
+        "currency",
+    )
+    envelope_keys = ("api_id", "meta", "objects")
+    records_key = "objects"
+    exact_query = SearchQuery(country="US")
+    exact_count = 19  # one short page
+    record_examples = (
+        ({"number": "14155552671", "country": "UNITED STATES", "currency": []}, "US"),
+        ({"number": "14155552671", "country": "UNITED STATES", "lata": 1.5, "region": {}}, "US"),
     )
 
-
-@NUMERIC
-@given(body=bodies(), country=st.sampled_from(COUNTRIES))
-def test_random_pages_give_offers_rejections_or_a_response_error(body: tuple[bytes, int], country: str) -> None:
-    """Any page is offers plus rejected records (each record accounted for) or a ProviderResponseError."""
-    content, count = body
-    seen: list[httpx.Request] = []
-    check_page(provider(content, seen), SearchQuery(country=country), served=count, seen=seen, requests=1, roots=FIELDS)
-
-
-@settings(max_examples=150, deadline=None)
-@given(record=records(), country=st.sampled_from(COUNTRIES))
-@example(record={"number": "14155552671", "country": "UNITED STATES", "currency": []}, country="US")
-@example(record={"number": "14155552671", "country": "UNITED STATES", "lata": 1.5, "region": {}}, country="US")
-def test_normalize_record_never_raises(record: Any, country: str) -> None:
-    """normalize_record turns any record into an offer or a rejection naming a reason, and never raises."""
-    check_record(provider(b""), record, SearchQuery(country=country), FIELDS)
-
-
-def test_exact_money_survives_the_wire() -> None:
-    """Sanity for the harness: an untouched sandbox page normalizes every valid record, exactly priced."""
-    valid = [r for r in SANDBOX.records if r.expected_valid and r.country == "US"][:19]  # one short page
-    meta = {"limit": 20, "offset": 0, "total_count": len(valid)}
-    body = json.dumps({"api_id": "x", "meta": meta, "objects": [r.raw for r in valid]}).encode()
-
-    check_exact_prices(provider(body), SearchQuery(country="US"), {r.offer_id: r.monthly for r in valid})
+    def envelope(self, records: list[Any]) -> dict[str, Any]:
+        """A short page, so one request answers the search."""
+        meta = {"limit": 20, "next": None, "offset": 0, "previous": None, "total_count": len(records)}
+        return {"api_id": "fuzz", "meta": meta, "objects": records}

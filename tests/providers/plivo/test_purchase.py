@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -28,13 +28,12 @@ from numbroker import (
     ProviderUnavailableError,
     PurchaseReceipt,
     RetryPolicy,
-    Searcher,
     SearchQuery,
-    buy_cheapest,
 )
 from numbroker.buying import FailureKind, classify_purchase_error
 from numbroker.sandbox import Faults, Sandbox, in_process_providers
 from numbroker.testing import offer
+from numbroker.testing.purchase import Answer, PurchaseSuite
 from numbroker_providers.plivo import PlivoProvider
 from numbroker_providers.plivo.sandbox import create_app
 
@@ -58,245 +57,8 @@ def error(status: int, message: str) -> httpx.Response:
     return httpx.Response(status, json={"api_id": "api-err-1", "error": message})
 
 
-def provider(handler: Handler, requests: list[httpx.Request]) -> PlivoProvider:
-    def record(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        return handler(request)
-
-    return PlivoProvider(auth_id=AUTH_ID, auth_token=TOKEN, transport=httpx.MockTransport(record), retry=FAST)
-
-
-async def buy(handler: Handler) -> tuple[PurchaseReceipt | Exception, list[httpx.Request]]:
-    requests: list[httpx.Request] = []
-    async with provider(handler, requests) as plivo:
-        try:
-            return await plivo.purchase(OFFER), requests
-        except Exception as exc:
-            return exc, requests
-
-
-async def owns(handler: Handler, e164: str = OFFER.e164) -> tuple[bool | Exception, list[httpx.Request]]:
-    requests: list[httpx.Request] = []
-    async with provider(handler, requests) as plivo:
-        try:
-            return await plivo.owns(e164), requests
-        except Exception as exc:
-            return exc, requests
-
-
-# -- one purchase, offline -------------------------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_purchase_sends_the_documented_request_and_returns_a_receipt() -> None:
-    """POST {base}/Account/{auth_id}/PhoneNumber/{digits}/ with a JSON body and Basic auth; Success is bought."""
-    receipt, requests = await buy(lambda r: fulfilled({"number": "14155552671", "status": "Success"}))
-
-    assert isinstance(receipt, PurchaseReceipt)
-    (request,) = requests
-    assert ("POST", "api.plivo.com", BUY) == (request.method, request.url.host, request.url.path)
-    assert {} == json.loads(request.content)
-    assert ("application/json", BASIC) == (request.headers["content-type"], request.headers["authorization"])
-    assert ("plivo", "+14155552671", "+14155552671", "14155552671", "api-buy-1") == (
-        receipt.provider,
-        receipt.offer_id,
-        receipt.e164,
-        receipt.vendor_id,
-        receipt.request_id,
-    )
-    assert {"status": "fulfilled", "number_status": "Success", "message": "created"} == receipt.details
-    assert AUTH_ID not in json.dumps(receipt.model_dump(mode="json"))
-
-
-@pytest.mark.anyio
-async def test_a_pending_number_under_a_fulfilled_order_is_ambiguous() -> None:
-    """`fulfilled` with the number `pending` (verification) is not bought: ambiguous, so ownership is confirmed."""
-    raised, requests = await buy(lambda r: fulfilled({"number": "14155552671", "status": "pending"}))
-
-    assert isinstance(raised, ProviderResponseError)
-    assert FailureKind.AMBIGUOUS == classify_purchase_error(raised)
-    assert "+14155552671 is pending verification" in str(raised)
-    assert 1 == len(requests)
-
-
-@pytest.mark.anyio
-async def test_another_number_assigned_is_reported(caplog: pytest.LogCaptureFixture) -> None:
-    """The receipt names the number Plivo assigned; the one asked is kept; a warning is logged."""
-    caplog.set_level(logging.WARNING, "numbroker.purchase")
-
-    receipt, _ = await buy(lambda r: fulfilled({"number": "14155552699", "status": "Success"}))
-
-    assert isinstance(receipt, PurchaseReceipt)
-    assert ("+14155552699", "+14155552671", "+14155552671") == (
-        receipt.e164,
-        receipt.details["requested_e164"],
-        receipt.offer_id,
-    )
-    assert "asked for +14155552671, Plivo assigned +14155552699" in caplog.text
-
-
-@pytest.mark.anyio
-async def test_another_number_assigned_but_pending_is_what_ownership_looks_for() -> None:
-    """Pending and another number: ambiguous, the message names both, and `owns` finds the one assigned."""
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        if request.method == "POST":
-            return fulfilled({"number": "14155552699", "status": "pending"})
-        if request.url.path.endswith("/14155552699/"):
-            return httpx.Response(200, json={"number": "14155552699", "active": False})
-        return error(404, "not found")
-
-    requests: list[httpx.Request] = []
-    async with provider(respond, requests) as plivo:
-        with pytest.raises(ProviderResponseError) as raised:
-            await plivo.purchase(OFFER)
-        owned = await plivo.owns(OFFER.e164)
-        other = await plivo.owns("+14155552673")
-
-    assert "+14155552699 is pending verification (Plivo assigned +14155552699 instead of +14155552671)" in str(
-        raised.value
-    )
-    assert (True, False) == (owned, other)
-    assert [LOOKUP, LOOKUP.replace("2671", "2699")] == [r.url.path for r in requests[1:3]]
-
-
-@pytest.mark.anyio
-async def test_a_fallback_number_is_kept_in_the_receipt() -> None:
-    """A high-availability fallback number (a second number on the bill) is reported in the receipt."""
-    answer = fulfilled({"number": "14155552671", "status": "Success", "fallback_number": "14155552672"})
-
-    receipt, _ = await buy(lambda r: answer)
-
-    assert isinstance(receipt, PurchaseReceipt)
-    assert "14155552672" == receipt.details["fallback_number"]
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("response", "error_type", "kind"),
-    [
-        (error(404, "not found"), NumberUnavailableError, FailureKind.GONE),
-        (error(400, "This number is no longer available"), NumberUnavailableError, FailureKind.GONE),
-        (error(400, "invalid app_id"), BadRequestError, FailureKind.PROVIDER_REFUSED),
-        (error(401, "Authentication failed"), AuthenticationError, FailureKind.PROVIDER_REFUSED),
-        (error(500, "internal server error"), ProviderUnavailableError, FailureKind.AMBIGUOUS),
-        (httpx.Response(502, text="<html>502 Bad Gateway</html>"), ProviderUnavailableError, FailureKind.AMBIGUOUS),
-        (httpx.Response(201, text="<html>ok</html>"), ProviderResponseError, FailureKind.AMBIGUOUS),
-        (httpx.Response(201, json=[]), ProviderResponseError, FailureKind.AMBIGUOUS),
-        (fulfilled({"number": "14155552671", "status": "Success"}, status="failed"), ProviderResponseError,
-         FailureKind.AMBIGUOUS),
-        (fulfilled(status="fulfilled"), ProviderResponseError, FailureKind.AMBIGUOUS),
-        (fulfilled({"number": "1", "status": "Success"}, {"number": "2", "status": "Success"}),
-         ProviderResponseError, FailureKind.AMBIGUOUS),
-        (fulfilled({"number": "14155552671", "status": "failed"}), ProviderResponseError, FailureKind.AMBIGUOUS),
-        (fulfilled({"number": "garbage", "status": "Success"}), ProviderResponseError, FailureKind.AMBIGUOUS),
-    ],
-)  # fmt: skip
-async def test_every_purchase_answer_maps_to_one_meaning_and_is_never_resent(
-    response: httpx.Response, error_type: type[Exception], kind: FailureKind
-) -> None:
-    """Each answer becomes one error class and one meaning; a purchase is sent exactly once, whatever happens."""
-    raised, requests = await buy(lambda r: response)
-
-    assert error_type is type(raised)
-    assert kind == classify_purchase_error(raised)
-    assert 1 == len(requests)
-    assert TOKEN not in str(raised) and TOKEN not in repr(raised)
-
-
-@pytest.mark.anyio
-async def test_an_echoed_basic_header_is_redacted() -> None:
-    """A refusal echoing the Authorization header keeps neither the token nor its Basic encoding."""
-    raised, _ = await buy(lambda r: error(400, f"bad request with {r.headers['authorization']}"))
-
-    assert isinstance(raised, BadRequestError)
-    for shown in (str(raised), raised.body):
-        assert BASIC.split()[1] not in shown and TOKEN not in shown
-    assert "Basic ***" in str(raised)
-
-
-# -- ownership, offline ----------------------------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_ownership_is_one_lookup_of_the_number() -> None:
-    """GET {base}/Account/{auth_id}/Number/{digits}/: 200 is owned (even inactive), a Plivo 404 is not."""
-    found, requests = await owns(lambda r: httpx.Response(200, json={"number": "14155552671", "active": False}))
-    absent, _ = await owns(lambda r: error(404, "not found"))
-
-    assert (True, False) == (found, absent)
-    (request,) = requests
-    assert ("GET", LOOKUP, BASIC) == (request.method, request.url.path, request.headers["authorization"])
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("handler", "message"),
-    [
-        (lambda r: httpx.Response(404, text="<html>Not Found</html>"), "without Plivo's error envelope"),
-        (lambda r: httpx.Response(200, json={"number": "14155550000"}), "about '14155550000'"),
-        (lambda r: httpx.Response(200, json={"objects": []}), "about None"),
-        (lambda r: httpx.Response(200, text="<html>"), "not valid JSON"),
-    ],
-)
-async def test_an_answer_that_cannot_prove_absence_raises(handler: Handler, message: str) -> None:
-    """A 404 from something that is not Plivo, or an answer about another number: ownership is unknown."""
-    raised, requests = await owns(handler)
-
-    assert isinstance(raised, ProviderResponseError)
-    assert message in str(raised)
-    assert FAST.attempts == len(requests)  # read again before giving up
-
-
-@pytest.mark.anyio
-async def test_ownership_reads_are_retried_and_the_number_checked() -> None:
-    """A 503 is retried like any GET; a number that is not a phone number is a ConfigurationError."""
-    answers = iter([httpx.Response(503), httpx.Response(200, json={"number": "14155552671"})])
-
-    found, requests = await owns(lambda r: next(answers))
-    bad, sent = await owns(lambda r: httpx.Response(200), "not-a-number")
-
-    assert (True, 2) == (found, len(requests))
-    assert isinstance(bad, ConfigurationError) and [] == sent
-
-
-@pytest.mark.anyio
-async def test_the_owned_list_is_walked_by_offset() -> None:
-    """The owned list: GET Number/ with limit=20 and offset 0, 20, ... until a short page."""
-    numbers = [f"1415200{i:04d}" for i in range(25)]
-    requests: list[httpx.Request] = []
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        offset = int(request.url.params["offset"])
-        meta = {"limit": 20, "offset": offset, "total_count": len(numbers)}
-        objects = [{"number": n} for n in numbers[offset : offset + 20]]
-        return httpx.Response(200, json={"api_id": "x", "meta": meta, "objects": objects})
-
-    async with provider(respond, requests) as plivo:
-        owned, rejected, _ = await plivo.list_owned()
-
-    assert (["+" + n for n in numbers], []) == (sorted(n.e164 for n in owned), rejected)
-    assert [b"limit=20&offset=0", b"limit=20&offset=20"] == sorted(r.url.query for r in requests)
-    assert {f"/v1/Account/{AUTH_ID}/Number/"} == {r.url.path for r in requests}
-
-
-# -- buy-cheapest through the sandbox --------------------------------------------------------------
-
-
 def usd(amount: str) -> Money:
     return Money(amount=Decimal(amount), currency="USD")
-
-
-async def run_buy(sandbox: Sandbox, query: SearchQuery, **options: Any) -> BuyResult:
-    options.setdefault("max_monthly", usd("10"))
-    options.setdefault("max_first_bill", usd("20"))
-    options.setdefault("confirm_delay", 0)
-    options.setdefault("confirm_window", 0)  # the sandbox's owned list never lags: "not owned" is final at once
-    options.setdefault("allow_assumed_currency", True)
-    options.setdefault("dry_run", False)
-    providers = in_process_providers({"plivo": sandbox}, retry=FAST)
-    async with Searcher(providers, own_providers=True) as searcher:
-        return await buy_cheapest(searcher, query, **options)
 
 
 def cheapest(sandbox: Sandbox, country: str) -> list[str]:
@@ -306,144 +68,315 @@ def cheapest(sandbox: Sandbox, country: str) -> list[str]:
     return [r.e164 for r in ordered]
 
 
-@pytest.mark.anyio
-async def test_buy_cheapest_buys_the_cheapest_number_and_logs_it(tmp_path: Path) -> None:
-    """The cheapest US number is bought once; the audit log has its pending line and its outcome."""
-    sandbox = create_app(seed=2)
-    audit = tmp_path / "audit.jsonl"
+class TestPlivoPurchase(PurchaseSuite):
+    provider_class = PlivoProvider
+    credentials: ClassVar[Mapping[str, str]] = {"auth_id": AUTH_ID, "auth_token": TOKEN}
+    offer_to_buy = OFFER
+    buy_terms: ClassVar[Mapping[str, Any]] = {
+        "max_monthly": usd("10"),
+        "max_first_bill": usd("20"),
+        "allow_assumed_currency": True,
+    }
+    answers = (
+        Answer(error(404, "not found"), NumberUnavailableError, FailureKind.GONE),
+        Answer(error(400, "This number is no longer available"), NumberUnavailableError, FailureKind.GONE),
+        Answer(error(400, "invalid app_id"), BadRequestError, FailureKind.PROVIDER_REFUSED),
+        Answer(error(401, "Authentication failed"), AuthenticationError, FailureKind.PROVIDER_REFUSED),
+        Answer(error(500, "internal server error"), ProviderUnavailableError, FailureKind.AMBIGUOUS),
+        Answer(
+            httpx.Response(502, text="<html>502 Bad Gateway</html>"), ProviderUnavailableError, FailureKind.AMBIGUOUS
+        ),
+        Answer(httpx.Response(201, text="<html>ok</html>"), ProviderResponseError, FailureKind.AMBIGUOUS),
+        Answer(httpx.Response(201, json=[]), ProviderResponseError, FailureKind.AMBIGUOUS),
+        Answer(
+            fulfilled({"number": "14155552671", "status": "Success"}, status="failed"),
+            ProviderResponseError,
+            FailureKind.AMBIGUOUS,
+        ),
+        Answer(fulfilled(status="fulfilled"), ProviderResponseError, FailureKind.AMBIGUOUS),
+        Answer(
+            fulfilled({"number": "1", "status": "Success"}, {"number": "2", "status": "Success"}),
+            ProviderResponseError,
+            FailureKind.AMBIGUOUS,
+        ),
+        Answer(fulfilled({"number": "14155552671", "status": "failed"}), ProviderResponseError, FailureKind.AMBIGUOUS),
+        Answer(fulfilled({"number": "garbage", "status": "Success"}), ProviderResponseError, FailureKind.AMBIGUOUS),
+    )
 
-    result = await run_buy(sandbox, SearchQuery(country="US"), audit_log=audit)
+    async def run_buy(self, sandbox: Sandbox, query: SearchQuery, **terms: Any) -> BuyResult:
+        """buy-cheapest over the sandbox, in-process (its owned list never lags: "not owned" is final at once)."""
+        return await self.buy_cheapest(in_process_providers({"plivo": sandbox}, retry=FAST), query, **terms)
 
-    (attempt,) = result.attempts
-    assert (BuyStatus.COMPLETE, AttemptOutcome.BOUGHT) == (result.status, attempt.outcome)
-    assert cheapest(sandbox, "US")[0] == attempt.e164
-    assert {attempt.e164} == set(sandbox.owned)
-    assert attempt.receipt is not None and attempt.receipt.request_id
-    assert ["pending", "bought"] == [json.loads(line)["outcome"] for line in audit.read_text().splitlines()]
-    assert 1 == sum(1 for entry in sandbox.log if entry.method == "POST")
-    for secret in sandbox.env.values():
-        assert secret not in audit.read_text()
+    @pytest.mark.anyio
+    async def test_purchase_sends_the_documented_request_and_returns_a_receipt(self) -> None:
+        """POST {base}/Account/{auth_id}/PhoneNumber/{digits}/ with a JSON body and Basic auth; Success is bought."""
+        receipt, requests = await self.buy(lambda r: fulfilled({"number": "14155552671", "status": "Success"}))
 
+        (request,) = requests
+        assert ("POST", "api.plivo.com", BUY) == (request.method, request.url.host, request.url.path)
+        assert {} == json.loads(request.content)
+        assert ("application/json", BASIC) == (request.headers["content-type"], request.headers["authorization"])
+        self.check_receipt(
+            receipt,
+            vendor_id="14155552671",
+            request_id="api-buy-1",
+            details={"status": "fulfilled", "number_status": "Success", "message": "created"},
+        )
 
-@pytest.mark.anyio
-async def test_assumed_usd_is_not_bought_unless_allowed() -> None:
-    """Plivo's prices are USD by its docs, not by the record: without the permission nothing is sent."""
-    sandbox = create_app(seed=2)
+    @pytest.mark.anyio
+    async def test_a_pending_number_under_a_fulfilled_order_is_ambiguous(self) -> None:
+        """`fulfilled` with the number `pending` (verification) is not bought: ambiguous, so ownership is confirmed."""
+        raised, requests = await self.buy(lambda r: fulfilled({"number": "14155552671", "status": "pending"}))
 
-    result = await run_buy(sandbox, SearchQuery(country="US"), allow_assumed_currency=False)
+        assert isinstance(raised, ProviderResponseError)
+        assert FailureKind.AMBIGUOUS == classify_purchase_error(raised)
+        assert "+14155552671 is pending verification" in str(raised)
+        assert 1 == len(requests)
 
-    assert (BuyStatus.NONE, []) == (result.status, result.attempts)
-    assert {PlanDecision.CURRENCY_ASSUMED} == {e.decision for e in result.plan}
-    assert [] == [entry for entry in sandbox.log if entry.method == "POST"]
+    @pytest.mark.anyio
+    async def test_another_number_assigned_is_reported(self, caplog: pytest.LogCaptureFixture) -> None:
+        """The receipt names the number Plivo assigned; the one asked is kept; a warning is logged."""
+        caplog.set_level(logging.WARNING, "numbroker.purchase")
 
+        receipt, _ = await self.buy(lambda r: fulfilled({"number": "14155552699", "status": "Success"}))
 
-@pytest.mark.anyio
-async def test_a_pending_number_is_confirmed_in_the_account_before_it_counts() -> None:
-    """A German number is bought pending: ambiguous, then found in the account (inactive): confirmed owned."""
-    sandbox = create_app(seed=2)
+        assert isinstance(receipt, PurchaseReceipt)
+        assert ("+14155552699", "+14155552671", "+14155552671") == (
+            receipt.e164,
+            receipt.details["requested_e164"],
+            receipt.offer_id,
+        )
+        assert "asked for +14155552671, Plivo assigned +14155552699" in caplog.text
 
-    result = await run_buy(sandbox, SearchQuery(country="DE"), quantity=1)
+    @pytest.mark.anyio
+    async def test_another_number_assigned_but_pending_is_what_ownership_looks_for(self) -> None:
+        """Pending and another number: ambiguous, the message names both, and `owns` finds the one assigned."""
 
-    (attempt,) = result.attempts
-    assert (BuyStatus.COMPLETE, AttemptOutcome.CONFIRMED_OWNED) == (result.status, attempt.outcome)
-    assert "pending verification" in (attempt.reason or "")
-    assert {attempt.e164} == set(sandbox.owned)
-    endpoints = [entry.endpoint for entry in sandbox.log if entry.endpoint != "search"]
-    assert ["purchase", "owned_number"] == endpoints[:2]
+        def respond(request: httpx.Request) -> httpx.Response:
+            if request.method == "POST":
+                return fulfilled({"number": "14155552699", "status": "pending"})
+            if request.url.path.endswith("/14155552699/"):
+                return httpx.Response(200, json={"number": "14155552699", "active": False})
+            return error(404, "not found")
 
+        requests: list[httpx.Request] = []
+        async with self.provider(respond, requests) as plivo:
+            with pytest.raises(ProviderResponseError) as raised:
+                await plivo.purchase(OFFER)
+            owned = await plivo.owns(OFFER.e164)
+            other = await plivo.owns("+14155552673")
 
-@pytest.mark.anyio
-async def test_another_number_assigned_is_bought_and_shown_in_the_receipt() -> None:
-    """substitute=True: the attempt is for the cheapest number, the receipt names the one Plivo assigned."""
-    sandbox = create_app(seed=2, substitute=True)
+        assert "+14155552699 is pending verification (Plivo assigned +14155552699 instead of +14155552671)" in str(
+            raised.value
+        )
+        assert (True, False) == (owned, other)
+        assert [LOOKUP, LOOKUP.replace("2671", "2699")] == [r.url.path for r in requests[1:3]]
 
-    result = await run_buy(sandbox, SearchQuery(country="US"))
+    @pytest.mark.anyio
+    async def test_a_fallback_number_is_kept_in_the_receipt(self) -> None:
+        """A high-availability fallback number (a second number on the bill) is reported in the receipt."""
+        answer = fulfilled({"number": "14155552671", "status": "Success", "fallback_number": "14155552672"})
 
-    (attempt,) = result.bought
-    assert attempt.receipt is not None
-    assert attempt.e164 == attempt.receipt.details["requested_e164"]
-    assert attempt.receipt.e164 != attempt.e164
-    assert {attempt.receipt.e164} == set(sandbox.owned)
+        receipt, _ = await self.buy(lambda r: answer)
 
+        assert isinstance(receipt, PurchaseReceipt)
+        assert "14155552672" == receipt.details["fallback_number"]
 
-@pytest.mark.anyio
-async def test_another_number_assigned_pending_is_confirmed_owned_not_bought_twice() -> None:
-    """substitute=True in a verification country: pending under another number; it is found, counted once."""
-    sandbox = create_app(seed=2, substitute=True)
+    @pytest.mark.anyio
+    async def test_an_echoed_basic_header_is_redacted(self) -> None:
+        """A refusal echoing the Authorization header keeps neither the token nor its Basic encoding."""
+        raised, _ = await self.buy(lambda r: error(400, f"bad request with {r.headers['authorization']}"))
 
-    result = await run_buy(sandbox, SearchQuery(country="DE"))
+        assert isinstance(raised, BadRequestError)
+        for shown in (str(raised), raised.body):
+            assert BASIC.split()[1] not in shown and TOKEN not in shown
+        assert "Basic ***" in str(raised)
 
-    (attempt,) = result.attempts
-    assert (BuyStatus.COMPLETE, AttemptOutcome.CONFIRMED_OWNED) == (result.status, attempt.outcome)
-    (owned,) = sandbox.owned
-    assert owned != attempt.e164
-    assert f"Plivo assigned {owned} instead of {attempt.e164}" in (attempt.reason or "")
-    assert 1 == len(sandbox.purchases)
+    @pytest.mark.anyio
+    async def test_ownership_is_one_lookup_of_the_number(self) -> None:
+        """GET {base}/Account/{auth_id}/Number/{digits}/: 200 is owned (even inactive), a Plivo 404 is not."""
+        found, requests = await self.owns(
+            lambda r: httpx.Response(200, json={"number": "14155552671", "active": False})
+        )
+        absent, _ = await self.owns(lambda r: error(404, "not found"))
 
+        assert (True, False) == (found, absent)
+        (request,) = requests
+        assert ("GET", LOOKUP, BASIC) == (request.method, request.url.path, request.headers["authorization"])
 
-@pytest.mark.anyio
-async def test_ambiguous_answers_are_settled_by_the_account(tmp_path: Path) -> None:
-    """Committed then a 5xx: confirmed owned. A 5xx before any commit: not owned, and the next number is bought."""
-    committed = create_app(seed=2, faults=Faults(rate_ambiguous_after_commit=1.0))
-    result = await run_buy(committed, SearchQuery(country="US"))
-    assert [AttemptOutcome.CONFIRMED_OWNED] == [a.outcome for a in result.attempts]
-    assert 1 == len(committed.purchases)
+    @pytest.mark.anyio
+    @pytest.mark.parametrize(
+        ("handler", "message"),
+        [
+            (lambda r: httpx.Response(404, text="<html>Not Found</html>"), "without Plivo's error envelope"),
+            (lambda r: httpx.Response(200, json={"number": "14155550000"}), "about '14155550000'"),
+            (lambda r: httpx.Response(200, json={"objects": []}), "about None"),
+            (lambda r: httpx.Response(200, text="<html>"), "not valid JSON"),
+        ],
+    )
+    async def test_an_answer_that_cannot_prove_absence_raises(self, handler: Handler, message: str) -> None:
+        """A 404 from something that is not Plivo, or an answer about another number: ownership is unknown."""
+        raised, requests = await self.owns(handler)
 
-    sandbox = create_app(seed=2)
-    first = cheapest(sandbox, "US")[0]
+        assert isinstance(raised, ProviderResponseError)
+        assert message in str(raised)
+        assert FAST.attempts == len(requests)  # read again before giving up
 
-    def fail_first(plan: BuyResult) -> bool:
-        sandbox.faults = Faults(rate_ambiguous_before_commit=1.0)
-        return True
+    @pytest.mark.anyio
+    async def test_ownership_reads_are_retried_and_the_number_checked(self) -> None:
+        """A 503 is retried like any GET; a number that is not a phone number is a ConfigurationError."""
+        answers = iter([httpx.Response(503), httpx.Response(200, json={"number": "14155552671"})])
 
-    async def later() -> None:
-        sandbox.faults = Faults()
+        found, requests = await self.owns(lambda r: next(answers))
+        bad, sent = await self.owns(lambda r: httpx.Response(200), "not-a-number")
 
-    providers = in_process_providers({"plivo": sandbox}, retry=FAST)
-    real = providers[0].purchase
+        assert (True, 2) == (found, len(requests))
+        assert isinstance(bad, ConfigurationError) and [] == sent
 
-    async def once_failing(offer: Any) -> PurchaseReceipt:
-        try:
-            return await real(offer)
-        finally:
-            await later()
+    @pytest.mark.anyio
+    async def test_the_owned_list_is_walked_by_offset(self) -> None:
+        """The owned list: GET Number/ with limit=20 and offset 0, 20, ... until a short page."""
+        numbers = [f"1415200{i:04d}" for i in range(25)]
+        requests: list[httpx.Request] = []
 
-    providers[0].purchase = once_failing  # type: ignore[method-assign]
-    async with Searcher(providers, own_providers=True) as searcher:
-        result = await buy_cheapest(
-            searcher,
+        def respond(request: httpx.Request) -> httpx.Response:
+            offset = int(request.url.params["offset"])
+            meta = {"limit": 20, "offset": offset, "total_count": len(numbers)}
+            objects = [{"number": n} for n in numbers[offset : offset + 20]]
+            return httpx.Response(200, json={"api_id": "x", "meta": meta, "objects": objects})
+
+        async with self.provider(respond, requests) as plivo:
+            owned, rejected, _ = await plivo.list_owned()
+
+        assert (["+" + n for n in numbers], []) == (sorted(n.e164 for n in owned), rejected)
+        assert [b"limit=20&offset=0", b"limit=20&offset=20"] == sorted(r.url.query for r in requests)
+        assert {f"/v1/Account/{AUTH_ID}/Number/"} == {r.url.path for r in requests}
+
+    @pytest.mark.anyio
+    async def test_buy_cheapest_buys_the_cheapest_number_and_logs_it(self, tmp_path: Path) -> None:
+        """The cheapest US number is bought once; the audit log has its pending line and its outcome."""
+        sandbox = create_app(seed=2)
+        audit = tmp_path / "audit.jsonl"
+
+        result = await self.run_buy(sandbox, SearchQuery(country="US"), audit_log=audit)
+
+        (attempt,) = result.attempts
+        assert (BuyStatus.COMPLETE, AttemptOutcome.BOUGHT) == (result.status, attempt.outcome)
+        assert cheapest(sandbox, "US")[0] == attempt.e164
+        assert {attempt.e164} == set(sandbox.owned)
+        assert attempt.receipt is not None and attempt.receipt.request_id
+        assert ["pending", "bought"] == [json.loads(line)["outcome"] for line in audit.read_text().splitlines()]
+        assert 1 == sum(1 for entry in sandbox.log if entry.method == "POST")
+        for secret in sandbox.env.values():
+            assert secret not in audit.read_text()
+
+    @pytest.mark.anyio
+    async def test_assumed_usd_is_not_bought_unless_allowed(self) -> None:
+        """Plivo's prices are USD by its docs, not by the record: without the permission nothing is sent."""
+        sandbox = create_app(seed=2)
+
+        result = await self.run_buy(sandbox, SearchQuery(country="US"), allow_assumed_currency=False)
+
+        assert (BuyStatus.NONE, []) == (result.status, result.attempts)
+        assert {PlanDecision.CURRENCY_ASSUMED} == {e.decision for e in result.plan}
+        assert [] == [entry for entry in sandbox.log if entry.method == "POST"]
+
+    @pytest.mark.anyio
+    async def test_a_pending_number_is_confirmed_in_the_account_before_it_counts(self) -> None:
+        """A German number is bought pending: ambiguous, then found in the account (inactive): confirmed owned."""
+        sandbox = create_app(seed=2)
+
+        result = await self.run_buy(sandbox, SearchQuery(country="DE"), quantity=1)
+
+        (attempt,) = result.attempts
+        assert (BuyStatus.COMPLETE, AttemptOutcome.CONFIRMED_OWNED) == (result.status, attempt.outcome)
+        assert "pending verification" in (attempt.reason or "")
+        assert {attempt.e164} == set(sandbox.owned)
+        endpoints = [entry.endpoint for entry in sandbox.log if entry.endpoint != "search"]
+        assert ["purchase", "owned_number"] == endpoints[:2]
+
+    @pytest.mark.anyio
+    async def test_another_number_assigned_is_bought_and_shown_in_the_receipt(self) -> None:
+        """substitute=True: the attempt is for the cheapest number, the receipt names the one Plivo assigned."""
+        sandbox = create_app(seed=2, substitute=True)
+
+        result = await self.run_buy(sandbox, SearchQuery(country="US"))
+
+        (attempt,) = result.bought
+        assert attempt.receipt is not None
+        assert attempt.e164 == attempt.receipt.details["requested_e164"]
+        assert attempt.receipt.e164 != attempt.e164
+        assert {attempt.receipt.e164} == set(sandbox.owned)
+
+    @pytest.mark.anyio
+    async def test_another_number_assigned_pending_is_confirmed_owned_not_bought_twice(self) -> None:
+        """substitute=True in a verification country: pending under another number; it is found, counted once."""
+        sandbox = create_app(seed=2, substitute=True)
+
+        result = await self.run_buy(sandbox, SearchQuery(country="DE"))
+
+        (attempt,) = result.attempts
+        assert (BuyStatus.COMPLETE, AttemptOutcome.CONFIRMED_OWNED) == (result.status, attempt.outcome)
+        (owned,) = sandbox.owned
+        assert owned != attempt.e164
+        assert f"Plivo assigned {owned} instead of {attempt.e164}" in (attempt.reason or "")
+        assert 1 == len(sandbox.purchases)
+
+    @pytest.mark.anyio
+    async def test_ambiguous_answers_are_settled_by_the_account(self, tmp_path: Path) -> None:
+        """Committed then a 5xx: confirmed owned. A 5xx before any commit: not owned, and the next number is bought."""
+        committed = create_app(seed=2, faults=Faults(rate_ambiguous_after_commit=1.0))
+        result = await self.run_buy(committed, SearchQuery(country="US"))
+        assert [AttemptOutcome.CONFIRMED_OWNED] == [a.outcome for a in result.attempts]
+        assert 1 == len(committed.purchases)
+
+        sandbox = create_app(seed=2)
+        first = cheapest(sandbox, "US")[0]
+
+        def fail_first(plan: BuyResult) -> bool:
+            sandbox.faults = Faults(rate_ambiguous_before_commit=1.0)
+            return True
+
+        async def later() -> None:
+            sandbox.faults = Faults()
+
+        providers = in_process_providers({"plivo": sandbox}, retry=FAST)
+        real = providers[0].purchase
+
+        async def once_failing(offer: Any) -> PurchaseReceipt:
+            try:
+                return await real(offer)
+            finally:
+                await later()
+
+        providers[0].purchase = once_failing  # type: ignore[method-assign]
+        result = await self.buy_cheapest(
+            providers,
             SearchQuery(country="US"),
-            max_monthly=usd("10"),
-            max_first_bill=usd("20"),
-            confirm_delay=0,
-            confirm_window=0,
-            allow_assumed_currency=True,
             confirm=fail_first,
-            dry_run=False,
             ledger=tmp_path / "second-account-ledger.sqlite3",  # the first half's account bought the cheapest
         )
 
-    assert [(first, AttemptOutcome.NOT_BOUGHT), (cheapest(sandbox, "US")[1], AttemptOutcome.BOUGHT)] == [
-        (a.e164, a.outcome) for a in result.attempts
-    ]
-    assert BuyStatus.COMPLETE == result.status
-    assert [cheapest(sandbox, "US")[1]] == list(sandbox.owned)
+        assert [(first, AttemptOutcome.NOT_BOUGHT), (cheapest(sandbox, "US")[1], AttemptOutcome.BOUGHT)] == [
+            (a.e164, a.outcome) for a in result.attempts
+        ]
+        assert BuyStatus.COMPLETE == result.status
+        assert [cheapest(sandbox, "US")[1]] == list(sandbox.owned)
 
+    @pytest.mark.anyio
+    async def test_a_number_lost_to_a_race_is_gone_and_the_next_is_bought(self) -> None:
+        """Someone else takes the cheapest number first: gone (404 not found), then the next one is bought."""
+        sandbox = create_app(seed=2)
+        order = cheapest(sandbox, "US")
 
-@pytest.mark.anyio
-async def test_a_number_lost_to_a_race_is_gone_and_the_next_is_bought() -> None:
-    """Someone else takes the cheapest number first: gone (404 not found), then the next one is bought."""
-    sandbox = create_app(seed=2)
-    order = cheapest(sandbox, "US")
+        def take_first(plan: BuyResult) -> bool:
+            sandbox.taken.add(order[0])
+            sandbox.invalidate()
+            return True
 
-    def take_first(plan: BuyResult) -> bool:
-        sandbox.taken.add(order[0])
-        sandbox.invalidate()
-        return True
+        result = await self.run_buy(sandbox, SearchQuery(country="US"), confirm=take_first)
 
-    result = await run_buy(sandbox, SearchQuery(country="US"), confirm=take_first)
-
-    assert [(order[0], AttemptOutcome.GONE), (order[1], AttemptOutcome.BOUGHT)] == [
-        (a.e164, a.outcome) for a in result.attempts
-    ]
-    assert [order[1]] == list(sandbox.owned)
+        assert [(order[0], AttemptOutcome.GONE), (order[1], AttemptOutcome.BOUGHT)] == [
+            (a.e164, a.outcome) for a in result.attempts
+        ]
+        assert [order[1]] == list(sandbox.owned)

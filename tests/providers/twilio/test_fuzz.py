@@ -1,60 +1,32 @@
 """Fuzzing the Twilio adapter: random search answers and random price lists through the real adapter.
 
 Search records start from real sandbox records (valid and defective) and are mutated field by field,
-nested capability keys included; envelopes are mutated the same way and some bodies broken outright.
-The only outcomes allowed are offers, rejected records naming a field Twilio sent, or a
-``ProviderResponseError``; every record is accounted for, and none trips the base class's "unexpected
-record shape" safety net. Price lists are fuzzed on their own: whatever the Pricing API answers, the
-search still answers, and an offer's price is one the list states for its type, or none at all.
+nested capability keys included; envelopes are mutated the same way and some bodies broken outright; the
+price list asked beside each search is the sandbox's. Hostile values follow. See
+:class:`numbroker.testing.fuzz.FuzzSuite` for what every outcome must be. Price lists are fuzzed on their
+own: whatever the Pricing API answers, the search still answers, and an offer's price is one the list
+states for its type, or none at all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import anyio
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from numbroker import NumberType, ProviderResponseError, RetryPolicy, SearchQuery
-from numbroker.testing.fuzz import (
-    check_exact_prices,
-    check_offer,
-    check_record,
-    check_rejected,
-    mangled_body,
-    mutated_records,
-    safety_net,
-)
+from numbroker import NumberType, ProviderError, ProviderResponseError, RetryPolicy, SearchQuery
+from numbroker.adapters import ProviderResult
+from numbroker.testing.fuzz import FuzzSuite, mangled_body, mutated_records, safety_net, search_outcome
 from numbroker_providers.twilio import TwilioProvider
-from numbroker_providers.twilio.sandbox import PRICE_LISTS, create_app
+from numbroker_providers.twilio.sandbox import PRICE_LISTS
 
-SANDBOX = create_app(seed=3, size=60)
-BASE = [record.raw for record in SANDBOX.records]
-COUNTRIES = sorted({record.country for record in SANDBOX.records})
-FIELDS = (
-    "phone_number",
-    "friendly_name",
-    "iso_country",
-    "region",
-    "locality",
-    "postal_code",
-    "lata",
-    "rate_center",
-    "latitude",
-    "address_requirements",
-    "beta",
-    "capabilities",
-    "capabilities.voice",
-    "capabilities.SMS",
-    "capabilities.MMS",
-    "capabilities.fax",
-)
-ENVELOPE = ("available_phone_numbers", "uri", "next_page_uri")
+CREDENTIALS = {"account_sid": "AC" + "f0" * 16, "auth_token": "canary/twilio token"}
 PRICE_FIELDS = (
     "price_unit",
     "phone_number_prices",
@@ -66,8 +38,6 @@ PRICE_FIELDS = (
     "phone_number_prices.1.number_type",
 )
 TYPES = (NumberType.LOCAL, NumberType.MOBILE, NumberType.TOLL_FREE, NumberType.NATIONAL)
-NUMERIC = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-CREDENTIALS: dict[str, Any] = {"account_sid": "AC" + "f0" * 16, "auth_token": "fuzz-token", "env": {}}
 
 
 def price_list(country: str) -> dict[str, Any]:
@@ -90,51 +60,10 @@ def adapter(search: bytes, pricing: bytes, seen: list[httpx.Request]) -> TwilioP
 
 
 def run(provider: TwilioProvider, query: SearchQuery) -> Any:
-    async def search() -> Any:
-        async with provider:
-            try:
-                return await provider.search(query)
-            except ProviderResponseError as exc:
-                return exc
-
     with safety_net() as caught:
-        outcome = anyio.run(search)
+        outcome = search_outcome(provider, query)
     assert [] == [r.getMessage() for r in caught]
     return outcome
-
-
-@st.composite
-def bodies(draw: st.DrawFn) -> tuple[bytes, int]:
-    """(a search answer, how many records it carries)."""
-    items = draw(st.lists(mutated_records(BASE, FIELDS), max_size=12))
-    envelope: dict[str, Any] = {"available_phone_numbers": items, "uri": "/x"}
-    body = mangled_body(draw, envelope, ENVELOPE)  # mutates the envelope: count what is actually served
-    served = envelope.get("available_phone_numbers")
-    return body, len(served) if isinstance(served, list) else 0
-
-
-@NUMERIC
-@given(body=bodies(), country=st.sampled_from(COUNTRIES), number_type=st.sampled_from(TYPES))
-def test_random_answers_give_offers_rejections_or_a_response_error(
-    body: tuple[bytes, int], country: str, number_type: NumberType
-) -> None:
-    """Any answer is offers plus rejected records (each record accounted for) or a ProviderResponseError."""
-    content, count = body
-    query = SearchQuery(country=country, number_type=number_type)
-    seen: list[httpx.Request] = []
-    outcome = run(adapter(content, json.dumps(price_list(country)).encode(), seen), query)
-
-    assert 2 == len(seen)  # the search and the price list
-    if isinstance(outcome, ProviderResponseError):
-        assert "twilio" == outcome.provider
-        return
-    stats = outcome.stats
-    assert count == stats.offers + stats.rejected + stats.duplicates + sum(stats.excluded.values())
-    for offer in outcome.offers:
-        check_offer(offer, "twilio", query)
-        assert offer.setup_price is None
-    for rejected in outcome.rejected:
-        check_rejected(rejected, "twilio", FIELDS)
 
 
 def stated(body: Any) -> set[Decimal]:
@@ -161,52 +90,95 @@ def price_lists(draw: st.DrawFn, country: str) -> tuple[bytes, set[Decimal]]:
     return content, stated(parsed)
 
 
-@NUMERIC
-@given(data=st.data(), country=st.sampled_from(COUNTRIES), number_type=st.sampled_from(TYPES))
-def test_any_price_list_leaves_offers_priced_as_stated_or_unpriced(
-    data: st.DataObject, country: str, number_type: NumberType
-) -> None:
-    """Whatever the Pricing API answers, the search answers; a price is one the list states, or none."""
-    valid = [
-        r
-        for r in SANDBOX.records
-        if r.expected_valid
-        and r.country == country
-        and r.number_type
-        == {
-            NumberType.LOCAL: "local",
-            NumberType.MOBILE: "mobile",
-            NumberType.TOLL_FREE: "toll-free",
-            NumberType.NATIONAL: "national",
-        }[number_type]
-    ]
-    search = json.dumps({"available_phone_numbers": [r.raw for r in valid], "uri": "/x"}).encode()
-    pricing, amounts = data.draw(price_lists(country))
-    outcome = run(adapter(search, pricing, []), SearchQuery(country=country, number_type=number_type))
-
-    assert not isinstance(outcome, ProviderResponseError)
-    assert sorted(r.offer_id for r in valid) == sorted(o.offer_id for o in outcome.offers)
-    for offer in outcome.offers:
-        if offer.monthly_price is not None:
-            assert offer.monthly_price.amount in amounts
-    if any(o.monthly_price is None for o in outcome.offers):
-        assert any("unpriced" in note for note in outcome.stats.notes)
-
-
-@settings(max_examples=150, deadline=None)
-@given(record=mutated_records(BASE, FIELDS), country=st.sampled_from(COUNTRIES))
-def test_normalize_record_never_raises(record: Any, country: str) -> None:
-    """normalize_record turns any record into an offer or a rejection naming a reason, and never raises."""
-    check_record(TwilioProvider(**CREDENTIALS), record, SearchQuery(country=country), FIELDS)
-
-
-def test_exact_money_survives_the_wire() -> None:
-    """Sanity for the harness: an untouched answer and price list give every valid record its exact price."""
-    valid = [r for r in SANDBOX.records if r.expected_valid and r.country == "GB" and r.number_type == "toll-free"]
-    search = json.dumps({"available_phone_numbers": [r.raw for r in valid]}).encode()
-    provider = adapter(search, json.dumps(price_list("GB")).encode(), [])
-
-    check_exact_prices(
-        provider, SearchQuery(country="GB", number_type=NumberType.TOLL_FREE), {r.offer_id: r.monthly for r in valid}
+class TestTwilioFuzz(FuzzSuite):
+    provider_class = TwilioProvider
+    credentials = CREDENTIALS
+    fields = (
+        "phone_number",
+        "friendly_name",
+        "iso_country",
+        "region",
+        "locality",
+        "postal_code",
+        "lata",
+        "rate_center",
+        "latitude",
+        "address_requirements",
+        "beta",
+        "capabilities",
+        "capabilities.voice",
+        "capabilities.SMS",
+        "capabilities.MMS",
+        "capabilities.fax",
     )
-    assert {Decimal("2.00")} == {r.monthly for r in valid}
+    envelope_keys = ("available_phone_numbers", "uri", "next_page_uri")
+    records_key = "available_phone_numbers"
+    query_types = TYPES
+    hostile_type = NumberType.LOCAL
+    exact_query = SearchQuery(country="GB", number_type=NumberType.TOLL_FREE)
+
+    def envelope(self, records: list[Any]) -> dict[str, Any]:
+        return {"available_phone_numbers": records, "uri": "/x"}
+
+    def route(self, request: httpx.Request) -> bytes | None:
+        """The price list of the country asked, as the Pricing API states it."""
+        if not request.url.host.startswith("pricing"):
+            return None
+        return json.dumps(price_list(request.url.path.rsplit("/", 1)[-1])).encode()
+
+    def requests_for(self, query: SearchQuery) -> int:
+        return 2  # the search and the price list
+
+    def pages_for(self, query: SearchQuery) -> int:
+        return 1
+
+    def check_outcome(
+        self, query: SearchQuery, outcome: ProviderResult | ProviderResponseError, seen: Sequence[httpx.Request]
+    ) -> None:
+        """The price list is asked even when the search answer fails; no offer has a setup price."""
+        assert 2 == len(seen)  # the search and the price list
+        for offer in [] if isinstance(outcome, ProviderResponseError) else outcome.offers:
+            assert offer.setup_price is None
+
+    def test_any_price_list_leaves_offers_priced_as_stated_or_unpriced(self) -> None:
+        """Whatever the Pricing API answers, the search answers; a price is one the list states, or none."""
+
+        @self.page_settings
+        @given(data=st.data(), country=st.sampled_from(self.countries()), number_type=st.sampled_from(TYPES))
+        def check(data: st.DataObject, country: str, number_type: NumberType) -> None:
+            valid = [
+                r
+                for r in self.sandbox().records
+                if r.expected_valid
+                and r.country == country
+                and r.number_type
+                == {
+                    NumberType.LOCAL: "local",
+                    NumberType.MOBILE: "mobile",
+                    NumberType.TOLL_FREE: "toll-free",
+                    NumberType.NATIONAL: "national",
+                }[number_type]
+            ]
+            search = json.dumps({"available_phone_numbers": [r.raw for r in valid], "uri": "/x"}).encode()
+            pricing, amounts = data.draw(price_lists(country))
+            outcome = run(adapter(search, pricing, []), SearchQuery(country=country, number_type=number_type))
+
+            assert not isinstance(outcome, ProviderError)
+            assert sorted(r.offer_id for r in valid) == sorted(o.offer_id for o in outcome.offers)
+            for offer in outcome.offers:
+                if offer.monthly_price is not None:
+                    assert offer.monthly_price.amount in amounts
+            if any(o.monthly_price is None for o in outcome.offers):
+                assert any("unpriced" in note for note in outcome.stats.notes)
+
+        check()
+
+    def test_the_exact_money_sample_is_priced_by_the_price_list(self) -> None:
+        """Sanity for the harness: the exact-money page's records are priced 2.00 by the sandbox's price list."""
+        query = self.exact_query
+        valid = [
+            r for r in self.sandbox().records if r.expected_valid and r.country == "GB" and r.number_type == "toll-free"
+        ]
+
+        assert query == SearchQuery(country="GB", number_type=NumberType.TOLL_FREE)
+        assert {Decimal("2.00")} == {r.monthly for r in valid}

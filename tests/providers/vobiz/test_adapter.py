@@ -29,6 +29,7 @@ from numbroker import (
 )
 from numbroker.adapters import ProviderResult, ProviderRun
 from numbroker.events import RetryScheduled, SearchEvent
+from numbroker.testing import Recorder
 from numbroker_providers.vobiz import VobizProvider
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -46,16 +47,8 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-class Vendor:
+class Vendor(Recorder):
     """A mock Vobiz that records every request and answers with ``respond``."""
-
-    def __init__(self, respond: Handler) -> None:
-        self.respond = respond
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.respond(request)
 
     def pages(self) -> list[int]:
         return sorted(int(r.url.params["page"]) for r in self.requests)
@@ -63,17 +56,7 @@ class Vendor:
 
 def record(i: int, **over: Any) -> dict[str, Any]:
     """A valid active US inventory item with a distinct id and number."""
-    item = {
-        "id": f"id-{i}",
-        "e164": f"+1415{2000000 + i:07d}",
-        "country": "US",
-        "region": "CA",
-        "status": "active",
-        "setup_fee": 0,
-        "monthly_fee": 1,
-        "currency": "USD",
-    }
-    return {**item, **over}
+    return {"id": f"id-{i}", "e164": f"+1415{2000000 + i:07d}", **fixture("active_us_item.json"), **over}
 
 
 def inventory(records: list[Any], *, total: int | None = None, omit_total: bool = False, cap: int = 100) -> Handler:

@@ -7,6 +7,7 @@ request shape is answered, ``exclude`` filters and ``total`` counts what is left
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,17 +28,9 @@ CAPS = {"voice": True, "sms": True, "mms": False, "fax": False}
 
 
 def item(i: int, **over: Any) -> dict[str, Any]:
-    base = {
-        "id": f"id-{i}",
-        "e164": f"+1415{2000000 + i:07d}",
-        "country": "US",
-        "region": "CA",
-        "status": "active",
-        "setup_fee": 0,
-        "monthly_fee": 1,
-        "currency": "USD",
-    }
-    return {**base, **over}
+    """A valid active US inventory item with a distinct id and number."""
+    base = json.loads((Path(__file__).parent / "fixtures" / "active_us_item.json").read_text())
+    return {"id": f"id-{i}", "e164": f"+1415{2000000 + i:07d}", **base, **over}
 
 
 async def search(items: list[Any], query: SearchQuery = US, seen: list[httpx.Request] | None = None) -> ProviderResult:
