@@ -398,21 +398,13 @@ async def stream_owned(
             error = f"{provider.id}: no complete owned list within {ends - started:.1f}s"
             error_type = "ProviderTimeoutError"
         stats = run_state.stats
-        if status is ProviderStatus.OK and stats.offers == 0:
-            status = ProviderStatus.EMPTY
-        reports[provider.id] = ProviderReport(
-            provider=provider.id,
-            status=status,
-            offers=stats.offers,
-            rejected=stats.rejected,
-            pages=stats.pages,
-            requests=stats.requests,
-            retries=stats.retries,
+        reports[provider.id] = ProviderReport.from_stats(
+            provider.id,
+            status,
+            stats,
             elapsed_ms=round((anyio.current_time() - started) * 1000),
             error=provider.redact(error) if error else None,
             error_type=error_type,
-            duplicates=stats.duplicates,
-            truncated=stats.truncated,
             notes=[provider.redact(note) for note in stats.notes],
         )
 

@@ -123,6 +123,40 @@ class ProviderReport(BaseModel):
     notes: list[str] = []
     missing_env: list[str] = []
 
+    @classmethod
+    def from_stats(
+        cls,
+        provider: str,
+        status: ProviderStatus,
+        stats: Any,
+        *,
+        elapsed_ms: int,
+        error: str | None = None,
+        error_type: str | None = None,
+        **fields: Any,
+    ) -> ProviderReport:
+        """A report of one provider's run from its statistics (a :class:`~numbroker.adapters.ProviderStats`).
+
+        ``ok`` with nothing delivered is reported ``empty``; ``fields`` are the report's other fields.
+        """
+        if status is ProviderStatus.OK and stats.offers == 0:
+            status = ProviderStatus.EMPTY
+        return cls(
+            provider=provider,
+            status=status,
+            offers=stats.offers,
+            rejected=stats.rejected,
+            pages=stats.pages,
+            requests=stats.requests,
+            retries=stats.retries,
+            elapsed_ms=elapsed_ms,
+            error=error,
+            error_type=error_type,
+            duplicates=stats.duplicates,
+            truncated=stats.truncated,
+            **fields,
+        )
+
 
 def overall_status(reports: Iterable[ProviderReport]) -> OverallStatus:
     """``complete`` when every queried provider answered, ``partial`` when some did, else ``failed``.

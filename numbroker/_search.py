@@ -240,23 +240,15 @@ class Searcher:
                     "ProviderTimeoutError",
                 )
             stats = run_state.stats
-            if status is ProviderStatus.OK and stats.offers == 0:
-                status = ProviderStatus.EMPTY
-            report = ProviderReport(
-                provider=provider.id,
-                status=status,
-                offers=stats.offers,
-                rejected=stats.rejected,
-                pages=stats.pages,
-                requests=stats.requests,
-                retries=stats.retries,
+            report = ProviderReport.from_stats(
+                provider.id,
+                status,
+                stats,
                 elapsed_ms=round((anyio.current_time() - started) * 1000),
                 error=provider.redact(error) if error else None,
                 error_type=error_type,
                 unapplied_filters={k.value: v.value for k, v in provider.unapplied_filters(query).items()},
                 excluded=dict(stats.excluded),
-                duplicates=stats.duplicates,
-                truncated=stats.truncated,
                 notes=[provider.redact(note) for note in stats.notes],
             )
             state.reports[provider.id] = report

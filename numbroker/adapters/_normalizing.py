@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -52,6 +52,7 @@ __all__ = [
     "NORMALIZE_SLICE_SECONDS",
     "PageResult",
     "guarded",
+    "in_slices",
     "normalize_page",
     "normalize_record",
     "record_id",
@@ -150,6 +151,21 @@ async def normalize_page(
         return await _normalize_page(provider, raw, number, query, seen, stats, run)
 
 
+async def in_slices(records: Iterable[_T]) -> AsyncIterator[_T]:
+    """``records`` one by one, yielding to the event loop every :data:`NORMALIZE_SLICE_SECONDS` of CPU.
+
+    Normalization is CPU work: yielding now and then lets requests in flight (the next page's, other
+    providers') be sent and read while a long page is normalized.
+    """
+    clock = time.perf_counter
+    yield_at = clock() + NORMALIZE_SLICE_SECONDS
+    for record in records:
+        if clock() >= yield_at:
+            await anyio.lowlevel.checkpoint()
+            yield_at = clock() + NORMALIZE_SLICE_SECONDS
+        yield record
+
+
 async def _normalize_page(
     provider: Normalizer,
     raw: RawPage,
@@ -162,14 +178,7 @@ async def _normalize_page(
     offers: list[AvailableNumber] = []
     rejected: list[RejectedRecord] = []
     normalize = provider.normalize_record
-    clock = time.perf_counter
-    yield_at = clock() + NORMALIZE_SLICE_SECONDS
-    for record in raw.records:
-        if clock() >= yield_at:
-            # Normalization is CPU work: yield now and then so requests in flight (the next page's,
-            # other providers') are sent and read while a long page is normalized.
-            await anyio.lowlevel.checkpoint()
-            yield_at = clock() + NORMALIZE_SLICE_SECONDS
+    async for record in in_slices(raw.records):
         result = normalize(record, query)
         if isinstance(result, RejectedRecord):
             rejected.append(result)

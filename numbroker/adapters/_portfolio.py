@@ -12,13 +12,9 @@ answers "no" from a list that was cut short.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
-
-import anyio
-import anyio.lowlevel
 
 from numbroker._exceptions import ProviderError, ProviderResponseError
 from numbroker._models import RejectedRecord
@@ -26,7 +22,7 @@ from numbroker._money import FieldError
 from numbroker._owned import OwnedNumber, OwnedQuery
 from numbroker._phone import parse_e164
 from numbroker._redaction import Redactor, _strings, redact_result
-from numbroker.adapters._normalizing import NORMALIZE_SLICE_SECONDS, guarded
+from numbroker.adapters._normalizing import guarded, in_slices
 from numbroker.adapters._paging import Cursor, RawPage, walk_pages
 from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 from numbroker.adapters._streaming import unexpected
@@ -140,12 +136,7 @@ async def stream_owned(
             listing._note(note)
         numbers: list[OwnedNumber] = []
         rejected: list[RejectedRecord] = []
-        clock = time.perf_counter
-        yield_at = clock() + NORMALIZE_SLICE_SECONDS
-        for record in raw.records:
-            if clock() >= yield_at:
-                await anyio.lowlevel.checkpoint()
-                yield_at = clock() + NORMALIZE_SLICE_SECONDS
+        async for record in in_slices(raw.records):
             result = normalize_owned_record(listing, record, query)
             if isinstance(result, RejectedRecord):
                 rejected.append(result)
