@@ -129,8 +129,13 @@ async def stream_owned(
     run = run or ProviderRun()
     listing = provider
     seen: set[str] = set()
+    stated = received = 0
 
     async def deliver(raw: RawPage, number: int) -> bool:
+        nonlocal stated, received
+        if isinstance(raw.total, int) and not isinstance(raw.total, bool):
+            stated = max(stated, raw.total)
+        received += len(raw.records)
         for note in raw.truncated:
             run.stats.truncated = True
             listing._note(note)
@@ -178,6 +183,11 @@ async def stream_owned(
             concurrency=provider.page_concurrency,
             provider_id=provider.id,
         )
+    if stated > received and not run.stats.truncated:
+        # An owned list that ends before its stated total (an empty first page of a list of 1000, say)
+        # is not the whole list: a number missing from it proves nothing.
+        run.stats.truncated = True
+        listing._note(f"owned numbers: the list ended at {received} of the {stated} it states")
     return run.stats
 
 

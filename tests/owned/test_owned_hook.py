@@ -189,3 +189,14 @@ async def test_a_provider_without_the_hook_cannot_list() -> None:
     async with Searching(env={"LEDGERISH_TOKEN": SECRET}) as vendor:
         with pytest.raises(PurchaseError, match="cannot list its numbers"):
             await vendor.list_owned()
+
+
+@pytest.mark.anyio
+async def test_a_list_that_ends_before_its_stated_total_is_incomplete() -> None:
+    transport, _ = serve([], total=1000)  # an empty first page of a list said to hold 1000
+    async with provider(transport) as vendor:
+        listed, _, stats = await vendor.list_owned()
+        assert (listed, stats.truncated) == ([], True)
+        assert any("ended at 0 of the 1000" in note for note in stats.notes)
+        with pytest.raises(ProviderResponseError, match="not read completely"):
+            await vendor.owns("+14155559999")
