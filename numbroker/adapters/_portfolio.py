@@ -187,7 +187,8 @@ async def stream_owned(
         # An owned list that ends before its stated total (an empty first page of a list of 1000, say)
         # is not the whole list: a number missing from it proves nothing.
         run.stats.truncated = True
-        listing._note(f"owned numbers: the list ended at {received} of the {stated} it states")
+        with running(run):
+            listing._note(f"owned numbers: the list ended at {received} of the {stated} it states")
     return run.stats
 
 
