@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from numbroker.buying import AttemptOutcome as AttemptOutcome
     from numbroker.buying import BuyResult as BuyResult
     from numbroker.buying import BuyStatus as BuyStatus
+    from numbroker.buying import BuyTerms as BuyTerms
     from numbroker.buying import PlanDecision as PlanDecision
     from numbroker.buying import PlanEntry as PlanEntry
     from numbroker.buying import PurchaseAttempt as PurchaseAttempt
@@ -127,6 +128,7 @@ _EXPORTS: dict[str, str] = {
     "AttemptOutcome": "numbroker.buying",
     "BuyResult": "numbroker.buying",
     "BuyStatus": "numbroker.buying",
+    "BuyTerms": "numbroker.buying",
     "PlanDecision": "numbroker.buying",
     "PlanEntry": "numbroker.buying",
     "PurchaseAttempt": "numbroker.buying",

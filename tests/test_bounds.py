@@ -9,6 +9,7 @@ import pytest
 
 from numbroker import (
     AvailableNumber,
+    BuyTerms,
     Money,
     OverallStatus,
     Searcher,
@@ -18,7 +19,6 @@ from numbroker._money import OutOfRangeNumber, check_price
 from numbroker.adapters import FieldError, decimal_from_json_number, decimal_from_scaled_int, decimal_from_string
 from numbroker.buying._plan import plan_row
 from numbroker.buying._results import PlanDecision
-from numbroker.buying._terms import BuyTerms
 from numbroker.testing import FakeProvider, offer
 
 US = SearchQuery(country="US")
@@ -145,9 +145,7 @@ def test_a_plan_row_whose_price_cannot_be_computed_is_price_unknown() -> None:
     from numbroker._pricing import ExchangeRates
 
     cap = Money(amount=Decimal(5), currency="EUR")
-    terms = BuyTerms.checked(
-        quantity=1, max_monthly=cap, max_first_bill=cap, budget=None, allow_assumed_currency=False, confirm_delay=0
-    )
+    terms = BuyTerms(max_monthly=cap, max_first_bill=cap, confirm_delay=0)
     rates = ExchangeRates.model_validate({"base": "EUR", "rates": {"USD": "0.000000000001"}})
     row = plan_row(unbounded(), Buyer(), terms=terms, rates=rates)
 

@@ -12,6 +12,7 @@ EXPECTED = {
     "BadRequestError",
     "BuyResult",
     "BuyStatus",
+    "BuyTerms",
     "Capability",
     "ConfigurationError",
     "DebitFailedError",

@@ -3,8 +3,10 @@
 The rules, each of which protects money:
 
 * **Caps are required** (monthly price and first bill, plus an optional total budget), all in one
-  currency. Prices are compared in it, converted with the caller's exchange rates; an offer whose price
-  cannot be compared (no rate, no price, a currency the vendor did not state) is never bought.
+  currency, given with the quantity, the spend limit and the waits as one :class:`~numbroker.BuyTerms`
+  value, checked when it is built. Prices are compared in that currency, converted with the caller's
+  exchange rates; an offer whose price cannot be compared (no rate, no price, a currency the vendor did
+  not state) is never bought.
 * **Cheapest first**: by first bill (setup + first month), then monthly price, then provider and number.
 * **One purchase at a time**, never more than ``quantity``, never the same E.164 twice in a run,
   never over a cap or the budget (the budget counts the first bills of everything bought).
@@ -29,7 +31,9 @@ priced in the run's currency and judged, cheapest first), ``_run`` (one run walk
 ``_confirm`` (reading the owned numbers after an ambiguous answer), ``_audit`` (the JSON-lines log),
 ``_results`` (what the caller gets back) and ``_api`` (the entry points).
 
-This package is private by convention: its names are documented, and re-exported, as ``numbroker.X``.
+This package is private by convention: the names users need are documented, and re-exported, as
+``numbroker.X``; the others (the failure classification, :func:`parse_duration`, :func:`purchase_in_flight`,
+the audit log's reader) serve the command line and the tests.
 """
 
 from __future__ import annotations
@@ -37,13 +41,16 @@ from __future__ import annotations
 import contextlib
 
 from numbroker.buying._api import buy_cheapest, buy_cheapest_sync
+from numbroker.buying._audit import purchase_in_flight
 from numbroker.buying._outcome import FailureKind, classify_purchase_error
 from numbroker.buying._results import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry, PurchaseAttempt
+from numbroker.buying._terms import BuyTerms, parse_duration
 
 __all__ = [
     "AttemptOutcome",
     "BuyResult",
     "BuyStatus",
+    "BuyTerms",
     "FailureKind",
     "PlanDecision",
     "PlanEntry",
@@ -51,6 +58,8 @@ __all__ = [
     "buy_cheapest",
     "buy_cheapest_sync",
     "classify_purchase_error",
+    "parse_duration",
+    "purchase_in_flight",
 ]
 
 for _name in __all__:

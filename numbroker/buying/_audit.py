@@ -1,4 +1,8 @@
-"""The audit log: one JSON object per line, appended, flushed and fsynced, with nothing secret in it."""
+"""The audit log: one JSON object per line, appended, flushed and fsynced, with nothing secret in it.
+
+:class:`AuditLog` writes it (:func:`audit_record` is one line); :func:`purchase_in_flight` reads it back,
+to tell whether the last attempt it logged ended without a known outcome.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,15 @@ from numbroker._exceptions import PurchaseError
 from numbroker._pricing import money_json
 from numbroker.adapters import PurchaseReceipt
 from numbroker.buying._plan import PlanRow
+from numbroker.buying._results import AttemptOutcome
 
-__all__ = ["AuditLog", "audit_record"]
+__all__ = ["PENDING", "AuditLog", "audit_record", "purchase_in_flight"]
+
+PENDING = "pending"
+"""The outcome of the line written before a purchase request is sent (its answer gets a line of its own)."""
+
+_IN_FLIGHT = frozenset({PENDING, AttemptOutcome.UNKNOWN.value})
+"""Outcomes of a last line that leave a purchase in flight: sent and unanswered, or interrupted mid-request."""
 
 
 class AuditLog:
@@ -108,3 +119,24 @@ def audit_record(
         "request_id": request_id,
         "vendor_id": receipt.vendor_id if receipt is not None else None,
     }
+
+
+def purchase_in_flight(path: str | os.PathLike[str]) -> bool:
+    """True when the audit log at ``path`` ends with an attempt whose outcome nobody knows.
+
+    That is a last line saying ``pending`` (its request was sent; no answer was logged) or ``unknown``,
+    or a torn last line (the write describing the attempt was cut short). A log that is missing,
+    unreadable or empty has nothing in flight.
+    """
+    try:
+        with open(path, encoding="utf-8") as log:
+            lines = [line for line in log if line.strip()]
+    except OSError:
+        return False
+    if not lines:
+        return False
+    try:
+        last = json.loads(lines[-1])
+    except ValueError:
+        return True  # a torn last line: the attempt it described did not finish cleanly
+    return isinstance(last, dict) and last.get("outcome") in _IN_FLIGHT

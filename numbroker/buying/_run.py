@@ -21,7 +21,7 @@ from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._reports import SearchResult
 from numbroker.adapters import Provider, PurchaseReceipt
-from numbroker.buying._audit import AuditLog, audit_record
+from numbroker.buying._audit import PENDING, AuditLog, audit_record
 from numbroker.buying._confirm import checked_owns, confirm_ownership, describe
 from numbroker.buying._ledgering import LEDGER_STATE, Books
 from numbroker.buying._outcome import FailureKind, classify_purchase_error, stops_provider
@@ -160,7 +160,7 @@ class BuyRun:
                 self._stop_for_ledger(exc)
                 row.reason = "not attempted: the ledger could not be written"
                 return
-        if not self._log(seq, row, outcome="pending"):
+        if not self._log(seq, row, outcome=PENDING):
             row.reason = "not attempted: the audit log could not be written"
             if self.books is not None and ledger_id is not None:
                 try:
@@ -258,12 +258,7 @@ class BuyRun:
             self.attempts.append(attempt)
         self.rows_by_attempt[seq] = row
         row.outcome, row.reason = outcome, reason
-        held = previous is None or previous.unresolved
-        if held and not outcome.unresolved:
-            self.tally.settle(row, bought=outcome.bought)
-        elif not held and outcome.bought and previous is not None and not previous.bought:
-            self.tally.hold(row)
-            self.tally.settle(row, bought=True)
+        self._count(row, previous, outcome)
         if self.books is not None and ledger_id is not None:
             try:
                 await self.books.settle(ledger_id, LEDGER_STATE[outcome], reason)
@@ -273,6 +268,18 @@ class BuyRun:
             self.tally.stopped = f"the outcome of buying {offer.e164} at {offer.provider} is unknown"
         logger.info("%s %s: %s%s", offer.provider, offer.e164, outcome.value, f" ({reason})" if reason else "")
         self._log(seq, row, outcome=outcome.value, reason=reason, request_id=request_id, receipt=receipt)
+
+    def _count(self, row: PlanRow, previous: AttemptOutcome | None, outcome: AttemptOutcome) -> None:
+        """Count an attempt's outcome against the terms (``previous``: its outcome before the final check).
+
+        What was held is settled; a number released, then found owned after all, is held and settled as bought.
+        """
+        held = previous is None or previous.unresolved
+        if held and not outcome.unresolved:
+            self.tally.settle(row, bought=outcome.bought)
+        elif not held and outcome.bought and previous is not None and not previous.bought:
+            self.tally.hold(row)
+            self.tally.settle(row, bought=True)
 
     # -- the end of the run --
 

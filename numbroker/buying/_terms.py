@@ -1,14 +1,17 @@
-"""The terms of a buy-cheapest run: how many numbers, the caps, the budget and the spend limit, checked once."""
+"""The terms of a buy-cheapest run (:class:`BuyTerms`): how many numbers, the caps, the budget and the spend limit."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from numbroker._exceptions import ConfigurationError, PurchaseError
-from numbroker._inputs import check_seconds
+from numbroker._inputs import MAX_SECONDS, check_seconds
 from numbroker._money import Money
+from numbroker._pricing import money_json
 
 __all__ = [
     "DEFAULT_CONFIRM_DELAY",
@@ -66,103 +69,142 @@ def parse_duration(text: str | timedelta) -> timedelta:
 _DAY = 86400.0
 """The longest confirm window or run bound accepted, in seconds."""
 
+_SECONDS = (
+    ("confirm_delay", True, MAX_SECONDS),
+    ("confirm_window", True, _DAY),
+    ("purchase_timeout", False, MAX_SECONDS),
+    ("run_timeout", False, _DAY),
+)
+"""Each number of seconds of the terms: whether 0 is allowed, and the most accepted."""
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BuyTerms:
-    """What the caller asked of one run; every price of the run is compared in ``currency``.
+    """What one buy-cheapest run may buy: how many numbers, the caps, the budget, the spend limit and its waits.
+
+    Built with keyword arguments and checked once, when built: a ``BuyTerms`` that exists is usable, and
+    :func:`~numbroker.buy_cheapest` and :func:`~numbroker.buy_cheapest_sync` take it as it is. Every
+    price of the run is compared in :attr:`currency`, the caps' currency. Its JSON form
+    (:meth:`to_json_dict`, read back by :meth:`from_json_dict`) keeps every amount as exact decimal text.
+
+    Example:
+        >>> terms = BuyTerms(
+        ...     max_monthly=Money(amount="2", currency="USD"),
+        ...     max_first_bill=Money(amount="3", currency="USD"),
+        ...     quantity=2,
+        ...     budget=Money(amount="5", currency="USD"),
+        ... )
+        >>> terms.currency
+        'USD'
 
     Attributes:
-        quantity: how many numbers to buy (for the intent: earlier runs of it count).
-        currency: the currency of the caps, the budget and the spend limit (the run's currency).
-        max_monthly: the cap on the monthly price.
-        max_first_bill: the cap on setup + first month.
-        budget: the cap on the sum of the first bills of everything the intent bought, if any.
-        allow_assumed_currency: offers whose vendor stated no currency may be bought too.
+        max_monthly: the hard cap on the monthly price; its currency is the run's currency.
+        max_first_bill: the hard cap on setup + first month, in the same currency.
+        quantity: how many numbers the intent buys (what earlier runs of it bought counts).
+        budget: a cap on the sum of the first bills of everything the intent bought, if any.
+        allow_assumed_currency: offers whose vendor stated no currency (it was assumed) may be bought too.
         confirm_delay: seconds to wait after an ambiguous answer before reading the owned numbers.
-        confirm_window: seconds after an ambiguous answer before "not owned" releases the attempt.
-        purchase_timeout: the total deadline of one purchase request and of one ownership check.
-        run_timeout: the bound on the buying phase (lock wait, recovery, starting attempts).
-        spend_limit: the cap on the first bills bought or unresolved on one account in ``spend_window``,
-            across every run sharing the ledger, if any.
-        spend_window: the window the spend limit sums over.
+        confirm_window: seconds after an ambiguous answer during which "not owned" proves nothing (an
+            owned list may lag): the attempt stays unresolved and counts as spent.
+        purchase_timeout: the total deadline in seconds of each purchase request (the whole response)
+            and of each ownership check; a purchase that misses it is ambiguous.
+        run_timeout: the bound in seconds on the buying phase: the wait for purchaser locks, recovery,
+            and starting attempts (an attempt under way finishes within its own deadlines).
+        spend_limit: a cap on the first bills bought, plus unresolved attempts at their price, on one
+            account within ``spend_window``, across every run sharing the ledger, if any.
+        spend_window: the window of the spend limit (text such as ``30m``, ``24h`` or ``7d`` is read as one).
+
+    Raises:
+        PurchaseError: a cap is missing (None).
+        ConfigurationError: a cap, the budget or the spend limit that is not Money, an invalid quantity,
+            delay, timeout or duration (each a finite number of seconds in its range: NaN or infinity is
+            refused), or amounts in more than one currency.
     """
 
-    quantity: int
-    currency: str
     max_monthly: Money
     max_first_bill: Money
-    budget: Money | None
-    allow_assumed_currency: bool
-    confirm_delay: float
+    quantity: int = 1
+    budget: Money | None = None
+    allow_assumed_currency: bool = False
+    confirm_delay: float = DEFAULT_CONFIRM_DELAY
     confirm_window: float = DEFAULT_CONFIRM_WINDOW
     purchase_timeout: float = DEFAULT_PURCHASE_TIMEOUT
     run_timeout: float = DEFAULT_RUN_TIMEOUT
     spend_limit: Money | None = None
     spend_window: timedelta = DEFAULT_SPEND_WINDOW
 
-    @classmethod
-    def checked(
-        cls,
-        *,
-        quantity: int,
-        max_monthly: object,
-        max_first_bill: object,
-        budget: object,
-        allow_assumed_currency: bool,
-        confirm_delay: float,
-        confirm_window: float = DEFAULT_CONFIRM_WINDOW,
-        purchase_timeout: float = DEFAULT_PURCHASE_TIMEOUT,
-        run_timeout: float = DEFAULT_RUN_TIMEOUT,
-        spend_limit: object = None,
-        spend_window: str | timedelta = DEFAULT_SPEND_WINDOW,
-    ) -> BuyTerms:
-        """The terms, once every argument is known to be usable.
-
-        Raises:
-            PurchaseError: a cap is missing (None).
-            ConfigurationError: a cap, the budget or the spend limit that is not Money, an invalid quantity,
-                limit, delay or duration (each a finite number of seconds in its range: NaN or infinity is
-                refused), or caps in more than one currency.
-        """
-        missing = [
-            name for name, cap in (("max_monthly", max_monthly), ("max_first_bill", max_first_bill)) if cap is None
-        ]
-        if missing:
-            raise PurchaseError(f"buying needs both caps: max_monthly and max_first_bill (Money); {missing[0]} is None")
-        caps = (("max_monthly", max_monthly), ("max_first_bill", max_first_bill), ("budget", budget))
-        for name, cap in (*caps, ("spend_limit", spend_limit)):
-            if cap is not None and not isinstance(cap, Money):
-                raise ConfigurationError(
-                    f"{name} must be Money, e.g. Money(amount=Decimal('2'), currency='USD'); "
-                    f"got {type(cap).__name__} {cap!r}"
-                )
-        assert isinstance(max_monthly, Money) and isinstance(max_first_bill, Money)
+    def __post_init__(self) -> None:
+        self._check_amounts()
+        quantity: object = self.quantity
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise ConfigurationError(f"quantity must be a whole number of at least 1, got {quantity!r}")
-        assert budget is None or isinstance(budget, Money)
-        assert spend_limit is None or isinstance(spend_limit, Money)
-        currency = max_monthly.currency
-        others = {m.currency for m in (max_first_bill, budget, spend_limit) if isinstance(m, Money)} - {currency}
+        amounts = (self.max_first_bill, self.budget, self.spend_limit)
+        others = {m.currency for m in amounts if m is not None} - {self.currency}
         if others:
             raise ConfigurationError(
                 "the caps, the budget and the spend limit must be in one currency; "
-                f"got {currency} and {', '.join(sorted(others))}"
+                f"got {self.currency} and {', '.join(sorted(others))}"
             )
-        confirm_delay = check_seconds("confirm_delay", confirm_delay, allow_zero=True)
-        confirm_window = check_seconds("confirm_window", confirm_window, allow_zero=True, maximum=_DAY)
-        purchase_timeout = check_seconds("purchase_timeout", purchase_timeout)
-        run_timeout = check_seconds("run_timeout", run_timeout, maximum=_DAY)
+        for name, allow_zero, maximum in _SECONDS:
+            seconds = check_seconds(name, getattr(self, name), allow_zero=allow_zero, maximum=maximum)
+            object.__setattr__(self, name, seconds)
+        object.__setattr__(self, "spend_window", parse_duration(self.spend_window))
+
+    def _check_amounts(self) -> None:
+        """Both caps given, and every amount Money."""
+        caps: dict[str, object] = {"max_monthly": self.max_monthly, "max_first_bill": self.max_first_bill}
+        missing = [name for name, cap in caps.items() if cap is None]
+        if missing:
+            raise PurchaseError(f"buying needs both caps: max_monthly and max_first_bill (Money); {missing[0]} is None")
+        for name, amount in {**caps, "budget": self.budget, "spend_limit": self.spend_limit}.items():
+            if amount is not None and not isinstance(amount, Money):
+                raise ConfigurationError(
+                    f"{name} must be Money, e.g. Money(amount=Decimal('2'), currency='USD'); "
+                    f"got {type(amount).__name__} {amount!r}"
+                )
+
+    @property
+    def currency(self) -> str:
+        """The run's currency: the caps', the budget's and the spend limit's."""
+        return self.max_monthly.currency
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The terms as JSON-ready data: amounts as exact decimal text, durations in seconds."""
+        return {
+            "max_monthly": money_json(self.max_monthly),
+            "max_first_bill": money_json(self.max_first_bill),
+            "quantity": self.quantity,
+            "budget": money_json(self.budget),
+            "allow_assumed_currency": self.allow_assumed_currency,
+            "confirm_delay": self.confirm_delay,
+            "confirm_window": self.confirm_window,
+            "purchase_timeout": self.purchase_timeout,
+            "run_timeout": self.run_timeout,
+            "spend_limit": money_json(self.spend_limit),
+            "spend_window": self.spend_window.total_seconds(),
+        }
+
+    @classmethod
+    def from_json_dict(cls, data: Mapping[str, Any]) -> BuyTerms:
+        """The terms :meth:`to_json_dict` wrote, checked again.
+
+        Raises:
+            PurchaseError, ConfigurationError: as when built (see the class); KeyError: a field is missing.
+        """
         return cls(
-            quantity=quantity,
-            currency=currency,
-            max_monthly=max_monthly,
-            max_first_bill=max_first_bill,
-            budget=budget,
-            allow_assumed_currency=allow_assumed_currency,
-            confirm_delay=confirm_delay,
-            confirm_window=confirm_window,
-            purchase_timeout=purchase_timeout,
-            run_timeout=run_timeout,
-            spend_limit=spend_limit,
-            spend_window=parse_duration(spend_window),
+            max_monthly=Money.model_validate(data["max_monthly"]),
+            max_first_bill=Money.model_validate(data["max_first_bill"]),
+            quantity=data["quantity"],
+            budget=_money(data["budget"]),
+            allow_assumed_currency=data["allow_assumed_currency"],
+            confirm_delay=data["confirm_delay"],
+            confirm_window=data["confirm_window"],
+            purchase_timeout=data["purchase_timeout"],
+            run_timeout=data["run_timeout"],
+            spend_limit=_money(data["spend_limit"]),
+            spend_window=timedelta(seconds=data["spend_window"]),
         )
+
+
+def _money(data: object) -> Money | None:
+    return None if data is None else Money.model_validate(data)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from numbroker._exceptions import PurchaseError
 
@@ -71,6 +72,21 @@ class LedgerIntent:
     created_at: datetime
     updated_at: datetime
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """The intent as JSON-ready data (``numbroker ledger --format json``): the budget as exact decimal text.
+
+        The finished run's ``result`` is left out: it is a whole result document of its own.
+        """
+        return {
+            "key": self.key,
+            "status": self.status.value,
+            "quantity": self.quantity,
+            "budget": None if self.budget is None else str(self.budget),
+            "currency": self.currency,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerAttempt:
@@ -99,6 +115,28 @@ class LedgerAttempt:
     def unresolved(self) -> bool:
         """Whether nobody knows yet if this attempt bought the number."""
         return self.state in UNRESOLVED_STATES
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The attempt as JSON-ready data (``numbroker ledger --format json``): the amount as exact decimal text."""
+        return {
+            "id": self.id,
+            "intent": self.intent,
+            "run_id": self.run_id,
+            "provider": self.provider,
+            "account": self.account,
+            "e164": self.e164,
+            "offer_id": self.offer_id,
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "state": self.state.value,
+            "unresolved": self.unresolved,
+            "reason": self.reason,
+            "note": self.note,
+            "host": self.host,
+            "pid": self.pid,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
 
 
 class LedgerError(PurchaseError):

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from numbroker._exceptions import ConfigurationError
 from numbroker.ledger._records import (
     SPENDING_STATES,
     AttemptState,
@@ -259,6 +260,36 @@ class Ledger(ABC):
         if not rows:
             raise LedgerError(f"no attempt {attempt_id} in {self.describe()}")
         return _attempt(rows[0])
+
+    def resolve(self, attempt_id: int, state: AttemptState, *, note: str, timeout: float = 10.0) -> LedgerAttempt:
+        """Settle an unresolved attempt by hand: what someone found in the vendor's account, with a note.
+
+        ``state`` is ``bought`` (the account owns the number: it counts toward its intent and the spend
+        limit) or ``released`` (nothing was bought: they are freed). The account's purchaser lock is held
+        meanwhile, so this never races a run buying on that account (which may be settling this very
+        attempt); the reason recorded names this host and the state the attempt had.
+
+        Raises:
+            ConfigurationError: ``state`` is neither, there is no attempt ``attempt_id``, or it is not (or
+                no longer) unresolved.
+            LedgerBusyError: a run held the account's purchaser lock for ``timeout`` seconds.
+            LedgerError: the ledger cannot be read or written.
+        """
+        if state not in (AttemptState.BOUGHT, AttemptState.RELEASED):
+            raise ConfigurationError(f"an attempt is resolved by hand as bought or released, not {state}")
+        found = self.attempt(attempt_id)
+        if found is None:
+            raise ConfigurationError(f"no attempt {attempt_id} in {self.describe()}")
+        if not found.unresolved:
+            raise ConfigurationError(f"attempt {attempt_id} is already {found.state.value}: nothing to resolve")
+        with self.purchaser(found.account, run_id=f"resolve-{attempt_id}", timeout=timeout):
+            current = self.attempt(attempt_id)
+            if current is None or not current.unresolved:
+                raise ConfigurationError(
+                    f"attempt {attempt_id} was settled meanwhile: {current and current.state.value}"
+                )
+            reason = f"resolved by hand on {self.host} (was {found.state.value})"
+            return self.update_attempt(attempt_id, state, reason=reason, note=note)
 
     def attempt(self, attempt_id: int) -> LedgerAttempt | None:
         """One attempt by its id."""

@@ -84,6 +84,7 @@ class LoopbackServer:
             self.
 
         Raises:
+            OSError: The address cannot be bound; its ``filename`` is the address asked for, ``HOST:PORT``.
             RuntimeError: The server thread died or is already running.
             TimeoutError: The server was not ready within ``ready_timeout``.
         """
@@ -94,7 +95,12 @@ class LoopbackServer:
         # IPPROTO_TCP (not 0) so the server's asyncio transport sets TCP_NODELAY: no 40 ms delayed-ACK stalls.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._requested_port))
+        try:
+            sock.bind((self._host, self._requested_port))
+        except OSError as exc:
+            sock.close()
+            exc.filename = f"{self._host}:{self._requested_port}"
+            raise
         config = uvicorn.Config(
             _LoopbackMarker(self._app),
             lifespan="off",
@@ -146,19 +152,24 @@ class LoopbackServer:
 
 
 @contextlib.contextmanager
-def serve_sandboxes(sandboxes: Mapping[str, Sandbox], **options: Any) -> Iterator[dict[str, str]]:
-    """Serve several sandboxes over loopback, each on its own port.
+def serve_sandboxes(sandboxes: Mapping[str, Sandbox], *, port: int = 0, **options: Any) -> Iterator[dict[str, str]]:
+    """Serve several sandboxes over loopback, each on its own port; every port is bound before it yields.
 
     Args:
         sandboxes: Key (e.g. the provider id) -> sandbox.
-        **options: Passed to every :class:`LoopbackServer`.
+        port: The first port: the sandboxes get ``port``, ``port + 1``, ... in order (0, the default,
+            picks free ports).
+        **options: Passed to every :class:`LoopbackServer` (``host=`` among them).
 
     Yields:
-        Key -> the vendor base URL (``http://127.0.0.1:PORT`` + the sandbox's ``base_path``).
+        Key -> the vendor base URL (``http://HOST:PORT`` + the sandbox's ``base_path``).
+
+    Raises:
+        OSError: A port cannot be bound (its ``filename`` is the address, ``HOST:PORT``); none stays bound.
     """
     with contextlib.ExitStack() as stack:
         urls: dict[str, str] = {}
-        for key, sandbox in sandboxes.items():
-            server = stack.enter_context(LoopbackServer(sandbox.app, **options))
+        for offset, (key, sandbox) in enumerate(sandboxes.items()):
+            server = stack.enter_context(LoopbackServer(sandbox.app, port=port + offset if port else 0, **options))
             urls[key] = server.base_url + sandbox.base_path
         yield urls

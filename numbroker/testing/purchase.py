@@ -30,6 +30,7 @@ one place the suites call it. This module imports pytest.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final, NamedTuple, TypeVar
@@ -41,7 +42,7 @@ from numbroker._exceptions import RateLimitedError
 from numbroker._models import AvailableNumber, SearchQuery
 from numbroker._search import Searcher
 from numbroker.adapters import Provider, PurchaseReceipt, RetryPolicy
-from numbroker.buying import BuyResult, FailureKind, buy_cheapest, classify_purchase_error
+from numbroker.buying import BuyResult, BuyTerms, FailureKind, buy_cheapest, classify_purchase_error
 from numbroker.testing import Recorder
 
 __all__ = ["Answer", "PurchaseSuite", "buy_cheapest_from"]
@@ -49,19 +50,24 @@ __all__ = ["Answer", "PurchaseSuite", "buy_cheapest_from"]
 Handler = Callable[[httpx.Request], httpx.Response]
 _T = TypeVar("_T")
 
-SANDBOX_TERMS: Final[Mapping[str, Any]] = {"dry_run": False, "confirm_delay": 0, "confirm_window": 0}
-"""The terms :func:`buy_cheapest_from` starts from: it buys, and settles an ambiguous outcome at once."""
+SANDBOX_TERMS: Final[Mapping[str, Any]] = {"confirm_delay": 0, "confirm_window": 0}
+"""The terms :func:`buy_cheapest_from` starts from: it settles an ambiguous outcome at once."""
+
+_TERM_NAMES: Final = frozenset(field.name for field in dataclasses.fields(BuyTerms))
 
 
-async def buy_cheapest_from(providers: Sequence[Provider], query: SearchQuery, **terms: Any) -> BuyResult:
-    """Run :func:`numbroker.buy_cheapest` for ``query`` over ``providers`` (closed after) with ``terms``.
+async def buy_cheapest_from(providers: Sequence[Provider], query: SearchQuery, **given: Any) -> BuyResult:
+    """Run :func:`numbroker.buy_cheapest` for ``query`` over ``providers`` (closed after).
 
-    Meant for sandboxes: unless ``terms`` say otherwise it buys (``dry_run=False``) and confirms an ambiguous
+    ``given`` holds :class:`~numbroker.BuyTerms` fields (``max_monthly``, ``max_first_bill``, ``quantity``, ...)
+    and :func:`~numbroker.buy_cheapest`'s run options (``dry_run``, ``audit_log``, ``ledger``, ...), told apart by
+    name. Meant for sandboxes: unless told otherwise it buys (``dry_run=False``) and confirms an ambiguous
     purchase at once (``confirm_delay=0``, ``confirm_window=0``: a sandbox's owned list lags only when told to).
-    ``terms`` are :func:`~numbroker.buy_cheapest`'s (``max_monthly``, ``max_first_bill``, ``quantity``, ...).
     """
+    terms = BuyTerms(**{**SANDBOX_TERMS, **{k: v for k, v in given.items() if k in _TERM_NAMES}})
+    options = {"dry_run": False, **{k: v for k, v in given.items() if k not in _TERM_NAMES}}
     async with Searcher(providers, own_providers=True) as searcher:
-        return await buy_cheapest(searcher, query, **{**SANDBOX_TERMS, **terms})
+        return await buy_cheapest(searcher, query, terms, **options)
 
 
 class Answer(NamedTuple):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import fields
 from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,6 +17,7 @@ from numbroker import (
     AttemptOutcome,
     BuyResult,
     BuyStatus,
+    BuyTerms,
     ConfigurationError,
     DebitFailedError,
     ExchangeRates,
@@ -49,6 +51,7 @@ from numbroker.testing import FakeProvider, offer
 US = SearchQuery(country="US")
 FAST = RetryPolicy(attempts=3, initial=0.01, max_delay=0.02, jitter=0.0)
 RATES = ExchangeRates.model_validate({"base": "USD", "rates": {"EUR": "0.9", "GBP": "0.8", "INR": "85"}})
+TERMS = {f.name for f in fields(BuyTerms)}
 
 
 def usd(amount: str) -> Money:
@@ -94,9 +97,10 @@ async def run_buy(
             hook(plan)
             return True
 
+    terms = BuyTerms(**{name: options.pop(name) for name in TERMS & options.keys()})
     built = providers if providers is not None else in_process_providers(boxes, retry=FAST)
     async with Searcher(built, own_providers=True) as searcher:
-        return await buy_cheapest(searcher, query, confirm=confirm, **options)
+        return await buy_cheapest(searcher, query, terms, confirm=confirm, **options)
 
 
 def take(boxes: Mapping[str, Sandbox], which: int = 0) -> Callable[[BuyResult], None]:
@@ -170,7 +174,9 @@ async def test_a_library_call_buys_only_when_asked_explicitly() -> None:
     """Like the command line without --yes, buy_cheapest plans by default; dry_run=False buys."""
     boxes = create_sandboxes(["vobiz"])
     async with Searcher(in_process_providers(boxes, retry=FAST), own_providers=True) as searcher:
-        planned = await buy_cheapest(searcher, US, max_monthly=usd("3"), max_first_bill=usd("4"), confirm_delay=0)
+        planned = await buy_cheapest(
+            searcher, US, BuyTerms(max_monthly=usd("3"), max_first_bill=usd("4"), confirm_delay=0)
+        )
     assert (True, BuyStatus.NONE, []) == (planned.dry_run, planned.status, planned.attempts)
     assert planned.would_buy and [] == boxes["vobiz"].purchases
     assert all(r.method == "GET" for r in boxes["vobiz"].log)
@@ -180,7 +186,7 @@ def test_the_sync_form_buys_only_when_asked_explicitly() -> None:
     boxes = create_sandboxes(["vobiz"])
     with serve_sandboxes(boxes) as urls:
         env = {**boxes["vobiz"].env, "VOBIZ_BASE_URL": urls["vobiz"]}
-        synced = buy_cheapest_sync(country="US", env=env, max_monthly=usd("1"), max_first_bill=usd("1"))
+        synced = buy_cheapest_sync(US, BuyTerms(max_monthly=usd("1"), max_first_bill=usd("1")), env=env)
     assert synced.dry_run and [] == boxes["vobiz"].purchases
 
 
@@ -189,7 +195,8 @@ async def test_a_confirm_callback_without_dry_run_false_is_refused_before_any_re
     boxes = create_sandboxes(["vobiz"])
     async with Searcher(in_process_providers(boxes, retry=FAST), own_providers=True) as searcher:
         with pytest.raises(ConfigurationError, match="pass dry_run=False"):
-            await buy_cheapest(searcher, US, max_monthly=usd("3"), max_first_bill=usd("4"), confirm=lambda _: True)
+            terms = BuyTerms(max_monthly=usd("3"), max_first_bill=usd("4"))
+            await buy_cheapest(searcher, US, terms, confirm=lambda _: True)
     assert [] == boxes["vobiz"].log
 
 
@@ -590,11 +597,9 @@ def test_the_sync_wrapper_buys_through_providers_from_the_environment() -> None:
         env = {**boxes["vobiz"].env, "VOBIZ_BASE_URL": urls["vobiz"]}
 
         result = buy_cheapest_sync(
-            country="US",
+            US,
+            BuyTerms(max_monthly=usd("1"), max_first_bill=usd("1"), confirm_delay=0),
             env=env,
-            max_monthly=usd("1"),
-            max_first_bill=usd("1"),
-            confirm_delay=0,
             backend="trio",
             dry_run=False,
         )

@@ -28,6 +28,7 @@ from numbroker import (
     AttemptOutcome,
     BuyResult,
     BuyStatus,
+    BuyTerms,
     ExchangeRates,
     Money,
     RetryPolicy,
@@ -80,16 +81,18 @@ async def run(boxes: Mapping[str, Sandbox], faults: Mapping[str, Faults], rng: r
         return await buy_cheapest(
             searcher,
             SearchQuery(country=rng.choice(("US", "GB"))),
-            quantity=rng.randint(1, 4),
-            max_monthly=MAX_MONTHLY,
-            max_first_bill=MAX_FIRST_BILL,
-            budget=None if budget is None else Money(amount=Decimal(budget), currency="USD"),
+            BuyTerms(
+                quantity=rng.randint(1, 4),
+                max_monthly=MAX_MONTHLY,
+                max_first_bill=MAX_FIRST_BILL,
+                budget=None if budget is None else Money(amount=Decimal(budget), currency="USD"),
+                confirm_delay=0,
+                confirm_window=0,  # the sandboxes' owned lists never lag: "not owned" is final at once
+                allow_assumed_currency=rng.random() < 0.5,
+            ),
             rates=RATES,
             audit_log=audit,
             confirm=arm,
-            confirm_delay=0,
-            confirm_window=0,  # the sandboxes' owned lists never lag: "not owned" is final at once
-            allow_assumed_currency=rng.random() < 0.5,
             dry_run=False,
         )
 

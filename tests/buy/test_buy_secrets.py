@@ -12,6 +12,7 @@ import pytest
 
 from numbroker import (
     BuyResult,
+    BuyTerms,
     ExchangeRates,
     Money,
     ProviderError,
@@ -53,16 +54,18 @@ async def test_no_credential_in_any_log_record_error_repr_json_or_audit_line(
         result = await buy_cheapest(
             searcher,
             SearchQuery(country="US"),
-            quantity=4,
-            max_monthly=USD2,
-            max_first_bill=USD3,
+            BuyTerms(
+                quantity=4,
+                max_monthly=USD2,
+                max_first_bill=USD3,
+                confirm_delay=0,
+                confirm_window=0,  # the sandboxes' owned lists never lag: "not owned" is final at once
+                allow_assumed_currency=True,
+            ),
             rates=RATES,
             audit_log=audit,
             confirm=arm,
-            confirm_delay=0,
             dry_run=False,
-            confirm_window=0,  # the sandboxes' owned lists never lag: "not owned" is final at once
-            allow_assumed_currency=True,
         )
         # The raw exceptions too, as a caller of Provider.purchase / owns would see them.
         for entry in result.plan[:12]:

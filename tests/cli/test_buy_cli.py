@@ -304,7 +304,7 @@ def test_ctrl_c_at_the_question_ends_at_once(tmp_path: Path) -> None:
 )
 def test_ctrl_c_mid_purchase_is_reported_as_unknown(tmp_path: Path, lines: list[str], in_flight: bool) -> None:
     """After Ctrl-C, an audit log whose last attempt has no known outcome means exit 4 (needs a human), not 130."""
-    from numbroker._cli import _purchase_in_flight
+    from numbroker.buying import purchase_in_flight as _purchase_in_flight
 
     log = tmp_path / "audit.jsonl"
     log.write_text("".join(line + "\n" for line in lines))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from numbroker._cli._render import CSV_COLUMNS
+from numbroker._cli.offers import CSV_COLUMNS
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox, create_sandboxes
 
 CONTRACT_FIELDS = {

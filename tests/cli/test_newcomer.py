@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from numbroker import Money
-from numbroker._cli._render import format_money
+from numbroker._cli.tables import format_money
 
 
 def run(*args: str, columns: int = 80, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from numbroker._cli._owned import CSV_FIELDS
+from numbroker._cli.owned import CSV_FIELDS
 from numbroker.ledger import AttemptState, open_ledger
 from numbroker.sandbox import LoopbackServer, Sandbox
 from numbroker_providers.vobiz import VobizProvider

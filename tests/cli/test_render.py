@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from numbroker import Money
-from numbroker._cli._render import format_money
+from numbroker._cli.tables import format_money
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_the_json_document_is_written_exactly_as_the_standard_library_would() ->
     """One piece, same text as json.dumps(indent=2, ensure_ascii=False): non-ASCII, nesting, empties, numbers."""
     import json
 
-    from numbroker._cli._render import json_text
+    from numbroker._cli.output import json_text
 
     document: dict[str, object] = {
         "status": "complete",

@@ -11,8 +11,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from numbroker import ConfigurationError, Money, RetryPolicy, Searcher, SearchQuery
-from numbroker.buying._terms import BuyTerms
+from numbroker import BuyTerms, ConfigurationError, Money, RetryPolicy, Searcher, SearchQuery
 from numbroker.sandbox import create_sandboxes, in_process_providers
 
 
@@ -98,14 +97,7 @@ def test_confirm_delay_must_be_finite_and_in_range(delay: float) -> None:
     """``confirm_delay=nan`` no longer skips the wait for a late commit, and ``inf`` no longer hangs."""
     cap = Money(amount=Decimal(1), currency="USD")
     with pytest.raises(ConfigurationError, match="confirm_delay must be a finite number of seconds"):
-        BuyTerms.checked(
-            quantity=1,
-            max_monthly=cap,
-            max_first_bill=cap,
-            budget=None,
-            allow_assumed_currency=False,
-            confirm_delay=delay,
-        )
+        BuyTerms(max_monthly=cap, max_first_bill=cap, confirm_delay=delay)
 
 
 @pytest.mark.parametrize("digits", ["١٢", "１２", "۱۲", "१२", "1٢"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from numbroker import (
     AttemptOutcome,
     BuyResult,
     BuyStatus,
+    BuyTerms,
     ConfigurationError,
     Money,
     PlanDecision,
@@ -36,6 +38,7 @@ from numbroker.sandbox import Faults, Sandbox, create_sandboxes, in_process_prov
 
 US = SearchQuery(country="US")
 FAST = RetryPolicy(attempts=2, initial=0.01, max_delay=0.02, jitter=0.0)
+TERMS = {f.name for f in fields(BuyTerms)}
 
 
 def usd(amount: str) -> Money:
@@ -59,9 +62,10 @@ async def buy(
     options.setdefault("max_first_bill", usd("4"))
     options.setdefault("confirm_delay", 0)
     options.setdefault("dry_run", False)
+    terms = BuyTerms(**{name: options.pop(name) for name in TERMS & options.keys()})
     built = providers if providers is not None else in_process_providers(boxes, retry=FAST)
     async with Searcher(built, own_providers=True) as searcher:
-        return await buy_cheapest(searcher, US, ledger=where, **options)
+        return await buy_cheapest(searcher, US, terms, ledger=where, **options)
 
 
 def prior_attempt(
@@ -381,10 +385,8 @@ async def test_a_purchase_and_its_check_that_never_answer_are_bounded_by_their_d
         return True
 
     async with Searcher(providers, own_providers=True) as searcher:
-        result = await buy_cheapest(
-            searcher, US, max_monthly=usd("3"), max_first_bill=usd("4"), ledger=fresh_ledger, confirm=stall,
-            confirm_delay=0, purchase_timeout=0.3, dry_run=False,
-        )  # fmt: skip
+        terms = BuyTerms(max_monthly=usd("3"), max_first_bill=usd("4"), confirm_delay=0, purchase_timeout=0.3)
+        result = await buy_cheapest(searcher, US, terms, ledger=fresh_ledger, confirm=stall, dry_run=False)
 
     assert BuyStatus.UNKNOWN == result.status
     (attempt,) = result.attempts

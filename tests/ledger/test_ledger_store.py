@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from numbroker import ConfigurationError
 from numbroker.ledger import (
     AttemptState,
     IntentStatus,
@@ -102,6 +105,71 @@ def test_attempts_are_recorded_pending_then_updated_with_exact_amounts(ledger: L
     assert "checked by hand" == noted.note
     with pytest.raises(LedgerError, match="no attempt 999"):
         ledger.update_attempt(999, AttemptState.RELEASED)
+
+
+@pytest.mark.parametrize("state", [AttemptState.BOUGHT, AttemptState.RELEASED])
+def test_an_unresolved_attempt_is_resolved_by_hand_with_a_note(ledger: Ledger, state: AttemptState) -> None:
+    ledger.open_intent("nightly", quantity=1, budget=None, currency="USD")
+    attempt = _attempt(ledger, "+12025550101", "1.25")
+    ledger.update_attempt(attempt, AttemptState.UNKNOWN, reason="interrupted")
+
+    done = ledger.resolve(attempt, state, note="seen in the vendor console")
+
+    assert (state, "seen in the vendor console") == (done.state, done.note)
+    assert f"resolved by hand on {ledger.host} (was unknown)" == done.reason
+    assert done == ledger.attempt(attempt)
+
+
+def test_resolving_by_hand_refuses_what_is_not_unresolved(ledger: Ledger) -> None:
+    ledger.open_intent("nightly", quantity=1, budget=None, currency="USD")
+    attempt = _attempt(ledger, "+12025550101", "1")
+    with pytest.raises(ConfigurationError, match=r"^an attempt is resolved by hand as bought or released, not gone$"):
+        ledger.resolve(attempt, AttemptState.GONE, note="x")
+    with pytest.raises(ConfigurationError, match=f"^no attempt 999 in {re.escape(ledger.describe())}$"):
+        ledger.resolve(999, AttemptState.BOUGHT, note="x")
+    ledger.update_attempt(attempt, AttemptState.BOUGHT)
+    with pytest.raises(ConfigurationError, match=r"^attempt [0-9]+ is already bought: nothing to resolve$"):
+        ledger.resolve(attempt, AttemptState.RELEASED, note="x")
+
+    assert [AttemptState.BOUGHT] == [a.state for a in ledger.attempts()]
+
+
+def test_resolving_by_hand_waits_for_a_run_buying_on_the_account(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as run, open_ledger(ledger_url) as operator:
+        run.open_intent("nightly", quantity=1, budget=None, currency="USD")
+        attempt = _attempt(run, "+12025550101", "1")
+        with run.purchaser("vobiz:a1", run_id="run-1", timeout=1), pytest.raises(LedgerBusyError):
+            operator.resolve(attempt, AttemptState.RELEASED, note="x", timeout=0.2)
+        still = operator.attempt(attempt)
+        assert still is not None and AttemptState.PENDING == still.state
+        assert AttemptState.RELEASED == operator.resolve(attempt, AttemptState.RELEASED, note="x", timeout=1).state
+
+
+def test_intents_and_attempts_render_themselves_as_json(ledger: Ledger) -> None:
+    intent = ledger.open_intent("nightly", quantity=2, budget=Decimal("0.50"), currency="USD")
+    attempt = ledger.attempt(_attempt(ledger, "+12025550101", "0.1000000000000000000001"))
+    assert attempt is not None
+
+    assert {
+        "key": "nightly",
+        "status": "open",
+        "quantity": 2,
+        "budget": "0.50",
+        "currency": "USD",
+        "created_at": intent.created_at.isoformat(),
+        "updated_at": intent.updated_at.isoformat(),
+    } == intent.to_json_dict()
+    document = json.loads(json.dumps(attempt.to_json_dict()))
+    assert ("0.1000000000000000000001", "pending", True, os.getpid()) == (
+        document["amount"],
+        document["state"],
+        document["unresolved"],
+        document["pid"],
+    )
+    assert list(document) == [
+        "id", "intent", "run_id", "provider", "account", "e164", "offer_id", "amount", "currency", "state",
+        "unresolved", "reason", "note", "host", "pid", "created_at", "updated_at",
+    ]  # fmt: skip
 
 
 def test_attempts_filter_by_account_state_and_intent(ledger: Ledger) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -198,6 +199,39 @@ def test_serve_sandboxes_each_on_its_own_port() -> None:
     assert [200, 200, 200] == [a.status_code for a in answers]
     assert 3 == len({u.split("/")[2] for u in urls.values()})
     assert urls["vobiz"].endswith("/api") and urls["identitycall"].endswith("/api/v1/public")
+
+
+def test_serve_sandboxes_from_a_first_port_takes_the_ports_after_it() -> None:
+    apps = {name: factory() for name, factory in FACTORIES.items()}
+    for _ in range(20):  # until a free port is followed by two free ones
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + len(apps) > 65536:
+            continue
+        try:
+            with serve_sandboxes(apps, port=first) as urls:
+                ports = [int(url.split("/")[2].rsplit(":", 1)[1]) for url in urls.values()]
+        except OSError:
+            continue
+        break
+    else:
+        pytest.fail("no three free consecutive ports")
+
+    assert [first, first + 1, first + 2] == ports
+
+
+def test_serve_sandboxes_names_the_address_it_cannot_bind() -> None:
+    apps = {name: factory() for name, factory in FACTORIES.items()}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError) as caught, serve_sandboxes(apps, port=port):
+            pytest.fail("served on a port another socket listens on")
+
+    assert f"127.0.0.1:{port}" == caught.value.filename
+    assert caught.value.strerror
 
 
 def test_truncated_over_loopback_is_a_protocol_error() -> None:

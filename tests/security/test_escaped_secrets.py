@@ -347,7 +347,7 @@ def test_the_cli_exit_masks_what_any_writer_sends_through_it() -> None:
     """Text written to stdout/stderr during a command (rich's live display included) is masked line by line."""
     from rich.console import Console
 
-    from numbroker._cli._redacting import RedactingStream
+    from numbroker._cli.output import RedactingStream
 
     LIBRARY_LOGS.add("live-progress-canary-77")
     out = io.StringIO()

@@ -3,16 +3,23 @@
 Every secret a provider of this process registered (see :mod:`numbroker._redaction`) is masked in
 each output format, in the live progress display, in diagnostics and in receipts, however the text
 was built. Lines are held until complete (or flushed), so a secret is never split across two writes.
+Also here: :func:`json_text`, how a JSON document is written, and :func:`say`, one line on stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-__all__ = ["RedactingStream", "redacted_output"]
+import click
+
+from numbroker._redaction import LIBRARY_LOGS
+
+__all__ = ["RedactingStream", "json_text", "redacted_output", "say"]
 
 
 class RedactingStream:
@@ -49,8 +56,6 @@ class RedactingStream:
 @contextmanager
 def redacted_output() -> Iterator[None]:
     """Route ``sys.stdout`` and ``sys.stderr`` through :class:`RedactingStream` while a command runs."""
-    from numbroker._redaction import LIBRARY_LOGS
-
     saved = sys.stdout, sys.stderr
     out = RedactingStream(saved[0], LIBRARY_LOGS.redact_terminal)
     err = RedactingStream(saved[1], LIBRARY_LOGS.redact_terminal)
@@ -63,3 +68,23 @@ def redacted_output() -> Iterator[None]:
             err.flush()
         finally:
             sys.stdout, sys.stderr = saved
+
+
+def say(line: str) -> None:
+    """One line on stderr; a full or closed stderr is not a reason to fail (the exit code says it all)."""
+    with contextlib.suppress(OSError):
+        click.echo(line, err=True)
+
+
+def json_text(document: Any) -> str:
+    """``document`` as an indented JSON document and a newline, in one piece.
+
+    The text is what ``json.dumps(document, indent=2, ensure_ascii=False)`` writes; orjson's encoder
+    (installed with the ``cli`` extra) writes it some twenty times faster than the standard library's
+    pure-Python indenting encoder.
+    """
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - the cli extra installs orjson
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()

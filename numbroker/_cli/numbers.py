@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from numbroker._inputs import MAX_MONTHS, MAX_SECONDS
+from numbroker._money import FieldError, check_price
 
 __all__ = ["MONTHS", "Seconds", "parse_amount"]
 
@@ -56,8 +57,6 @@ def parse_amount(text: str, option: str) -> Decimal:
     Raises:
         click.UsageError: naming ``option`` and what is wrong.
     """
-    from numbroker._money import FieldError, check_price  # the CLI imports the library lazily
-
     if not _AMOUNT.fullmatch(text):
         raise click.UsageError(f"{option} takes an amount like 2.50 written with the digits 0-9, got {text!r}")
     try:

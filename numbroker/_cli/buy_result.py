@@ -1,4 +1,8 @@
-"""Output of ``numbroker buy-cheapest``: the plan and the attempts as a table, or the result as JSON."""
+"""A buy-cheapest result as ``numbroker buy-cheapest`` shows it.
+
+The plan and the attempts as a table, or the result as JSON; the question asked before buying; the
+summary lines on stderr.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ from decimal import Decimal
 from typing import TextIO
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
-from numbroker._cli._layout import Column, fitted_table, format_money, money_cell
-from numbroker._cli._render import json_text
+from numbroker._cli.output import json_text
+from numbroker._cli.tables import Column, fitted_table, format_money, money_cell
 from numbroker._money import Money
 from numbroker._pricing import EXACT
 from numbroker.buying import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry
@@ -40,58 +45,71 @@ def render_buy(result: BuyResult, fmt: str, out: TextIO, *, color: bool = False)
     console = Console(file=out, force_terminal=color, no_color=not color, highlight=False)
     shown: list[PlanEntry] = [e for e in result.plan if e.decision in _SHOWN]
     shown += [e for e in result.plan if e.decision is PlanDecision.CANDIDATE][:NEXT_CANDIDATES]
-    if result.dry_run:
-        title = (
-            f"Dry run: would buy {len(result.would_buy)} of {result.quantity} for "
-            f"{format_money(planned_total(result))} (first bills); nothing was bought"
-        )
-    else:
-        title = f"Bought {len(result.bought)} of {result.quantity} for {format_money(result.spent)} (first bills)"
     if not shown:
-        console.print(title)
+        console.print(_title(result))
         console.print("No offer fits the caps.")
     else:
-        columns = [
-            Column("#", justify="right"),
-            Column("Decision"),
-            Column("Number"),
-            Column("Provider", squeeze=True),
-            Column("Setup", justify="right"),
-            Column("Monthly", justify="right"),
-            Column(f"Monthly\n({result.currency})", justify="right"),
-            Column(f"First bill\n({result.currency})", justify="right"),
-            Column("Why", drop=0, fold=True),
-        ]
-        styles: list[str | None] = []
-        for rank, entry in enumerate(shown, 1):
-            decision = entry.outcome.value if entry.outcome is not None else entry.decision.value
-            if entry.decision is PlanDecision.CANDIDATE:
-                decision = "next" if result.dry_run or result.status is BuyStatus.COMPLETE else "not reached"
-            good = entry.outcome is not None and entry.outcome.bought
-            style = "bold green" if good or entry.decision is PlanDecision.WOULD_BUY else None
-            if entry.outcome in (AttemptOutcome.UNKNOWN, AttemptOutcome.REFUSED):
-                style = "bold red"
-            offer = entry.offer
-            assumed = offer.provider_details.get("currency_assumed") is True
-            cells = [
-                str(rank),
-                decision,
-                offer.e164,
-                offer.provider,
-                money_cell(offer.setup_price, assumed=assumed),
-                money_cell(offer.monthly_price, assumed=assumed),
-                money_cell(entry.monthly, converted=_converted(entry.monthly, offer.monthly_price)),
-                money_cell(entry.first_bill, converted=_converted(entry.first_bill, offer.monthly_price)),
-                (entry.reason or "")[:120],
-            ]
-            for column, cell in zip(columns, cells, strict=True):
-                column.cells.append(cell)
-            styles.append(style)
-        console.print(fitted_table(console, title, columns, styles))
+        console.print(_plan_table(console, result, shown))
     skipped = Counter(e.decision.value for e in result.plan if e.decision not in (*_SHOWN, PlanDecision.CANDIDATE))
     if skipped:
         parts = [f"{k} {v}" + (f" ({_SKIP_HINTS[k]})" if k in _SKIP_HINTS else "") for k, v in sorted(skipped.items())]
         console.print(Text("skipped: " + ", ".join(parts), style="dim"))
+
+
+def _title(result: BuyResult) -> str:
+    if result.dry_run:
+        return (
+            f"Dry run: would buy {len(result.would_buy)} of {result.quantity} for "
+            f"{format_money(planned_total(result))} (first bills); nothing was bought"
+        )
+    return f"Bought {len(result.bought)} of {result.quantity} for {format_money(result.spent)} (first bills)"
+
+
+def _plan_table(console: Console, result: BuyResult, shown: list[PlanEntry]) -> Table:
+    """The entries bought or attempted (or planned, in a dry run), then the next candidates."""
+    columns = [
+        Column("#", justify="right"),
+        Column("Decision"),
+        Column("Number"),
+        Column("Provider", squeeze=True),
+        Column("Setup", justify="right"),
+        Column("Monthly", justify="right"),
+        Column(f"Monthly\n({result.currency})", justify="right"),
+        Column(f"First bill\n({result.currency})", justify="right"),
+        Column("Why", drop=0, fold=True),
+    ]
+    styles: list[str | None] = []
+    for rank, entry in enumerate(shown, 1):
+        for column, cell in zip(columns, _plan_cells(result, rank, entry), strict=True):
+            column.cells.append(cell)
+        styles.append(_style(entry))
+    return fitted_table(console, _title(result), columns, styles)
+
+
+def _plan_cells(result: BuyResult, rank: int, entry: PlanEntry) -> list[str]:
+    decision = entry.outcome.value if entry.outcome is not None else entry.decision.value
+    if entry.decision is PlanDecision.CANDIDATE:
+        decision = "next" if result.dry_run or result.status is BuyStatus.COMPLETE else "not reached"
+    offer = entry.offer
+    assumed = offer.provider_details.get("currency_assumed") is True
+    return [
+        str(rank),
+        decision,
+        offer.e164,
+        offer.provider,
+        money_cell(offer.setup_price, assumed=assumed),
+        money_cell(offer.monthly_price, assumed=assumed),
+        money_cell(entry.monthly, converted=_converted(entry.monthly, offer.monthly_price)),
+        money_cell(entry.first_bill, converted=_converted(entry.first_bill, offer.monthly_price)),
+        (entry.reason or "")[:120],
+    ]
+
+
+def _style(entry: PlanEntry) -> str | None:
+    if entry.outcome in (AttemptOutcome.UNKNOWN, AttemptOutcome.REFUSED):
+        return "bold red"
+    good = entry.outcome is not None and entry.outcome.bought
+    return "bold green" if good or entry.decision is PlanDecision.WOULD_BUY else None
 
 
 _SKIP_HINTS = {

@@ -1,4 +1,4 @@
-"""Tables that fit the terminal they are on, and the limits that size a result for a person.
+"""Tables that fit the terminal they are on, and money as a person reads it in them.
 
 A table never cuts a phone number, a price or a marker: those columns do not wrap, and when the
 terminal is too narrow for every column the less important ones go first (region, then
@@ -9,7 +9,6 @@ state (numbroker assumed one) is marked ``†``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -20,22 +19,8 @@ from rich.table import Table
 
 from numbroker._money import Money
 from numbroker._pricing import shown_converted
-from numbroker._reports import RankedOffer
 
-__all__ = [
-    "ASSUMED_MARK",
-    "CONVERTED_MARK",
-    "TABLE_DEFAULT",
-    "Column",
-    "fitted_table",
-    "format_money",
-    "groups",
-    "keep_best",
-    "money_cell",
-]
-
-TABLE_DEFAULT = 20
-"""How many offers of each ranking a table shows when no ``--limit`` is given (``--all`` shows all)."""
+__all__ = ["ASSUMED_MARK", "CONVERTED_MARK", "Column", "fitted_table", "format_money", "money_cell"]
 
 CONVERTED_MARK = "≈"
 """Prefix of an amount converted into ``--currency`` (rounded to 6 decimal places for display)."""
@@ -51,7 +36,7 @@ def format_money(money: Money | None) -> str:
     """
     if money is None:
         return "—"
-    from babel.numbers import get_currency_precision, get_currency_symbol
+    from babel.numbers import get_currency_precision, get_currency_symbol  # only tables need babel (slow to import)
 
     digits = get_currency_precision(money.currency)
     amount = money.amount.normalize() if money.amount else Decimal(0)
@@ -69,29 +54,6 @@ def money_cell(money: Money | None, *, converted: bool = False, assumed: bool = 
     if converted:
         return CONVERTED_MARK + format_money(shown_converted(money))
     return format_money(money) + (ASSUMED_MARK if assumed else "")
-
-
-def groups(offers: Sequence[RankedOffer], per_currency: bool) -> dict[str | None, list[RankedOffer]]:
-    """The rankings ``offers`` belong to: one per ranking currency when ranked apart, else one (``None``)."""
-    out: dict[str | None, list[RankedOffer]] = {}
-    for ranked in offers:
-        key = (ranked.rank_price.currency if ranked.rank_price else None) if per_currency else None
-        out.setdefault(key, []).append(ranked)
-    return out
-
-
-def keep_best(offers: Sequence[RankedOffer], limit: int | None, per_currency: bool) -> list[RankedOffer]:
-    """The best ``limit`` offers of each ranking (each currency when ranked apart), in ranking order."""
-    if limit is None:
-        return list(offers)
-    kept: dict[str | None, int] = {}
-    out = []
-    for ranked in offers:
-        key = (ranked.rank_price.currency if ranked.rank_price else None) if per_currency else None
-        kept[key] = kept.get(key, 0) + 1
-        if kept[key] <= limit:
-            out.append(ranked)
-    return out
 
 
 @dataclass
@@ -171,25 +133,4 @@ def _table(
         )
     for index, style in enumerate(styles):
         table.add_row(*(c.cells[index] for c in columns), style=style)
-    return table
-
-
-def providers_table(rows: list[dict[str, object]]) -> Table:
-    """``numbroker providers`` as a table: one row per provider, its filters grouped by how they are applied."""
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("id", no_wrap=True)
-    table.add_column("configured", overflow="fold", ratio=2)
-    table.add_column("paging", no_wrap=True)
-    table.add_column("filters", overflow="fold", ratio=4)
-    for row in rows:
-        missing = row["missing_env"]
-        configured = (
-            "yes" if row["configured"] else "no: set " + ", ".join(missing if isinstance(missing, list) else [])
-        )
-        filters = row["filters"]
-        by_kind: dict[str, list[str]] = {}
-        for name, kind in filters.items() if isinstance(filters, dict) else ():
-            by_kind.setdefault(str(kind), []).append(str(name))
-        text = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in by_kind.items())
-        table.add_row(str(row["id"]), configured, str(row["paging"]), text)
     return table

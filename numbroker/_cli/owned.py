@@ -13,8 +13,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from numbroker._cli._errors import UsageProblem, country_hint
-from numbroker._cli._numbers import Seconds
+from numbroker._cli.errors import UsageProblem, command_errors, country_hint, validation_message
+from numbroker._cli.exits import ExitCode
+from numbroker._cli.numbers import Seconds
+from numbroker._cli.options import env_file_option, environment, format_option, output_format
+from numbroker._cli.output import redacted_output
+from numbroker._registry import get_provider_class
 
 if TYPE_CHECKING:
     from numbroker._holdings import OwnedResult, OwnedSummary, Reconciliation
@@ -77,7 +81,6 @@ SANDBOX_OWNED = 12
 
 def _sandboxed(ids: tuple[str, ...]) -> list[Any]:
     """In-process adapters over sandboxes whose accounts already own numbers."""
-    from numbroker._registry import get_provider_class
     from numbroker.sandbox import create_sandboxes, in_process_providers
 
     for pid in ids:
@@ -131,11 +134,9 @@ def _ledger(where: str | None, sandbox: bool) -> Any:
 @click.option("--ledger", "ledger_where", metavar="PATH|URL", help="The purchase ledger to reconcile with.")
 @click.option("--partner", is_flag=True, help="A partner account: every customer's numbers (Vobiz).")
 @click.option("--customer", metavar="AUTH_ID", help="A partner account: this customer's numbers (Vobiz).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "ndjson", "csv"]), help="Default: table on a terminal."
-)
+@format_option("table", "json", "ndjson", "csv")
 @click.option("--timeout", type=Seconds(minimum=0.1), default=60.0, show_default=True, help="Deadline, seconds.")
-@click.option("--env-file", type=click.Path(dir_okay=False), help=".env-style file with credentials.")
+@env_file_option
 @click.option("--sandbox", is_flag=True, help="Use the built-in emulators: no network, no accounts.")
 def owned_command(
     providers: tuple[str, ...],
@@ -156,20 +157,26 @@ def owned_command(
     """List the numbers the accounts own: monthly cost, renewals, routing, and the ledger's view."""
     from pydantic import ValidationError
 
-    from numbroker._cli import _await_main, _currency_option, _environment, _errors, _providers
-    from numbroker._cli._errors import validation_message
-    from numbroker._cli._redacting import redacted_output
     from numbroker._holdings import DEFAULT_RENEWING_WITHIN, OwnedFilters, stream_owned
+    from numbroker._money import validate_currency
     from numbroker._owned import OwnedQuery, OwnedView
+    from numbroker._registry import provider_ids, providers_from_env
+    from numbroker._sync import run_sync
     from numbroker._types import NumberType
 
-    with _errors(), redacted_output():
-        fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    with command_errors(), redacted_output():
+        fmt = output_format(fmt)
         if partner and customer is not None:
             raise UsageProblem("--partner and --customer are two views: give one")
         if (partner or customer is not None) and ledger_where is not None:
             raise UsageProblem("--ledger reconciles the accounts' own numbers, not a partner's views")
-        currency = _currency_option(currency)
+        if currency is not None:
+            try:
+                currency = validate_currency(currency.strip().upper())
+            except ValueError:
+                raise UsageProblem(
+                    f"--currency {currency!r} is not an ISO 4217 currency code: use one such as EUR, USD or GBP"
+                ) from None
         try:
             query = OwnedQuery(
                 view=OwnedView.PARTNER
@@ -194,12 +201,14 @@ def owned_command(
             from numbroker._pricing import ExchangeRates
 
             rates = ExchangeRates.from_file(fx_rates)
-        env = _environment(env_file)
+        env = environment(env_file)
         skipped: dict[str, list[str]] = {}
         if sandbox:
             built = _sandboxed(providers)
         else:
-            built, skipped, _ = _providers(providers, sandbox, env)
+            for pid in providers:
+                get_provider_class(pid)  # unknown ids fail fast, listing the known ones
+            built, skipped = providers_from_env(list(providers) or provider_ids(), env=env)
         ledger = None if query.view is not OwnedView.ACCOUNT else _ledger(ledger_where, sandbox)
         out = sys.stdout
         writer = _Writer(fmt, out)
@@ -222,7 +231,7 @@ def owned_command(
                     await provider.aclose()
 
         try:
-            result: OwnedResult = _await_main(run)
+            result: OwnedResult = run_sync(run)
         finally:
             if ledger is not None:
                 ledger.close()
@@ -237,7 +246,8 @@ def owned_command(
             click.echo("no provider is configured: set its variables, or try --sandbox", err=True)
         from numbroker._reports import OverallStatus
 
-        sys.exit({OverallStatus.COMPLETE: 0, OverallStatus.PARTIAL: 3}.get(result.status, 1))
+        codes = {OverallStatus.COMPLETE: ExitCode.OK, OverallStatus.PARTIAL: ExitCode.PARTIAL}
+        sys.exit(codes.get(result.status, ExitCode.FAILED))
 
 
 class _Writer:

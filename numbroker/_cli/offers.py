@@ -1,31 +1,31 @@
-"""Output for the command line: table, json, ndjson and csv renderings of a search result."""
+"""A search result's offers as ``numbroker search`` prints them: a table, JSON, NDJSON or CSV.
+
+A table shows the best :data:`TABLE_DEFAULT` offers of each ranking unless asked for more (the other
+formats hold every offer, or ``--limit``'s); :func:`groups` and :func:`keep_best` say which those are.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
 
-from numbroker._cli._layout import (
-    ASSUMED_MARK,
-    CONVERTED_MARK,
-    Column,
-    fitted_table,
-    format_money,
-    groups,
-    money_cell,
-)
+from numbroker._cli.output import json_text
+from numbroker._cli.tables import ASSUMED_MARK, CONVERTED_MARK, Column, fitted_table, money_cell
 from numbroker._models import AvailableNumber
 from numbroker._money import Money
 from numbroker._pricing import shown_converted
-from numbroker._reports import ProviderReport, ProviderStatus, RankedOffer, SearchResult
+from numbroker._reports import RankedOffer, SearchResult
 
-__all__ = ["CSV_COLUMNS", "format_money", "render", "summary_lines"]
+__all__ = ["CSV_COLUMNS", "TABLE_DEFAULT", "csv_row", "groups", "keep_best", "render"]
+
+TABLE_DEFAULT = 20
+"""How many offers of each ranking a table shows when no ``--limit`` is given (``--all`` shows all)."""
 
 CSV_COLUMNS = [
     "rank",
@@ -54,18 +54,31 @@ joined with ``;`` (empty = none, ``unknown`` = the vendor did not say), ``rank``
 (the currency ranked in, or ``all``), ``currency_assumed`` ``true`` when the vendor stated no currency."""
 
 
-def json_text(document: Any) -> str:
-    """``document`` as an indented JSON document and a newline, in one piece.
+def groups(offers: Sequence[RankedOffer], per_currency: bool) -> dict[str | None, list[RankedOffer]]:
+    """The rankings ``offers`` belong to: one per ranking currency when ranked apart, else one (``None``)."""
+    out: dict[str | None, list[RankedOffer]] = {}
+    for ranked in offers:
+        out.setdefault(_ranking(ranked, per_currency), []).append(ranked)
+    return out
 
-    The text is what ``json.dumps(document, indent=2, ensure_ascii=False)`` writes; orjson's encoder
-    (installed with the ``cli`` extra) writes it some twenty times faster than the standard library's
-    pure-Python indenting encoder.
-    """
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - the cli extra installs orjson
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+
+def keep_best(offers: Sequence[RankedOffer], limit: int | None, per_currency: bool) -> list[RankedOffer]:
+    """The best ``limit`` offers of each ranking (each currency when ranked apart), in ranking order."""
+    if limit is None:
+        return list(offers)
+    kept: dict[str | None, int] = {}
+    out = []
+    for ranked in offers:
+        key = _ranking(ranked, per_currency)
+        kept[key] = kept.get(key, 0) + 1
+        if kept[key] <= limit:
+            out.append(ranked)
+    return out
+
+
+def _ranking(ranked: RankedOffer, per_currency: bool) -> str | None:
+    """The ranking an offer is in: its rank price's currency when currencies are ranked apart, else None."""
+    return (ranked.rank_price.currency if ranked.rank_price else None) if per_currency else None
 
 
 def _amount(money: Money | None) -> str:
@@ -120,16 +133,21 @@ def render(
     elif fmt == "ndjson":
         out.write("".join(json.dumps(r.to_json_dict(), ensure_ascii=False) + "\n" for r in result.offers))
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for ranking, offers in groups(result.offers, bool(result.ranked_per_currency)).items():
-            name = ranking or result.currency or "all"
-            for rank, ranked in enumerate(offers, 1):
-                writer.writerow(csv_row(rank, ranked, result.currency, ranking=name))
-        out.write(buffer.getvalue())
+        out.write(_csv(result))
     else:
         _table(result, out, color=color, totals=totals or {})
+
+
+def _csv(result: SearchResult) -> str:
+    """The flat CSV document: a header, then each ranking's offers with their place in it."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for ranking, offers in groups(result.offers, bool(result.ranked_per_currency)).items():
+        name = ranking or result.currency or "all"
+        for rank, ranked in enumerate(offers, 1):
+            writer.writerow(csv_row(rank, ranked, result.currency, ranking=name))
+    return buffer.getvalue()
 
 
 _KEYS = {"monthly": "monthly", "setup": "setup", "first-bill": "first bill"}
@@ -168,9 +186,22 @@ def _assumed(offer: AvailableNumber) -> bool:
 
 
 def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffer], title: str) -> None:
-    converting = result.currency is not None
-    with_key = result.sort.value in ("first-bill", "total")
     with_alt = any(r.alternatives for r in offers)
+    columns = _offer_columns(result, with_alt=with_alt)
+    styles: list[str | None] = []
+    for rank, ranked in enumerate(offers, 1):
+        for column, cell in zip(columns, _offer_cells(result, rank, ranked, with_alt=with_alt), strict=True):
+            column.cells.append(cell)
+        styles.append("bold green" if rank == 1 and ranked.rank_price is not None else None)
+    console.print(fitted_table(console, title, columns, styles))
+
+
+def _with_key(result: SearchResult) -> bool:
+    """Whether the table shows the key ranked by (a first bill or an N-month total: no price column has it)."""
+    return result.sort.value in ("first-bill", "total")
+
+
+def _offer_columns(result: SearchResult, *, with_alt: bool) -> list[Column]:
     columns = [
         Column("#", justify="right"),
         Column("Number"),
@@ -181,63 +212,32 @@ def _offer_table(console: Console, result: SearchResult, offers: list[RankedOffe
         Column("Setup", justify="right"),
         Column("Monthly", justify="right"),
     ]
-    if converting:
+    if result.currency is not None:
         columns.append(Column(f"Monthly ({result.currency})", justify="right"))
-    if with_key:
-        columns.append(Column("First bill" if result.sort.value == "first-bill" else f"{result.months}-mo total"))
-        columns[-1].justify = "right"
+    if _with_key(result):
+        key = "First bill" if result.sort.value == "first-bill" else f"{result.months}-mo total"
+        columns.append(Column(key, justify="right"))
     columns.append(Column("Provider", squeeze=True))
-    styles: list[str | None] = []
-    for rank, ranked in enumerate(offers, 1):
-        offer = ranked.offer
-        assumed = _assumed(offer)
-        cells = [
-            str(rank),
-            offer.e164,
-            *([f"+{len(ranked.alternatives)}" if ranked.alternatives else ""] if with_alt else []),
-            offer.number_type.value + ("*" if offer.provider_details.get("number_type_inferred") else ""),
-            offer.region or "",
-            "?" if offer.capabilities is None else ", ".join(c.value for c in offer.capabilities),
-            money_cell(offer.setup_price, assumed=assumed),
-            money_cell(offer.monthly_price, assumed=assumed),
-        ]
-        if converting:
-            own = offer.monthly_price is not None and offer.monthly_price.currency == result.currency
-            cells.append(money_cell(ranked.converted_monthly_price, converted=not own, assumed=own and assumed))
-        if with_key:
-            cells.append(money_cell(ranked.rank_price, converted=ranked.rank_converted, assumed=assumed))
-        cells.append(offer.provider)
-        for column, cell in zip(columns, cells, strict=True):
-            column.cells.append(cell)
-        styles.append("bold green" if rank == 1 and ranked.rank_price is not None else None)
-    console.print(fitted_table(console, title, columns, styles))
+    return columns
 
 
-def summary_lines(reports: Iterable[ProviderReport], rejected_total: int) -> list[str]:
-    """One line per provider: how it ended and why."""
-    lines = []
-    for r in reports:
-        if r.status is ProviderStatus.SKIPPED:
-            lines.append(f"{r.provider}: skipped (set {', '.join(r.missing_env)})")
-            continue
-        parts = [f"{r.offers} offers", f"{r.pages} pages", f"{r.elapsed_ms} ms"]
-        if r.retries:
-            parts.append(f"{r.retries} retries")
-        if r.rejected:
-            parts.append(f"{r.rejected} records rejected")
-        if r.unapplied_filters:
-            parts.append("filtered client-side: " + ", ".join(f"{k} ({v})" for k, v in r.unapplied_filters.items()))
-        excluded = {k: v for k, v in r.excluded.items() if v}
-        if excluded:
-            parts.append("excluded: " + ", ".join(f"{k} {v}" for k, v in sorted(excluded.items())))
-        status = f"{r.status.value}, truncated" if r.truncated else r.status.value
-        line = f"{r.provider}: {status} ({'; '.join(parts)})"
-        if r.error and r.status.failed:
-            line += f": {r.error}"
-        lines.append(line)
-        if r.truncated:
-            # Records are known to be missing: say so, with the vendor-specific advice the notes carry.
-            lines.extend(f"  {r.provider}: {note}" for note in r.notes[:3])
-    if rejected_total:
-        lines.append(f"{rejected_total} malformed vendor records were rejected (see --format json, key 'rejected')")
-    return lines
+def _offer_cells(result: SearchResult, rank: int, ranked: RankedOffer, *, with_alt: bool) -> list[str]:
+    offer = ranked.offer
+    assumed = _assumed(offer)
+    cells = [
+        str(rank),
+        offer.e164,
+        *([f"+{len(ranked.alternatives)}" if ranked.alternatives else ""] if with_alt else []),
+        offer.number_type.value + ("*" if offer.provider_details.get("number_type_inferred") else ""),
+        offer.region or "",
+        "?" if offer.capabilities is None else ", ".join(c.value for c in offer.capabilities),
+        money_cell(offer.setup_price, assumed=assumed),
+        money_cell(offer.monthly_price, assumed=assumed),
+    ]
+    if result.currency is not None:
+        own = offer.monthly_price is not None and offer.monthly_price.currency == result.currency
+        cells.append(money_cell(ranked.converted_monthly_price, converted=not own, assumed=own and assumed))
+    if _with_key(result):
+        cells.append(money_cell(ranked.rank_price, converted=ranked.rank_converted, assumed=assumed))
+    cells.append(offer.provider)
+    return cells

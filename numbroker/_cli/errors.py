@@ -3,17 +3,24 @@
 Every problem the command line reports to a person is a single line that says what to fix: click's
 own usage errors (a missing option, a bad choice), numbroker's configuration errors and pydantic
 validation errors (flattened: field and reason, never the dump with its documentation URL).
+:func:`command_errors` is how every command turns numbroker's configuration errors into that line, and
+Ctrl-C into a clean exit 130.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import click
 
+from numbroker._cli.exits import ExitCode
+from numbroker._exceptions import ConfigurationError, UnknownProviderError
 from numbroker._exceptions import validation_summary as validation_message
 
-__all__ = ["UsageProblem", "country_hint", "one_line", "show_one_line", "validation_message"]
+__all__ = ["UsageProblem", "command_errors", "country_hint", "one_line", "show_one_line", "validation_message"]
 
 _COUNTRY_HINTS = {"UK": "GB", "EN": "GB", "USA": "US", "EL": "GR"}
 """Codes people type that are not ISO 3166-1 alpha-2 country codes, and the code they mean."""
@@ -44,3 +51,15 @@ class UsageProblem(click.UsageError):
     def show(self, file: IO[Any] | None = None) -> None:
         """Print the message on one line (no usage block)."""
         show_one_line(self, file)
+
+
+@contextmanager
+def command_errors() -> Iterator[None]:
+    """Turn numbroker's configuration errors into exit 2 and Ctrl-C into a clean exit 130."""
+    try:
+        yield
+    except (ConfigurationError, UnknownProviderError) as exc:
+        raise UsageProblem(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)

@@ -1,0 +1,269 @@
+"""The options more than one command takes, each written once: what ``--help`` says of it and what it means.
+
+* :func:`search_options`: the thirteen options of a search (``--country`` ... ``--sandbox``, ``search`` and
+  ``buy-cheapest``), handed to the command as one :class:`SearchOptions` (see :func:`gathered`), which
+  reads them when asked:
+  :meth:`~SearchOptions.environment`, :meth:`~SearchOptions.target_currency`, :meth:`~SearchOptions.query`,
+  :meth:`~SearchOptions.exchange_rates`, :meth:`~SearchOptions.chosen_providers`;
+* :func:`format_option` and :func:`output_format`, :data:`ledger_option` and :func:`open_ledger_at`,
+  :data:`env_file_option` and :func:`environment`;
+* :func:`money_option`: an amount with its currency (``2.50 EUR``), or in ``--currency``.
+
+Each reading raises :class:`~numbroker._cli.errors.UsageProblem` (exit 2, one line) for what a person
+typed wrong, in the order the command reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from decimal import InvalidOperation
+from typing import Any, TypeVar, cast, overload
+
+import click
+from dotenv import dotenv_values
+from pydantic import ValidationError
+
+from numbroker._cli.errors import UsageProblem, country_hint, validation_message
+from numbroker._cli.numbers import Seconds, parse_amount
+from numbroker._models import SearchQuery
+from numbroker._money import Money, validate_currency
+from numbroker._pricing import ExchangeRates
+from numbroker._registry import get_provider_class, provider_ids, providers_from_env
+from numbroker.adapters import Provider
+from numbroker.ledger import Ledger, LedgerError, open_ledger
+
+__all__ = [
+    "SearchOptions",
+    "env_file_option",
+    "environment",
+    "format_option",
+    "gathered",
+    "ledger_option",
+    "money_option",
+    "open_ledger_at",
+    "output_format",
+    "search_options",
+]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+env_file_option = click.option("--env-file", type=click.Path(dir_okay=False), help=".env-style file with credentials.")
+"""``--env-file``: read with :func:`environment`."""
+
+ledger_option = click.option(
+    "--ledger",
+    "ledger_where",
+    metavar="PATH|URL",
+    help="The purchase ledger: a SQLite file or a postgresql:// URL [default: $NUMBROKER_LEDGER, else "
+    "ledger.sqlite3 in the user's data directory].",
+)
+"""``--ledger``: opened with :func:`open_ledger_at`."""
+
+
+def format_option(*choices: str) -> Callable[[_F], _F]:
+    """``--format`` with these choices; :func:`output_format` reads it."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        help="Output format [default: table on a terminal, json otherwise].",
+    )
+
+
+def output_format(fmt: str | None) -> str:
+    """The ``--format`` given, else ``table`` on a terminal and ``json`` otherwise."""
+    return fmt or ("table" if sys.stdout.isatty() else "json")
+
+
+_SEARCH_OPTIONS = (
+    click.option("--country", required=True, help="ISO 3166-1 alpha-2 country, e.g. US, GB, DE."),
+    click.option("--type", "number_type", type=click.Choice(["local", "mobile", "toll_free", "national"])),
+    click.option(
+        "--capability",
+        "capabilities",
+        multiple=True,
+        type=click.Choice(["voice", "sms", "mms", "fax", "whatsapp"]),
+        help="Required capability (repeatable). Offers whose capabilities are unknown do not match.",
+    ),
+    click.option("--prefix", help="Digits right after the country code, e.g. an area code (212)."),
+    click.option("--contains", help="Digits the number must contain."),
+    click.option("--provider", "providers", multiple=True, help="Provider id (repeatable; default: all configured)."),
+    click.option("--currency", help="Target currency: convert and rank every price in it (needs --fx-rates)."),
+    click.option(
+        "--fx-rates",
+        type=click.Path(dir_okay=False),
+        help='JSON rates file: {"base": "EUR", "rates": {"USD": "1.08"}} means 1 EUR = 1.08 USD.',
+    ),
+    click.option("--max-monthly", help="Cap on the monthly price, e.g. 2.50 (in --currency) or '2.50 EUR'."),
+    click.option("--max-setup", help="Cap on the setup price, likewise."),
+    click.option(
+        "--timeout", type=Seconds(minimum=0.1), default=30.0, show_default=True, help="Global deadline, seconds."
+    ),
+    env_file_option,
+    click.option("--sandbox", is_flag=True, help="Use the built-in emulators: no network, no accounts, deterministic."),
+)
+"""The search options, in the order ``--help`` lists them; their names are :class:`SearchOptions`' fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """The search options as typed; each method reads some of them, raising a usage error when it cannot."""
+
+    country: str
+    number_type: str | None
+    capabilities: tuple[str, ...]
+    prefix: str | None
+    contains: str | None
+    providers: tuple[str, ...]
+    currency: str | None
+    fx_rates: str | None
+    max_monthly: str | None
+    max_setup: str | None
+    timeout: float
+    env_file: str | None
+    sandbox: bool
+
+    def environment(self) -> dict[str, str]:
+        """The process environment, with ``--env-file``'s variables (see :func:`environment`)."""
+        return environment(self.env_file)
+
+    def target_currency(self) -> str | None:
+        """``--currency`` upper-cased, or a usage error naming the code that is not ISO 4217."""
+        if self.currency is None:
+            return None
+        try:
+            return validate_currency(self.currency)
+        except ValueError:
+            raise UsageProblem(
+                f"--currency {self.currency!r} is not an ISO 4217 currency code: use one such as EUR, USD or GBP"
+            ) from None
+
+    def query(self, currency: str | None, *, limit: int | None, monthly_cap: bool = True) -> SearchQuery:
+        """The query: the number filters and price caps (``--max-monthly`` too unless not ``monthly_cap``).
+
+        ``currency`` is the checked ``--currency``, the currency of a cap written without one.
+        """
+        max_monthly = self.max_monthly if monthly_cap else None
+        try:
+            return SearchQuery.model_validate(
+                {
+                    "country": self.country,
+                    "number_type": self.number_type,
+                    "capabilities": tuple(self.capabilities),
+                    "prefix": self.prefix,
+                    "contains": self.contains,
+                    "max_monthly_price": money_option(max_monthly, currency, "--max-monthly"),
+                    "max_setup_price": money_option(self.max_setup, currency, "--max-setup"),
+                    "limit": limit,
+                }
+            )
+        except ValidationError as exc:
+            hint = country_hint(self.country) if any(e["loc"] == ("country",) for e in exc.errors()) else ""
+            raise UsageProblem(f"invalid search: {validation_message(exc)}{hint}") from None
+
+    def exchange_rates(self) -> ExchangeRates | None:
+        """The ``--fx-rates`` file's rates, if one was given."""
+        return ExchangeRates.from_file(self.fx_rates) if self.fx_rates else None
+
+    def chosen_providers(self, env: Mapping[str, str]) -> tuple[list[Provider], dict[str, list[str]]]:
+        """The providers to search, and the skipped ones with the variables they miss.
+
+        With ``--sandbox``, the built-in emulators in-process (none skipped); else those ``env`` configures.
+        An unknown ``--provider`` fails first, naming the known ids.
+        """
+        chosen = list(self.providers) or None
+        for pid in chosen or []:
+            get_provider_class(pid)
+        if self.sandbox:
+            # Imported only for --sandbox: the emulators (Starlette) are no part of a real search.
+            from numbroker.sandbox import create_sandboxes, in_process_providers
+
+            return in_process_providers(create_sandboxes(chosen)), {}
+        return providers_from_env(chosen if chosen else provider_ids(), env=env)
+
+
+def gathered(into: type[Any], options: Sequence[Callable[[Any], Any]]) -> Callable[[_F], _F]:
+    """A decorator declaring ``options`` (in ``--help`` order) on a command, gathering some into one value.
+
+    The options named like the fields of the dataclass ``into`` reach the command as one ``into``, given
+    positionally after the values of such decorators above this one; the others as keywords.
+    """
+    names = tuple(f.name for f in fields(into))
+
+    def declare(command: _F) -> _F:
+        @functools.wraps(command)
+        def with_value(*values: Any, **given: Any) -> Any:
+            value = into(**{name: given.pop(name) for name in names})
+            return command(*values, value, **given)
+
+        declared: Callable[..., Any] = with_value
+        for option in reversed(options):
+            declared = option(declared)
+        return cast(_F, declared)
+
+    return declare
+
+
+search_options = gathered(SearchOptions, _SEARCH_OPTIONS)
+"""Declare the search options on a command, which receives them as one :class:`SearchOptions`."""
+
+
+@overload
+def money_option(value: str, currency: str | None, option: str) -> Money: ...
+
+
+@overload
+def money_option(value: str | None, currency: str | None, option: str) -> Money | None: ...
+
+
+def money_option(value: str | None, currency: str | None, option: str) -> Money | None:
+    """An amount option (``2.50`` or ``'2.50 EUR'``) as Money, in ``currency`` when written without one."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]{3})?\s*", value)
+    if not match:
+        raise UsageProblem(f"{option} takes an amount like 2.50 or '2.50 EUR', got {value!r}")
+    amount, code = match.groups()
+    code = code or currency
+    if code is None:
+        raise UsageProblem(f"{option} needs a currency: write '{amount} EUR' or add --currency EUR")
+    try:
+        return Money(amount=parse_amount(amount, option), currency=code)
+    except (ValueError, InvalidOperation) as exc:
+        raise UsageProblem(f"{option}: {validation_message(exc)}") from None
+
+
+def environment(env_file: str | None) -> dict[str, str]:
+    """The process environment, plus a .env-style file (variables already set in the environment win)."""
+    env = dict(os.environ)
+    if env_file:
+        if not os.path.exists(env_file):
+            raise UsageProblem(f"--env-file {env_file!r} does not exist")
+        for key, value in dotenv_values(env_file).items():
+            if value is not None:
+                env.setdefault(key, value)
+    return env
+
+
+def open_ledger_at(where: str | None, *, sandbox: bool, cleanup: contextlib.ExitStack) -> Ledger:
+    """The ledger ``--ledger`` names (else ``$NUMBROKER_LEDGER`` or the default); a temporary one for --sandbox.
+
+    ``cleanup`` closes it (and removes a temporary one) when the command ends.
+    """
+    if sandbox:
+        # Sandbox purchases are make-believe: they never touch a real ledger.
+        folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="numbroker-sandbox-ledger-"))
+        where = os.path.join(folder, "ledger.sqlite3")
+    try:
+        ledger = open_ledger(where)
+    except LedgerError as exc:
+        raise UsageProblem(str(exc)) from None
+    cleanup.callback(ledger.close)
+    return ledger
