@@ -51,7 +51,7 @@ __all__ = [
     "stream_owned",
 ]
 
-logger = logging.getLogger("numbroker.owned")
+logger = logging.getLogger("numbroker.search")
 
 DEFAULT_RENEWING_WITHIN = 14
 """Days ahead a renewal counts as due soon: the weekly check Vobiz's number management guide recommends."""
