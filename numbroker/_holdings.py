@@ -54,7 +54,7 @@ __all__ = [
 logger = logging.getLogger("numbroker.search")
 
 DEFAULT_RENEWING_WITHIN = 14
-"""Days ahead a renewal counts as due soon: the weekly check Vobiz's number management guide recommends."""
+"""Days ahead a renewal counts as due soon (a weekly check then flags every renewal before it falls due)."""
 DEFAULT_DEADLINE = 60.0
 """Seconds reading every owned list may take by default."""
 REJECTED_KEPT = 1000
