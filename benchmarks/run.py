@@ -23,6 +23,9 @@ Scenarios (see each module's docstring for the exact definitions):
 * ``ledger`` (``bench_ledger``): the purchase ledger's writes per purchase (SQLite, PostgreSQL on
   loopback) against the purchase round trip, and N concurrent runs on one account against the same
   runs one after another.
+* ``owned`` (``bench_owned``): about 50,000 owned numbers across the Vobiz, IdentityCall and Plivo
+  sandboxes at 20 ms per request: ``numbroker.owned`` wall time / the paging critical-path bound
+  (target ≤ 1.15), and ``numbroker owned --format ndjson`` peak memory at 50k / at 1k (target ≤ 1.25).
 
 ``--quick`` runs every scenario small (well under a minute on 2 cores), for CI: it checks that the
 harness still runs, and exits non-zero if a scenario crashes. No target is ever asserted: a missed
@@ -48,6 +51,7 @@ import bench_fanout
 import bench_hostile
 import bench_ledger
 import bench_normalize
+import bench_owned
 import bench_scale
 import bench_startup
 from _harness import ScenarioResult, render_table
@@ -60,6 +64,7 @@ SCENARIOS: dict[str, Callable[[bool], ScenarioResult]] = {
     "start-up": bench_startup.run,
     "cli": bench_cli.run,
     "ledger": bench_ledger.run,
+    "owned": bench_owned.run,
 }
 RESULTS = Path(__file__).with_name("results")
 

@@ -40,10 +40,23 @@ if TYPE_CHECKING:
     from numbroker._exceptions import RateLimitedError as RateLimitedError
     from numbroker._exceptions import ReservationRequiredError as ReservationRequiredError
     from numbroker._exceptions import UnknownProviderError as UnknownProviderError
+    from numbroker._holdings import OwnedFilters as OwnedFilters
+    from numbroker._holdings import OwnedResult as OwnedResult
+    from numbroker._holdings import owned as owned
+    from numbroker._holdings import owned_sync as owned_sync
+    from numbroker._holdings import stream_owned as stream_owned
     from numbroker._models import AvailableNumber as AvailableNumber
     from numbroker._models import RejectedRecord as RejectedRecord
     from numbroker._models import SearchQuery as SearchQuery
     from numbroker._money import Money as Money
+    from numbroker._owned import AfterPurchase as AfterPurchase
+    from numbroker._owned import OwnedNumber as OwnedNumber
+    from numbroker._owned import OwnedQuery as OwnedQuery
+    from numbroker._owned import OwnedStatus as OwnedStatus
+    from numbroker._owned import OwnedView as OwnedView
+    from numbroker._owned import PriceSource as PriceSource
+    from numbroker._owned import ReleaseMode as ReleaseMode
+    from numbroker._owned import RenewalSource as RenewalSource
     from numbroker._pricing import ExchangeRates as ExchangeRates
     from numbroker._registry import available_providers as available_providers
     from numbroker._registry import get_provider_class as get_provider_class
@@ -87,6 +100,20 @@ _EXPORTS: dict[str, str] = {
     "QueryFilter": "numbroker._types",
     "RejectedRecord": "numbroker._models",
     "SearchQuery": "numbroker._models",
+    # what the accounts own
+    "AfterPurchase": "numbroker._owned",
+    "OwnedNumber": "numbroker._owned",
+    "OwnedQuery": "numbroker._owned",
+    "OwnedStatus": "numbroker._owned",
+    "OwnedView": "numbroker._owned",
+    "PriceSource": "numbroker._owned",
+    "ReleaseMode": "numbroker._owned",
+    "RenewalSource": "numbroker._owned",
+    "OwnedFilters": "numbroker._holdings",
+    "OwnedResult": "numbroker._holdings",
+    "owned": "numbroker._holdings",
+    "owned_sync": "numbroker._holdings",
+    "stream_owned": "numbroker._holdings",
     # searching and ranking
     "ExchangeRates": "numbroker._pricing",
     "OverallStatus": "numbroker._reports",

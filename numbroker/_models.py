@@ -38,6 +38,13 @@ _PREVALIDATED: Final = object()
 _CAPABILITY_BY_NAME = {c.value: c for c in Capability}
 
 
+def check_provider_id(value: str) -> str:
+    """``value`` when it is a provider id (lowercase letters, digits, ``_``; at most 40), else ValueError."""
+    if not _PROVIDER_ID.fullmatch(value):
+        raise ValueError(f"provider id must match {_PROVIDER_ID.pattern}: {value!r}")
+    return value
+
+
 def _sorted_capabilities(value: Any) -> Any:
     if value is None:
         return None
@@ -101,9 +108,7 @@ class AvailableNumber(BaseModel):
     @field_validator("provider")
     @classmethod
     def _check_provider(cls, value: str) -> str:
-        if not _PROVIDER_ID.fullmatch(value):
-            raise ValueError(f"provider id must match {_PROVIDER_ID.pattern}: {value!r}")
-        return value
+        return check_provider_id(value)
 
     @field_validator("e164")
     @classmethod

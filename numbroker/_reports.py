@@ -26,6 +26,7 @@ __all__ = [
     "RankedOffer",
     "SearchResult",
     "overall_status",
+    "status_for",
 ]
 
 
@@ -48,6 +49,19 @@ class ProviderStatus(StrEnum):
     def failed(self) -> bool:
         """True for statuses that mean the provider did not answer fully."""
         return self not in (ProviderStatus.OK, ProviderStatus.EMPTY, ProviderStatus.SKIPPED)
+
+
+def status_for(error: Exception) -> ProviderStatus:
+    """The status a provider that failed with ``error`` is reported with."""
+    from numbroker._exceptions import AuthenticationError, ProviderTimeoutError, RateLimitedError
+
+    if isinstance(error, ProviderTimeoutError):
+        return ProviderStatus.TIMEOUT
+    if isinstance(error, RateLimitedError):
+        return ProviderStatus.RATE_LIMITED
+    if isinstance(error, AuthenticationError):
+        return ProviderStatus.AUTH_ERROR
+    return ProviderStatus.ERROR
 
 
 class OverallStatus(StrEnum):
@@ -108,6 +122,40 @@ class ProviderReport(BaseModel):
     truncated: bool = False
     notes: list[str] = []
     missing_env: list[str] = []
+
+    @classmethod
+    def from_stats(
+        cls,
+        provider: str,
+        status: ProviderStatus,
+        stats: Any,
+        *,
+        elapsed_ms: int,
+        error: str | None = None,
+        error_type: str | None = None,
+        **fields: Any,
+    ) -> ProviderReport:
+        """A report of one provider's run from its statistics (a :class:`~numbroker.adapters.ProviderStats`).
+
+        ``ok`` with nothing delivered is reported ``empty``; ``fields`` are the report's other fields.
+        """
+        if status is ProviderStatus.OK and stats.offers == 0:
+            status = ProviderStatus.EMPTY
+        return cls(
+            provider=provider,
+            status=status,
+            offers=stats.offers,
+            rejected=stats.rejected,
+            pages=stats.pages,
+            requests=stats.requests,
+            retries=stats.retries,
+            elapsed_ms=elapsed_ms,
+            error=error,
+            error_type=error_type,
+            duplicates=stats.duplicates,
+            truncated=stats.truncated,
+            **fields,
+        )
 
 
 def overall_status(reports: Iterable[ProviderReport]) -> OverallStatus:

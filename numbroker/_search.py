@@ -24,11 +24,8 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from numbroker._exceptions import (
-    AuthenticationError,
     ConfigurationError,
     ProviderError,
-    ProviderTimeoutError,
-    RateLimitedError,
 )
 from numbroker._inputs import check_count, check_seconds
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
@@ -42,6 +39,7 @@ from numbroker._reports import (
     ProviderStatus,
     SearchResult,
     overall_status,
+    status_for,
 )
 from numbroker._sync import run_sync
 from numbroker._types import SortKey
@@ -73,16 +71,6 @@ Every search keeps at most :data:`~numbroker.adapters._normalizing.REJECTED_KEPT
 
 def _start_order(provider: Provider) -> int:
     return {"token": 0, "numbered": 1}.get(provider.paging, 2)
-
-
-def _status_for(error: ProviderError) -> ProviderStatus:
-    if isinstance(error, ProviderTimeoutError):
-        return ProviderStatus.TIMEOUT
-    if isinstance(error, RateLimitedError):
-        return ProviderStatus.RATE_LIMITED
-    if isinstance(error, AuthenticationError):
-        return ProviderStatus.AUTH_ERROR
-    return ProviderStatus.ERROR
 
 
 @dataclass
@@ -237,7 +225,7 @@ class Searcher:
                         query, sink, run=run_state, max_offers=self.per_provider_limit, drop_repeats=drop_repeats
                     )
                 except ProviderError as exc:
-                    status, error, error_type = _status_for(exc), str(exc), type(exc).__name__
+                    status, error, error_type = status_for(exc), str(exc), type(exc).__name__
                 except Exception as exc:
                     # Contained to this provider: its data must never take the others' results down.
                     logger.error("%s: unexpected %s while searching", provider.id, type(exc).__name__)
@@ -255,16 +243,10 @@ class Searcher:
                     "ProviderTimeoutError",
                 )
             stats = run_state.stats
-            if status is ProviderStatus.OK and stats.offers == 0:
-                status = ProviderStatus.EMPTY
-            report = ProviderReport(
-                provider=provider.id,
-                status=status,
-                offers=stats.offers,
-                rejected=stats.rejected,
-                pages=stats.pages,
-                requests=stats.requests,
-                retries=stats.retries,
+            report = ProviderReport.from_stats(
+                provider.id,
+                status,
+                stats,
                 elapsed_ms=round((anyio.current_time() - started) * 1000),
                 error=provider.redact(error) if error else None,
                 error_type=error_type,

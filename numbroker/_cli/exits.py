@@ -38,6 +38,7 @@ ENDINGS: dict[str, frozenset[ExitCode]] = {
     "search": frozenset(set(ExitCode) - {ExitCode.UNKNOWN}),
     "buy-cheapest": frozenset(ExitCode),
     "ledger": frozenset({ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.INTERRUPTED}),
+    "owned": frozenset(set(ExitCode) - {ExitCode.UNKNOWN}),
     "providers": frozenset({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}),
     "sandbox": frozenset({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}),
 }

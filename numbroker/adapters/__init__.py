@@ -4,7 +4,8 @@ In the order an author meets it:
 
 * :class:`Provider`, the class an adapter subclasses: it declares the vendor's identity, credentials,
   paging style and filter support as class attributes and writes three hooks (``_auth_headers``,
-  ``_fetch_page``, ``_normalize``; plus ``_purchase`` and ``_owned_numbers`` to buy).
+  ``_fetch_page``, ``_normalize``; plus ``_purchase`` and ``_owned_numbers`` to buy, and
+  ``_fetch_owned_page`` and ``_normalize_owned`` to list the account's own numbers).
 * its :class:`Connection`, ``self.connection``: every request goes through it (``get``, ``post``, ``json``,
   ``url``), with retries, rate limits, bounded bodies, redaction and the error tree built in; an adapter
   reads its vendor's error answers with the ``_error_envelope`` hook, returning an :class:`ErrorEnvelope`.
@@ -14,7 +15,8 @@ In the order an author meets it:
   helpers and the money converters, so every adapter rejects a bad record the same way (a
   :class:`FieldError` naming the vendor's field).
 * buying: a :class:`PurchaseReceipt` from ``_purchase``; :class:`OwnedPage` and :class:`OwnedEntry` for the
-  owned list.
+  ownership walk; :func:`make_owned` (with :func:`read_date` and :func:`read_timestamp`) for each record of
+  the owned-list hook, whose pages arrive as :class:`OwnedPageResult`.
 * what a search gives and returns (:class:`ProviderRun`, :class:`ProviderStats`, :class:`PageResult`,
   :class:`ProviderResult`), the :class:`RateLimit` and :class:`RetryPolicy` values, and URL checks.
 
@@ -36,13 +38,16 @@ from numbroker._money import (
     money_from_string,
     validate_currency,
 )
+from numbroker._owned import make_owned
 from numbroker._phone import ParsedNumber, infer_number_type, parse_e164, same_number
 from numbroker.adapters import wire
 from numbroker.adapters._connection import Connection
+from numbroker.adapters._dates import read_date, read_timestamp
 from numbroker.adapters._http_errors import ErrorEnvelope
 from numbroker.adapters._normalizing import PageResult
 from numbroker.adapters._owned import OwnedEntry, OwnedPage
 from numbroker.adapters._paging import Cursor, RawPage
+from numbroker.adapters._portfolio import OwnedPageResult
 from numbroker.adapters._provider import Provider
 from numbroker.adapters._rate_limit import RateLimit
 from numbroker.adapters._receipts import PurchaseReceipt, json_safe
@@ -62,6 +67,7 @@ __all__ = [
     "PurchaseReceipt",
     "OwnedPage",
     "OwnedEntry",
+    "OwnedPageResult",
     "PageResult",
     "ProviderResult",
     "ProviderRun",
@@ -72,6 +78,9 @@ __all__ = [
     "wire",
     "FieldError",
     "make_offer",
+    "make_owned",
+    "read_date",
+    "read_timestamp",
     "ParsedNumber",
     "infer_number_type",
     "parse_e164",

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio.lowlevel
 from pydantic import ValidationError
@@ -61,14 +61,17 @@ __all__ = [
     "NORMALIZE_SLICE_SECONDS",
     "REJECTED_KEPT",
     "PageResult",
+    "guarded",
+    "in_slices",
+    "junk_error",
     "normalize_page",
     "normalize_record",
     "record_id",
-    "junk_error",
     "reject",
 ]
 
 logger = logging.getLogger("numbroker.http")
+_T = TypeVar("_T")
 
 NORMALIZE_SLICE_SECONDS = 0.0001
 """CPU time a page's normalization runs before it yields to the event loop (responses waiting to be read)."""
@@ -132,11 +135,19 @@ def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> A
     ``ArithmeticError`` included) rejects that record alone. A tagged record (see
     :class:`~numbroker.adapters.Tagged`) reaches ``_normalize`` as it is, tag and all.
     """
+    return guarded(provider, record, lambda: provider._normalize(record, query))
+
+
+def guarded(provider: Normalizer, record: Any, normalize: Callable[[], _T]) -> _T | RejectedRecord:
+    """``normalize()``'s result for ``record``, or the rejection naming field and reason. Never raises.
+
+    What :func:`normalize_record` does for an offer, for any hook that reads one record (an owned number's).
+    """
     path = ambiguous_key(raw_record(record))
     if path is not None:
         return reject(provider, record, path, None, AMBIGUOUS)
     try:
-        return provider._normalize(record, query)
+        return normalize()
     except FieldError as exc:
         return reject(provider, record, exc.field, exc.value, exc.reason)
     except ValidationError as exc:
@@ -169,6 +180,21 @@ async def normalize_page(
     # between an arrived response and the task that sends the next request (a token chain's next hop).
     async with run.normalizing:
         return await _normalize_page(provider, raw, number, query, seen, stats, run)
+
+
+async def in_slices(records: Iterable[_T]) -> AsyncIterator[_T]:
+    """``records`` one by one, yielding to the event loop every :data:`NORMALIZE_SLICE_SECONDS` of CPU.
+
+    Normalization is CPU work: yielding now and then lets requests in flight (the next page's, other
+    providers') be sent and read while a long page is normalized.
+    """
+    clock = time.perf_counter
+    yield_at = clock() + NORMALIZE_SLICE_SECONDS
+    for record in records:
+        if clock() >= yield_at:
+            await anyio.lowlevel.checkpoint()
+            yield_at = clock() + NORMALIZE_SLICE_SECONDS
+        yield record
 
 
 async def _normalize_page(

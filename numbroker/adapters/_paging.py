@@ -47,6 +47,7 @@ __all__ = [
     "RawPage",
     "checked_total",
     "fan_out",
+    "walk_pages",
     "walk_tokens",
 ]
 
@@ -487,3 +488,34 @@ async def fan_out(
     if fatal or (failed and not results):
         raise (fatal or failed)[0]
     return {k: results[k] for k in keys if k in results}, {k: errors[k] for k in keys if k in errors}
+
+
+async def walk_pages(
+    paging: str,
+    fetch: Callable[[Cursor], Awaitable[RawPage]],
+    deliver: Deliver,
+    stats: ProviderStats,
+    *,
+    per_page: int,
+    max_pages: int,
+    concurrency: int,
+    max_offers: int | None = None,
+    provider_id: str = "",
+) -> None:
+    """Every page by the declared ``paging`` style: a :class:`NumberedWalk`, :func:`walk_tokens`, or one request."""
+    if paging == "numbered":
+        walk = NumberedWalk(
+            fetch,
+            deliver,
+            stats,
+            per_page=per_page,
+            max_pages=max_pages,
+            concurrency=concurrency,
+            max_offers=max_offers,
+            provider_id=provider_id,
+        )
+        await walk.run()
+    elif paging == "token":
+        await walk_tokens(fetch, deliver, stats, provider_id=provider_id, max_pages=max_pages)
+    else:
+        await deliver(await fetch(None), 1)

@@ -17,7 +17,10 @@ by number, or a list filtered by it), used by :meth:`Provider.owns` before walki
 An adapter that can buy also sets ``supports_purchase = True`` and writes ``_purchase(offer)`` (one
 ``self.connection.post``, never retried) and ``_owned_numbers()`` (every owned number, walked with
 ``_walk_owned_numbered`` / ``_walk_owned_tokens``); the templates :meth:`Provider.purchase` and
-:meth:`Provider.owns` wrap them.
+:meth:`Provider.owns` wrap them. An adapter that lists the account's numbers as a portfolio writes the
+owned-list hook, ``_fetch_owned_page(query, cursor)`` and ``_normalize_owned(record, query)`` (a search
+page's twins, paged by ``owned_paging``), and declares ``after_purchase``; :meth:`Provider.stream_owned`
+wraps them, and :meth:`Provider.owns` then walks that list when ``_owns_number`` has no answer.
 
 The engine is composed, each part in its own module: a provider *has* a
 :class:`~numbroker.adapters.Connection` (client, auth headers, redaction, send and bounded receive,
@@ -44,10 +47,11 @@ from typing import Any, ClassVar, Literal, Self, TypeVar
 import httpx
 from pydantic import SecretStr
 
-from numbroker._exceptions import ProviderError, PurchaseError
+from numbroker._exceptions import ConfigurationError, ProviderError, PurchaseError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
+from numbroker._owned import AfterPurchase, OwnedNumber, OwnedQuery, OwnedView
 from numbroker._phone import Strictness
-from numbroker._redaction import redact_result
+from numbroker._redaction import Redactor, redact_result
 from numbroker._types import FilterSupport, QueryFilter
 from numbroker.adapters import _normalizing
 from numbroker.adapters._connection import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Connection
@@ -63,6 +67,7 @@ from numbroker.adapters._owned import (
     walk_owned_tokens,
 )
 from numbroker.adapters._paging import Cursor, RawPage, fan_out
+from numbroker.adapters._portfolio import OwnedPageResult, OwnedSink, holds_owned, stream_owned
 from numbroker.adapters._rate_limit import RateLimit
 from numbroker.adapters._receipts import PurchaseReceipt, redact_receipt
 from numbroker.adapters._retry import RetryPolicy
@@ -74,6 +79,7 @@ __all__ = ["PageSink", "Provider"]
 
 logger = logging.getLogger("numbroker.http")
 purchase_logger = logging.getLogger("numbroker.purchase")
+_ACCOUNT_VIEW = OwnedQuery()
 _T = TypeVar("_T")
 _K = TypeVar("_K")
 
@@ -101,6 +107,10 @@ class Provider(ABC):
         sandbox: ``"module:function"`` of the built-in emulator, if there is one.
         supports_purchase: the adapter implements ``_purchase`` and ``_owned_numbers`` (see :meth:`purchase`).
         states_setup_prices: whether the vendor states a setup price (see below).
+        after_purchase: what the vendor can do with numbers once bought (listing, release, prices...).
+        owned_paging: how the owned list pages (``_fetch_owned_page``): as ``paging`` does for a search.
+        owned_per_page: page size requested from a numbered or token-paged owned list.
+        owned_max_pages: hard cap on pages per owned list (runaway-paging guard).
 
     Attributes:
         connection: the :class:`~numbroker.adapters.Connection` every request goes through (its timeout,
@@ -130,6 +140,11 @@ class Provider(ABC):
     account_id_credential: ClassVar[str | None] = None
     """The credential that names the vendor account (an account id, not a token), if the vendor has one:
     the purchase ledger keys the account on it, so a rotated token is the same account."""
+    after_purchase: ClassVar[AfterPurchase | None] = None
+    owned_paging: ClassVar[Literal["numbered", "token", "none"]] = "none"
+    owned_per_page: ClassVar[int] = 100
+    owned_max_pages: ClassVar[int] = 5000
+    """Hard cap on pages of one owned list (a portfolio is read whole; a search stops at ``max_pages``)."""
     base_url_env: ClassVar[str] = ""
     """The environment variable that overrides the base URL: ``<ID>_BASE_URL`` (set from ``id``)."""
 
@@ -278,6 +293,27 @@ class Provider(ABC):
         """
         return None
 
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
+        """One page of the account's own numbers: the owned-list hook (a search page's twin).
+
+        ``cursor`` is as for ``_fetch_page`` (per ``owned_paging``); ``query`` says whose numbers
+        (:class:`~numbroker.OwnedQuery`; partner views are asked only of a vendor whose ``after_purchase``
+        declares them). One request through ``self.connection``; the paging engine checks the pages.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        """Turn one owned-list record into an :class:`~numbroker.OwnedNumber` (via ``make_owned``).
+
+        Raise FieldError or ValidationError when the record is bad: it becomes a rejected record.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+
+    @classmethod
+    def lists_owned(cls) -> bool:
+        """True when the adapter writes the owned-list hook (``_fetch_owned_page`` and ``_normalize_owned``)."""
+        return cls._fetch_owned_page is not Provider._fetch_owned_page
+
     def _error_envelope(self, body: Any, headers: Mapping[str, str]) -> ErrorEnvelope:
         """What an error answer says, from its JSON ``body`` (None when not JSON) and ``headers``, both redacted.
 
@@ -400,6 +436,47 @@ class Provider(ABC):
         stats = await self.stream_pages(query, collect, max_offers=max_offers)
         return ProviderResult(offers, rejected, stats)
 
+    # -- owned numbers -----------------------------------------------------------------------------
+
+    def _owned_redactor(self) -> Redactor | None:
+        """The redactor owned records are masked with, once one of this vendor's answers showed a secret."""
+        return self.connection.redactor if self.connection.echoed else None
+
+    async def stream_owned(
+        self, sink: OwnedSink, *, query: OwnedQuery = _ACCOUNT_VIEW, run: ProviderRun | None = None
+    ) -> ProviderStats:
+        """Fetch and normalize every page of the account's own numbers, handing each to ``sink`` when ready.
+
+        The same engines as a search page its list (retries, deadline, page cap, bounded page window,
+        ``truncated`` notes on ``run``); a record that cannot be read is a rejected record, never dropped;
+        a credential the vendor echoed never reaches a number or a rejection. ``sink`` returning True stops.
+
+        Raises:
+            PurchaseError: this provider cannot list its numbers.
+            ConfigurationError: ``query`` asks for a partner view this vendor does not have.
+            ProviderError: the list could not be read; pages already handed on stay delivered.
+        """
+        if not self.lists_owned():
+            raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
+        declared = self.after_purchase
+        if query.view is not OwnedView.ACCOUNT and (declared is None or not declared.partner_views):
+            raise ConfigurationError(f"{self.id}: has no partner views")
+        return await stream_owned(self, query, sink, run=run)
+
+    async def list_owned(
+        self, *, query: OwnedQuery = _ACCOUNT_VIEW
+    ) -> tuple[list[OwnedNumber], list[RejectedRecord], ProviderStats]:
+        """Every owned number and rejected record at once (see :meth:`stream_owned`; raises the same)."""
+        numbers: list[OwnedNumber] = []
+        rejected: list[RejectedRecord] = []
+
+        async def collect(page: OwnedPageResult) -> None:
+            numbers.extend(page.numbers)
+            rejected.extend(page.rejected)
+
+        stats = await self.stream_owned(collect, query=query)
+        return numbers, rejected, stats
+
     # -- purchasing --------------------------------------------------------------------------------
 
     async def purchase(self, offer: AvailableNumber) -> PurchaseReceipt:
@@ -444,12 +521,24 @@ class Provider(ABC):
             PurchaseError: this provider cannot list its numbers.
             ProviderError: the list could not be read completely: ownership is unknown.
         """
+        lookup: Callable[[str], Awaitable[bool | None]] = self._owns_number
+        if self.lists_owned():
+            # Without a vendor lookup's answer, the owned-list hook answers: the very walk `numbroker owned`
+            # makes, read completely.
+
+            async def walk(target: str) -> bool:
+                answer = await self._owns_number(target)
+                if answer is None:
+                    return await holds_owned(self, target, _ACCOUNT_VIEW)
+                return answer
+
+            lookup = walk
         return await owns_number(
             self._owned_numbers,
             e164,
             provider_id=self.id,
             attempts=self.connection.retry.attempts,
-            lookup=self._owns_number,
+            lookup=lookup,
         )
 
     def account_key(self) -> str:

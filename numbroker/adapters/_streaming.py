@@ -21,10 +21,10 @@ from numbroker._exceptions import ProviderError, ProviderResponseError
 from numbroker._models import SearchQuery
 from numbroker._money import FieldError
 from numbroker.adapters._normalizing import Normalizer, PageResult, junk_error, normalize_page
-from numbroker.adapters._paging import Cursor, NumberedWalk, RawPage, walk_tokens
+from numbroker.adapters._paging import Cursor, RawPage, walk_pages
 from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 
-__all__ = ["PageSink", "Streamed", "stream_pages"]
+__all__ = ["PageSink", "Streamed", "stream_pages", "unexpected"]
 
 logger = logging.getLogger("numbroker.http")
 
@@ -52,13 +52,13 @@ class Streamed(Normalizer, Protocol):
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage: ...
 
 
-def _unexpected(exc: Exception) -> str:
-    """What a provider error says of an unexpected error on a page (a field error names its field)."""
+def unexpected(exc: Exception, what: str = "page") -> str:
+    """What a provider error says of an unexpected error on a ``what`` (a field error names its field)."""
     if isinstance(exc, FieldError):
-        return f"unexpected page: {exc.field or 'body'}: {exc.reason}"
+        return f"unexpected {what}: {exc.field or 'body'}: {exc.reason}"
     if isinstance(exc, ArithmeticError):
-        return f"unexpected page: a value cannot be computed with ({type(exc).__name__})"
-    return f"unexpected page: {type(exc).__name__}: {str(exc)[:300]}"
+        return f"unexpected {what}: a value cannot be computed with ({type(exc).__name__})"
+    return f"unexpected {what}: {type(exc).__name__}: {str(exc)[:300]}"
 
 
 async def stream_pages(
@@ -99,25 +99,20 @@ async def stream_pages(
             # Whatever else one vendor's page makes the adapter raise (a FieldError or an
             # ArithmeticError on its envelope, a shape it did not expect) fails this provider alone.
             logger.warning("%s: unexpected error reading a page (%s)", provider.id, type(exc).__name__)
-            raise ProviderResponseError(provider.id, _unexpected(exc)) from None
+            raise ProviderResponseError(provider.id, unexpected(exc)) from None
 
     with running(run):
-        if provider.paging == "numbered":
-            walk = NumberedWalk(
-                fetch,
-                deliver,
-                run.stats,
-                per_page=provider.per_page,
-                max_pages=provider.max_pages,
-                concurrency=provider.page_concurrency,
-                max_offers=max_offers,
-                provider_id=provider.id,
-            )
-            await walk.run()
-        elif provider.paging == "token":
-            await walk_tokens(fetch, deliver, run.stats, provider_id=provider.id, max_pages=provider.max_pages)
-        else:
-            await deliver(await fetch(None), 1)
+        await walk_pages(
+            provider.paging,
+            fetch,
+            deliver,
+            run.stats,
+            per_page=provider.per_page,
+            max_pages=provider.max_pages,
+            concurrency=provider.page_concurrency,
+            max_offers=max_offers,
+            provider_id=provider.id,
+        )
     if run.stats.junk:
         raise junk_error(provider.id, run.stats)
     return run.stats

@@ -8,6 +8,7 @@ adapters talk to it in-process (``httpx.ASGITransport``: no sockets, used by
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -68,7 +69,9 @@ def create_sandboxes(
         factory = getattr(importlib.import_module(module), attr)
         its_faults = faults.get(pid) if isinstance(faults, Mapping) else faults
         its_size = size.get(pid) if isinstance(size, Mapping) else size
-        out[pid] = factory(seed=seed, faults=its_faults, size=its_size, **options)
+        accepted = inspect.signature(factory).parameters
+        its_options = {k: v for k, v in options.items() if k in accepted}
+        out[pid] = factory(seed=seed, faults=its_faults, size=its_size, **its_options)
     return out
 
 

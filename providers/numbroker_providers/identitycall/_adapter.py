@@ -10,12 +10,13 @@ when configured, the integer ``requirement_group_id`` that regulated countries n
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from numbroker import (
+    AfterPurchase,
     AvailableNumber,
     BadRequestError,
     Capability,
@@ -25,16 +26,18 @@ from numbroker import (
     NumberType,
     NumberUnavailableError,
     OtherNumberSoldError,
+    OwnedNumber,
+    OwnedQuery,
+    OwnedStatus,
     ProviderError,
     ProviderResponseError,
     QueryFilter,
+    ReleaseMode,
     SearchQuery,
 )
 from numbroker.adapters import (
     Cursor,
     FieldError,
-    OwnedEntry,
-    OwnedPage,
     Provider,
     PurchaseReceipt,
     RateLimit,
@@ -42,6 +45,7 @@ from numbroker.adapters import (
     Tagged,
     json_safe,
     make_offer,
+    make_owned,
     money_from_string,
     parse_e164,
     same_number,
@@ -128,6 +132,16 @@ class IdentityCallProvider(Provider):
     rate_limit: ClassVar[RateLimit | None] = RateLimit(60, 60.0)
     sandbox: ClassVar[str | None] = "numbroker_providers.identitycall.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
+    owned_paging = "numbered"
+    owned_per_page = _OWNED_PER_PAGE
+    after_purchase = AfterPurchase(
+        can_list=True,
+        can_get=True,
+        release=ReleaseMode.UNSUPPORTED,  # no release call; `active: false` only stops calls
+        states_prices=False,  # the ledger's price, if numbroker bought it
+        states_renewals=False,
+        sub_accounts="project-scoped API keys list their project's numbers",
+    )
     record_id_field: ClassVar[str | None] = "phone_number"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "e164": "phone_number",
@@ -278,26 +292,52 @@ class IdentityCallProvider(Provider):
             details={k: json_safe(data[k]) for k in _RECEIPT_FIELDS if k in data},
         )
 
-    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
-        url = self.connection.url("virtual_numbers")
+    # -- owned numbers -----------------------------------------------------------------------------
 
-        async def fetch(number: int) -> OwnedPage:
-            answer = self.connection.json(
-                await self.connection.get(url, params={"page": number, "per_page": _OWNED_PER_PAGE})
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
+        number = cursor if isinstance(cursor, int) else 1
+        answer = self.connection.json(
+            await self.connection.get(
+                self.connection.url("virtual_numbers"), params={"page": number, "per_page": self.owned_per_page}
             )
-            data = wire.pick(answer, "data", list)
-            meta = wire.pick(answer, "meta", dict) or {}
-            if data is None:
-                raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
-            return OwnedPage.from_items(
-                data,
-                "phone_number",
-                echoed_page=wire.integer(meta, "current_page", lenient=True),
-                page_size=wire.count(meta, "per_page", lenient=True) or None,
-                total=wire.integer(meta, "total_count", lenient=True),
-            )
+        )
+        data = answer.get("data") if isinstance(answer, dict) else None
+        meta = answer.get("meta") if isinstance(answer, dict) else None
+        meta = meta if isinstance(meta, dict) else {}
+        if not isinstance(data, list):
+            raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
+        current, total = meta.get("current_page"), meta.get("total_count")
+        if isinstance(current, int) and current != number:
+            raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {current}")
+        return RawPage(records=data, total=total if isinstance(total, int) and not isinstance(total, bool) else None)
 
-        return self._walk_owned_numbered(fetch, _OWNED_PER_PAGE)
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        data = wire.record(record)
+        vendor_id = data.get("id")
+        if isinstance(vendor_id, bool) or not isinstance(vendor_id, int | str):
+            raise FieldError("id must be the number's integer id", field="id", value=vendor_id)
+        active = wire.flag(data, "active")
+        count = data.get("operators_count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+            raise FieldError("operators_count must be a whole number", field="operators_count", value=count)
+        details: dict[str, JsonValue] = {"operators_count": count} if count is not None else {}
+        name = wire.text(data, "name", optional=True)
+        if name is not None:
+            details["name"] = name[:200]
+        receptionist = wire.flag(data, "ai_receptionist_enabled")
+        if receptionist is not None:
+            details["ai_receptionist_enabled"] = receptionist
+        return make_owned(
+            provider=self.id,
+            provider_number_id=vendor_id,
+            number=data.get("phone_number"),
+            country=data.get("country_code"),
+            status=OwnedStatus.OTHER if active is None else OwnedStatus.ACTIVE if active else OwnedStatus.INACTIVE,
+            vendor_status=None if active is None else f"active={str(active).lower()}",
+            # Calls ring the number's operators (or its AI receptionist): none of either, nowhere to go.
+            routed=None if count is None else bool(count or receptionist),
+            provider_details=details,
+        )
 
 
 def _is_rejection(exc: ProviderError) -> bool:

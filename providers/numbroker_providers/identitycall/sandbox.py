@@ -47,6 +47,7 @@ from numbroker.sandbox import (
     bucketed_inventory,
     draw_money,
     draw_number,
+    draw_numbers,
     shared_numbers,
 )
 
@@ -108,6 +109,7 @@ def create_app(
     size: int | None = None,
     read_only_key: bool = False,
     requirement_group_countries: Iterable[str] = (),
+    owned: int = 0,
 ) -> Sandbox:
     """Build an IdentityCall sandbox.
 
@@ -117,6 +119,8 @@ def create_app(
         size: Total entries across all :data:`BUCKETS` (default ``DEFAULT_PER_QUERY`` per bucket).
         read_only_key: The API key lacks write permission: purchases answer 403.
         requirement_group_countries: Countries whose purchases need an integer ``requirement_group_id``.
+        owned: Numbers the account owns before anything is bought (0..100,000; the quirks first: a number
+            with no operator to ring, one switched off). ``sandbox.options["owned"]`` is the live list.
 
     Returns:
         The sandbox; ``env`` holds ``IDENTITYCALL_API_KEY``.
@@ -139,7 +143,12 @@ def create_app(
         faults=faults,
         options={"read_only_key": read_only_key, "requirement_group_countries": regulated},
     )
-    sandbox.build(_IdentityCall(sandbox, key, read_only_key, regulated).routes())
+    identitycall = _IdentityCall(sandbox, key, read_only_key, regulated)
+    if not 0 <= owned <= 100_000:
+        raise ValueError("owned must be 0..100000")
+    identitycall.numbers.extend(_owned_numbers(seed, owned, {r.e164 for r in sandbox.records}))
+    sandbox.options["owned"] = identitycall.numbers
+    sandbox.build(identitycall.routes())
     return sandbox
 
 
@@ -247,7 +256,7 @@ class _IdentityCall:
         context.commit(record, upfront=record.upfront, monthly=record.monthly, currency=record.currency)
         name = payload.get("name")
         number = {
-            "id": 1000 + len(self.numbers) + 1,
+            "id": 5000 + len(self.numbers) + 1,
             "phone_number": record.e164,
             "name": name if isinstance(name, str) else None,
             "country_code": record.country,
@@ -472,3 +481,26 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
         defect(draw("US", "local"), us_local, "nan_price", monthly="NaN"),
         defect(draw("NL", "mobile"), ("NL", "mobile"), "nan_price", monthly="Infinity", shape="telnyx"),
     ]
+
+
+def _owned_numbers(seed: int, count: int, taken: set[str]) -> list[dict[str, Any]]:
+    """The account's numbers before anything is bought (ids from 1001; bought ones from 5001)."""
+    rng = random.Random(f"identitycall:{seed}:owned")
+    exclude = taken | {s.e164 for s in shared_numbers(seed)}
+    mix = [(country, type_name, 1.0) for country, type_name in BUCKETS]
+    numbers = []
+    for index, number in enumerate(draw_numbers(rng, mix, count, lane=LANE, exclude=exclude)):
+        operators = 0 if index == 1 else rng.randint(1, 5)  # the second rings nobody
+        numbers.append(
+            {
+                "id": 1001 + index,
+                "phone_number": number.e164,
+                "name": f"Line {index + 1}",
+                "country_code": number.country,
+                "active": index != 2,  # the third is switched off
+                "ai_receptionist_enabled": index % 4 == 0,
+                "operators": [{"id": 70 + k, "name": f"Operator {k + 1}"} for k in range(min(operators, 3))],
+                "operators_count": operators,
+            }
+        )
+    return numbers

@@ -65,13 +65,14 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from numbroker import (
+    AfterPurchase,
     AvailableNumber,
     BadRequestError,
     Capability,
@@ -80,24 +81,29 @@ from numbroker import (
     NotFoundError,
     NumberType,
     NumberUnavailableError,
+    OwnedNumber,
+    OwnedQuery,
+    OwnedStatus,
     ProviderResponseError,
     QueryFilter,
+    ReleaseMode,
     SearchQuery,
 )
 from numbroker.adapters import (
     Cursor,
     ErrorEnvelope,
     FieldError,
-    OwnedEntry,
-    OwnedPage,
     Provider,
     PurchaseReceipt,
     RawPage,
     json_safe,
     make_offer,
+    make_owned,
     money_from_string,
     parse_e164,
     path_segment,
+    read_date,
+    read_timestamp,
     same_number,
     validate_currency,
     wire,
@@ -251,6 +257,16 @@ class PlivoProvider(Provider):
     per_page = PER_PAGE
     sandbox = "numbroker_providers.plivo.sandbox:create_app"
     supports_purchase = True
+    owned_paging = "numbered"
+    owned_per_page = PER_PAGE
+    after_purchase = AfterPurchase(
+        can_list=True,
+        can_get=True,
+        release=ReleaseMode.IMMEDIATE,  # DELETE answers 204; support can restore it within 10 days
+        states_prices=True,  # monthly_rental_rate, in USD by the docs (marked currency_assumed)
+        states_renewals=True,  # renewal_date
+        sub_accounts="subaccounts; the main account lists their numbers with sub_account",
+    )
     record_id_field = "number"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "e164": "number",
@@ -541,24 +557,56 @@ class PlivoProvider(Provider):
             self.id, f"ownership of {target}: the answer is about {json_safe(number)!r}; ownership is unknown"
         )
 
-    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
-        url = self._account_url("Number")
-        size = PER_PAGE
+    # -- owned numbers -----------------------------------------------------------------------------
 
-        async def fetch(number: int) -> OwnedPage:
-            offset = (number - 1) * size
-            page = self._envelope(
-                await self.connection.get(url, params={"limit": size, "offset": offset}), "owned numbers"
-            )
-            meta = page.meta or _Meta()
-            echoed = None
-            if meta.offset is not None:
-                echoed = meta.offset // size + 1 if meta.offset % size == 0 else -1
-            return OwnedPage.from_items(
-                page.objects, "number", echoed_page=echoed, page_size=meta.limit, total=meta.total_count
-            )
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
+        number = cursor if isinstance(cursor, int) else 1
+        size = self.owned_per_page
+        offset = (number - 1) * size
+        page = self._envelope(
+            await self.connection.get(self._account_url("Number"), params={"limit": size, "offset": offset}),
+            "owned numbers",
+        )
+        meta = page.meta or _Meta()
+        if meta.offset is not None and meta.offset != offset:
+            raise ProviderResponseError(self.id, f"owned numbers: asked for offset {offset}, got {meta.offset}")
+        return RawPage(records=page.objects, total=meta.total_count)
 
-        return self._walk_owned_numbered(fetch, size)
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        data = wire.record(record)
+        details: dict[str, JsonValue] = {}
+        active = wire.flag(data, "active")
+        vendor_type = wire.text(data, "number_type", optional=True)
+        number_type = None if vendor_type is None else _RECORD_TYPES.get(vendor_type.lower())
+        if vendor_type is not None and number_type is None:
+            details["vendor_number_type"] = vendor_type
+        for name in ("alias", "carrier", "city", "region", "country", "resource_uri"):
+            value = data.get(name)
+            if isinstance(value, str) and value:
+                details[name] = value
+        rate = data.get("monthly_rental_rate")
+        price = None if rate is None else money_from_string(rate, ASSUMED_CURRENCY, field="monthly_rental_rate")
+        if price is not None:
+            details["currency_assumed"] = True  # the docs: "Monthly fee (USD)"; the record names no currency
+        application = data.get("application")
+        if application is not None and not isinstance(application, str):
+            raise FieldError("application must be a URI or null", field="application", value=application)
+        return make_owned(
+            provider=self.id,
+            provider_number_id=None,  # released by its number
+            number=_plus(data.get("number")),
+            country=None,  # a country name ("United States"): the number says which
+            status=OwnedStatus.OTHER if active is None else OwnedStatus.ACTIVE if active else OwnedStatus.PENDING,
+            vendor_status=None if active is None else f"active={str(active).lower()}",
+            number_type=number_type,
+            capabilities=[c for c, key in _SERVICES if data.get(key) is True] if _SERVICES[0][1] in data else None,
+            monthly_price=price,
+            next_renewal=read_date(data, "renewal_date"),
+            routed=None if "application" not in data else bool(application),
+            sub_account=wire.text(data, "sub_account", optional=True) or wire.text(data, "subaccount", optional=True),
+            purchased_at=read_timestamp(data, "added_on"),
+            provider_details=details,
+        )
 
 
 def _plus(value: Any) -> Any:

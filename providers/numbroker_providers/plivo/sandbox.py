@@ -73,6 +73,10 @@ DEFAULT_AUTH_ID: Final = "MASANDBOX0PLIVO0AUTH"
 DEFAULT_SIZE: Final = 160
 """Listed records when ``size`` is not given (the US needs several 20-record pages)."""
 MAX_LIMIT: Final = 20
+DEFAULT_OWNED: Final = 8
+"""Numbers ``numbroker owned --sandbox`` starts the account with (each quirk once)."""
+SUB_ACCOUNT: Final = "SAZJNDYWMWNDZKMTJKNZ"
+"""The sandbox account's subaccount."""
 COUNTRY_NAMES: Final[Mapping[str, str]] = {
     "US": "UNITED STATES",
     "CA": "CANADA",
@@ -141,6 +145,7 @@ def create_app(
     auth_id: str = DEFAULT_AUTH_ID,
     verification_countries: Iterable[str] = ("DE",),
     substitute: bool = False,
+    owned: int = 0,
 ) -> Sandbox:
     """Build a Plivo sandbox.
 
@@ -152,6 +157,9 @@ def create_app(
         verification_countries: Countries whose numbers are bought ``pending`` (awaiting documents), as
             restricted numbers are anywhere.
         substitute: Purchases assign another available number of the same country and type.
+        owned: Numbers the account owns before anything is bought (0..100,000; the quirks first:
+            subaccount numbers, unrouted numbers, renewals within days, one without a rental rate, one
+            inactive). ``sandbox.options["owned"]`` is the live list.
 
     Returns:
         The sandbox; ``env`` holds ``PLIVO_AUTH_ID`` and ``PLIVO_AUTH_TOKEN``.
@@ -161,6 +169,8 @@ def create_app(
     """
     if size is not None and size < 0:
         raise ValueError("size must not be negative")
+    if not 0 <= owned <= 100_000:
+        raise ValueError("owned must be 0..100000")
     records = _inventory(seed, DEFAULT_SIZE if size is None else size, auth_id)
     token = "sandbox-token-" + hashlib.sha256(f"plivo:{seed}:token".encode()).hexdigest()[:24]
     countries = frozenset(c.upper() for c in verification_countries)
@@ -174,7 +184,11 @@ def create_app(
         faults=faults,
         options={"verification_countries": sorted(countries), "substitute": substitute},
     )
-    sandbox.build(_Plivo(sandbox, auth_id, token, countries, substitute).routes())
+    plivo = _Plivo(sandbox, auth_id, token, countries, substitute)
+    for entry in _owned_entries(seed, owned, auth_id, {r.e164 for r in records}):
+        plivo.numbers[entry["number"]] = entry
+    sandbox.options["owned"] = plivo.numbers
+    sandbox.build(plivo.routes())
     return sandbox
 
 
@@ -576,3 +590,61 @@ def _defects(rng: random.Random, auth_id: str, exclude: set[str]) -> list[Sandbo
         defect(draw("NL", "local"), "garbage_flag", sms_enabled="true"),
         defect(draw("US", "local"), "garbage_lata", lata="N/A"),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Owned numbers before anything is bought
+# --------------------------------------------------------------------------------------------
+
+# (renewal in days or None, routed, subaccount, priced, active)
+_OWNED_QUIRKS: Final[tuple[tuple[int | None, bool, bool, bool, bool], ...]] = (
+    (20, True, False, True, True),
+    (4, True, False, True, True),  # renews within days
+    (40, False, False, True, True),  # unrouted: no application
+    (11, False, True, True, True),  # a subaccount's, unrouted, renewing soon
+    (25, True, True, True, True),
+    (18, True, False, False, True),  # no rental rate stated
+    (None, True, False, True, True),  # no renewal date
+    (9, True, False, True, False),  # inactive (awaiting verification)
+)
+
+
+def _owned_entries(seed: int, count: int, auth_id: str, taken: set[str]) -> list[dict[str, Any]]:
+    """The account's numbers before anything is bought, shaped like Plivo's owned-number fixtures."""
+    rng = random.Random(f"plivo:{seed}:owned")
+    today = datetime.now(UTC).date()
+    exclude = taken | {s.e164 for s in shared_numbers(seed)}
+    entries = []
+    for index, number in enumerate(draw_numbers(rng, _MIX, count, exclude=exclude)):
+        if index < len(_OWNED_QUIRKS):
+            days, routed, sub, priced, active = _OWNED_QUIRKS[index]
+        else:
+            days, routed, sub, priced, active = rng.randint(1, 31), True, False, True, True
+        digits = number.e164[1:]
+        wire_type = _WIRE_TYPES[number.number_type][1]
+        low, high = _RANGES[number.number_type]
+        entry: dict[str, Any] = {
+            "added_on": (today - timedelta(days=rng.randint(30, 900))).isoformat(),
+            "active": active,
+            "alias": None,
+            "application": f"{BASE_PATH}/Account/{auth_id}/Application/{rng.randint(10**7, 10**8 - 1)}/"
+            if routed
+            else None,
+            "carrier": "Plivo",
+            "city": _CITIES.get(number.area or "", ""),
+            "country": COUNTRY_NAMES.get(number.country, number.country).title(),
+            "monthly_rental_rate": _rate(draw_money(rng, low, high, step="0.05")),
+            "number": digits,
+            "number_type": wire_type,
+            "region": number.area or "",
+            "renewal_date": None if days is None else (today + timedelta(days=days)).isoformat(),
+            "resource_uri": f"{BASE_PATH}/Account/{auth_id}/Number/{digits}/",
+            "sms_enabled": number.number_type == "mobile",
+            "voice_enabled": True,
+            "mms_enabled": False,
+            "sub_account": SUB_ACCOUNT if sub else None,
+        }
+        if not priced:
+            del entry["monthly_rental_rate"]
+        entries.append(entry)
+    return entries

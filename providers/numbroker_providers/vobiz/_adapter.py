@@ -31,7 +31,15 @@ and Vobiz's official SDK, generated from its API definition: ``vobiz-ai/Vobiz-Py
   this call). That 500 is raised as :class:`~numbroker.DebitFailedError`: still ambiguous (a crash after
   the commit looks the same), so the caller confirms ownership, and stops using Vobiz;
 * owned numbers are ``GET /v1/account/{auth_id}/numbers``; the docs drift between ``page``/``per_page``
-  and ``limit``/``offset`` for the request, so both are sent, describing the same slice.
+  and ``limit``/``offset`` for the request, so both are sent, describing the same slice. A master account
+  (``MA_``) asks ``include_subaccounts=true`` (documented as its default, absent from the SDK) and each
+  item's ``account_id`` names the ``SA_`` sub-account holding it. Items carry ``monthly_fee`` (or
+  ``monthly_cost``) in ``currency``, ``next_billing_date`` (the renewal), ``application_id`` and
+  ``trunk_group_id`` (routing: neither set means calls have nowhere to go), ``purchased_at``; a number is
+  released by its E.164;
+* the Partner API (read-only) lists every customer's numbers (``GET /v1/partner/numbers``) or one
+  customer's (``GET /v1/partner/accounts/{customer_auth_id}/numbers``), paged like the owned list, each
+  item's ``account_id`` its customer.
 
 Where the API reference (primary) and the SDK disagree — the path's case, the auth headers, the
 capabilities' presence — the reference is followed and the SDK's form tolerated, as above.
@@ -40,13 +48,14 @@ capabilities' presence — the reference is followed and the SDK's form tolerate
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from numbroker import (
+    AfterPurchase,
     AvailableNumber,
     Capability,
     DebitFailedError,
@@ -56,24 +65,30 @@ from numbroker import (
     NumberType,
     NumberUnavailableError,
     OtherNumberSoldError,
+    OwnedNumber,
+    OwnedQuery,
+    OwnedStatus,
+    OwnedView,
     ProviderResponseError,
     ProviderUnavailableError,
     QueryFilter,
+    ReleaseMode,
     SearchQuery,
 )
 from numbroker.adapters import (
     FieldError,
-    OwnedEntry,
-    OwnedPage,
     Provider,
     PurchaseReceipt,
     RawPage,
     decimal_from_json_number,
     json_safe,
     make_offer,
+    make_owned,
     money_from_json_number,
     parse_e164,
     path_segment,
+    read_date,
+    read_timestamp,
     wire,
 )
 
@@ -86,6 +101,24 @@ _MAX_COMMITMENT_MONTHS = 1200
 NANP_TOLL_FREE = ("1800", "1833", "1844", "1855", "1866", "1877", "1888")
 """The North American toll-free area codes, with the calling code (the form ``exclude`` takes)."""
 _RECEIPT_FIELDS = ("status", "purchased_at", "setup_fee", "monthly_fee", "currency", "source")
+_OWNED_STATUS = {
+    "active": OwnedStatus.ACTIVE,
+    "pending_purchase": OwnedStatus.PENDING,
+    "pending_release": OwnedStatus.PENDING_RELEASE,
+    "released": OwnedStatus.INACTIVE,
+    "blocked": OwnedStatus.INACTIVE,
+}
+_OWNED_TEXT_FIELDS = (
+    "region",
+    "source",
+    "provider",
+    "application_id",
+    "trunk_group_id",
+    "last_billing_date",
+    "released_at",
+    "cooldown_ends_at",
+)
+_OWNED_FLAGS = ("is_trial_number", "is_blocked", "voice_enabled", "aadhaar_verification_required", "aadhaar_verified")
 _DEBIT_FAILED = re.compile(r"INSUFFICIENT_BALANCE|balance|debit", re.IGNORECASE)
 
 
@@ -176,6 +209,17 @@ class VobizProvider(Provider):
     per_page = 100
     sandbox = "numbroker_providers.vobiz.sandbox:create_app"
     supports_purchase = True
+    owned_paging = "numbered"
+    owned_per_page = 100
+    after_purchase = AfterPurchase(
+        can_list=True,
+        can_get=True,  # the owned list filtered by `search`
+        release=ReleaseMode.COOLDOWN,  # pending_release for 24 h, cancellable (immediate=true skips it)
+        states_prices=True,
+        states_renewals=True,
+        sub_accounts="SA_ sub-accounts, listed with their MA_ master account",
+        partner_views=True,
+    )
     record_id_field = "id"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "offer_id": "id",
@@ -247,13 +291,7 @@ class VobizProvider(Provider):
         exclude = self._exclude_term(query)
         if exclude is not None:
             params["exclude"] = exclude
-        response = await self._inventory(params)
-        try:
-            page = _VobizPage.model_validate(self.connection.json(response))
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in error["loc"]) or "body"
-            raise ProviderResponseError(self.id, f"unexpected inventory envelope: {where}: {error['msg']}") from None
+        page = self._page(await self._inventory(params), "unexpected inventory envelope")
         # Page-number paging is only sound if the vendor pages the way we asked (per_page/limit drift).
         if page.page is not None and page.page != number:
             raise ProviderResponseError(self.id, f"asked for page {number}, got page {page.page}; paging stopped")
@@ -269,6 +307,15 @@ class VobizProvider(Provider):
                 "numbered paging would skip records, so it stopped",
             )
         return RawPage(records=page.items, total=page.total)
+
+    def _page(self, response: httpx.Response, what: str) -> _VobizPage:
+        """The list envelope of ``response``; a body that is not one raises ``what`` and where it went wrong."""
+        try:
+            return _VobizPage.model_validate(self.connection.json(response))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in error["loc"]) or "body"
+            raise ProviderResponseError(self.id, f"{what}: {where}: {error['msg']}") from None
 
     # -- normalization -----------------------------------------------------------------------------
 
@@ -363,22 +410,62 @@ class VobizProvider(Provider):
             details=details,
         )
 
-    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
-        url = self.connection.url("v1", self._account, self._auth_id, "numbers")
-        size = self.per_page
+    # -- owned numbers -----------------------------------------------------------------------------
 
-        async def fetch(number: int) -> OwnedPage:
-            # The docs disagree on page/per_page vs limit/offset for this list: send both (the same slice).
-            params = {"page": number, "per_page": size, "limit": size, "offset": (number - 1) * size}
-            try:
-                page = _VobizPage.model_validate(self.connection.json(await self.connection.get(url, params=params)))
-            except ValidationError:
-                raise ProviderResponseError(self.id, f"owned numbers page {number}: unexpected envelope") from None
-            return OwnedPage.from_items(
-                page.items, "e164", echoed_page=page.page, page_size=page.per_page, total=page.total
-            )
+    def _owned_url(self, query: OwnedQuery) -> str:
+        if query.view is OwnedView.PARTNER:
+            return self.connection.url("v1", "partner", "numbers")
+        if query.view is OwnedView.CUSTOMER:
+            return self.connection.url("v1", "partner", "accounts", query.customer or "", "numbers")
+        return self.connection.url("v1", self._account, self._auth_id, "numbers")
 
-        return self._walk_owned_numbered(fetch, size)
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: int | str | None) -> RawPage:
+        number = cursor if isinstance(cursor, int) else 1
+        size = self.owned_per_page
+        # The docs disagree on page/per_page vs limit/offset for this list: send both (the same slice).
+        params: dict[str, str | int] = {"page": number, "per_page": size, "limit": size, "offset": (number - 1) * size}
+        if query.view is OwnedView.ACCOUNT and self._auth_id.startswith("MA_"):
+            # Documented default for master accounts, absent from the SDK: asked for explicitly.
+            params["include_subaccounts"] = "true"
+        page = self._page(
+            await self.connection.get(self._owned_url(query), params=params),
+            f"owned numbers page {number}: unexpected envelope",
+        )
+        if page.page is not None and page.page != number:
+            raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {page.page}")
+        return RawPage(records=page.items, total=page.total)
+
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        data = wire.record(record)
+        item = _VobizRecord.model_validate(data)
+        status = item.status if isinstance(item.status, str) and item.status else None
+        holder = wire.text(data, "account_id", optional=True)
+        own = holder is None or holder == self._auth_id
+        details: dict[str, JsonValue] = {"id": item.id}
+        for name in _OWNED_TEXT_FIELDS:
+            value = data.get(name)
+            if isinstance(value, str) and value:
+                details[name] = value
+        details.update({name: data[name] for name in _OWNED_FLAGS if isinstance(data.get(name), bool)})
+        if item.setup_fee is not None:
+            details["setup_fee"] = str(decimal_from_json_number(item.setup_fee, field="setup_fee"))
+        return make_owned(
+            provider=self.id,
+            provider_number_id=None,  # released by its E.164 (the path of the release call)
+            number=item.e164,
+            country=item.country,
+            status=_OWNED_STATUS.get(status or "", OwnedStatus.OTHER),
+            vendor_status=status,
+            capabilities=_capabilities(item.capabilities),
+            monthly_price=self._monthly_price(item),
+            next_renewal=read_date(data, "next_billing_date"),
+            routed=_routed(data),
+            sub_account=None if own or query.view is not OwnedView.ACCOUNT else holder,
+            # A partner's views: each number's customer (the one asked for when the item does not say).
+            account=None if query.view is OwnedView.ACCOUNT else (holder or query.customer),
+            purchased_at=read_timestamp(data, "purchased_at"),
+            provider_details=details,
+        )
 
 
 def _canonical(number: str) -> str | None:
@@ -387,3 +474,17 @@ def _canonical(number: str) -> str | None:
         return parse_e164(number, strictness="possible").e164
     except FieldError:
         return None
+
+
+def _routed(data: Mapping[str, Any]) -> bool | None:
+    """Routed when an application or a trunk group is set; unknown when the record has neither field."""
+    present = [key for key in ("application_id", "trunk_group_id") if key in data]
+    if not present:
+        return None
+    for key in present:
+        value = data[key]
+        if isinstance(value, bool) or (value is not None and not isinstance(value, str | int)):
+            raise FieldError(f"{key} must be an id or null", field=key, value=value)
+        if value not in (None, ""):
+            return True
+    return False

@@ -20,7 +20,15 @@ Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented in Vob
   ``setup_fee + monthly_fee`` (one number, currencies ignored).
 * ``GET /api/v1/account/{auth_id}/numbers``: owned numbers, ``page``/``per_page`` (default 20, max 100) or
   ``limit``/``offset``; answers ``{"items", "page", "per_page", "total"}``. A number bought shows here
-  ``Faults.owned_list_lag_seconds`` after its purchase committed.
+  ``Faults.owned_list_lag_seconds`` after its purchase committed. The account can start out owning
+  ``owned`` seeded numbers (``sandbox.options["owned"]``, the live list) that show the owned list's quirks:
+  numbers held by ``SA_`` sub-accounts (listed for an ``MA_`` account unless ``include_subaccounts=false``),
+  unrouted numbers (neither ``application_id`` nor ``trunk_group_id``), renewals due within days, a
+  number without a monthly fee, one pending release, one with no billing date.
+* ``GET /api/v1/partner/numbers`` and ``GET /api/v1/partner/accounts/{customer_auth_id}/numbers`` (the
+  Partner API, read-only): every customer's numbers, or one customer's (404 for an unknown customer),
+  paged the same way, with ``account_auth_id`` echoed; ``sandbox.options["partner"]`` maps each customer
+  to its numbers.
 
 Errors use the documented envelope ``{"status": "error", "error": {"code", "message"[, "details"]},
 "timestamp", "requestId": "req_..."}``.
@@ -28,7 +36,17 @@ Errors use the documented envelope ``{"status": "error", "error": {"code", "mess
 
 from __future__ import annotations
 
-__all__ = ["BASE_PATH", "DEFAULT_AUTH_ID", "DEFAULT_BALANCE", "DEFAULT_SIZE", "LANE", "create_app"]
+__all__ = [
+    "BASE_PATH",
+    "CUSTOMERS",
+    "DEFAULT_AUTH_ID",
+    "DEFAULT_BALANCE",
+    "DEFAULT_OWNED",
+    "DEFAULT_SIZE",
+    "LANE",
+    "SUB_ACCOUNTS",
+    "create_app",
+]
 
 import hashlib
 import hmac
@@ -55,7 +73,7 @@ from numbroker.sandbox import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from starlette.datastructures import QueryParams
     from starlette.requests import Request
@@ -69,9 +87,16 @@ DEFAULT_SIZE: Final = 150
 """Listed inventory records when ``size`` is not given (2 pages at per_page=100, 6 at the default 25)."""
 DEFAULT_AUTH_ID: Final = "MA_SANDBOX"
 DEFAULT_BALANCE: Final = Decimal("1000000")
+DEFAULT_OWNED: Final = 12
+"""Numbers ``numbroker owned --sandbox`` starts the account with (every quirk of the owned list at least once)."""
+SUB_ACCOUNTS: Final = ("SA_SANDBOXA1", "SA_SANDBOXB2")
+"""The sandbox master account's sub-accounts."""
+CUSTOMERS: Final = ("MA_CUSTOMER01", "MA_CUSTOMER02")
+"""The partner's customers (the Partner API's views)."""
 BASE_PATH: Final = "/api"
 
 _MAX_PER_PAGE: Final = 100
+_MAX_OWNED: Final = 100_000
 _HIDDEN_STATUSES: Final = ("pending_purchase", "pending_release", "released", "blocked")
 _MIX: Final[tuple[tuple[str, str, float], ...]] = (
     ("US", "local", 20),
@@ -123,6 +148,7 @@ def create_app(
     balance: Decimal | int | str | None = DEFAULT_BALANCE,
     balance_error: Literal[402, 500] = 402,
     auth_id: str = DEFAULT_AUTH_ID,
+    owned: int = 0,
 ) -> Sandbox:
     """Build a Vobiz sandbox.
 
@@ -135,6 +161,8 @@ def create_app(
         balance_error: How an insufficient balance is answered: 402 ``INSUFFICIENT_BALANCE`` or a
             500 (the purchase is rolled back either way).
         auth_id: The account Auth ID.
+        owned: How many numbers the account owns before anything is bought (0..100,000; the quirks come first;
+            :data:`DEFAULT_OWNED` shows each quirk once). The partner's customers' numbers are always there.
 
     Returns:
         The sandbox; ``env`` holds ``VOBIZ_AUTH_ID`` and ``VOBIZ_AUTH_TOKEN``.
@@ -144,6 +172,8 @@ def create_app(
     """
     if size is not None and size < 0:
         raise ValueError("size must not be negative")
+    if not 0 <= owned <= _MAX_OWNED:
+        raise ValueError(f"owned must be 0..{_MAX_OWNED}")
     records, hidden = _inventory(seed, DEFAULT_SIZE if size is None else size)
     token = "sandbox-token-" + hashlib.sha256(f"vobiz:{seed}:token".encode()).hexdigest()[:24]
     sandbox = Sandbox(
@@ -157,7 +187,12 @@ def create_app(
         balance=None if balance is None else Decimal(str(balance)),
         options={"balance_error": balance_error, "hidden": hidden},
     )
-    sandbox.build(_Vobiz(sandbox, auth_id, token, balance_error).routes())
+    vobiz = _Vobiz(sandbox, auth_id, token, balance_error)
+    taken = {r.e164 for r in records} | {h["e164"] for h in hidden}
+    vobiz.numbers, vobiz.partner = _owned_inventory(seed, owned, auth_id, taken)
+    sandbox.options["owned"] = vobiz.numbers
+    sandbox.options["partner"] = vobiz.partner
+    sandbox.build(vobiz.routes())
     return sandbox
 
 
@@ -205,6 +240,7 @@ class _Vobiz:
         self.token = token
         self.balance_error = balance_error
         self.numbers: list[dict[str, Any]] = []
+        self.partner: dict[str, list[dict[str, Any]]] = {}
 
     def routes(self) -> list[Route]:
         sb = self.sandbox
@@ -216,10 +252,17 @@ class _Vobiz:
                 sb.purchase_route(f"{account}/numbers/purchase-from-inventory", self.purchase),
                 sb.route(f"{account}/numbers", self.owned, name="owned"),
             ]
+        routes += [
+            sb.route(f"{BASE_PATH}/v1/partner/numbers", self.partner_numbers, name="partner_numbers"),
+            sb.route(
+                f"{BASE_PATH}/v1/partner/accounts/{{customer}}/numbers", self.partner_numbers, name="customer_numbers"
+            ),
+        ]
         return routes
 
     def _authorize(self, request: Request) -> None:
         header_id = request.headers.get("x-auth-id")
+        path_id = request.path_params.get("auth_id", header_id)
         header_token = request.headers.get("x-auth-token")
         scheme, _, bearer = (request.headers.get("authorization") or "").partition(" ")
         tokens = [t for t in (header_token, bearer if scheme.lower() == "bearer" else None) if t]
@@ -227,7 +270,7 @@ class _Vobiz:
             raise Refused(_envelope(self.sandbox, 401, "Missing X-Auth-ID or X-Auth-Token header"))
         if (
             header_id != self.auth_id
-            or request.path_params["auth_id"] != header_id
+            or path_id != header_id
             or not all(hmac.compare_digest(t.encode(), self.token.encode()) for t in tokens)
         ):
             raise Refused(_envelope(self.sandbox, 401, "Invalid authentication credentials"))
@@ -289,12 +332,35 @@ class _Vobiz:
         return Reply(200, body, offer_ids=tuple(r.offer_id for r in result.items), faults=result.labels)
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
+        return self._numbers_page(request, self._account_numbers)
+
+    async def partner_numbers(self, request: Request, context: RequestContext) -> Reply:
+        return self._numbers_page(request, self._customer_numbers, account_auth_id=self.auth_id)
+
+    def _numbers_page(self, request: Request, choose: Callable[[Request], list[dict[str, Any]]], **extra: Any) -> Reply:
+        """One page of the numbers ``choose`` picks for ``request`` (an owned list or a partner view)."""
         self._authorize(request)
         page, per_page = self._paging(request, 20)
-        listed = self.sandbox.listed(self.numbers, lambda number: number["e164"])
-        result = self.sandbox.numbered_page(listed, page=page, per_page=per_page)
-        body = {"items": list(result.items), "page": page, "per_page": per_page, "total": result.total}
+        result = self.sandbox.numbered_page(choose(request), page=page, per_page=per_page)
+        body = {"items": list(result.items), "page": page, "per_page": per_page, "total": result.total, **extra}
         return Reply(200, body, faults=result.labels)
+
+    def _account_numbers(self, request: Request) -> list[dict[str, Any]]:
+        listed = self.sandbox.listed(self.numbers, lambda number: number["e164"])
+        if request.query_params.get("include_subaccounts", "true").lower() == "false":
+            listed = [number for number in listed if number.get("account_id") == self.auth_id]
+        return listed
+
+    def _customer_numbers(self, request: Request) -> list[dict[str, Any]]:
+        customer = request.path_params.get("customer")
+        if customer is None:
+            numbers = [number for customer_numbers in self.partner.values() for number in customer_numbers]
+        elif customer in self.partner:
+            numbers = self.partner[customer]
+        else:
+            raise Refused(_envelope(self.sandbox, 404, f"Customer account {customer} not found"))
+        search = request.query_params.get("search") or ""
+        return [number for number in numbers if search in number["e164"]]
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
@@ -548,3 +614,110 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
         # Not for sale, yet listed: the adapter must skip non-active numbers.
         defect(draw("NL", "local"), "status", currency="EUR", status="pending_release"),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Owned numbers (before anything is bought) and the partner's customers
+# --------------------------------------------------------------------------------------------
+
+
+def _owned_item(
+    rng: random.Random,
+    number: GeneratedNumber,
+    holder: str,
+    now: datetime,
+    *,
+    renews_in_days: int | None,
+    routed: str | None,
+    priced: bool = True,
+    status: str = "active",
+) -> dict[str, Any]:
+    """One owned number as the list shows it (the fields of the documented example, in its order)."""
+    currency = "INR" if number.country == "IN" else "USD"
+    monthly = draw_money(rng, "100", "400", step="50") if currency == "INR" else draw_money(rng, "1", "6", step="0.25")
+    bought = now - timedelta(days=rng.randint(40, 700), seconds=rng.randint(0, 86_399))
+    renewal = None if renews_in_days is None else now + timedelta(days=renews_in_days)
+    item: dict[str, Any] = {
+        "id": seeded_uuid(rng),
+        "account_id": holder,
+        "e164": number.e164,
+        "country": number.country,
+        "region": number.area or "",
+        "capabilities": {"voice": True, "sms": number.number_type == "mobile", "mms": False, "fax": False},
+        "status": status,
+        "provider": "",
+        "setup_fee": json_number(rng, Decimal(100) if currency == "INR" else Decimal(0)),
+        "monthly_fee": json_number(rng, monthly),
+        "currency": currency,
+        "application_id": str(rng.randint(10**16, 10**17 - 1)) if routed == "application" else None,
+        "voice_enabled": True,
+        "tags": [],
+        "purchased_at": _stamp(bought),
+        "is_blocked": False,
+        "created_at": _stamp(bought - timedelta(days=3)),
+        "updated_at": _stamp(bought),
+        "is_trial_number": False,
+        "last_billing_date": None if renewal is None else _stamp(renewal - timedelta(days=30)),
+        "next_billing_date": None if renewal is None else _stamp(renewal),
+        "minimum_commitment_months": 0,
+        "aadhaar_verification_required": number.country == "IN",
+        "aadhaar_verified": number.country == "IN",
+        "source": "purchased",
+        "trunk_group_id": f"tg_{seeded_uuid(rng)[:8]}" if routed == "trunk" else None,
+    }
+    if not priced:
+        del item["monthly_fee"]  # a number the list states no monthly fee for: its price is unknown
+    return item
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# (holder: "" for the account itself or a sub-account index, renewal in days, routing, priced, status)
+_OWNED_QUIRKS: Final[tuple[tuple[int | None, int | None, str | None, bool, str], ...]] = (
+    (None, 20, "application", True, "active"),
+    (None, 5, "application", True, "active"),  # renews within days
+    (None, 45, None, True, "active"),  # unrouted: calls have nowhere to go
+    (None, 12, "trunk", True, "active"),  # routed through a trunk group, renewal soon
+    (None, 25, "application", False, "active"),  # no monthly fee stated
+    (None, None, "application", True, "active"),  # no billing date
+    (0, 9, None, True, "active"),  # a sub-account's, unrouted, renewing soon
+    (0, 30, "application", True, "active"),
+    (1, 3, "application", True, "pending_release"),
+    (1, 60, "trunk", True, "active"),
+)
+
+
+def _owned_inventory(
+    seed: int, count: int, auth_id: str, taken: set[str]
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The account's numbers before anything is bought, and each partner customer's numbers."""
+    rng = random.Random(f"vobiz:{seed}:owned")
+    # Dates hang off today's midnight (UTC): the same seed gives the same list all day, renewals stay near.
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    exclude = set(taken) | {s.e164 for s in shared_numbers(seed)}
+    numbers = draw_numbers(rng, _MIX, count + 5, lane=LANE, exclude=exclude)
+    owned: list[dict[str, Any]] = []
+    for index, number in enumerate(numbers[:count]):
+        if index < len(_OWNED_QUIRKS):
+            holder_index, days, routed, priced, status = _OWNED_QUIRKS[index]
+        else:
+            holder_index, days, routed, priced, status = None, rng.randint(1, 31), "application", True, "active"
+        holder = auth_id if holder_index is None else SUB_ACCOUNTS[holder_index]
+        owned.append(
+            _owned_item(rng, number, holder, now, renews_in_days=days, routed=routed, priced=priced, status=status)
+        )
+    extra = numbers[count:]
+    partner = {
+        CUSTOMERS[0]: [
+            _owned_item(rng, extra[0], CUSTOMERS[0], now, renews_in_days=10, routed="application"),
+            _owned_item(rng, extra[1], CUSTOMERS[0], now, renews_in_days=40, routed=None),
+            _owned_item(rng, extra[2], CUSTOMERS[0], now, renews_in_days=22, routed="trunk", priced=False),
+        ],
+        CUSTOMERS[1]: [
+            _owned_item(rng, extra[3], CUSTOMERS[1], now, renews_in_days=2, routed="application"),
+            _owned_item(rng, extra[4], CUSTOMERS[1], now, renews_in_days=None, routed=None),
+        ],
+    }
+    return owned, partner

@@ -101,9 +101,9 @@ class TestIdentityCallPurchase(PurchaseSuite):
         def respond(request: httpx.Request) -> httpx.Response:
             page = int(request.url.params["page"])
             numbers = (
-                [{"phone_number": f"+1212555{i:04d}"} for i in range(100)]
+                [{"id": i, "phone_number": f"+1212555{i:04d}"} for i in range(100)]
                 if page == 1
-                else [{"phone_number": "+18005550199"}]
+                else [{"id": 100, "phone_number": "+18005550199"}]
             )
             meta = {"current_page": page, "total_pages": 2, "total_count": 101, "per_page": 100}
             return httpx.Response(200, json={"data": numbers, "meta": meta})
@@ -113,14 +113,19 @@ class TestIdentityCallPurchase(PurchaseSuite):
             found = await identitycall.owns("+18005550199")
 
         assert found is True
-        assert [("1", "100"), ("2", "100")] == [(r.url.params["page"], r.url.params["per_page"]) for r in requests]
+        assert [("1", "100"), ("2", "100")] == sorted(
+            (r.url.params["page"], r.url.params["per_page"]) for r in requests
+        )
         assert all(f"{BASE}/virtual_numbers" == r.url.path for r in requests)
 
     @pytest.mark.anyio
     async def test_an_owned_page_out_of_order_cannot_prove_absence(self) -> None:
         """A vendor that ignores the page parameter is caught instead of being read as 'not owned'."""
-        body = {"data": [{"phone_number": "+12125550001"}] * 100, "meta": {"current_page": 1, "total_count": 300}}
+        body = {
+            "data": [{"id": 1, "phone_number": "+12125550001"}] * 100,
+            "meta": {"current_page": 1, "total_count": 300},
+        }
         requests: list[httpx.Request] = []
         async with self.provider(lambda r: httpx.Response(200, json=body), requests) as identitycall:
-            with pytest.raises(ProviderResponseError, match="asked for page 2"):
+            with pytest.raises(ProviderResponseError, match=r"asked for page [23], got page 1"):
                 await identitycall.owns("+18005550199")

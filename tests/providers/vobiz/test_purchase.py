@@ -40,6 +40,10 @@ def envelope(status: int, code: str, message: str) -> httpx.Response:
     return httpx.Response(status, json=body)
 
 
+REPEATED = [{"id": f"n{i}", "e164": f"+1212555{i:04d}"} for i in range(100)]
+"""A full owned page, served for every page number."""
+
+
 def owned_pages(numbers: list[Any], *, total: int | None = None, per_page: int = 100) -> Handler:
     """Serve owned numbers by page/per_page with the documented envelope."""
 
@@ -129,10 +133,10 @@ class TestVobizPurchase(PurchaseSuite):
         absent, walked = await self.owns(owned_pages(numbers[:101]), "+442079460000")
 
         assert found is True
-        assert [("1", "100", "100", "0"), ("2", "100", "100", "100")] == [
+        assert [("1", "100", "100", "0"), ("2", "100", "100", "100")] == sorted(
             (r.url.params["page"], r.url.params["per_page"], r.url.params["limit"], r.url.params["offset"])
             for r in requests
-        ]
+        )
         assert all(r.method == "GET" and r.url.path == OWNED for r in requests)
         assert absent is False
         assert 2 == len(walked)
@@ -141,13 +145,11 @@ class TestVobizPurchase(PurchaseSuite):
     @pytest.mark.parametrize(
         ("handler", "message"),
         [
-            (owned_pages(["+12125550001", "garbage"]), "not readable phone numbers"),
-            (owned_pages(["+12125550001"], total=500), "ended at 1 of 500"),
-            (lambda r: httpx.Response(
-                200, json={"items": [{"e164": "+12125550001"}] * 100, "page": 1, "per_page": 100}
-            ), "asked for page 2, got page 1"),
-            (lambda r: httpx.Response(200, json={"items": [{"e164": "+12125550001"}] * 100, "per_page": 100}),
-             "only repeated"),
+            (owned_pages(["+12125550001", "garbage"]), "1 owned entries could not be read"),
+            (owned_pages(["+12125550001"], total=500), "page 2 was empty while the total 500 says 499 more"),
+            (lambda r: httpx.Response(200, json={"items": REPEATED, "page": 1, "per_page": 100}),
+             "asked for page 2, got page 1"),
+            (lambda r: httpx.Response(200, json={"items": REPEATED, "per_page": 100}), "only repeated"),
             (lambda r: httpx.Response(200, json={"oops": True}), "unexpected envelope"),
         ],
     )  # fmt: skip
@@ -161,7 +163,9 @@ class TestVobizPurchase(PurchaseSuite):
     @pytest.mark.anyio
     async def test_owned_list_reads_are_retried(self) -> None:
         """A 503 on the owned list is retried like any idempotent GET."""
-        answers = iter([httpx.Response(503), httpx.Response(200, json={"items": [{"e164": OFFER.e164}], "page": 1})])
+        answers = iter(
+            [httpx.Response(503), httpx.Response(200, json={"items": [{"id": "n1", "e164": OFFER.e164}], "page": 1})]
+        )
 
         found, requests = await self.owns(lambda r: next(answers))
 

@@ -1,0 +1,220 @@
+"""Scenario 8: a portfolio of owned numbers read at the speed of its paging, in flat memory.
+
+The Vobiz, IdentityCall and Plivo sandboxes are served on loopback by a separate process
+(``_sandbox_server.py``) with about 50,000 owned numbers between them (a third each; 1,700 in quick
+mode) and ``Faults(latency=0.02)`` on every request. Their owned lists page 100, 100 and 20 numbers at
+a time: Plivo's is the long chain.
+
+**Wall time over the paging critical path** (per round): ``numbroker.owned`` over the three providers,
+against a lower bound measured in the same round with the same adapters:
+
+* ``first(p)``: one owned-list page fetched and decoded alone (``_fetch_owned_page``);
+* ``wave(p)``: ``page_concurrency`` pages fetched at once;
+* chain bound ``first + ceil((pages - 1) / page_concurrency) × wave`` (numbered pages are fetched
+  concurrently once page 1 gave the total, at most ``page_concurrency`` in flight);
+* CPU bound: decoding and normalizing every page (one page's, measured, times the pages), all providers
+  sharing one event loop;
+* **bound = max(slowest chain, CPU bound)**. Target: wall / bound ≤ 1.15.
+
+**Memory**: ``numbroker owned --format ndjson`` in a process of its own, its peak resident memory
+against 50,000 numbers over its peak against 1,000 (each number is written as it arrives and only the
+summary is kept). Target: ≤ 1.25 (flat).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+from _harness import Figure, ScenarioResult, median
+
+import numbroker
+from numbroker import OwnedQuery, Provider
+from numbroker._registry import providers_from_env
+from numbroker.adapters._portfolio import normalize_owned_record
+
+HERE = Path(__file__).parent
+IDS = ["vobiz", "identitycall", "plivo"]
+LATENCY = 0.02
+QUERY = OwnedQuery()
+
+
+def _serve(owned: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    spec = json.dumps({"ids": IDS, "seed": 1, "size": dict.fromkeys(IDS, 10), "options": {"owned": owned}})
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "_sandbox_server.py"), spec],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    info = json.loads(server.stdout.readline())
+    server.stdin.write(f"latency {LATENCY}\n")
+    server.stdin.flush()
+    assert server.stdout.readline().strip() == "ok"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOBIZ_", "IDENTITYCALL_", "PLIVO_"))}
+    env.update(info["env"])
+    for pid, url in info["urls"].items():
+        env[f"{pid.upper()}_BASE_URL"] = url
+    return server, env
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    assert server.stdin is not None
+    server.stdin.close()
+    server.wait(timeout=30)
+
+
+def _providers(env: dict[str, str]) -> list[Provider]:
+    built, _ = providers_from_env(IDS, env=env)
+    return built
+
+
+class _DecodeTimer:
+    """Times the provider's JSON decoding (CPU a page costs before it can be normalized)."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.connection = provider.connection
+        self.original = provider.connection.json
+        self.spent = 0.0
+
+        def timed(response: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return self.original(response)
+            finally:
+                self.spent += time.perf_counter() - started
+
+        self.connection.json = timed  # type: ignore[method-assign]
+
+    def stop(self) -> float:
+        self.connection.json = self.original  # type: ignore[method-assign]
+        return self.spent
+
+
+async def _bound(env: dict[str, str], counts: dict[str, int]) -> tuple[float, dict[str, float]]:
+    """The critical-path lower bound of reading every list, measured now."""
+    chains: dict[str, float] = {}
+    cpu = 0.0
+    for provider in _providers(env):
+        async with provider:
+            pages = math.ceil(counts[provider.id] / provider.owned_per_page)
+            await provider._fetch_owned_page(QUERY, 1)  # warm the connection
+            decoding = _DecodeTimer(provider)
+            started = time.perf_counter()
+            page = await provider._fetch_owned_page(QUERY, 1)
+            first = time.perf_counter() - started
+            decode = decoding.stop()
+            width = min(provider.page_concurrency, max(1, pages - 1))
+            started = time.perf_counter()
+            async with anyio.create_task_group() as tg:
+                for number in range(2, 2 + width):
+                    tg.start_soon(provider._fetch_owned_page, QUERY, number)
+            wave = time.perf_counter() - started
+            chains[provider.id] = first + math.ceil((pages - 1) / provider.page_concurrency) * wave
+            started = time.perf_counter()
+            for record in page.records:
+                normalize_owned_record(provider, record, QUERY)
+            cpu += (time.perf_counter() - started + decode) * pages
+    return max(max(chains.values()), cpu), chains
+
+
+async def _read(env: dict[str, str]) -> tuple[float, int]:
+    providers = _providers(env)
+    started = time.perf_counter()
+    result = await numbroker.owned(providers, deadline=600)
+    wall = time.perf_counter() - started
+    for provider in providers:
+        await provider.aclose()
+    return wall, len(result.numbers)
+
+
+def _peak_rss_mb(env: dict[str, str]) -> tuple[float, int]:
+    """Peak resident memory (MB) of one ``numbroker owned --format ndjson`` process, and the lines it wrote."""
+    with tempfile.TemporaryDirectory() as home:
+        run_env = {**env, "XDG_DATA_HOME": home}
+        run_env.pop("NUMBROKER_LEDGER", None)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        done = subprocess.run(
+            [sys.executable, "-m", "numbroker", "owned", "--format", "ndjson", "--timeout", "600"],
+            env=run_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode != 0:
+        raise RuntimeError(f"numbroker owned exited {done.returncode}: {done.stderr[-300:]}")
+    return max(before, after) / 1024, len(done.stdout.splitlines())
+
+
+def run(quick: bool) -> ScenarioResult:
+    """Run the scenario (quick: 1,700 numbers a provider and 2 rounds; full: 16,667 and 5)."""
+    result = ScenarioResult("owned")
+    each = 1_700 if quick else 16_667
+    rounds = 2 if quick else 5
+    small, small_env = _serve(334)
+    try:
+        small_mb, small_lines = _peak_rss_mb(small_env)
+    finally:
+        _stop(small)
+    server, env = _serve(each)
+    try:
+        counts = dict.fromkeys(IDS, each)
+        ratios: list[float] = []
+        walls: list[float] = []
+        bounds: list[float] = []
+        numbers = 0
+        chains: dict[str, float] = {}
+        for _ in range(rounds):
+            wall, numbers = anyio.run(_read, env)
+            bound, chains = anyio.run(_bound, env, counts)
+            walls.append(wall)
+            bounds.append(bound)
+            ratios.append(wall / bound)
+        result.figures.append(
+            Figure.bounded(
+                f"owned wall / critical-path bound @ {LATENCY * 1000:.0f} ms",
+                median(ratios),
+                "<=",
+                1.15,
+                reference={
+                    "numbers": numbers,
+                    "wall_ms": round(median(walls) * 1000),
+                    "bound_ms": round(median(bounds) * 1000),
+                    **{f"chain_{pid}_ms": round(value * 1000) for pid, value in chains.items()},
+                },
+                samples=ratios,
+            )
+        )
+        big_mb, big_lines = _peak_rss_mb(env)
+    finally:
+        _stop(server)
+    result.figures.append(
+        Figure.bounded(
+            "owned --format ndjson peak memory: 50k numbers / 1k numbers",
+            big_mb / small_mb,
+            "<=",
+            1.25,
+            reference={
+                "small_numbers": small_lines - 1,
+                "big_numbers": big_lines - 1,
+                "small_mb": round(small_mb, 1),
+                "big_mb": round(big_mb, 1),
+            },
+        )
+    )
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover - manual runs
+    print(json.dumps(run("--quick" in sys.argv).to_json(), indent=2, default=str))
