@@ -252,8 +252,6 @@ class Searcher:
                 error_type=error_type,
                 unapplied_filters={k.value: v.value for k, v in provider.unapplied_filters(query).items()},
                 excluded=dict(stats.excluded),
-                duplicates=stats.duplicates,
-                truncated=stats.truncated,
                 notes=[provider.redact(note) for note in stats.report_notes()],
             )
             state.reports[provider.id] = report

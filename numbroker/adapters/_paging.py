@@ -198,7 +198,7 @@ class NumberedWalk:
         self.sizes: dict[int, int] = {}
 
     def _note(self, text: str, *, truncated: bool = False) -> None:
-        self.stats.notes.append(text)
+        self.stats.note(text)
         self.stats.truncated = self.stats.truncated or truncated
 
     async def run(self) -> None:
@@ -440,7 +440,7 @@ async def walk_tokens(
                     break
                 if number >= max_pages:
                     stats.truncated = True
-                    stats.notes.append(f"stopped at the {max_pages}-page cap")
+                    stats.note(f"stopped at the {max_pages}-page cap")
                     break
                 seen_tokens.add(token)
     if failure is not None:
