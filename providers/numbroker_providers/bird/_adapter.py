@@ -9,8 +9,31 @@ Wire facts this module relies on (from Bird's API reference, "Search Available N
 * ``monthlyPrice`` is ``amount × 10^exponent`` (``3500000, -6`` is 3.500000); there is no setup price;
 * capabilities are directional (``sms.inbound`` / ``sms.outbound``); stock items say nothing of fax or WhatsApp;
 * buying is ``POST /workspaces/{workspaceId}/numbers-long-code`` with ``{"numberStockItemIds": [id]}``
-  (``BIRD_WORKSPACE_ID`` is needed only for this and for the owned list,
-  ``GET /workspaces/{workspaceId}/numbers-long-code``, token-paged like the search).
+  (``BIRD_WORKSPACE_ID`` is needed only for this and for the owned list).
+
+The owned list (Bird's API reference, "List your numbers", "Manage endpoint subscriptions" and its
+"Cancel number subscription" page) is ``GET /workspaces/{workspaceId}/numbers``: "all purchased numbers
+assigned to the workspace", ``limit`` 1..99 and ``pageToken`` like the search. Its records are Bird's
+``Number``: ``id`` (what the number's subscription is cancelled by: the endpoint id of a long-code number),
+``number``, ``country``, ``type``, ``capabilities`` (``voice``/``sms``/``mms``/``fax``, each ``inbound`` and
+``outbound``), ``status``, ``monthlyRecurringPrice`` (Money: ``amount × 10^exponent``), ``subscription``
+``{status, subscribedAt, cancelledAt}``, ``endpointSubscription`` ``{status, startAt, endAt, canceledAt}``
+(one body spells the cancellation both ways; both are read), ``configurations`` (``voice``/``sms`` →
+``inbound``/``outbound`` → ``connectorId``), ``createdAt`` and ``activatedAt``. What numbroker makes of it:
+
+* the monthly price is the subscription's ``monthlyRecurringPrice`` when it states an amount (``vendor``);
+  one that names only a currency (as Bird's examples do) is no price at all: null, never a guess;
+* the next renewal is the endpoint subscription's ``endAt``, the end of the paid period (``vendor``): a
+  subscription renews then, or, once cancelled, the number is released then;
+* ``status`` ``active`` is active unless its subscription was cancelled, which makes it
+  ``pending_release`` (Bird keeps a cancelled number until its paid period ends); ``pending`` and
+  ``provisioning`` are pending; ``inactive``, ``cancelled``, ``deprovisioned`` and ``suspended`` are
+  inactive; any other word is ``other`` (Bird's enum is not published; the word is kept);
+* routed: a ``connectorId`` is set under ``configurations`` (null when the record has no configurations);
+* numbers belong to a workspace of the organization: the configured workspace lists its own, and no
+  number is another account's (``sub_account`` is null).
+
+Buying's ownership check reads the same list through the owned-list hook.
 
 The reservation gap: Bird's buy page says "Before buying the number, you must reserve it" (for users)
 but documents no reservation endpoint. numbroker implements only what is documented: it sends the
@@ -23,39 +46,46 @@ any other 404 means the workspace is wrong (:class:`ConfigurationError`).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue, StrictStr, ValidationError
 
 from numbroker import (
+    AfterPurchase,
     AvailableNumber,
     BadRequestError,
     Capability,
     ConfigurationError,
     FilterSupport,
     MissingCredentialsError,
+    Money,
     NotFoundError,
     NumberType,
     NumberUnavailableError,
+    OwnedNumber,
+    OwnedQuery,
+    OwnedStatus,
     ProviderResponseError,
     QueryFilter,
+    ReleaseMode,
     ReservationRequiredError,
     SearchQuery,
 )
 from numbroker.adapters import (
     Cursor,
     FieldError,
-    OwnedEntry,
-    OwnedPage,
     Provider,
     PurchaseReceipt,
     RateLimit,
     RawPage,
     json_safe,
     make_offer,
+    make_owned,
     money_from_scaled_int,
     path_segment,
+    read_date,
+    read_timestamp,
     same_number,
     wire,
 )
@@ -80,8 +110,62 @@ _REPORTED = (Capability.VOICE, Capability.SMS, Capability.MMS)
 """The capabilities a stock item reports; fax and WhatsApp never appear in its ``capabilities``."""
 _REPORTED_FIELDS: Mapping[Capability, tuple[str, str, str]] = {
     cap: (f"capabilities.{cap.value}", f"capabilities.{cap.value}.inbound", f"capabilities.{cap.value}.outbound")
-    for cap in _REPORTED
+    for cap in (*_REPORTED, Capability.FAX)
 }
+"""Where each directional capability is read (an owned ``Number`` also reports ``fax``)."""
+
+_OWNED_STATUS: Mapping[str, OwnedStatus] = {
+    "active": OwnedStatus.ACTIVE,
+    "pending": OwnedStatus.PENDING,
+    "provisioning": OwnedStatus.PENDING,
+    "inactive": OwnedStatus.INACTIVE,
+    "cancelled": OwnedStatus.INACTIVE,
+    "canceled": OwnedStatus.INACTIVE,
+    "deprovisioned": OwnedStatus.INACTIVE,
+    "suspended": OwnedStatus.INACTIVE,
+}
+"""A ``Number``'s ``status`` (Bird publishes no enum; an unknown word is ``other``)."""
+_OWNED_DETAILS = ("createdAt", "activatedAt", "updatedAt")
+
+
+def _directional(
+    item: Mapping[str, Any], reported: tuple[Capability, ...]
+) -> tuple[list[Capability] | None, JsonValue]:
+    """The capabilities of a record's directional ``capabilities`` (either direction counts), and the flags."""
+    found = wire.mapping(item, "capabilities")
+    if found is None:
+        return None, None
+    capabilities: list[Capability] = []
+    directions: dict[str, JsonValue] = {}
+    for cap in reported:
+        where, where_in, where_out = _REPORTED_FIELDS[cap]
+        flags = wire.mapping(found, cap.value, field=where)
+        if flags is None:
+            continue
+        inbound = bool(wire.flag(flags, "inbound", field=where_in))
+        outbound = bool(wire.flag(flags, "outbound", field=where_out))
+        directions[cap.value] = {"inbound": inbound, "outbound": outbound}
+        if inbound or outbound:
+            capabilities.append(cap)
+    return capabilities, directions
+
+
+def _money(item: Mapping[str, Any], key: str, *, stated: bool = False) -> Money | None:
+    """Bird's Money at ``key`` (``amount × 10^exponent``).
+
+    None when absent, and, unless ``stated`` (a price that must be there), when it names no amount.
+    """
+    price = wire.mapping(item, key)
+    if price is None or (not stated and price.get("amount") is None):
+        return None
+    return money_from_scaled_int(
+        price.get("amount"),
+        price.get("exponent"),
+        price.get("currencyCode"),
+        field=f"{key}.amount",
+        exponent_field=f"{key}.exponent",
+        currency_field=f"{key}.currencyCode",
+    )
 
 
 class _BirdPage(BaseModel):
@@ -123,6 +207,16 @@ class BirdProvider(Provider):
     rate_limit: ClassVar[RateLimit | None] = RateLimit(50, 1.0)
     sandbox: ClassVar[str | None] = "numbroker_providers.bird.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
+    owned_paging = "token"
+    owned_per_page: ClassVar[int] = 99
+    after_purchase = AfterPurchase(
+        can_list=True,
+        can_get=True,  # the list's searchTerm
+        release=ReleaseMode.END_OF_PERIOD,  # a cancelled subscription keeps the number until its paid period ends
+        states_prices=True,  # the subscription's monthlyRecurringPrice, when it states an amount
+        states_renewals=True,  # endpointSubscription.endAt, the end of the paid period
+        sub_accounts="workspaces of an organization; each lists its own numbers (BIRD_WORKSPACE_ID)",
+    )
     states_setup_prices: ClassVar[bool] = False  # Bird lists no setup fee: a missing one is none, not unknown
     record_id_field: ClassVar[str | None] = "id"
     wire_fields: ClassVar[Mapping[str, str]] = {
@@ -206,41 +300,16 @@ class BirdProvider(Provider):
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
         item = wire.record(record)
         offer_id = str(wire.text(item, "id"))
-        price = wire.mapping(item, "monthlyPrice")
-        if price is None:
+        monthly = _money(item, "monthlyPrice", stated=True)
+        if monthly is None:
             raise FieldError("no monthly price", field="monthlyPrice", value=None)
-        monthly = money_from_scaled_int(
-            price.get("amount"),
-            price.get("exponent"),
-            price.get("currencyCode"),
-            field="monthlyPrice.amount",
-            exponent_field="monthlyPrice.exponent",
-            currency_field="monthlyPrice.currencyCode",
-        )
         details: dict[str, JsonValue] = {
             "backOrderRequired": wire.flag(item, "backOrderRequired"),
             "backOrderStockId": wire.text(item, "backOrderStockId", optional=True),
         }
-        number_type: NumberType | None = None
-        vendor_type = wire.text(item, "type", optional=True)
-        if vendor_type is not None:
-            number_type = _TYPES.get(vendor_type.strip().lower().replace("_", "-"), NumberType.UNKNOWN)
-            if number_type is NumberType.UNKNOWN:
-                details["vendor_type"] = vendor_type
-        capabilities: list[Capability] | None = None
-        reported = wire.mapping(item, "capabilities")
-        if reported is not None:
-            capabilities = []
-            directions: dict[str, JsonValue] = {}
-            for cap, (where, where_in, where_out) in _REPORTED_FIELDS.items():
-                flags = wire.mapping(reported, cap.value, field=where)
-                if flags is None:
-                    continue
-                inbound = bool(wire.flag(flags, "inbound", field=where_in))
-                outbound = bool(wire.flag(flags, "outbound", field=where_out))
-                directions[cap.value] = {"inbound": inbound, "outbound": outbound}
-                if inbound or outbound:
-                    capabilities.append(cap)
+        number_type = self._number_type(item, details)
+        capabilities, directions = _directional(item, _REPORTED)
+        if capabilities is not None:
             details["capability_directions"] = directions
         return make_offer(
             provider=self.id,
@@ -253,6 +322,17 @@ class BirdProvider(Provider):
             provider_details=details,
             strictness=self.number_strictness,
         )
+
+    @staticmethod
+    def _number_type(item: Mapping[str, Any], details: dict[str, JsonValue]) -> NumberType | None:
+        """A record's ``type``: None when absent; ``unknown`` (kept as ``vendor_type``) when Bird names another."""
+        vendor_type = wire.text(item, "type", optional=True)
+        if vendor_type is None:
+            return None
+        number_type = _TYPES.get(vendor_type.strip().lower().replace("_", "-"), NumberType.UNKNOWN)
+        if number_type is NumberType.UNKNOWN:
+            details["vendor_type"] = vendor_type
+        return number_type
 
     # -- purchasing --------------------------------------------------------------------------------
 
@@ -294,15 +374,77 @@ class BirdProvider(Provider):
             self.id, f"purchase answered {response.status_code} without listing {offer.e164}; outcome unclear"
         )
 
-    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
-        url = self.connection.url("workspaces", self._workspace(), "numbers-long-code")
+    # -- owned numbers -----------------------------------------------------------------------------
 
-        async def fetch(token: str | None) -> OwnedPage:
-            params = [("limit", str(self.per_page))] + ([("pageToken", token)] if token else [])
-            try:
-                page = _BirdPage.model_validate(self.connection.json(await self.connection.get(url, params=params)))
-            except ValidationError:
-                raise ProviderResponseError(self.id, "owned numbers page: unexpected shape") from None
-            return OwnedPage.from_items(page.results, "numberString", next_token=page.nextPageToken)
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
+        url = self.connection.url("workspaces", self._workspace(), "numbers")
+        params = [("limit", str(self.owned_per_page))] + ([("pageToken", str(cursor))] if cursor else [])
+        try:
+            page = _BirdPage.model_validate(self.connection.json(await self.connection.get(url, params=params)))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in error["loc"]) or "body"
+            raise ProviderResponseError(
+                self.id, f"owned numbers: unexpected page shape at {where}: {error['msg']}"
+            ) from None
+        return RawPage(records=page.results, next_token=page.nextPageToken)
 
-        return self._walk_owned_tokens(fetch)
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        item = wire.record(record)
+        details: dict[str, JsonValue] = {}
+        number_type = self._number_type(item, details)
+        capabilities, directions = _directional(item, (*_REPORTED, Capability.FAX))
+        if capabilities is not None:
+            details["capability_directions"] = directions
+        plan = wire.mapping(item, "endpointSubscription") or {}
+        billing = wire.mapping(item, "subscription") or {}
+        cancelled = read_timestamp(plan, "canceledAt", field="endpointSubscription.canceledAt") or read_timestamp(
+            billing, "cancelledAt", field="subscription.cancelledAt"
+        )
+        vendor_status = wire.text(item, "status", optional=True)
+        status = _OWNED_STATUS.get((vendor_status or "").strip().lower(), OwnedStatus.OTHER)
+        if cancelled is not None:
+            details["cancelled_at"] = cancelled.isoformat()
+            if status is OwnedStatus.ACTIVE:
+                status = OwnedStatus.PENDING_RELEASE  # kept and billed until the paid period ends
+        for key in ("status", "id"):
+            if isinstance(plan.get(key), str):
+                details[f"endpoint_subscription_{key}"] = plan[key]
+        for key in _OWNED_DETAILS:
+            if isinstance(item.get(key), str):
+                details[key] = item[key]
+        return make_owned(
+            provider=self.id,
+            provider_number_id=wire.text(item, "id"),
+            number=item.get("number"),
+            country=item.get("country"),
+            status=status,
+            vendor_status=vendor_status,
+            number_type=number_type,
+            capabilities=capabilities,
+            monthly_price=_money(item, "monthlyRecurringPrice"),
+            next_renewal=read_date(plan, "endAt", field="endpointSubscription.endAt"),
+            routed=_routed(item),
+            purchased_at=read_timestamp(billing, "subscribedAt", field="subscription.subscribedAt")
+            or read_timestamp(item, "createdAt"),
+            provider_details=details,
+        )
+
+
+def _routed(item: Mapping[str, Any]) -> bool | None:
+    """Whether a ``connectorId`` is set under ``configurations`` (None when the record has none)."""
+    configurations = wire.mapping(item, "configurations")
+    if configurations is None:
+        return None
+    for channel, directions in configurations.items():
+        if not isinstance(directions, Mapping):
+            raise FieldError("expected an object", field=f"configurations.{channel}", value=directions)
+        for direction, setting in directions.items():
+            where = f"configurations.{channel}.{direction}"
+            if setting is None:
+                continue
+            if not isinstance(setting, Mapping):
+                raise FieldError("expected an object", field=where, value=setting)
+            if wire.text(setting, "connectorId", field=f"{where}.connectorId", optional=True):
+                return True
+    return False

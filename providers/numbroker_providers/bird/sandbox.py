@@ -13,21 +13,26 @@ Speaks ``https://api.bird.com`` (``base_path=""``), as documented in Bird's Numb
 * ``POST /workspaces/{workspace_id}/numbers-long-code`` with exactly ``{"numberStockItemIds": [...]}``
   (1..25 ids): 201 with a JSON list of WorkspaceLongCodeNumber; all-or-nothing; an unknown id is 404,
   an id no longer in stock is 409; ``require_reservation=True`` answers 422 ``NumberNotReserved``.
-* ``GET /workspaces/{workspace_id}/numbers-long-code``: the numbers bought, token-paged like the search;
-  a number shows here ``Faults.owned_list_lag_seconds`` after its purchase committed.
+* ``GET /workspaces/{workspace_id}/numbers``: the workspace's numbers as Bird's ``Number`` (its subscription,
+  ``monthlyRecurringPrice``, ``endpointSubscription`` with the paid period's ``endAt``, ``configurations``
+  with ``connectorId`` routing), token-paged like the search; ``GET .../numbers-long-code`` lists the same
+  numbers in the long-code shape. A bought number shows in both ``Faults.owned_list_lag_seconds`` after
+  its purchase committed; ``owned=N`` starts the workspace with N numbers showing each quirk (renewing
+  within days, unrouted, no configurations at all, a subscription stating no amount, one cancelled and
+  awaiting the end of its period, one pending).
 
 Errors are ``{"code": "...", "message": "..."}``.
 """
 
 from __future__ import annotations
 
-__all__ = ["BASE_PATH", "DEFAULT_SIZE", "LANE", "create_app"]
+__all__ = ["BASE_PATH", "DEFAULT_OWNED", "DEFAULT_SIZE", "LANE", "create_app"]
 
 import hashlib
 import hmac
 import random
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -59,6 +64,8 @@ LANE: Final = 1
 DEFAULT_SIZE: Final = 120
 """Stock items when ``size`` is not given (2 pages at limit=99)."""
 BASE_PATH: Final = ""
+DEFAULT_OWNED: Final = 8
+"""Numbers ``owned=DEFAULT_OWNED`` starts the workspace with: each quirk once, and one plain number."""
 
 _TYPES: Final = ("local", "mobile", "toll-free", "national")
 _FEATURES: Final = {
@@ -108,6 +115,7 @@ def create_app(
     faults: Faults | None = None,
     size: int | None = None,
     require_reservation: bool = False,
+    owned: int = 0,
 ) -> Sandbox:
     """Build a Bird sandbox.
 
@@ -116,15 +124,19 @@ def create_app(
         faults: Fault knobs (default: none).
         size: Number of stock items (default :data:`DEFAULT_SIZE`).
         require_reservation: Refuse every purchase with 422 ``NumberNotReserved``.
+        owned: Numbers the workspace holds before anything is bought (0..100,000; the quirks first).
+            ``sandbox.options["owned"]`` is the live list, as ``Number`` objects.
 
     Returns:
         The sandbox; ``env`` holds ``BIRD_ACCESS_KEY``, ``BIRD_ORGANIZATION_ID`` and ``BIRD_WORKSPACE_ID``.
 
     Raises:
-        ValueError: ``size`` is negative.
+        ValueError: ``size`` is negative, or ``owned`` out of range.
     """
     if size is not None and size < 0:
         raise ValueError("size must not be negative")
+    if not 0 <= owned <= 100_000:
+        raise ValueError("owned must be 0..100000")
     account = random.Random(f"bird:{seed}:account")
     env = {
         "BIRD_ACCESS_KEY": "sandbox-" + hashlib.sha256(f"bird:{seed}:key".encode()).hexdigest()[:32],
@@ -141,7 +153,10 @@ def create_app(
         faults=faults,
         options={"require_reservation": require_reservation},
     )
-    sandbox.build(_Bird(sandbox, require_reservation).routes())
+    bird = _Bird(sandbox, require_reservation)
+    bird.numbers.extend(_owned_numbers(seed, owned, {r.e164 for r in sandbox.records}))
+    sandbox.options["owned"] = bird.numbers
+    sandbox.build(bird.routes())
     return sandbox
 
 
@@ -174,7 +189,8 @@ class _Bird:
             sb.route("/organizations/{organization_id}/numbers-stock-items", self.search_organization, name="search"),
             sb.route("/workspaces/{workspace_id}/numbers-stock-items", self.search_workspace, name="search"),
             sb.purchase_route("/workspaces/{workspace_id}/numbers-long-code", self.purchase),
-            sb.route("/workspaces/{workspace_id}/numbers-long-code", self.owned, name="owned"),
+            sb.route("/workspaces/{workspace_id}/numbers-long-code", self.long_codes, name="long_codes"),
+            sb.route("/workspaces/{workspace_id}/numbers", self.owned, name="owned"),
         ]
 
     def _authorize(self, request: Request, scope: str) -> None:
@@ -255,9 +271,17 @@ class _Bird:
         key = ("stock", tuple(sorted(set(countries))), tuple(sorted(set(types))), tuple(sorted(set(features))), prefix)
         return self._page(request, self.sandbox.view(key, keep), "search")
 
+    def _listed(self) -> list[dict[str, Any]]:
+        """The workspace's numbers past their owned-list lag (``Faults.owned_list_lag_seconds``)."""
+        return self.sandbox.listed(self.numbers, lambda number: number["number"])
+
     async def owned(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request, "workspace")
-        return self._page(request, self.sandbox.listed(self.numbers, lambda number: number["numberString"]), "owned")
+        return self._page(request, self._listed(), "owned")
+
+    async def long_codes(self, request: Request, context: RequestContext) -> Reply:
+        self._authorize(request, "workspace")
+        return self._page(request, [_long_code(number) for number in self._listed()], "owned")
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request, "workspace")
@@ -279,29 +303,101 @@ class _Bird:
         return record
 
     def _buy(self, context: RequestContext, record: SandboxRecord) -> dict[str, Any]:
-        """Commit one stock item and list it as ours: its long-code number."""
-        price = record.raw.get("monthlyPrice") or {}
+        """Commit one stock item and list it as the workspace's: answered as its long-code number."""
+        raw = record.raw
+        price = raw.get("monthlyPrice") or {}
         currency = price.get("currencyCode") if isinstance(price.get("currencyCode"), str) else None
         context.commit(record, upfront=None, monthly=record.monthly, currency=currency)
-        number = self._long_code(record)
+        now = datetime.now(UTC)
+        number = _number(
+            self.sandbox.new_uuid(),
+            raw,
+            status="active",
+            subscribed=now,
+            ends=_months_after(now.date(), 1),
+            configurations={},  # routed nowhere until a connector is set
+        )
         self.numbers.append(number)
-        return number
+        return _long_code(number)
 
-    def _long_code(self, record: SandboxRecord) -> dict[str, Any]:
-        raw = record.raw
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        endpoint_id = self.sandbox.new_uuid()
-        return {
-            "id": self.sandbox.new_uuid(),
-            "endpointId": endpoint_id,
-            "numberString": raw.get("numberString"),
-            "countryCode": raw.get("countryCode"),
-            "type": raw.get("type"),
-            "capabilities": raw.get("capabilities"),
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "endpoint": {"id": endpoint_id, "type": "phone-number", "identifier": raw.get("numberString")},
-        }
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _months_after(start: date, months: int) -> date:
+    """``start`` plus whole months, clamped to the month's last day."""
+    month = start.month - 1 + months
+    year, month = start.year + month // 12, month % 12 + 1
+    for day in range(start.day, 27, -1):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    return date(year, month, min(start.day, 28))
+
+
+def _number(
+    number_id: str,
+    stock: dict[str, Any],
+    *,
+    status: str,
+    subscribed: datetime,
+    ends: date | None,
+    configurations: dict[str, Any] | None,
+    cancelled: datetime | None = None,
+    price: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``Number`` as the workspace list shows it, from a stock item's fields."""
+    created = _stamp(subscribed)
+    capabilities = {k: dict(v) for k, v in (stock.get("capabilities") or {}).items()}
+    capabilities.setdefault("fax", {"inbound": False, "outbound": False})
+    item: dict[str, Any] = {
+        "id": number_id,
+        "number": stock.get("numberString"),
+        "country": stock.get("countryCode"),
+        "type": stock.get("type"),
+        "capabilities": capabilities,
+        "status": status,
+        "monthlyRecurringPrice": price if price is not None else stock.get("monthlyPrice"),
+        "subscription": {
+            "status": "active" if ends is not None else "inactive",
+            "subscribedAt": created,
+            "updatedAt": created,
+            "cancelledAt": None if cancelled is None else _stamp(cancelled),
+        },
+        "endpointSubscription": {
+            "id": number_id,
+            "status": "active" if ends is not None else "inactive",
+            "subscribedAt": created,
+            "updatedAt": created,
+            "canceledAt": None if cancelled is None else _stamp(cancelled),
+            "startAt": created,
+            "endAt": None if ends is None else ends.isoformat() + "T00:00:00.000Z",
+        },
+        "createdAt": created,
+        "updatedAt": created,
+        "activatedAt": created if status == "active" else None,
+    }
+    if configurations is not None:
+        item["configurations"] = configurations
+    return item
+
+
+def _long_code(number: dict[str, Any]) -> dict[str, Any]:
+    """A workspace number in the long-code shape (its endpoint id is its id)."""
+    capabilities = {k: v for k, v in (number.get("capabilities") or {}).items() if k != "fax"}
+    return {
+        "id": number["id"],
+        "endpointId": number["id"],
+        "numberString": number["number"],
+        "countryCode": number["country"],
+        "type": number["type"],
+        "capabilities": capabilities,
+        "createdAt": number["createdAt"],
+        "updatedAt": number["updatedAt"],
+        "endpoint": {"id": number["id"], "type": "phone-number", "identifier": number["number"]},
+    }
 
 
 def _stock_item_ids(context: RequestContext) -> list[str]:
@@ -479,3 +575,60 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
         defect(draw("NL", "local"), "absurd_exponent", amount=35, exponent=400),
         defect(draw("DE", "mobile"), "absurd_exponent", amount=2500000, exponent=-400),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# The workspace's numbers before anything is bought
+# --------------------------------------------------------------------------------------------
+
+# (days to the paid period's end or None, routing, priced, status, cancelled)
+_OWNED_QUIRKS: Final[tuple[tuple[int | None, str, bool, str, bool], ...]] = (
+    (20, "connector", True, "active", False),
+    (4, "connector", True, "active", False),  # renews within days
+    (30, "none", True, "active", False),  # unrouted: no connector set
+    (17, "absent", True, "active", False),  # no configurations at all: routing unknown
+    (12, "connector", False, "active", False),  # the subscription names a currency but no amount
+    (9, "connector", True, "active", True),  # cancelled: released when its paid period ends
+    (None, "none", True, "pending", False),  # pending: no subscription yet
+)
+
+
+def _owned_numbers(seed: int, count: int, taken: set[str]) -> list[dict[str, Any]]:
+    """The workspace's numbers before anything is bought, each quirk once, then plain ones."""
+    rng = random.Random(f"bird:{seed}:owned")
+    now = datetime.now(UTC)
+    today = now.date()
+    exclude = taken | {s.e164 for s in shared_numbers(seed)}
+    numbers = []
+    for index, drawn in enumerate(draw_numbers(rng, _MIX, count, lane=LANE, exclude=exclude)):
+        days, routing, priced, status, cancelled = (
+            _OWNED_QUIRKS[index]
+            if index < len(_OWNED_QUIRKS)
+            else (rng.randint(1, 31), "connector", True, "active", False)
+        )
+        monthly = _monthly(rng, drawn.number_type)
+        stock = _item(rng, drawn, currency=_currency(rng, drawn.country), amount=int(monthly.scaleb(6)), exponent=-6)
+        connector = {"connectorId": seeded_uuid(rng)}
+        routes: dict[str, dict[str, Any] | None] = {
+            "connector": {
+                "voice": {"inbound": connector, "outbound": None},
+                "sms": {"inbound": None, "outbound": None},
+            },
+            "none": {"voice": {"inbound": None, "outbound": None}, "sms": {"inbound": None, "outbound": None}},
+            "absent": None,
+        }
+        configurations = routes[routing]
+        subscribed = now - timedelta(days=rng.randint(40, 700), seconds=rng.randint(0, 86_399))
+        numbers.append(
+            _number(
+                seeded_uuid(rng),
+                stock,
+                status=status,
+                subscribed=subscribed,
+                ends=None if days is None else today + timedelta(days=days),
+                configurations=configurations,
+                cancelled=now - timedelta(days=3) if cancelled else None,
+                price=None if priced else {"currencyCode": stock["monthlyPrice"]["currencyCode"]},
+            )
+        )
+    return numbers

@@ -28,6 +28,7 @@ KEY = "bird-access-key-canary-55aa"
 ORG = "org-0001"
 WORKSPACE = "ws-canary-0002"
 PATH = f"/workspaces/{WORKSPACE}/numbers-long-code"
+OWNED = f"/workspaces/{WORKSPACE}/numbers"
 OFFER = offer("+19283764510", provider="bird", offer_id="stock-1")
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -119,10 +120,10 @@ class TestBirdPurchase(PurchaseSuite):
 
     @pytest.mark.anyio
     async def test_owned_list_follows_the_token_chain(self) -> None:
-        """GET the workspace's long-code numbers page by page until the token runs out; '+' is optional."""
+        """GET the workspace's numbers page by page until the token runs out; '+' is optional."""
         pages = {
-            None: {"results": [{"numberString": "+12125550001"}], "nextPageToken": "t1"},
-            "t1": {"results": [{"numberString": "19283764510"}], "nextPageToken": ""},
+            None: {"results": [{"id": "n1", "number": "+12125550001", "country": "US"}], "nextPageToken": "t1"},
+            "t1": {"results": [{"id": "n2", "number": "19283764510", "country": "US"}], "nextPageToken": ""},
         }
         requests: list[httpx.Request] = []
         async with self.provider(
@@ -132,14 +133,14 @@ class TestBirdPurchase(PurchaseSuite):
             absent = await bird.owns("+442079460000")
 
         assert (True, False) == (found, absent)
-        assert all(("GET", PATH, "99") == (r.method, r.url.path, r.url.params["limit"]) for r in requests)
+        assert all(("GET", OWNED, "99") == (r.method, r.url.path, r.url.params["limit"]) for r in requests)
         assert [None, "t1", None, "t1"] == [r.url.params.get("pageToken") for r in requests]
 
     @pytest.mark.anyio
     async def test_a_repeated_owned_page_token_cannot_prove_absence(self) -> None:
         """A token served twice would loop: the walk stops with an error instead of answering 'not owned'."""
         requests: list[httpx.Request] = []
-        body = {"results": [{"numberString": "+12125550001"}], "nextPageToken": "again"}
+        body = {"results": [{"id": "n1", "number": "+12125550001", "country": "US"}], "nextPageToken": "again"}
         async with self.provider(lambda r: httpx.Response(200, json=body), requests) as bird:
             with pytest.raises(ProviderResponseError, match="repeated"):
                 await bird.owns(OFFER.e164)
