@@ -314,7 +314,7 @@ async def _read_owned(
         await provider.stream_owned(sink, query=query, run=run)
     except ProviderError as exc:
         return status_for(exc), str(exc), type(exc).__name__
-    except PurchaseError as exc:
+    except (PurchaseError, ConfigurationError) as exc:  # cannot list, or lacks a setting the list needs
         return ProviderStatus.ERROR, str(exc), type(exc).__name__
     except Exception as exc:
         # Contained to this provider: its data must never take the others' lists down.

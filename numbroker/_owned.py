@@ -273,8 +273,10 @@ def make_owned(
     if country is None:
         # The vendor does not say: the number's own numbering plan does.
         parsed = parse_e164(number, strictness=strictness)
+        # A shared calling code (+1) names its country only through the number's own plan.
+        region = parsed.region or phonenumbers.region_code_for_number(parsed.number)
         main = phonenumbers.region_code_for_country_code(parsed.number.country_code or 0)
-        code = validate_country(parsed.region or (None if main == "ZZ" else main), field="country")
+        code = validate_country(region or (None if main == "ZZ" else main), field="country")
     else:
         code = validate_country(country)
         parsed = parse_e164(number, country=code, strictness=strictness)

@@ -24,6 +24,7 @@ from numbroker import (
     ProviderStatus,
     RetryPolicy,
 )
+from numbroker.adapters import Provider
 from numbroker.ledger import AttemptState, open_ledger
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.bird import BirdProvider
@@ -128,16 +129,24 @@ async def test_a_failing_provider_is_its_own_report_and_one_that_cannot_list_is_
         retry=FAST,
     )
     await broken.aclose()
-    lister = BirdProvider(env={"BIRD_ACCESS_KEY": "bird-key-123456789012", "BIRD_ORGANIZATION_ID": "org-1234567"})
-    async with vobiz(sandbox, base_url) as provider, other, lister:
-        result = await numbroker.owned([provider, other, lister], skipped={"plivo": ["PLIVO_AUTH_ID"]})
+    # An adapter without the owned-list hook (a third party's, say) cannot list its numbers.
+    unlisted = type(
+        "UnlistedBird", (BirdProvider,), {"id": "unlisted", "_fetch_owned_page": Provider._fetch_owned_page}
+    )
+    lister = unlisted(env={"BIRD_ACCESS_KEY": "bird-key-123456789012", "BIRD_ORGANIZATION_ID": "org-1234567"})
+    nowhere = BirdProvider(env={"BIRD_ACCESS_KEY": "bird-key-123456789012", "BIRD_ORGANIZATION_ID": "org-1234567"})
+    async with vobiz(sandbox, base_url) as provider, other, lister, nowhere:
+        result = await numbroker.owned([provider, other, lister, nowhere], skipped={"plivo": ["PLIVO_AUTH_ID"]})
     statuses = {r.provider: r.status for r in result.providers}
     assert statuses == {
         "vobiz": ProviderStatus.OK,
         "brokenvobiz": ProviderStatus.ERROR,
-        "bird": ProviderStatus.SKIPPED,
+        "unlisted": ProviderStatus.SKIPPED,
+        "bird": ProviderStatus.ERROR,  # no workspace to list: said as such, never an unexpected error
         "plivo": ProviderStatus.SKIPPED,
     }
+    (bird,) = [r for r in result.providers if r.provider == "bird"]
+    assert bird.error is not None and "BIRD_WORKSPACE_ID" in bird.error
     assert result.status is OverallStatus.PARTIAL
     assert len(result.numbers) == len(sandbox.options["owned"])
 

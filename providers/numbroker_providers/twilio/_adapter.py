@@ -46,15 +46,27 @@ Wire facts this adapter relies on, with where they were read:
   demands (refusals, with the reason in the message).
 
 An answer at the cap is reported through the page's ``RawPage.truncated`` notes, which mark the run truncated.
+
+The owned list (wire facts in :mod:`numbroker_providers.twilio._owned`) is walked as one token chain: the
+account's ``IncomingPhoneNumbers.json`` by ``next_page_uri``, then each subaccount's that ``Accounts.json``
+names (closed ones hold no numbers and are skipped). Each page's numbers are priced from the Pricing API's
+list for their country by the record's ``type`` (``price_source: price_list``; a number whose type is not
+stated, or which the list does not price, stays unpriced with a note: never a guess); the next renewal is
+derived from ``date_created`` by Twilio's documented rule (monthly on the purchase day: ``renewal_source:
+derived``); routed means a voice/SMS URL, an application SID or a trunk is set; a subaccount's numbers
+carry its SID as ``sub_account``. Buying's ownership check reads the same owned-list hook, asking only the
+buying account's list, filtered by ``PhoneNumber``.
 """
 
 from __future__ import annotations
 
 import base64
+import contextvars
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
@@ -63,6 +75,7 @@ import anyio
 from pydantic import JsonValue, SecretStr
 
 from numbroker import (
+    AfterPurchase,
     AvailableNumber,
     BadRequestError,
     Capability,
@@ -71,18 +84,21 @@ from numbroker import (
     NotFoundError,
     NumberType,
     NumberUnavailableError,
+    OwnedNumber,
+    OwnedQuery,
+    PriceSource,
     ProviderError,
     ProviderHTTPError,
     ProviderResponseError,
     QueryFilter,
+    ReleaseMode,
+    RenewalSource,
     SearchQuery,
 )
 from numbroker.adapters import (
     Cursor,
     ErrorEnvelope,
     FieldError,
-    OwnedEntry,
-    OwnedPage,
     Provider,
     PurchaseReceipt,
     RawPage,
@@ -90,9 +106,22 @@ from numbroker.adapters import (
     check_base_url,
     json_safe,
     make_offer,
+    make_owned,
+    parse_e164,
     path_segment,
+    read_timestamp,
     same_number,
     wire,
+)
+from numbroker_providers.twilio._owned import (
+    DETAIL_FIELDS,
+    OwnedTag,
+    derived_renewal,
+    make_token,
+    owned_status,
+    owned_type,
+    routed,
+    split_token,
 )
 from numbroker_providers.twilio._pricing import PriceList
 
@@ -108,6 +137,12 @@ _PAGE_SIZE = 1000
 """``PageSize`` sent with every search: the API definition's maximum (Twilio still answers at most ~30)."""
 
 _OWNED_PAGE_SIZE = 1000
+"""``PageSize`` of the owned list and the accounts list: the API definition's maximum."""
+_NO_TAG = OwnedTag()
+_LOOKUP: contextvars.ContextVar[str | None] = contextvars.ContextVar("numbroker_twilio_lookup", default=None)
+"""The number an ownership check asks for: the owned-list hook then reads only the buying account's list,
+filtered by ``PhoneNumber``."""
+_UNREADABLE_ACCOUNTS = frozenset({401, 403, 404})
 
 _PATHS: Mapping[NumberType, str] = {
     NumberType.LOCAL: "Local",
@@ -233,6 +268,16 @@ class TwilioProvider(Provider):
     sandbox: ClassVar[str | None] = "numbroker_providers.twilio.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
     states_setup_prices: ClassVar[bool] = False  # no setup fee is stated: buy-cheapest's first bill is the first month
+    owned_paging = "token"
+    owned_per_page: ClassVar[int] = _OWNED_PAGE_SIZE
+    after_purchase = AfterPurchase(
+        can_list=True,
+        can_get=True,  # IncomingPhoneNumbers/{Sid}.json, or the list's PhoneNumber filter
+        release=ReleaseMode.IMMEDIATE,  # DELETE answers 204; the console can buy it back within 10 days
+        states_prices=False,  # the Pricing API's list by country and type (price_source: price_list)
+        states_renewals=False,  # derived: billed monthly on the purchase day (renewal_source: derived)
+        sub_accounts="subaccounts (Accounts.json), each listed under its own SID with the parent's credentials",
+    )
     record_id_field: ClassVar[str | None] = "phone_number"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "e164": "phone_number",
@@ -279,6 +324,11 @@ class TwilioProvider(Provider):
             origin = urlsplit(self.base_url)
             pricing = f"{origin.scheme}://{origin.netloc}{pricing}"
         self.pricing_base_url = check_base_url(pricing, name="pricing_base_url" if given else "TWILIO_PRICING_BASE_URL")
+        self._owned_accounts: tuple[str, ...] = (self._sid,)
+        """The accounts the owned list walks, in order: this one, then its open subaccounts (read per walk)."""
+        self._owned_prices: dict[str, PriceList] = {}
+        """Price lists read for the owned list, by country (read once per walk)."""
+        self._owned_unpriced: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return (
@@ -413,14 +463,19 @@ class TwilioProvider(Provider):
 
         ``leaving`` is set as the request is handed to the transport (or when it fails before that).
         """
+        try:
+            await self._read_prices(country, prices, sent=leaving)
+        finally:
+            leaving.set()
+
+    async def _read_prices(self, country: str, prices: PriceList, *, sent: anyio.Event | None = None) -> None:
+        """One request for ``country``'s price list, read into ``prices`` (a failure is recorded there)."""
         url = self.pricing_base_url + "/PhoneNumbers/Countries/" + path_segment(country, "country")
         try:
-            body = self.connection.json(await self.connection.get(url, sent=leaving))
+            body = self.connection.json(await self.connection.get(url, sent=sent))
         except ProviderError as exc:
             prices.failure = f"the Pricing API failed ({type(exc).__name__}: {exc.detail})"
             return
-        finally:
-            leaving.set()
         prices.read(body)
 
     def _report_prices(self, country: str, prices: PriceList, types: set[NumberType | None]) -> None:
@@ -492,36 +547,178 @@ class TwilioProvider(Provider):
             details={k: json_safe(answer[k]) for k in _RECEIPT_FIELDS if k in answer},
         )
 
-    async def _owns_number(self, e164: str) -> bool:
-        """Twilio filters its owned list by number: ask for the one number, and still read every page."""
-        return await self._holds_number(self._owned_list(e164), e164)
+    # -- owned numbers -----------------------------------------------------------------------------
 
-    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
-        return self._owned_list(None)
+    async def owns(self, e164: str) -> bool:
+        """True when ``e164`` is this account's: its owned list, asked for that number, read completely.
 
-    def _owned_list(self, wanted: str | None) -> AsyncIterator[str | OwnedEntry]:
-        """The owned numbers, those matching ``PhoneNumber=wanted`` when it is given."""
-        url = self._account_url("IncomingPhoneNumbers.json")
-        first: list[tuple[str, str]] = [("PhoneNumber", wanted)] if wanted else []
-        first.append(("PageSize", str(_OWNED_PAGE_SIZE)))
-        own_path = urlsplit(url).path
+        The owned-list hook answers, reading only this account's ``IncomingPhoneNumbers.json`` filtered by
+        ``PhoneNumber`` (every page); see :meth:`numbroker.Provider.owns` for what it raises.
+        """
+        try:
+            target: str | None = parse_e164(e164, strictness="possible").e164
+        except FieldError:
+            target = None  # the template says what is wrong with it
+        token = _LOOKUP.set(target)
+        try:
+            return await super().owns(e164)
+        finally:
+            _LOOKUP.reset(token)
 
-        async def fetch(token: str | None) -> OwnedPage:
-            if token is None:
-                params: Sequence[tuple[str, str]] = first
-            else:
-                # Only the next page's query is taken from the answer; the URL stays this account's list.
-                parts = urlsplit(token)
-                if parts.scheme or parts.netloc or not own_path.endswith(parts.path):
-                    raise ProviderResponseError(self.id, f"owned numbers: next_page_uri points elsewhere: {token!r}")
-                params = parse_qsl(parts.query, keep_blank_values=True)
-            answer = self.connection.json(await self.connection.get(url, params=params))
-            items = wire.pick(answer, "incoming_phone_numbers", list)
-            if items is None:
-                raise ProviderResponseError(self.id, "owned numbers: expected {'incoming_phone_numbers': [...]}")
-            return OwnedPage.from_items(items, "phone_number", next_token=wire.pick(answer, "next_page_uri", str))
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
+        wanted = _LOOKUP.get()
+        if wanted is not None:
+            account, uri = split_token(str(cursor)) if cursor else (self._sid, "")
+            records, next_uri = await self._incoming_page(account, uri, [("PhoneNumber", wanted)])
+            return RawPage(records=records, next_token=make_token(account, next_uri) if next_uri else None)
+        notes: list[str] = []
+        if not cursor:
+            self._owned_prices, self._owned_unpriced = {}, set()
+            self._owned_accounts = await self._accounts(notes)
+            account, uri = self._sid, ""
+        else:
+            account, uri = split_token(str(cursor))
+        while True:
+            records, next_uri = await self._incoming_page(account, uri, [])
+            following = self._next_account(account) if not next_uri else account
+            if records or following is None or next_uri:
+                break
+            account, uri = following, ""  # an empty subaccount: on to the next one in this same page
+        next_token = None if following is None else make_token(following, next_uri or "")
+        tagged = await self._tag_owned(records, account)
+        return RawPage(records=tagged, next_token=next_token, truncated=notes)
 
-        return self._walk_owned_tokens(fetch)
+    def _next_account(self, account: str) -> str | None:
+        accounts = self._owned_accounts
+        if account not in accounts:
+            raise ProviderResponseError(self.id, f"owned numbers: account {account} is not among those being listed")
+        index = accounts.index(account) + 1
+        return accounts[index] if index < len(accounts) else None
+
+    async def _incoming_page(
+        self, account: str, uri: str, first: list[tuple[str, str]]
+    ) -> tuple[list[Any], str | None]:
+        """One page of ``account``'s IncomingPhoneNumbers: its first (``uri`` empty) or the one ``uri`` names."""
+        url = self.connection.url("Accounts", path_segment(account, "account_sid"), "IncomingPhoneNumbers.json")
+        params: Sequence[tuple[str, str]] = [*first, ("PageSize", str(_OWNED_PAGE_SIZE))]
+        if uri:
+            params = self._next_query(url, uri)
+        answer = self.connection.json(await self.connection.get(url, params=params))
+        items = wire.pick(answer, "incoming_phone_numbers", list)
+        if items is None:
+            raise ProviderResponseError(self.id, "owned numbers: expected {'incoming_phone_numbers': [...]}")
+        return items, wire.pick(answer, "next_page_uri", str) or None
+
+    def _next_query(self, url: str, uri: str) -> list[tuple[str, str]]:
+        """A ``next_page_uri``'s query, once it is known to name ``url``'s own resource (credentials stay home)."""
+        parts = urlsplit(uri)
+        if parts.scheme or parts.netloc or not urlsplit(url).path.endswith(parts.path):
+            raise ProviderResponseError(self.id, f"owned numbers: next_page_uri points elsewhere: {uri!r}")
+        return parse_qsl(parts.query, keep_blank_values=True)
+
+    async def _accounts(self, notes: list[str]) -> tuple[str, ...]:
+        """This account, then each open subaccount ``Accounts.json`` names (every page of it)."""
+        url = self.connection.url("Accounts.json")
+        params: Sequence[tuple[str, str]] = [("PageSize", str(_OWNED_PAGE_SIZE))]
+        found: list[str] = [self._sid]
+        for _ in range(self.owned_max_pages):
+            try:
+                answer = self.connection.json(await self.connection.get(url, params=params))
+            except ProviderHTTPError as exc:
+                if exc.status_code not in _UNREADABLE_ACCOUNTS:
+                    raise
+                notes.append(f"subaccounts could not be listed ({exc.detail}); only this account's numbers are shown")
+                return tuple(found)
+            accounts = wire.pick(answer, "accounts", list)
+            if accounts is None:
+                raise ProviderResponseError(self.id, "accounts: expected {'accounts': [...]}")
+            for account in accounts:
+                sid = wire.pick(account, "sid", str) if isinstance(account, dict) else None
+                state = (wire.pick(account, "status", str) or "") if isinstance(account, dict) else ""
+                if sid and sid not in found and state.lower() != "closed":
+                    found.append(path_segment(sid, "subaccount sid"))
+            uri = wire.pick(answer, "next_page_uri", str)
+            if not uri:
+                return tuple(found)
+            params = self._next_query(url, uri)
+        raise ProviderResponseError(self.id, f"accounts: more than {self.owned_max_pages} pages; not read completely")
+
+    async def _tag_owned(self, records: list[Any], account: str) -> list[Any]:
+        """Each record tagged with its account and the price list's monthly price for its country and type."""
+        places: list[tuple[str, str] | None] = [_priced_as(record) for record in records]
+        missing = sorted({p[0] for p in places if p is not None} - self._owned_prices.keys())
+        if missing:
+
+            async def load(country: str) -> PriceList:
+                prices = PriceList()
+                await self._read_prices(country, prices)
+                return prices
+
+            loaded, _ = await self._fan_out(missing, load)
+            self._owned_prices.update(loaded)
+        tagged: list[Any] = []
+        for record, place in zip(records, places, strict=True):
+            found = None
+            if place is not None:
+                country, kind = place
+                found = self._owned_prices[country].find(kind)
+                if found is None:
+                    self._unpriced(country, kind)
+            monthly, base = found if found is not None else (None, None)
+            tagged.append(Tagged(record, OwnedTag(account, monthly, base)))
+        return tagged
+
+    def _unpriced(self, country: str, kind: str) -> None:
+        if (country, kind) in self._owned_unpriced:
+            return
+        self._owned_unpriced.add((country, kind))
+        for note in self._owned_prices[country].unpriced(country, [kind]):
+            self._note(note.replace("offers for", "numbers in", 1))
+
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        raw, tag = Tagged.split(record, _NO_TAG)
+        data = wire.record(raw)
+        details: dict[str, JsonValue] = {}
+        for key in DETAIL_FIELDS:
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                details[key] = value
+        if tag.base_price is not None and tag.monthly is not None and tag.base_price != tag.monthly.amount:
+            details["base_price"] = format(tag.base_price, "f")
+        created = read_timestamp(data, "date_created")
+        holder = wire.text(data, "account_sid", optional=True) or tag.account
+        vendor_status = wire.text(data, "status", optional=True)
+        owned = make_owned(
+            provider=self.id,
+            provider_number_id=wire.text(data, "sid"),
+            number=data.get("phone_number"),
+            country=None,  # IncomingPhoneNumbers name no country: the number's numbering plan does
+            status=owned_status(vendor_status),
+            vendor_status=vendor_status,
+            number_type=owned_type(data, details),
+            capabilities=_capabilities(wire.mapping(data, "capabilities")),
+            next_renewal=None if created is None else derived_renewal(created.date(), datetime.now(UTC).date()),
+            renewal_source=RenewalSource.DERIVED,
+            routed=routed(data),
+            sub_account=None if holder in (None, self._sid) else holder,
+            purchased_at=created,
+            provider_details=details,
+        )
+        return owned if tag.monthly is None else owned.with_price(tag.monthly, PriceSource.PRICE_LIST)
+
+
+def _priced_as(record: Any) -> tuple[str, str] | None:
+    """``(country, type)`` the price list prices a record by; None when its number or type does not say."""
+    if not isinstance(record, dict):
+        return None
+    kind, number = record.get("type"), record.get("phone_number")
+    if not isinstance(kind, str) or not kind.strip() or not isinstance(number, str):
+        return None
+    try:
+        region = parse_e164(number).region  # a valid number's country, as the owned record will say
+    except FieldError:
+        return None
+    return None if region is None else (region, kind)
 
 
 def _purchase_refusal(exc: BadRequestError) -> ProviderHTTPError:

@@ -29,7 +29,15 @@ and ``spec/json/twilio_pricing_v1.json`` define it, with the live API's known qu
   when it is not a phone number, 21631 when its country is in ``address_required_countries`` and no
   ``AddressSid`` was given;
 * ``GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json``: the numbers bought, ``PhoneNumber``
-  (partial digits match) and ``PageSize`` (default 50), paged by ``next_page_uri`` with a ``PageToken``.
+  (partial digits match) and ``PageSize`` (default 50), paged by ``next_page_uri`` with a ``PageToken``;
+  the account's subaccounts' lists answer under their own SID to the parent's credentials (a closed
+  subaccount's is 404). Records are IncomingPhoneNumbers: ``sid``, ``account_sid``, ``type``,
+  ``date_created`` (RFC 2822), the routing fields (``voice_url``, ``sms_url``, ``voice_application_sid``,
+  ``sms_application_sid``, ``trunk_sid``), no price and no renewal date. ``owned=N`` starts the account
+  owning N numbers showing each quirk (subaccount numbers, a suspended subaccount's, unrouted numbers,
+  renewals within days, numbers the price list does not price, one with no type);
+* ``GET /2010-04-01/Accounts.json``: the account and its subaccounts (one active, one suspended, one
+  closed), ``{accounts: [...], next_page_uri}``, paged like the owned list.
 
 Errors are ``{"code", "message", "more_info", "status"}``. Deliberate defects, each a record a correct
 adapter rejects naming the field: an invalid and a too-short number, a Canadian number said to be
@@ -41,7 +49,7 @@ Price-list defects (the offers stay valid, unpriced, with a note): DE lists no `
 
 from __future__ import annotations
 
-__all__ = ["BASE_PATH", "BUCKETS", "PRICE_LISTS", "PRICING_PATH", "SEARCH_CAP", "create_app"]
+__all__ = ["BASE_PATH", "BUCKETS", "DEFAULT_OWNED", "PRICE_LISTS", "PRICING_PATH", "SEARCH_CAP", "create_app"]
 
 import hmac
 import random
@@ -49,7 +57,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -80,6 +88,8 @@ if TYPE_CHECKING:
     from numbroker.sandbox import RequestContext
 
 BASE_PATH: Final = "/2010-04-01"
+DEFAULT_OWNED: Final = 12
+"""Numbers ``owned=DEFAULT_OWNED`` starts the account with: each quirk once, and plain ones."""
 PRICING_PATH: Final = "/v1"
 SEARCH_CAP: Final = 30
 """The most numbers one search answers."""
@@ -188,6 +198,7 @@ def create_app(
     faults: Faults | None = None,
     size: int | None = None,
     address_required_countries: Iterable[str] = (),
+    owned: int = 0,
 ) -> Sandbox:
     """Build a Twilio sandbox.
 
@@ -196,16 +207,21 @@ def create_app(
         faults: Fault knobs (default: none); the Pricing API's route has them too.
         size: Records across all :data:`BUCKETS` besides the defects (default :data:`DEFAULT_SIZE`).
         address_required_countries: Countries whose purchases need an ``AddressSid`` (else 21631).
+        owned: Numbers the account and its subaccounts own before anything is bought (0..100,000; the
+            quirks first). ``sandbox.options["owned"]`` is the live list; ``options["subaccounts"]`` maps
+            each subaccount SID to its status.
 
     Returns:
         The sandbox; ``env`` holds ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and
         ``TWILIO_PRICING_BASE_URL`` (``/v1``, a path on the sandbox's own origin).
 
     Raises:
-        ValueError: ``size`` is negative.
+        ValueError: ``size`` is negative, or ``owned`` out of range.
     """
     if size is not None and size < 0:
         raise ValueError("size must not be negative")
+    if not 0 <= owned <= 100_000:
+        raise ValueError("owned must be 0..100000")
     key_rng = random.Random(f"twilio:{seed}:credentials")
     sid = "AC" + "".join(key_rng.choices("0123456789abcdef", k=32))
     token = "".join(key_rng.choices(string.hexdigits.lower()[:16], k=32))
@@ -220,7 +236,12 @@ def create_app(
         faults=faults,
         options={"account_sid": sid, "address_required_countries": regulated},
     )
-    sandbox.build(_Twilio(sandbox, sid, token, regulated).routes())
+    twilio = _Twilio(sandbox, sid, token, regulated)
+    twilio.subaccounts.update(_subaccounts(seed))
+    twilio.numbers.extend(_owned_numbers(seed, owned, sid, twilio.subaccounts, {r.e164 for r in sandbox.records}))
+    sandbox.options["owned"] = twilio.numbers
+    sandbox.options["subaccounts"] = twilio.subaccounts
+    sandbox.build(twilio.routes())
     return sandbox
 
 
@@ -402,6 +423,8 @@ class _Twilio:
         self.token = token
         self.regulated = regulated
         self.numbers: list[dict[str, Any]] = []
+        self.subaccounts: dict[str, str] = {}
+        """Each subaccount's SID and status (``active``, ``suspended`` or ``closed``)."""
         self.clock = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
     def routes(self) -> list[Route]:
@@ -413,6 +436,7 @@ class _Twilio:
             sb.route(f"{PRICING_PATH}/PhoneNumbers/Countries/{{country}}", self.pricing, name="pricing"),
             sb.purchase_route(f"{account}/IncomingPhoneNumbers.json", self.purchase),
             sb.route(f"{account}/IncomingPhoneNumbers.json", self.owned, name="owned"),
+            sb.route(f"{BASE_PATH}/Accounts.json", self.accounts, name="accounts"),
         ]
 
     def _authorize(self, request: Request, *, account: bool = True) -> None:
@@ -522,27 +546,25 @@ class _Twilio:
             "status": "in-use",
             "type": _PRICE_TYPE[_KIND[record.number_type or "local"]].replace("toll free", "tollfree"),
             "uri": f"{BASE_PATH}/Accounts/{self.sid}/IncomingPhoneNumbers/{sid}.json",
+            **_routing(None),  # a number just bought is routed nowhere
         }
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
-        self._authorize(request)
+        self._authorize(request, account=False)
+        account = request.path_params.get("sid")
+        if account != self.sid and self.subaccounts.get(account or "", "closed") == "closed":
+            return _not_found(request.url.path)
         params = request.query_params
-        try:
-            page_size = int(params.get("PageSize") or 50)
-            page = int(params.get("Page") or 0)
-        except ValueError:
-            return _error(400, 20001, "Invalid paging parameters")
-        if not 1 <= page_size <= _MAX_PAGE_SIZE or page < 0:
-            return _error(400, 20001, "Invalid paging parameters")
+        page_size, page = _paging(params)
         wanted = re.sub(r"\D", "", params.get("PhoneNumber") or "")
         listed = sb.listed(self.numbers, lambda number: number["phone_number"])  # owned_list_lag_seconds
-        items = [n for n in listed if wanted in n["phone_number"][1:]]
+        items = [n for n in listed if n["account_sid"] == account and wanted in n["phone_number"][1:]]
         try:
             result = sb.token_page(items, token=params.get("PageToken"), limit=page_size)
         except InvalidPageToken:
             return _error(400, 20001, "Invalid PageToken")
-        path = f"{BASE_PATH}/Accounts/{self.sid}/IncomingPhoneNumbers.json"
+        path = f"{BASE_PATH}/Accounts/{account}/IncomingPhoneNumbers.json"
         kept = [("PhoneNumber", params["PhoneNumber"])] if params.get("PhoneNumber") else []
         base = [*kept, ("PageSize", str(page_size))]
         next_uri = None
@@ -560,6 +582,47 @@ class _Twilio:
             "uri": f"{path}?{urlencode([*base, ('Page', str(page))])}",
         }
         return Reply(200, body, faults=result.labels)
+
+    async def accounts(self, request: Request, context: RequestContext) -> Reply:
+        """``Accounts.json``: this account, then its subaccounts, paged like the owned list."""
+        self._authorize(request, account=False)
+        page_size, page = _paging(request.query_params)
+        items = [self._account(self.sid, "active", None)] + [
+            self._account(sub, status, self.sid) for sub, status in self.subaccounts.items()
+        ]
+        try:
+            result = self.sandbox.token_page(items, token=request.query_params.get("PageToken"), limit=page_size)
+        except InvalidPageToken:
+            return _error(400, 20001, "Invalid PageToken")
+        path = f"{BASE_PATH}/Accounts.json"
+        next_uri = None
+        if result.next_token is not None:
+            query = [("PageSize", str(page_size)), ("Page", str(page + 1)), ("PageToken", result.next_token)]
+            next_uri = f"{path}?{urlencode(query)}"
+        body = {"accounts": list(result.items), "next_page_uri": next_uri, "page": page, "page_size": page_size}
+        return Reply(200, body, faults=result.labels)
+
+    def _account(self, sid: str, status: str, owner: str | None) -> dict[str, Any]:
+        return {
+            "sid": sid,
+            "owner_account_sid": owner or sid,
+            "friendly_name": f"Sandbox {'subaccount' if owner else 'project'} {sid[-4:]}",
+            "status": status,
+            "type": "Full",
+            "uri": f"{BASE_PATH}/Accounts/{sid}.json",
+        }
+
+
+def _paging(params: QueryParams) -> tuple[int, int]:
+    """``PageSize`` (1-1000, default 50) and ``Page`` (from 0) of a list request (400 code 20001 otherwise)."""
+    try:
+        page_size = int(params.get("PageSize") or 50)
+        page = int(params.get("Page") or 0)
+    except ValueError:
+        raise Refused(_error(400, 20001, "Invalid paging parameters")) from None
+    if not 1 <= page_size <= _MAX_PAGE_SIZE or page < 0:
+        raise Refused(_error(400, 20001, "Invalid paging parameters"))
+    return page_size, page
 
 
 def _wire(value: Any) -> Any:
@@ -729,3 +792,121 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
         ),
         defect(draw("NL", "local"), ("NL", "Local"), "bad_number", phone_number=31201234567),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Owned numbers before anything is bought
+# --------------------------------------------------------------------------------------------
+
+
+def _subaccounts(seed: int) -> dict[str, str]:
+    """The account's subaccounts: one active, one suspended (its numbers still billed), one closed (none)."""
+    rng = random.Random(f"twilio:{seed}:subaccounts")
+    return {
+        "AC" + "".join(rng.choices("0123456789abcdef", k=32)): status for status in ("active", "suspended", "closed")
+    }
+
+
+def _routing(kind: str | None, rng: random.Random | None = None) -> dict[str, Any]:
+    """The routing fields of an IncomingPhoneNumber: ``kind`` set (a URL, an application or a trunk), or none."""
+    out: dict[str, Any] = {
+        "voice_url": "",
+        "sms_url": "",
+        "voice_application_sid": None,
+        "sms_application_sid": None,
+        "trunk_sid": None,
+    }
+    if kind is None:
+        return out
+    token = "".join((rng or random.Random(kind)).choices("0123456789abcdef", k=32))
+    if kind == "voice_url":
+        out["voice_url"] = f"https://hooks.example.com/voice/{token[:8]}"
+    elif kind == "sms_url":
+        out["sms_url"] = f"https://hooks.example.com/sms/{token[:8]}"
+    elif kind == "voice_application_sid":
+        out["voice_application_sid"] = "AP" + token
+    elif kind == "sms_application_sid":
+        out["sms_application_sid"] = "AP" + token
+    elif kind == "trunk_sid":
+        out["trunk_sid"] = "TK" + token
+    return out
+
+
+def _months_before(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    for last in range(day.day, 0, -1):
+        try:
+            return date(year, month + 1, last)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# (bucket, days to the next bill or None for any, routing, holder: "main", "active" or "suspended", typed)
+_OWNED_QUIRKS: Final[tuple[tuple[tuple[str, str], int | None, str | None, str, bool], ...]] = (
+    (("US", "Local"), 20, "voice_url", "main", True),
+    (("US", "Local"), 3, "voice_url", "main", True),  # renews within days
+    (("CA", "Local"), 25, None, "main", True),  # unrouted
+    (("US", "TollFree"), 11, "voice_application_sid", "active", True),  # a subaccount's
+    (("GB", "Mobile"), 6, None, "active", True),  # a subaccount's, unrouted, renewing soon
+    (("DE", "Mobile"), 16, "voice_url", "main", True),  # the price list has no mobile price for DE
+    (("US", "Local"), 28, "sms_url", "main", False),  # no type stated: unpriced, its type inferred
+    (("GB", "Local"), 9, "trunk_sid", "suspended", True),  # a suspended subaccount's (still billed)
+    (("IN", "Local"), 19, "sms_application_sid", "main", True),
+    (("NL", "National"), 30, "voice_url", "main", True),  # the price list's national price is not a number
+)
+
+
+def _owned_numbers(
+    seed: int, count: int, sid: str, subaccounts: Mapping[str, str], taken: set[str]
+) -> list[dict[str, Any]]:
+    """IncomingPhoneNumbers the account and its subaccounts hold before anything is bought."""
+    rng = random.Random(f"twilio:{seed}:owned")
+    now = datetime.now(UTC)
+    holders = {"main": sid, **{status: sub for sub, status in subaccounts.items()}}
+    exclude = taken | {s.e164 for s in shared_numbers(seed)}
+    out: list[dict[str, Any]] = []
+    for index in range(count):
+        if index < len(_OWNED_QUIRKS):
+            bucket, days, routing, holder, typed = _OWNED_QUIRKS[index]
+        else:
+            bucket, days, routing, holder, typed = rng.choice(BUCKETS), None, "voice_url", "main", True
+        country, kind = bucket
+        (drawn,) = draw_numbers(rng, [(country, _NEUTRAL[kind], 1)], 1, exclude=exclude)
+        exclude.add(drawn.e164)
+        if days is None:
+            created = now - timedelta(days=rng.randint(30, 900))
+        else:
+            created = datetime.combine(
+                _months_before(now.date() + timedelta(days=days), rng.randint(1, 20)), now.time(), UTC
+            )
+        created -= timedelta(seconds=rng.randint(0, 3600))
+        account = holders[holder]
+        number_sid = "PN" + "".join(rng.choices("0123456789abcdef", k=32))
+        stamp = format_datetime(created)
+        out.append(
+            {
+                "account_sid": account,
+                "address_requirements": _ADDRESS[country],
+                "address_sid": None,
+                "api_version": "2010-04-01",
+                "beta": False,
+                "bundle_sid": None,
+                "capabilities": {k.lower(): v for k, v in _CAPABILITIES[kind].items()},
+                "date_created": stamp,
+                "date_updated": stamp,
+                "emergency_status": "Inactive",
+                "friendly_name": _friendly_name(drawn.e164),
+                "identity_sid": None,
+                "origin": "twilio",
+                "phone_number": drawn.e164,
+                "sid": number_sid,
+                "status": "in-use",
+                "type": _PRICE_TYPE[kind].replace("toll free", "tollfree") if typed else None,
+                "uri": f"{BASE_PATH}/Accounts/{account}/IncomingPhoneNumbers/{number_sid}.json",
+                "voice_receive_mode": "voice",
+                **_routing(routing, rng),
+            }
+        )
+    return out
