@@ -607,7 +607,12 @@ class TwilioProvider(Provider):
         items = wire.pick(answer, "incoming_phone_numbers", list)
         if items is None:
             raise ProviderResponseError(self.id, "owned numbers: expected {'incoming_phone_numbers': [...]}")
-        return items, wire.pick(answer, "next_page_uri", str) or None
+        next_uri = wire.pick(answer, "next_page_uri", str) or None
+        used = dict(params).get("PageToken")
+        if next_uri and used and dict(self._next_query(url, next_uri)).get("PageToken") == used:
+            # The page number moves on but the token does not: the same page again, for ever.
+            raise ProviderResponseError(self.id, f"owned numbers of {account}: the next page repeated the page token")
+        return items, next_uri
 
     def _next_query(self, url: str, uri: str) -> list[tuple[str, str]]:
         """A ``next_page_uri``'s query, once it is known to name ``url``'s own resource (credentials stay home)."""
