@@ -596,8 +596,8 @@ _OWNED_QUIRKS: Final[tuple[tuple[int | None, str, bool, str, bool], ...]] = (
 def _owned_numbers(seed: int, count: int, taken: set[str]) -> list[dict[str, Any]]:
     """The workspace's numbers before anything is bought, each quirk once, then plain ones."""
     rng = random.Random(f"bird:{seed}:owned")
-    now = datetime.now(UTC)
-    today = now.date()
+    today = datetime.now(UTC).date()
+    now = datetime.combine(today, datetime.min.time(), UTC)  # one seed, one inventory all day
     exclude = taken | {s.e164 for s in shared_numbers(seed)}
     numbers = []
     for index, drawn in enumerate(draw_numbers(rng, _MIX, count, lane=LANE, exclude=exclude)):

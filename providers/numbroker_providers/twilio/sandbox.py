@@ -863,7 +863,7 @@ def _owned_numbers(
 ) -> list[dict[str, Any]]:
     """IncomingPhoneNumbers the account and its subaccounts hold before anything is bought."""
     rng = random.Random(f"twilio:{seed}:owned")
-    now = datetime.now(UTC)
+    now = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)  # one seed, one inventory all day
     holders = {"main": sid, **{status: sub for sub, status in subaccounts.items()}}
     exclude = taken | {s.e164 for s in shared_numbers(seed)}
     out: list[dict[str, Any]] = []

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -11,6 +16,7 @@ import httpx
 import pytest
 
 from numbroker import Money, OwnedStatus, ProviderResponseError, ReleaseMode, RetryPolicy, SearchQuery
+from numbroker._cli.owned import SANDBOX_OWNED
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.bird.sandbox import create_app
@@ -297,3 +303,65 @@ def test_what_bird_can_do_after_purchase() -> None:
         True,
         True,
     )
+
+
+# -- the command line's JSON -------------------------------------------------------------------------
+
+PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "VONAGE_", "PLIVO_", "NUMBROKER_")
+
+
+def owned_json(provider: str, *args: str) -> dict[str, Any]:
+    """``numbroker owned --sandbox --provider PROVIDER --format json``, run as a user runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    done = subprocess.run(
+        [sys.executable, "-m", "numbroker", "owned", "--sandbox", "--provider", provider, "--format", "json", *args],
+        env={**env, "XDG_DATA_HOME": tempfile.mkdtemp(prefix="numbroker-owned-")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
+
+
+def as_json(expected_number: dict[str, Any]) -> dict[str, Any]:
+    """An expected number's values as the JSON document writes them (amounts compared as decimals)."""
+    price = expected_number["monthly_price"]
+    renewal = expected_number["next_renewal"]
+    return {
+        **expected_number,
+        "monthly_price": None if price is None else (price.amount, price.currency),
+        "next_renewal": None if renewal is None else renewal.isoformat(),
+        "purchased_at": expected_number["purchased_at"],
+    }
+
+
+def read_back(number: dict[str, Any], keys: Any) -> dict[str, Any]:
+    price = number["monthly_price"]
+    out = {k: number[k] for k in keys}
+    out["monthly_price"] = None if price is None else (Decimal(price["amount"]), price["currency"])
+    out["purchased_at"] = datetime.fromisoformat(number["purchased_at"].replace("Z", "+00:00"))
+    return out
+
+
+def test_the_commands_json_is_the_sandboxs_inventory_exactly() -> None:
+    document = owned_json("bird")
+    items = create_app(owned=SANDBOX_OWNED).options["owned"]  # what --sandbox starts the workspace with
+    wanted = {i["number"]: as_json({**expected(i), "e164": i["number"], "price_source": None}) for i in items}
+    for number in wanted.values():
+        number["price_source"] = None if number["monthly_price"] is None else "vendor"
+        number["renewal_source"] = None if number["next_renewal"] is None else "vendor"
+        number["provider"], number["account"] = "bird", None
+    got = {n["e164"]: read_back(n, wanted[n["e164"]]) for n in document["numbers"] if n["e164"] in wanted}
+    assert [n["e164"] for n in document["numbers"]] == sorted(wanted)
+    assert got == wanted
+    assert (document["status"], document["rejected"], document["reconciliation"]) == ("complete", [], None)
+    summary = document["summary"]["by_provider"]["bird"]
+    today = datetime.now(UTC).date()
+    soon = [
+        w for w in wanted.values() if w["next_renewal"] and (date.fromisoformat(w["next_renewal"]) - today).days <= 14
+    ]
+    assert summary["numbers"] == len(items) and summary["renewing_soon"] == len(soon)
+    assert summary["price_unknown"] == sum(w["monthly_price"] is None for w in wanted.values())
+    assert summary["unrouted"] == sum(w["routed"] is False for w in wanted.values())

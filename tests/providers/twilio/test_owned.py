@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import calendar
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -10,9 +15,11 @@ from email.utils import format_datetime
 from typing import Any
 
 import httpx
+import phonenumbers
 import pytest
 
 from numbroker import Money, OwnedStatus, ProviderResponseError, ReleaseMode, RetryPolicy, SearchQuery
+from numbroker._cli.owned import SANDBOX_OWNED
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.twilio import TwilioProvider
 from numbroker_providers.twilio._owned import derived_renewal
@@ -330,6 +337,14 @@ def adapter(sandbox: Sandbox, base_url: str) -> TwilioProvider:
     return TwilioProvider(base_url=base_url, env=sandbox.env, retry=RetryPolicy(initial=0.01))
 
 
+ROUTES = ("voice_url", "sms_url", "voice_application_sid", "sms_application_sid", "trunk_sid")
+
+
+def phone_country(e164: str) -> str | None:
+    """The country a number's own numbering plan names (phonenumbers, independent of numbroker's reading)."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+
+
 def listed_price(item: dict[str, Any], country: str) -> Money | None:
     """The price list's charged price for the item's type, from the sandbox's table (None: not priced)."""
     if item["type"] is None:
@@ -434,3 +449,51 @@ def test_what_twilio_can_do_after_purchase() -> None:
     declared = TwilioProvider.after_purchase
     assert declared is not None and TwilioProvider.lists_owned() and TwilioProvider.owned_paging == "token"
     assert (declared.release, declared.states_prices, declared.states_renewals) == (ReleaseMode.IMMEDIATE, False, False)
+
+
+# -- the command line's JSON -------------------------------------------------------------------------
+
+PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "VONAGE_", "PLIVO_", "NUMBROKER_")
+
+
+def test_the_commands_json_is_the_sandboxs_inventory_exactly() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    done = subprocess.run(
+        [sys.executable, "-m", "numbroker", "owned", "--sandbox", "--provider", "twilio", "--format", "json"],
+        env={**env, "XDG_DATA_HOME": tempfile.mkdtemp(prefix="numbroker-owned-")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    sandbox = create_app(owned=SANDBOX_OWNED)  # what --sandbox starts the account with
+    main = sandbox.env["TWILIO_ACCOUNT_SID"]
+    items = {i["phone_number"]: i for i in sandbox.options["owned"]}
+    assert [n["e164"] for n in document["numbers"]] == sorted(items)
+    for number in document["numbers"]:
+        item = items[number["e164"]]
+        want = expected(item, number["country"], main)
+        price = number["monthly_price"]
+        assert {
+            "provider_number_id": number["provider_number_id"],
+            "status": number["status"],
+            "monthly_price": None
+            if price is None
+            else Money(amount=Decimal(price["amount"]), currency=price["currency"]),
+            "price_source": number["price_source"],
+            "next_renewal": date.fromisoformat(number["next_renewal"]),
+            "renewal_source": number["renewal_source"],
+            "routed": number["routed"],
+            "sub_account": number["sub_account"],
+            "purchased_at": datetime.fromisoformat(number["purchased_at"].replace("Z", "+00:00")),
+        } == want
+        assert number["country"] == phone_country(item["phone_number"])
+        assert (number["provider"], number["account"], number["vendor_status"]) == ("twilio", None, "in-use")
+    summary = document["summary"]["by_provider"]["twilio"]
+    assert summary["numbers"] == len(items) == SANDBOX_OWNED
+    assert summary["price_unknown"] == sum(n["monthly_price"] is None for n in document["numbers"]) >= 3
+    assert summary["unrouted"] == sum(not any(i[k] for k in ROUTES) for i in items.values())
+    assert document["status"] == "complete" and document["rejected"] == []
+    (report,) = [p for p in document["providers"] if p["provider"] == "twilio"]
+    assert len(report["notes"]) == 2  # DE mobile and NL national are not priced by the price list
