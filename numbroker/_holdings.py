@@ -28,7 +28,7 @@ from numbroker._exceptions import (
 from numbroker._inputs import check_seconds
 from numbroker._models import RejectedRecord
 from numbroker._money import FieldError, Money
-from numbroker._owned import OwnedNumber, OwnedQuery, OwnedView
+from numbroker._owned import OwnedNumber, OwnedQuery, OwnedView, PriceSource
 from numbroker._phone import validate_country
 from numbroker._pricing import EXACT, ExchangeRates, convert, money_json, shown_converted
 from numbroker._reports import OverallStatus, ProviderReport, ProviderStatus, overall_status, status_for
@@ -388,11 +388,14 @@ async def stream_owned(
         run_state = ProviderRun(limiter=limiter)
         started = anyio.current_time()
         listed = state.listed.setdefault(provider.id, set()) if state.keep_listed else None
+        bought = _ledger_prices(ledger, provider) if ledger is not None else {}
 
         async def sink(page: OwnedPageResult) -> None:
             state.rejected_total += len(page.rejected)
             state.rejected.extend(page.rejected[: max(0, REJECTED_KEPT - len(state.rejected))])
             for number in page.numbers:
+                if number.monthly_price is None and (price := bought.get(number.e164)) is not None:
+                    number = number.with_price(price, PriceSource.LEDGER)
                 state.summary.add(number, state.today)
                 if listed is not None:
                     listed.add(number.e164)
@@ -441,6 +444,24 @@ async def stream_owned(
         summary=state.summary,
         reconciliation=reconciliation,
     )
+
+
+def _ledger_prices(ledger: Ledger, provider: Provider) -> dict[str, Money]:
+    """The monthly price the ledger recorded for each number numbroker bought on ``provider``'s account.
+
+    The ledger records a purchase's first bill. Only where the vendor states no setup fee
+    (``states_setup_prices`` is False: none is charged) is that first bill the monthly price; for any
+    other vendor it may include a setup fee, so no price is taken from it (never a guess).
+    """
+    from numbroker.ledger import AttemptState
+
+    if provider.states_setup_prices:
+        return {}
+    prices: dict[str, Money] = {}
+    for attempt in ledger.attempts(accounts=[provider.account_key()], states=[AttemptState.BOUGHT]):
+        for e164 in attempt.numbers:  # oldest first: the newest purchase of a number wins
+            prices[e164] = Money(amount=attempt.amount, currency=attempt.currency)
+    return prices
 
 
 def reconcile(

@@ -138,7 +138,7 @@ class IdentityCallProvider(Provider):
         can_list=True,
         can_get=True,
         release=ReleaseMode.UNSUPPORTED,  # no release call; `active: false` only stops calls
-        states_prices=False,  # the ledger's price, if numbroker bought it
+        states_prices=False,  # none listed (a first bill in the ledger may include the upfront cost)
         states_renewals=False,
         sub_accounts="project-scoped API keys list their project's numbers",
     )

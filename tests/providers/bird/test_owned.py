@@ -10,16 +10,19 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+import numbroker
 from numbroker import Money, OwnedStatus, ProviderResponseError, ReleaseMode, RetryPolicy, SearchQuery
 from numbroker._cli.owned import SANDBOX_OWNED
+from numbroker.ledger import AttemptState, open_ledger
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.bird import BirdProvider
-from numbroker_providers.bird.sandbox import create_app
+from numbroker_providers.bird.sandbox import DEFAULT_OWNED, create_app
 
 KEY = "bird-access-key-canary-77bb"
 WORKSPACE = "ws-owned-0003"
@@ -365,3 +368,31 @@ def test_the_commands_json_is_the_sandboxs_inventory_exactly() -> None:
     assert summary["numbers"] == len(items) and summary["renewing_soon"] == len(soon)
     assert summary["price_unknown"] == sum(w["monthly_price"] is None for w in wanted.values())
     assert summary["unrouted"] == sum(w["routed"] is False for w in wanted.values())
+
+
+@pytest.mark.anyio
+async def test_a_number_the_subscription_leaves_unpriced_takes_the_ledgers_price(tmp_path: Path) -> None:
+    """Bird states no setup fee, so the first bill the ledger recorded is the month's price; a stated price wins."""
+    sandbox = create_app(seed=11, owned=DEFAULT_OWNED)
+    unpriced = next(i["number"] for i in sandbox.options["owned"] if "amount" not in i["monthlyRecurringPrice"])
+    priced = next(i for i in sandbox.options["owned"] if "amount" in i["monthlyRecurringPrice"])
+    ledger = open_ledger(tmp_path / "ledger.sqlite3")
+    with LoopbackServer(sandbox.app) as server:
+        async with adapter(sandbox, server.base_url + sandbox.base_path) as bird:
+            for e164, amount in ((unpriced, "4.25"), (priced["number"], "99.00")):
+                ledger.record_attempt(
+                    intent="i", run_id="r", account=bird.account_key(), provider="bird", e164=e164, offer_id="o",
+                    amount=Decimal(amount), currency="EUR", state=AttemptState.BOUGHT,
+                )  # fmt: skip
+            result = await numbroker.owned([bird], ledger=ledger)
+            bare = await numbroker.owned([bird])
+    ledger.close()
+    by_number = {n.e164: n for n in result.numbers}
+    assert (by_number[unpriced].monthly_price, by_number[unpriced].price_source) == (
+        Money(amount=Decimal("4.25"), currency="EUR"),
+        "ledger",
+    )
+    assert by_number[priced["number"]].price_source == "vendor"
+    assert by_number[priced["number"]].monthly_price != Money(amount=Decimal("99.00"), currency="EUR")
+    assert {n.e164 for n in bare.numbers if n.monthly_price is None} == {unpriced}
+    assert result.summary.by_provider["bird"].price_unknown == 0
