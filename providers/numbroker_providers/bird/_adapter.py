@@ -288,13 +288,17 @@ class BirdProvider(Provider):
 
     async def _fetch_page(self, query: SearchQuery, cursor: Cursor) -> RawPage:
         url = self.connection.url("organizations", self._organization_id, "numbers-stock-items")
-        response = await self.connection.get(url, params=self._params(query, cursor))
+        return await self._page(url, self._params(query, cursor), "")
+
+    async def _page(self, url: str, params: list[tuple[str, str]], what: str) -> RawPage:
+        """One token-paged list page (``{"results": [...], "nextPageToken"}``); another shape cannot be read."""
+        response = await self.connection.get(url, params=params)
         try:
             page = _BirdPage.model_validate(self.connection.json(response))
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in error["loc"]) or "body"
-            raise ProviderResponseError(self.id, f"unexpected page shape at {where}: {error['msg']}") from None
+            raise ProviderResponseError(self.id, f"{what}unexpected page shape at {where}: {error['msg']}") from None
         return RawPage(records=page.results, next_token=page.nextPageToken)
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
@@ -379,15 +383,7 @@ class BirdProvider(Provider):
     async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
         url = self.connection.url("workspaces", self._workspace(), "numbers")
         params = [("limit", str(self.owned_per_page))] + ([("pageToken", str(cursor))] if cursor else [])
-        try:
-            page = _BirdPage.model_validate(self.connection.json(await self.connection.get(url, params=params)))
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in error["loc"]) or "body"
-            raise ProviderResponseError(
-                self.id, f"owned numbers: unexpected page shape at {where}: {error['msg']}"
-            ) from None
-        return RawPage(records=page.results, next_token=page.nextPageToken)
+        return await self._page(url, params, "owned numbers: ")
 
     def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
         item = wire.record(record)
