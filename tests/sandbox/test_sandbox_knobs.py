@@ -102,9 +102,9 @@ def _vendor(name: str, server_stack: list[LoopbackServer], faults: Faults) -> Ve
         parts = {
             "headers": {"Authorization": f"AccessKey {sb.env['BIRD_ACCESS_KEY']}"},
             "purchase_path": f"/workspaces/{workspace}/numbers-long-code",
-            "owned_path": f"/workspaces/{workspace}/numbers-long-code",
+            "owned_path": f"/workspaces/{workspace}/numbers",
             "owned_key": "results",
-            "number_key": "numberString",
+            "number_key": "number",
             "purchase_body": lambda r: {"numberStockItemIds": [r.offer_id]},
             "ok": 201,
             "is_503_envelope": lambda b: b["code"] == "ServiceUnavailable" and isinstance(b["message"], str),
