@@ -394,7 +394,7 @@ async def stream_owned(
             state.rejected.extend(page.rejected[: max(0, REJECTED_KEPT - len(state.rejected))])
             for number in page.numbers:
                 state.summary.add(number, state.today)
-                if listed is not None:
+                if listed is not None and provider._is_held(number):
                     listed.add(number.e164)
                 if filters.keeps(number, state.today):
                     result = on_number(number)

@@ -72,6 +72,8 @@ class OwnedLister(Protocol):
 
     def _record_id(self, record: Any) -> str | None: ...
 
+    def _is_held(self, number: OwnedNumber) -> bool: ...
+
     def _owned_redactor(self) -> Redactor | None: ...
 
     async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage: ...
@@ -208,7 +210,8 @@ async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bo
 
     async def check(page: OwnedPageResult) -> bool:
         nonlocal found, unreadable
-        found = found or any(number.e164 == e164 for number in page.numbers)
+        # A number the vendor lists but the account no longer holds (released, a failed order) is not ours.
+        found = found or any(number.e164 == e164 and provider._is_held(number) for number in page.numbers)
         for record in page.rejected:
             # A listed entry rejected for its number (a country mismatch, say) is still listed: ours.
             # Any other rejected entry may be the number, so a "no" could not be proven.
