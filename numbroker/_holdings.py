@@ -292,7 +292,6 @@ class _Portfolio:
     summary: OwnedSummary
     keep_listed: bool
     rejected: list[RejectedRecord] = field(default_factory=list)
-    rejected_total: int = 0
     listed: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -390,7 +389,6 @@ async def stream_owned(
         listed = state.listed.setdefault(provider.id, set()) if state.keep_listed else None
 
         async def sink(page: OwnedPageResult) -> None:
-            state.rejected_total += len(page.rejected)
             state.rejected.extend(page.rejected[: max(0, REJECTED_KEPT - len(state.rejected))])
             for number in page.numbers:
                 state.summary.add(number, state.today)
@@ -437,7 +435,7 @@ async def stream_owned(
         numbers=[],
         providers=ordered,
         rejected=state.rejected,
-        rejected_total=state.rejected_total,
+        rejected_total=sum(r.rejected for r in ordered),  # every one counted, past those each provider keeps
         summary=state.summary,
         reconciliation=reconciliation,
     )
