@@ -17,7 +17,6 @@ from numbroker import (
     OwnedQuery,
     OwnedView,
     ProviderResponseError,
-    ReleaseMode,
     RetryPolicy,
     SearchQuery,
 )
@@ -217,17 +216,6 @@ async def test_partner_views_are_refused() -> None:
     async with mocked(serving([[record()]])) as telnyx:
         with pytest.raises(ConfigurationError, match="no partner views"):
             await telnyx.list_owned(query=OwnedQuery(view=OwnedView.PARTNER))
-
-
-def test_what_telnyx_can_do_after_purchase() -> None:
-    declared = TelnyxProvider.after_purchase
-    assert declared is not None and TelnyxProvider.lists_owned()
-    assert (declared.release, declared.states_prices, declared.states_renewals, declared.partner_views) == (
-        ReleaseMode.IMMEDIATE,
-        False,
-        False,
-        False,
-    )
 
 
 # -- the sandbox over loopback ----------------------------------------------------------------------

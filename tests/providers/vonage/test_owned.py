@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from numbroker import ConfigurationError, OwnedQuery, OwnedView, ReleaseMode, RetryPolicy, SearchQuery
+from numbroker import ConfigurationError, OwnedQuery, OwnedView, RetryPolicy, SearchQuery
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.vonage import VonageProvider
 from numbroker_providers.vonage.sandbox import OWNED_ROUTES, create_app
@@ -178,17 +178,6 @@ async def test_partner_views_are_refused() -> None:
     async with mocked(serving([[entry()]])) as vonage:
         with pytest.raises(ConfigurationError, match="no partner views"):
             await vonage.list_owned(query=OwnedQuery(view=OwnedView.CUSTOMER, customer="abc"))
-
-
-def test_what_vonage_can_do_after_purchase() -> None:
-    declared = VonageProvider.after_purchase
-    assert declared is not None and VonageProvider.lists_owned()
-    assert (declared.release, declared.states_prices, declared.states_renewals, declared.partner_views) == (
-        ReleaseMode.IMMEDIATE,
-        False,
-        False,
-        False,
-    )
 
 
 # -- the sandbox over loopback ----------------------------------------------------------------------
