@@ -292,7 +292,6 @@ class _Portfolio:
     summary: OwnedSummary
     keep_listed: bool
     rejected: list[RejectedRecord] = field(default_factory=list)
-    rejected_total: int = 0
     listed: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -391,13 +390,12 @@ async def stream_owned(
         bought = _ledger_prices(ledger, provider) if ledger is not None else {}
 
         async def sink(page: OwnedPageResult) -> None:
-            state.rejected_total += len(page.rejected)
             state.rejected.extend(page.rejected[: max(0, REJECTED_KEPT - len(state.rejected))])
             for number in page.numbers:
                 if number.monthly_price is None and (price := bought.get(number.e164)) is not None:
                     number = number.with_price(price, PriceSource.LEDGER)
                 state.summary.add(number, state.today)
-                if listed is not None:
+                if listed is not None and provider._is_held(number):
                     listed.add(number.e164)
                 if filters.keeps(number, state.today):
                     result = on_number(number)
@@ -440,7 +438,7 @@ async def stream_owned(
         numbers=[],
         providers=ordered,
         rejected=state.rejected,
-        rejected_total=state.rejected_total,
+        rejected_total=sum(r.rejected for r in ordered),  # every one counted, past those each provider keeps
         summary=state.summary,
         reconciliation=reconciliation,
     )

@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _CHECKED: Final = object()
 """Validation-context marker: :func:`make_owned` already parsed the number."""
 
@@ -102,12 +103,16 @@ class OwnedQuery(BaseModel):
     Attributes:
         view: which list.
         customer: the customer's account id, for ``view=customer`` only (letters, digits, ``_``, ``-``).
+        e164: one number in canonical E.164, to narrow the list to where the vendor can filter by number
+            (an ownership check); a vendor that cannot lists everything. Narrowing never decides alone:
+            the numbers listed are still compared.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     view: OwnedView = OwnedView.ACCOUNT
     customer: str | None = None
+    e164: str | None = None
 
     @model_validator(mode="after")
     def _check_customer(self) -> OwnedQuery:
@@ -115,6 +120,8 @@ class OwnedQuery(BaseModel):
             raise ValueError("a customer account id is given with the customer view, and only with it")
         if self.customer is not None and not _ACCOUNT_ID.fullmatch(self.customer):
             raise ValueError("a customer account id is 1-64 letters, digits, '_' or '-'")
+        if self.e164 is not None and not _E164.fullmatch(self.e164):
+            raise ValueError("a number to narrow the list to is in E.164 ('+' and up to 15 digits)")
         return self
 
 

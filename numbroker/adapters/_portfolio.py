@@ -12,7 +12,8 @@ answers "no" from a list that was cut short.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -22,7 +23,7 @@ from numbroker._money import FieldError
 from numbroker._owned import OwnedNumber, OwnedQuery
 from numbroker._phone import parse_e164
 from numbroker._redaction import Redactor, _strings, redact_result
-from numbroker.adapters._normalizing import guarded, in_slices
+from numbroker.adapters._normalizing import JUNK_REJECTED, JUNK_SHARE, REJECTED_KEPT, guarded, in_slices, junk_error
 from numbroker.adapters._paging import Cursor, RawPage, walk_pages
 from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 from numbroker.adapters._streaming import unexpected
@@ -71,6 +72,8 @@ class OwnedLister(Protocol):
     def _note(self, text: str) -> None: ...
 
     def _record_id(self, record: Any) -> str | None: ...
+
+    def _is_held(self, number: OwnedNumber) -> bool: ...
 
     def _owned_redactor(self) -> Redactor | None: ...
 
@@ -141,27 +144,21 @@ async def stream_owned(
             listing._note(note)
         numbers: list[OwnedNumber] = []
         rejected: list[RejectedRecord] = []
-        async for record in in_slices(raw.records):
-            result = normalize_owned_record(listing, record, query)
-            if isinstance(result, RejectedRecord):
-                rejected.append(result)
-                continue
-            key = f"{result.provider_number_id}\x00{result.e164}"
-            if key in seen:
-                run.stats.duplicates += 1
-                continue
-            seen.add(key)
-            numbers.append(result)
-        if number > 1 and raw.records and not numbers and not rejected:
+        stats = run.stats
+        before = stats.rejected
+        async with aclosing(in_slices(raw.records)) as records:
+            await _normalize_into(listing, records, query, stats, numbers, rejected, seen)
+        page_rejected = stats.rejected - before
+        if number > 1 and raw.records and not numbers and not page_rejected:
             # Every entry was listed before: a vendor serving one page for every page number. What
             # follows is unknown, so the list is not whole.
             run.stats.truncated = True
             listing._note(f"owned numbers page {number} only repeated earlier entries; paging stopped")
         run.stats.pages += 1
         run.stats.offers += len(numbers)
-        run.stats.rejected += len(rejected)
-        notify(run.emit, PageFetched(provider.id, page=number, offers=len(numbers), rejected=len(rejected)))
-        return bool(await sink(OwnedPageResult(provider.id, number, numbers, rejected)))
+        notify(run.emit, PageFetched(provider.id, page=number, offers=len(numbers), rejected=page_rejected))
+        stop = bool(await sink(OwnedPageResult(provider.id, number, numbers, rejected)))
+        return stop or stats.junk
 
     async def fetch(cursor: Cursor) -> RawPage:
         try:
@@ -183,6 +180,8 @@ async def stream_owned(
             concurrency=provider.page_concurrency,
             provider_id=provider.id,
         )
+    if run.stats.junk:
+        raise junk_error(provider.id, run.stats)
     if stated > received and not run.stats.truncated:
         # An owned list that ends before its stated total (an empty first page of a list of 1000, say)
         # is not the whole list: a number missing from it proves nothing.
@@ -190,6 +189,41 @@ async def stream_owned(
         with running(run):
             listing._note(f"owned numbers: the list ended at {received} of the {stated} it states")
     return run.stats
+
+
+async def _normalize_into(
+    provider: OwnedLister,
+    records: AsyncIterable[Any],
+    query: OwnedQuery,
+    stats: ProviderStats,
+    numbers: list[OwnedNumber],
+    rejected: list[RejectedRecord],
+    seen: set[str],
+) -> None:
+    """Normalize ``records`` into ``numbers`` and ``rejected``, with the search's bounds.
+
+    The first :data:`REJECTED_KEPT` rejected records are kept and every one is counted; a number listed
+    before is counted as a duplicate; past :data:`JUNK_REJECTED` rejected records making up more than
+    :data:`JUNK_SHARE` of those read, ``stats.junk`` is set and the rest is not read.
+    """
+    async for record in records:
+        stats.records += 1
+        result = normalize_owned_record(provider, record, query)
+        if isinstance(result, RejectedRecord):
+            stats.rejected += 1
+            if stats.rejected_kept < REJECTED_KEPT:
+                stats.rejected_kept += 1
+                rejected.append(result)
+            if stats.rejected > JUNK_REJECTED and stats.rejected > JUNK_SHARE * stats.records:
+                stats.junk = True
+                return
+            continue
+        key = f"{result.provider_number_id}\x00{result.e164}"
+        if key in seen:
+            stats.duplicates += 1
+            continue
+        seen.add(key)
+        numbers.append(result)
 
 
 async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bool:
@@ -208,7 +242,8 @@ async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bo
 
     async def check(page: OwnedPageResult) -> bool:
         nonlocal found, unreadable
-        found = found or any(number.e164 == e164 for number in page.numbers)
+        # A number the vendor lists but the account no longer holds (released, a failed order) is not ours.
+        found = found or any(number.e164 == e164 and provider._is_held(number) for number in page.numbers)
         for record in page.rejected:
             # A listed entry rejected for its number (a country mismatch, say) is still listed: ours.
             # Any other rejected entry may be the number, so a "no" could not be proven.
@@ -221,6 +256,7 @@ async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bo
     stats = await stream_owned(provider, query, check)
     if found:
         return True
+    unreadable += stats.rejected - stats.rejected_kept  # counted, not kept: any of them may be the number
     if stats.truncated:
         raise ProviderResponseError(
             provider.id, "owned numbers: the list was cut short (" + "; ".join(stats.notes) + "); not read completely"

@@ -20,7 +20,10 @@ An adapter that can buy also sets ``supports_purchase = True`` and writes ``_pur
 :meth:`Provider.owns` wrap them. An adapter that lists the account's numbers as a portfolio writes the
 owned-list hook, ``_fetch_owned_page(query, cursor)`` and ``_normalize_owned(record, query)`` (a search
 page's twins, paged by ``owned_paging``), and declares ``after_purchase``; :meth:`Provider.stream_owned`
-wraps them, and :meth:`Provider.owns` then walks that list when ``_owns_number`` has no answer.
+wraps them, and :meth:`Provider.owns` then walks that list (narrowed by ``query.e164`` where the vendor
+can filter by number) when ``_owns_number`` has no answer. ``_is_held(number)`` says False for a number the
+vendor still lists though the account no longer holds it (released, an order that failed): it is listed,
+never counted as owned.
 
 The engine is composed, each part in its own module: a provider *has* a
 :class:`~numbroker.adapters.Connection` (client, auth headers, redaction, send and bounded receive,
@@ -309,6 +312,14 @@ class Provider(ABC):
         """
         raise PurchaseError(f"{self.id}: this provider cannot list its numbers")
 
+    def _is_held(self, number: OwnedNumber) -> bool:
+        """False for a listed number the account no longer holds (released, an order that failed); default True.
+
+        Such a number stays in the portfolio (with its status) but never answers "owned", and the ledger's
+        reconciliation does not count it as listed.
+        """
+        return True
+
     @classmethod
     def lists_owned(cls) -> bool:
         """True when the adapter writes the owned-list hook (``_fetch_owned_page`` and ``_normalize_owned``)."""
@@ -529,7 +540,7 @@ class Provider(ABC):
             async def walk(target: str) -> bool:
                 answer = await self._owns_number(target)
                 if answer is None:
-                    return await holds_owned(self, target, _ACCOUNT_VIEW)
+                    return await holds_owned(self, target, OwnedQuery(e164=target))
                 return answer
 
             lookup = walk

@@ -14,7 +14,7 @@ failing. :func:`pick` never fails, for answers the adapter judges itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -22,7 +22,20 @@ from numbroker._money import FieldError, decimal_from_json_number, decimal_from_
 from numbroker.adapters._json import AMBIGUOUS, ambiguous_key
 from numbroker.adapters._records import raw_record
 
-__all__ = ["count", "decimal", "flag", "identifier", "integer", "items", "mapping", "pick", "record", "text", "words"]
+__all__ = [
+    "count",
+    "decimal",
+    "flag",
+    "identifier",
+    "integer",
+    "items",
+    "mapping",
+    "pick",
+    "record",
+    "routing",
+    "text",
+    "words",
+]
 
 _T = TypeVar("_T")
 
@@ -154,3 +167,24 @@ def items(data: Mapping[str, Any], key: str, *, field: str | None = None) -> lis
     if value is None or isinstance(value, list):
         return value
     raise FieldError(f"expected an array, got {value!r}", field=field or key, value=value)
+
+
+def routing(data: Mapping[str, Any], keys: Sequence[str]) -> bool | None:
+    """Whether any of ``keys`` (ids of where calls or messages go: an application, a connection, a trunk) is set.
+
+    True when one holds an id (a non-empty string or a whole number); False when the record has some of
+    them and all are null or ""; None when it has none of them (the vendor does not say).
+
+    Raises:
+        FieldError: one of them is neither an id nor null.
+    """
+    present = [key for key in keys if key in data]
+    if not present:
+        return None
+    for key in present:
+        value = data[key]
+        if isinstance(value, bool) or (value is not None and not isinstance(value, str | int)):
+            raise FieldError(f"{key} must be an id or null", field=key, value=value)
+        if value not in (None, ""):
+            return True
+    return False

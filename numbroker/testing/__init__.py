@@ -10,6 +10,8 @@ The suites a provider's tests subclass, each with the provider's data (one class
 ``Test…``; the modules marked *pytest* import it, and only for pytest runs):
 
 * :mod:`numbroker.testing.contract`: the contract every provider must pass (pytest).
+* :mod:`numbroker.testing.contract_owned`: the contract's owned-list part, for a provider that lists the
+  account's numbers, served by its sandbox (pytest).
 * :mod:`numbroker.testing.integration`: the real adapter against its sandbox over loopback HTTP (pytest).
 * :mod:`numbroker.testing.fuzz`: structure-aware fuzzing of normalization, and hostile values (needs hypothesis,
   which imports pytest where it is installed).

@@ -29,8 +29,8 @@ r"""A hostile vendor: any vendor's emulator, with its answers spoiled the way re
 The wire format is learnt from the body itself, so it works for any vendor: the records are the
 longest list of objects; a price is a number (or numeric string) under a key naming a price, fee,
 rate, cost, amount or charge; an exponent is under ``exponent``; a total is an integer under
-``total``, ``total_count``, ``totalCount``, ``count`` or ``total_items`` outside the records; the page
-size is the query parameter ``per_page``, ``limit``, ``page_size``, ``pageSize`` or ``size``.
+``total``, ``total_count``, ``totalCount``, ``count``, ``total_items`` or ``total_results`` outside the
+records; the page size is the query parameter ``per_page``, ``limit``, ``page_size``, ``pageSize`` or ``size``.
 
 Use it in-process (``httpx.ASGITransport(app=HostileVendor(...))``) or over real loopback HTTP with
 :func:`serve_hostile`::
@@ -121,7 +121,7 @@ ESCAPINGS: Final[tuple[Escaping, ...]] = get_args(Escaping)
 
 _PRICE_KEY = re.compile(r"price|fee|rate|cost|amount|charge", re.IGNORECASE)
 _NOT_PRICE_KEY = re.compile(r"currency|center|centre|exponent|limit", re.IGNORECASE)
-_TOTAL_KEYS = frozenset({"total", "total_count", "totalCount", "count", "total_items", "totalItems"})
+_TOTAL_KEYS = frozenset({"total", "total_count", "totalCount", "count", "total_items", "totalItems", "total_results"})
 _PAGE_SIZE_PARAMS = ("per_page", "limit", "page_size", "pageSize", "size")
 _TEXT_KEY = re.compile(r"region|city|locality|state|province|rate_center|alias|message|description", re.I)
 _AUTH_HEADER = re.compile(r"authorization|auth|token|key|secret|signature", re.IGNORECASE)

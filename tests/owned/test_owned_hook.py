@@ -200,3 +200,40 @@ async def test_a_list_that_ends_before_its_stated_total_is_incomplete() -> None:
         assert any("ended at 0 of the 1000" in note for note in stats.notes)
         with pytest.raises(ProviderResponseError, match="not read completely"):
             await vendor.owns("+14155559999")
+
+
+@pytest.mark.anyio
+async def test_rejected_records_past_the_kept_ones_are_counted_and_make_a_no_unprovable() -> None:
+    from numbroker.adapters._normalizing import REJECTED_KEPT
+
+    bad = [{"id": f"b{i}", "number": "nope"} for i in range(REJECTED_KEPT + 20)]
+    transport, _ = serve([*numbers(3), *bad])
+    vendor = provider(transport)
+    vendor.owned_per_page = 500  # type: ignore[misc]
+    async with vendor:
+        listed, rejected, stats = await vendor.list_owned()
+        with pytest.raises(ProviderResponseError, match="could not be read"):
+            await vendor.owns("+14155559999")
+    assert (len(listed), len(rejected), stats.rejected, stats.rejected_kept) == (3, REJECTED_KEPT, 120, 100)
+    assert any("20 more rejected records" in note for note in stats.report_notes())
+
+
+@pytest.mark.anyio
+async def test_a_list_of_junk_fails_as_junk_without_reading_it_all() -> None:
+    from numbroker.adapters import ProviderRun
+    from numbroker.adapters._normalizing import JUNK_REJECTED
+
+    transport, _ = serve([1] * 50_000)
+    vendor = provider(transport)
+    vendor.owned_per_page = 50_000  # type: ignore[misc]
+    run = ProviderRun()
+    pages: list[OwnedPageResult] = []
+
+    async def sink(page: OwnedPageResult) -> None:
+        pages.append(page)
+
+    async with vendor:
+        with pytest.raises(ProviderResponseError, match="junk"):
+            await vendor.stream_owned(sink, run=run)
+    assert JUNK_REJECTED < run.stats.rejected < 2 * JUNK_REJECTED and run.stats.records < 2 * JUNK_REJECTED
+    assert sum(len(p.rejected) for p in pages) <= 100

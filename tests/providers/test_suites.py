@@ -19,7 +19,7 @@ from numbroker import AuthenticationError, get_provider_class
 from numbroker.sandbox import create_sandboxes, serve_sandboxes
 from numbroker.testing.integration import IntegrationSuite, Refusal
 
-SUITES = ["contract", "integration", "fuzz", "purchase", "live"]
+SUITES = ["contract", "contract_owned", "integration", "fuzz", "purchase", "live"]
 
 
 @pytest.mark.parametrize("module", ["numbroker.testing", "numbroker.testing.hostile"])

@@ -53,12 +53,24 @@ page and the SDK disagree, the SDK (the API definition) is followed.
   (nothing was bought). A number still ``pending`` at the deadline, or an order whose status cannot be
   read after it was placed, is ambiguous (:class:`~numbroker.ProviderTimeoutError` /
   :class:`~numbroker.ProviderResponseError`): buy-cheapest confirms ownership before going on.
-* Ownership: ``GET /phone_numbers?filter[phone_number]=<digits>`` ("requires at least three digits.
-  Non-numerical characters will result in no values being returned": the ``+`` is left out), paged by
-  ``page[number]``/``page[size]`` with ``meta {page_number, total_pages}`` (``types/phone_number_list_params.py``,
-  ``pagination.py``). Entries whose ``status`` is ``purchase-failed``, ``deleted``, ``ported-out`` or
-  ``port-failed`` are not owned; ``purchase-pending`` counts as owned (the order was accepted: buying
-  the number again could pay for it twice).
+* The owned list (the owned-list hook, and ownership): ``GET /phone_numbers`` with ``page[number]`` and
+  ``page[size]`` (at most 250), answering ``{data, meta {page_number, page_size, total_pages,
+  total_results}}`` (``types/phone_number_list_params.py``; the SDK's pager stops when ``page_number >=
+  total_pages``, ``pagination.py``). An ownership check narrows it with ``filter[phone_number]=<digits>``
+  ("requires at least three digits. Non-numerical characters will result in no values being returned":
+  the ``+`` is left out). Records (``types/numbers_phone_number_detailed.py``): ``id`` (an integer-like
+  string: what a number is deleted by), ``phone_number``, ``country_iso_alpha2``, ``phone_number_type``
+  (``local``, ``toll_free``, ``mobile``, ``national``, ``shared_cost``, ``landline``, ``tollfree``,
+  ``shortcode``, ``longcode``: the last two are kept in ``provider_details`` and the type inferred),
+  ``status`` (13 values, mapped below), ``connection_id`` and ``messaging_profile_id`` (where calls and
+  messages go: neither set means routed nowhere), ``deletion_lock_enabled`` (kept: such a number cannot be
+  deleted), ``purchased_at``. **No price, currency or renewal date**: a price is only the ledger's; the
+  next renewal is *derived* from Telnyx's billing rule, "The billing cycle for monthly recurring charges
+  (MRC) occurs at the start of each new month" (support article 4425088): the first of next month, for an
+  active number. Managed accounts (sub-accounts) each have their own API key and list their own numbers:
+  one provider per key, so ``sub_account`` stays null. Statuses ``purchase-failed``, ``deleted``,
+  ``ported-out`` and ``port-failed`` are listed (``inactive``) but not held: they never answer "owned";
+  ``purchase-pending`` is held (the order was accepted: buying the number again could pay for it twice).
 * Reservations (``POST /number_reservations``, about 30 minutes, not every number is ``reservable``) are
   **not used**: buy-cheapest buys one number at a time through :meth:`Provider.purchase`, which has no
   place to reserve several numbers before ordering them; a single-number order needs no reservation.
@@ -68,7 +80,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -76,6 +89,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from numbroker import (
+    AfterPurchase,
     AvailableNumber,
     BadRequestError,
     Capability,
@@ -85,24 +99,29 @@ from numbroker import (
     NotFoundError,
     NumberType,
     NumberUnavailableError,
+    OwnedNumber,
+    OwnedQuery,
+    OwnedStatus,
     ProviderError,
     ProviderResponseError,
     QueryFilter,
+    ReleaseMode,
+    RenewalSource,
     SearchQuery,
 )
 from numbroker.adapters import (
     Cursor,
     ErrorEnvelope,
     FieldError,
-    OwnedEntry,
-    OwnedPage,
     Provider,
     PurchaseReceipt,
     RawPage,
     Tagged,
     json_safe,
     make_offer,
+    make_owned,
     money_from_string,
+    read_timestamp,
     validate_currency,
     wire,
 )
@@ -140,6 +159,42 @@ _FEATURE_CAPABILITIES = frozenset(_CAPABILITIES.values())
 _FLAGS = ("best_effort", "quickship", "reservable")
 _REGION_ORDER = ("state", "location", "rate_center")
 _NOT_OWNED = frozenset({"purchase-failed", "deleted", "ported-out", "port-failed"})
+"""Statuses of numbers Telnyx still lists though the account does not hold them (never "owned")."""
+_OWNED_STATUS: Mapping[str, OwnedStatus] = {
+    "active": OwnedStatus.ACTIVE,
+    "purchase-pending": OwnedStatus.PENDING,
+    "port-pending": OwnedStatus.PENDING,
+    "provision-pending": OwnedStatus.PENDING,
+    "requirement-info-pending": OwnedStatus.PENDING,
+    "requirement-info-under-review": OwnedStatus.PENDING,
+    "requirement-info-exception": OwnedStatus.PENDING,
+    "port-out-pending": OwnedStatus.PENDING_RELEASE,
+    **dict.fromkeys(_NOT_OWNED, OwnedStatus.INACTIVE),
+}
+"""A record's ``status`` (``emergency-only`` and any value not listed here are ``other``)."""
+_OWNED_TYPES: Mapping[str, NumberType] = {
+    "local": NumberType.LOCAL,
+    "landline": NumberType.LOCAL,
+    "toll_free": NumberType.TOLL_FREE,
+    "tollfree": NumberType.TOLL_FREE,
+    "mobile": NumberType.MOBILE,
+    "national": NumberType.NATIONAL,
+    "shared_cost": NumberType.SHARED_COST,
+}
+"""A record's ``phone_number_type`` (``shortcode``, ``longcode``: kept in details, the type inferred)."""
+_ROUTING = ("connection_id", "messaging_profile_id")
+_OWNED_TEXT = (
+    "connection_id",
+    "connection_name",
+    "messaging_profile_id",
+    "messaging_profile_name",
+    "billing_group_id",
+    "customer_reference",
+    "emergency_status",
+    "source_type",
+    "activated_at",
+)
+_OWNED_FLAGS = ("deletion_lock_enabled", "emergency_enabled")
 _NOT_AVAILABLE = re.compile(
     r"not available|no longer available|unavailable|already (reserved|taken|ordered|purchased|owned)|"
     r"not (found in|part of) (a )?(recent )?search",
@@ -189,6 +244,16 @@ class TelnyxProvider(Provider):
     page_concurrency: ClassVar[int] = 5
     sandbox: ClassVar[str | None] = "numbroker_providers.telnyx.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
+    owned_paging = "numbered"
+    owned_per_page: ClassVar[int] = _OWNED_PAGE_SIZE
+    after_purchase = AfterPurchase(
+        can_list=True,
+        can_get=True,  # GET /phone_numbers/{id}
+        release=ReleaseMode.IMMEDIATE,  # DELETE answers the final deleted representation
+        states_prices=False,
+        states_renewals=False,  # MRC is billed on the 1st of each month: derived, not stated
+        sub_accounts="managed accounts, each with its own API key (one provider per key)",
+    )
     record_id_field: ClassVar[str | None] = "phone_number"
     wire_fields: ClassVar[Mapping[str, str]] = {
         "e164": "phone_number",
@@ -198,6 +263,7 @@ class TelnyxProvider(Provider):
         "capabilities": "features",
         "setup_price": "cost_information.upfront_cost",
         "monthly_price": "cost_information.monthly_cost",
+        "provider_number_id": "id",
     }
 
     def __init__(
@@ -430,42 +496,64 @@ class TelnyxProvider(Provider):
             details=details,
         )
 
-    async def _owns_number(self, e164: str) -> bool:
-        """The account's numbers read with ``filter[phone_number]`` (every page of that filtered list).
+    # -- owned numbers -----------------------------------------------------------------------------
 
-        See :meth:`numbroker.Provider.owns`; entries whose order failed or that were released do not count.
-        """
-        return await self._holds_number(self._owned_list(e164[1:]), e164)
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
+        number = cursor if isinstance(cursor, int) else 1
+        params: list[tuple[str, str | int]] = []
+        if query.e164 is not None:
+            params.append(("filter[phone_number]", query.e164[1:]))  # digits only: a "+" matches nothing
+        params += [("page[number]", number), ("page[size]", self.owned_per_page)]
+        answer = self.connection.json(await self.connection.get(self.connection.url("phone_numbers"), params=params))
+        data = wire.pick(answer, "data", list)
+        if data is None:
+            raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
+        meta = wire.pick(answer, "meta", dict) or {}
+        echoed = wire.integer(meta, "page_number", lenient=True)
+        if echoed is not None and echoed != number:
+            raise ProviderResponseError(self.id, f"owned numbers: asked for page {number}, got page {echoed}")
+        return RawPage(records=data, total=wire.count(meta, "total_results", lenient=True))
 
-    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
-        return self._owned_list(None)
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        data = wire.record(record)
+        vendor_id = wire.identifier(data, "id")
+        if vendor_id is None or not vendor_id.strip():
+            raise FieldError("id must be the number's id (what it is deleted by)", field="id", value=data.get("id"))
+        status = wire.words(data, "status")
+        details: dict[str, JsonValue] = {}
+        for name in _OWNED_TEXT:
+            if (text := wire.words(data, name)) is not None:
+                details[name] = text[:200]
+        for name in _OWNED_FLAGS:
+            if (value := wire.flag(data, name)) is not None:
+                details[name] = value
+        tags = wire.items(data, "tags")
+        if tags:
+            details["tags"] = [str(tag)[:100] for tag in tags[:50]]
+        vendor_type = wire.words(data, "phone_number_type")
+        number_type = None if vendor_type is None else _OWNED_TYPES.get(vendor_type.lower())
+        if vendor_type is not None and number_type is None:
+            details["vendor_number_type"] = vendor_type[:40]
+        normalized = OwnedStatus.OTHER if status is None else _OWNED_STATUS.get(status.lower(), OwnedStatus.OTHER)
+        renewal = _next_month_start(datetime.now(UTC).date()) if normalized is OwnedStatus.ACTIVE else None
+        return make_owned(
+            provider=self.id,
+            provider_number_id=vendor_id.strip(),
+            number=data.get("phone_number"),
+            country=wire.words(data, "country_iso_alpha2"),
+            status=normalized,
+            vendor_status=status,
+            number_type=number_type,
+            next_renewal=renewal,
+            renewal_source=RenewalSource.DERIVED,
+            routed=wire.routing(data, _ROUTING),
+            purchased_at=read_timestamp(data, "purchased_at"),
+            provider_details=details,
+        )
 
-    def _owned_list(self, wanted: str | None) -> AsyncIterator[str | OwnedEntry]:
-        """The owned entries, those matching ``filter[phone_number]=wanted`` when it is given.
-
-        Entries Telnyx still lists though the number is not the account's (see :data:`_NOT_OWNED`) stay in
-        their pages, so page sizes still end the walk, and are marked not held.
-        """
-        url = self.connection.url("phone_numbers")
-
-        async def fetch(number: int) -> OwnedPage:
-            params: list[tuple[str, str | int]] = []
-            if wanted is not None:
-                params.append(("filter[phone_number]", wanted))
-            params += [("page[number]", number), ("page[size]", _OWNED_PAGE_SIZE)]
-            answer = self.connection.json(await self.connection.get(url, params=params))
-            data = wire.pick(answer, "data", list)
-            if data is None:
-                raise ProviderResponseError(self.id, f"owned numbers page {number}: expected {{'data': [...]}}")
-            meta = wire.pick(answer, "meta", dict) or {}
-            return OwnedPage(
-                numbers=[_owned_entry(item) for item in data],
-                echoed_page=wire.integer(meta, "page_number", lenient=True),
-                page_size=wire.count(meta, "page_size", lenient=True) or None,
-                total=wire.integer(meta, "total_results", lenient=True),
-            )
-
-        return self._walk_owned_numbered(fetch, _OWNED_PAGE_SIZE)
+    def _is_held(self, number: OwnedNumber) -> bool:
+        """Numbers whose order failed, or that were deleted or ported out, are listed but not the account's."""
+        return (number.vendor_status or "").lower() not in _NOT_OWNED
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -523,12 +611,9 @@ def _first_code(body: Any) -> str | None:
     return str(code) if code not in (None, "") else None
 
 
-def _owned_entry(item: Any) -> OwnedEntry:
-    """An owned-list entry, not held when its status says the number is no longer (or never became) ours."""
-    status = wire.pick(item, "status", str)
-    word = status.strip() if status is not None else None
-    held = word is None or word.lower() not in _NOT_OWNED
-    return OwnedEntry(wire.pick(item, "phone_number", str) or "", held=held, status=word)
+def _next_month_start(today: date) -> date:
+    """The first day of the month after ``today``'s: when Telnyx next bills a number's monthly charge."""
+    return date(today.year + 1, 1, 1) if today.month == 12 else date(today.year, today.month + 1, 1)
 
 
 def _prices(rec: Mapping[str, Any]) -> tuple[Money | None, Money | None]:

@@ -27,9 +27,14 @@ Speaks ``https://api.telnyx.com/v2`` (``base_path="/v2"``), following the SDK ``
   for the numbers in ``failing_numbers`` (listed ``purchase-failed``, no longer ours). Numbers of
   ``requirement_countries`` ordered without a ``requirement_group_id`` never settle (their
   requirements are pending), and neither does any number with ``order_polls=None``.
-* ``GET /v2/phone_numbers``: the numbers ordered, ``filter[phone_number]`` (digits contained in the
-  number; anything but digits matches nothing, as documented), ``page[number]``, ``page[size]``
-  (default 20, max 250), ``meta {total_pages, total_results, page_number, page_size}``.
+* ``GET /v2/phone_numbers``: the numbers the account holds (``owned`` of them before anything is bought,
+  then each one ordered), ``filter[phone_number]`` (digits contained in the number; anything but digits
+  matches nothing, as documented), ``page[number]``, ``page[size]`` (default 20, max 250), ``meta
+  {total_pages, total_results, page_number, page_size}``. Records are ``NumbersPhoneNumberDetailed``'s
+  fields: the seeded ones show each quirk of the list (:data:`OWNED_QUIRKS`): routed by a connection,
+  by a messaging profile only, or nowhere; deletion-locked; pending purchase, requirements or port-out;
+  deleted and purchase-failed numbers Telnyx still lists; ``emergency-only``; a ``longcode`` type. No
+  record states a price or a renewal date, as Telnyx's do not.
 * Errors ``{"errors": [{"code", "title", "detail"[, "source"]}]}``: 401 ``10009``, 404 ``10005``,
   400/422 ``10015``, 429 ``10011`` with ``x-ratelimit-limit``, ``x-ratelimit-remaining: 0`` and
   ``x-ratelimit-reset`` (``ratelimit_reset`` seconds), 5xx ``10007``. Refused countries answer 400.
@@ -41,6 +46,7 @@ from __future__ import annotations
 
 __all__ = [
     "BASE_PATH",
+    "OWNED_QUIRKS",
     "BEST_EFFORT_EXTRAS",
     "BUCKETS",
     "DEFAULT_LIMIT",
@@ -56,6 +62,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -71,7 +78,9 @@ from numbroker.sandbox import (
     bucketed_inventory,
     draw_money,
     draw_number,
+    draw_numbers,
     now_iso,
+    seeded_uuid,
     shared_numbers,
 )
 
@@ -137,6 +146,28 @@ _FEATURES: Final = {
 }
 _OWNED_DEFAULT_SIZE: Final = 20
 _OWNED_MAX_SIZE: Final = 250
+OWNED_QUIRKS: Final[tuple[tuple[str, str | None, str | None, bool, str | None], ...]] = (
+    ("active", "connection", None, False, None),
+    ("active", None, "messaging", False, None),  # messages only
+    ("active", None, None, False, None),  # unrouted
+    ("active", "connection", "messaging", True, None),  # deletion-locked
+    ("purchase-pending", None, None, False, None),
+    ("requirement-info-pending", "connection", None, False, None),
+    ("port-out-pending", "connection", None, False, None),
+    ("deleted", None, None, False, None),  # listed, not held
+    ("purchase-failed", None, None, False, None),  # listed, not held
+    ("emergency-only", "connection", None, False, None),
+    ("active", "connection", None, False, "longcode"),  # a type numbroker does not name
+)
+"""The seeded owned numbers' (status, connection, messaging profile, deletion lock, wire type), in order."""
+_OWNED_MIX: Final[tuple[tuple[str, str, float], ...]] = (
+    ("US", "local", 6),
+    ("US", "toll-free", 1),
+    ("GB", "local", 2),
+    ("GB", "mobile", 1),
+    ("DE", "local", 1),
+    ("NL", "mobile", 1),
+)
 
 
 def create_app(
@@ -148,6 +179,7 @@ def create_app(
     failing_numbers: Iterable[str] = (),
     requirement_countries: Iterable[str] = (),
     ratelimit_reset: int = 1,
+    owned: int = 0,
 ) -> Sandbox:
     """Build a Telnyx sandbox.
 
@@ -161,13 +193,17 @@ def create_app(
         requirement_countries: Countries whose numbers, ordered without a ``requirement_group_id``, stay
             ``pending`` for ever (their regulatory requirements are not met).
         ratelimit_reset: Seconds a 429 says in ``x-ratelimit-reset``.
+        owned: Numbers the account holds before anything is bought (0..100,000; :data:`OWNED_QUIRKS`
+            first). ``sandbox.options["owned"]`` is the live list, numbers ordered included.
 
     Returns:
         The sandbox; ``env`` holds ``TELNYX_API_KEY``.
 
     Raises:
-        ValueError: ``size``, ``order_polls`` or ``ratelimit_reset`` is negative.
+        ValueError: ``size``, ``order_polls`` or ``ratelimit_reset`` is negative, or ``owned`` out of range.
     """
+    if not 0 <= owned <= 100_000:
+        raise ValueError("owned must be 0..100000")
     if size is not None and size < 0:
         raise ValueError("size must not be negative")
     if (order_polls is not None and order_polls < 0) or ratelimit_reset < 0:
@@ -195,7 +231,10 @@ def create_app(
         faults=faults,
         options=options,
     )
-    sandbox.build(_Telnyx(sandbox, key).routes())
+    telnyx = _Telnyx(sandbox, key)
+    telnyx.numbers.extend(_owned_seed(seed, owned, {r.e164 for r in sandbox.records}))
+    sandbox.options["owned"] = telnyx.numbers
+    sandbox.build(telnyx.routes())
     return sandbox
 
 
@@ -803,3 +842,47 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
             change={"region_information": [{"region_type": "country_code", "region_name": "Germany"}]},
         ),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Owned numbers before anything is bought
+# --------------------------------------------------------------------------------------------
+
+
+def _owned_seed(seed: int, count: int, taken: set[str]) -> list[dict[str, Any]]:
+    """The account's numbers before anything is bought, shaped like ``NumbersPhoneNumberDetailed``."""
+    rng = random.Random(f"telnyx:{seed}:owned")
+    now = datetime.now(UTC)
+    exclude = taken | {s.e164 for s in shared_numbers(seed)}
+    entries = []
+    for index, number in enumerate(draw_numbers(rng, _OWNED_MIX, count, lane=LANE, exclude=exclude)):
+        quirk = OWNED_QUIRKS[index] if index < len(OWNED_QUIRKS) else ("active", "connection", None, False, None)
+        status, connection, messaging, locked, wire_type = quirk
+        bought = now - timedelta(days=rng.randint(20, 900), seconds=rng.randint(0, 86_399))
+        stamp = bought.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        entries.append(
+            {
+                "id": str(1_293_384_261_075_731_499 + index),
+                "record_type": "phone_number",
+                "phone_number": number.e164,
+                "status": status,
+                "country_iso_alpha2": number.country,
+                "phone_number_type": wire_type or WIRE_TYPES[number.number_type],
+                "tags": ["support"] if index % 3 == 0 else [],
+                "connection_id": str(rng.randint(10**18, 10**19 - 1)) if connection else None,
+                "connection_name": "main-sip" if connection else None,
+                "messaging_profile_id": seeded_uuid(rng) if messaging else None,
+                "messaging_profile_name": "alerts" if messaging else None,
+                "billing_group_id": None,
+                "customer_reference": f"cust-{index}" if index % 4 == 0 else None,
+                "emergency_enabled": number.country == "US",
+                "emergency_status": "active" if number.country == "US" else "disabled",
+                "deletion_lock_enabled": locked,
+                "source_type": "number_order",
+                "purchased_at": stamp,
+                "activated_at": stamp if status == "active" else None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+    return entries

@@ -459,7 +459,7 @@ class VobizProvider(Provider):
             capabilities=_capabilities(item.capabilities),
             monthly_price=self._monthly_price(item),
             next_renewal=read_date(data, "next_billing_date"),
-            routed=_routed(data),
+            routed=wire.routing(data, ("application_id", "trunk_group_id")),
             sub_account=None if own or query.view is not OwnedView.ACCOUNT else holder,
             # A partner's views: each number's customer (the one asked for when the item does not say).
             account=None if query.view is OwnedView.ACCOUNT else (holder or query.customer),
@@ -474,17 +474,3 @@ def _canonical(number: str) -> str | None:
         return parse_e164(number, strictness="possible").e164
     except FieldError:
         return None
-
-
-def _routed(data: Mapping[str, Any]) -> bool | None:
-    """Routed when an application or a trunk group is set; unknown when the record has neither field."""
-    present = [key for key in ("application_id", "trunk_group_id") if key in data]
-    if not present:
-        return None
-    for key in present:
-        value = data[key]
-        if isinstance(value, bool) or (value is not None and not isinstance(value, str | int)):
-            raise FieldError(f"{key} must be an id or null", field=key, value=value)
-        if value not in (None, ""):
-            return True
-    return False

@@ -42,11 +42,22 @@ Wire facts this adapter relies on, with where they were read:
   this number"); the label is kept as the reason. The SDK's fixture for a number that cannot be bought
   (``no_number.json``) is a 420 ``method failed``, so a 420 never proves the number gone: it is a
   refusal (nothing bought, Vonage not asked again in the run), not "gone".
-* owned numbers: ``GET {base}/account/numbers`` with ``pattern``/``search_pattern``, ``size`` and
-  ``index`` (the same page numbers), answering ``{"count", "numbers": [{"msisdn", ...}]}`` or ``{}``.
-  :meth:`VonageProvider.owns` narrows the list with ``pattern=<the number's digits>`` and
-  ``search_pattern=1`` (contains: whatever form the vendor keeps, the full digits are in it); the core
-  then compares canonical numbers, so the narrowing never decides on its own.
+* owned numbers (the owned-list hook, and ownership): ``GET {base}/account/numbers`` with ``size`` (at most
+  100) and ``index`` (the same page numbers), answering ``{"count", "numbers": [...]}`` or ``{}`` (spec
+  ``inbound-numbers``; ``count`` is "the total amount of numbers owned by the account"). An ownership check
+  narrows it with ``pattern=<the number's digits>`` and ``search_pattern=1`` (contains: whatever form the
+  vendor keeps, the full digits are in it); the core then compares canonical numbers, so the narrowing
+  never decides on its own. Records (spec ``ownednumber``): ``country``, ``msisdn`` (digits, no ``+``),
+  ``type``, ``features``, ``voiceCallbackType`` (``sip``, ``tel``, ``app``) with ``voiceCallbackValue``,
+  ``messagesCallbackType``/``messagesCallbackValue`` (deprecated) and ``moHttpUrl``; the SDK's model adds
+  ``app_id`` (its fixture ``list_owned_numbers_basic.json`` has it, the spec does not). A number is routed
+  when any of ``app_id``, ``voiceCallbackValue``, ``messagesCallbackValue`` or ``moHttpUrl`` is set; a
+  record with none of those fields does not say. **No price, status, purchase or renewal date**: a
+  listed number is one the account rents (``active``, with no vendor word for it); its price is only the
+  ledger's; the renewal ("on the same date of the next month", support) cannot be derived without the
+  purchase date the list does not give. Subaccounts list their own numbers with their own API key (one
+  provider per key): ``sub_account`` stays null. A number is cancelled by ``country`` and ``msisdn``
+  (``POST /number/cancel``), so its id here is its E.164 (the country is the record's own).
 * no request rate is documented for these endpoints, so none is enforced (429s are retried).
 """
 
@@ -54,34 +65,38 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import JsonValue
 
 from numbroker import (
+    AfterPurchase,
     AvailableNumber,
     BadRequestError,
     Capability,
     ConfigurationError,
     FilterSupport,
     NumberType,
+    OwnedNumber,
+    OwnedQuery,
+    OwnedStatus,
     ProviderError,
     ProviderResponseError,
     QueryFilter,
+    ReleaseMode,
     SearchQuery,
 )
 from numbroker.adapters import (
     Cursor,
     ErrorEnvelope,
     FieldError,
-    OwnedEntry,
-    OwnedPage,
     Provider,
     PurchaseReceipt,
     RawPage,
     make_offer,
+    make_owned,
     money_from_string,
     wire,
 )
@@ -117,6 +132,9 @@ _MSISDN = re.compile(r"\+?[1-9][0-9]{1,14}")
 _NOT_DIGITS = re.compile(r"[^0-9]")
 _MAX_SIZE = 100
 _OK = "200"
+_ROUTING = ("app_id", "voiceCallbackValue", "messagesCallbackValue", "moHttpUrl")
+"""Where an owned number's calls and messages go: an application, a SIP URI or number, a webhook."""
+_OWNED_TEXT = ("app_id", "voiceCallbackType", "voiceCallbackValue", "messagesCallbackType", "messagesCallbackValue")
 
 
 class VonageProvider(Provider):
@@ -148,6 +166,16 @@ class VonageProvider(Provider):
     sandbox: ClassVar[str | None] = "numbroker_providers.vonage.sandbox:create_app"
     supports_purchase: ClassVar[bool] = True
     states_setup_prices: ClassVar[bool] = False  # no setup price at all: a missing one is none, not unknown
+    owned_paging = "numbered"
+    owned_per_page: ClassVar[int] = _MAX_SIZE
+    after_purchase = AfterPurchase(
+        can_list=True,
+        can_get=True,  # the owned list narrowed by pattern
+        release=ReleaseMode.IMMEDIATE,  # POST /number/cancel answers at once; the API states no period
+        states_prices=False,
+        states_renewals=False,
+        sub_accounts="subaccounts, each with its own API key (one provider per key)",
+    )
     record_id_field: ClassVar[str | None] = "msisdn"  # read by _record_id below
     wire_fields: ClassVar[Mapping[str, str]] = {
         "offer_id": "msisdn",
@@ -273,11 +301,7 @@ class VonageProvider(Provider):
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
         rec = wire.record(record)
-        msisdn = rec.get("msisdn")
-        if not isinstance(msisdn, str) or not _MSISDN.fullmatch(msisdn):
-            raise FieldError(
-                f"expected the number as international digits (no '+'), got {msisdn!r}", field="msisdn", value=msisdn
-            )
+        msisdn = _msisdn(rec)
         details: dict[str, JsonValue] = {"currency_assumed": True}
         number_type: NumberType | None = None
         vendor_type = wire.text(rec, "type", optional=True)
@@ -366,28 +390,50 @@ class VonageProvider(Provider):
 
     # -- owned numbers -----------------------------------------------------------------------------
 
-    async def _owns_number(self, e164: str) -> bool:
-        """The owned list asked for with ``pattern=<its digits>&search_pattern=1``.
+    async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
+        index = cursor if isinstance(cursor, int) else 1
+        params = [("pattern", query.e164[1:]), ("search_pattern", "1")] if query.e164 is not None else []
+        params += [("size", str(self.owned_per_page)), ("index", str(index))]
+        response = await self.connection.get(self.connection.url("account", "numbers"), params=params)
+        numbers, count = self._listing(response, f"owned numbers page {index}")
+        return RawPage(records=numbers, total=count)
 
-        Every page of that answer is still read and compared in canonical E.164 (see
-        :meth:`numbroker.Provider.owns`).
-        """
-        return await self._holds_number(self._owned_list(e164.removeprefix("+")), e164)
+    def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
+        rec = wire.record(record)
+        msisdn = _msisdn(rec)
+        details: dict[str, JsonValue] = {}
+        for name in _OWNED_TEXT:
+            if (text := wire.words(rec, name)) is not None:
+                details[name] = text[:200]
+        if (webhook := wire.words(rec, "moHttpUrl")) is not None:
+            details["moHttpUrl"] = webhook[:300]
+        number_type: NumberType | None = None
+        vendor_type = wire.words(rec, "type")
+        if vendor_type is not None:
+            number_type = _TYPES.get(vendor_type.lower())
+            if number_type is None:
+                details["vendor_type"] = vendor_type[:40]
+        return make_owned(
+            provider=self.id,
+            provider_number_id=None,  # cancelled by country and msisdn: the id is the E.164
+            number="+" + msisdn.removeprefix("+"),
+            country=wire.words(rec, "country"),
+            status=OwnedStatus.ACTIVE,  # the list holds the numbers the account rents; it states no status
+            number_type=number_type,
+            capabilities=_capabilities(wire.items(rec, "features"), details),
+            routed=wire.routing(rec, _ROUTING),
+            provider_details=details,
+        )
 
-    def _owned_numbers(self) -> AsyncIterator[str | OwnedEntry]:
-        return self._owned_list(None)
 
-    def _owned_list(self, pattern: str | None) -> AsyncIterator[str | OwnedEntry]:
-        """The owned numbers, those matching ``pattern`` (digits, anywhere in the number) when it is given."""
-        url = self.connection.url("account", "numbers")
-
-        async def fetch(index: int) -> OwnedPage:
-            params = [("pattern", pattern), ("search_pattern", "1")] if pattern else []
-            params += [("size", str(_MAX_SIZE)), ("index", str(index))]
-            numbers, count = self._listing(await self.connection.get(url, params=params), f"owned numbers page {index}")
-            return OwnedPage.from_items(numbers, "msisdn", total=count)
-
-        return self._walk_owned_numbered(fetch, _MAX_SIZE)
+def _msisdn(rec: Mapping[str, Any]) -> str:
+    """The record's ``msisdn``: international digits without ``+`` (a ``+`` is tolerated)."""
+    msisdn = rec.get("msisdn")
+    if not isinstance(msisdn, str) or not _MSISDN.fullmatch(msisdn):
+        raise FieldError(
+            f"expected the number as international digits (no '+'), got {msisdn!r}", field="msisdn", value=msisdn
+        )
+    return msisdn
 
 
 def _capabilities(features: list[Any] | None, details: dict[str, JsonValue]) -> list[Capability] | None:

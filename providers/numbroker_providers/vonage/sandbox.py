@@ -20,10 +20,16 @@ Speaks the Numbers API as its definition describes it (``Nexmo/api-specification
   a country in ``address_required`` is 420 with the spec's example label (a local address is needed).
   With ``refusal_status=200`` those refusals come with HTTP 200 and only the body's ``error-code`` says
   they failed, which is why success is read from the body.
-* ``GET /account/numbers``: the numbers bought, ``pattern``/``search_pattern``, ``size`` (default 10,
-  at most 100) and ``index`` as above; ``{"count", "numbers": [{"country", "msisdn", "type",
-  "features"}]}`` or ``{}``. A bought number shows here ``Faults.owned_list_lag_seconds`` after its
-  purchase committed.
+* ``GET /account/numbers``: the numbers the account rents (``owned`` of them before anything is bought,
+  then each one bought), ``pattern``/``search_pattern``, ``country``, ``size`` (default 10, at most 100)
+  and ``index`` as above; ``{"count", "numbers": [{"country", "msisdn", "type", "features", ...}]}`` or
+  ``{}`` (past the last page too). The seeded numbers show each routing of the spec's ``ownednumber``
+  and the SDK's ``app_id`` (:data:`OWNED_ROUTES`): an application, a voice callback to a SIP URI or a
+  number, only the deprecated messages callback, only an inbound-SMS webhook, nothing set (routed
+  nowhere) and no routing field at all; none states a price, as Vonage's do not. With
+  ``empty_after_first=True`` every page after the first answers ``{}`` while ``count`` still says the
+  whole list (what vonage-node-sdk#928 reports). A bought number shows here
+  ``Faults.owned_list_lag_seconds`` after its purchase committed.
 
 Where the sources are silent the emulator chooses, and says so here: a missing or malformed parameter
 is a 400 naming it (``{"country": "Is required."}``, the shape quoted in
@@ -32,7 +38,7 @@ is a 400 naming it (``{"country": "Is required."}``, the shape quoted in
 
 from __future__ import annotations
 
-__all__ = ["ADDRESS_LABEL", "BASE_PATH", "DEFAULT_SIZE", "create_app"]
+__all__ = ["ADDRESS_LABEL", "BASE_PATH", "DEFAULT_SIZE", "OWNED_ROUTES", "create_app"]
 
 import hashlib
 import hmac
@@ -53,6 +59,7 @@ from numbroker.sandbox import (
     draw_money,
     draw_number,
     draw_numbers,
+    seeded_uuid,
     shared_numbers,
 )
 
@@ -91,6 +98,25 @@ _MIX: Final[tuple[tuple[str, str, float], ...]] = (
     ("NL", "local", 5),
     ("NL", "mobile", 4),
 )
+OWNED_ROUTES: Final[tuple[dict[str, str] | None, ...]] = (
+    {"app_id": "app"},
+    {"voiceCallbackType": "sip", "voiceCallbackValue": "sip:reception@pbx.example.com"},
+    {"voiceCallbackType": "tel", "voiceCallbackValue": "number"},
+    {"messagesCallbackType": "app", "messagesCallbackValue": "app"},  # deprecated, still listed
+    {"moHttpUrl": "https://hooks.example.com/inbound-sms"},
+    {},  # every routing field empty: calls reach nothing
+    None,  # no routing field at all: the record does not say
+)
+"""How the seeded owned numbers route, in order (``"app"``: a drawn application id; ``"number"``: a drawn
+number); the rest route to an application."""
+_ROUTING_FIELDS: Final = (
+    "app_id",
+    "voiceCallbackType",
+    "voiceCallbackValue",
+    "messagesCallbackType",
+    "messagesCallbackValue",
+    "moHttpUrl",
+)
 _EUR_RANGES: Final = {"local": ("0.60", "2.50"), "mobile": ("0.80", "4.00"), "toll-free": ("1.50", "12.00")}
 _MESSAGES: Final = {
     401: "authentication failed",
@@ -107,6 +133,8 @@ def create_app(
     size: int | None = None,
     address_required: Iterable[str] = (),
     refusal_status: Literal[420, 200] = 420,
+    owned: int = 0,
+    empty_after_first: bool = False,
 ) -> Sandbox:
     """Build a Vonage sandbox.
 
@@ -117,15 +145,20 @@ def create_app(
         address_required: Countries whose numbers need a local address: buying one is refused (420).
         refusal_status: The HTTP status of a refused purchase: 420 as the spec says, or 200 with the
             refusal only in the body's ``error-code``.
+        owned: Numbers the account rents before anything is bought (0..100,000; :data:`OWNED_ROUTES`
+            first). ``sandbox.options["owned"]`` is the live list, numbers bought included.
+        empty_after_first: The owned list answers ``{}`` for every page after the first.
 
     Returns:
         The sandbox; ``env`` holds ``VONAGE_API_KEY`` and ``VONAGE_API_SECRET``.
 
     Raises:
-        ValueError: ``size`` is negative.
+        ValueError: ``size`` is negative, or ``owned`` out of range.
     """
     if size is not None and size < 0:
         raise ValueError("size must not be negative")
+    if not 0 <= owned <= 100_000:
+        raise ValueError("owned must be 0..100000")
     digest = hashlib.sha256(f"vonage:{seed}:credentials".encode()).hexdigest()
     key, secret = digest[:8], "Sbx" + digest[8:21]
     regulated = frozenset(code.upper() for code in address_required)
@@ -137,9 +170,16 @@ def create_app(
         records=_inventory(seed, DEFAULT_SIZE if size is None else size),
         error_reply=_error_reply,
         faults=faults,
-        options={"address_required": sorted(regulated), "refusal_status": refusal_status},
+        options={
+            "address_required": sorted(regulated),
+            "refusal_status": refusal_status,
+            "empty_after_first": empty_after_first,
+        },
     )
-    sandbox.build(_Vonage(sandbox, key, secret, regulated, refusal_status).routes())
+    vonage = _Vonage(sandbox, key, secret, regulated, refusal_status)
+    vonage.numbers.extend(_owned_seed(seed, owned, {r.e164 for r in sandbox.records}))
+    sandbox.options["owned"] = vonage.numbers
+    sandbox.build(vonage.routes())
     return sandbox
 
 
@@ -226,6 +266,8 @@ class _Vonage:
             if (not country or n["country"] == country) and (term is None or _matches(n["msisdn"], *term))
         ]
         result = self.sandbox.numbered_page(numbers, page=index, per_page=size)
+        if index > 1 and self.sandbox.options["empty_after_first"]:
+            return Reply(200, {})
         return _listing(result, list(result.items))
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
@@ -437,3 +479,30 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
         defect(draw("US", "toll-free"), "absurd_exponent", cost="1E+999999"),
         defect(draw("GB", "mobile"), "features", features="VOICE,SMS"),  # a string, not a list
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Owned numbers before anything is bought
+# --------------------------------------------------------------------------------------------
+
+
+def _owned_seed(seed: int, count: int, taken: set[str]) -> list[dict[str, Any]]:
+    """The numbers the account rents before anything is bought, shaped like the spec's ``ownednumber``."""
+    rng = random.Random(f"vonage:{seed}:owned")
+    exclude = taken | {s.e164 for s in shared_numbers(seed)}
+    entries = []
+    for index, number in enumerate(draw_numbers(rng, _MIX, count, exclude=exclude)):
+        entry: dict[str, Any] = {
+            "country": number.country,
+            "msisdn": number.e164.removeprefix("+"),
+            "type": _WIRE_TYPES[number.number_type],
+            "features": _features(rng, number.country, number.number_type),
+        }
+        route = OWNED_ROUTES[index] if index < len(OWNED_ROUTES) else {"app_id": "app"}
+        if route is not None:
+            entry.update(dict.fromkeys(_ROUTING_FIELDS, ""))
+            for key, value in route.items():
+                drawn = {"app": seeded_uuid(rng), "number": f"44{rng.randint(7_000_000_000, 7_999_999_999)}"}
+                entry[key] = drawn.get(value, value)
+        entries.append(entry)
+    return entries

@@ -265,7 +265,7 @@ class TestVonagePurchase(PurchaseSuite):
         errored, _ = await self.owns(answer(200, {"error-code": "401", "error-code-label": "authentication failed"}))
         broken, requests = await self.owns(answer(200, {"count": 1, "numbers": "447400123456"}))
 
-        assert isinstance(short, ProviderResponseError) and "ended at 150 of 300" in str(short)
+        assert isinstance(short, ProviderResponseError) and "150 of 300" in str(short)
         assert isinstance(unreadable, ProviderResponseError)
         assert isinstance(errored, AuthenticationError)
         assert isinstance(broken, ProviderResponseError)
