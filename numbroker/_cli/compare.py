@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from typing import TextIO
 
 import click
 
 from numbroker._cli._choices import Codes, flatten
-from numbroker._cli.errors import UsageProblem, command_errors
+from numbroker._cli.errors import command_errors
 from numbroker._cli.exits import ExitCode
 from numbroker._cli.numbers import MONTHS
 from numbroker._cli.options import (
@@ -33,7 +32,7 @@ from numbroker._cli.options import (
     sandbox_option,
     timeout_option,
 )
-from numbroker._cli.output import redacted_output, say
+from numbroker._cli.output import output_file, redacted_output, say
 from numbroker._cli.reports import summary_lines
 from numbroker._compare import Comparison, compare
 from numbroker._reports import OverallStatus
@@ -79,8 +78,12 @@ Exit codes: 0 complete, 3 partial (some providers failed; the rest is summarised
     show_default=True,
     help="Months of the total (setup + N months, never fewer than a minimum commitment).",
 )
-@format_option("table", "json", "csv")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE.")
+@format_option("table", "json", "csv", "html")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the report to FILE (its format, unless --format says, from the name: .html, .csv, else JSON).",
+)
 @timeout_option
 @env_file_option
 @sandbox_option
@@ -102,7 +105,7 @@ def compare_command(
     if fx_rates and not currency:
         raise click.UsageError("--fx-rates needs --currency, the currency to convert every price into")
     with command_errors(), redacted_output():
-        fmt = output_format(fmt) if output is None else (fmt or "json")
+        fmt = output_format(fmt) if output is None else (fmt or _by_extension(output))
         asked = SearchOptions(
             country=countries[0],
             number_type=None,
@@ -139,8 +142,10 @@ def compare_command(
 
         comparison = run_sync(run)
         _write(comparison, fmt, output)
-        for line in summary_lines([r.report for r in comparison.providers], 0):
-            say(line)
+        for searched in comparison.providers:
+            where = searched.country + (f" {searched.number_type}" if searched.number_type else "")
+            for line in summary_lines([searched.report], 0):
+                say(f"  {where} {line.strip()}" if line.startswith(" ") else f"{where} {line}")
         if not built:
             click.echo("no provider is configured: set the variables above, or try --sandbox", err=True)
         sys.exit(_exit_code(comparison))
@@ -153,25 +158,25 @@ def _write(comparison: Comparison, fmt: str, output: str | None) -> None:
         render(comparison, sys.stdout)
         sys.stdout.flush()
         return
-    folder = os.path.dirname(os.path.abspath(output))
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".numbroker-", suffix=".part")
-        try:
-            with open(handle, "w", encoding="utf-8", newline="") as out:
-                render(comparison, out)
-            os.replace(temporary, output)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise UsageProblem(f"--output {output!r}: {exc.strerror or exc}") from None
+    with output_file(output) as out:
+        render(comparison, out)
     say(f"wrote {output}")
 
 
 def _renderer(fmt: str) -> Callable[[Comparison, TextIO], None]:
+    if fmt == "html":
+        from numbroker._cli.html_report import write_comparison  # Jinja2 and the charts: only for HTML
+
+        return write_comparison
     from numbroker._cli.comparison import render
 
     return lambda comparison, out: render(comparison, fmt, out, color=out.isatty())
+
+
+def _by_extension(output: str) -> str:
+    """The format an ``--output`` file's name asks for (``.html``, ``.csv``, ``.txt``), else JSON."""
+    extension = os.path.splitext(output)[1].lower()
+    return {".html": "html", ".htm": "html", ".csv": "csv", ".txt": "table"}.get(extension, "json")
 
 
 def _exit_code(comparison: Comparison) -> ExitCode:
