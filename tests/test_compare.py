@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -276,3 +278,23 @@ async def test_no_country_is_a_configuration_error() -> None:
     async with Searcher(fakes()) as searcher:
         with pytest.raises(ConfigurationError):
             await compare(searcher, [])
+
+
+# -- the README ---------------------------------------------------------------------------------------------
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+SECTION = README.split("## Comparing carriers", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_demo_and_example_are_what_the_tests_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        "```sh\nnumbroker compare --sandbox --country US --country GB --format html --output report.html\n```"
+        in SECTION
+    )
+    assert (Path(__file__).parent.parent / "docs" / "compare-report.png").stat().st_size < 200_000
+    example = re.search(r"```python\n(.*?)```", SECTION, re.S)
+    assert example is not None
+    exec(compile(example.group(1), "README.md", "exec"), {})  # the README's own example, run as written
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and {"US", "GB"} == {line.split()[0] for line in lines}
