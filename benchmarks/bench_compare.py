@@ -29,6 +29,7 @@ from typing import Any
 
 import anyio
 from _harness import Figure, ScenarioResult, median
+from bench_fanout import SandboxProcess
 
 from numbroker import Provider, Searcher
 from numbroker._compare import compare
@@ -42,7 +43,9 @@ BENCH_LIMIT = RateLimit(2, 0.2)
 SERVER = Path(__file__).with_name("_sandbox_server.py")
 
 
-class _Server:
+class _Server(SandboxProcess):
+    """The fan-out scenario's sandbox server process, every sandbox at its own default size."""
+
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, str(SERVER), json.dumps({"seed": 3})],
@@ -50,32 +53,14 @@ class _Server:
             stdout=subprocess.PIPE,
             text=True,
         )
-        info = json.loads(self.command(None))
-        self.urls: dict[str, str] = info["urls"]
-        self.env: dict[str, str] = info["env"]
-
-    def command(self, text: str | None) -> str:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        if text is not None:
-            self.proc.stdin.write(text + "\n")
-            self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the sandbox server exited (code {self.proc.poll()})")
-        return line.strip()
+        info = json.loads(self._readline())
+        self.urls = info["urls"]
+        self.env = info["env"]
 
     def requests(self) -> dict[str, int]:
+        """Requests each sandbox has served so far."""
         counts: dict[str, int] = json.loads(self.command("requests"))
         return counts
-
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @contextmanager
