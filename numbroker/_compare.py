@@ -225,10 +225,16 @@ async def compare(
     Raises:
         ConfigurationError: no country, an invalid country or number type, or invalid months or rates.
     """
-    codes = list(dict.fromkeys(validate_country(c) for c in countries))
+    try:
+        codes = list(dict.fromkeys(validate_country(c) for c in countries))
+    except ValueError as exc:
+        raise ConfigurationError(f"countries: {exc}") from None
     if not codes:
         raise ConfigurationError("compare needs at least one country")
-    types: list[NumberType | None] = list(dict.fromkeys(NumberType(t) for t in number_types)) or [None]
+    try:
+        types: list[NumberType | None] = list(dict.fromkeys(NumberType(t) for t in number_types)) or [None]
+    except ValueError as exc:
+        raise ConfigurationError(f"number_types: {exc}") from None
     base = query or SearchQuery(country=codes[0])
     exchange = ExchangeRates.model_validate(rates) if isinstance(rates, Mapping) else rates
     results: dict[tuple[str, NumberType | None], SearchResult] = {}

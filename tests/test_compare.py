@@ -298,3 +298,14 @@ def test_the_readme_demo_and_example_are_what_the_tests_run(capsys: pytest.Captu
 
     lines = capsys.readouterr().out.splitlines()
     assert lines and {"US", "GB"} == {line.split()[0] for line in lines}
+
+
+@pytest.mark.anyio
+async def test_an_unknown_country_or_type_is_a_configuration_error() -> None:
+    from numbroker import ConfigurationError
+
+    async with Searcher(fakes()) as searcher:
+        with pytest.raises(ConfigurationError, match="did you mean GB"):
+            await compare(searcher, ["UK"])
+        with pytest.raises(ConfigurationError, match="number_types"):
+            await compare(searcher, ["US"], number_types=["landline"])

@@ -60,6 +60,7 @@ Exit codes: 0 complete, 3 partial (some providers failed; the rest is summarised
     "countries",
     multiple=True,
     required=True,
+    metavar="CC",
     type=Codes(),
     callback=flatten,
     help="ISO 3166-1 alpha-2 country (repeatable, or comma-separated: US,GB); searched at once.",
