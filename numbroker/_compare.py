@@ -264,12 +264,13 @@ def _summarise(
     groups: dict[tuple[str, str, str, str | None, bool], list[_Priced]] = {}
     reports: list[CountryReport] = []
     offers: dict[str, list[RankedOffer]] = {}
-    truncated: set[tuple[str, str]] = set()
+    truncated: set[tuple[str, str | None, str]] = set()  # (country, the type searched or None for all, provider)
     for (country, number_type), result in results:
+        searched = number_type.value if number_type else None
         for report in result.providers:
-            reports.append(CountryReport(country, number_type.value if number_type else None, report))
+            reports.append(CountryReport(country, searched, report))
             if report.truncated:
-                truncated.add((country, report.provider))
+                truncated.add((country, searched, report.provider))
         offers.setdefault(country, []).extend(result.offers)
         for ranked in result.offers:
             priced = _ranked(ranked, currency, unstated)
@@ -281,7 +282,7 @@ def _summarise(
             key,
             priced,
             converted=currency is not None and key[4] and key[3] == currency,
-            truncated=(key[0], key[2]) in truncated,
+            truncated=bool({(key[0], None, key[2]), (key[0], key[1], key[2])} & truncated),
         )
         for key, priced in groups.items()
     ]

@@ -309,3 +309,15 @@ async def test_an_unknown_country_or_type_is_a_configuration_error() -> None:
             await compare(searcher, ["UK"])
         with pytest.raises(ConfigurationError, match="number_types"):
             await compare(searcher, ["US"], number_types=["landline"])
+
+
+@pytest.mark.anyio
+async def test_a_truncated_listing_marks_only_the_rows_it_cut() -> None:
+    """Twilio answers at most 30 numbers a search: its US local rows are bounds, its toll-free ones are whole."""
+    async with Searcher(in_process_providers(create_sandboxes(["twilio"])), own_providers=True) as searcher:
+        by_type = await compare(searcher, ["US"], number_types=["local", "toll_free"])
+        all_types = await compare(searcher, ["US"])
+
+    assert {("local", True), ("toll_free", False)} == {(r.number_type, r.truncated) for r in by_type.rows}
+    assert {("local", True), ("toll_free", True)} == {(r.number_type, r.truncated) for r in all_types.rows}
+    assert {True} == {p.report.truncated for p in all_types.providers}
