@@ -297,7 +297,7 @@ def test_the_readme_demo_and_example_are_what_the_tests_run(capsys: pytest.Captu
         "```sh\nnumbroker compare --sandbox --country US --country GB --format html --output report.html\n```"
         in SECTION
     )
-    assert (Path(__file__).parent.parent / "docs" / "compare-report.png").stat().st_size < 200_000
+    assert (Path(__file__).parent.parent / "benchmarks" / "figures" / "compare-report.png").stat().st_size < 200_000
     example = re.search(r"```python\n(.*?)```", SECTION, re.S)
     assert example is not None
     exec(compile(example.group(1), "README.md", "exec"), {})  # the README's own example, run as written
