@@ -25,8 +25,10 @@ with every credential any provider in this process registered.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import html
+import itertools
 import logging
 import re
 import unicodedata
@@ -74,8 +76,12 @@ _ESCAPE = (
     r"|\x1b\[[0-9;?]*[A-Za-z]"  # a terminal control sequence (a renderer colouring digits)
 )
 _ESCAPES = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")", re.DOTALL)  # the lookahead skips plain text fast
-_UNITS = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|.", re.DOTALL)
 _ESCAPE_CHAR = re.compile(r"[\\%&\x1b]")
+_UNITS = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|.", re.DOTALL)
+_SPECIAL_RUNS = re.compile(
+    "((?=[\\\\%&\x1b\x80-\U0010ffff])(?:(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|[^\\x00-\\x7f])+)", re.DOTALL
+)
+"""Runs of escaped units and non-ASCII characters: what folding may change the length of."""
 _CODES = re.compile(r"[uU]([0-9a-fA-F]{8}|[0-9a-fA-F]{4})")
 _PERCENT = re.compile(r"%(?:25)*([0-9a-fA-F]{2})")
 
@@ -112,10 +118,79 @@ def _fold(text: str) -> str:
 
 
 def _decoded(text: str) -> str:
-    """``text`` with every escaped unit decoded (no positions kept: for the quick test)."""
+    """``text`` with every escaped unit decoded (no positions kept)."""
     if _ESCAPE_CHAR.search(text) is None:
         return text
     return _ESCAPES.sub(lambda match: _decode_unit(match.group()), text)
+
+
+_RUN_CACHE: dict[str, tuple[str, tuple[int, ...], tuple[int, ...]]] = {}
+_RUN_CACHE_SIZE = 4096
+_RUN_CACHE_LONGEST = 1024
+
+
+def _run(run: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    """A run of escaped units and non-ASCII characters, decoded and folded, with its positions.
+
+    For each folded character, where its unit starts and ends in the run. The few thousand short runs
+    seen last are kept (a vendor echoing one credential repeats the same runs in every record).
+    """
+    cached = _RUN_CACHE.get(run)
+    if cached is not None:
+        return cached
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for match in _UNITS.finditer(run):
+        piece = _fold(_decode_unit(match.group()))
+        if piece:
+            pieces.append(piece)
+            starts.extend([match.start()] * len(piece))
+            ends.extend([match.end()] * len(piece))
+    decoded = ("".join(pieces), tuple(starts), tuple(ends))
+    if len(run) <= _RUN_CACHE_LONGEST:
+        if len(_RUN_CACHE) >= _RUN_CACHE_SIZE:
+            _RUN_CACHE.clear()
+        _RUN_CACHE[run] = decoded
+    return decoded
+
+
+class _Folded:
+    """``text`` decoded and folded once, with where in ``text`` each folded character came from.
+
+    The text is split into ASCII stretches, folded in place (one character for one), and runs of escaped
+    units and non-ASCII characters, each unit folded to zero or more characters that all stand for it.
+    """
+
+    __slots__ = ("_runs", "_starts", "_text_starts", "text")
+
+    def __init__(self, text: str) -> None:
+        parts = _SPECIAL_RUNS.split(text)  # plain, run, plain, …, plain
+        self._runs = [_run(run) for run in parts[1::2]]
+        pieces = [self._runs[i >> 1][0] if i & 1 else part.lower().replace("+", " ") for i, part in enumerate(parts)]
+        self._text_starts = list(itertools.accumulate(map(len, parts), initial=0))  # where each part begins
+        self._starts = list(itertools.accumulate(map(len, pieces), initial=0))  # and where its folded piece does
+        self.text = "".join(pieces)
+
+    def _where(self, position: int, *, end: bool) -> int:
+        """Where folded character ``position`` begins (or, ``end``, ends) in the text."""
+        part = bisect.bisect_right(self._starts, position) - 1
+        offset = position - self._starts[part]
+        if not part & 1:
+            return self._text_starts[part] + offset + end
+        _, starts, ends = self._runs[part >> 1]
+        return self._text_starts[part] + (ends if end else starts)[offset]
+
+    def span(self, begin: int, stop: int) -> tuple[int, int]:
+        """Where folded characters ``begin``..``stop`` (exclusive) came from in the text."""
+        return self._where(begin, end=False), self._where(stop - 1, end=True)
+
+
+def _folded(text: str) -> _Folded | str:
+    """``text`` folded for matching: the plain string when positions are unchanged (ASCII, no escapes)."""
+    if text.isascii() and _ESCAPE_CHAR.search(text) is None:
+        return text.lower().replace("+", " ")  # one character for one: positions are the same
+    return _Folded(text)
 
 
 def _needles(secret: str) -> set[str]:
@@ -169,7 +244,7 @@ class Redactor:
     is decoded and folded once, then searched for each form as a plain substring.
     """
 
-    __slots__ = ("_needles", "_on_add", "_primary", "_secrets", "_wholes")
+    __slots__ = ("_needles", "_on_add", "_primary", "_secrets", "_shortest", "_wholes")
 
     def __init__(self, *, on_add: Callable[[str], None] | None = None) -> None:
         """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`)."""
@@ -177,6 +252,7 @@ class Redactor:
         self._primary: set[str] = set()
         self._needles: tuple[str, ...] | None = ()
         self._wholes: tuple[str, ...] = ()
+        self._shortest = 0
         self._on_add = on_add
 
     def __bool__(self) -> bool:
@@ -251,36 +327,35 @@ class Redactor:
                 if not any(shorter in form for shorter in kept):
                     kept.append(form)
             self._needles = tuple(kept)
+            self._shortest = min(map(len, kept), default=0)
         return self._needles
 
-    def _hit(self, text: str) -> bool:
-        """True when ``text`` may show a secret: decoded and folded once, then a substring test per form."""
-        folded = _fold(_decoded(text))
-        return any(form in folded for form in self._forms())
+    def _found(self, text: str, *, where: bool = True) -> list[tuple[int, int]]:
+        """Where in ``text`` a secret shows, in any form: decoded and folded once, then one search per form.
 
-    def _spans(self, text: str) -> list[tuple[int, int]]:
-        """Where in ``text`` each form of a secret is, after decoding and folding (positions in ``text``)."""
-        if text.isascii() and _ESCAPE_CHAR.search(text) is None:
-            folded = text.lower().replace("+", " ")  # one character for one: positions are the same
-            starts: list[int] | None = None
-            ends: list[int] | None = None
-        else:
-            pieces: list[str] = []
-            starts, ends = [], []
-            for match in _UNITS.finditer(text):
-                piece = _fold(_decode_unit(match.group()))
-                pieces.append(piece)
-                starts.extend([match.start()] * len(piece))
-                ends.extend([match.end()] * len(piece))
-            folded = "".join(pieces)
+        Each stretch found is widened over as much of a whole secret as the text shows around it. A text
+        that shows a secret only once folded as a whole (NFKC composing across characters) is one stretch.
+        Without ``where``, the first stretch found is enough (and is not placed).
+        """
+        forms = self._forms()
+        if text.isascii() and len(text) < self._shortest:
+            return []  # escapes and folding never lengthen ASCII text: no form fits in it
+        folded = _folded(text)
+        flat = folded if isinstance(folded, str) else folded.text
         spans = []
-        for form in self._forms():
-            at = folded.find(form)
+        for form in forms:
+            at = flat.find(form)
+            if at >= 0 and not where:
+                return [(0, len(text))]
             while at >= 0:
-                begin, stop = self._widen(folded, at, at + len(form))
-                spans.append((begin, stop) if starts is None or ends is None else (starts[begin], ends[stop - 1]))
-                at = folded.find(form, at + 1)
-        return spans
+                spans.append(self._widen(flat, at, at + len(form)))
+                at = flat.find(form, at + 1)
+        if isinstance(folded, str):
+            return spans
+        if not spans and not text.isascii():
+            whole = _fold(_decoded(text))
+            return [(0, len(text))] if any(form in whole for form in forms) else []
+        return [folded.span(begin, stop) for begin, stop in spans]
 
     def _widen(self, folded: str, begin: int, stop: int) -> tuple[int, int]:
         """``folded[begin:stop]`` (a form found) widened over what the text shows of a whole secret around it."""
@@ -288,6 +363,11 @@ class Redactor:
         for whole in self._wholes:
             at = whole.find(found)
             while at >= 0:
+                left, right = begin - at, begin - at + len(whole)
+                if left >= 0 and folded[left:right] == whole:  # the whole secret is there: nothing to walk
+                    begin, stop = min(begin, left), max(stop, right)
+                    at = whole.find(found, at + 1)
+                    continue
                 left, right = begin, stop
                 while left > 0 and left - begin + at > 0 and folded[left - 1] == whole[left - begin + at - 1]:
                     left -= 1
@@ -311,15 +391,15 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         """``text`` with every registered secret (in every form) replaced by ``***``."""
-        if not self._secrets or not text or not self._hit(text):
+        if not self._secrets or not text:
             return text
-        spans = sorted(self._spans(text))
-        if not spans:
-            return MASK  # the quick test saw a secret the careful one cannot place: nothing of it is shown
+        found = self._found(text)
+        if not found:
+            return text
         out: list[str] = []
         position = 0
         end = -1
-        for start, stop in spans:
+        for start, stop in sorted(found):
             if start > end:
                 if end >= 0:
                     out.append(MASK)
@@ -358,7 +438,7 @@ class Redactor:
 
     def shows_secret(self, text: str) -> bool:
         """True when ``text`` holds a registered secret in any form."""
-        return bool(self._secrets) and self._hit(text)
+        return bool(self._secrets) and bool(text) and bool(self._found(text, where=False))
 
     def scrub(self, exc: _E) -> _E:
         """``exc`` with its message, string attributes, notes and chained causes redacted (in place)."""
@@ -467,15 +547,12 @@ def redact_result(
             reason="the vendor's id for this offer holds a credential: not offered",
         )
     if isinstance(result, AvailableNumber):
-        # One scan over the texts, joined, decides whether anything is rewritten.
-        texts = [result.region or ""]
-        _strings(result.provider_details, texts)
-        if not redactor.shows_secret("\x00".join(texts)):
-            return result
+        # Each text is read once; the offer is copied only when one was rewritten.
         region = redactor.redact(result.region) if result.region is not None else None
-        return result.model_copy(
-            update={"region": region, "provider_details": redactor.redact_json(result.provider_details)}
-        )
+        details = redactor.redact_json(result.provider_details)
+        if region == result.region and details == result.provider_details:
+            return result
+        return result.model_copy(update={"region": region, "provider_details": details})
     if not redactor.shows_secret(repr((result.offer_id, result.value, result.reason))):
         return result
     return result.model_copy(
