@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -182,7 +182,7 @@ async def normalize_page(
         return await _normalize_page(provider, raw, number, query, seen, stats, run)
 
 
-async def in_slices(records: Iterable[_T]) -> AsyncIterator[_T]:
+async def in_slices(records: Iterable[_T]) -> AsyncGenerator[_T, None]:
     """``records`` one by one, yielding to the event loop every :data:`NORMALIZE_SLICE_SECONDS` of CPU.
 
     Normalization is CPU work: yielding now and then lets requests in flight (the next page's, other
