@@ -23,14 +23,7 @@ from numbroker._money import FieldError
 from numbroker._owned import OwnedNumber, OwnedQuery
 from numbroker._phone import parse_e164
 from numbroker._redaction import Redactor, _strings, redact_result
-from numbroker.adapters._normalizing import (
-    JUNK_REJECTED,
-    JUNK_SHARE,
-    REJECTED_KEPT,
-    guarded,
-    in_slices,
-    junk_error,
-)
+from numbroker.adapters._normalizing import count_rejected, guarded, in_slices, junk_error
 from numbroker.adapters._paging import Cursor, RawPage, walk_pages
 from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 from numbroker.adapters._streaming import unexpected
@@ -214,14 +207,9 @@ async def _normalize_owned_page(
             stats.records += 1
             result = normalize_owned_record(listing, record, query)
             if isinstance(result, RejectedRecord):
-                stats.rejected += 1
                 page_rejected += 1
-                if stats.rejected_kept < REJECTED_KEPT:
-                    stats.rejected_kept += 1
-                    rejected.append(result)
-                if stats.rejected > JUNK_REJECTED and stats.rejected > JUNK_SHARE * stats.records:
-                    stats.junk = True  # the page is handed on with what it kept, then the provider fails
-                    break
+                if count_rejected(stats, rejected, result, stats.records):
+                    break  # the page is handed on with what it kept, then the list fails
                 continue
             key = f"{result.provider_number_id}\x00{result.e164}"
             if key in seen:
