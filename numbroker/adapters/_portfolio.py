@@ -251,6 +251,7 @@ async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bo
     stats = await stream_owned(provider, query, check)
     if found:
         return True
+    unreadable += stats.rejected - stats.rejected_kept  # counted, not handed on: any may be the number
     if stats.truncated:
         raise ProviderResponseError(
             provider.id, "owned numbers: the list was cut short (" + "; ".join(stats.notes) + "); not read completely"
