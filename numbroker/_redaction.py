@@ -32,7 +32,7 @@ import itertools
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from numbroker._exceptions import ConfigurationError
@@ -211,6 +211,15 @@ def _needles(secret: str) -> set[str]:
     return {form for form in forms if form}
 
 
+def _places(form: str, wholes: tuple[str, ...]) -> Iterator[tuple[str, int]]:
+    """Each whole secret holding ``form``, with each place it holds it, in order."""
+    for whole in wholes:
+        at = whole.find(form)
+        while at >= 0:
+            yield whole, at
+            at = whole.find(form, at + 1)
+
+
 def check_secret_length(value: str, *, name: str) -> None:
     """Refuse a secret too short to redact safely, naming ``name`` (never the value).
 
@@ -244,7 +253,7 @@ class Redactor:
     is decoded and folded once, then searched for each form as a plain substring.
     """
 
-    __slots__ = ("_needles", "_on_add", "_primary", "_secrets", "_shortest", "_wholes")
+    __slots__ = ("_needles", "_on_add", "_places", "_primary", "_secrets", "_shortest", "_wholes")
 
     def __init__(self, *, on_add: Callable[[str], None] | None = None) -> None:
         """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`)."""
@@ -253,6 +262,7 @@ class Redactor:
         self._needles: tuple[str, ...] | None = ()
         self._wholes: tuple[str, ...] = ()
         self._shortest = 0
+        self._places: dict[str, tuple[tuple[str, int], ...]] = {}
         self._on_add = on_add
 
     def __bool__(self) -> bool:
@@ -328,6 +338,8 @@ class Redactor:
                     kept.append(form)
             self._needles = tuple(kept)
             self._shortest = min(map(len, kept), default=0)
+            # Where each form sits in each whole secret, worked out once (a text may show hundreds).
+            self._places = {form: tuple(_places(form, self._wholes)) for form in kept}
         return self._needles
 
     def _found(self, text: str, *, where: bool = True) -> list[tuple[int, int]]:
@@ -347,38 +359,36 @@ class Redactor:
             at = flat.find(form)
             if at >= 0 and not where:
                 return [(0, len(text))]
+            places = self._places[form]
             while at >= 0:
-                spans.append(self._widen(flat, at, at + len(form)))
+                spans.append(self._widen(flat, at, at + len(form), places))
                 at = flat.find(form, at + 1)
         if isinstance(folded, str):
             return spans
         if not spans and not text.isascii():
             whole = _fold(_decoded(text))
             return [(0, len(text))] if any(form in whole for form in forms) else []
-        return [folded.span(begin, stop) for begin, stop in spans]
+        return [folded.span(begin, stop) for begin, stop in set(spans)]  # forms of one secret widen alike
 
-    def _widen(self, folded: str, begin: int, stop: int) -> tuple[int, int]:
-        """``folded[begin:stop]`` (a form found) widened over what the text shows of a whole secret around it."""
-        found = folded[begin:stop]
-        for whole in self._wholes:
-            at = whole.find(found)
-            while at >= 0:
-                left, right = begin - at, begin - at + len(whole)
-                if left >= 0 and folded[left:right] == whole:  # the whole secret is there: nothing to walk
-                    begin, stop = min(begin, left), max(stop, right)
-                    at = whole.find(found, at + 1)
-                    continue
-                left, right = begin, stop
-                while left > 0 and left - begin + at > 0 and folded[left - 1] == whole[left - begin + at - 1]:
-                    left -= 1
-                while (
-                    right < len(folded)
-                    and right - begin + at < len(whole)
-                    and folded[right] == whole[right - begin + at]
-                ):
-                    right += 1
+    @staticmethod
+    def _widen(folded: str, begin: int, stop: int, places: tuple[tuple[str, int], ...]) -> tuple[int, int]:
+        """``folded[begin:stop]`` (a form found) widened over what the text shows of a whole secret around it.
+
+        ``places``: each whole secret holding the form, and where in it (see :func:`_places`).
+        """
+        for whole, at in places:
+            left, right = begin - at, begin - at + len(whole)
+            if left >= 0 and folded.startswith(whole, left):  # the whole secret is there: nothing to walk
                 begin, stop = min(begin, left), max(stop, right)
-                at = whole.find(found, at + 1)
+                continue
+            left, right = begin, stop
+            while left > 0 and left - begin + at > 0 and folded[left - 1] == whole[left - begin + at - 1]:
+                left -= 1
+            while (
+                right < len(folded) and right - begin + at < len(whole) and folded[right] == whole[right - begin + at]
+            ):
+                right += 1
+            begin, stop = min(begin, left), max(stop, right)
         return begin, stop
 
     @property
