@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
+import functools
 import html
 import itertools
 import logging
@@ -75,19 +76,30 @@ _ESCAPE = (
     r"|&#[0-9]{1,8};|&#[xX][0-9a-fA-F]{1,8};|&[a-zA-Z]{2,8};"  # HTML character references
     r"|\x1b\[[0-9;?]*[A-Za-z]"  # a terminal control sequence (a renderer colouring digits)
 )
-_ESCAPES = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")", re.DOTALL)  # the lookahead skips plain text fast
 _ESCAPE_CHAR = re.compile(r"[\\%&\x1b]")
-_UNITS = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|.", re.DOTALL)
-_SPECIAL_RUNS = re.compile(
-    "((?=[\\\\%&\x1b\x80-\U0010ffff])(?:(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|[^\\x00-\\x7f])+)", re.DOTALL
-)
-"""Runs of escaped units and non-ASCII characters: what folding may change the length of."""
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The escape patterns, compiled on first use (a process that never meets an escape never builds them).
+
+    One escaped unit (the lookahead skips plain text fast); one unit or any single character; and the
+    runs of escaped units and non-ASCII characters, what folding may change the length of.
+    """
+    escapes = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")", re.DOTALL)
+    units = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|.", re.DOTALL)
+    runs = re.compile(
+        "((?=[\\\\%&\x1b\x80-\U0010ffff])(?:(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|[^\\x00-\\x7f])+)", re.DOTALL
+    )
+    return escapes, units, runs
+
+
 _CODES = re.compile(r"[uU]([0-9a-fA-F]{8}|[0-9a-fA-F]{4})")
 _PERCENT = re.compile(r"%(?:25)*([0-9a-fA-F]{2})")
 
 
 def _decode_unit(unit: str) -> str:
-    """What one unit of :data:`_UNITS` stands for (a unit that is no escape stands for itself)."""
+    """What one unit (see :func:`_patterns`) stands for (a unit that is no escape stands for itself)."""
     first = unit[0]
     if first == "\\" and len(unit) > 1:
         body = unit.lstrip("\\")
@@ -121,7 +133,7 @@ def _decoded(text: str) -> str:
     """``text`` with every escaped unit decoded (no positions kept)."""
     if _ESCAPE_CHAR.search(text) is None:
         return text
-    return _ESCAPES.sub(lambda match: _decode_unit(match.group()), text)
+    return _patterns()[0].sub(lambda match: _decode_unit(match.group()), text)
 
 
 _RUN_CACHE: dict[str, tuple[str, tuple[int, ...], tuple[int, ...]]] = {}
@@ -141,7 +153,7 @@ def _run(run: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for match in _UNITS.finditer(run):
+    for match in _patterns()[1].finditer(run):
         piece = _fold(_decode_unit(match.group()))
         if piece:
             pieces.append(piece)
@@ -165,7 +177,7 @@ class _Folded:
     __slots__ = ("_runs", "_starts", "_text_starts", "text")
 
     def __init__(self, text: str) -> None:
-        parts = _SPECIAL_RUNS.split(text)  # plain, run, plain, …, plain
+        parts = _patterns()[2].split(text)  # plain, run, plain, …, plain
         self._runs = [_run(run) for run in parts[1::2]]
         pieces = [self._runs[i >> 1][0] if i & 1 else part.lower().replace("+", " ") for i, part in enumerate(parts)]
         self._text_starts = list(itertools.accumulate(map(len, parts), initial=0))  # where each part begins
