@@ -25,10 +25,9 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import InvalidOperation
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import click
-from dotenv import dotenv_values
 
 from numbroker._cli._choices import Codes, flatten
 from numbroker._cli.errors import UsageProblem, validation_message
@@ -42,7 +41,9 @@ from numbroker._money import Money, validate_currency
 from numbroker._pricing import ExchangeRates
 from numbroker._registry import get_provider_class, provider_ids, providers_from_env
 from numbroker.adapters import Provider
-from numbroker.ledger import Ledger, LedgerError, is_postgres, open_ledger
+
+if TYPE_CHECKING:  # the ledger and python-dotenv are imported by the commands that use them
+    from numbroker.ledger import Ledger
 
 __all__ = [
     "SearchOptions",
@@ -284,6 +285,8 @@ def environment(env_file: str | None) -> dict[str, str]:
             text = read_input_file(env_file, name="--env-file")
         except ConfigurationError as exc:
             raise UsageProblem(str(exc)) from None
+        from dotenv import dotenv_values
+
         with _dotenv_problems() as problems:
             values = dotenv_values(stream=io.StringIO(text))
         if problems:
@@ -325,6 +328,8 @@ def open_ledger_at(where: str | None, *, sandbox: bool, cleanup: contextlib.Exit
     never writes to a real ledger); a ledger that cannot be opened exits 1. ``cleanup`` closes it (and
     removes a temporary one) when the command ends.
     """
+    from numbroker.ledger import LedgerError, is_postgres, open_ledger
+
     if sandbox:
         if where is not None:
             raise UsageProblem(
