@@ -58,7 +58,7 @@ DEFAULT_RENEWING_WITHIN = 14
 DEFAULT_DEADLINE = 60.0
 """Seconds reading every owned list may take by default."""
 REJECTED_KEPT = 1000
-"""Rejected records kept in a result (all are counted)."""
+"""Rejected records kept in a result (all are counted); each owned list hands on at most its first 100."""
 
 NumberSink = Callable[[OwnedNumber], Awaitable[None] | None]
 
@@ -438,7 +438,7 @@ async def stream_owned(
         numbers=[],
         providers=ordered,
         rejected=state.rejected,
-        rejected_total=sum(r.rejected for r in ordered),  # every one counted, past those each provider keeps
+        rejected_total=sum(report.rejected for report in ordered),  # those counted but not kept too
         summary=state.summary,
         reconciliation=reconciliation,
     )

@@ -11,9 +11,9 @@ answers "no" from a list that was cut short.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -23,15 +23,20 @@ from numbroker._money import FieldError
 from numbroker._owned import OwnedNumber, OwnedQuery
 from numbroker._phone import parse_e164
 from numbroker._redaction import Redactor, _strings, redact_result
-from numbroker.adapters._normalizing import JUNK_REJECTED, JUNK_SHARE, REJECTED_KEPT, guarded, in_slices, junk_error
+from numbroker.adapters._normalizing import count_rejected, guarded, in_slices, junk_error
 from numbroker.adapters._paging import Cursor, RawPage, walk_pages
 from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 from numbroker.adapters._streaming import unexpected
 from numbroker.events import PageFetched, notify
 
-__all__ = ["OwnedPageResult", "OwnedSink", "holds_owned", "normalize_owned_record", "stream_owned"]
+__all__ = ["OWNED_KEPT", "OwnedPageResult", "OwnedSink", "holds_owned", "normalize_owned_record", "stream_owned"]
 
 logger = logging.getLogger("numbroker.http")
+
+OWNED_KEPT = 1_000_000
+"""The most numbers one owned list is read to (each is remembered to drop repeats).
+
+Past it the list is truncated, with a note, and proves nothing about ownership."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,23 +147,20 @@ async def stream_owned(
         for note in raw.truncated:
             run.stats.truncated = True
             listing._note(note)
-        numbers: list[OwnedNumber] = []
-        rejected: list[RejectedRecord] = []
-        stats = run.stats
-        before = stats.rejected
-        async with aclosing(in_slices(raw.records)) as records:
-            await _normalize_into(listing, records, query, stats, numbers, rejected, seen)
-        page_rejected = stats.rejected - before
-        if number > 1 and raw.records and not numbers and not page_rejected:
+        numbers, rejected, page_rejected, full = await _normalize_owned_page(listing, raw, query, seen, run.stats)
+        if number > 1 and raw.records and not numbers and not page_rejected and not full:
             # Every entry was listed before: a vendor serving one page for every page number. What
             # follows is unknown, so the list is not whole.
             run.stats.truncated = True
             listing._note(f"owned numbers page {number} only repeated earlier entries; paging stopped")
+        if full:
+            run.stats.truncated = True
+            listing._note(f"owned numbers: stopped at {OWNED_KEPT:,} numbers, the most one owned list is read to")
         run.stats.pages += 1
         run.stats.offers += len(numbers)
         notify(run.emit, PageFetched(provider.id, page=number, offers=len(numbers), rejected=page_rejected))
         stop = bool(await sink(OwnedPageResult(provider.id, number, numbers, rejected)))
-        return stop or stats.junk
+        return stop or full or run.stats.junk
 
     async def fetch(cursor: Cursor) -> RawPage:
         try:
@@ -191,39 +193,35 @@ async def stream_owned(
     return run.stats
 
 
-async def _normalize_into(
-    provider: OwnedLister,
-    records: AsyncIterable[Any],
-    query: OwnedQuery,
-    stats: ProviderStats,
-    numbers: list[OwnedNumber],
-    rejected: list[RejectedRecord],
-    seen: set[str],
-) -> None:
-    """Normalize ``records`` into ``numbers`` and ``rejected``, with the search's bounds.
+async def _normalize_owned_page(
+    listing: OwnedLister, raw: RawPage, query: OwnedQuery, seen: set[str], stats: ProviderStats
+) -> tuple[list[OwnedNumber], list[RejectedRecord], int, bool]:
+    """One owned-list page: its new numbers, rejected records kept, how many were rejected, whether it is full.
 
-    The first :data:`REJECTED_KEPT` rejected records are kept and every one is counted; a number listed
-    before is counted as a duplicate; past :data:`JUNK_REJECTED` rejected records making up more than
-    :data:`JUNK_SHARE` of those read, ``stats.junk`` is set and the rest is not read.
+    Full: the list reached :data:`OWNED_KEPT` numbers (the page's numbers past it are not read). Rejected
+    records are kept, and the list failed as junk, by the search's rules (see :mod:`numbroker.adapters._normalizing`).
     """
-    async for record in records:
-        stats.records += 1
-        result = normalize_owned_record(provider, record, query)
-        if isinstance(result, RejectedRecord):
-            stats.rejected += 1
-            if stats.rejected_kept < REJECTED_KEPT:
-                stats.rejected_kept += 1
-                rejected.append(result)
-            if stats.rejected > JUNK_REJECTED and stats.rejected > JUNK_SHARE * stats.records:
-                stats.junk = True
-                return
-            continue
-        key = f"{result.provider_number_id}\x00{result.e164}"
-        if key in seen:
-            stats.duplicates += 1
-            continue
-        seen.add(key)
-        numbers.append(result)
+    numbers: list[OwnedNumber] = []
+    rejected: list[RejectedRecord] = []
+    page_rejected = 0
+    async with contextlib.aclosing(in_slices(raw.records)) as records:
+        async for record in records:
+            stats.records += 1
+            result = normalize_owned_record(listing, record, query)
+            if isinstance(result, RejectedRecord):
+                page_rejected += 1
+                if count_rejected(stats, rejected, result, stats.records):
+                    break  # the page is handed on with what it kept, then the list fails
+                continue
+            key = f"{result.provider_number_id}\x00{result.e164}"
+            if key in seen:
+                stats.duplicates += 1
+                continue
+            if len(seen) >= OWNED_KEPT:
+                return numbers, rejected, page_rejected, True
+            seen.add(key)
+            numbers.append(result)
+    return numbers, rejected, page_rejected, False
 
 
 async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bool:
@@ -256,7 +254,7 @@ async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bo
     stats = await stream_owned(provider, query, check)
     if found:
         return True
-    unreadable += stats.rejected - stats.rejected_kept  # counted, not kept: any of them may be the number
+    unreadable += stats.rejected - stats.rejected_kept  # counted, not handed on: any may be the number
     if stats.truncated:
         raise ProviderResponseError(
             provider.id, "owned numbers: the list was cut short (" + "; ".join(stats.notes) + "); not read completely"
