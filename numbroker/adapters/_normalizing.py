@@ -132,12 +132,20 @@ def record_id(record: Any, field_name: str | None) -> str | None:
     return None
 
 
-def reject(provider: Normalizer, record: Any, field_name: str | None, value: object, reason: str) -> RejectedRecord:
-    """A rejected record naming the vendor's field (per ``provider.wire_fields``) and the reason.
+def reject(
+    provider: Normalizer,
+    record: Any,
+    field_name: str | None,
+    value: object,
+    reason: str,
+    fields: Mapping[str, str] | None = None,
+) -> RejectedRecord:
+    """A rejected record naming the vendor's field (per ``fields``, default ``provider.wire_fields``) and the reason.
 
     Its id is read from the vendor's own record (a tagged record's ``record``).
     """
-    wire = provider.wire_fields.get(field_name, field_name) if field_name else None
+    names = provider.wire_fields if fields is None else fields
+    wire = names.get(field_name, field_name) if field_name else None
     return RejectedRecord.from_value(
         provider=provider.id, offer_id=provider._record_id(raw_record(record)), field=wire, value=value, reason=reason
     )
@@ -154,30 +162,32 @@ def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> A
     return guarded(provider, record, lambda: provider._normalize(record, query))
 
 
-def guarded(provider: Normalizer, record: Any, normalize: Callable[[], _T]) -> _T | RejectedRecord:
+def guarded(
+    provider: Normalizer, record: Any, normalize: Callable[[], _T], fields: Mapping[str, str] | None = None
+) -> _T | RejectedRecord:
     """``normalize()``'s result for ``record``, or the rejection naming field and reason. Never raises.
 
-    What :func:`normalize_record` does for an offer, for any hook that reads one record (an owned number's).
+    What :func:`normalize_record` does for an offer, for any hook that reads one record (an owned number's);
+    ``fields`` maps normalized fields to the vendor's names in that record (default ``provider.wire_fields``).
     """
     path = ambiguous_key(raw_record(record))
     if path is not None:
-        return reject(provider, record, path, None, AMBIGUOUS)
+        return reject(provider, record, path, None, AMBIGUOUS, fields)
     try:
         return normalize()
     except FieldError as exc:
-        return reject(provider, record, exc.field, exc.value, exc.reason)
+        return reject(provider, record, exc.field, exc.value, exc.reason, fields)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         loc = ".".join(str(p) for p in error["loc"]) or None
-        return reject(provider, record, loc, error.get("input"), error["msg"])
+        return reject(provider, record, loc, error.get("input"), error["msg"], fields)
     except ArithmeticError as exc:
         logger.warning("%s: arithmetic error on a record (%s)", provider.id, type(exc).__name__)
-        return reject(
-            provider, record, None, None, f"a value of the record cannot be computed with ({type(exc).__name__})"
-        )
+        reason = f"a value of the record cannot be computed with ({type(exc).__name__})"
+        return reject(provider, record, None, None, reason, fields)
     except Exception as exc:
         logger.warning("%s: unexpected record shape (%s)", provider.id, type(exc).__name__)
-        return reject(provider, record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}")
+        return reject(provider, record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}", fields)
 
 
 async def normalize_page(

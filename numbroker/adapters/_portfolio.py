@@ -63,6 +63,9 @@ class OwnedLister(Protocol):
     def wire_fields(self) -> Mapping[str, str]: ...
 
     @property
+    def owned_wire_fields(self) -> Mapping[str, str]: ...
+
+    @property
     def owned_paging(self) -> Literal["numbered", "token", "none"]: ...
 
     @property
@@ -119,11 +122,12 @@ def _redact(redactor: Redactor, result: OwnedNumber | RejectedRecord, id_field: 
 
 def normalize_owned_record(provider: OwnedLister, record: Any, query: OwnedQuery) -> OwnedNumber | RejectedRecord:
     """One raw owned-list record: an owned number, or a rejection naming field and reason. Never raises."""
-    result = guarded(provider, record, lambda: provider._normalize_owned(record, query))  # type: ignore[arg-type]
+    fields = {**provider.wire_fields, **provider.owned_wire_fields}  # the owned list's names where they differ
+    result = guarded(provider, record, lambda: provider._normalize_owned(record, query), fields)  # type: ignore[arg-type]
     redactor = provider._owned_redactor()
     if redactor is None:
         return result
-    redacted: OwnedNumber | RejectedRecord = _redact(redactor, result, provider.wire_fields.get("provider_number_id"))
+    redacted: OwnedNumber | RejectedRecord = _redact(redactor, result, fields.get("provider_number_id"))
     return redacted
 
 

@@ -140,6 +140,8 @@ class Provider(ABC):
     record_id_field: ClassVar[str | None] = None
     wire_fields: ClassVar[Mapping[str, str]] = {}
     """Normalized field → vendor field, so a rejection names the field the vendor sent."""
+    owned_wire_fields: ClassVar[Mapping[str, str]] = {}
+    """The same for the owned list's records, where they name a field differently from the search's."""
     account_id_credential: ClassVar[str | None] = None
     """The credential that names the vendor account (an account id, not a token), if the vendor has one:
     the purchase ledger keys the account on it, so a rotated token is the same account."""
@@ -348,7 +350,11 @@ class Provider(ABC):
     # -- helpers bound to the provider's declarations ---------------------------------------------
 
     def _note(self, text: str) -> None:
-        """Record something worth knowing about this search (shown in the provider's report) and log it."""
+        """Record something worth knowing about this search (shown in the provider's report) and log it.
+
+        A note may quote the vendor (a number type it named), so any credential it echoes is masked first.
+        """
+        text = self.redact(text)
         logger.info("%s: %s", self.id, text)
         run = current_run()
         if run is not None:

@@ -227,6 +227,11 @@ class BirdProvider(Provider):
         "monthly_price": "monthlyPrice.amount",
         "currency": "monthlyPrice.currencyCode",
     }
+    owned_wire_fields: ClassVar[Mapping[str, str]] = {
+        "provider_number_id": "id",
+        "e164": "number",
+        "country": "country",
+    }
 
     def __init__(
         self,

@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import random
 import re
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
@@ -337,6 +338,11 @@ def _months_after(start: date, months: int) -> date:
     return date(year, month, min(start.day, 28))
 
 
+def _subscription_id(number_id: str) -> str:
+    """The endpoint subscription's own id: a resource of its own, named apart from the number it bills."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, "bird-endpoint-subscription:" + number_id))
+
+
 def _number(
     number_id: str,
     stock: dict[str, Any],
@@ -367,7 +373,7 @@ def _number(
             "cancelledAt": None if cancelled is None else _stamp(cancelled),
         },
         "endpointSubscription": {
-            "id": number_id,
+            "id": _subscription_id(number_id),
             "status": "active" if ends is not None else "inactive",
             "subscribedAt": created,
             "updatedAt": created,

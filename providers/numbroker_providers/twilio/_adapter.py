@@ -61,7 +61,6 @@ buying account's list, filtered by ``PhoneNumber``.
 from __future__ import annotations
 
 import base64
-import contextvars
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
@@ -79,6 +78,7 @@ from numbroker import (
     AvailableNumber,
     BadRequestError,
     Capability,
+    ConfigurationError,
     FilterSupport,
     Money,
     NotFoundError,
@@ -139,9 +139,6 @@ _PAGE_SIZE = 1000
 _OWNED_PAGE_SIZE = 1000
 """``PageSize`` of the owned list and the accounts list: the API definition's maximum."""
 _NO_TAG = OwnedTag()
-_LOOKUP: contextvars.ContextVar[str | None] = contextvars.ContextVar("numbroker_twilio_lookup", default=None)
-"""The number an ownership check asks for: the owned-list hook then reads only the buying account's list,
-filtered by ``PhoneNumber``."""
 _UNREADABLE_ACCOUNTS = frozenset({401, 403, 404})
 
 _PATHS: Mapping[NumberType, str] = {
@@ -286,6 +283,7 @@ class TwilioProvider(Provider):
         "region": "region",
         "monthly_price": "current_price",
     }
+    owned_wire_fields: ClassVar[Mapping[str, str]] = {"provider_number_id": "sid"}
 
     def __init__(
         self,
@@ -549,25 +547,9 @@ class TwilioProvider(Provider):
 
     # -- owned numbers -----------------------------------------------------------------------------
 
-    async def owns(self, e164: str) -> bool:
-        """True when ``e164`` is this account's: its owned list, asked for that number, read completely.
-
-        The owned-list hook answers, reading only this account's ``IncomingPhoneNumbers.json`` filtered by
-        ``PhoneNumber`` (every page); see :meth:`numbroker.Provider.owns` for what it raises.
-        """
-        try:
-            target: str | None = parse_e164(e164, strictness="possible").e164
-        except FieldError:
-            target = None  # the template says what is wrong with it
-        token = _LOOKUP.set(target)
-        try:
-            return await super().owns(e164)
-        finally:
-            _LOOKUP.reset(token)
-
     async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
-        wanted = _LOOKUP.get()
-        if wanted is not None:
+        wanted = query.e164
+        if wanted is not None:  # an ownership check: only the buying account's list, filtered by the number
             account, uri = split_token(str(cursor)) if cursor else (self._sid, "")
             records, next_uri = await self._incoming_page(account, uri, [("PhoneNumber", wanted)])
             return RawPage(records=records, next_token=make_token(account, next_uri) if next_uri else None)
@@ -641,7 +623,12 @@ class TwilioProvider(Provider):
                 sid = wire.pick(account, "sid", str) if isinstance(account, dict) else None
                 state = (wire.pick(account, "status", str) or "") if isinstance(account, dict) else ""
                 if sid and sid not in found and state.lower() != "closed":
-                    found.append(path_segment(sid, "subaccount sid"))
+                    try:
+                        found.append(path_segment(sid, "subaccount sid"))
+                    except ConfigurationError:  # not a sid: the list without its numbers is cut short
+                        notes.append(
+                            "a subaccount's sid is not one (it cannot go into a URL): its numbers are not shown"
+                        )
             uri = wire.pick(answer, "next_page_uri", str)
             if not uri:
                 return tuple(found)

@@ -65,8 +65,8 @@ DETAIL_FIELDS = (
     "emergency_status",
     "bundle_sid",
     "voice_receive_mode",
-    "date_created",
 )
+"""The vendor's fields kept as they are in ``provider_details`` (``date_created`` is ``purchased_at``)."""
 
 
 @dataclass(frozen=True, slots=True)
