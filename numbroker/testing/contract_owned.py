@@ -15,8 +15,9 @@ end (several pages); answers an empty list with no numbers, no rejections and no
 record whose number it cannot read into a rejected record naming the vendor's field and a reason, while
 the other numbers still arrive; maps every status into the normalized vocabulary, keeping the vendor's own
 word and mapping each word the same way every time (a release scheduled elsewhere in the record aside);
-states a price or a renewal only with its source (``vendor`` only where the declaration says the list states them); maps an error answer into numbroker's
-error tree; and never shows a credential the vendor echoes, in data or in an error.
+states a price or a renewal only with its source (``vendor`` only where the declaration says the list
+states them); maps an error answer into numbroker's error tree; and never shows a credential the vendor
+echoes, in data or in an error.
 Async tests run on asyncio and, when installed, trio. This module imports pytest.
 """
 
