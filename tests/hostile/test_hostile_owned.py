@@ -20,7 +20,7 @@ from numbroker.adapters._stats import NOTES_KEPT
 from numbroker.sandbox import Sandbox, create_sandboxes, loopback_providers
 from numbroker.testing.hostile import HUGE_EXPONENT, HUGE_TOTAL, TINY_EXPONENT, Defects, serve_hostile
 
-LISTERS = ("vobiz", "identitycall", "telnyx", "vonage", "plivo")
+LISTERS = ("vobiz", "bird", "identitycall", "telnyx", "twilio", "vonage", "plivo")
 OWNED = 60
 QUICK = RetryPolicy(attempts=1)
 
@@ -67,7 +67,13 @@ def assert_others_arrive(clean: OwnedResult, result: OwnedResult, pid: str) -> N
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("pid", "junk", "size"),
-    [("plivo", "ones", 10 * 1024 * 1024 - 4096), ("telnyx", "ones", 200_000), ("vonage", "objects", 300_000)],
+    [
+        ("plivo", "ones", 10 * 1024 * 1024 - 4096),
+        ("telnyx", "ones", 200_000),
+        ("vonage", "objects", 300_000),
+        ("bird", "objects", 300_000),
+        ("twilio", "ones", 200_000),
+    ],
 )
 async def test_a_junk_page_fails_its_owned_list_within_the_bounds(
     clean: OwnedResult, pid: str, junk: Any, size: int
@@ -93,7 +99,7 @@ async def test_a_page_of_millions_of_objects_is_refused_before_any_is_built(clea
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("pid", ["vobiz", "telnyx", "vonage", "plivo"])
+@pytest.mark.parametrize("pid", ["vobiz", "bird", "telnyx", "twilio", "vonage", "plivo"])
 async def test_pages_that_lie_about_their_size_never_pass_for_the_whole_list(clean: OwnedResult, pid: str) -> None:
     """At most 7 records per answer while the answer says the size asked: every number read, or the list marked cut."""
     result = await read({pid: Defects(page_size=7)})
@@ -117,7 +123,9 @@ async def test_a_total_of_ten_to_the_four_hundred_is_bounded(clean: OwnedResult,
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("pid", "price"), [("vobiz", HUGE_EXPONENT), ("plivo", TINY_EXPONENT)])
+@pytest.mark.parametrize(
+    ("pid", "price"), [("vobiz", HUGE_EXPONENT), ("plivo", TINY_EXPONENT), ("bird", HUGE_EXPONENT)]
+)
 async def test_a_price_bomb_rejects_its_record_and_the_rest_is_listed(clean: OwnedResult, pid: str, price: str) -> None:
     result = await read({pid: Defects(price=price)})
 
@@ -139,6 +147,8 @@ async def test_credentials_echoed_in_the_data_or_an_error_reach_no_output(clean:
         "plivo": Defects(echo_in_data=True, records="all"),
         "telnyx": Defects(echo_status=401),
         "vonage": Defects(echo_status=500, echo_header=True),
+        "bird": Defects(echo_in_data=True, records="all"),
+        "twilio": Defects(echo_status=401),
     }
     result = await read(defects, served)
 
@@ -146,6 +156,8 @@ async def test_credentials_echoed_in_the_data_or_an_error_reach_no_output(clean:
     assert all(secret not in shown for secret in secrets)
     assert report(result, "telnyx").status is ProviderStatus.AUTH_ERROR
     assert report(result, "vonage").status.failed
+    assert report(result, "twilio").status is ProviderStatus.AUTH_ERROR
+    assert len(listed(result, "bird")) + report(result, "bird").rejected == OWNED
     assert listed(result, "identitycall") == listed(clean, "identitycall")
     assert len(listed(result, "vobiz")) + report(result, "vobiz").rejected == OWNED
 
@@ -158,6 +170,8 @@ async def test_credentials_echoed_in_the_data_or_an_error_reach_no_output(clean:
         ("vonage", Defects(page_size=7)),
         ("identitycall", Defects(page_size=7)),
         ("vobiz", Defects(total=HUGE_TOTAL)),
+        ("bird", Defects(page_size=7)),
+        ("twilio", Defects(page_size=7)),
     ],
 )
 async def test_a_list_cut_short_never_answers_not_owned(pid: str, defects: Defects) -> None:

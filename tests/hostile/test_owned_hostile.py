@@ -20,7 +20,7 @@ from numbroker.adapters._normalizing import JUNK_REJECTED, REJECTED_KEPT
 from numbroker.sandbox import Sandbox, create_sandboxes, loopback_providers
 from numbroker.testing.hostile import HUGE_TOTAL, Defects, escaped_forms, serve_hostile
 
-SERVED = ("vobiz", "plivo", "identitycall")
+SERVED = ("vobiz", "bird", "identitycall", "telnyx", "twilio", "vonage", "plivo")
 QUICK = RetryPolicy(attempts=1)
 SECRET_WORDS = ("TOKEN", "SECRET", "KEY")
 
@@ -56,7 +56,7 @@ def _report(result: OwnedResult, pid: str) -> Any:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("pid", ["vobiz", "plivo", "identitycall"])
+@pytest.mark.parametrize("pid", SERVED)
 async def test_a_junk_owned_page_fails_its_provider_with_bounded_records(pid: str) -> None:
     """A page of 1,000,000 items ``1``: the list fails as junk, at most REJECTED_KEPT records kept, the rest noted."""
     clean = await _owned({})
@@ -73,7 +73,7 @@ async def test_a_junk_owned_page_fails_its_provider_with_bounded_records(pid: st
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("pid", ["vobiz", "plivo", "identitycall"])
+@pytest.mark.parametrize("pid", ["vobiz", "plivo", "identitycall", "telnyx", "vonage"])  # Bird, Twilio: no total
 async def test_an_owned_list_whose_total_lies_high_is_truncated_not_whole(pid: str) -> None:
     """A total of 10^400: the list is read within the page cap and marked truncated; the others are whole."""
     clean = await _owned({})
@@ -99,7 +99,7 @@ def _strings(value: Any) -> list[str]:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("pid", ["vobiz", "plivo", "identitycall"])
+@pytest.mark.parametrize("pid", SERVED)
 async def test_credentials_echoed_in_owned_records_are_never_shown(pid: str) -> None:
     """Every credential in every form inside every record: no string of the result shows any form."""
     sandboxes = _sandboxes()
