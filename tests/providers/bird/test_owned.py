@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -310,23 +305,6 @@ def test_what_bird_can_do_after_purchase() -> None:
 
 # -- the command line's JSON -------------------------------------------------------------------------
 
-PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "VONAGE_", "PLIVO_", "NUMBROKER_")
-
-
-def owned_json(provider: str, *args: str) -> dict[str, Any]:
-    """``numbroker owned --sandbox --provider PROVIDER --format json``, run as a user runs it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
-    done = subprocess.run(
-        [sys.executable, "-m", "numbroker", "owned", "--sandbox", "--provider", provider, "--format", "json", *args],
-        env={**env, "XDG_DATA_HOME": tempfile.mkdtemp(prefix="numbroker-owned-")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    document: dict[str, Any] = json.loads(done.stdout)
-    return document
-
 
 def as_json(expected_number: dict[str, Any]) -> dict[str, Any]:
     """An expected number's values as the JSON document writes them (amounts compared as decimals)."""
@@ -348,8 +326,8 @@ def read_back(number: dict[str, Any], keys: Any) -> dict[str, Any]:
     return out
 
 
-def test_the_commands_json_is_the_sandboxs_inventory_exactly() -> None:
-    document = owned_json("bird")
+def test_the_commands_json_is_the_sandboxs_inventory_exactly(sandbox_owned_json: Callable[..., Any]) -> None:
+    document = sandbox_owned_json("bird")
     items = create_app(owned=SANDBOX_OWNED).options["owned"]  # what --sandbox starts the workspace with
     wanted = {i["number"]: as_json({**expected(i), "e164": i["number"], "price_source": None}) for i in items}
     for number in wanted.values():

@@ -14,12 +14,14 @@ import pytest
 from numbroker import (
     ConfigurationError,
     NumberType,
+    OwnedNumber,
     OwnedQuery,
     OwnedView,
     ProviderResponseError,
     RetryPolicy,
     SearchQuery,
 )
+from numbroker._cli.owned import SANDBOX_OWNED
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.telnyx import TelnyxProvider
 from numbroker_providers.telnyx.sandbox import OWNED_QUIRKS, create_app
@@ -320,3 +322,16 @@ async def test_the_fault_knobs_reach_the_owned_list(faults: Faults, check: Calla
         async with adapter(sandbox, server.base_url + sandbox.base_path, retry=retry) as telnyx:
             numbers, _, stats = await telnyx.list_owned()
     assert check(stats, len(numbers)), json.dumps(stats.report_notes())
+
+
+def test_the_commands_json_is_the_sandboxs_inventory_exactly(sandbox_owned_json: Callable[..., Any]) -> None:
+    """``numbroker owned --sandbox --provider telnyx --format json``: every number the sandbox starts with, exactly."""
+    document = sandbox_owned_json("telnyx")
+    entries = create_app(owned=SANDBOX_OWNED).options["owned"]  # what --sandbox starts the account with
+    numbers = [OwnedNumber.model_validate(n) for n in document["numbers"]]
+    assert [n.e164 for n in numbers] == sorted(e["phone_number"] for e in entries)
+    assert {n.provider_number_id: seen_as(n) for n in numbers} == {e["id"]: expected(e) for e in entries}
+    assert (document["status"], document["rejected"], document["reconciliation"]) == ("complete", [], None)
+    summary = document["summary"]["by_provider"]["telnyx"]
+    assert (summary["numbers"], summary["price_unknown"]) == (len(entries), len(entries))
+    assert summary["unrouted"] == sum(not (e["connection_id"] or e["messaging_profile_id"]) for e in entries)

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -453,20 +448,9 @@ def test_what_twilio_can_do_after_purchase() -> None:
 
 # -- the command line's JSON -------------------------------------------------------------------------
 
-PREFIXES = ("VOBIZ_", "BIRD_", "IDENTITYCALL_", "TELNYX_", "TWILIO_", "VONAGE_", "PLIVO_", "NUMBROKER_")
 
-
-def test_the_commands_json_is_the_sandboxs_inventory_exactly() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
-    done = subprocess.run(
-        [sys.executable, "-m", "numbroker", "owned", "--sandbox", "--provider", "twilio", "--format", "json"],
-        env={**env, "XDG_DATA_HOME": tempfile.mkdtemp(prefix="numbroker-owned-")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    document = json.loads(done.stdout)
+def test_the_commands_json_is_the_sandboxs_inventory_exactly(sandbox_owned_json: Callable[..., Any]) -> None:
+    document = sandbox_owned_json("twilio")
     sandbox = create_app(owned=SANDBOX_OWNED)  # what --sandbox starts the account with
     main = sandbox.env["TWILIO_ACCOUNT_SID"]
     items = {i["phone_number"]: i for i in sandbox.options["owned"]}

@@ -3,13 +3,14 @@ inventory read exactly over loopback, with its routing quirks, its page-number p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from numbroker import ConfigurationError, OwnedQuery, OwnedView, RetryPolicy, SearchQuery
+from numbroker import ConfigurationError, OwnedNumber, OwnedQuery, OwnedView, RetryPolicy, SearchQuery
+from numbroker._cli.owned import SANDBOX_OWNED
 from numbroker.sandbox import Faults, LoopbackServer, Sandbox
 from numbroker_providers.vonage import VonageProvider
 from numbroker_providers.vonage.sandbox import OWNED_ROUTES, create_app
@@ -261,3 +262,16 @@ async def test_a_lying_count_or_empty_later_pages_are_reported_truncated(options
         async with adapter(sandbox, server.base_url + sandbox.base_path) as vonage:
             listed_numbers, _, stats = await vonage.list_owned()
     assert stats.truncated and len(listed_numbers) == numbers
+
+
+def test_the_commands_json_is_the_sandboxs_inventory_exactly(sandbox_owned_json: Callable[..., Any]) -> None:
+    """``numbroker owned --sandbox --provider vonage --format json``: every number the sandbox starts with, exactly."""
+    document = sandbox_owned_json("vonage")
+    items = create_app(owned=SANDBOX_OWNED).options["owned"]  # what --sandbox starts the account with
+    numbers = [OwnedNumber.model_validate(n) for n in document["numbers"]]
+    assert [n.e164 for n in numbers] == sorted("+" + i["msisdn"] for i in items)
+    assert {n.e164: seen_as(n) for n in numbers} == {"+" + i["msisdn"]: expected(i) for i in items}
+    assert (document["status"], document["rejected"], document["reconciliation"]) == ("complete", [], None)
+    summary = document["summary"]["by_provider"]["vonage"]
+    assert (summary["numbers"], summary["price_unknown"]) == (len(items), len(items))
+    assert summary["unrouted"] == sum(expected(i)["routed"] is False for i in items)
