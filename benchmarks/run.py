@@ -23,8 +23,8 @@ Scenarios (see each module's docstring for the exact definitions):
 * ``ledger`` (``bench_ledger``): the purchase ledger's writes per purchase (SQLite, PostgreSQL on
   loopback) against the purchase round trip, and N concurrent runs on one account against the same
   runs one after another.
-* ``owned`` (``bench_owned``): about 50,000 owned numbers across the Vobiz, IdentityCall and Plivo
-  sandboxes at 20 ms per request: ``numbroker.owned`` wall time / the paging critical-path bound
+* ``owned`` (``bench_owned``): about 50,000 owned numbers across all seven sandboxes at 20 ms per
+  request: ``numbroker.owned`` wall time / the paging critical-path bound
   (target ≤ 1.15), and ``numbroker owned --format ndjson`` peak memory at 50k / at 1k (target ≤ 1.25).
 * ``compare`` (``bench_compare``): ``compare`` sweeping ten countries against every sandbox at 20 ms per
   request, each vendor's rate limit applied: wall time / the bound the busiest vendor's bucket sets
