@@ -388,6 +388,8 @@ class BirdProvider(Provider):
     async def _fetch_owned_page(self, query: OwnedQuery, cursor: Cursor) -> RawPage:
         url = self.connection.url("workspaces", self._workspace(), "numbers")
         params = [("limit", str(self.owned_per_page))] + ([("pageToken", str(cursor))] if cursor else [])
+        if query.e164 is not None:  # an ownership check: the numbers containing its digits (still compared whole)
+            params.append(("searchTerm", query.e164[1:]))
         return await self._page(url, params, "owned numbers: ")
 
     def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:

@@ -15,7 +15,8 @@ Speaks ``https://api.bird.com`` (``base_path=""``), as documented in Bird's Numb
   an id no longer in stock is 409; ``require_reservation=True`` answers 422 ``NumberNotReserved``.
 * ``GET /workspaces/{workspace_id}/numbers``: the workspace's numbers as Bird's ``Number`` (its subscription,
   ``monthlyRecurringPrice``, ``endpointSubscription`` with the paid period's ``endAt``, ``configurations``
-  with ``connectorId`` routing), token-paged like the search; ``GET .../numbers-long-code`` lists the same
+  with ``connectorId`` routing), token-paged like the search, ``searchTerm`` keeping the numbers that
+  contain it; ``GET .../numbers-long-code`` lists the same
   numbers in the long-code shape. A bought number shows in both ``Faults.owned_list_lag_seconds`` after
   its purchase committed; ``owned=N`` starts the workspace with N numbers showing each quirk (renewing
   within days, unrouted, no configurations at all, a subscription stating no amount, one cancelled and
@@ -278,7 +279,11 @@ class _Bird:
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request, "workspace")
-        return self._page(request, self._listed(), "owned")
+        term = request.query_params.get("searchTerm")  # "numbers containing the search term"
+        listed = self._listed()
+        if term:
+            listed = [item for item in listed if term in str(item.get("number") or "")]
+        return self._page(request, listed, "owned")
 
     async def long_codes(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request, "workspace")

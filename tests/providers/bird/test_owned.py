@@ -194,6 +194,12 @@ async def test_the_list_follows_the_token_chain_and_ownership_reads_it() -> None
     assert (found, absent) == (True, False)
     assert {(r.method, r.url.path, r.url.params["limit"]) for r in requests} == {("GET", PATH, "99")}
     assert "AccessKey " + KEY == requests[0].headers["authorization"]
+    # The list is read whole; an ownership check narrows it to the numbers holding the digits asked for.
+    assert [r.url.params.get("searchTerm") for r in requests if "pageToken" not in r.url.params] == [
+        None,
+        "19283764510",
+        "442079460000",
+    ]
 
 
 @pytest.mark.anyio
@@ -263,6 +269,17 @@ async def test_the_seeded_quirks_all_show(served: tuple[Sandbox, str]) -> None:
     assert any(n.monthly_price is None for n in numbers) and any(n.renews_within(7, today) for n in numbers)
     assert {n.status for n in numbers} == {"active", "pending", "pending_release"}
     assert any(n.next_renewal is None for n in numbers)
+
+
+@pytest.mark.anyio
+async def test_an_ownership_check_reads_one_narrowed_page_not_the_whole_list(served: tuple[Sandbox, str]) -> None:
+    sandbox, base_url = served
+    target = sandbox.options["owned"][-1]["number"]  # on the list's last page of three
+    async with adapter(sandbox, base_url) as bird:
+        before = len(sandbox.log)
+        assert await bird.owns(target)
+        assert len(sandbox.log) - before == 1
+        assert not await bird.owns("+442079460000")
 
 
 @pytest.mark.anyio
