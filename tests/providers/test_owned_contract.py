@@ -18,8 +18,8 @@ for _pid in LISTING:
 
 
 def test_every_built_in_lister_is_in_the_contract() -> None:
-    """Each built-in provider with the owned-list hook runs the suite (and at least the five that have it)."""
-    assert {"identitycall", "plivo", "telnyx", "vobiz", "vonage"} <= set(LISTING)
+    """Each built-in provider with the owned-list hook runs the suite: all seven carriers have it."""
+    assert {"bird", "identitycall", "plivo", "telnyx", "twilio", "vobiz", "vonage"} <= set(LISTING)
     assert all(("TestOwnedList" + pid.title()) in globals() for pid in LISTING)
 
 
