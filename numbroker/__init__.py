@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from numbroker._owned import OwnedStatus as OwnedStatus
     from numbroker._owned import OwnedView as OwnedView
     from numbroker._owned import PriceSource as PriceSource
+    from numbroker._owned import ReleaseAnswer as ReleaseAnswer
     from numbroker._owned import ReleaseMode as ReleaseMode
     from numbroker._owned import RenewalSource as RenewalSource
     from numbroker._pricing import ExchangeRates as ExchangeRates
@@ -89,6 +90,12 @@ if TYPE_CHECKING:
     from numbroker.buying import PurchaseAttempt as PurchaseAttempt
     from numbroker.buying import buy_cheapest as buy_cheapest
     from numbroker.buying import buy_cheapest_sync as buy_cheapest_sync
+    from numbroker.releasing import ReleaseOutcome as ReleaseOutcome
+    from numbroker.releasing import ReleaseResult as ReleaseResult
+    from numbroker.releasing import ReleaseRow as ReleaseRow
+    from numbroker.releasing import ReleaseStatus as ReleaseStatus
+    from numbroker.releasing import release_numbers as release_numbers
+    from numbroker.releasing import release_numbers_sync as release_numbers_sync
 
 _EXPORTS: dict[str, str] = {
     # the data
@@ -107,6 +114,7 @@ _EXPORTS: dict[str, str] = {
     "OwnedStatus": "numbroker._owned",
     "OwnedView": "numbroker._owned",
     "PriceSource": "numbroker._owned",
+    "ReleaseAnswer": "numbroker._owned",
     "ReleaseMode": "numbroker._owned",
     "RenewalSource": "numbroker._owned",
     "OwnedFilters": "numbroker._holdings",
@@ -136,6 +144,13 @@ _EXPORTS: dict[str, str] = {
     "PurchaseReceipt": "numbroker.adapters",
     "buy_cheapest": "numbroker.buying",
     "buy_cheapest_sync": "numbroker.buying",
+    # giving numbers back
+    "ReleaseOutcome": "numbroker.releasing",
+    "ReleaseResult": "numbroker.releasing",
+    "ReleaseRow": "numbroker.releasing",
+    "ReleaseStatus": "numbroker.releasing",
+    "release_numbers": "numbroker.releasing",
+    "release_numbers_sync": "numbroker.releasing",
     # providers
     "Provider": "numbroker.adapters",
     "RetryPolicy": "numbroker.adapters",

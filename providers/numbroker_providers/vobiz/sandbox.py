@@ -30,6 +30,21 @@ Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented in Vob
   paged the same way, with ``account_auth_id`` echoed; ``sandbox.options["partner"]`` maps each customer
   to its numbers.
 
+* ``DELETE /api/v1/account/{auth_id}/numbers/{e164}`` (``%2B`` or a bare ``+``, or the digits alone):
+  gives a number back. By default (``release_answer="sdk"``) it answers as Vobiz's SDK documents:
+  ``{"status": "pending_release", "cooldown_ends_at", "release_fee", "cancel_url", "message"}``, the number
+  listed ``pending_release`` until the cooldown (``cooldown_seconds``, 24 h) ends; ``?immediate=true``
+  releases it at once (``status: "released"``). ``release_answer="message"`` answers as the older docs page
+  (``200 {"message": "number returned to inventory"}``, immediate) and ``"no_content"`` as the newer one
+  (204, immediate). A number the account does not hold: ``403 {"error": "forbidden", "message": "account does
+  not own this number"}``. ``release_answer="failure"`` answers 200 with ``{"status": "error"}`` and
+  changes nothing. The release is a purchase-kind endpoint: ``commit_then_503``, the ambiguous knobs and
+  ``hold_purchase_seconds`` apply to it, and ``release_list_lag_seconds`` keeps the list showing the number
+  as it was.
+* ``POST /api/v1/account/{auth_id}/numbers/{e164}/cancel-release``: within the cooldown, the number is
+  ``active`` again and the fee refunded (``{"message", "status": "active", "currency", "refund_amount",
+  "refund_status": "success"}``); otherwise 400.
+
 Errors use the documented envelope ``{"status": "error", "error": {"code", "message"[, "details"]},
 "timestamp", "requestId": "req_..."}``.
 """
@@ -149,6 +164,8 @@ def create_app(
     balance_error: Literal[402, 500] = 402,
     auth_id: str = DEFAULT_AUTH_ID,
     owned: int = 0,
+    release_answer: Literal["sdk", "message", "no_content", "failure"] = "sdk",
+    cooldown_seconds: float = 86_400.0,
 ) -> Sandbox:
     """Build a Vobiz sandbox.
 
@@ -163,6 +180,8 @@ def create_app(
         auth_id: The account Auth ID.
         owned: How many numbers the account owns before anything is bought (0..100,000; the quirks come first;
             :data:`DEFAULT_OWNED` shows each quirk once). The partner's customers' numbers are always there.
+        release_answer: How a release is answered (see the module documentation).
+        cooldown_seconds: How long a cancellable release stays ``pending_release``.
 
     Returns:
         The sandbox; ``env`` holds ``VOBIZ_AUTH_ID`` and ``VOBIZ_AUTH_TOKEN``.
@@ -188,6 +207,7 @@ def create_app(
         options={"balance_error": balance_error, "hidden": hidden},
     )
     vobiz = _Vobiz(sandbox, auth_id, token, balance_error)
+    vobiz.release_answer, vobiz.cooldown = release_answer, cooldown_seconds
     taken = {r.e164 for r in records} | {h["e164"] for h in hidden}
     vobiz.numbers, vobiz.partner = _owned_inventory(seed, owned, auth_id, taken)
     sandbox.options["owned"] = vobiz.numbers
@@ -241,6 +261,12 @@ class _Vobiz:
         self.balance_error = balance_error
         self.numbers: list[dict[str, Any]] = []
         self.partner: dict[str, list[dict[str, Any]]] = {}
+        self.release_answer = "sdk"
+        self.cooldown = 86_400.0
+        self.gone: set[str] = set()
+        """Numbers given back: no longer the account's (not listed once any list lag is over)."""
+        self.before: dict[str, dict[str, Any]] = {}
+        """Each released number as the list showed it before (shown during the list lag)."""
 
     def routes(self) -> list[Route]:
         sb = self.sandbox
@@ -251,6 +277,14 @@ class _Vobiz:
                 sb.route(f"{account}/inventory/numbers", self.search, name="search"),
                 sb.purchase_route(f"{account}/numbers/purchase-from-inventory", self.purchase),
                 sb.route(f"{account}/numbers", self.owned, name="owned"),
+                sb.route(f"{account}/numbers/{{e164}}", self.release, methods=("DELETE",), kind="purchase"),
+                sb.route(
+                    f"{account}/numbers/{{e164}}/cancel-release",
+                    self.cancel_release,
+                    methods=("POST",),
+                    kind="purchase",
+                    name="cancel_release",
+                ),
             ]
         routes += [
             sb.route(f"{BASE_PATH}/v1/partner/numbers", self.partner_numbers, name="partner_numbers"),
@@ -346,7 +380,14 @@ class _Vobiz:
         return Reply(200, body, faults=result.labels)
 
     def _account_numbers(self, request: Request) -> list[dict[str, Any]]:
-        listed = self.sandbox.listed(self.numbers, lambda number: number["e164"])
+        self._end_cooldowns()
+        lagging = self.sandbox.release_lagging
+        shown = [
+            self.before[n["e164"]] if n["e164"] in self.before and lagging(n["e164"]) else n
+            for n in self.numbers
+            if n["e164"] not in self.gone or lagging(n["e164"])
+        ]
+        listed = self.sandbox.listed(shown, lambda number: number["e164"])
         if request.query_params.get("include_subaccounts", "true").lower() == "false":
             listed = [number for number in listed if number.get("account_id") == self.auth_id]
         return listed
@@ -361,6 +402,81 @@ class _Vobiz:
             raise Refused(_envelope(self.sandbox, 404, f"Customer account {customer} not found"))
         search = request.query_params.get("search") or ""
         return [number for number in numbers if search in number["e164"]]
+
+    # -- giving numbers back ---------------------------------------------------------------------
+
+    def _end_cooldowns(self) -> None:
+        """A pending release whose cooldown is over leaves the account."""
+        now = datetime.now(UTC)
+        for number in self.numbers:
+            ends = number.get("cooldown_ends_at")
+            if number["status"] == "pending_release" and isinstance(ends, str) and _parse_stamp(ends) <= now:
+                number.update(status="released", released_at=ends)
+                self.gone.add(number["e164"])
+
+    def _held(self, request: Request) -> dict[str, Any]:
+        """The account's number named by the path (``%2B``, a bare ``+`` or digits alone), or a 403."""
+        self._authorize(request)
+        self._end_cooldowns()
+        raw = str(request.path_params.get("e164", "")).strip()
+        e164 = raw if raw.startswith("+") else "+" + raw
+        for number in self.numbers:
+            if number["e164"] == e164 and e164 not in self.gone:
+                return number
+        raise Refused(Reply(403, {"error": "forbidden", "message": "account does not own this number"}))
+
+    async def release(self, request: Request, context: RequestContext) -> Reply:
+        number = self._held(request)
+        immediate = request.query_params.get("immediate", "").lower() == "true"
+        if self.release_answer == "failure":
+            return Reply(200, {"status": "error", "message": "release could not be processed"})
+        if number["status"] == "pending_release" and not immediate:
+            return _envelope(self.sandbox, 400, "Number is already pending release")
+        self.before.setdefault(number["e164"], dict(number))
+        now = datetime.now(UTC)
+        fee = _fee(number.get("monthly_fee"))
+        if self.release_answer == "sdk" and not immediate:
+            ends = _stamp(now + timedelta(seconds=self.cooldown))
+            number.update(status="pending_release", cooldown_ends_at=ends, release_fee=float(fee))
+            context.commit_release(number["e164"], "pending_release")
+            return Reply(
+                200,
+                {
+                    "status": "pending_release",
+                    "message": "Number will be released when the cooldown ends",
+                    "cooldown_ends_at": ends,
+                    "release_fee": float(fee),
+                    "cancel_url": f"{BASE_PATH}/v1/account/{self.auth_id}/numbers/{number['e164']}/cancel-release",
+                },
+            )
+        number.update(status="released", released_at=_stamp(now), account_id=None, trunk_group_id=None)
+        self.gone.add(number["e164"])
+        context.commit_release(number["e164"], "released")
+        if self.release_answer == "no_content":
+            return Reply(204, text="", media_type="application/json")
+        if self.release_answer == "message":
+            return Reply(200, {"message": "number returned to inventory"})
+        return Reply(200, {"status": "released", "message": "Number released", "release_fee": float(fee)})
+
+    async def cancel_release(self, request: Request, context: RequestContext) -> Reply:
+        number = self._held(request)
+        if number["status"] != "pending_release":
+            return _envelope(self.sandbox, 400, "Number is not pending release")
+        refund = number.pop("release_fee", 0.0)
+        number.pop("cooldown_ends_at", None)
+        number["status"] = "active"
+        self.before.pop(number["e164"], None)
+        context.commit_release(number["e164"], "active")
+        return Reply(
+            200,
+            {
+                "message": "Release cancelled; the number is active again",
+                "status": "active",
+                "currency": number.get("currency"),
+                "refund_amount": refund,
+                "refund_status": "success",
+            },
+        )
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
@@ -672,6 +788,10 @@ def _owned_item(
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 # (holder: "" for the account itself or a sub-account index, renewal in days, routing, priced, status)
