@@ -1,7 +1,7 @@
 """The ``numbroker`` command line: the group, which loads each command from its own module when it is needed.
 
 Each command is one module named for it (``search``, ``buy`` for ``buy-cheapest``, ``ledger``, ``owned``,
-``providers``, ``sandbox``) and one line of :data:`COMMANDS`; a module is imported only when its command
+``providers``, ``release``, ``sandbox``) and one line of :data:`COMMANDS`; a module is imported only when its command
 runs or ``--help`` lists it. Around them: ``options`` (the options several commands take, written once),
 ``exits`` (the exit codes), ``errors`` (one-line usage errors) and ``output`` (redacted stdout and
 stderr); and the modules named for what they render: ``offers``, ``reports`` and ``hints`` (a search),
@@ -30,6 +30,7 @@ COMMANDS = {
     "ledger": "numbroker._cli.ledger:ledger_command",
     "owned": "numbroker._cli.owned:owned_command",
     "providers": "numbroker._cli.providers:providers_command",
+    "release": "numbroker._cli.release:release_command",
     "sandbox": "numbroker._cli.sandbox:sandbox",
     "search": "numbroker._cli.search:search",
 }
