@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from numbroker._exceptions import ConfigurationError
 from numbroker._holdings import stream_owned
@@ -19,7 +20,7 @@ from numbroker._reports import ProviderReport
 from numbroker.adapters import Provider
 from numbroker.releasing._results import ReleaseOutcome, ReleaseRow
 
-__all__ = ["DEFAULT_MAX_COUNT", "Plan", "canonical_numbers", "means", "plan_release"]
+__all__ = ["DEFAULT_MAX_COUNT", "Plan", "canonical_numbers", "cooldown_end", "means", "plan_release"]
 
 DEFAULT_MAX_COUNT = 10
 """How many numbers one run may give back unless it is raised on purpose."""
@@ -27,7 +28,7 @@ DEFAULT_MAX_COUNT = 10
 
 @dataclass(slots=True)
 class Plan:
-    """The rows, each planned row's owned record and provider, and the owned lists' reports."""
+    """The rows, each listed number's owned record and provider, and the owned lists' reports."""
 
     rows: list[ReleaseRow]
     owned: dict[str, OwnedNumber] = field(default_factory=dict)
@@ -113,12 +114,24 @@ async def plan_release(
             continue
         number = listed[0]
         provider = by_id[number.provider]
-        row = _row(provider, number, immediate=immediate, undo=undo)
-        if row.outcome is ReleaseOutcome.PLANNED:
-            plan.owned[e164] = number
-            plan.providers[e164] = provider
-        plan.rows.append(row)
+        plan.owned[e164] = number
+        plan.providers[e164] = provider  # also for a row not planned: its account's open attempts are settled
+        plan.rows.append(_row(provider, number, immediate=immediate, undo=undo))
     return plan
+
+
+def cooldown_end(number: OwnedNumber | None) -> datetime | None:
+    """When a pending release of ``number`` takes effect, as its owned record says (``cooldown_ends_at``)."""
+    if number is None:
+        return None
+    ends = number.provider_details.get("cooldown_ends_at")
+    if not isinstance(ends, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(ends.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
 def _unlisted(e164: str, unread: list[str]) -> ReleaseRow:
@@ -154,8 +167,7 @@ def _row(provider: Provider, number: OwnedNumber, *, immediate: bool, undo: bool
 def _refusal(provider: Provider, number: OwnedNumber, *, immediate: bool, undo: bool) -> Mapping[str, object] | None:
     """What the row is instead of planned, when nothing is to be sent for it."""
     status = number.status
-    details = number.provider_details
-    ends = details.get("cooldown_ends_at")
+    ends = cooldown_end(number)
     if undo:
         if not provider.undoes_releases():
             return {"outcome": ReleaseOutcome.REFUSED, "reason": f"{provider.id}: a release cannot be undone here"}
@@ -173,7 +185,7 @@ def _refusal(provider: Provider, number: OwnedNumber, *, immediate: bool, undo: 
         return {
             "outcome": ReleaseOutcome.PENDING_RELEASE,
             "reason": "the owned list shows its release pending already",
-            "effective_at": ends if isinstance(ends, str) else None,
-            "undo_until": ends if isinstance(ends, str) else None,
+            "effective_at": ends,
+            "undo_until": ends,
         }
     return None

@@ -37,6 +37,7 @@ from numbroker.ledger import (
     ReleaseAction,
     ReleaseState,
 )
+from numbroker.releasing._plan import cooldown_end
 from numbroker.releasing._results import ReleaseOutcome, ReleaseRow
 
 __all__ = ["Releaser", "lookup"]
@@ -88,19 +89,6 @@ def _listed_state(number: OwnedNumber | None, action: ReleaseAction) -> ReleaseS
     return None
 
 
-def _cooldown_end(number: OwnedNumber | None) -> datetime | None:
-    if number is None:
-        return None
-    ends = number.provider_details.get("cooldown_ends_at")
-    if not isinstance(ends, str):
-        return None
-    try:
-        stamp = datetime.fromisoformat(ends.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
-
-
 @dataclass(slots=True)
 class Releaser:
     """One real run's walk: its ledger books, audit log, and the providers of the planned numbers."""
@@ -144,7 +132,7 @@ class Releaser:
                 why = f"{who}: still listed as it was {age:.0f} s after the request: it did not take effect"
             else:
                 why = f"{who}: the owned list shows it {state.value}"
-            ends = _cooldown_end(number) if state is ReleaseState.PENDING_RELEASE else None
+            ends = cooldown_end(number) if state is ReleaseState.PENDING_RELEASE else None
             done = await self._settle(attempt, state, why, effective_at=ends, undo_until=ends)
             self._audit(attempt.provider, attempt.e164, state.value, why, recovery=True, ledger_id=attempt.id)
             if done.state in _DONE:
@@ -240,7 +228,7 @@ class Releaser:
                 shown = listed.get(number.e164)
                 state = _listed_state(shown, self.action)
                 if state is not None:
-                    self._last_listed_end = _cooldown_end(shown)
+                    self._last_listed_end = cooldown_end(shown)
                     return state, f"{what}; the owned list then showed it {state.value}", None
             if time.monotonic() >= ends:
                 why = f"{what}; after {self.confirm_window:g} s the owned list cannot tell: {problem}"
