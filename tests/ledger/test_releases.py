@@ -187,3 +187,20 @@ def test_commit_then_503_is_confirmed_by_the_list_within_the_window(fresh_ledger
     row = result.results[0]
     assert (ReleaseOutcome.RELEASED, 1) == (row.outcome, len(vobiz.releases))
     assert "the owned list then showed it released" in (row.reason or "")
+
+
+def test_plivo_gives_a_number_back_at_once(fresh_ledger: str) -> None:
+    """Plivo's DELETE answers 204: released at once, and its owned list no longer shows the number."""
+    boxes = create_sandboxes(["plivo"], owned=6)
+    plivo = boxes["plivo"]
+    active = [digits for digits, entry in plivo.options["owned"].items() if entry.get("active") is True]
+    number = "+" + active[0]
+
+    result = _release(in_process_providers(boxes), [number], dry_run=False, ledger=fresh_ledger)
+
+    row = result.results[0]
+    assert (ReleaseStatus.COMPLETE, ReleaseOutcome.RELEASED) == (result.status, row.outcome)
+    assert row.release is not None and "immediate" == row.release.value
+    assert [(number, "released")] == [(r["e164"], r["state"]) for r in plivo.releases]
+    after = _release(in_process_providers(boxes), [number])
+    assert ReleaseOutcome.NOT_OWNED is after.results[0].outcome
