@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from numbroker._exceptions import AuthenticationError as AuthenticationError
     from numbroker._exceptions import BadRequestError as BadRequestError
     from numbroker._exceptions import ConfigurationError as ConfigurationError
+    from numbroker._exceptions import CoolOffError as CoolOffError
     from numbroker._exceptions import DebitFailedError as DebitFailedError
     from numbroker._exceptions import InsufficientFundsError as InsufficientFundsError
     from numbroker._exceptions import MissingCredentialsError as MissingCredentialsError
@@ -94,6 +95,8 @@ if TYPE_CHECKING:
     from numbroker.releasing import ReleaseResult as ReleaseResult
     from numbroker.releasing import ReleaseRow as ReleaseRow
     from numbroker.releasing import ReleaseStatus as ReleaseStatus
+    from numbroker.releasing import move_numbers as move_numbers
+    from numbroker.releasing import move_numbers_sync as move_numbers_sync
     from numbroker.releasing import release_numbers as release_numbers
     from numbroker.releasing import release_numbers_sync as release_numbers_sync
 
@@ -151,6 +154,8 @@ _EXPORTS: dict[str, str] = {
     "ReleaseStatus": "numbroker.releasing",
     "release_numbers": "numbroker.releasing",
     "release_numbers_sync": "numbroker.releasing",
+    "move_numbers": "numbroker.releasing",
+    "move_numbers_sync": "numbroker.releasing",
     # providers
     "Provider": "numbroker.adapters",
     "RetryPolicy": "numbroker.adapters",
@@ -163,6 +168,7 @@ _EXPORTS: dict[str, str] = {
     "AuthenticationError": "numbroker._exceptions",
     "BadRequestError": "numbroker._exceptions",
     "ConfigurationError": "numbroker._exceptions",
+    "CoolOffError": "numbroker._exceptions",
     "DebitFailedError": "numbroker._exceptions",
     "IncompleteSearchError": "numbroker._reports",
     "InsufficientFundsError": "numbroker._exceptions",

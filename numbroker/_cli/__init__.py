@@ -1,11 +1,12 @@
 """The ``numbroker`` command line: the group, which loads each command from its own module when it is needed.
 
 Each command is one module named for it (``search``, ``buy`` for ``buy-cheapest``, ``ledger``, ``owned``,
-``providers``, ``release``, ``sandbox``) and one line of :data:`COMMANDS`; a module is imported only when its command
-runs or ``--help`` lists it. Around them: ``options`` (the options several commands take, written once),
-``exits`` (the exit codes), ``errors`` (one-line usage errors) and ``output`` (redacted stdout and
-stderr); and the modules named for what they render: ``offers``, ``reports`` and ``hints`` (a search),
-``buy_result``, ``ledger_listing``, ``providers_listing``, with ``tables`` and ``progress``.
+``providers``, ``release``, ``sandbox``, ``sub_account``) and one line of :data:`COMMANDS`; a module is
+imported only when its command runs or ``--help`` lists it. Around them: ``options`` (the options several
+commands take, written once), ``exits`` (the exit codes), ``errors`` (one-line usage errors) and ``output``
+(redacted stdout and stderr); and the modules named for what they render: ``offers``, ``reports`` and
+``hints`` (a search), ``buy_result``, ``ledger_listing``, ``providers_listing``, with ``tables`` and
+``progress``.
 
 Only the requested format goes to stdout; diagnostics and progress go to stderr.
 """
@@ -33,6 +34,7 @@ COMMANDS = {
     "release": "numbroker._cli.release:release_command",
     "sandbox": "numbroker._cli.sandbox:sandbox",
     "search": "numbroker._cli.search:search",
+    "sub-account": "numbroker._cli.sub_account:sub_account",
 }
 """Each command's name and where it is defined (``module:attribute``), loaded when it is needed."""
 

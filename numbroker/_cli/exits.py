@@ -41,6 +41,7 @@ ENDINGS: dict[str, frozenset[ExitCode]] = {
     "owned": frozenset(set(ExitCode) - {ExitCode.UNKNOWN}),
     "providers": frozenset({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}),
     "release": frozenset(ExitCode),
+    "sub-account": frozenset(ExitCode),
     "sandbox": frozenset({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}),
 }
 """Each command and the codes it can end with."""

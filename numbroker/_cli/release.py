@@ -13,6 +13,9 @@ import io
 import json
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
 import click
@@ -24,6 +27,7 @@ from numbroker._cli.options import (
     env_file_option,
     environment,
     format_option,
+    gathered,
     ledger_option,
     open_ledger_at,
     output_format,
@@ -37,7 +41,7 @@ from numbroker._text import visible
 from numbroker.ledger import RELEASE_UNRESOLVED, Ledger, LedgerError
 from numbroker.releasing import DEFAULT_MAX_COUNT, ReleaseOutcome, ReleaseResult, ReleaseStatus, release_numbers
 
-__all__ = ["DEFAULT_AUDIT_LOG", "numbers_from_file", "release_command"]
+__all__ = ["DEFAULT_AUDIT_LOG", "ChangeOptions", "change_options", "numbers_from_file", "release_command", "run_change"]
 
 DEFAULT_AUDIT_LOG = "numbroker-audit.jsonl"
 """Where real releases are logged when ``--audit-log`` is not given (the file purchases go to)."""
@@ -110,93 +114,89 @@ def _providers(ids: tuple[str, ...], sandbox: bool, env_file: str | None) -> lis
     return built
 
 
-@click.command("release", epilog=RELEASE_EXAMPLES)
-@click.argument("numbers", nargs=-1, metavar="E164...")
-@click.option("--from-file", type=click.Path(dir_okay=False), help="Numbers: one E.164 a line, or owned's CSV/NDJSON.")
-@click.option("--provider", help="Only this provider's account (needed when two accounts list a number).")
-@click.option("--yes", is_flag=True, help="Really give the numbers back (without it nothing is sent: the plan).")
-@click.option("--immediate", is_flag=True, help="Skip a cancellable cooldown (Vobiz): final at once, no undo.")
-@click.option("--undo", is_flag=True, help="Cancel pending releases instead (within the vendor's window).")
-@click.option(
-    "--max-count",
-    type=click.IntRange(min=1, max=1000),
-    default=DEFAULT_MAX_COUNT,
-    show_default=True,
-    help="The most numbers one run gives back; more is a usage error (raise it on purpose).",
+@dataclass(frozen=True, slots=True)
+class ChangeOptions:
+    """The options of every command that changes an account's numbers (release, sub-account moves)."""
+
+    provider: str | None
+    yes: bool
+    idempotency_key: str | None
+    ledger_where: str | None
+    audit_log: str | None
+    confirm_window: float
+    timeout: float
+    fmt: str | None
+    env_file: str | None
+    sandbox: bool
+
+
+_CHANGE_OPTIONS = (
+    click.option("--provider", help="Only this provider's account (needed when two accounts list a number)."),
+    click.option("--yes", is_flag=True, help="Really send the requests (without it nothing is sent: the plan)."),
+    click.option("--idempotency-key", metavar="KEY", help="Name this intent: a rerun continues it, never resending."),
+    ledger_option,
+    click.option(
+        "--audit-log",
+        type=click.Path(dir_okay=False),
+        help=f"JSON-lines file, a line before each request and one after [default: ./{DEFAULT_AUDIT_LOG}; "
+        "none with --sandbox].",
+    ),
+    click.option(
+        "--confirm-window",
+        type=Seconds(minimum=0),
+        default=20.0,
+        show_default=True,
+        help="Seconds the owned list is read for after an ambiguous answer, before the outcome is unknown.",
+    ),
+    click.option("--timeout", type=Seconds(minimum=0.1), default=60.0, show_default=True, help="Deadline per step, s."),
+    format_option("table", "json"),
+    env_file_option,
+    click.option("--sandbox", is_flag=True, help="Use the built-in emulators: no network, no accounts."),
 )
-@click.option("--idempotency-key", metavar="KEY", help="Name this intent: a rerun continues it, never resending.")
-@ledger_option
-@click.option(
-    "--audit-log",
-    type=click.Path(dir_okay=False),
-    help=f"JSON-lines file, a line before each request and one after [default: ./{DEFAULT_AUDIT_LOG}; "
-    "none with --sandbox].",
-)
-@click.option(
-    "--confirm-window",
-    type=Seconds(minimum=0),
-    default=20.0,
-    show_default=True,
-    help="Seconds the owned list is read for after an ambiguous answer, before the outcome is unknown.",
-)
-@click.option("--timeout", type=Seconds(minimum=0.1), default=60.0, show_default=True, help="Deadline per step, s.")
-@format_option("table", "json")
-@env_file_option
-@click.option("--sandbox", is_flag=True, help="Use the built-in emulators: no network, no accounts.")
-def release_command(
-    numbers: tuple[str, ...],
-    from_file: str | None,
-    provider: str | None,
-    yes: bool,
-    immediate: bool,
-    undo: bool,
-    max_count: int,
-    idempotency_key: str | None,
-    ledger_where: str | None,
-    audit_log: str | None,
-    confirm_window: float,
-    timeout: float,
-    fmt: str | None,
-    env_file: str | None,
-    sandbox: bool,
-) -> None:
-    """Give numbers back to their vendors: planned first, recorded in the ledger, confirmed against the vendor."""
+change_options = gathered(ChangeOptions, _CHANGE_OPTIONS)
+"""Declares the options of :class:`ChangeOptions` on a command (they reach it as one value, first)."""
+
+Send = Callable[..., Awaitable[ReleaseResult]]
+
+
+def run_change(given: ChangeOptions, asked: list[str], send: Send, *, check: Callable[[], None] | None = None) -> None:
+    """Run one account-changing command: plan (or ask), send on the ledger, report, exit with the result's code.
+
+    ``send`` is :func:`~numbroker.release_numbers` or :func:`~numbroker.move_numbers` with its own arguments
+    bound; ``check`` raises a usage problem of the command's own before anything is read.
+    """
     from numbroker._cli.buy import _handle_termination
     from numbroker._sync import run_sync
 
     _handle_termination()
     with command_errors(), redacted_output(), contextlib.ExitStack() as cleanup:
-        fmt = output_format(fmt)
-        if immediate and undo:
-            raise UsageProblem("--immediate and --undo ask opposite things: give one")
-        asked = list(numbers) + (numbers_from_file(from_file) if from_file else [])
+        fmt = output_format(given.fmt)
+        if check is not None:
+            check()
         if not asked:
-            raise UsageProblem("name the numbers to give back (E164 arguments or --from-file)")
-        interactive = not yes and sys.stdin.isatty() and sys.stdout.isatty()
-        dry_run = not yes and not interactive
-        built = _providers((provider,) if provider else (), sandbox, env_file)
-        log_path = audit_log if audit_log is not None or dry_run or sandbox else DEFAULT_AUDIT_LOG
-        ledger = None if dry_run else open_ledger_at(ledger_where, sandbox=sandbox, cleanup=cleanup)
+            raise UsageProblem("name the numbers (E164 arguments, or --from-file where the command takes it)")
+        interactive = not given.yes and sys.stdin.isatty() and sys.stdout.isatty()
+        dry_run = not given.yes and not interactive
+        built = _providers((given.provider,) if given.provider else (), given.sandbox, given.env_file)
+        log_path = given.audit_log if given.audit_log is not None or dry_run or given.sandbox else DEFAULT_AUDIT_LOG
+        ledger = None if dry_run else open_ledger_at(given.ledger_where, sandbox=given.sandbox, cleanup=cleanup)
         run_id = uuid.uuid4().hex
 
         async def run() -> ReleaseResult:
             try:
-                return await release_numbers(
+                return await send(
                     built,
                     asked,
-                    provider=provider,
-                    immediate=immediate,
-                    undo=undo,
+                    provider=given.provider,
                     dry_run=dry_run,
                     confirm=_ask if interactive else None,
-                    max_count=max_count,
                     ledger=ledger,
-                    idempotency_key=idempotency_key,
+                    idempotency_key=given.idempotency_key,
                     audit_log=None if dry_run else log_path,
-                    confirm_window=confirm_window,
-                    request_timeout=timeout,
-                    lock_timeout=timeout,
-                    list_timeout=timeout,
+                    confirm_window=given.confirm_window,
+                    request_timeout=given.timeout,
+                    lock_timeout=given.timeout,
+                    list_timeout=given.timeout,
                     run_id=run_id,
                 )
             finally:
@@ -208,7 +208,7 @@ def release_command(
         except ConfigurationError as exc:
             raise UsageProblem(str(exc)) from None
         except LedgerError as exc:
-            say(f"nothing was given back: {exc}")
+            say(f"nothing was sent: {exc}")
             sys.exit(ExitCode.FAILED)
         except PurchaseError as exc:
             raise UsageProblem(str(exc)) from None
@@ -217,8 +217,41 @@ def release_command(
                 _stop_if_in_flight(ledger, run_id, fmt)
             raise
         code = exit_code(result)
-        _report(result, fmt, sys.stdout, log_path=None if dry_run else log_path, sandbox=sandbox)
+        _report(result, fmt, sys.stdout, log_path=None if dry_run else log_path, sandbox=given.sandbox)
         sys.exit(code)
+
+
+@click.command("release", epilog=RELEASE_EXAMPLES)
+@change_options
+@click.argument("numbers", nargs=-1, metavar="E164...")
+@click.option("--from-file", type=click.Path(dir_okay=False), help="Numbers: one E.164 a line, or owned's CSV/NDJSON.")
+@click.option("--immediate", is_flag=True, help="Skip a cancellable cooldown (Vobiz): final at once, no undo.")
+@click.option("--undo", is_flag=True, help="Cancel pending releases instead (within the vendor's window).")
+@click.option(
+    "--max-count",
+    type=click.IntRange(min=1, max=1000),
+    default=DEFAULT_MAX_COUNT,
+    show_default=True,
+    help="The most numbers one run gives back; more is a usage error (raise it on purpose).",
+)
+def release_command(
+    given: ChangeOptions,
+    numbers: tuple[str, ...],
+    from_file: str | None,
+    immediate: bool,
+    undo: bool,
+    max_count: int,
+) -> None:
+    """Give numbers back to their vendors: planned first, recorded in the ledger, confirmed against the vendor."""
+
+    def check() -> None:
+        if immediate and undo:
+            raise UsageProblem("--immediate and --undo ask opposite things: give one")
+
+    with command_errors():
+        asked = list(numbers) + (numbers_from_file(from_file) if from_file else [])
+    send = partial(release_numbers, immediate=immediate, undo=undo, max_count=max_count)
+    run_change(given, asked, send, check=check)
 
 
 def exit_code(result: ReleaseResult) -> ExitCode:
@@ -287,6 +320,9 @@ def _report(result: ReleaseResult, fmt: str, out: IO[str], *, log_path: str | No
     for row in result.results:
         counts[row.outcome.value] = counts.get(row.outcome.value, 0) + 1
     say(f"{result.status.value}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    for row in result.results:
+        if row.outcome is ReleaseOutcome.COOL_OFF:
+            say(f"{row.e164}: {row.reason}")
     if result.dry_run:
         say("a plan: nothing was sent (add --yes to give these numbers back)")
     if result.replayed:
@@ -299,7 +335,7 @@ def _report(result: ReleaseResult, fmt: str, out: IO[str], *, log_path: str | No
     if log_path is not None and not sandbox:
         say(f"audit log: {log_path}")
     if sandbox and not result.dry_run:
-        say("sandbox: given back to the built-in emulators; nothing real was released")
+        say("sandbox: the built-in emulators' numbers; nothing real was changed")
 
 
 def _stop_if_in_flight(ledger: Ledger, run_id: str, fmt: str) -> None:

@@ -493,6 +493,32 @@ class Provider(ABC):
         """Undo a pending release of ``number`` with one request; the answer's state is ``active``."""
         raise PurchaseError(f"{self.id}: this provider cannot undo a release")
 
+    async def _move_number(self, number: OwnedNumber, sub_account: str | None, *, force: bool) -> ReleaseAnswer:
+        """Move ``number`` to ``sub_account`` (None: back to the parent account) with one request.
+
+        ``force`` overrides a cool-off where the vendor lets an administrator do so. Raise
+        :class:`~numbroker.CoolOffError` for a refusal until a cool-off ends; the answer's state is ``active``.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot move numbers between sub-accounts")
+
+    @classmethod
+    def moves_numbers(cls) -> bool:
+        """True when the adapter can move numbers between the account and its sub-accounts."""
+        return cls._move_number is not Provider._move_number
+
+    async def move_number(self, number: OwnedNumber, sub_account: str | None, *, force: bool = False) -> ReleaseAnswer:
+        """Move ``number`` to ``sub_account``, or back to the parent account (None), with one request.
+
+        Raises:
+            PurchaseError: this provider cannot move numbers, or ``number`` is another provider's.
+            CoolOffError: the vendor refused until a cool-off ends (nothing changed).
+            ProviderError: another refusal or a transport failure, in the error tree.
+        """
+        if not self.moves_numbers():
+            raise PurchaseError(f"{self.id}: this provider cannot move numbers between sub-accounts")
+        what = f"move to {sub_account}" if sub_account else "move back to the parent account"
+        return await self._changed(number, what, lambda: self._move_number(number, sub_account, force=force))
+
     @classmethod
     def releases_numbers(cls) -> bool:
         """True when the adapter writes the release hook and its declaration does not say releases are unsupported."""

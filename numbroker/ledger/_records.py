@@ -67,6 +67,10 @@ class ReleaseAction(StrEnum):
     """Give the number back (``immediate`` in the attempt's note when the cooldown is skipped)."""
     UNDO = "undo"
     """Cancel a pending release."""
+    ASSIGN = "assign"
+    """Move the number to a sub-account (the attempt's note names it)."""
+    UNASSIGN = "unassign"
+    """Move the number back to the parent account (``force`` in the note when the cool-off was overridden)."""
 
 
 class ReleaseState(StrEnum):
@@ -80,6 +84,10 @@ class ReleaseState(StrEnum):
     """The vendor deferred it (a cooldown, the end of the paid period): ``effective_at``, ``undo_until``."""
     RESTORED = "restored"
     """A pending release was undone: the number is the account's again."""
+    MOVED = "moved"
+    """Moved to the sub-account asked for (or back to the parent account)."""
+    COOL_OFF = "cool_off"
+    """The vendor refused the move until a cool-off ends: nothing changed."""
     REFUSED = "refused"
     """The vendor refused, or its list showed the number unchanged after the confirm window: nothing changed."""
     UNKNOWN = "unknown"
@@ -92,7 +100,7 @@ RELEASE_UNRESOLVED = frozenset({ReleaseState.PENDING, ReleaseState.UNKNOWN})
 
 @dataclass(frozen=True, slots=True)
 class LedgerRelease:
-    """One attempt to release (or to undo the release of) one number on one account."""
+    """One attempt to change one owned number on one account: release it, undo that, or move it."""
 
     id: int
     intent: str

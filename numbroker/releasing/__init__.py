@@ -17,6 +17,10 @@ The rules, each of which protects an account:
   2xx that says failure is a refusal.
 * **An audit log**: the same JSON lines as purchases (``pending`` before, the outcome after).
 
+Moving numbers between an account and its sub-accounts (:func:`move_numbers`) follows the same rules:
+planned, on the ledger, confirmed by the owned list (the number listed under the sub-account asked for);
+a vendor's cool-off is the ``cool_off`` outcome, and ``force`` is sent only when given.
+
 The modules: ``_plan`` (the lookup and what a release means), ``_run`` (one request per number, the
 confirmation and the recovery), ``_results`` and ``_api`` (the entry points).
 """
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 
-from numbroker.releasing._api import release_numbers, release_numbers_sync
+from numbroker.releasing._api import move_numbers, move_numbers_sync, release_numbers, release_numbers_sync
 from numbroker.releasing._plan import DEFAULT_MAX_COUNT
 from numbroker.releasing._results import ReleaseOutcome, ReleaseResult, ReleaseRow, ReleaseStatus
 
@@ -35,6 +39,8 @@ __all__ = [
     "ReleaseResult",
     "ReleaseRow",
     "ReleaseStatus",
+    "move_numbers",
+    "move_numbers_sync",
     "release_numbers",
     "release_numbers_sync",
 ]

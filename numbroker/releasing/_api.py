@@ -6,7 +6,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 
 import anyio
@@ -17,11 +17,11 @@ from numbroker._sync import run_sync
 from numbroker.adapters import Provider
 from numbroker.buying import AuditLog, Books
 from numbroker.ledger import IntentStatus, Ledger, LedgerIntent, ReleaseAction, open_ledger
-from numbroker.releasing._plan import DEFAULT_MAX_COUNT, Plan, canonical_numbers, plan_release
+from numbroker.releasing._plan import DEFAULT_MAX_COUNT, Change, Plan, canonical_numbers, plan_release
 from numbroker.releasing._results import ReleaseOutcome, ReleaseResult, ReleaseRow, run_status
 from numbroker.releasing._run import Releaser, by_account
 
-__all__ = ["release_numbers", "release_numbers_sync"]
+__all__ = ["move_numbers", "move_numbers_sync", "release_numbers", "release_numbers_sync"]
 
 _KEY = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _NO_CURRENCY = "XXX"
@@ -80,6 +80,97 @@ async def release_numbers(
         LedgerError: the ledger cannot be opened or written before anything is sent.
         LedgerBusyError: another run held the purchaser lock for ``lock_timeout`` seconds.
     """
+    change = Change(action=ReleaseAction.UNDO if undo else ReleaseAction.RELEASE, immediate=immediate)
+    return await _change(
+        providers,
+        numbers,
+        change,
+        provider=provider,
+        dry_run=dry_run,
+        confirm=confirm,
+        max_count=max_count,
+        ledger=ledger,
+        idempotency_key=idempotency_key,
+        audit_log=audit_log,
+        confirm_window=confirm_window,
+        request_timeout=request_timeout,
+        lock_timeout=lock_timeout,
+        list_timeout=list_timeout,
+        run_id=run_id,
+    )
+
+
+async def move_numbers(
+    providers: Sequence[Provider],
+    numbers: Iterable[str],
+    *,
+    sub_account: str | None,
+    force: bool = False,
+    provider: str | None = None,
+    dry_run: bool = True,
+    confirm: Callable[[ReleaseResult], bool] | None = None,
+    max_count: int = DEFAULT_MAX_COUNT,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    idempotency_key: str | None = None,
+    audit_log: str | os.PathLike[str] | None = None,
+    confirm_window: float = 20.0,
+    request_timeout: float = 30.0,
+    lock_timeout: float = 60.0,
+    list_timeout: float = 60.0,
+    run_id: str | None = None,
+) -> ReleaseResult:
+    """Move numbers to a sub-account (``sub_account``), or back to the parent account (``sub_account=None``).
+
+    Planned, recorded and confirmed exactly as :func:`release_numbers` (the same arguments): each number is
+    looked up in the owned lists first, nothing is sent without ``dry_run=False``, each request is on the
+    ledger under the purchaser lock. A vendor's cool-off refusal is the row's ``cool_off`` outcome, with
+    ``effective_at`` when it ends; ``force=True`` (sent only when given, and noted in the ledger and the
+    audit log) asks the vendor to override it.
+
+    Raises:
+        ConfigurationError: as :func:`release_numbers`, or ``force`` for a move to a sub-account.
+    """
+    if force and sub_account is not None:
+        raise ConfigurationError("force overrides the cool-off of a move back to the parent account only")
+    action = ReleaseAction.ASSIGN if sub_account is not None else ReleaseAction.UNASSIGN
+    return await _change(
+        providers,
+        numbers,
+        Change(action=action, sub_account=sub_account, force=force),
+        provider=provider,
+        dry_run=dry_run,
+        confirm=confirm,
+        max_count=max_count,
+        ledger=ledger,
+        idempotency_key=idempotency_key,
+        audit_log=audit_log,
+        confirm_window=confirm_window,
+        request_timeout=request_timeout,
+        lock_timeout=lock_timeout,
+        list_timeout=list_timeout,
+        run_id=run_id,
+    )
+
+
+async def _change(
+    providers: Sequence[Provider],
+    numbers: Iterable[str],
+    change: Change,
+    *,
+    provider: str | None,
+    dry_run: bool,
+    confirm: Callable[[ReleaseResult], bool] | None,
+    max_count: int,
+    ledger: Ledger | str | os.PathLike[str] | None,
+    idempotency_key: str | None,
+    audit_log: str | os.PathLike[str] | None,
+    confirm_window: float,
+    request_timeout: float,
+    lock_timeout: float,
+    list_timeout: float,
+    run_id: str | None,
+) -> ReleaseResult:
+    """Plan ``change`` on every number, confirm, then send on the ledger (see :func:`release_numbers`)."""
     wanted = canonical_numbers(numbers, max_count=max_count)
     if idempotency_key is not None and not _KEY.fullmatch(idempotency_key):
         raise ConfigurationError(
@@ -93,9 +184,18 @@ async def release_numbers(
         if not chosen:
             raise ConfigurationError(f"--provider {provider!r} is not configured")
     run_id = run_id or uuid.uuid4().hex
-    plan = await plan_release(chosen, wanted, immediate=immediate, undo=undo, deadline=list_timeout)
-    action = ReleaseAction.UNDO if undo else ReleaseAction.RELEASE
-    planned = _result(plan.rows, plan, run_id=run_id, dry_run=True, action=action, immediate=immediate)
+    plan = await plan_release(chosen, wanted, change=change, deadline=list_timeout)
+    planned = ReleaseResult(
+        status=run_status(plan.rows, dry_run=True),
+        dry_run=True,
+        action=change.action.value,
+        immediate=change.immediate,
+        sub_account=change.sub_account,
+        force=change.force,
+        run_id=run_id,
+        results=plan.rows,
+        providers=plan.reports,
+    )
     if dry_run:
         return planned
     if confirm is not None and not await anyio.to_thread.run_sync(confirm, planned):
@@ -104,15 +204,11 @@ async def release_numbers(
     audit = AuditLog(audit_log, redact)
     opened = ledger if isinstance(ledger, Ledger) else await anyio.to_thread.run_sync(open_ledger, ledger)
     try:
-        intent = f"release:{idempotency_key}" if idempotency_key else f"release-run-{run_id}"
+        prefix = "release" if change.action in (ReleaseAction.RELEASE, ReleaseAction.UNDO) else "move"
+        intent = f"{prefix}:{idempotency_key}" if idempotency_key else f"{prefix}-run-{run_id}"
         books = Books(opened, intent=intent, run_id=run_id)
         walk = Releaser(
-            books=books,
-            audit=audit,
-            immediate=immediate,
-            action=action,
-            confirm_window=confirm_window,
-            request_timeout=request_timeout,
+            books=books, audit=audit, change=change, confirm_window=confirm_window, request_timeout=request_timeout
         )
         return await _send_all(walk, plan, planned, len(wanted), lock_timeout)
     finally:
@@ -163,20 +259,6 @@ async def _send_all(
     return result
 
 
-def _result(
-    rows: list[ReleaseRow], plan: Plan, *, run_id: str, dry_run: bool, action: ReleaseAction, immediate: bool
-) -> ReleaseResult:
-    return ReleaseResult(
-        status=run_status(rows, dry_run=dry_run),
-        dry_run=dry_run,
-        action=action.value,
-        immediate=immediate,
-        run_id=run_id,
-        results=rows,
-        providers=plan.reports,
-    )
-
-
 def _redact_everywhere(providers: Sequence[Provider], text: str) -> str:
     for provider in providers:
         text = provider.redact(text)
@@ -185,10 +267,18 @@ def _redact_everywhere(providers: Sequence[Provider], text: str) -> str:
 
 def release_numbers_sync(providers: Sequence[Provider], numbers: Iterable[str], **options: object) -> ReleaseResult:
     """:func:`release_numbers` for synchronous code (its own event loop; the providers are closed at the end)."""
+    return _in_own_loop(providers, partial(release_numbers, providers, numbers, **options))  # type: ignore[arg-type]
 
+
+def move_numbers_sync(providers: Sequence[Provider], numbers: Iterable[str], **options: object) -> ReleaseResult:
+    """:func:`move_numbers` for synchronous code (its own event loop; the providers are closed at the end)."""
+    return _in_own_loop(providers, partial(move_numbers, providers, numbers, **options))  # type: ignore[arg-type]
+
+
+def _in_own_loop(providers: Sequence[Provider], call: Callable[[], Awaitable[ReleaseResult]]) -> ReleaseResult:
     async def main() -> ReleaseResult:
         try:
-            return await release_numbers(providers, numbers, **options)  # type: ignore[arg-type]
+            return await call()
         finally:
             for provider in providers:
                 await provider.aclose()

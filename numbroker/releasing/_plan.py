@@ -18,9 +18,20 @@ from numbroker._owned import AfterPurchase, OwnedNumber, OwnedStatus, ReleaseMod
 from numbroker._phone import parse_e164
 from numbroker._reports import ProviderReport
 from numbroker.adapters import Provider
+from numbroker.ledger import ReleaseAction
 from numbroker.releasing._results import ReleaseOutcome, ReleaseRow
 
-__all__ = ["DEFAULT_MAX_COUNT", "Plan", "canonical_numbers", "cooldown_end", "means", "plan_release"]
+__all__ = [
+    "DEFAULT_MAX_COUNT",
+    "PARENT",
+    "Change",
+    "Plan",
+    "canonical_numbers",
+    "cooldown_end",
+    "means",
+    "plan_release",
+    "target_of",
+]
 
 DEFAULT_MAX_COUNT = 10
 """How many numbers one run may give back unless it is raised on purpose."""
@@ -78,19 +89,57 @@ def means(declared: AfterPurchase | None, *, immediate: bool) -> str:
     return "the API cannot release numbers"
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a run asks of each number: its action, a move's target sub-account, and the flags."""
+
+    action: ReleaseAction = ReleaseAction.RELEASE
+    immediate: bool = False
+    sub_account: str | None = None
+    force: bool = False
+
+    @property
+    def moves(self) -> bool:
+        """Whether the change moves numbers between the account and its sub-accounts."""
+        return self.action in (ReleaseAction.ASSIGN, ReleaseAction.UNASSIGN)
+
+    def note(self) -> str | None:
+        """What the ledger's attempt notes of it (read back by a recovery: see :func:`target_of`)."""
+        if self.moves:
+            return f"to={self.sub_account or PARENT}" + ("; force" if self.force else "")
+        return "immediate" if self.immediate else None
+
+
+PARENT = "parent"
+"""A move's target in the ledger's note when it goes back to the parent account."""
+
+
+def target_of(note: str | None) -> str | None:
+    """The sub-account a recorded move went to (None: the parent account, or not a move)."""
+    if note is None or not note.startswith("to="):
+        return None
+    target = note[3:].split(";", 1)[0].strip()
+    return None if target == PARENT else target
+
+
 async def plan_release(
     providers: Sequence[Provider],
     numbers: Sequence[str],
     *,
     immediate: bool = False,
     undo: bool = False,
+    change: Change | None = None,
     deadline: float = 60.0,
 ) -> Plan:
     """Look every number up in the owned lists of ``providers``; one row per number (nothing is sent).
 
+    ``change`` says what is asked (a release by default: ``immediate``, or an ``undo``; or a move).
+
     Raises:
         ConfigurationError: a number is listed by two providers (name one), or the ids are not unique.
     """
+    if change is None:
+        change = Change(action=ReleaseAction.UNDO if undo else ReleaseAction.RELEASE, immediate=immediate)
     wanted = set(numbers)
     found: dict[str, list[OwnedNumber]] = {}
 
@@ -116,7 +165,7 @@ async def plan_release(
         provider = by_id[number.provider]
         plan.owned[e164] = number
         plan.providers[e164] = provider  # also for a row not planned: its account's open attempts are settled
-        plan.rows.append(_row(provider, number, immediate=immediate, undo=undo))
+        plan.rows.append(_row(provider, number, change))
     return plan
 
 
@@ -146,8 +195,19 @@ def _unlisted(e164: str, unread: list[str]) -> ReleaseRow:
     )
 
 
-def _row(provider: Provider, number: OwnedNumber, *, immediate: bool, undo: bool) -> ReleaseRow:
+def _row(provider: Provider, number: OwnedNumber, change: Change) -> ReleaseRow:
     declared = provider.after_purchase
+    if change.moves:
+        target = change.sub_account or "the parent account"
+        return ReleaseRow(
+            e164=number.e164,
+            provider=provider.id,
+            account=provider.account_key(),
+            outcome=ReleaseOutcome.PLANNED,
+            means=f"moved to {target}" + ("; the cool-off overridden (--force)" if change.force else ""),
+            sub_account=number.sub_account,
+        ).model_copy(update=_move_refusal(provider, number, change) or {})
+    immediate, undo = change.immediate, change.action is ReleaseAction.UNDO
     row = ReleaseRow(
         e164=number.e164,
         provider=provider.id,
@@ -162,6 +222,21 @@ def _row(provider: Provider, number: OwnedNumber, *, immediate: bool, undo: bool
     if refusal is not None:
         return row.model_copy(update=refusal)
     return row
+
+
+def _move_refusal(provider: Provider, number: OwnedNumber, change: Change) -> Mapping[str, object] | None:
+    """What a move's row is instead of planned, when nothing is to be sent for it."""
+    if not provider.moves_numbers():
+        return {"outcome": ReleaseOutcome.REFUSED, "reason": f"{provider.id}: numbers cannot be moved here"}
+    held = number.sub_account
+    if change.action is ReleaseAction.ASSIGN:
+        if held == change.sub_account:
+            return {"outcome": ReleaseOutcome.MOVED, "reason": f"held by {held} already"}
+        if held is not None:
+            return {"outcome": ReleaseOutcome.REFUSED, "reason": f"held by {held}: move it back to the parent first"}
+    elif held is None:
+        return {"outcome": ReleaseOutcome.MOVED, "reason": "in the parent account already"}
+    return None
 
 
 def _refusal(provider: Provider, number: OwnedNumber, *, immediate: bool, undo: bool) -> Mapping[str, object] | None:

@@ -22,6 +22,8 @@ class ReleaseOutcome(StrEnum):
     ``planned``: a dry run would send its request. ``released``: given back (the vendor said so, or its
     owned list no longer shows it or shows it released). ``pending_release``: the vendor deferred it
     (``effective_at``; ``undo_until`` when it can be undone). ``restored``: a pending release was undone.
+    ``moved``: moved to the sub-account asked for (or back to the parent). ``cool_off``: the vendor refused
+    the move until a cool-off ends (``effective_at``: when it ends).
     ``not_owned``: no configured account lists it: nothing was sent. ``refused``: the vendor refused (its
     reason), or numbroker did not send (the vendor cannot release, a number owned twice...). ``unknown``:
     neither the answer nor the owned list could tell.
@@ -31,12 +33,16 @@ class ReleaseOutcome(StrEnum):
     RELEASED = "released"
     PENDING_RELEASE = "pending_release"
     RESTORED = "restored"
+    MOVED = "moved"
+    COOL_OFF = "cool_off"
     NOT_OWNED = "not_owned"
     REFUSED = "refused"
     UNKNOWN = "unknown"
 
 
-SETTLED = frozenset({ReleaseOutcome.RELEASED, ReleaseOutcome.PENDING_RELEASE, ReleaseOutcome.RESTORED})
+SETTLED = frozenset(
+    {ReleaseOutcome.RELEASED, ReleaseOutcome.PENDING_RELEASE, ReleaseOutcome.RESTORED, ReleaseOutcome.MOVED}
+)
 """The outcomes that did what was asked."""
 
 
@@ -109,7 +115,9 @@ class ReleaseResult(BaseModel):
     Attributes:
         status: see :class:`ReleaseStatus`.
         dry_run: True when nothing was sent.
-        action: ``release`` or ``undo``.
+        action: ``release``, ``undo``, ``assign`` or ``unassign``.
+        sub_account: the sub-account a move is to (None: back to the parent account).
+        force: a move back overrides the vendor's cool-off.
         immediate: the cooldown was asked to be skipped.
         run_id: this run's id on the ledger and in the audit log.
         intent: the ledger intent (the idempotency key's, or this run's own).
@@ -125,6 +133,8 @@ class ReleaseResult(BaseModel):
     dry_run: bool
     action: str = "release"
     immediate: bool = False
+    sub_account: str | None = None
+    force: bool = False
     run_id: str
     intent: str | None = None
     replayed: bool = False
@@ -139,6 +149,8 @@ class ReleaseResult(BaseModel):
             "dry_run": self.dry_run,
             "action": self.action,
             "immediate": self.immediate,
+            "sub_account": self.sub_account,
+            "force": self.force,
             "run_id": self.run_id,
             "intent": self.intent,
             "replayed": self.replayed,

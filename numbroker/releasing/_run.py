@@ -25,7 +25,7 @@ from typing import Any
 
 import anyio
 
-from numbroker._exceptions import NotFoundError, ProviderHTTPError, PurchaseError, RateLimitedError
+from numbroker._exceptions import CoolOffError, NotFoundError, ProviderHTTPError, PurchaseError, RateLimitedError
 from numbroker._owned import OwnedNumber, OwnedStatus, ReleaseAnswer
 from numbroker._pricing import money_json
 from numbroker.adapters import OwnedPageResult, Provider, ProviderRun
@@ -37,7 +37,7 @@ from numbroker.ledger import (
     ReleaseAction,
     ReleaseState,
 )
-from numbroker.releasing._plan import cooldown_end
+from numbroker.releasing._plan import Change, cooldown_end, target_of
 from numbroker.releasing._results import ReleaseOutcome, ReleaseRow
 
 __all__ = ["Releaser", "lookup"]
@@ -46,12 +46,14 @@ _OUTCOME = {
     ReleaseState.RELEASED: ReleaseOutcome.RELEASED,
     ReleaseState.PENDING_RELEASE: ReleaseOutcome.PENDING_RELEASE,
     ReleaseState.RESTORED: ReleaseOutcome.RESTORED,
+    ReleaseState.MOVED: ReleaseOutcome.MOVED,
+    ReleaseState.COOL_OFF: ReleaseOutcome.COOL_OFF,
     ReleaseState.REFUSED: ReleaseOutcome.REFUSED,
     ReleaseState.UNKNOWN: ReleaseOutcome.UNKNOWN,
     ReleaseState.PENDING: ReleaseOutcome.UNKNOWN,
 }
 _STATE = {outcome: state for state, outcome in _OUTCOME.items() if state is not ReleaseState.PENDING}
-_DONE = frozenset({ReleaseState.RELEASED, ReleaseState.PENDING_RELEASE, ReleaseState.RESTORED})
+_DONE = frozenset({ReleaseState.RELEASED, ReleaseState.PENDING_RELEASE, ReleaseState.RESTORED, ReleaseState.MOVED})
 
 
 async def lookup(provider: Provider, numbers: Iterable[str], *, within: float) -> dict[str, OwnedNumber]:
@@ -76,8 +78,15 @@ async def lookup(provider: Provider, numbers: Iterable[str], *, within: float) -
     return found
 
 
-def _listed_state(number: OwnedNumber | None, action: ReleaseAction) -> ReleaseState | None:
-    """What the owned list proves about a request on ``number``; None when it still shows it as it was."""
+def _listed_state(number: OwnedNumber | None, action: ReleaseAction, target: str | None = None) -> ReleaseState | None:
+    """What the owned list proves about a request on ``number``; None when it still shows it as it was.
+
+    ``target`` is a move's sub-account (None: the parent account).
+    """
+    if action in (ReleaseAction.ASSIGN, ReleaseAction.UNASSIGN):
+        if number is not None and number.sub_account == target:
+            return ReleaseState.MOVED
+        return None
     if action is ReleaseAction.UNDO:
         if number is not None and number.status is OwnedStatus.ACTIVE:
             return ReleaseState.RESTORED
@@ -95,8 +104,7 @@ class Releaser:
 
     books: Books
     audit: AuditLog
-    immediate: bool
-    action: ReleaseAction
+    change: Change
     confirm_window: float
     request_timeout: float
     seq: int = 0
@@ -121,7 +129,7 @@ class Releaser:
                 await self._settle(attempt, ReleaseState.UNKNOWN, why)
                 continue
             number = listed.get(attempt.e164)
-            state = _listed_state(number, attempt.action)
+            state = _listed_state(number, attempt.action, target_of(attempt.note))
             who = f"recovered by run {self.books.run_id}"
             if state is None:
                 age = await self.books.call(self.books.ledger.release_age, attempt)
@@ -142,7 +150,7 @@ class Releaser:
     async def earlier(self) -> dict[str, ReleaseRow]:
         """What this intent's earlier runs already did, by number (a rerun with the key does not resend it)."""
         rows = await self.books.call(self.books.ledger.releases, intent=self.books.intent)
-        return {r.e164: _row_of(r) for r in rows if r.state in _DONE and r.action is self.action}
+        return {r.e164: _row_of(r) for r in rows if r.state in _DONE and r.action is self.change.action}
 
     # -- one number --
 
@@ -156,10 +164,10 @@ class Releaser:
             account=row.account or provider.account_key(),
             provider=provider.id,
             e164=row.e164,
-            action=self.action,
+            action=self.change.action,
             monthly=None if saving is None else saving.amount,
             currency=None if saving is None else saving.currency,
-            note="immediate" if self.immediate else None,
+            note=self.change.note(),
         )
         row = row.model_copy(update={"ledger_id": attempt.id})
         self._audit(provider.id, row.e164, "pending", None, ledger_id=attempt.id, saving=saving)
@@ -195,14 +203,23 @@ class Releaser:
     async def _send(
         self, provider: Provider, number: OwnedNumber
     ) -> tuple[ReleaseState, str | None, ReleaseAnswer | None]:
+        change = self.change
         try:
             with anyio.fail_after(self.request_timeout):
-                if self.action is ReleaseAction.UNDO:
+                if change.moves:
+                    answer = await provider.move_number(number, change.sub_account, force=change.force)
+                elif change.action is ReleaseAction.UNDO:
                     answer = await provider.cancel_release(number)
                 else:
-                    answer = await provider.release(number, immediate=self.immediate)
+                    answer = await provider.release(number, immediate=change.immediate)
         except PurchaseError as exc:
             return ReleaseState.REFUSED, f"not sent: {exc}", None
+        except CoolOffError as exc:
+            return (
+                ReleaseState.COOL_OFF,
+                _cool_off_reason(provider, exc),
+                ReleaseAnswer(state=OwnedStatus.ACTIVE, effective_at=_moment(exc.until)),
+            )
         except NotFoundError as exc:
             return await self._confirm(provider, number, f"the vendor says it is not there: {_said(provider, exc)}")
         except ProviderHTTPError as exc:
@@ -211,7 +228,7 @@ class Releaser:
             return ReleaseState.REFUSED, f"the vendor refused: {_said(provider, exc)}", None
         except Exception as exc:  # timeouts, dropped connections, unreadable answers: ambiguous
             return await self._confirm(provider, number, _said(provider, exc))
-        return _answered(answer, self.action), answer.message, answer
+        return _answered(answer, change.action), answer.message, answer
 
     async def _confirm(
         self, provider: Provider, number: OwnedNumber, what: str
@@ -226,7 +243,7 @@ class Releaser:
                 problem = f"it could not be read: {_said(provider, exc)}"
             else:
                 shown = listed.get(number.e164)
-                state = _listed_state(shown, self.action)
+                state = _listed_state(shown, self.change.action, self.change.sub_account)
                 if state is not None:
                     self._last_listed_end = cooldown_end(shown)
                     return state, f"{what}; the owned list then showed it {state.value}", None
@@ -278,12 +295,12 @@ class Releaser:
         line: dict[str, Any] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "run_id": self.books.run_id,
-            "action": self.action.value,
+            "action": self.change.action.value,
             "attempt": self.seq,
             "dry_run": False,
             "provider": provider,
             "e164": e164,
-            "immediate": self.immediate,
+            "immediate": self.change.immediate,
             "monthly_saving": money_json(saving),
             "outcome": outcome,
             "reason": reason,
@@ -291,17 +308,40 @@ class Releaser:
             "effective_at": None if ends is None else ends.isoformat(),
             "ledger_id": ledger_id,
         }
+        if self.change.moves:
+            line["sub_account"] = self.change.sub_account
+            line["force"] = self.change.force
         if recovery:
             line["recovery"] = True
         self.audit.write(line)
 
 
 def _answered(answer: ReleaseAnswer, action: ReleaseAction) -> ReleaseState:
+    if action in (ReleaseAction.ASSIGN, ReleaseAction.UNASSIGN):
+        return ReleaseState.MOVED
     if action is ReleaseAction.UNDO:
         return ReleaseState.RESTORED
     if answer.state is OwnedStatus.PENDING_RELEASE:
         return ReleaseState.PENDING_RELEASE
     return ReleaseState.RELEASED
+
+
+def _moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
+def _cool_off_reason(provider: Provider, exc: CoolOffError) -> str:
+    """One line naming when the cool-off ends and the time left."""
+    left = exc.remaining_seconds
+    spent = "" if left is None else f" ({left // 86400} d {left % 86400 // 3600} h left)"
+    until = exc.until or "a date the vendor did not give"
+    return provider.redact(f"the cool-off runs until {until}{spent}: nothing changed (--force overrides it)")[:300]
 
 
 def _said(provider: Provider, exc: BaseException) -> str:

@@ -162,3 +162,38 @@ def test_raising_the_maximum_is_allowed(served: tuple[Sandbox, dict[str, str]]) 
     done = run(*numbers, "--max-count", "11", "--format", "json", env=env)
     assert 1 == done.returncode, done.stderr
     assert 11 == len(json.loads(done.stdout)["results"])
+
+
+def test_the_cool_off_is_one_line_and_force_is_sent_only_when_given(
+    served: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    sandbox, env = served
+    called = _number(sandbox, 6)  # a sub-account's number, called two days ago
+    ledger = _ledger(tmp_path)
+    args = ["unassign", called, "--yes", "--format", "json", "--ledger", ledger]
+
+    refused = run_sub_account(*args, env=env)
+
+    assert 1 == refused.returncode, refused.stderr
+    [row] = json.loads(refused.stdout)["results"]
+    assert ("cool_off", []) == (row["outcome"], sandbox.options["moves"])
+    [line] = [x for x in refused.stderr.splitlines() if x.startswith(called)]
+    assert "cool-off runs until" in line and " left)" in line
+
+    forced = run_sub_account(*args, "--force", env=env)
+
+    assert 0 == forced.returncode, forced.stderr
+    assert "moved" == json.loads(forced.stdout)["results"][0]["outcome"]
+    assert [(called, True)] == [(m["e164"], m["force"]) for m in sandbox.options["moves"]]
+
+
+def run_sub_account(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    base["XDG_DATA_HOME"] = EMPTY_HOME
+    return subprocess.run(
+        [sys.executable, "-m", "numbroker", "sub-account", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from numbroker import ConfigurationError, ReleaseOutcome, ReleaseStatus, release_numbers
+from numbroker import ConfigurationError, ReleaseOutcome, ReleaseStatus, move_numbers, release_numbers
 from numbroker.adapters import Provider
 from numbroker.ledger import ReleaseState, open_ledger
 from numbroker.sandbox import Faults, Sandbox, create_sandboxes, in_process_providers
@@ -204,3 +204,77 @@ def test_plivo_gives_a_number_back_at_once(fresh_ledger: str) -> None:
     assert [(number, "released")] == [(r["e164"], r["state"]) for r in plivo.releases]
     after = _release(in_process_providers(boxes), [number])
     assert ReleaseOutcome.NOT_OWNED is after.results[0].outcome
+
+
+def _move(providers: list[Provider], numbers: list[str], **options: Any) -> Any:
+    async def main() -> Any:
+        try:
+            return await move_numbers(providers, numbers, **options)
+        finally:
+            for provider in providers:
+                await provider.aclose()
+
+    return anyio.run(main)
+
+
+def test_a_sub_account_move_its_cool_off_and_force(fresh_ledger: str, tmp_path: Path) -> None:
+    """Assign moves a parent-pool number; a recently called number's move back is refused for its cool-off
+    (nothing changes) until --force, which is sent only when given and noted in the ledger and the audit log."""
+    boxes = create_sandboxes(["vobiz"], owned=12)
+    vobiz = boxes["vobiz"]
+    owned = vobiz.options["owned"]
+    parent, called, quiet = owned[0]["e164"], owned[6]["e164"], owned[7]["e164"]
+    audit = tmp_path / "audit.jsonl"
+
+    plan = _move(in_process_providers(boxes), [parent], sub_account="SA_SANDBOXB2")
+    assert (ReleaseOutcome.PLANNED, []) == (plan.results[0].outcome, vobiz.options["moves"])
+
+    assigned = _move(
+        in_process_providers(boxes), [parent], sub_account="SA_SANDBOXB2", dry_run=False, ledger=fresh_ledger
+    )
+    back = _move(
+        in_process_providers(boxes),
+        [called, quiet],
+        sub_account=None,
+        dry_run=False,
+        ledger=fresh_ledger,
+        audit_log=audit,
+    )
+
+    assert (ReleaseStatus.COMPLETE, ReleaseOutcome.MOVED) == (assigned.status, assigned.results[0].outcome)
+    assert ReleaseStatus.PARTIAL is back.status
+    cooling, moved = back.results
+    assert (ReleaseOutcome.COOL_OFF, ReleaseOutcome.MOVED) == (cooling.outcome, moved.outcome)
+    assert cooling.effective_at is not None and "cool-off runs until" in (cooling.reason or "")
+    assert [(parent, "SA_SANDBOXB2", False), (quiet, "MA_SANDBOX", False)] == [
+        (m["e164"], m["to"], m["force"]) for m in vobiz.options["moves"]
+    ]
+
+    forced = _move(
+        in_process_providers(boxes), [called], sub_account=None, force=True, dry_run=False, ledger=fresh_ledger,
+        audit_log=audit,
+    )  # fmt: skip
+
+    assert ReleaseOutcome.MOVED is forced.results[0].outcome
+    assert (called, "MA_SANDBOX", True) == tuple(vobiz.options["moves"][-1].values())
+    with open_ledger(fresh_ledger) as ledger:
+        states = [(r.e164, r.action.value, r.state, r.note) for r in ledger.releases()]
+    assert [
+        (parent, "assign", ReleaseState.MOVED, "to=SA_SANDBOXB2"),
+        (called, "unassign", ReleaseState.COOL_OFF, "to=parent"),
+        (quiet, "unassign", ReleaseState.MOVED, "to=parent"),
+        (called, "unassign", ReleaseState.MOVED, "to=parent; force"),
+    ] == states
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    by_run: dict[str, list[tuple[str, str, bool]]] = {x["run_id"]: [] for x in lines}
+    for line in lines:
+        by_run[line["run_id"]].append((line["e164"], line["outcome"], line["force"]))
+    assert [
+        [(called, "pending", False), (called, "cool_off", False), (quiet, "pending", False), (quiet, "moved", False)],
+        [(called, "pending", True), (called, "moved", True)],
+    ] == list(by_run.values())
+
+
+def test_force_is_for_a_move_back_only() -> None:
+    with pytest.raises(ConfigurationError, match="force"):
+        _move([], ["+442071516460"], sub_account="SA_X", force=True)

@@ -44,6 +44,11 @@ and Vobiz's official SDK, generated from its API definition: ``vobiz-ai/Vobiz-Py
   say the release is immediate and answer ``200 {"message": "number returned to inventory"}`` or a 204 with
   no body. All three are read; a 200 whose ``status`` says error is a refusal; ``403 "account does not own
   this number"`` is read as "not there" (the caller confirms against the owned list);
+* a number moves to a sub-account with ``POST /v1/account/{auth_id}/numbers/{e164}/assign-subaccount``
+  ``{"sub_account_id": "SA_…"}`` and back to the parent with ``DELETE`` on the same path (``?force=true``
+  only when asked: an administrator's override that writes an audit record at Vobiz). A number called within
+  the last 15 days is refused ``409 did_cool_off_in_effect`` with ``cool_off_until`` and
+  ``cool_off_remaining_seconds`` (seed 001; the SDK declares 403 and 409 for this call);
 * the Partner API (read-only) lists every customer's numbers (``GET /v1/partner/numbers``) or one
   customer's (``GET /v1/partner/accounts/{customer_auth_id}/numbers``), paged like the owned list, each
   item's ``account_id`` its customer.
@@ -54,6 +59,7 @@ capabilities' presence — the reference is followed and the SDK's form tolerate
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -65,7 +71,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from numbroker import (
     AfterPurchase,
     AvailableNumber,
+    BadRequestError,
     Capability,
+    CoolOffError,
     DebitFailedError,
     FilterSupport,
     Money,
@@ -536,6 +544,22 @@ class VobizProvider(Provider):
             refund_failed=refund_failed,
         )
 
+    async def _move_number(self, number: OwnedNumber, sub_account: str | None, *, force: bool) -> ReleaseAnswer:
+        url = self._number_url(number, "assign-subaccount")
+        try:
+            if sub_account is not None:
+                response = await self.connection.post(url, json={"sub_account_id": sub_account})
+            else:
+                params = {"force": "true"} if force else None
+                response = await self.connection.send("DELETE", url, params=params)
+        except BadRequestError as exc:
+            if exc.status_code == 409 and "cool_off" in (exc.vendor_code or "") + exc.body:
+                raise _cool_off(exc) from None
+            raise
+        body = self.connection.json(response) if response.content.strip() else {}
+        message = wire.pick(body, "message", str) if isinstance(body, dict) else None
+        return ReleaseAnswer(state=OwnedStatus.ACTIVE, message=message)
+
     @staticmethod
     def _fee(body: Mapping[str, Any], key: str, number: OwnedNumber) -> Money | None:
         """A fee (or refund) of an answer, in its ``currency`` or else the number's; None when it states none."""
@@ -544,6 +568,26 @@ class VobizProvider(Provider):
         if value is None or currency is None:
             return None
         return money_from_json_number(value, currency, field=key)
+
+
+def _cool_off(exc: BadRequestError) -> CoolOffError:
+    """The cool-off refusal, with ``cool_off_until`` and ``cool_off_remaining_seconds`` from its body."""
+    try:
+        body = json.loads(exc.body)
+    except ValueError:
+        body = {}
+    found: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
+    nested = found.get("error")
+    if isinstance(nested, dict):  # the documented envelope: {"error": {"code", "message", "details"}}
+        details = nested.get("details")
+        found.update(nested)
+        found.update(details if isinstance(details, dict) else {})
+    until = found.get("cool_off_until")
+    remaining = found.get("cool_off_remaining_seconds")
+    error = exc.recast(CoolOffError, f"{exc.detail} (a cool-off: the number was used recently)")
+    error.until = until if isinstance(until, str) else None
+    error.remaining_seconds = remaining if isinstance(remaining, int) and not isinstance(remaining, bool) else None
+    return error
 
 
 def _canonical(number: str) -> str | None:

@@ -45,6 +45,14 @@ Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented in Vob
   ``active`` again and the fee refunded (``{"message", "status": "active", "currency", "refund_amount",
   "refund_status": "success"}``); otherwise 400.
 
+* ``POST /api/v1/account/{auth_id}/numbers/{e164}/assign-subaccount`` ``{"sub_account_id": "SA_…"}``: moves
+  a parent-pool number to one of :data:`SUB_ACCOUNTS` (404 for another id; 409 if a sub-account holds it
+  already). ``DELETE`` on the same path moves it back: a number whose ``last_call_at`` is within 15 days is
+  refused ``409`` (code ``did_cool_off_in_effect``, with ``cool_off_until`` and ``cool_off_remaining_seconds``
+  in ``details``) unless ``?force=true``; a number never called (``last_call_at`` null) moves at once.
+  Every move is recorded in ``sandbox.options["moves"]`` (``e164``, ``to``, ``force``). The seeded
+  sub-account numbers: the first was called two days ago (in its cool-off), the others never.
+
 Errors use the documented envelope ``{"status": "error", "error": {"code", "message"[, "details"]},
 "timestamp", "requestId": "req_..."}``.
 """
@@ -106,6 +114,8 @@ DEFAULT_OWNED: Final = 12
 """Numbers ``numbroker owned --sandbox`` starts the account with (every quirk of the owned list at least once)."""
 SUB_ACCOUNTS: Final = ("SA_SANDBOXA1", "SA_SANDBOXB2")
 """The sandbox master account's sub-accounts."""
+COOL_OFF_DAYS: Final = 15
+"""A number called within this many days cannot move back to the parent pool (without ``force``)."""
 CUSTOMERS: Final = ("MA_CUSTOMER01", "MA_CUSTOMER02")
 """The partner's customers (the Partner API's views)."""
 BASE_PATH: Final = "/api"
@@ -212,6 +222,7 @@ def create_app(
     vobiz.numbers, vobiz.partner = _owned_inventory(seed, owned, auth_id, taken)
     sandbox.options["owned"] = vobiz.numbers
     sandbox.options["partner"] = vobiz.partner
+    sandbox.options["moves"] = vobiz.moves
     sandbox.build(vobiz.routes())
     return sandbox
 
@@ -265,6 +276,8 @@ class _Vobiz:
         self.cooldown = 86_400.0
         self.gone: set[str] = set()
         """Numbers given back: no longer the account's (not listed once any list lag is over)."""
+        self.moves: list[dict[str, Any]] = []
+        """Every move between the account and its sub-accounts (``e164``, ``to``, ``force``)."""
         self.before: dict[str, dict[str, Any]] = {}
         """Each released number as the list showed it before (shown during the list lag)."""
 
@@ -278,6 +291,20 @@ class _Vobiz:
                 sb.purchase_route(f"{account}/numbers/purchase-from-inventory", self.purchase),
                 sb.route(f"{account}/numbers", self.owned, name="owned"),
                 sb.route(f"{account}/numbers/{{e164}}", self.release, methods=("DELETE",), kind="purchase"),
+                sb.route(
+                    f"{account}/numbers/{{e164}}/assign-subaccount",
+                    self.assign,
+                    methods=("POST",),
+                    kind="purchase",
+                    name="assign",
+                ),
+                sb.route(
+                    f"{account}/numbers/{{e164}}/assign-subaccount",
+                    self.unassign,
+                    methods=("DELETE",),
+                    kind="purchase",
+                    name="unassign",
+                ),
                 sb.route(
                     f"{account}/numbers/{{e164}}/cancel-release",
                     self.cancel_release,
@@ -457,6 +484,40 @@ class _Vobiz:
         if self.release_answer == "message":
             return Reply(200, {"message": "number returned to inventory"})
         return Reply(200, {"status": "released", "message": "Number released", "release_fee": float(fee)})
+
+    async def assign(self, request: Request, context: RequestContext) -> Reply:
+        number = self._held(request)
+        try:
+            payload = context.json()
+        except ValueError:
+            return _envelope(self.sandbox, 400, "Request body must be valid JSON")
+        target = payload.get("sub_account_id") if isinstance(payload, dict) else None
+        if target not in SUB_ACCOUNTS:
+            return _envelope(self.sandbox, 404, f"Sub-account {str(target)[:40]} not found")
+        if number.get("account_id") != self.auth_id:
+            return _envelope(self.sandbox, 409, "The number is assigned to a sub-account already")
+        return self._move(number, str(target), context, force=False)
+
+    async def unassign(self, request: Request, context: RequestContext) -> Reply:
+        number = self._held(request)
+        if number.get("account_id") == self.auth_id:
+            return _envelope(self.sandbox, 400, "The number is in the parent pool already")
+        force = request.query_params.get("force", "").lower() == "true"
+        called = number.get("last_call_at")
+        if isinstance(called, str) and not force:
+            until = _parse_stamp(called) + timedelta(days=COOL_OFF_DAYS)
+            left = int((until - datetime.now(UTC)).total_seconds())
+            if left > 0:
+                details = {"cool_off_until": _stamp(until), "cool_off_remaining_seconds": left}
+                message = "The DID had a call within the last 15 days: the cool-off is in effect"
+                return _envelope(self.sandbox, 409, message, code="did_cool_off_in_effect", details=details)
+        return self._move(number, self.auth_id, context, force=force)
+
+    def _move(self, number: dict[str, Any], holder: str, context: RequestContext, *, force: bool) -> Reply:
+        number["account_id"] = holder
+        self.moves.append({"e164": number["e164"], "to": holder, "force": force})
+        context.changed = True
+        return Reply(200, {"message": "DID assignment updated", "e164": number["e164"], "account_id": holder})
 
     async def cancel_release(self, request: Request, context: RequestContext) -> Reply:
         number = self._held(request)
@@ -809,6 +870,10 @@ _OWNED_QUIRKS: Final[tuple[tuple[int | None, int | None, str | None, bool, str],
 )
 
 
+_CALLED_RECENTLY: Final = 6
+"""The index (in :data:`_OWNED_QUIRKS`) of the sub-account number that took a call within the cool-off."""
+
+
 def _owned_inventory(
     seed: int, count: int, auth_id: str, taken: set[str]
 ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
@@ -825,9 +890,10 @@ def _owned_inventory(
         else:
             holder_index, days, routed, priced, status = None, rng.randint(1, 31), "application", True, "active"
         holder = auth_id if holder_index is None else SUB_ACCOUNTS[holder_index]
-        owned.append(
-            _owned_item(rng, number, holder, now, renews_in_days=days, routed=routed, priced=priced, status=status)
-        )
+        item = _owned_item(rng, number, holder, now, renews_in_days=days, routed=routed, priced=priced, status=status)
+        # The first sub-account number took a call two days ago (its cool-off runs); the others were never called.
+        item["last_call_at"] = _stamp(now - timedelta(days=2)) if index == _CALLED_RECENTLY else None
+        owned.append(item)
     extra = numbers[count:]
     partner = {
         CUSTOMERS[0]: [
