@@ -213,24 +213,11 @@ class CoolOffError(BadRequestError):
         message: str,
         *,
         status_code: int = 409,
-        body: str = "",
-        headers: Mapping[str, str] | None = None,
-        request_id: str | None = None,
-        vendor_code: str | None = None,
-        vendor_message: str | None = None,
         until: str | None = None,
         remaining_seconds: int | None = None,
+        **state: Any,
     ) -> None:
-        super().__init__(
-            provider,
-            message,
-            status_code=status_code,
-            body=body,
-            headers=headers,
-            request_id=request_id,
-            vendor_code=vendor_code,
-            vendor_message=vendor_message,
-        )
+        super().__init__(provider, message, status_code=status_code, **state)
         self.until = until
         self.remaining_seconds = remaining_seconds
 

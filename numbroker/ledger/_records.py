@@ -127,30 +127,6 @@ class LedgerRelease:
         """Whether nobody knows yet if this request changed the number."""
         return self.state in RELEASE_UNRESOLVED
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """The attempt as JSON-ready data: the saving as exact decimal text, times in ISO 8601."""
-        return {
-            "id": self.id,
-            "intent": self.intent,
-            "run_id": self.run_id,
-            "provider": self.provider,
-            "account": self.account,
-            "e164": self.e164,
-            "action": self.action.value,
-            "state": self.state.value,
-            "unresolved": self.unresolved,
-            "reason": self.reason,
-            "note": self.note,
-            "monthly": None if self.monthly is None else str(self.monthly),
-            "currency": self.currency,
-            "effective_at": None if self.effective_at is None else self.effective_at.isoformat(),
-            "undo_until": None if self.undo_until is None else self.undo_until.isoformat(),
-            "host": self.host,
-            "pid": self.pid,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
 
 class IntentStatus(StrEnum):
     """Where one intent (a named "buy N numbers within these caps") stands."""

@@ -324,6 +324,40 @@ def _intent(row: Sequence[Any]) -> LedgerIntent:
     )
 
 
+def _narrowing(
+    *,
+    intent: str | None,
+    accounts: Iterable[str] | None,
+    states: Iterable[Any] | None,
+    every: type[AttemptState] | type[ReleaseState],
+) -> tuple[list[str], list[Any]] | None:
+    """The ``WHERE`` terms and parameters of an intent, account and state filter; None when nothing can match.
+
+    A state filter excludes by name every known state not asked for, so a row of a state this numbroker does
+    not know is kept (and its decoding refuses it): a malformed row never slips through a filter.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    if accounts is not None:
+        chosen = sorted(set(accounts))
+        if not chosen:
+            return None
+        where.append(f"account IN ({', '.join('?' for _ in chosen)})")
+        params.extend(chosen)
+    if states is not None:
+        wanted = {every(s) for s in states}
+        if not wanted:
+            return None
+        others = sorted(s.value for s in every if s not in wanted)
+        if others:
+            where.append(f"state NOT IN ({', '.join('?' for _ in others)})")
+            params.extend(others)
+    if intent is not None:
+        where.append("intent = ?")
+        params.append(intent)
+    return where, params
+
+
 @dataclass(frozen=True, slots=True)
 class PurchaserHold:
     """This process's hold on a ledger's purchaser lock: its token, and the session holding it."""
@@ -686,25 +720,10 @@ class Ledger(ABC):
         # Rows are narrowed in SQL only in ways a malformed row cannot slip through: a state filter keeps
         # every state it does not know (excluding only the known states not asked for), a time filter keeps
         # every stamp that is not in the ledger's format; decoding then refuses them.
-        where: list[str] = []
-        params: list[Any] = []
-        if accounts is not None:
-            chosen = sorted(set(accounts))
-            if not chosen:
-                return []
-            where.append(f"account IN ({', '.join('?' for _ in chosen)})")
-            params.extend(chosen)
-        if states is not None:
-            wanted = {AttemptState(s) for s in states}
-            if not wanted:
-                return []
-            others = sorted(s.value for s in AttemptState if s not in wanted)
-            if others:
-                where.append(f"state NOT IN ({', '.join('?' for _ in others)})")
-                params.extend(others)
-        if intent is not None:
-            where.append("intent = ?")
-            params.append(intent)
+        narrowed = _narrowing(intent=intent, accounts=accounts, states=states, every=AttemptState)
+        if narrowed is None:
+            return []
+        where, params = narrowed
         if since is not None:
             where.append("(created_at >= ? OR created_at NOT LIKE ?)")
             params.extend((_stamp(since), _STAMP_LIKE))
@@ -880,23 +899,10 @@ class Ledger(ABC):
         Raises:
             LedgerError: a row that could match does not decode (the message names it).
         """
-        where: list[str] = []
-        params: list[Any] = []
-        if accounts is not None:
-            chosen = sorted(set(accounts))
-            if not chosen:
-                return []
-            where.append(f"account IN ({', '.join('?' for _ in chosen)})")
-            params.extend(chosen)
-        if states is not None:
-            # Every state not asked for is excluded by name, so a row of an unknown state is kept (and refused).
-            others = sorted(s.value for s in ReleaseState if s not in {ReleaseState(x) for x in states})
-            if others:
-                where.append(f"state NOT IN ({', '.join('?' for _ in others)})")
-                params.extend(others)
-        if intent is not None:
-            where.append("intent = ?")
-            params.append(intent)
+        narrowed = _narrowing(intent=intent, accounts=accounts, states=states, every=ReleaseState)
+        if narrowed is None:
+            return []
+        where, params = narrowed
         sql = f"SELECT {_RELEASE_COLUMNS} FROM numbroker_releases"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
+from typing import TypedDict, Unpack
 
 import anyio
 import anyio.to_thread
@@ -28,24 +29,30 @@ _NO_CURRENCY = "XXX"
 """ISO 4217's code for "no currency": a release intent has a count, never a budget."""
 
 
+class ChangeOptions(TypedDict, total=False):
+    """The options every account-changing call takes (see :func:`release_numbers` for each)."""
+
+    provider: str | None
+    dry_run: bool
+    confirm: Callable[[ReleaseResult], bool] | None
+    max_count: int
+    ledger: Ledger | str | os.PathLike[str] | None
+    idempotency_key: str | None
+    audit_log: str | os.PathLike[str] | None
+    confirm_window: float
+    request_timeout: float
+    lock_timeout: float
+    list_timeout: float
+    run_id: str | None
+
+
 async def release_numbers(
     providers: Sequence[Provider],
     numbers: Iterable[str],
     *,
-    provider: str | None = None,
     immediate: bool = False,
     undo: bool = False,
-    dry_run: bool = True,
-    confirm: Callable[[ReleaseResult], bool] | None = None,
-    max_count: int = DEFAULT_MAX_COUNT,
-    ledger: Ledger | str | os.PathLike[str] | None = None,
-    idempotency_key: str | None = None,
-    audit_log: str | os.PathLike[str] | None = None,
-    confirm_window: float = 20.0,
-    request_timeout: float = 30.0,
-    lock_timeout: float = 60.0,
-    list_timeout: float = 60.0,
-    run_id: str | None = None,
+    **options: Unpack[ChangeOptions],
 ) -> ReleaseResult:
     """Give numbers back to their vendors: planned first, recorded in the ledger, confirmed against the vendor.
 
@@ -81,23 +88,7 @@ async def release_numbers(
         LedgerBusyError: another run held the purchaser lock for ``lock_timeout`` seconds.
     """
     change = Change(action=ReleaseAction.UNDO if undo else ReleaseAction.RELEASE, immediate=immediate)
-    return await _change(
-        providers,
-        numbers,
-        change,
-        provider=provider,
-        dry_run=dry_run,
-        confirm=confirm,
-        max_count=max_count,
-        ledger=ledger,
-        idempotency_key=idempotency_key,
-        audit_log=audit_log,
-        confirm_window=confirm_window,
-        request_timeout=request_timeout,
-        lock_timeout=lock_timeout,
-        list_timeout=list_timeout,
-        run_id=run_id,
-    )
+    return await _change(providers, numbers, change, **options)
 
 
 async def move_numbers(
@@ -106,18 +97,7 @@ async def move_numbers(
     *,
     sub_account: str | None,
     force: bool = False,
-    provider: str | None = None,
-    dry_run: bool = True,
-    confirm: Callable[[ReleaseResult], bool] | None = None,
-    max_count: int = DEFAULT_MAX_COUNT,
-    ledger: Ledger | str | os.PathLike[str] | None = None,
-    idempotency_key: str | None = None,
-    audit_log: str | os.PathLike[str] | None = None,
-    confirm_window: float = 20.0,
-    request_timeout: float = 30.0,
-    lock_timeout: float = 60.0,
-    list_timeout: float = 60.0,
-    run_id: str | None = None,
+    **options: Unpack[ChangeOptions],
 ) -> ReleaseResult:
     """Move numbers to a sub-account (``sub_account``), or back to the parent account (``sub_account=None``).
 
@@ -133,23 +113,7 @@ async def move_numbers(
     if force and sub_account is not None:
         raise ConfigurationError("force overrides the cool-off of a move back to the parent account only")
     action = ReleaseAction.ASSIGN if sub_account is not None else ReleaseAction.UNASSIGN
-    return await _change(
-        providers,
-        numbers,
-        Change(action=action, sub_account=sub_account, force=force),
-        provider=provider,
-        dry_run=dry_run,
-        confirm=confirm,
-        max_count=max_count,
-        ledger=ledger,
-        idempotency_key=idempotency_key,
-        audit_log=audit_log,
-        confirm_window=confirm_window,
-        request_timeout=request_timeout,
-        lock_timeout=lock_timeout,
-        list_timeout=list_timeout,
-        run_id=run_id,
-    )
+    return await _change(providers, numbers, Change(action=action, sub_account=sub_account, force=force), **options)
 
 
 async def _change(
@@ -157,18 +121,18 @@ async def _change(
     numbers: Iterable[str],
     change: Change,
     *,
-    provider: str | None,
-    dry_run: bool,
-    confirm: Callable[[ReleaseResult], bool] | None,
-    max_count: int,
-    ledger: Ledger | str | os.PathLike[str] | None,
-    idempotency_key: str | None,
-    audit_log: str | os.PathLike[str] | None,
-    confirm_window: float,
-    request_timeout: float,
-    lock_timeout: float,
-    list_timeout: float,
-    run_id: str | None,
+    provider: str | None = None,
+    dry_run: bool = True,
+    confirm: Callable[[ReleaseResult], bool] | None = None,
+    max_count: int = DEFAULT_MAX_COUNT,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    idempotency_key: str | None = None,
+    audit_log: str | os.PathLike[str] | None = None,
+    confirm_window: float = 20.0,
+    request_timeout: float = 30.0,
+    lock_timeout: float = 60.0,
+    list_timeout: float = 60.0,
+    run_id: str | None = None,
 ) -> ReleaseResult:
     """Plan ``change`` on every number, confirm, then send on the ledger (see :func:`release_numbers`)."""
     wanted = canonical_numbers(numbers, max_count=max_count)

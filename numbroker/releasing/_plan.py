@@ -30,6 +30,7 @@ __all__ = [
     "cooldown_end",
     "means",
     "plan_release",
+    "read_moment",
     "target_of",
 ]
 
@@ -174,10 +175,15 @@ def cooldown_end(number: OwnedNumber | None) -> datetime | None:
     if number is None:
         return None
     ends = number.provider_details.get("cooldown_ends_at")
-    if not isinstance(ends, str):
+    return read_moment(ends if isinstance(ends, str) else None)
+
+
+def read_moment(text: str | None) -> datetime | None:
+    """An ISO 8601 time a vendor wrote (``Z`` or an offset; none is UTC), or None when it is not one."""
+    if text is None:
         return None
     try:
-        stamp = datetime.fromisoformat(ends.replace("Z", "+00:00"))
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)

@@ -37,7 +37,7 @@ from numbroker.ledger import (
     ReleaseAction,
     ReleaseState,
 )
-from numbroker.releasing._plan import Change, cooldown_end, target_of
+from numbroker.releasing._plan import Change, cooldown_end, read_moment, target_of
 from numbroker.releasing._results import ReleaseOutcome, ReleaseRow
 
 __all__ = ["Releaser", "lookup"]
@@ -218,7 +218,7 @@ class Releaser:
             return (
                 ReleaseState.COOL_OFF,
                 _cool_off_reason(provider, exc),
-                ReleaseAnswer(state=OwnedStatus.ACTIVE, effective_at=_moment(exc.until)),
+                ReleaseAnswer(state=OwnedStatus.ACTIVE, effective_at=read_moment(exc.until)),
             )
         except NotFoundError as exc:
             return await self._confirm(provider, number, f"the vendor says it is not there: {_said(provider, exc)}")
@@ -324,16 +324,6 @@ def _answered(answer: ReleaseAnswer, action: ReleaseAction) -> ReleaseState:
     if answer.state is OwnedStatus.PENDING_RELEASE:
         return ReleaseState.PENDING_RELEASE
     return ReleaseState.RELEASED
-
-
-def _moment(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
 def _cool_off_reason(provider: Provider, exc: CoolOffError) -> str:

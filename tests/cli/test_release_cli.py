@@ -25,16 +25,15 @@ EMPTY_HOME = tempfile.mkdtemp(prefix="numbroker-release-cli-")
 NOT_OWNED = "+14155550123"
 
 
-def run(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str], command: str = "release") -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
     base["XDG_DATA_HOME"] = EMPTY_HOME
     return subprocess.run(
-        [sys.executable, "-m", "numbroker", "release", *args],
+        [sys.executable, "-m", "numbroker", command, *args],
         env={**base, **env},
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=cwd,
     )
 
 
@@ -172,7 +171,7 @@ def test_the_cool_off_is_one_line_and_force_is_sent_only_when_given(
     ledger = _ledger(tmp_path)
     args = ["unassign", called, "--yes", "--format", "json", "--ledger", ledger]
 
-    refused = run_sub_account(*args, env=env)
+    refused = run(*args, env=env, command="sub-account")
 
     assert 1 == refused.returncode, refused.stderr
     [row] = json.loads(refused.stdout)["results"]
@@ -180,20 +179,8 @@ def test_the_cool_off_is_one_line_and_force_is_sent_only_when_given(
     [line] = [x for x in refused.stderr.splitlines() if x.startswith(called)]
     assert "cool-off runs until" in line and " left)" in line
 
-    forced = run_sub_account(*args, "--force", env=env)
+    forced = run(*args, "--force", env=env, command="sub-account")
 
     assert 0 == forced.returncode, forced.stderr
     assert "moved" == json.loads(forced.stdout)["results"][0]["outcome"]
     assert [(called, True)] == [(m["e164"], m["force"]) for m in sandbox.options["moves"]]
-
-
-def run_sub_account(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
-    base["XDG_DATA_HOME"] = EMPTY_HOME
-    return subprocess.run(
-        [sys.executable, "-m", "numbroker", "sub-account", *args],
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )

@@ -28,6 +28,7 @@ from numbroker.ledger import (
     LedgerBusyError,
     LedgerError,
     LedgerLockLostError,
+    ReleaseState,
     default_ledger_path,
     open_ledger,
 )
@@ -274,7 +275,7 @@ def test_a_ledger_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     with open_ledger(path) as ledger:
         ledger._query("UPDATE numbroker_meta SET value = '99' WHERE name = 'schema'")
 
-    with pytest.raises(LedgerError, match="schema 99; this numbroker reads schema 2"):
+    with pytest.raises(LedgerError, match="schema 99; this numbroker reads schema 3"):
         open_ledger(path)
 
 
@@ -380,9 +381,32 @@ def test_a_schema_1_ledger_is_brought_to_this_schema(tmp_path: Path) -> None:
     with open_ledger(path) as ledger:
         (attempt,) = ledger.attempts()
         assert (kept, None) == (attempt.id, attempt.sold)
-        assert [("2",)] == ledger._query("SELECT value FROM numbroker_meta WHERE name = 'schema'")
+        assert [("3",)] == ledger._query("SELECT value FROM numbroker_meta WHERE name = 'schema'")
         with ledger.purchaser(run_id="after-upgrade", timeout=1):
             assert AttemptState.PENDING is _recorded(ledger, "+12025550102").state
+
+
+def test_a_schema_2_ledger_gains_the_release_table(tmp_path: Path) -> None:
+    """A ledger of the version before releases keeps its attempts and can record releases at once."""
+    path = tmp_path / "ledger.sqlite3"
+    with open_ledger(path) as ledger:
+        ledger.open_intent("nightly", quantity=1, budget=None, currency="USD")
+        kept = _attempt(ledger, "+12025550101", "0.10")
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE numbroker_releases")
+        db.execute("UPDATE numbroker_meta SET value = '2' WHERE name = 'schema'")
+
+    with open_ledger(path) as ledger:
+        assert [kept] == [a.id for a in ledger.attempts()]
+        assert [("3",)] == ledger._query("SELECT value FROM numbroker_meta WHERE name = 'schema'")
+        ledger.open_intent("release:x", quantity=1, budget=None, currency="XXX")
+        with ledger.purchaser(run_id="after-upgrade", timeout=1):
+            pending = ledger.record_release(
+                intent="release:x", run_id="r", account="vobiz:abc", provider="vobiz", e164="+12025550101"
+            )
+        done = ledger.update_release(pending.id, ReleaseState.RELEASED, reason="the list no longer shows it")
+    assert (ReleaseState.PENDING, ReleaseState.RELEASED) == (pending.state, done.state)
+    assert (True, False) == (pending.unresolved, done.unresolved)
 
 
 def _recorded(ledger: Ledger, e164: str) -> Any:

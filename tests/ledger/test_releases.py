@@ -32,10 +32,10 @@ def _owned(box: Sandbox, index: int) -> str:
     return number
 
 
-def _release(providers: list[Provider], numbers: list[str], **options: Any) -> Any:
+def _release(providers: list[Provider], numbers: list[str], *, call: Any = release_numbers, **options: Any) -> Any:
     async def main() -> Any:
         try:
-            return await release_numbers(providers, numbers, **options)
+            return await call(providers, numbers, **options)
         finally:
             for provider in providers:
                 await provider.aclose()
@@ -207,14 +207,7 @@ def test_plivo_gives_a_number_back_at_once(fresh_ledger: str) -> None:
 
 
 def _move(providers: list[Provider], numbers: list[str], **options: Any) -> Any:
-    async def main() -> Any:
-        try:
-            return await move_numbers(providers, numbers, **options)
-        finally:
-            for provider in providers:
-                await provider.aclose()
-
-    return anyio.run(main)
+    return _release(providers, numbers, call=move_numbers, **options)
 
 
 def test_a_sub_account_move_its_cool_off_and_force(fresh_ledger: str, tmp_path: Path) -> None:

@@ -291,19 +291,9 @@ class _Vobiz:
                 sb.purchase_route(f"{account}/numbers/purchase-from-inventory", self.purchase),
                 sb.route(f"{account}/numbers", self.owned, name="owned"),
                 sb.route(f"{account}/numbers/{{e164}}", self.release, methods=("DELETE",), kind="purchase"),
-                sb.route(
-                    f"{account}/numbers/{{e164}}/assign-subaccount",
-                    self.assign,
-                    methods=("POST",),
-                    kind="purchase",
-                    name="assign",
-                ),
-                sb.route(
-                    f"{account}/numbers/{{e164}}/assign-subaccount",
-                    self.unassign,
-                    methods=("DELETE",),
-                    kind="purchase",
-                    name="unassign",
+                *(
+                    sb.route(f"{account}/numbers/{{e164}}/assign-subaccount", handler, methods=(verb,), kind="purchase")
+                    for verb, handler in (("POST", self.assign), ("DELETE", self.unassign))
                 ),
                 sb.route(
                     f"{account}/numbers/{{e164}}/cancel-release",
