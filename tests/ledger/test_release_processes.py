@@ -109,3 +109,34 @@ def _rates(tmp_path: Path) -> Path:
     path = tmp_path / "rates.json"
     path.write_text(json.dumps({"base": "USD", "rates": {"INR": "83", "EUR": "0.92"}}), encoding="utf-8")
     return path
+
+
+def test_commit_then_503_with_a_lagging_list_exits_4_then_a_rerun_settles_it(
+    server: SandboxServer, fresh_ledger: str, tmp_path: Path
+) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    number = _owned(server, env, tmp_path)[2]
+    server.set_faults(Faults(commit_then_503=1.0, release_list_lag_seconds=3), provider="vobiz")
+
+    first = run_cli([*_release_args(number, ledger, "lag"), "--confirm-window", "0.5"], env=env, cwd=tmp_path)
+
+    assert 4 == first.returncode, first.stderr
+    assert ("unknown", "unknown") == (first.json()["status"], first.json()["results"][0]["outcome"])
+    assert "an outcome is unknown" in first.stderr
+    assert [(number, "pending_release", "commit_then_503")] == [
+        (r["e164"], r["state"], r["fault"]) for r in server.state("vobiz")["releases"]
+    ]
+
+    def shows_pending() -> bool:
+        listed = run_cli(["owned", "--provider", "vobiz", "--format", "json"], env=env, cwd=tmp_path).json()
+        return any(n["e164"] == number and n["status"] == "pending_release" for n in listed["numbers"])
+
+    server.wait_until(lambda states: shows_pending(), "the owned list to catch up", timeout=60)
+    server.set_faults(Faults(), provider="vobiz")
+    rerun = run_cli(_release_args(number, ledger, "lag"), env=env, cwd=tmp_path)
+
+    assert 0 == rerun.returncode, rerun.stderr
+    assert "pending_release" == rerun.json()["results"][0]["outcome"]
+    assert 1 == len(server.state("vobiz")["releases"])  # settled from the list, never sent twice
+    assert 1 == server.purchase_requests("vobiz", endpoint="release")["received"]
