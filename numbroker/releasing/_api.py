@@ -191,6 +191,11 @@ async def _send_all(
         )
         if found.status is IntentStatus.FINISHED and found.result:
             replay = ReleaseResult.model_validate_json(found.result)
+            if {r.e164 for r in replay.results} != {r.e164 for r in plan.rows}:
+                raise ConfigurationError(
+                    f"the idempotency key {books.intent.split(':', 1)[-1]!r} names a finished intent for other "
+                    "numbers: use another key"
+                )
             return replay.model_copy(update={"replayed": True, "run_id": books.run_id})
         settled, blocked = await walk.recover(by_account(plan.rows, plan.providers))
         earlier = await walk.earlier()

@@ -34,6 +34,7 @@ def run(*args: str, env: dict[str, str], command: str = "release") -> subprocess
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=EMPTY_HOME,  # where a real run's default audit log goes: never the checkout
     )
 
 

@@ -271,3 +271,16 @@ def test_a_sub_account_move_its_cool_off_and_force(fresh_ledger: str, tmp_path: 
 def test_force_is_for_a_move_back_only() -> None:
     with pytest.raises(ConfigurationError, match="force"):
         _move([], ["+442071516460"], sub_account="SA_X", force=True)
+
+
+def test_a_finished_key_replays_only_for_the_same_numbers(fresh_ledger: str) -> None:
+    boxes, providers = _accounts()
+    vobiz = boxes["vobiz"]
+    first, second = _owned(vobiz, 0), _owned(vobiz, 1)
+    _release(providers, [first], dry_run=False, ledger=fresh_ledger, idempotency_key="once")
+
+    with pytest.raises(ConfigurationError, match="finished intent for other numbers"):
+        _release(
+            in_process_providers({"vobiz": vobiz}), [second], dry_run=False, ledger=fresh_ledger, idempotency_key="once"
+        )
+    assert [first] == [r["e164"] for r in vobiz.releases]
