@@ -20,7 +20,10 @@ An adapter that can buy also sets ``supports_purchase = True`` and writes ``_pur
 :meth:`Provider.owns` wrap them. An adapter that lists the account's numbers as a portfolio writes the
 owned-list hook, ``_fetch_owned_page(query, cursor)`` and ``_normalize_owned(record, query)`` (a search
 page's twins, paged by ``owned_paging``), and declares ``after_purchase``; :meth:`Provider.stream_owned`
-wraps them, and :meth:`Provider.owns` then walks that list when ``_owns_number`` has no answer.
+wraps them, and :meth:`Provider.owns` then walks that list when ``_owns_number`` has no answer. An adapter
+that gives numbers back writes ``_release(number, immediate=...)`` (and ``_cancel_release``, ``_move_number``
+where the vendor can); :meth:`Provider.release`, :meth:`Provider.cancel_release` and
+:meth:`Provider.move_number` wrap them.
 
 The engine is composed, each part in its own module: a provider *has* a
 :class:`~numbroker.adapters.Connection` (client, auth headers, redaction, send and bounded receive,

@@ -52,7 +52,6 @@ _OUTCOME = {
     ReleaseState.UNKNOWN: ReleaseOutcome.UNKNOWN,
     ReleaseState.PENDING: ReleaseOutcome.UNKNOWN,
 }
-_STATE = {outcome: state for state, outcome in _OUTCOME.items() if state is not ReleaseState.PENDING}
 _DONE = frozenset({ReleaseState.RELEASED, ReleaseState.PENDING_RELEASE, ReleaseState.RESTORED, ReleaseState.MOVED})
 
 
@@ -363,11 +362,6 @@ def _row_of(attempt: LedgerRelease) -> ReleaseRow:
         undo_until=attempt.undo_until,
         ledger_id=attempt.id,
     )
-
-
-def outcome_state(outcome: ReleaseOutcome) -> ReleaseState | None:
-    """The ledger state an outcome is recorded as (None for those never recorded)."""
-    return _STATE.get(outcome)
 
 
 def by_account(rows: Sequence[ReleaseRow], providers: Mapping[str, Provider]) -> dict[str, Provider]:
