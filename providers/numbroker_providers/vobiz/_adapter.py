@@ -500,7 +500,7 @@ class VobizProvider(Provider):
         try:
             response = await self.connection.send("DELETE", self._number_url(number), params=params)
         except PermissionDeniedError as exc:
-            if _NOT_OWNED.search(exc.detail):
+            if _NOT_OWNED.search(exc.detail) or _NOT_OWNED.search(exc.body):  # {"error", "message"}: the docs' shape
                 # The vendor says the account does not hold it: perhaps already given back. The list decides.
                 raise exc.recast(NotFoundError, f"{exc.detail} (not the account's number)") from None
             raise
