@@ -185,3 +185,23 @@ def test_the_cool_off_is_one_line_and_force_is_sent_only_when_given(
     assert 0 == forced.returncode, forced.stderr
     assert "moved" == json.loads(forced.stdout)["results"][0]["outcome"]
     assert [(called, True)] == [(m["e164"], m["force"]) for m in sandbox.options["moves"]]
+
+
+@pytest.mark.parametrize(("answer", "code", "sent"), [("n", 1, 0), ("y", 3, 1)])  # 3: one was not owned
+def test_a_terminal_is_asked_naming_every_number_and_saving(
+    served: tuple[Sandbox, dict[str, str]], tmp_path: Path, answer: str, code: int, sent: int
+) -> None:
+    from numbroker.testing.processes import run_on_a_terminal
+
+    sandbox, env = served
+    mine = _number(sandbox, 0)
+    saving = str(sandbox.options["owned"][0]["monthly_fee"])
+    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    args = ["release", mine, NOT_OWNED, "--ledger", _ledger(tmp_path), "--audit-log", str(tmp_path / "a.jsonl")]
+
+    returned, screen = run_on_a_terminal(args, env={**base, "XDG_DATA_HOME": EMPTY_HOME, **env}, answer=answer)
+
+    question = screen[: screen.index("[y/N]")]
+    assert mine in question and NOT_OWNED in question and saving in question and "not_owned" in question
+    assert f"Give back 1 number(s): {mine}?" in question
+    assert (code, sent) == (returned, len(sandbox.releases))
