@@ -17,8 +17,10 @@ from numbroker import ConfigurationError, ReleaseOutcome, ReleaseStatus, move_nu
 from numbroker.adapters import Provider
 from numbroker.ledger import ReleaseState, open_ledger
 from numbroker.sandbox import Faults, Sandbox, create_sandboxes, in_process_providers
+from numbroker_providers.vobiz.sandbox import DEFAULT_AUTH_ID, SUB_ACCOUNTS
 
 NOT_OWNED = "+14155550123"
+SUB = SUB_ACCOUNTS[1]
 
 
 def _accounts(**vobiz: Any) -> tuple[dict[str, Sandbox], list[Provider]]:
@@ -94,7 +96,7 @@ def test_the_cooldown_release_then_its_undo(fresh_ledger: str, tmp_path: Path) -
     assert (ReleaseState.PENDING_RELEASE, mine) == (attempt.state, attempt.e164)
     assert attempt.undo_until == row.undo_until
 
-    again = _release(_accounts()[1], [mine], dry_run=False, ledger=fresh_ledger, idempotency_key="k")
+    again = _release(_accounts()[1], [mine, NOT_OWNED], dry_run=False, ledger=fresh_ledger, idempotency_key="k")
     assert again.replayed and 1 == len(vobiz.releases)
 
     providers = in_process_providers({"vobiz": vobiz})
@@ -219,12 +221,10 @@ def test_a_sub_account_move_its_cool_off_and_force(fresh_ledger: str, tmp_path: 
     parent, called, quiet = owned[0]["e164"], owned[6]["e164"], owned[7]["e164"]
     audit = tmp_path / "audit.jsonl"
 
-    plan = _move(in_process_providers(boxes), [parent], sub_account="SA_SANDBOXB2")
+    plan = _move(in_process_providers(boxes), [parent], sub_account=SUB)
     assert (ReleaseOutcome.PLANNED, []) == (plan.results[0].outcome, vobiz.options["moves"])
 
-    assigned = _move(
-        in_process_providers(boxes), [parent], sub_account="SA_SANDBOXB2", dry_run=False, ledger=fresh_ledger
-    )
+    assigned = _move(in_process_providers(boxes), [parent], sub_account=SUB, dry_run=False, ledger=fresh_ledger)
     back = _move(
         in_process_providers(boxes),
         [called, quiet],
@@ -239,7 +239,7 @@ def test_a_sub_account_move_its_cool_off_and_force(fresh_ledger: str, tmp_path: 
     cooling, moved = back.results
     assert (ReleaseOutcome.COOL_OFF, ReleaseOutcome.MOVED) == (cooling.outcome, moved.outcome)
     assert cooling.effective_at is not None and "cool-off runs until" in (cooling.reason or "")
-    assert [(parent, "SA_SANDBOXB2", False), (quiet, "MA_SANDBOX", False)] == [
+    assert [(parent, SUB, False), (quiet, DEFAULT_AUTH_ID, False)] == [
         (m["e164"], m["to"], m["force"]) for m in vobiz.options["moves"]
     ]
 
@@ -249,11 +249,11 @@ def test_a_sub_account_move_its_cool_off_and_force(fresh_ledger: str, tmp_path: 
     )  # fmt: skip
 
     assert ReleaseOutcome.MOVED is forced.results[0].outcome
-    assert (called, "MA_SANDBOX", True) == tuple(vobiz.options["moves"][-1].values())
+    assert (called, DEFAULT_AUTH_ID, True) == tuple(vobiz.options["moves"][-1].values())
     with open_ledger(fresh_ledger) as ledger:
         states = [(r.e164, r.action.value, r.state, r.note) for r in ledger.releases()]
     assert [
-        (parent, "assign", ReleaseState.MOVED, "to=SA_SANDBOXB2"),
+        (parent, "assign", ReleaseState.MOVED, f"to={SUB}"),
         (called, "unassign", ReleaseState.COOL_OFF, "to=parent"),
         (quiet, "unassign", ReleaseState.MOVED, "to=parent"),
         (called, "unassign", ReleaseState.MOVED, "to=parent; force"),

@@ -32,7 +32,7 @@ NUMBER = make_owned(
     number="+442071516460",
     country="GB",
     status=OwnedStatus.ACTIVE,
-    monthly_price=Money(amount="2.25", currency="USD"),
+    monthly_price=Money(amount=Decimal("2.25"), currency="USD"),
 )
 Handler = Callable[[httpx.Request], httpx.Response]
 
