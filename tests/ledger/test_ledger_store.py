@@ -423,9 +423,9 @@ def _schema_2_ledger(ledger_url: str) -> None:
                 db.execute(statement.format(serial="BIGSERIAL PRIMARY KEY"))
         return
     Path(ledger_url).parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(ledger_url)) as db, db:
+    with contextlib.closing(sqlite3.connect(ledger_url)) as file, file:
         for statement in SCHEMA_2:
-            db.execute(statement.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT"))
+            file.execute(statement.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT"))
 
 
 def _ledger_rows(ledger: Ledger) -> list[tuple[Any, ...]]:
