@@ -594,36 +594,10 @@ class Ledger(ABC):
             raise LedgerError(f"the ledger refuses attempt {e164}: {exc}") from None
         if not _CURRENCY.fullmatch(currency):
             raise LedgerError(f"the ledger refuses attempt {e164}: currency {currency!r} is not a currency code")
-        hold = self._hold
-
-        def work(execute: _Exec) -> list[tuple[Any, ...]]:
-            if hold is not None:
-                self._prove(execute, hold)
-            now, boot_id, boot_seconds = self._stamps(execute)
-            return execute(
-                "INSERT INTO numbroker_attempts (intent, run_id, account, provider, e164, offer_id, amount, "
-                "currency, state, reason, note, host, pid, created_at, updated_at, sold, boot_id, boot_seconds) "
-                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, NULL, ?, ?) RETURNING {_ATTEMPT_COLUMNS}",
-                (
-                    intent,
-                    run_id,
-                    account,
-                    provider,
-                    e164,
-                    offer_id,
-                    str(amount),
-                    currency,
-                    state.value,
-                    self.host,
-                    self.pid,
-                    now,
-                    now,
-                    boot_id,
-                    boot_seconds,
-                ),
-            )
-
-        return self._decoded(self._transact(work)[0])
+        row: dict[str, str | None] = {"intent": intent, "run_id": run_id, "account": account, "e164": e164}
+        row["provider"] = provider
+        row |= {"offer_id": offer_id, "amount": str(amount), "currency": currency, "state": state.value}
+        return self._decoded(self._insert("numbroker_attempts", row, _ATTEMPT_COLUMNS, boot=True))
 
     def update_attempt(
         self,
@@ -662,6 +636,28 @@ class Ledger(ABC):
         if not rows:
             raise LedgerError(f"no attempt {attempt_id} in {self.describe()}")
         return self._decoded(rows[0])
+
+    def _insert(self, table: str, row: dict[str, str | None], returning: str, *, boot: bool) -> tuple[Any, ...]:
+        """Insert ``row`` (column: value; the columns it leaves out stay NULL) into ``table``; the new row.
+
+        Stamped with this host, process and the ledger's clock (and the boot stamps when ``boot``). While
+        this process holds the purchaser lock, the write first proves it still does, in the same transaction.
+        """
+        hold = self._hold
+
+        def work(execute: _Exec) -> list[tuple[Any, ...]]:
+            if hold is not None:
+                self._prove(execute, hold)
+            now, boot_id, boot_seconds = self._stamps(execute)
+            values: dict[str, object] = {**row, "host": self.host, "pid": self.pid, "created_at": now}
+            values["updated_at"] = now
+            if boot:
+                values |= {"boot_id": boot_id, "boot_seconds": boot_seconds}
+            columns, marks = ", ".join(values), ", ".join("?" * len(values))
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {returning}"
+            return execute(sql, tuple(values.values()))
+
+        return self._transact(work)[0]
 
     def _decoded(self, row: Sequence[Any]) -> LedgerAttempt:
         try:
@@ -821,35 +817,11 @@ class Ledger(ABC):
             raise LedgerError(f"the ledger refuses the release of {e164}: {exc}") from None
         if currency is not None and not _CURRENCY.fullmatch(currency):
             raise LedgerError(f"the ledger refuses the release of {e164}: currency {currency!r} is not a code")
-        hold = self._hold
-
-        def work(execute: _Exec) -> list[tuple[Any, ...]]:
-            if hold is not None:
-                self._prove(execute, hold)
-            now = self._stamps(execute)[0]
-            return execute(
-                "INSERT INTO numbroker_releases (intent, run_id, account, provider, e164, action, state, reason, "
-                "note, monthly, currency, effective_at, undo_until, host, pid, created_at, updated_at) "
-                f"VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL, ?, ?, ?, ?) RETURNING {_RELEASE_COLUMNS}",
-                (
-                    intent,
-                    run_id,
-                    account,
-                    provider,
-                    e164,
-                    action.value,
-                    ReleaseState.PENDING.value,
-                    _clip(note),
-                    saving,
-                    currency,
-                    self.host,
-                    self.pid,
-                    now,
-                    now,
-                ),
-            )
-
-        return self._decoded_release(self._transact(work)[0])
+        row: dict[str, str | None] = {"intent": intent, "run_id": run_id, "account": account, "e164": e164}
+        row["provider"] = provider
+        row |= {"action": action.value, "state": ReleaseState.PENDING.value, "note": _clip(note)}
+        row |= {"monthly": saving, "currency": currency}
+        return self._decoded_release(self._insert("numbroker_releases", row, _RELEASE_COLUMNS, boot=False))
 
     def update_release(
         self,
