@@ -24,6 +24,7 @@ from numbroker import (
 )
 from numbroker.adapters import make_owned
 from numbroker.sandbox import Faults, Sandbox
+from numbroker.testing import Recorder
 from numbroker.testing.integration import IntegrationSuite
 from numbroker_providers.telnyx import TelnyxProvider
 from numbroker_providers.telnyx.sandbox import create_app
@@ -46,15 +47,10 @@ def owned(e164: str = "+13125550123", number_id: str = NUMBER_ID) -> OwnedNumber
 
 
 async def release(handler: Handler, number: OwnedNumber, **options: Any) -> tuple[ReleaseAnswer, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return handler(request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+    recorder = Recorder(handler)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as client:
         telnyx = TelnyxProvider(api_key=KEY, http_client=client)
-        return await telnyx.release(number, **options), seen
+        return await telnyx.release(number, **options), recorder.requests
 
 
 def deleted(**fields: Any) -> httpx.Response:

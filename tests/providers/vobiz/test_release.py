@@ -22,6 +22,7 @@ from numbroker import (
     ReleaseAnswer,
 )
 from numbroker.adapters import make_owned
+from numbroker.testing import Recorder
 from numbroker_providers.vobiz import VobizProvider
 
 AUTH_ID = "MA_TESTACCOUNT"
@@ -38,13 +39,8 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 async def call(handler: Handler, what: str, **options: Any) -> tuple[ReleaseAnswer, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return handler(request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+    recorder = Recorder(handler)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as client:
         vobiz = VobizProvider(auth_id=AUTH_ID, auth_token=TOKEN, http_client=client)
         if what == "release":
             answer = await vobiz.release(NUMBER, **options)
@@ -52,7 +48,7 @@ async def call(handler: Handler, what: str, **options: Any) -> tuple[ReleaseAnsw
             answer = await vobiz.cancel_release(NUMBER)
         else:
             answer = await vobiz.move_number(NUMBER, options.get("to"), force=options.get("force", False))
-    return answer, seen
+    return answer, recorder.requests
 
 
 @pytest.mark.anyio
