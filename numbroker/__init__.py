@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from numbroker._exceptions import AuthenticationError as AuthenticationError
     from numbroker._exceptions import BadRequestError as BadRequestError
     from numbroker._exceptions import ConfigurationError as ConfigurationError
+    from numbroker._exceptions import CoolOffError as CoolOffError
     from numbroker._exceptions import DebitFailedError as DebitFailedError
     from numbroker._exceptions import InsufficientFundsError as InsufficientFundsError
     from numbroker._exceptions import MissingCredentialsError as MissingCredentialsError
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from numbroker._owned import OwnedStatus as OwnedStatus
     from numbroker._owned import OwnedView as OwnedView
     from numbroker._owned import PriceSource as PriceSource
+    from numbroker._owned import ReleaseAnswer as ReleaseAnswer
     from numbroker._owned import ReleaseMode as ReleaseMode
     from numbroker._owned import RenewalSource as RenewalSource
     from numbroker._pricing import ExchangeRates as ExchangeRates
@@ -92,6 +94,14 @@ if TYPE_CHECKING:
     from numbroker.buying import PurchaseAttempt as PurchaseAttempt
     from numbroker.buying import buy_cheapest as buy_cheapest
     from numbroker.buying import buy_cheapest_sync as buy_cheapest_sync
+    from numbroker.releasing import ReleaseOutcome as ReleaseOutcome
+    from numbroker.releasing import ReleaseResult as ReleaseResult
+    from numbroker.releasing import ReleaseRow as ReleaseRow
+    from numbroker.releasing import ReleaseStatus as ReleaseStatus
+    from numbroker.releasing import move_numbers as move_numbers
+    from numbroker.releasing import move_numbers_sync as move_numbers_sync
+    from numbroker.releasing import release_numbers as release_numbers
+    from numbroker.releasing import release_numbers_sync as release_numbers_sync
 
 _EXPORTS: dict[str, str] = {
     # the data
@@ -110,6 +120,7 @@ _EXPORTS: dict[str, str] = {
     "OwnedStatus": "numbroker._owned",
     "OwnedView": "numbroker._owned",
     "PriceSource": "numbroker._owned",
+    "ReleaseAnswer": "numbroker._owned",
     "ReleaseMode": "numbroker._owned",
     "RenewalSource": "numbroker._owned",
     "OwnedFilters": "numbroker._holdings",
@@ -143,6 +154,15 @@ _EXPORTS: dict[str, str] = {
     "PurchaseReceipt": "numbroker.adapters",
     "buy_cheapest": "numbroker.buying",
     "buy_cheapest_sync": "numbroker.buying",
+    # giving numbers back
+    "ReleaseOutcome": "numbroker.releasing",
+    "ReleaseResult": "numbroker.releasing",
+    "ReleaseRow": "numbroker.releasing",
+    "ReleaseStatus": "numbroker.releasing",
+    "release_numbers": "numbroker.releasing",
+    "release_numbers_sync": "numbroker.releasing",
+    "move_numbers": "numbroker.releasing",
+    "move_numbers_sync": "numbroker.releasing",
     # providers
     "Provider": "numbroker.adapters",
     "RetryPolicy": "numbroker.adapters",
@@ -155,6 +175,7 @@ _EXPORTS: dict[str, str] = {
     "AuthenticationError": "numbroker._exceptions",
     "BadRequestError": "numbroker._exceptions",
     "ConfigurationError": "numbroker._exceptions",
+    "CoolOffError": "numbroker._exceptions",
     "DebitFailedError": "numbroker._exceptions",
     "IncompleteSearchError": "numbroker._reports",
     "InsufficientFundsError": "numbroker._exceptions",

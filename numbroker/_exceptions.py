@@ -11,7 +11,8 @@ Every error a caller can meet is a :class:`NumbrokerError`::
     ├── ProviderError(NumbrokerError)                      .provider (id) on every instance
     │   ├── ProviderHTTPError                              .status_code, .body (truncated), .headers, .request_id
     │   │   ├── BadRequestError                            400/409/422: the vendor refused the request as asked
-    │   │   │   └── ReservationRequiredError               a purchase refused until the number is reserved
+    │   │   │   ├── ReservationRequiredError               a purchase refused until the number is reserved
+    │   │   │   └── CoolOffError                           a move refused until a cool-off ends; .until
     │   │   ├── AuthenticationError                        401: missing, wrong or expired credentials
     │   │   │   └── PermissionDeniedError                  403: valid credentials lacking a permission
     │   │   ├── InsufficientFundsError                     402 (and vendor-specific balance refusals)
@@ -52,6 +53,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "CoolOffError",
     "DebitFailedError",
     "FieldError",
     "InsufficientFundsError",
@@ -196,6 +198,31 @@ class ReservationRequiredError(BadRequestError):
     A vendor may document that an item "must be reserved" before it is bought without documenting how;
     numbroker cannot reserve, so this is a refusal of the provider (buy-cheapest stops using it for the run).
     """
+
+
+class CoolOffError(BadRequestError):
+    """Raised when a vendor refuses to move a number until a cool-off ends (a number used recently, say).
+
+    ``.until`` is when it ends (ISO 8601 text as the vendor wrote it, or None) and ``.remaining_seconds``
+    the time left, as the vendor says; nothing was changed.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status_code: int = 409,
+        until: str | None = None,
+        remaining_seconds: int | None = None,
+        **state: Any,
+    ) -> None:
+        super().__init__(provider, message, status_code=status_code, **state)
+        self.until = until
+        self.remaining_seconds = remaining_seconds
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "until": self.until, "remaining_seconds": self.remaining_seconds}
 
 
 class AuthenticationError(ProviderHTTPError):

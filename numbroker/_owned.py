@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
@@ -23,6 +23,7 @@ __all__ = [
     "OwnedStatus",
     "OwnedView",
     "PriceSource",
+    "ReleaseAnswer",
     "ReleaseMode",
     "RenewalSource",
     "make_owned",
@@ -137,6 +138,8 @@ class AfterPurchase:
         states_renewals: the owned list states each number's next renewal (or expiry) date.
         sub_accounts: how the vendor groups numbers below the account, in a few words.
         partner_views: the vendor lists a partner's customers' numbers (``OwnedView.PARTNER``/``CUSTOMER``).
+        undo_window: how long a release can be undone through the API (a cooldown), if it can.
+        release_fee: the vendor charges a fee to release a number (refunded by an undo, where there is one).
     """
 
     can_list: bool
@@ -146,6 +149,8 @@ class AfterPurchase:
     states_renewals: bool
     sub_accounts: str
     partner_views: bool = False
+    undo_window: timedelta | None = None
+    release_fee: bool = False
 
     def as_dict(self) -> dict[str, JsonValue]:
         """The declaration as JSON values."""
@@ -157,7 +162,33 @@ class AfterPurchase:
             "states_renewals": self.states_renewals,
             "sub_accounts": self.sub_accounts,
             "partner_views": self.partner_views,
+            "undo_window_hours": None if self.undo_window is None else self.undo_window.total_seconds() / 3600,
+            "release_fee": self.release_fee,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseAnswer:
+    """What a vendor said to a release (or to the undoing of one) it accepted: an adapter's release hook returns it.
+
+    A refusal is raised, never returned; an answer that says failure (a 2xx whose body says so) is a refusal.
+
+    Attributes:
+        state: ``inactive`` (released: billing stopped, final), ``pending_release`` (deferred: a cooldown or
+            the end of the paid period) or, for an undo, ``active`` (the number is the account's again).
+        effective_at: when the release takes effect (the end of a cooldown or of the paid period), if deferred.
+        undo_until: until when it can still be undone, if it can.
+        fee: what the vendor charges for the release (or, for an undo, refunds), when it says.
+        message: the vendor's own words, kept as data (at most 200 characters).
+        refund_failed: an undo whose refund the vendor could not process says why here.
+    """
+
+    state: OwnedStatus
+    effective_at: datetime | None = None
+    undo_until: datetime | None = None
+    fee: Money | None = None
+    message: str | None = None
+    refund_failed: str | None = None
 
 
 class OwnedNumber(BaseModel):

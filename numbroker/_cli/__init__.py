@@ -1,12 +1,12 @@
 """The ``numbroker`` command line: the group, which loads each command from its own module when it is needed.
 
-Each command is one module named for it (``search``, ``compare``, ``buy`` for ``buy-cheapest``, ``ledger``, ``owned``,
-``providers``, ``sandbox``) and one line of :data:`COMMANDS`; a module is imported only when its command
-runs or ``--help`` lists it. Around them: ``options`` (the options several commands take, written once),
-``exits`` (the exit codes), ``errors`` (one-line usage errors) and ``output`` (redacted stdout and
-stderr); and the modules named for what they render: ``offers``, ``reports`` and ``hints`` (a search),
-``comparison`` (a comparison),
-``buy_result``, ``ledger_listing``, ``providers_listing``, with ``tables`` and ``progress``.
+Each command is one module named for it (``search``, ``compare``, ``buy`` for ``buy-cheapest``, ``ledger``,
+``owned``, ``providers``, ``release``, ``sandbox``, ``sub_account``) and one line of :data:`COMMANDS`; a module
+is imported only when its command runs or ``--help`` lists it. Around them: ``options`` (the options several
+commands take, written once), ``exits`` (the exit codes), ``errors`` (one-line usage errors) and ``output``
+(redacted stdout and stderr); and the modules named for what they render: ``offers``, ``reports`` and
+``hints`` (a search), ``comparison`` (a comparison), ``buy_result``, ``ledger_listing``, ``providers_listing``,
+with ``tables`` and ``progress``.
 
 Only the requested format goes to stdout; diagnostics and progress go to stderr.
 """
@@ -32,8 +32,10 @@ COMMANDS = {
     "ledger": "numbroker._cli.ledger:ledger_command",
     "owned": "numbroker._cli.owned:owned_command",
     "providers": "numbroker._cli.providers:providers_command",
+    "release": "numbroker._cli.release:release_command",
     "sandbox": "numbroker._cli.sandbox:sandbox",
     "search": "numbroker._cli.search:search",
+    "sub-account": "numbroker._cli.sub_account:sub_account",
 }
 """Each command's name and where it is defined (``module:attribute``), loaded when it is needed."""
 

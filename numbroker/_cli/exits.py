@@ -8,7 +8,7 @@
 * 2: a usage or configuration error, as one line saying what to fix.
 * 3: search and compare: partial, some providers failed (what arrived is still printed); buy-cheapest: bought fewer.
 * 4: buy-cheapest: an outcome is unknown or an attempt is unresolved, and needs a human (or a later
-  run's recovery).
+  run's recovery); release: the same for a number given back.
 * 130: interrupted (Ctrl-C; buy-cheapest: also SIGTERM and SIGHUP, and 4 instead when a purchase was in
   flight).
 
@@ -41,6 +41,8 @@ ENDINGS: dict[str, frozenset[ExitCode]] = {
     "ledger": frozenset({ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.INTERRUPTED}),
     "owned": frozenset(set(ExitCode) - {ExitCode.UNKNOWN}),
     "providers": frozenset({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}),
+    "release": frozenset(ExitCode),
+    "sub-account": frozenset(ExitCode),
     "sandbox": frozenset({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}),
 }
 """Each command and the codes it can end with."""

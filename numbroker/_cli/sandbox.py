@@ -46,12 +46,19 @@ def sandbox() -> None:
     help="First port (each provider gets its own: port, port+1, ...; 0 picks free ports).",
 )
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True, help="Inventory seed.")
-def sandbox_serve(host: str, port: int, seed: int) -> None:
+@click.option(
+    "--owned",
+    type=click.IntRange(min=0, max=1000),
+    default=0,
+    show_default=True,
+    help="Numbers each account owns before anything is bought (where its sandbox has an owned list).",
+)
+def sandbox_serve(host: str, port: int, seed: int, owned: int) -> None:
     """Serve every provider's sandbox on loopback and print the exports that point tools at them."""
     with command_errors():
         if not is_loopback(host):
             raise UsageProblem(f"--host must be a loopback address (127.0.0.1, ::1, localhost), got {host!r}")
-        sandboxes = create_sandboxes(seed=seed)
+        sandboxes = create_sandboxes(seed=seed, owned=owned) if owned else create_sandboxes(seed=seed)
         if port and port + len(sandboxes) - 1 > 65535:
             raise UsageProblem(
                 f"--port {port}: the {len(sandboxes)} sandboxes need ports {port} to {port + len(sandboxes) - 1}, "

@@ -24,6 +24,9 @@ wraps them, and :meth:`Provider.owns` then walks that list (narrowed by ``query.
 can filter by number) when ``_owns_number`` has no answer. ``_is_held(number)`` says False for a number the
 vendor still lists though the account no longer holds it (released, an order that failed): it is listed,
 never counted as owned.
+An adapter that gives numbers back writes ``_release(number, immediate=...)`` (and ``_cancel_release``,
+``_move_number`` where the vendor can); :meth:`Provider.release`, :meth:`Provider.cancel_release` and
+:meth:`Provider.move_number` wrap them.
 
 The engine is composed, each part in its own module: a provider *has* a
 :class:`~numbroker.adapters.Connection` (client, auth headers, redaction, send and bounded receive,
@@ -44,6 +47,7 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
@@ -52,7 +56,7 @@ from pydantic import SecretStr
 
 from numbroker._exceptions import ConfigurationError, ProviderError, PurchaseError
 from numbroker._models import AvailableNumber, RejectedRecord, SearchQuery
-from numbroker._owned import AfterPurchase, OwnedNumber, OwnedQuery, OwnedView
+from numbroker._owned import AfterPurchase, OwnedNumber, OwnedQuery, OwnedView, ReleaseAnswer, ReleaseMode
 from numbroker._phone import Strictness
 from numbroker._redaction import Redactor, redact_result
 from numbroker._types import FilterSupport, QueryFilter
@@ -493,6 +497,103 @@ class Provider(ABC):
 
         stats = await self.stream_owned(collect, query=query)
         return numbers, rejected, stats
+
+    # -- giving numbers back -----------------------------------------------------------------------
+
+    async def _release(self, number: OwnedNumber, *, immediate: bool) -> ReleaseAnswer:
+        """Give ``number`` (from this account's owned list) back with one request (never retried).
+
+        ``immediate`` asks a vendor with a cancellable cooldown to skip it. Return what the vendor said
+        (:class:`~numbroker.ReleaseAnswer`); raise a refusal (an HTTP error of the tree, or
+        :class:`ProviderResponseError` for a 2xx whose body says failure) and let transport failures through.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot release numbers")
+
+    async def _cancel_release(self, number: OwnedNumber) -> ReleaseAnswer:
+        """Undo a pending release of ``number`` with one request; the answer's state is ``active``."""
+        raise PurchaseError(f"{self.id}: this provider cannot undo a release")
+
+    async def _move_number(self, number: OwnedNumber, sub_account: str | None, *, force: bool) -> ReleaseAnswer:
+        """Move ``number`` to ``sub_account`` (None: back to the parent account) with one request.
+
+        ``force`` overrides a cool-off where the vendor lets an administrator do so. Raise
+        :class:`~numbroker.CoolOffError` for a refusal until a cool-off ends; the answer's state is ``active``.
+        """
+        raise PurchaseError(f"{self.id}: this provider cannot move numbers between sub-accounts")
+
+    @classmethod
+    def moves_numbers(cls) -> bool:
+        """True when the adapter can move numbers between the account and its sub-accounts."""
+        return cls._move_number is not Provider._move_number
+
+    async def move_number(self, number: OwnedNumber, sub_account: str | None, *, force: bool = False) -> ReleaseAnswer:
+        """Move ``number`` to ``sub_account``, or back to the parent account (None), with one request.
+
+        Raises:
+            PurchaseError: this provider cannot move numbers, or ``number`` is another provider's.
+            CoolOffError: the vendor refused until a cool-off ends (nothing changed).
+            ProviderError: another refusal or a transport failure, in the error tree.
+        """
+        if not self.moves_numbers():
+            raise PurchaseError(f"{self.id}: this provider cannot move numbers between sub-accounts")
+        what = f"move to {sub_account}" if sub_account else "move back to the parent account"
+        return await self._changed(number, what, lambda: self._move_number(number, sub_account, force=force))
+
+    @classmethod
+    def releases_numbers(cls) -> bool:
+        """True when the adapter writes the release hook and its declaration does not say releases are unsupported."""
+        declared = cls.after_purchase
+        unsupported = declared is not None and declared.release is ReleaseMode.UNSUPPORTED
+        return cls._release is not Provider._release and not unsupported
+
+    @classmethod
+    def undoes_releases(cls) -> bool:
+        """True when the adapter can cancel a pending release (``_cancel_release``)."""
+        return cls._cancel_release is not Provider._cancel_release
+
+    async def release(self, number: OwnedNumber, *, immediate: bool = False) -> ReleaseAnswer:
+        """Give ``number`` back to the vendor with one request. Never retried: confirm a failure against the list.
+
+        Raises:
+            PurchaseError: this provider cannot release numbers, or ``number`` is another provider's.
+            ProviderError: the vendor's refusal or a transport failure, in the error tree.
+        """
+        return await self._changed(number, "release", lambda: self._release(number, immediate=immediate))
+
+    async def cancel_release(self, number: OwnedNumber) -> ReleaseAnswer:
+        """Undo a pending release of ``number`` with one request (the vendor's answer says the refund).
+
+        Raises:
+            PurchaseError: this provider cannot undo a release, or ``number`` is another provider's.
+            ProviderError: the vendor's refusal or a transport failure, in the error tree.
+        """
+        if not self.undoes_releases():
+            raise PurchaseError(f"{self.id}: this provider cannot undo a release")
+        return await self._changed(number, "undo the release of", lambda: self._cancel_release(number))
+
+    async def _changed(
+        self, number: OwnedNumber, what: str, call: Callable[[], Awaitable[ReleaseAnswer]]
+    ) -> ReleaseAnswer:
+        """One account-changing call on ``number``, logged and redacted like a purchase."""
+        if what == "release" and not self.releases_numbers():
+            raise PurchaseError(f"{self.id}: this provider cannot release numbers")
+        if number.provider != self.id:
+            raise PurchaseError(f"{self.id}: {number.e164} is listed by provider {number.provider!r}")
+        purchase_logger.info("%s: about to %s %s", self.id, what, number.e164)
+        try:
+            answer = await call()
+        except Exception as exc:
+            self.connection.redactor.scrub(exc)
+            purchase_logger.info(
+                "%s: could not %s %s: %s: %s", self.id, what, number.e164, type(exc).__name__, self.redact(str(exc))
+            )
+            raise
+        if answer.message is not None:
+            answer = replace(answer, message=self.redact(answer.message)[:200])
+        if answer.refund_failed is not None:
+            answer = replace(answer, refund_failed=self.redact(answer.refund_failed)[:200])
+        purchase_logger.info("%s: %s %s: %s", self.id, what, number.e164, answer.state.value)
+        return answer
 
     # -- purchasing --------------------------------------------------------------------------------
 

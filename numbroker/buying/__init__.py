@@ -33,7 +33,8 @@ priced in the run's currency and judged, cheapest first), ``_run`` (one run walk
 
 This package is private by convention: the names users need are documented, and re-exported, as
 ``numbroker.X``; the others (the failure classification, :func:`parse_duration`, :func:`purchase_in_flight`,
-the audit log's reader) serve the command line and the tests.
+the audit log's reader) serve the command line and the tests; the audit log (``AuditLog``) and a run's
+ledger books with the purchaser lock (``Books``) serve giving numbers back too.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ from __future__ import annotations
 import contextlib
 
 from numbroker.buying._api import buy_cheapest, buy_cheapest_sync
+from numbroker.buying._audit import AuditLog as AuditLog
 from numbroker.buying._audit import purchase_in_flight
+from numbroker.buying._ledgering import Books as Books
 from numbroker.buying._outcome import FailureKind, classify_purchase_error
 from numbroker.buying._results import AttemptOutcome, BuyResult, BuyStatus, PlanDecision, PlanEntry, PurchaseAttempt
 from numbroker.buying._terms import BuyTerms, parse_duration

@@ -1,6 +1,7 @@
 """The purchase ledger: the durable record of every purchase intent and attempt, shared by every run.
 
-buy-cheapest writes an attempt ``pending`` before each purchase request is sent and its answer after,
+buy-cheapest writes an attempt ``pending`` before each purchase request is sent and its answer after
+(``numbroker release`` does the same for each release, in a table of its own, under the same lock),
 serializes purchasing under one purchaser lock per ledger, resolves what an earlier run left unresolved
 before buying again, and enforces quantities, budgets and spend limits from what the ledger holds, across
 runs and hosts.
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from numbroker.ledger._records import (
+    RELEASE_UNRESOLVED,
     SPENDING_STATES,
     UNRESOLVED_STATES,
     AttemptState,
@@ -28,11 +30,15 @@ from numbroker.ledger._records import (
     LedgerError,
     LedgerIntent,
     LedgerLockLostError,
+    LedgerRelease,
+    ReleaseAction,
+    ReleaseState,
     UndecodedAttempt,
 )
 from numbroker.ledger._store import Ledger, PurchaserHold
 
 __all__ = [
+    "RELEASE_UNRESOLVED",
     "SPENDING_STATES",
     "UNRESOLVED_STATES",
     "AttemptState",
@@ -43,7 +49,10 @@ __all__ = [
     "LedgerError",
     "LedgerIntent",
     "LedgerLockLostError",
+    "LedgerRelease",
     "PurchaserHold",
+    "ReleaseAction",
+    "ReleaseState",
     "UndecodedAttempt",
     "LEDGER_ENV",
     "is_postgres",

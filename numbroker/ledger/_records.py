@@ -18,7 +18,11 @@ __all__ = [
     "LedgerError",
     "LedgerIntent",
     "LedgerLockLostError",
+    "LedgerRelease",
+    "ReleaseAction",
+    "ReleaseState",
     "SPENDING_STATES",
+    "RELEASE_UNRESOLVED",
     "UndecodedAttempt",
     "UNRESOLVED_STATES",
     "utc_now",
@@ -54,6 +58,74 @@ UNRESOLVED_STATES = frozenset({AttemptState.PENDING, AttemptState.AMBIGUOUS, Att
 
 SPENDING_STATES = UNRESOLVED_STATES | {AttemptState.BOUGHT}
 """States counted against quantities, budgets and spend limits: bought, and whatever might have been."""
+
+
+class ReleaseAction(StrEnum):
+    """What a change to an owned number asks of the vendor."""
+
+    RELEASE = "release"
+    """Give the number back (``immediate`` in the attempt's note when the cooldown is skipped)."""
+    UNDO = "undo"
+    """Cancel a pending release."""
+    ASSIGN = "assign"
+    """Move the number to a sub-account (the attempt's note names it)."""
+    UNASSIGN = "unassign"
+    """Move the number back to the parent account (``force`` in the note when the cool-off was overridden)."""
+
+
+class ReleaseState(StrEnum):
+    """Where one release attempt stands. Written ``pending`` before the request is sent and after its answer."""
+
+    PENDING = "pending"
+    """The request is about to be, or has been, sent; no answer recorded yet."""
+    RELEASED = "released"
+    """Given back: the vendor said so, or its owned list no longer shows the number (or shows it released)."""
+    PENDING_RELEASE = "pending_release"
+    """The vendor deferred it (a cooldown, the end of the paid period): ``effective_at``, ``undo_until``."""
+    RESTORED = "restored"
+    """A pending release was undone: the number is the account's again."""
+    MOVED = "moved"
+    """Moved to the sub-account asked for (or back to the parent account)."""
+    COOL_OFF = "cool_off"
+    """The vendor refused the move until a cool-off ends: nothing changed."""
+    REFUSED = "refused"
+    """The vendor refused, or its list showed the number unchanged after the confirm window: nothing changed."""
+    UNKNOWN = "unknown"
+    """Neither the answer nor the owned list could tell; settled by a later run's recovery or by hand."""
+
+
+RELEASE_UNRESOLVED = frozenset({ReleaseState.PENDING, ReleaseState.UNKNOWN})
+"""Release states settled (by reading the owned list) before the same account is changed again."""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRelease:
+    """One attempt to change one owned number on one account: release it, undo that, or move it."""
+
+    id: int
+    intent: str
+    run_id: str
+    account: str
+    provider: str
+    e164: str
+    action: ReleaseAction
+    state: ReleaseState
+    reason: str | None
+    note: str | None
+    monthly: Decimal | None
+    """The monthly charge the release saves, in ``currency`` (None when unknown)."""
+    currency: str | None
+    effective_at: datetime | None
+    undo_until: datetime | None
+    host: str
+    pid: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def unresolved(self) -> bool:
+        """Whether nobody knows yet if this request changed the number."""
+        return self.state in RELEASE_UNRESOLVED
 
 
 class IntentStatus(StrEnum):

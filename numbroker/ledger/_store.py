@@ -29,6 +29,9 @@ from numbroker.ledger._records import (
     LedgerBusyError,
     LedgerError,
     LedgerIntent,
+    LedgerRelease,
+    ReleaseAction,
+    ReleaseState,
     UndecodedAttempt,
 )
 
@@ -36,7 +39,7 @@ _T = TypeVar("_T")
 
 __all__ = ["SCHEMA", "Ledger", "PurchaserHold"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS numbroker_meta (
@@ -83,7 +86,28 @@ SCHEMA = (
         session TEXT NOT NULL,
         since TEXT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS numbroker_releases (
+        id {serial},
+        intent TEXT NOT NULL REFERENCES numbroker_intents(key),
+        run_id TEXT NOT NULL,
+        account TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        e164 TEXT NOT NULL,
+        action TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        note TEXT,
+        monthly TEXT,
+        currency TEXT,
+        effective_at TEXT,
+        undo_until TEXT,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
     "CREATE INDEX IF NOT EXISTS numbroker_attempts_account ON numbroker_attempts (account, state)",
+    "CREATE INDEX IF NOT EXISTS numbroker_releases_account ON numbroker_releases (account, state)",
     "CREATE INDEX IF NOT EXISTS numbroker_attempts_intent ON numbroker_attempts (intent)",
 )
 """The tables; ``{serial}`` is each engine's auto-increment primary key."""
@@ -94,8 +118,9 @@ _MIGRATIONS = {
         "ALTER TABLE numbroker_attempts ADD COLUMN boot_id TEXT",
         "ALTER TABLE numbroker_attempts ADD COLUMN boot_seconds TEXT",
     ),
+    "2": (),
 }
-"""Statements that bring a ledger of an older schema to this one (the holder table is created above)."""
+"""Statements that bring a ledger of an older schema to this one (the holder and release tables are created above)."""
 
 _ATTEMPT_FIELDS = (
     "id",
@@ -217,6 +242,63 @@ def _decode_attempt(row: Sequence[Any]) -> LedgerAttempt:
     )
 
 
+_RELEASE_FIELDS = (
+    "id",
+    "intent",
+    "run_id",
+    "account",
+    "provider",
+    "e164",
+    "action",
+    "state",
+    "reason",
+    "note",
+    "monthly",
+    "currency",
+    "effective_at",
+    "undo_until",
+    "host",
+    "pid",
+    "created_at",
+    "updated_at",
+)
+_RELEASE_COLUMNS = ", ".join(_RELEASE_FIELDS)
+
+
+def _optional_moment(value: object) -> datetime | None:
+    return None if value is None else _moment(value)
+
+
+def _decode_release(row: Sequence[Any]) -> LedgerRelease:
+    """One release row as typed values (ValueError naming the field that does not decode)."""
+    action, state = _text(row[6], "action"), _text(row[7], "state")
+    if action not in ReleaseAction._value2member_map_ or state not in ReleaseState._value2member_map_:
+        raise ValueError(f"unknown action or state {action!r}/{state!r}"[:120])
+    currency = _text(row[11], "currency", optional=True)
+    if currency is not None and not _CURRENCY.fullmatch(currency):
+        raise ValueError(f"currency is not a currency code: {currency!r}"[:120])
+    return LedgerRelease(
+        id=_integer(row[0], "id"),
+        intent=_text(row[1], "intent"),
+        run_id=_text(row[2], "run_id"),
+        account=_text(row[3], "account"),
+        provider=_text(row[4], "provider"),
+        e164=_text(row[5], "e164"),
+        action=ReleaseAction(action),
+        state=ReleaseState(state),
+        reason=_text(row[8], "reason", optional=True),
+        note=_text(row[9], "note", optional=True),
+        monthly=None if row[10] is None else checked_amount(row[10]),
+        currency=currency,
+        effective_at=_optional_moment(row[12]),
+        undo_until=_optional_moment(row[13]),
+        host=_text(row[14], "host"),
+        pid=_integer(row[15], "pid"),
+        created_at=_moment(row[16]),
+        updated_at=_moment(row[17]),
+    )
+
+
 def _undecoded(row: Sequence[Any], problem: str) -> UndecodedAttempt:
     try:
         ident: int | None = _integer(row[0], "id")
@@ -240,6 +322,40 @@ def _intent(row: Sequence[Any]) -> LedgerIntent:
         created_at=_moment(row[6]),
         updated_at=_moment(row[7]),
     )
+
+
+def _narrowing(
+    *,
+    intent: str | None,
+    accounts: Iterable[str] | None,
+    states: Iterable[Any] | None,
+    every: type[AttemptState] | type[ReleaseState],
+) -> tuple[list[str], list[Any]] | None:
+    """The ``WHERE`` terms and parameters of an intent, account and state filter; None when nothing can match.
+
+    A state filter excludes by name every known state not asked for, so a row of a state this numbroker does
+    not know is kept (and its decoding refuses it): a malformed row never slips through a filter.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    if accounts is not None:
+        chosen = sorted(set(accounts))
+        if not chosen:
+            return None
+        where.append(f"account IN ({', '.join('?' for _ in chosen)})")
+        params.extend(chosen)
+    if states is not None:
+        wanted = {every(s) for s in states}
+        if not wanted:
+            return None
+        others = sorted(s.value for s in every if s not in wanted)
+        if others:
+            where.append(f"state NOT IN ({', '.join('?' for _ in others)})")
+            params.extend(others)
+    if intent is not None:
+        where.append("intent = ?")
+        params.append(intent)
+    return where, params
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,36 +594,10 @@ class Ledger(ABC):
             raise LedgerError(f"the ledger refuses attempt {e164}: {exc}") from None
         if not _CURRENCY.fullmatch(currency):
             raise LedgerError(f"the ledger refuses attempt {e164}: currency {currency!r} is not a currency code")
-        hold = self._hold
-
-        def work(execute: _Exec) -> list[tuple[Any, ...]]:
-            if hold is not None:
-                self._prove(execute, hold)
-            now, boot_id, boot_seconds = self._stamps(execute)
-            return execute(
-                "INSERT INTO numbroker_attempts (intent, run_id, account, provider, e164, offer_id, amount, "
-                "currency, state, reason, note, host, pid, created_at, updated_at, sold, boot_id, boot_seconds) "
-                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, NULL, ?, ?) RETURNING {_ATTEMPT_COLUMNS}",
-                (
-                    intent,
-                    run_id,
-                    account,
-                    provider,
-                    e164,
-                    offer_id,
-                    str(amount),
-                    currency,
-                    state.value,
-                    self.host,
-                    self.pid,
-                    now,
-                    now,
-                    boot_id,
-                    boot_seconds,
-                ),
-            )
-
-        return self._decoded(self._transact(work)[0])
+        row: dict[str, str | None] = {"intent": intent, "run_id": run_id, "account": account, "e164": e164}
+        row["provider"] = provider
+        row |= {"offer_id": offer_id, "amount": str(amount), "currency": currency, "state": state.value}
+        return self._decoded(self._insert("numbroker_attempts", row, _ATTEMPT_COLUMNS, boot=True))
 
     def update_attempt(
         self,
@@ -546,6 +636,28 @@ class Ledger(ABC):
         if not rows:
             raise LedgerError(f"no attempt {attempt_id} in {self.describe()}")
         return self._decoded(rows[0])
+
+    def _insert(self, table: str, row: dict[str, str | None], returning: str, *, boot: bool) -> tuple[Any, ...]:
+        """Insert ``row`` (column: value; the columns it leaves out stay NULL) into ``table``; the new row.
+
+        Stamped with this host, process and the ledger's clock (and the boot stamps when ``boot``). While
+        this process holds the purchaser lock, the write first proves it still does, in the same transaction.
+        """
+        hold = self._hold
+
+        def work(execute: _Exec) -> list[tuple[Any, ...]]:
+            if hold is not None:
+                self._prove(execute, hold)
+            now, boot_id, boot_seconds = self._stamps(execute)
+            values: dict[str, object] = {**row, "host": self.host, "pid": self.pid, "created_at": now}
+            values["updated_at"] = now
+            if boot:
+                values |= {"boot_id": boot_id, "boot_seconds": boot_seconds}
+            columns, marks = ", ".join(values), ", ".join("?" * len(values))
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {returning}"
+            return execute(sql, tuple(values.values()))
+
+        return self._transact(work)[0]
 
     def _decoded(self, row: Sequence[Any]) -> LedgerAttempt:
         try:
@@ -604,25 +716,10 @@ class Ledger(ABC):
         # Rows are narrowed in SQL only in ways a malformed row cannot slip through: a state filter keeps
         # every state it does not know (excluding only the known states not asked for), a time filter keeps
         # every stamp that is not in the ledger's format; decoding then refuses them.
-        where: list[str] = []
-        params: list[Any] = []
-        if accounts is not None:
-            chosen = sorted(set(accounts))
-            if not chosen:
-                return []
-            where.append(f"account IN ({', '.join('?' for _ in chosen)})")
-            params.extend(chosen)
-        if states is not None:
-            wanted = {AttemptState(s) for s in states}
-            if not wanted:
-                return []
-            others = sorted(s.value for s in AttemptState if s not in wanted)
-            if others:
-                where.append(f"state NOT IN ({', '.join('?' for _ in others)})")
-                params.extend(others)
-        if intent is not None:
-            where.append("intent = ?")
-            params.append(intent)
+        narrowed = _narrowing(intent=intent, accounts=accounts, states=states, every=AttemptState)
+        if narrowed is None:
+            return []
+        where, params = narrowed
         if since is not None:
             where.append("(created_at >= ? OR created_at NOT LIKE ?)")
             params.extend((_stamp(since), _STAMP_LIKE))
@@ -688,6 +785,113 @@ class Ledger(ABC):
     def owned_numbers(self, account: str) -> set[str]:
         """Numbers this ledger says the account bought (or may have bought: unresolved attempts)."""
         return {n for a in self.attempts(accounts=[account], states=SPENDING_STATES) for n in a.numbers}
+
+    # -- releases: the same lock and clock as purchases, in a table of their own --
+
+    def record_release(
+        self,
+        *,
+        intent: str,
+        run_id: str,
+        account: str,
+        provider: str,
+        e164: str,
+        action: ReleaseAction = ReleaseAction.RELEASE,
+        monthly: Decimal | None = None,
+        currency: str | None = None,
+        note: str | None = None,
+    ) -> LedgerRelease:
+        """Write a new release attempt ``pending``: call this before the request is sent.
+
+        While this process holds the purchaser lock, the write first proves it still does, in the same
+        transaction (a buy and a release on one ledger never interleave).
+
+        Raises:
+            LedgerLockLostError: the purchaser lock this process took is no longer provably held.
+            LedgerError: the write failed, or a saving that is not a finite, non-negative amount.
+        """
+        try:
+            saving = None if monthly is None else str(checked_amount(monthly))
+            action = ReleaseAction(action)
+        except ValueError as exc:
+            raise LedgerError(f"the ledger refuses the release of {e164}: {exc}") from None
+        if currency is not None and not _CURRENCY.fullmatch(currency):
+            raise LedgerError(f"the ledger refuses the release of {e164}: currency {currency!r} is not a code")
+        row: dict[str, str | None] = {"intent": intent, "run_id": run_id, "account": account, "e164": e164}
+        row["provider"] = provider
+        row |= {"action": action.value, "state": ReleaseState.PENDING.value, "note": _clip(note)}
+        row |= {"monthly": saving, "currency": currency}
+        return self._decoded_release(self._insert("numbroker_releases", row, _RELEASE_COLUMNS, boot=False))
+
+    def update_release(
+        self,
+        release_id: int,
+        state: ReleaseState,
+        *,
+        reason: str | None = None,
+        effective_at: datetime | None = None,
+        undo_until: datetime | None = None,
+    ) -> LedgerRelease:
+        """Record what came of release attempt ``release_id``.
+
+        With its reason and, for a deferred release, when it takes effect and until when it can be undone.
+        """
+        state = ReleaseState(state)
+
+        def work(execute: _Exec) -> list[tuple[Any, ...]]:
+            now = self._stamps(execute)[0]
+            return execute(
+                "UPDATE numbroker_releases SET state = ?, reason = COALESCE(?, reason), "
+                "effective_at = COALESCE(?, effective_at), undo_until = COALESCE(?, undo_until), updated_at = ? "
+                f"WHERE id = ? RETURNING {_RELEASE_COLUMNS}",
+                (
+                    state.value,
+                    _clip(reason),
+                    None if effective_at is None else _stamp(effective_at),
+                    None if undo_until is None else _stamp(undo_until),
+                    now,
+                    int(release_id),
+                ),
+            )
+
+        rows = self._transact(work)
+        if not rows:
+            raise LedgerError(f"no release attempt {release_id} in {self.describe()}")
+        return self._decoded_release(rows[0])
+
+    def releases(
+        self,
+        *,
+        intent: str | None = None,
+        accounts: Iterable[str] | None = None,
+        states: Iterable[ReleaseState] | None = None,
+    ) -> list[LedgerRelease]:
+        """Release attempts matching every given filter, oldest first.
+
+        Raises:
+            LedgerError: a row that could match does not decode (the message names it).
+        """
+        narrowed = _narrowing(intent=intent, accounts=accounts, states=states, every=ReleaseState)
+        if narrowed is None:
+            return []
+        where, params = narrowed
+        sql = f"SELECT {_RELEASE_COLUMNS} FROM numbroker_releases"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [self._decoded_release(r) for r in self._query(sql + " ORDER BY id", params)]
+
+    def release_age(self, release: LedgerRelease) -> float:
+        """Seconds since ``release`` was last written, on the ledger's clock (0 for a stamp in the future)."""
+        return max(0.0, (self.now() - release.updated_at).total_seconds())
+
+    def _decoded_release(self, row: Sequence[Any]) -> LedgerRelease:
+        try:
+            return _decode_release(row)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise LedgerError(
+                f"release attempt {str(row[0])[:20]} in {self.describe()} does not decode ({exc}): nothing is "
+                "released while the ledger holds a row it cannot read; fix or remove that row"
+            ) from None
 
     # -- set-up --
 

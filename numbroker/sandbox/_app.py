@@ -71,6 +71,9 @@ class Sandbox:
         received: Endpoint name -> requests that reached it (counted on arrival, before any fault).
         listed_from: E.164 -> ``time.monotonic()`` from which an owned number shows in the owned
             list (``Faults.owned_list_lag_seconds``; see :meth:`listed`).
+        unlisted_from: E.164 -> ``time.monotonic()`` until which a number given back still shows in the
+            owned list as it was (``Faults.release_list_lag_seconds``; see :meth:`release_lagging`).
+        releases: Every release the server committed (``e164``, ``state``, ``fault``), in order.
         taken: Offer ids bought by "someone else" (``rate_race``).
         balance: Account balance where the vendor keeps one, else None.
         options: Vendor-specific knobs, for reference.
@@ -99,6 +102,8 @@ class Sandbox:
         self.purchases: list[Purchase] = []
         self.received: Counter[str] = Counter()
         self.listed_from: dict[str, float] = {}
+        self.unlisted_from: dict[str, float] = {}
+        self.releases: list[dict[str, Any]] = []
         self.taken: set[str] = set()
         self.balance = balance
         self.options: dict[str, Any] = dict(options or {})
@@ -209,7 +214,8 @@ class Sandbox:
             A JSON-ready dict: ``provider``; ``owned`` (every number bought, in purchase order:
             ``e164``, ``offer_id``, ``listed`` = whether the owned list shows it yet);
             ``purchases`` (every commit: ``offer_id``, ``e164``, ``upfront``, ``monthly`` as decimal
-            strings or None, ``currency``, ``fault``); ``requests`` (endpoint name -> ``received``,
+            strings or None, ``currency``, ``fault``); ``releases`` (every release committed: ``e164``,
+            ``state``, ``fault``); ``requests`` (endpoint name -> ``received``,
             ``answered`` = logged with a status, ``abandoned`` = logged with status 0 because the
             client went away; received minus both is still in flight); ``faults``
             (:meth:`Faults.to_json`).
@@ -238,6 +244,7 @@ class Sandbox:
                 }
                 for p in self.purchases
             ],
+            "releases": [dict(r) for r in self.releases],
             "requests": requests,
             "faults": self.faults.to_json(),
         }
@@ -291,6 +298,10 @@ class Sandbox:
         """
         now = time.monotonic()
         return [n for n in numbers if self.listed_from.get(e164_of(n), now) <= now]
+
+    def release_lagging(self, e164: str) -> bool:
+        """Whether the owned list still shows ``e164`` as it was before its release (the release's list lag)."""
+        return self.unlisted_from.get(e164, 0.0) > time.monotonic()
 
     def invalidate(self) -> None:
         """Forget cached inventory views (call after the inventory changed)."""

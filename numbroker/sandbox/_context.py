@@ -33,6 +33,9 @@ class RequestContext:
         self.race = False
         self.sell_other = False
         self.committed: list[int] = []
+        self.changed = False
+        self.released: list[int] = []
+        """Whether the request changed a number the account owns (a release committed, say)."""
         self.labels: list[str] = []
 
     def json(self) -> Any:
@@ -127,6 +130,18 @@ class RequestContext:
         self.committed.append(len(sandbox.purchases) - 1)
         sandbox.invalidate()
         return purchase
+
+    def commit_release(self, e164: str, state: str) -> None:
+        """Record a committed release (``state``: ``released`` or ``pending_release``) of owned ``e164``.
+
+        The owned list keeps showing the number as it was for ``Faults.release_list_lag_seconds`` from now
+        (see :meth:`Sandbox.release_lagging`).
+        """
+        sandbox = self.sandbox
+        sandbox.unlisted_from[e164] = time.monotonic() + sandbox.faults.release_list_lag_seconds
+        sandbox.releases.append({"e164": e164, "state": state, "fault": None})
+        self.released.append(len(sandbox.releases) - 1)
+        self.changed = True
 
 
 Handler = Callable[[Request, RequestContext], Awaitable[Reply]]

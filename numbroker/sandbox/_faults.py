@@ -99,6 +99,7 @@ _DURATIONS: Final = (
     "stall_seconds",
     "hold_purchase_seconds",
     "owned_list_lag_seconds",
+    "release_list_lag_seconds",
     "drip_seconds",
     "owned_list_stall",
 )
@@ -151,6 +152,8 @@ class Faults:
             number than the one asked for, and answers 200 naming that one (emulators that support it).
         owned_list_lag_seconds: A bought number shows in the owned-numbers list only this long
             after its purchase committed (the lag in force at the commit counts).
+        release_list_lag_seconds: A number given back (or whose release is pending) still shows in the
+            owned list as it was before, this long after the release committed.
         drip_seconds: Answers of the ``drip_endpoints`` send their body one byte every this many
             seconds (headers at once, with the true ``Content-Length``); 0 = off.
         drip_endpoints: Endpoint names that drip (``"purchase"``, ``"owned"``, ``"search"``).
@@ -177,6 +180,7 @@ class Faults:
     hold_purchase_seconds: float = 0.0
     hold_purchase_commit: HoldCommit = "before"
     owned_list_lag_seconds: float = 0.0
+    release_list_lag_seconds: float = 0.0
     drip_seconds: float = 0.0
     drip_endpoints: frozenset[str] = frozenset({PURCHASE_ENDPOINT, OWNED_ENDPOINT})
     owned_list_stall: float = 0.0
@@ -461,14 +465,14 @@ class FaultPipeline:
         reply = await handler(context.request, context)
         context.labels.extend(reply.faults)
         payload = reply.encode()
-        if spoil_after and context.committed:
+        if spoil_after and (context.committed or context.changed):
             self._mark_committed(context, AMBIGUOUS_AFTER_COMMIT)
             choices: tuple[int, ...] = (502, 504, 0) if context.loopback else (502, 504)
             status = self._rng.choice(choices)
             if status == 0:  # the connection drops mid-answer
                 return _cut(reply, payload, len(payload) // 3, True), reply.status, ()
             return _plain(self._gateway_page(status)), status, ()
-        if then_503 and context.committed:
+        if then_503 and (context.committed or context.changed):
             self._mark_committed(context, COMMIT_THEN_503)
             return _plain(self._error_reply(self._sandbox, 503, "")), 503, ()
         return _plain(reply, payload), reply.status, reply.offer_ids
@@ -479,6 +483,8 @@ class FaultPipeline:
         purchases = self._sandbox.purchases
         for index in context.committed:
             purchases[index] = replace(purchases[index], fault=label)
+        for index in context.released:
+            self._sandbox.releases[index]["fault"] = label
 
     @staticmethod
     def _gateway_page(status: int) -> Reply:

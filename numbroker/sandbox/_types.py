@@ -218,6 +218,8 @@ class SandboxState(Protocol):
     taken: set[str]
     received: Counter[str]
     listed_from: dict[str, float]
+    unlisted_from: dict[str, float]
+    releases: list[dict[str, Any]]
     records: list[SandboxRecord]
 
     @property

@@ -425,11 +425,11 @@ class SandboxServer:
         """Every committed purchase, each with its ``provider`` (see :meth:`numbroker.sandbox.Sandbox.state`)."""
         return [{"provider": pid, **p} for pid, state in self.states().items() for p in state["purchases"]]
 
-    def purchase_requests(self, provider: str | None = None) -> dict[str, int]:
-        """Purchase requests ``received``, ``answered`` and ``abandoned`` (one provider, or summed)."""
+    def purchase_requests(self, provider: str | None = None, *, endpoint: str = "purchase") -> dict[str, int]:
+        """Purchase requests (or ``endpoint``'s: ``release``...) ``received``, ``answered`` and ``abandoned``."""
         total = {"received": 0, "answered": 0, "abandoned": 0}
         for pid in [provider] if provider else list(self.providers):
-            counts = self.state(pid)["requests"].get("purchase", {})
+            counts = self.state(pid)["requests"].get(endpoint, {})
             for key in total:
                 total[key] += counts.get(key, 0)
         return total
@@ -478,8 +478,9 @@ class SandboxServer:
         provider: str | None = None,
         run: CliRun | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        endpoint: str = "purchase",
     ) -> None:
-        """Wait until ``count`` purchase requests in all (or at ``provider``) have reached the server.
+        """Wait until ``count`` purchase requests (or ``endpoint``'s) in all (or at ``provider``) reached the server.
 
         A request counts as soon as the sandbox has read it, before any fault (so while a
         ``hold_purchase_seconds`` holds it, its client is waiting for the answer).
@@ -491,10 +492,10 @@ class SandboxServer:
 
         def reached(states: dict[str, dict[str, Any]]) -> bool:
             chosen = [states[provider]] if provider else list(states.values())
-            received: int = sum(s["requests"].get("purchase", {}).get("received", 0) for s in chosen)
+            received: int = sum(s["requests"].get(endpoint, {}).get("received", 0) for s in chosen)
             return received >= count
 
-        self.wait_until(reached, f"{count} purchase request(s) to reach the sandbox", run=run, timeout=timeout)
+        self.wait_until(reached, f"{count} {endpoint} request(s) to reach the sandbox", run=run, timeout=timeout)
 
     def set_faults(self, faults: Faults, provider: str | None = None) -> None:
         """Replace the fault knobs of one running sandbox (or all): ``PUT /_sandbox/faults``."""
@@ -557,6 +558,7 @@ def start_sandbox_server(
     env: Mapping[str, str] | None = None,
     stderr_path: str | os.PathLike[str] | None = None,
     ready_timeout: float = DEFAULT_TIMEOUT,
+    owned: int = 0,
 ) -> SandboxServer:
     """Start ``numbroker sandbox serve`` in its own process and wait until every sandbox listens.
 
@@ -571,6 +573,7 @@ def start_sandbox_server(
         env: The server's environment (default ``os.environ``).
         stderr_path: Where its stderr goes (default: a temporary file).
         ready_timeout: Seconds to wait for it to listen.
+        owned: Numbers each account owns from the start (``sandbox serve --owned``).
 
     Returns:
         The running server.
@@ -584,6 +587,8 @@ def start_sandbox_server(
 
     path = Path(stderr_path) if stderr_path is not None else _temporary_log()
     command = [sys.executable, "-m", "numbroker", "sandbox", "serve", "--seed", str(seed), "--port", str(port)]
+    if owned:
+        command += ["--owned", str(owned)]
     with path.open("w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
             command,
@@ -674,8 +679,11 @@ def signal_at_purchase(
     sig: int = signal.SIGKILL,
     provider: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    endpoint: str = "purchase",
 ) -> CliResult:
     """Run ``numbroker ARGS``, send it ``sig`` once its purchase request has reached the server, and wait.
+
+    ``endpoint`` names another account-changing request to wait for instead (``release``).
 
     The moment is the sandbox counting one more purchase request (at ``provider``, or anywhere)
     than before the run started. To be sure the request is still in flight then, serve with
@@ -690,6 +698,7 @@ def signal_at_purchase(
         sig: The signal (``signal.SIGKILL``, ``signal.SIGTERM``, ``signal.SIGINT``, ...).
         provider: Wait for a purchase request at this provider only.
         timeout: Seconds for each wait (the request to arrive; the run to end after the signal).
+        endpoint: The sandbox endpoint whose request is awaited (``purchase``, ``release``...).
 
     Returns:
         How the run ended (``returncode == -sig`` when the signal killed it).
@@ -698,8 +707,8 @@ def signal_at_purchase(
         RuntimeError: The run ended before its purchase request reached the server.
         TimeoutError: A wait passed ``timeout``.
     """
-    before = server.purchase_requests(provider)["received"]
+    before = server.purchase_requests(provider, endpoint=endpoint)["received"]
     with start_cli(args, env=env, cwd=cwd) as run:
-        server.wait_for_purchases(before + 1, provider=provider, run=run, timeout=timeout)
+        server.wait_for_purchases(before + 1, provider=provider, run=run, timeout=timeout, endpoint=endpoint)
         run.send_signal(sig)
         return run.wait(timeout)

@@ -19,7 +19,7 @@ def test_every_command_has_its_endings() -> None:
     assert all({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED} <= codes for codes in ENDINGS.values())
 
 
-@pytest.mark.parametrize("command", ["search", "compare", "buy-cheapest"])
+@pytest.mark.parametrize("command", ["search", "compare", "buy-cheapest", "release"])
 def test_the_help_names_each_code_its_command_ends_with(command: str) -> None:
     """The "Exit codes:" paragraph names every code of the command but Ctrl-C's, and no other."""
     shown = CliRunner().invoke(cli, [command, "--help"], terminal_width=100).output
@@ -42,7 +42,7 @@ def test_the_readme_table_gives_each_command_the_codes_it_ends_with() -> None:
     header, _, *rows = [line.strip("|").split("|") for line in section.splitlines()]
     columns = [cell.strip() for cell in header]
 
-    for command in ("search", "buy-cheapest"):
+    for command in ("search", "buy-cheapest", "release"):
         at = columns.index(command)
         ends = {int(row[0]) for row in rows if row[at].strip()}
         assert {int(code) for code in ENDINGS[command]} == ends, command

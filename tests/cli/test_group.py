@@ -19,7 +19,10 @@ from numbroker._cli import COMMANDS, cli
         (["--version"], set()),
         (["providers", "--format", "json"], {"providers"}),
         (["ledger", "--help"], {"ledger"}),
-        (["--help"], {"buy", "compare", "ledger", "owned", "providers", "sandbox", "search"}),
+        (
+            ["--help"],
+            {"buy", "compare", "ledger", "owned", "providers", "release", "sandbox", "search", "sub_account"},
+        ),
     ],
 )
 def test_a_command_module_is_imported_only_when_its_command_runs_or_is_listed(

@@ -28,6 +28,7 @@ from numbroker.ledger import (
     LedgerBusyError,
     LedgerError,
     LedgerLockLostError,
+    ReleaseState,
     default_ledger_path,
     open_ledger,
 )
@@ -274,7 +275,7 @@ def test_a_ledger_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     with open_ledger(path) as ledger:
         ledger._query("UPDATE numbroker_meta SET value = '99' WHERE name = 'schema'")
 
-    with pytest.raises(LedgerError, match="schema 99; this numbroker reads schema 2"):
+    with pytest.raises(LedgerError, match="schema 99; this numbroker reads schema 3"):
         open_ledger(path)
 
 
@@ -380,9 +381,89 @@ def test_a_schema_1_ledger_is_brought_to_this_schema(tmp_path: Path) -> None:
     with open_ledger(path) as ledger:
         (attempt,) = ledger.attempts()
         assert (kept, None) == (attempt.id, attempt.sold)
-        assert [("2",)] == ledger._query("SELECT value FROM numbroker_meta WHERE name = 'schema'")
+        assert [("3",)] == ledger._query("SELECT value FROM numbroker_meta WHERE name = 'schema'")
         with ledger.purchaser(run_id="after-upgrade", timeout=1):
             assert AttemptState.PENDING is _recorded(ledger, "+12025550102").state
+
+
+SCHEMA_2 = (
+    "CREATE TABLE numbroker_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE numbroker_intents (key TEXT PRIMARY KEY, quantity INTEGER NOT NULL, budget TEXT, "
+    "currency TEXT NOT NULL, status TEXT NOT NULL, result TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+    "CREATE TABLE numbroker_attempts (id {serial}, intent TEXT NOT NULL REFERENCES numbroker_intents(key), "
+    "run_id TEXT NOT NULL, account TEXT NOT NULL, provider TEXT NOT NULL, e164 TEXT NOT NULL, offer_id TEXT NOT NULL, "
+    "amount TEXT NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, note TEXT, host TEXT NOT NULL, "
+    "pid INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, sold TEXT, boot_id TEXT, "
+    "boot_seconds TEXT)",
+    "CREATE TABLE numbroker_holder (name TEXT PRIMARY KEY, token TEXT NOT NULL, run_id TEXT NOT NULL, "
+    "host TEXT NOT NULL, pid INTEGER NOT NULL, session TEXT NOT NULL, since TEXT NOT NULL)",
+    "CREATE INDEX numbroker_attempts_account ON numbroker_attempts (account, state)",
+    "CREATE INDEX numbroker_attempts_intent ON numbroker_attempts (intent)",
+    "INSERT INTO numbroker_meta (name, value) VALUES ('schema', '2')",
+    "INSERT INTO numbroker_intents VALUES ('nightly', 2, '5.00', 'USD', 'done', '{{\"bought\": 1}}', "
+    "'2026-11-30T02:00:00.000000Z', '2026-11-30T02:00:09.000000Z')",
+    "INSERT INTO numbroker_attempts (intent, run_id, account, provider, e164, offer_id, amount, currency, state, "
+    "reason, note, host, pid, created_at, updated_at, sold, boot_id, boot_seconds) VALUES ('nightly', 'run-1', "
+    "'vobiz:a1', 'vobiz', '+12025550101', 'offer-1', '0.80', 'USD', 'bought', 'the vendor said yes', NULL, 'cron-1', "
+    "4242, '2026-11-30T02:00:01.000000Z', '2026-11-30T02:00:02.000000Z', NULL, 'boot-1', '88.5')",
+    "INSERT INTO numbroker_attempts (intent, run_id, account, provider, e164, offer_id, amount, currency, state, "
+    "reason, note, host, pid, created_at, updated_at, sold, boot_id, boot_seconds) VALUES ('nightly', 'run-1', "
+    "'vobiz:a1', 'vobiz', '+12025550102', 'offer-2', '0.90', 'USD', 'unknown', 'no answer', NULL, 'cron-1', "
+    "4242, '2026-11-30T02:00:03.000000Z', '2026-11-30T02:00:09.000000Z', NULL, 'boot-1', '90.1')",
+)
+"""A ledger as the version before releases created and wrote it: its own DDL, not today's minus a table."""
+
+
+def _schema_2_ledger(ledger_url: str) -> None:
+    if ledger_url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(ledger_url) as db:  # one transaction
+            for statement in SCHEMA_2:
+                db.execute(statement.format(serial="BIGSERIAL PRIMARY KEY"))
+        return
+    Path(ledger_url).parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(ledger_url)) as file, file:
+        for statement in SCHEMA_2:
+            file.execute(statement.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT"))
+
+
+def _ledger_rows(ledger: Ledger) -> list[tuple[Any, ...]]:
+    return [
+        (a.id, a.e164, a.amount, a.state, a.reason, a.host, a.pid, a.created_at.isoformat()) for a in ledger.attempts()
+    ]
+
+
+def test_a_schema_2_ledger_gains_the_release_table(ledger_url: str) -> None:
+    """A ledger the version before releases wrote keeps every row, gains the release table when opened, and a
+    second opening changes nothing (on both engines)."""
+    _schema_2_ledger(ledger_url)
+    expected = [
+        (1, "+12025550101", Decimal("0.80"), AttemptState.BOUGHT, "the vendor said yes", "cron-1", 4242,
+         "2026-11-30T02:00:01+00:00"),
+        (2, "+12025550102", Decimal("0.90"), AttemptState.UNKNOWN, "no answer", "cron-1", 4242,
+         "2026-11-30T02:00:03+00:00"),
+    ]  # fmt: skip
+
+    with open_ledger(ledger_url) as ledger:
+        assert expected == _ledger_rows(ledger)
+        assert [("3",)] == ledger._query("SELECT value FROM numbroker_meta")
+        assert [("done",)] == ledger._query("SELECT status FROM numbroker_intents WHERE key = 'nightly'")
+        assert [] == ledger.releases()
+        ledger.open_intent("release:x", quantity=1, budget=None, currency="XXX")
+        with ledger.purchaser(run_id="after-upgrade", timeout=1):
+            pending = ledger.record_release(
+                intent="release:x", run_id="r", account="vobiz:a1", provider="vobiz", e164="+12025550101"
+            )
+        done = ledger.update_release(pending.id, ReleaseState.RELEASED, reason="the list no longer shows it")
+    assert (ReleaseState.PENDING, ReleaseState.RELEASED) == (pending.state, done.state)
+    assert (True, False) == (pending.unresolved, done.unresolved)
+
+    with open_ledger(ledger_url) as again:  # idempotent: nothing re-run, nothing lost
+        assert expected == _ledger_rows(again)
+        assert [("3",)] == again._query("SELECT value FROM numbroker_meta")
+        assert [(done.id, ReleaseState.RELEASED)] == [(r.id, r.state) for r in again.releases()]
+        assert [(2,)] == again._query("SELECT COUNT(*) FROM numbroker_intents")
 
 
 def _recorded(ledger: Ledger, e164: str) -> Any:

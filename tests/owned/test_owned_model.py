@@ -119,4 +119,6 @@ def test_after_purchase_declaration_as_json() -> None:
         "states_renewals": False,
         "sub_accounts": "project-scoped keys",
         "partner_views": False,
+        "undo_window_hours": None,
+        "release_fee": False,
     }

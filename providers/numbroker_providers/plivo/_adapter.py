@@ -53,6 +53,9 @@ What numbroker makes of them:
   an ambiguous :class:`~numbroker.ProviderResponseError`, so buy-cheapest confirms ownership before doing
   anything else; a number assigned other than the one asked is reported in the receipt (``e164`` is the
   number assigned, ``details["requested_e164"]`` the one asked);
+* a number is given back with ``DELETE Number/{number}/`` (``plivo/resources/numbers.py`` ``delete``): 204
+  with no body, immediate (Plivo's support can restore it within about 10 days); a 404 means the account
+  does not hold it (the caller confirms against the owned list);
 * ownership is one ``GET Number/{number}/`` (200: owned, active or not; a 404 in Plivo's error envelope:
   not owned; anything else: unknown, raised).
 """
@@ -86,6 +89,7 @@ from numbroker import (
     OwnedStatus,
     ProviderResponseError,
     QueryFilter,
+    ReleaseAnswer,
     ReleaseMode,
     SearchQuery,
 )
@@ -572,6 +576,15 @@ class PlivoProvider(Provider):
             raise ProviderResponseError(self.id, f"owned numbers: asked for offset {offset}, got {meta.offset}")
         return RawPage(records=page.objects, total=meta.total_count)
 
+    async def _release(self, number: OwnedNumber, *, immediate: bool) -> ReleaseAnswer:
+        # Immediate at Plivo in any case: there is no cooldown to skip.
+        response = await self.connection.send("DELETE", self._account_url("Number", _digits(number.e164)))
+        if response.status_code != 204 and response.content.strip():
+            body = self.connection.json(response)
+            if isinstance(body, dict) and body.get("error"):
+                raise self.connection.error(response, status=422, message=f"release refused: {body['error']}")
+        return ReleaseAnswer(state=OwnedStatus.INACTIVE)
+
     def _normalize_owned(self, record: Any, query: OwnedQuery) -> OwnedNumber:
         data = wire.record(record)
         details: dict[str, JsonValue] = {}
@@ -607,6 +620,11 @@ class PlivoProvider(Provider):
             purchased_at=read_timestamp(data, "added_on"),
             provider_details=details,
         )
+
+
+def _digits(e164: str) -> str:
+    """A number as Plivo writes it in paths: the digits, without the ``+``."""
+    return e164.lstrip("+")
 
 
 def _plus(value: Any) -> Any:

@@ -24,6 +24,9 @@ are listed in :mod:`numbroker_providers.plivo._adapter`); every path ends with a
   ``{"error": "not found"}`` otherwise; ``GET /v1/Account/{auth_id}/Number/``: the owned list, by
   ``limit`` (1–20) and ``offset``, in the same envelope as the search. Both show a bought number only
   ``Faults.owned_list_lag_seconds`` after its purchase committed (until then it is not found).
+* ``DELETE /v1/Account/{auth_id}/Number/{number}/``: gives the number back at once, 204 with no body; 404
+  ``{"error": "not found"}`` for a number the account does not hold. A purchase-kind endpoint (the
+  ambiguous knobs and holds apply); ``Faults.release_list_lag_seconds`` keeps it listed as it was.
 
 Errors are ``{"api_id": ..., "error": "..."}``. The inventory is deterministic per seed, includes the
 shared US numbers of :func:`numbroker.sandbox.shared_numbers` (at Plivo's own price) and a set of
@@ -282,6 +285,8 @@ class _Plivo:
         self.substitute = substitute
         self.numbers: dict[str, dict[str, Any]] = {}
         """Owned numbers by digits, in the order bought."""
+        self.released: dict[str, dict[str, Any]] = {}
+        """Numbers given back, by digits (the owned list shows them as they were during its release lag)."""
 
     def routes(self) -> list[Route]:
         sb = self.sandbox
@@ -291,6 +296,7 @@ class _Plivo:
             sb.purchase_route(f"{account}/PhoneNumber/{{number}}/", self.purchase),
             sb.route(f"{account}/Number/", self.owned, name="owned"),
             sb.route(f"{account}/Number/{{number}}/", self.owned_number, name="owned_number"),
+            sb.route(f"{account}/Number/{{number}}/", self.release, methods=("DELETE",), kind="purchase"),
         ]
 
     def _authorize(self, request: Request) -> None:
@@ -420,14 +426,26 @@ class _Plivo:
             return _error(self.sandbox, 404, "not found")
         return Reply(200, {"api_id": self.sandbox.new_uuid(), **entry})
 
+    async def release(self, request: Request, context: RequestContext) -> Reply:
+        """``DELETE Number/{number}/``: 204, the number gone at once (the owned list may lag behind it)."""
+        self._authorize(request)
+        digits = request.path_params["number"]
+        entry = self.numbers.get(digits)
+        if entry is None:
+            return _error(self.sandbox, 404, "not found")
+        self.released[digits] = self.numbers.pop(digits)
+        context.commit_release("+" + digits, "released")
+        return Reply(204, text="")
+
     async def owned(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request)
         body, faults = self._listing(request, self._listed(list(self.numbers.values())), *self._slice(request))
         return Reply(200, body, faults=faults)
 
     def _listed(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The owned entries past their owned-list lag (``Faults.owned_list_lag_seconds``)."""
-        return self.sandbox.listed(entries, lambda entry: "+" + entry["number"])
+        """The owned entries past their owned-list lag, and those given back still within their release lag."""
+        lagging = [e for d, e in self.released.items() if self.sandbox.release_lagging("+" + d)]
+        return self.sandbox.listed(entries + lagging, lambda entry: "+" + entry["number"])
 
 
 def _charged(value: Any) -> Decimal | None:

@@ -1,4 +1,4 @@
-"""The Telnyx adapter: number search (``GET /available_phone_numbers``), number orders and the owned list.
+"""The Telnyx adapter: number search (``GET /available_phone_numbers``), number orders, the owned list, releases.
 
 Wire facts this adapter relies on, with where they were read. Sources: the SDK ``team-telnyx/telnyx-python``
 at commit 6d68c8ca (generated from Telnyx's API definition; paths below are under ``src/telnyx/``) and the
@@ -71,6 +71,13 @@ page and the SDK disagree, the SDK (the API definition) is followed.
   one provider per key, so ``sub_account`` stays null. Statuses ``purchase-failed``, ``deleted``,
   ``ported-out`` and ``port-failed`` are listed (``inactive``) but not held: they never answer "owned";
   ``purchase-pending`` is held (the order was accepted: buying the number again could pay for it twice).
+* Releasing: ``DELETE /phone_numbers/{id}`` (``resources/phone_numbers/phone_numbers.py`` ``delete``) answers
+  the number's "final deleted representation", ``{data: {..., status: "deleted"}}``
+  (``types/phone_number_delete_response.py``): immediate and final, with no cooldown to skip. A number whose
+  ``deletion_lock_enabled`` is on cannot be deleted through the API (``types/phone_number_detailed.py``); the
+  refusal (403, code ``10035`` "Resource locked" for locked resources on the error-codes page) is a refusal
+  with Telnyx's words. A 2xx that does not say ``deleted`` is read as no answer (the caller confirms against
+  the owned list); a 404 means the account does not hold the id.
 * Reservations (``POST /number_reservations``, about 30 minutes, not every number is ``reservable``) are
   **not used**: buy-cheapest buys one number at a time through :meth:`Provider.purchase`, which has no
   place to reserve several numbers before ordering them; a single-number order needs no reservation.
@@ -107,6 +114,7 @@ from numbroker import (
     QueryFilter,
     ReleaseMode,
     RenewalSource,
+    ReleaseAnswer,
     SearchQuery,
 )
 from numbroker.adapters import (
@@ -554,6 +562,20 @@ class TelnyxProvider(Provider):
     def _is_held(self, number: OwnedNumber) -> bool:
         """Numbers whose order failed, or that were deleted or ported out, are listed but not the account's."""
         return (number.vendor_status or "").lower() not in _NOT_OWNED
+
+    # -- giving numbers back -----------------------------------------------------------------------
+
+    async def _release(self, number: OwnedNumber, *, immediate: bool) -> ReleaseAnswer:
+        # Immediate and final at Telnyx: there is no cooldown to skip.
+        url = self.connection.url("phone_numbers", number.provider_number_id)
+        data = wire.pick(self.connection.json(await self.connection.send("DELETE", url)), "data", dict)
+        status = None if data is None else data.get("status")
+        if status != "deleted":
+            shown = status if isinstance(status, str) else type(status).__name__
+            raise ProviderResponseError(
+                self.id, f"the release of {number.e164} answered status {shown[:40]!r}, not 'deleted'; outcome unknown"
+            )
+        return ReleaseAnswer(state=OwnedStatus.INACTIVE)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

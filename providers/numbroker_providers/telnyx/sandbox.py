@@ -35,6 +35,11 @@ Speaks ``https://api.telnyx.com/v2`` (``base_path="/v2"``), following the SDK ``
   by a messaging profile only, or nowhere; deletion-locked; pending purchase, requirements or port-out;
   deleted and purchase-failed numbers Telnyx still lists; ``emergency-only``; a ``longcode`` type. No
   record states a price or a renewal date, as Telnyx's do not.
+* ``DELETE /v2/phone_numbers/{id}``: gives the number back at once and answers its final representation,
+  ``{"data": {..., "status": "deleted"}}``; a number ordered with its deletion lock on (``deletion_locked``)
+  is refused 403 ``10035`` "Resource locked" and stays the account's; an unknown id is a 404 ``10005``. A
+  purchase-kind endpoint (the ambiguous knobs and holds apply); ``Faults.release_list_lag_seconds`` keeps
+  the owned list showing the number as it was.
 * Errors ``{"errors": [{"code", "title", "detail"[, "source"]}]}``: 401 ``10009``, 404 ``10005``,
   400/422 ``10015``, 429 ``10011`` with ``x-ratelimit-limit``, ``x-ratelimit-remaining: 0`` and
   ``x-ratelimit-reset`` (``ratelimit_reset`` seconds), 5xx ``10007``. Refused countries answer 400.
@@ -180,6 +185,7 @@ def create_app(
     requirement_countries: Iterable[str] = (),
     ratelimit_reset: int = 1,
     owned: int = 0,
+    deletion_locked: Iterable[str] = (),
 ) -> Sandbox:
     """Build a Telnyx sandbox.
 
@@ -195,6 +201,7 @@ def create_app(
         ratelimit_reset: Seconds a 429 says in ``x-ratelimit-reset``.
         owned: Numbers the account holds before anything is bought (0..100,000; :data:`OWNED_QUIRKS`
             first). ``sandbox.options["owned"]`` is the live list, numbers ordered included.
+        deletion_locked: Numbers listed with ``deletion_lock_enabled`` once ordered: their deletion is refused.
 
     Returns:
         The sandbox; ``env`` holds ``TELNYX_API_KEY``.
@@ -220,6 +227,7 @@ def create_app(
         "failing_numbers": frozenset(failing_numbers),
         "requirement_countries": frozenset(c.upper() for c in requirement_countries),
         "ratelimit_reset": ratelimit_reset,
+        "deletion_locked": frozenset(deletion_locked),
     }
     sandbox = Sandbox(
         name="telnyx",
@@ -464,6 +472,11 @@ class _Telnyx:
         self.polls: int | None = sandbox.options["order_polls"]
         self.failing: frozenset[str] = sandbox.options["failing_numbers"]
         self.regulated: frozenset[str] = sandbox.options["requirement_countries"]
+        self.locked: frozenset[str] = sandbox.options["deletion_locked"]
+        self.released: list[dict[str, Any]] = []
+        """Numbers given back, as they were listed (the owned list shows them during their release lag)."""
+        self.ordered = 0
+        """Numbers ordered so far: each ordered number's id is new, whatever was given back meanwhile."""
 
     def routes(self) -> list[Route]:
         sb = self.sandbox
@@ -472,6 +485,7 @@ class _Telnyx:
             sb.purchase_route(f"{BASE_PATH}/number_orders", self.order),
             sb.route(f"{BASE_PATH}/number_orders/{{order_id}}", self.read_order, name="order"),
             sb.route(f"{BASE_PATH}/phone_numbers", self.owned, name="owned"),
+            sb.route(f"{BASE_PATH}/phone_numbers/{{number_id}}", self.release, methods=("DELETE",), kind="purchase"),
         ]
 
     def _authorize(self, request: Request) -> None:
@@ -620,9 +634,13 @@ class _Telnyx:
             "updated_at": now_iso(),
         }
 
+    def _next_order(self) -> int:
+        self.ordered += 1
+        return self.ordered
+
     def _owned_entry(self, record: SandboxRecord) -> dict[str, Any]:
         return {
-            "id": str(1_000_000_000_000_000_000 + len(self.numbers) + 1),
+            "id": str(1_000_000_000_000_000_000 + self._next_order()),
             "record_type": "phone_number",
             "phone_number": record.e164,
             "status": "purchase-pending",
@@ -633,7 +651,7 @@ class _Telnyx:
             "messaging_profile_id": None,
             "billing_group_id": None,
             "emergency_enabled": False,
-            "deletion_lock_enabled": False,
+            "deletion_lock_enabled": record.e164 in self.locked,
             "source_type": "number_order",
             "purchased_at": now_iso(),
             "created_at": now_iso(),
@@ -652,7 +670,7 @@ class _Telnyx:
             return _error(400, "page[number] and page[size] must be integers", parameter="page")
         if page < 1 or not 1 <= size <= _OWNED_MAX_SIZE:
             return _error(400, f"page[number] must be positive and page[size] 1 to {_OWNED_MAX_SIZE}", parameter="page")
-        items = self.sandbox.listed(self.numbers, lambda number: number["phone_number"])  # owned_list_lag_seconds
+        items = self._listed()
         wanted = q.get("filter[phone_number]")
         if wanted is not None:
             # "Requires at least three digits. Non-numerical characters will result in no values being returned."
@@ -668,6 +686,26 @@ class _Telnyx:
         }
         body = {"data": [dict(n) for n in result.items], "meta": meta}
         return Reply(200, body, faults=result.labels)
+
+    def _listed(self) -> list[dict[str, Any]]:
+        """The owned entries past their owned-list lag, and those given back still within their release lag."""
+        lagging = [entry for entry in self.released if self.sandbox.release_lagging(entry["phone_number"])]
+        return self.sandbox.listed(self.numbers + lagging, lambda number: number["phone_number"])
+
+    async def release(self, request: Request, context: RequestContext) -> Reply:
+        """``DELETE /phone_numbers/{id}``: the number's final representation, ``deleted``; a lock refuses it."""
+        self._authorize(request)
+        number_id = request.path_params["number_id"]
+        entry = next((n for n in self.numbers if n["id"] == number_id), None)
+        if entry is None:
+            return _error(404, "The requested resource or URL could not be found.")
+        if entry["deletion_lock_enabled"]:
+            detail = "This phone number has deletion lock enabled and cannot be deleted."
+            return Reply(403, {"errors": [{"code": "10035", "title": "Resource locked", "detail": detail}]})
+        self.numbers.remove(entry)
+        self.released.append(dict(entry))
+        context.commit_release(entry["phone_number"], "released")
+        return Reply(200, {"data": {**entry, "status": "deleted", "updated_at": now_iso()}})
 
 
 def _national(e164: str, country: str) -> str:

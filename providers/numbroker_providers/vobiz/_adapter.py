@@ -37,6 +37,18 @@ and Vobiz's official SDK, generated from its API definition: ``vobiz-ai/Vobiz-Py
   ``monthly_cost``) in ``currency``, ``next_billing_date`` (the renewal), ``application_id`` and
   ``trunk_group_id`` (routing: neither set means calls have nowhere to go), ``purchased_at``; a number is
   released by its E.164;
+* a number is given back with ``DELETE /v1/account/{auth_id}/numbers/{e164}`` (``+`` sent as ``%2B``, as the
+  SDK writes it). The SDK (generated from Vobiz's API definition) answers ``{status: "pending_release",
+  cooldown_ends_at, release_fee, cancel_url, message}``: a 24-hour cooldown, cancellable (and the fee
+  refunded) with ``POST …/numbers/{e164}/cancel-release``; ``?immediate=true`` skips it. The docs pages
+  say the release is immediate and answer ``200 {"message": "number returned to inventory"}`` or a 204 with
+  no body. All three are read; a 200 whose ``status`` says error is a refusal; ``403 "account does not own
+  this number"`` is read as "not there" (the caller confirms against the owned list);
+* a number moves to a sub-account with ``POST /v1/account/{auth_id}/numbers/{e164}/assign-subaccount``
+  ``{"sub_account_id": "SA_…"}`` and back to the parent with ``DELETE`` on the same path (``?force=true``
+  only when asked: an administrator's override that writes an audit record at Vobiz). A number called within
+  the last 15 days is refused ``409 did_cool_off_in_effect`` with ``cool_off_until`` and
+  ``cool_off_remaining_seconds`` (seed 001; the SDK declares 403 and 409 for this call);
 * the Partner API (read-only) lists every customer's numbers (``GET /v1/partner/numbers``) or one
   customer's (``GET /v1/partner/accounts/{customer_auth_id}/numbers``), paged like the owned list, each
   item's ``account_id`` its customer.
@@ -47,8 +59,10 @@ capabilities' presence — the reference is followed and the SDK's form tolerate
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -57,7 +71,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from numbroker import (
     AfterPurchase,
     AvailableNumber,
+    BadRequestError,
     Capability,
+    CoolOffError,
     DebitFailedError,
     FilterSupport,
     Money,
@@ -69,9 +85,11 @@ from numbroker import (
     OwnedQuery,
     OwnedStatus,
     OwnedView,
+    PermissionDeniedError,
     ProviderResponseError,
     ProviderUnavailableError,
     QueryFilter,
+    ReleaseAnswer,
     ReleaseMode,
     SearchQuery,
 )
@@ -120,6 +138,9 @@ _OWNED_TEXT_FIELDS = (
 )
 _OWNED_FLAGS = ("is_trial_number", "is_blocked", "voice_enabled", "aadhaar_verification_required", "aadhaar_verified")
 _DEBIT_FAILED = re.compile(r"INSUFFICIENT_BALANCE|balance|debit", re.IGNORECASE)
+_NOT_OWNED = re.compile(r"does not own|not owned|not found", re.IGNORECASE)
+_FAILED_STATUSES = frozenset({"error", "failed", "failure"})
+_RELEASED_STATUSES = frozenset({"released", "success", "ok", "deleted", "returned"})
 
 
 class _VobizPage(BaseModel):
@@ -219,6 +240,8 @@ class VobizProvider(Provider):
         states_renewals=True,
         sub_accounts="SA_ sub-accounts, listed with their MA_ master account",
         partner_views=True,
+        undo_window=timedelta(hours=24),  # the cooldown, cancellable with cancel-release
+        release_fee=True,  # the SDK's release_fee, refunded by cancel-release
     )
     record_id_field = "id"
     wire_fields: ClassVar[Mapping[str, str]] = {
@@ -466,6 +489,105 @@ class VobizProvider(Provider):
             purchased_at=read_timestamp(data, "purchased_at"),
             provider_details=details,
         )
+
+    # -- giving numbers back -----------------------------------------------------------------------
+
+    def _number_url(self, number: OwnedNumber, *tail: str) -> str:
+        return self.connection.url("v1", self._account, self._auth_id, "numbers", number.e164, *tail)
+
+    async def _release(self, number: OwnedNumber, *, immediate: bool) -> ReleaseAnswer:
+        params = {"immediate": "true"} if immediate else None
+        try:
+            response = await self.connection.send("DELETE", self._number_url(number), params=params)
+        except PermissionDeniedError as exc:
+            if _NOT_OWNED.search(exc.detail) or _NOT_OWNED.search(exc.body):  # {"error", "message"}: the docs' shape
+                # The vendor says the account does not hold it: perhaps already given back. The list decides.
+                raise exc.recast(NotFoundError, f"{exc.detail} (not the account's number)") from None
+            raise
+        if response.status_code == 204 or not response.content.strip():
+            return ReleaseAnswer(state=OwnedStatus.INACTIVE)
+        body = self.connection.json(response)
+        if not isinstance(body, dict):
+            raise ProviderResponseError(self.id, f"release answered {response.status_code} with an unexpected body")
+        message = wire.pick(body, "message", str)
+        status = (wire.pick(body, "status", str) or "").strip().lower()
+        if status in _FAILED_STATUSES or isinstance(body.get("error"), dict | str):
+            raise self.connection.error(response, status=422, message=f"release refused: {message or status}")
+        if status == "pending_release":
+            ends = read_timestamp(body, "cooldown_ends_at")
+            return ReleaseAnswer(
+                state=OwnedStatus.PENDING_RELEASE,
+                effective_at=ends,
+                undo_until=ends,
+                fee=self._fee(body, "release_fee", number),
+                message=message,
+            )
+        if status and status not in _RELEASED_STATUSES:
+            raise ProviderResponseError(self.id, f"release answered status {status[:40]!r}, which says neither way")
+        return ReleaseAnswer(state=OwnedStatus.INACTIVE, fee=self._fee(body, "release_fee", number), message=message)
+
+    async def _cancel_release(self, number: OwnedNumber) -> ReleaseAnswer:
+        response = await self.connection.post(self._number_url(number, "cancel-release"), json={})
+        body = self.connection.json(response) if response.content.strip() else {}
+        if not isinstance(body, dict):
+            raise ProviderResponseError(self.id, f"cancel-release answered {response.status_code} with an odd body")
+        status = (wire.pick(body, "status", str) or "active").strip().lower()
+        if status != "active":
+            raise self.connection.error(response, status=422, message=f"cancel-release left the number {status!r}")
+        refund_failed = None
+        if wire.pick(body, "refund_status", str) == "failed":
+            refund_failed = wire.pick(body, "refund_error", str) or "the refund could not be processed"
+        return ReleaseAnswer(
+            state=OwnedStatus.ACTIVE,
+            fee=self._fee(body, "refund_amount", number),
+            message=wire.pick(body, "message", str),
+            refund_failed=refund_failed,
+        )
+
+    async def _move_number(self, number: OwnedNumber, sub_account: str | None, *, force: bool) -> ReleaseAnswer:
+        url = self._number_url(number, "assign-subaccount")
+        try:
+            if sub_account is not None:
+                response = await self.connection.post(url, json={"sub_account_id": sub_account})
+            else:
+                params = {"force": "true"} if force else None
+                response = await self.connection.send("DELETE", url, params=params)
+        except BadRequestError as exc:
+            if exc.status_code == 409 and "cool_off" in (exc.vendor_code or "") + exc.body:
+                raise _cool_off(exc) from None
+            raise
+        body = self.connection.json(response) if response.content.strip() else {}
+        message = wire.pick(body, "message", str) if isinstance(body, dict) else None
+        return ReleaseAnswer(state=OwnedStatus.ACTIVE, message=message)
+
+    @staticmethod
+    def _fee(body: Mapping[str, Any], key: str, number: OwnedNumber) -> Money | None:
+        """A fee (or refund) of an answer, in its ``currency`` or else the number's; None when it states none."""
+        value = body.get(key)
+        currency = body.get("currency") or (number.monthly_price.currency if number.monthly_price else None)
+        if value is None or currency is None:
+            return None
+        return money_from_json_number(value, currency, field=key)
+
+
+def _cool_off(exc: BadRequestError) -> CoolOffError:
+    """The cool-off refusal, with ``cool_off_until`` and ``cool_off_remaining_seconds`` from its body."""
+    try:
+        body = json.loads(exc.body)
+    except ValueError:
+        body = {}
+    found: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
+    nested = found.get("error")
+    if isinstance(nested, dict):  # the documented envelope: {"error": {"code", "message", "details"}}
+        details = nested.get("details")
+        found.update(nested)
+        found.update(details if isinstance(details, dict) else {})
+    until = found.get("cool_off_until")
+    remaining = found.get("cool_off_remaining_seconds")
+    error = exc.recast(CoolOffError, f"{exc.detail} (a cool-off: the number was used recently)")
+    error.until = until if isinstance(until, str) else None
+    error.remaining_seconds = remaining if isinstance(remaining, int) and not isinstance(remaining, bool) else None
+    return error
 
 
 def _canonical(number: str) -> str | None:

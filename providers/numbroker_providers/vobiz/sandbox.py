@@ -30,6 +30,29 @@ Speaks ``https://api.vobiz.ai/api`` (``base_path="/api"``), as documented in Vob
   paged the same way, with ``account_auth_id`` echoed; ``sandbox.options["partner"]`` maps each customer
   to its numbers.
 
+* ``DELETE /api/v1/account/{auth_id}/numbers/{e164}`` (``%2B`` or a bare ``+``, or the digits alone):
+  gives a number back. By default (``release_answer="sdk"``) it answers as Vobiz's SDK documents:
+  ``{"status": "pending_release", "cooldown_ends_at", "release_fee", "cancel_url", "message"}``, the number
+  listed ``pending_release`` until the cooldown (``cooldown_seconds``, 24 h) ends; ``?immediate=true``
+  releases it at once (``status: "released"``). ``release_answer="message"`` answers as the older docs page
+  (``200 {"message": "number returned to inventory"}``, immediate) and ``"no_content"`` as the newer one
+  (204, immediate). A number the account does not hold: ``403 {"error": "forbidden", "message": "account does
+  not own this number"}``. ``release_answer="failure"`` answers 200 with ``{"status": "error"}`` and
+  changes nothing. The release is a purchase-kind endpoint: ``commit_then_503``, the ambiguous knobs and
+  ``hold_purchase_seconds`` apply to it, and ``release_list_lag_seconds`` keeps the list showing the number
+  as it was.
+* ``POST /api/v1/account/{auth_id}/numbers/{e164}/cancel-release``: within the cooldown, the number is
+  ``active`` again and the fee refunded (``{"message", "status": "active", "currency", "refund_amount",
+  "refund_status": "success"}``); otherwise 400.
+
+* ``POST /api/v1/account/{auth_id}/numbers/{e164}/assign-subaccount`` ``{"sub_account_id": "SA_…"}``: moves
+  a parent-pool number to one of :data:`SUB_ACCOUNTS` (404 for another id; 409 if a sub-account holds it
+  already). ``DELETE`` on the same path moves it back: a number whose ``last_call_at`` is within 15 days is
+  refused ``409`` (code ``did_cool_off_in_effect``, with ``cool_off_until`` and ``cool_off_remaining_seconds``
+  in ``details``) unless ``?force=true``; a number never called (``last_call_at`` null) moves at once.
+  Every move is recorded in ``sandbox.options["moves"]`` (``e164``, ``to``, ``force``). The seeded
+  sub-account numbers: the first was called two days ago (in its cool-off), the others never.
+
 Errors use the documented envelope ``{"status": "error", "error": {"code", "message"[, "details"]},
 "timestamp", "requestId": "req_..."}``.
 """
@@ -91,6 +114,8 @@ DEFAULT_OWNED: Final = 12
 """Numbers ``numbroker owned --sandbox`` starts the account with (every quirk of the owned list at least once)."""
 SUB_ACCOUNTS: Final = ("SA_BRANCH0001", "SA_BRANCH0002")
 """The sandbox master account's sub-accounts."""
+COOL_OFF_DAYS: Final = 15
+"""A number called within this many days cannot move back to the parent pool (without ``force``)."""
 CUSTOMERS: Final = ("MA_CUSTOMER01", "MA_CUSTOMER02")
 """The partner's customers (the Partner API's views)."""
 BASE_PATH: Final = "/api"
@@ -149,6 +174,8 @@ def create_app(
     balance_error: Literal[402, 500] = 402,
     auth_id: str = DEFAULT_AUTH_ID,
     owned: int = 0,
+    release_answer: Literal["sdk", "message", "no_content", "failure"] = "sdk",
+    cooldown_seconds: float = 86_400.0,
 ) -> Sandbox:
     """Build a Vobiz sandbox.
 
@@ -163,6 +190,8 @@ def create_app(
         auth_id: The account Auth ID.
         owned: How many numbers the account owns before anything is bought (0..100,000; the quirks come first;
             :data:`DEFAULT_OWNED` shows each quirk once). The partner's customers' numbers are always there.
+        release_answer: How a release is answered (see the module documentation).
+        cooldown_seconds: How long a cancellable release stays ``pending_release``.
 
     Returns:
         The sandbox; ``env`` holds ``VOBIZ_AUTH_ID`` and ``VOBIZ_AUTH_TOKEN``.
@@ -188,10 +217,12 @@ def create_app(
         options={"balance_error": balance_error, "hidden": hidden},
     )
     vobiz = _Vobiz(sandbox, auth_id, token, balance_error)
+    vobiz.release_answer, vobiz.cooldown = release_answer, cooldown_seconds
     taken = {r.e164 for r in records} | {h["e164"] for h in hidden}
     vobiz.numbers, vobiz.partner = _owned_inventory(seed, owned, auth_id, taken)
     sandbox.options["owned"] = vobiz.numbers
     sandbox.options["partner"] = vobiz.partner
+    sandbox.options["moves"] = vobiz.moves
     sandbox.build(vobiz.routes())
     return sandbox
 
@@ -241,6 +272,14 @@ class _Vobiz:
         self.balance_error = balance_error
         self.numbers: list[dict[str, Any]] = []
         self.partner: dict[str, list[dict[str, Any]]] = {}
+        self.release_answer = "sdk"
+        self.cooldown = 86_400.0
+        self.gone: set[str] = set()
+        """Numbers given back: no longer the account's (not listed once any list lag is over)."""
+        self.moves: list[dict[str, Any]] = []
+        """Every move between the account and its sub-accounts (``e164``, ``to``, ``force``)."""
+        self.before: dict[str, dict[str, Any]] = {}
+        """Each released number as the list showed it before (shown during the list lag)."""
 
     def routes(self) -> list[Route]:
         sb = self.sandbox
@@ -251,6 +290,18 @@ class _Vobiz:
                 sb.route(f"{account}/inventory/numbers", self.search, name="search"),
                 sb.purchase_route(f"{account}/numbers/purchase-from-inventory", self.purchase),
                 sb.route(f"{account}/numbers", self.owned, name="owned"),
+                sb.route(f"{account}/numbers/{{e164}}", self.release, methods=("DELETE",), kind="purchase"),
+                *(
+                    sb.route(f"{account}/numbers/{{e164}}/assign-subaccount", handler, methods=(verb,), kind="purchase")
+                    for verb, handler in (("POST", self.assign), ("DELETE", self.unassign))
+                ),
+                sb.route(
+                    f"{account}/numbers/{{e164}}/cancel-release",
+                    self.cancel_release,
+                    methods=("POST",),
+                    kind="purchase",
+                    name="cancel_release",
+                ),
             ]
         routes += [
             sb.route(f"{BASE_PATH}/v1/partner/numbers", self.partner_numbers, name="partner_numbers"),
@@ -346,7 +397,14 @@ class _Vobiz:
         return Reply(200, body, faults=result.labels)
 
     def _account_numbers(self, request: Request) -> list[dict[str, Any]]:
-        listed = self.sandbox.listed(self.numbers, lambda number: number["e164"])
+        self._end_cooldowns()
+        lagging = self.sandbox.release_lagging
+        shown = [
+            self.before[n["e164"]] if n["e164"] in self.before and lagging(n["e164"]) else n
+            for n in self.numbers
+            if n["e164"] not in self.gone or lagging(n["e164"])
+        ]
+        listed = self.sandbox.listed(shown, lambda number: number["e164"])
         if request.query_params.get("include_subaccounts", "true").lower() == "false":
             listed = [number for number in listed if number.get("account_id") == self.auth_id]
         return listed
@@ -361,6 +419,115 @@ class _Vobiz:
             raise Refused(_envelope(self.sandbox, 404, f"Customer account {customer} not found"))
         search = request.query_params.get("search") or ""
         return [number for number in numbers if search in number["e164"]]
+
+    # -- giving numbers back ---------------------------------------------------------------------
+
+    def _end_cooldowns(self) -> None:
+        """A pending release whose cooldown is over leaves the account."""
+        now = datetime.now(UTC)
+        for number in self.numbers:
+            ends = number.get("cooldown_ends_at")
+            if number["status"] == "pending_release" and isinstance(ends, str) and _parse_stamp(ends) <= now:
+                number.update(status="released", released_at=ends)
+                self.gone.add(number["e164"])
+
+    def _held(self, request: Request) -> dict[str, Any]:
+        """The account's number named by the path (``%2B``, a bare ``+`` or digits alone), or a 403."""
+        self._authorize(request)
+        self._end_cooldowns()
+        raw = str(request.path_params.get("e164", "")).strip()
+        e164 = raw if raw.startswith("+") else "+" + raw
+        for number in self.numbers:
+            if number["e164"] == e164 and e164 not in self.gone:
+                return number
+        raise Refused(Reply(403, {"error": "forbidden", "message": "account does not own this number"}))
+
+    async def release(self, request: Request, context: RequestContext) -> Reply:
+        number = self._held(request)
+        immediate = request.query_params.get("immediate", "").lower() == "true"
+        if self.release_answer == "failure":
+            return Reply(200, {"status": "error", "message": "release could not be processed"})
+        if number["status"] == "pending_release" and not immediate:
+            return _envelope(self.sandbox, 400, "Number is already pending release")
+        self.before.setdefault(number["e164"], dict(number))
+        now = datetime.now(UTC)
+        fee = _fee(number.get("monthly_fee"))
+        if self.release_answer == "sdk" and not immediate:
+            ends = _stamp(now + timedelta(seconds=self.cooldown))
+            number.update(status="pending_release", cooldown_ends_at=ends, release_fee=float(fee))
+            context.commit_release(number["e164"], "pending_release")
+            return Reply(
+                200,
+                {
+                    "status": "pending_release",
+                    "message": "Number will be released when the cooldown ends",
+                    "cooldown_ends_at": ends,
+                    "release_fee": float(fee),
+                    "cancel_url": f"{BASE_PATH}/v1/account/{self.auth_id}/numbers/{number['e164']}/cancel-release",
+                },
+            )
+        number.update(status="released", released_at=_stamp(now), account_id=None, trunk_group_id=None)
+        self.gone.add(number["e164"])
+        context.commit_release(number["e164"], "released")
+        if self.release_answer == "no_content":
+            return Reply(204, text="", media_type="application/json")
+        if self.release_answer == "message":
+            return Reply(200, {"message": "number returned to inventory"})
+        return Reply(200, {"status": "released", "message": "Number released", "release_fee": float(fee)})
+
+    async def assign(self, request: Request, context: RequestContext) -> Reply:
+        number = self._held(request)
+        try:
+            payload = context.json()
+        except ValueError:
+            return _envelope(self.sandbox, 400, "Request body must be valid JSON")
+        target = payload.get("sub_account_id") if isinstance(payload, dict) else None
+        if target not in SUB_ACCOUNTS:
+            return _envelope(self.sandbox, 404, f"Sub-account {str(target)[:40]} not found")
+        if number.get("account_id") != self.auth_id:
+            return _envelope(self.sandbox, 409, "The number is assigned to a sub-account already")
+        return self._move(number, str(target), context, force=False)
+
+    async def unassign(self, request: Request, context: RequestContext) -> Reply:
+        number = self._held(request)
+        if number.get("account_id") == self.auth_id:
+            return _envelope(self.sandbox, 400, "The number is in the parent pool already")
+        force = request.query_params.get("force", "").lower() == "true"
+        called = number.get("last_call_at")
+        if isinstance(called, str) and not force:
+            until = _parse_stamp(called) + timedelta(days=COOL_OFF_DAYS)
+            left = int((until - datetime.now(UTC)).total_seconds())
+            if left > 0:
+                details = {"cool_off_until": _stamp(until), "cool_off_remaining_seconds": left}
+                message = "The DID had a call within the last 15 days: the cool-off is in effect"
+                return _envelope(self.sandbox, 409, message, code="did_cool_off_in_effect", details=details)
+        return self._move(number, self.auth_id, context, force=force)
+
+    def _move(self, number: dict[str, Any], holder: str, context: RequestContext, *, force: bool) -> Reply:
+        number["account_id"] = holder
+        self.moves.append({"e164": number["e164"], "to": holder, "force": force})
+        context.changed = True
+        return Reply(200, {"message": "DID assignment updated", "e164": number["e164"], "account_id": holder})
+
+    async def cancel_release(self, request: Request, context: RequestContext) -> Reply:
+        number = self._held(request)
+        if number["status"] != "pending_release":
+            return _envelope(self.sandbox, 400, "Number is not pending release")
+        refund = number.pop("release_fee", 0.0)
+        number.pop("cooldown_ends_at", None)
+        number["status"] = "active"
+        self.before.pop(number["e164"], None)
+        context.commit_release(number["e164"], "active")
+        return Reply(
+            200,
+            {
+                "message": "Release cancelled; the number is active again",
+                "status": "active",
+                "currency": number.get("currency"),
+                "refund_amount": refund,
+                "refund_status": "success",
+            },
+        )
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         sb = self.sandbox
@@ -674,6 +841,10 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _parse_stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
 # (holder: "" for the account itself or a sub-account index, renewal in days, routing, priced, status)
 _OWNED_QUIRKS: Final[tuple[tuple[int | None, int | None, str | None, bool, str], ...]] = (
     (None, 20, "application", True, "active"),
@@ -687,6 +858,10 @@ _OWNED_QUIRKS: Final[tuple[tuple[int | None, int | None, str | None, bool, str],
     (1, 3, "application", True, "pending_release"),
     (1, 60, "trunk", True, "active"),
 )
+
+
+_CALLED_RECENTLY: Final = 6
+"""The index (in :data:`_OWNED_QUIRKS`) of the sub-account number that took a call within the cool-off."""
 
 
 def _owned_inventory(
@@ -705,9 +880,10 @@ def _owned_inventory(
         else:
             holder_index, days, routed, priced, status = None, rng.randint(1, 31), "application", True, "active"
         holder = auth_id if holder_index is None else SUB_ACCOUNTS[holder_index]
-        owned.append(
-            _owned_item(rng, number, holder, now, renews_in_days=days, routed=routed, priced=priced, status=status)
-        )
+        item = _owned_item(rng, number, holder, now, renews_in_days=days, routed=routed, priced=priced, status=status)
+        # The first sub-account number took a call two days ago (its cool-off runs); the others were never called.
+        item["last_call_at"] = _stamp(now - timedelta(days=2)) if index == _CALLED_RECENTLY else None
+        owned.append(item)
     extra = numbers[count:]
     partner = {
         CUSTOMERS[0]: [

@@ -1,0 +1,142 @@
+"""Releases in real processes against the sandbox server, on SQLite and PostgreSQL ledgers: a run killed
+(SIGKILL) or stopped (SIGTERM) right after its release request reached the vendor, then rerun with the same
+key; a buy and a release racing on one account. The vendor's record is the truth checked."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from numbroker.ledger import ReleaseState, open_ledger
+from numbroker.sandbox import Faults
+from numbroker.testing.processes import SandboxServer, run_cli, signal_at_purchase, start_cli, start_sandbox_server
+
+HELD = Faults(hold_purchase_seconds=600)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[SandboxServer]:
+    with start_sandbox_server(owned=6, faults={"vobiz": HELD}, stderr_path=tmp_path / "server.log") as running:
+        yield running
+
+
+def _ledger(where: str) -> str:
+    open_ledger(where).close()  # --ledger names an existing ledger
+    return where
+
+
+def _owned(server: SandboxServer, env: dict[str, str], cwd: Path) -> list[str]:
+    listed = run_cli(["owned", "--provider", "vobiz", "--format", "json"], env=env, cwd=cwd)
+    assert 0 == listed.returncode, listed.stderr
+    return [n["e164"] for n in listed.json()["numbers"] if n["status"] == "active" and n["sub_account"] is None]
+
+
+def _releases(server: SandboxServer) -> list[tuple[str, str]]:
+    return [(r["e164"], r["state"]) for r in server.state("vobiz")["releases"]]
+
+
+def _release_args(number: str, ledger: str, key: str) -> list[str]:
+    return ["release", number, "--yes", "--provider", "vobiz", "--ledger", ledger, "--idempotency-key", key,
+            "--format", "json", "--timeout", "60"]  # fmt: skip
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_run_stopped_mid_request_is_settled_by_its_rerun(
+    server: SandboxServer, fresh_ledger: str, tmp_path: Path, sig: int
+) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    number = _owned(server, env, tmp_path)[0]
+
+    stopped = signal_at_purchase(
+        server, _release_args(number, ledger, "stop"), env=env, cwd=tmp_path, sig=sig, endpoint="release"
+    )
+
+    assert [(number, "pending_release")] == _releases(server)  # the vendor committed; the answer was held
+    if sig == signal.SIGKILL:
+        assert -signal.SIGKILL == stopped.returncode
+        expected_open = ReleaseState.PENDING
+    else:
+        assert 4 == stopped.returncode, stopped.stderr
+        assert "unknown" == json.loads(stopped.stdout)["status"]
+        expected_open = ReleaseState.UNKNOWN
+    with open_ledger(ledger) as book:
+        assert [expected_open] == [r.state for r in book.releases()]
+
+    server.set_faults(Faults(), provider="vobiz")
+    rerun = run_cli(_release_args(number, ledger, "stop"), env=env, cwd=tmp_path)
+
+    assert 0 == rerun.returncode, rerun.stderr
+    assert "pending_release" == rerun.json()["results"][0]["outcome"]
+    assert [(number, "pending_release")] == _releases(server)  # settled from the list, never sent again
+    with open_ledger(ledger) as book:
+        [attempt] = book.releases()
+    assert ReleaseState.PENDING_RELEASE is attempt.state and "recovered by run" in (attempt.reason or "")
+
+
+def test_a_buy_and_a_release_on_one_account_never_interleave(
+    server: SandboxServer, fresh_ledger: str, tmp_path: Path
+) -> None:
+    """The buy holds the ledger's purchaser lock through its held purchase; the release waits for it."""
+    ledger = _ledger(fresh_ledger)
+    env = server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    number = _owned(server, env, tmp_path)[1]
+    server.set_faults(Faults(hold_purchase_seconds=2), provider="vobiz")
+    buy = [
+        "buy-cheapest", "--provider", "vobiz", "--country", "US", "--max-monthly", "1000 INR", "--max-first-bill",
+        "1000 INR", "--yes", "--ledger", ledger, "--format", "json", "--fx-rates", str(_rates(tmp_path)),
+    ]  # fmt: skip
+
+    with start_cli(buy, env=env, cwd=tmp_path) as buying:
+        server.wait_for_purchases(1, provider="vobiz", run=buying)
+        released = run_cli(_release_args(number, ledger, "race"), env=env, cwd=tmp_path)
+        bought = buying.wait()
+
+    assert 0 == bought.returncode, bought.stderr
+    assert 0 == released.returncode, released.stderr
+    assert [(number, "pending_release")] == _releases(server)
+    with open_ledger(ledger) as book:
+        [purchase] = book.attempts()
+        [release] = book.releases()
+    assert purchase.updated_at <= release.created_at  # the buy's outcome was written before the release began
+
+
+def _rates(tmp_path: Path) -> Path:
+    path = tmp_path / "rates.json"
+    path.write_text(json.dumps({"base": "USD", "rates": {"INR": "83", "EUR": "0.92"}}), encoding="utf-8")
+    return path
+
+
+def test_commit_then_503_with_a_lagging_list_exits_4_then_a_rerun_settles_it(
+    server: SandboxServer, fresh_ledger: str, tmp_path: Path
+) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    number = _owned(server, env, tmp_path)[2]
+    server.set_faults(Faults(commit_then_503=1.0, release_list_lag_seconds=3), provider="vobiz")
+
+    first = run_cli([*_release_args(number, ledger, "lag"), "--confirm-window", "0.5"], env=env, cwd=tmp_path)
+
+    assert 4 == first.returncode, first.stderr
+    assert ("unknown", "unknown") == (first.json()["status"], first.json()["results"][0]["outcome"])
+    assert "an outcome is unknown" in first.stderr
+    assert [(number, "pending_release", "commit_then_503")] == [
+        (r["e164"], r["state"], r["fault"]) for r in server.state("vobiz")["releases"]
+    ]
+
+    def shows_pending() -> bool:
+        listed = run_cli(["owned", "--provider", "vobiz", "--format", "json"], env=env, cwd=tmp_path).json()
+        return any(n["e164"] == number and n["status"] == "pending_release" for n in listed["numbers"])
+
+    server.wait_until(lambda states: shows_pending(), "the owned list to catch up", timeout=60)
+    server.set_faults(Faults(), provider="vobiz")
+    rerun = run_cli(_release_args(number, ledger, "lag"), env=env, cwd=tmp_path)
+
+    assert 0 == rerun.returncode, rerun.stderr
+    assert "pending_release" == rerun.json()["results"][0]["outcome"]
+    assert 1 == len(server.state("vobiz")["releases"])  # settled from the list, never sent twice
+    assert 1 == server.purchase_requests("vobiz", endpoint="release")["received"]
