@@ -231,3 +231,131 @@ def test_a_north_american_geographic_number_is_local_and_marked_as_the_plan_cann
         toll_free.provider_details.get("number_type_fixed_or_mobile", False),
     )
     assert (NumberType.MOBILE, False) == (gb.number_type, gb.provider_details.get("number_type_fixed_or_mobile", False))
+
+
+def _validated(**fields: Any) -> AvailableNumber:
+    """The offer ``make_offer`` builds, through pydantic's validation alone (the number already parsed)."""
+    from numbroker._models import _PREVALIDATED
+
+    return AvailableNumber.model_validate(fields, context=_PREVALIDATED)
+
+
+def test_a_normalized_offer_is_indistinguishable_from_a_validated_one() -> None:
+    """make_offer's fast-built offer equals, hashes, prints, dumps and pickles like a validated one."""
+    import pickle
+
+    fields: dict[str, Any] = {
+        "provider": "vobiz",
+        "offer_id": "inv-1",
+        "e164": "+447400123456",
+        "country": "GB",
+        "region": "London",
+        "number_type": NumberType.MOBILE,
+        "capabilities": [Capability.SMS, Capability.VOICE, Capability.SMS],
+        "setup_price": Money(amount=Decimal("1.50"), currency="GBP"),
+        "monthly_price": Money(amount=Decimal("0.75"), currency="GBP"),
+        "minimum_commitment_months": 12,
+        "provider_details": {"status": "active", "back_order": False, "rank": 3, "note": None},
+    }
+    fast = make_offer(
+        provider="vobiz",
+        offer_id="inv-1",
+        number="+447400123456",
+        country="GB",
+        region="London",
+        number_type=NumberType.MOBILE,
+        capabilities=fields["capabilities"],
+        setup_price=fields["setup_price"],
+        monthly_price=fields["monthly_price"],
+        minimum_commitment_months=12,
+        provider_details=fields["provider_details"],
+    )
+    validated = _validated(**fields)
+
+    assert validated == fast
+    assert hash(validated.model_dump_json()) == hash(fast.model_dump_json())
+    assert repr(validated) == repr(fast)
+    assert validated.model_dump() == fast.model_dump()
+    assert validated.model_dump_json() == fast.model_dump_json()
+    assert validated == pickle.loads(pickle.dumps(fast))
+    assert validated.model_fields_set == fast.model_fields_set
+    assert AvailableNumber.model_validate(fast.model_dump()) == fast
+    assert fast.provider_details is not fields["provider_details"]  # the offer owns its details
+    nested: list[Any] = ["x"]
+    owner = make_offer(
+        provider="vobiz", offer_id="a", number="+447400123456", country="GB", provider_details={"n": nested}
+    )
+    assert owner.provider_details["n"] == nested
+    assert owner.provider_details["n"] is not nested
+    with pytest.raises(ValidationError):
+        fast.region = "Leeds"  # type: ignore[misc]
+
+
+_ODD_FIELDS: list[tuple[str, Any]] = [
+    *(("offer_id", v) for v in ["a", "", "x" * 200, "x" * 201, 7, None]),
+    *(("region", v) for v in [None, "", "CA", 5, b"CA"]),
+    *(("number_type", v) for v in [None, *NumberType, "local", "bogus"]),
+    *(("capabilities", v) for v in [None, (), [], ["sms"], ["fax", "voice", "fax"], ["bogus"], "sms", 3, {"sms": 1}]),
+    *(("setup_price", v) for v in [None, Money(amount=Decimal("1"), currency="USD"), Decimal("1"), "1", {"a": "1"}]),
+    *(("minimum_commitment_months", v) for v in [None, 0, 12, 1200, 1201, -1, True, 1.0, "12"]),
+    *(
+        ("provider_details", v)
+        for v in [
+            {},
+            {"a": "b"},
+            {"a": True, "b": 3, "c": None},
+            {"a": 1.5},
+            {"a": [1, "x"]},
+            {"a": {"b": 1}},
+            {"a": {"b": [1.5]}},
+            {"a": [[[[1]]]]},
+            {1: "x"},
+            {"a": {2: 1}},
+        ]
+    ),
+    *(("provider", v) for v in ["vobiz", "plug_in9", "Vobiz", "", "a" * 41, 3]),
+]
+
+
+def _offer_or_error(make: Any) -> AvailableNumber | str:
+    try:
+        made: AvailableNumber = make()
+    except ValidationError as exc:
+        return str([error["loc"] for error in exc.errors(include_url=False)])
+    return made
+
+
+@pytest.mark.parametrize(("name", "value"), _ODD_FIELDS)
+def test_make_offer_accepts_and_refuses_exactly_what_validation_does(name: str, value: Any) -> None:
+    """Whatever the adapter hands make_offer, the offer (or the refusal) is the one pydantic's validation gives."""
+    given = {
+        "provider": "vobiz",
+        "offer_id": "a",
+        "region": None,
+        "number_type": NumberType.MOBILE,
+        "capabilities": None,
+        "setup_price": None,
+        "minimum_commitment_months": None,
+        "provider_details": {},
+        name: value,
+    }
+    fields: dict[str, Any] = {
+        **given,
+        "offer_id": "+447400123456" if given["offer_id"] is None else given["offer_id"],
+        "e164": "+447400123456",
+        "country": "GB",
+        "monthly_price": None,
+        "number_type": NumberType.MOBILE if given["number_type"] is None else given["number_type"],
+        "provider_details": {**given["provider_details"], "number_type_inferred": True}
+        if given["number_type"] is None
+        else dict(given["provider_details"]),
+    }
+    expected = _offer_or_error(lambda: _validated(**fields))
+    made = _offer_or_error(lambda: make_offer(number="+447400123456", country="GB", **given))
+    if isinstance(expected, AvailableNumber):
+        assert isinstance(made, AvailableNumber)
+        assert expected.model_dump_json() == made.model_dump_json()
+        assert expected == made
+        assert expected.provider_details == made.provider_details
+    else:
+        assert expected == made
