@@ -160,3 +160,47 @@ def test_fast_path_agrees_on_mostly_valid_numbers(region: str, kind: int, tail: 
         got = None
 
     assert expected == got
+
+
+def _library_type(region: str, national: str) -> int:
+    """phonenumbers' own type decision for a national significant number in ``region``'s plan."""
+    import phonenumbers
+    from phonenumbers import phonenumberutil
+
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return int(phonenumberutil._number_type_helper(national, metadata))
+
+
+_REGIONS = sorted(r for r in __import__("phonenumbers").SUPPORTED_REGIONS if len(r) == 2)
+_KINDS = range(12)  # every PhoneNumberType phonenumbers gives examples for (FIXED_LINE … VOICEMAIL)
+
+
+@pytest.mark.parametrize("region", _REGIONS)
+def test_the_compiled_plan_types_every_example_number_as_phonenumbers_does(region: str) -> None:
+    """Each region's example numbers of every type, and each with its last digit changed or dropped or one
+    more: the compiled plan gives phonenumbers' verdict (valid ones and invalid ones)."""
+    import phonenumbers
+
+    from numbroker._phone import _plan
+
+    plan = _plan(region)
+    assert plan is not None
+    for kind in _KINDS:
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None:
+            continue
+        national = phonenumbers.national_significant_number(example)
+        for variant in {national, national[:-1], national + "5", national[:-1] + str((int(national[-1]) + 3) % 10)}:
+            if variant:
+                assert _library_type(region, variant) == plan.type_of(variant), (region, variant)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(region=st.sampled_from(_REGIONS), national=st.text(alphabet="0123456789", min_size=1, max_size=17))
+def test_the_compiled_plan_agrees_with_phonenumbers_on_any_digits(region: str, national: str) -> None:
+    """Any national digits in any region: the compiled plan's type is phonenumbers' type."""
+    from numbroker._phone import _plan
+
+    plan = _plan(region)
+    assert plan is not None
+    assert _library_type(region, national) == plan.type_of(national)
