@@ -205,19 +205,27 @@ _NOT_PLAIN: Final = object()
 
 
 def _plain_copy(value: Any, depth: int) -> Any:
-    """``value`` copied as validation copies a ``JsonValue`` (new lists and dicts, at most ``depth`` deep) when
-    it holds only strings, booleans, integers and None; :data:`_NOT_PLAIN` otherwise (validation decides)."""
+    """``value`` copied as validation copies a ``JsonValue``, when it holds only plain values; else :data:`_NOT_PLAIN`.
+
+    Plain: strings, booleans, integers and None, in lists and dicts (string keys) at most ``depth`` deep; the
+    lists and dicts are new ones, as validation makes. Anything else is for validation to decide.
+    """
     kind = type(value)
     if kind in _PLAIN_DETAIL:
         return value
-    if depth and kind is list:
-        items = [_plain_copy(item, depth - 1) for item in value]
-        return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else items
-    if depth and kind is dict:
-        copied = {key: _plain_copy(item, depth - 1) for key, item in value.items()}
-        plain = all(type(key) is str for key in copied) and all(item is not _NOT_PLAIN for item in copied.values())
-        return copied if plain else _NOT_PLAIN
-    return _NOT_PLAIN
+    if not depth or (kind is not dict and kind is not list):
+        return _NOT_PLAIN
+    pairs = value.items() if kind is dict else enumerate(value)
+    copied: dict[Any, Any] = {}
+    for key, item in pairs:
+        if type(item) not in _PLAIN_DETAIL:
+            item = _plain_copy(item, depth - 1)
+            if item is _NOT_PLAIN:
+                return _NOT_PLAIN
+        if kind is dict and type(key) is not str:
+            return _NOT_PLAIN
+        copied[key] = item
+    return copied if kind is dict else list(copied.values())
 
 
 _OFFER_FIELDS = frozenset(AvailableNumber.model_fields)
@@ -226,8 +234,10 @@ _OFFER_FIELDS = frozenset(AvailableNumber.model_fields)
 def _checked_offer(
     values: dict[str, Any], _new: Any = object.__new__, _set: Any = object.__setattr__
 ) -> AvailableNumber | None:
-    """The offer ``values`` (every field, number already parsed) make when each is of the type the model
-    keeps as it is; None when any one is not (the model then validates them, and names what is wrong).
+    """The offer ``values`` make when each is of the type the model keeps as it is; None when one is not.
+
+    ``values`` holds every field, the number already parsed; on None the model validates them and names
+    what is wrong.
 
     Normalization builds one offer per record, and pydantic's generic validation of eleven fields costs
     more than these checks. The instance state is filled exactly as validation fills it;
