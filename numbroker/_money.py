@@ -176,6 +176,8 @@ def decimal_from_json_number(value: object, *, field: str | None = None) -> Deci
     A float goes through its shortest repr, so ``0.1`` gives ``Decimal("0.1")``.
     ``bool`` (JSON ``true``/``false``), strings, ``None``, NaN, infinities and negatives are refused.
     """
+    if type(value) is Decimal:  # what numbroker's JSON reader gives: checked as it is (a Decimal is immutable)
+        return check_price(value, value, field=field)
     if isinstance(value, OutOfRangeNumber):
         raise _out_of_range(value, field)
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):

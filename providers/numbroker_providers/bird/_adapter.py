@@ -78,10 +78,16 @@ _RECEIPT_FIELDS = ("endpointId", "type", "countryCode", "createdAt")
 
 _REPORTED = (Capability.VOICE, Capability.SMS, Capability.MMS)
 """The capabilities a stock item reports; fax and WhatsApp never appear in its ``capabilities``."""
-_REPORTED_FIELDS: Mapping[Capability, tuple[str, str, str]] = {
-    cap: (f"capabilities.{cap.value}", f"capabilities.{cap.value}.inbound", f"capabilities.{cap.value}.outbound")
+_REPORTED_FIELDS: Mapping[Capability, tuple[str, str, str, str]] = {
+    cap: (
+        cap.value,
+        f"capabilities.{cap.value}",
+        f"capabilities.{cap.value}.inbound",
+        f"capabilities.{cap.value}.outbound",
+    )
     for cap in _REPORTED
 }
+"""Per reported capability: its key in ``capabilities``, and the field names its flags are read under."""
 
 
 class _BirdPage(BaseModel):
@@ -232,13 +238,13 @@ class BirdProvider(Provider):
         if reported is not None:
             capabilities = []
             directions: dict[str, JsonValue] = {}
-            for cap, (where, where_in, where_out) in _REPORTED_FIELDS.items():
-                flags = wire.mapping(reported, cap.value, field=where)
+            for cap, (name, where, where_in, where_out) in _REPORTED_FIELDS.items():
+                flags = wire.mapping(reported, name, field=where)
                 if flags is None:
                     continue
                 inbound = bool(wire.flag(flags, "inbound", field=where_in))
                 outbound = bool(wire.flag(flags, "outbound", field=where_out))
-                directions[cap.value] = {"inbound": inbound, "outbound": outbound}
+                directions[name] = {"inbound": inbound, "outbound": outbound}
                 if inbound or outbound:
                     capabilities.append(cap)
             details["capability_directions"] = directions
