@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -90,6 +91,18 @@ def _desc(desc: Any) -> _Desc | None:
     return frozenset(desc.possible_length), re.compile(pattern) if pattern else None
 
 
+def _special(metadata: Any) -> Iterator[tuple[frozenset[int], re.Pattern[str], int]]:
+    """The special types of ``metadata`` that can match a number (a pattern, a length other than -1), in order.
+
+    A description left out never matches, so skipping it changes no verdict: phonenumbers' ``-1`` length
+    means "no numbers of this type", and a description without a pattern matches nothing.
+    """
+    for name, kind in _SPECIAL_TYPES:
+        desc = _desc(getattr(metadata, name))
+        if desc is not None and desc[1] is not None and desc[0] != {-1}:
+            yield desc[0], desc[1], kind
+
+
 def _matches(desc: _Desc | None, national: str) -> bool:
     if desc is None:
         return False
@@ -110,7 +123,8 @@ class _Plan:
 
     country_code: int
     general: _Desc | None
-    special: tuple[tuple[_Desc | None, int], ...]
+    special: tuple[tuple[frozenset[int], re.Pattern[str], int], ...]
+    """The special types' descriptions that can match something, in phonenumbers' order, with their type."""
     fixed_line: _Desc | None
     mobile: _Desc | None
     same_mobile_and_fixed_line: bool
@@ -119,8 +133,9 @@ class _Plan:
         """The type of the national significant number ``national`` in this plan (UNKNOWN: not valid here)."""
         if not _matches(self.general, national):
             return PhoneNumberType.UNKNOWN
-        for desc, kind in self.special:
-            if _matches(desc, national):
+        size = len(national)
+        for lengths, pattern, kind in self.special:
+            if (not lengths or size in lengths) and pattern.fullmatch(national) is not None:
                 return kind
         if _matches(self.fixed_line, national):
             if self.same_mobile_and_fixed_line or _matches(self.mobile, national):
@@ -142,7 +157,7 @@ def _plan(region: str) -> _Plan | None:
         plan = _Plan(
             country_code=metadata.country_code or 0,
             general=_desc(metadata.general_desc),
-            special=tuple((_desc(getattr(metadata, name)), kind) for name, kind in _SPECIAL_TYPES),
+            special=tuple(_special(metadata)),
             fixed_line=_desc(metadata.fixed_line),
             mobile=_desc(metadata.mobile),
             same_mobile_and_fixed_line=bool(metadata.same_mobile_and_fixed_line_pattern),
