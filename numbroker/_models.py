@@ -201,6 +201,7 @@ def make_offer(
 
 
 _PLAIN_DETAIL = frozenset({str, bool, int, type(None)})
+_STRINGS = frozenset({str})
 _NOT_PLAIN: Final = object()
 
 
@@ -215,17 +216,17 @@ def _plain_copy(value: Any, depth: int) -> Any:
         return value
     if not depth or (kind is not dict and kind is not list):
         return _NOT_PLAIN
-    pairs = value.items() if kind is dict else enumerate(value)
-    copied: dict[Any, Any] = {}
-    for key, item in pairs:
-        if type(item) not in _PLAIN_DETAIL:
-            item = _plain_copy(item, depth - 1)
-            if item is _NOT_PLAIN:
-                return _NOT_PLAIN
-        if kind is dict and type(key) is not str:
-            return _NOT_PLAIN
-        copied[key] = item
-    return copied if kind is dict else list(copied.values())
+    if kind is list:
+        if _PLAIN_DETAIL.issuperset(map(type, value)):
+            return list(value)
+        items = [_plain_copy(item, depth - 1) for item in value]
+        return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else items
+    if not _STRINGS.issuperset(map(type, value)):
+        return _NOT_PLAIN
+    if _PLAIN_DETAIL.issuperset(map(type, value.values())):
+        return dict(value)
+    copied = {key: _plain_copy(item, depth - 1) for key, item in value.items()}
+    return _NOT_PLAIN if any(item is _NOT_PLAIN for item in copied.values()) else copied
 
 
 _OFFER_FIELDS = frozenset(AvailableNumber.model_fields)

@@ -34,7 +34,7 @@ def pick(value: object, key: str, kind: type[_T]) -> _T | None:
     an owned-list entry), raising its own error or going on without the value. ``kind=int`` never
     accepts ``true``/``false``.
     """
-    found = value.get(key) if isinstance(value, Mapping) else None
+    found = value.get(key) if type(value) is dict or isinstance(value, Mapping) else None
     if isinstance(found, kind) and not (kind is int and isinstance(found, bool)):
         return found
     return None
