@@ -176,8 +176,8 @@ _WITHOUT_A_PLAN = frozenset({"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})
 _KNOWN_COUNTRIES = frozenset(r for r in phonenumbers.SUPPORTED_REGIONS if len(r) == 2 and r.isupper())
 
 
-def _split_canonical(text: str) -> phonenumbers.PhoneNumber | None:
-    """Read ``+<calling code><national number>`` directly (calling codes are prefix-free).
+def _split_canonical(text: str) -> tuple[int, str] | None:
+    """Read ``+<calling code><national number>`` directly (calling codes are prefix-free): (code, national).
 
     Vendors send canonical E.164; splitting it is exact and skips phonenumbers' general parser, which
     is built for free-form input. Anything unusual (a national number with a leading zero) returns None,
@@ -190,7 +190,7 @@ def _split_canonical(text: str) -> phonenumbers.PhoneNumber | None:
             national = digits[size:]
             if not national or national[0] == "0":
                 return None
-            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return code, national
     return None
 
 
@@ -230,6 +230,10 @@ def parse_e164(
     Raises:
         FieldError: the number is not a string, cannot be parsed, is not valid, or disagrees with ``country``.
     """
+    if strictness == "valid" and country is not None and type(raw) is str:
+        canonical = _canonical_valid(raw, country)  # what vendors send: canonical, valid, no separators to drop
+        if canonical is not None:
+            return canonical
     text = _number_text(raw, field)
     if strictness == "valid" and country is not None:
         canonical = _canonical_valid(text, country)
@@ -262,12 +266,17 @@ def _canonical_valid(text: str, country: str) -> ParsedNumber | None:
     """Canonical E.164 that is valid in ``country``, read without the general parser; None: let the parser decide."""
     if not _E164.fullmatch(text):
         return None
-    number = _split_canonical(text)
-    if number is None:
+    split = _split_canonical(text)
+    if split is None:
         return None
-    kind = _type_for_region(number, country)
+    code, national = split  # without a leading zero: its own national significant number
+    plan = _plans.get(country) or _plan(country)
+    if plan is None or plan.country_code != code:
+        return None
+    kind = plan.type_of(national)
     if kind == PhoneNumberType.UNKNOWN:
         return None
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
     return ParsedNumber(e164=text, region=country, number=number, kind=kind)
 
 
