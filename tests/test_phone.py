@@ -168,6 +168,7 @@ def _library_type(region: str, national: str) -> int:
     from phonenumbers import phonenumberutil
 
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None
     return int(phonenumberutil._number_type_helper(national, metadata))
 
 
