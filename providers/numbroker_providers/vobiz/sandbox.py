@@ -89,7 +89,7 @@ DEFAULT_AUTH_ID: Final = "MA_SANDBOX"
 DEFAULT_BALANCE: Final = Decimal("1000000")
 DEFAULT_OWNED: Final = 12
 """Numbers ``numbroker owned --sandbox`` starts the account with (every quirk of the owned list at least once)."""
-SUB_ACCOUNTS: Final = ("SA_SANDBOXA1", "SA_SANDBOXB2")
+SUB_ACCOUNTS: Final = ("SA_BRANCH0001", "SA_BRANCH0002")
 """The sandbox master account's sub-accounts."""
 CUSTOMERS: Final = ("MA_CUSTOMER01", "MA_CUSTOMER02")
 """The partner's customers (the Partner API's views)."""
