@@ -178,6 +178,11 @@ def decimal_from_json_number(value: object, *, field: str | None = None) -> Deci
     """
     if type(value) is Decimal:  # what numbroker's JSON reader gives: checked as it is (a Decimal is immutable)
         return check_price(value, value, field=field)
+    return _json_number(value, field)
+
+
+def _json_number(value: object, field: str | None) -> Decimal:
+    """:func:`decimal_from_json_number` for any value, without its shortcut for a plain Decimal."""
     if isinstance(value, OutOfRangeNumber):
         raise _out_of_range(value, field)
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
@@ -238,6 +243,11 @@ def decimal_from_scaled_int(
     if type(amount) is int and type(exponent) is int and abs(exponent) <= MAX_EXPONENT and abs(amount) < _AMOUNT_LIMIT:
         # the usual wire form (two JSON integers within the bounds): what the checks below accept, unchanged
         return check_price(Decimal(amount).scaleb(exponent, context=_WIRE), amount, field=field)
+    return _scaled_int(amount, exponent, field, exponent_field)
+
+
+def _scaled_int(amount: object, exponent: object, field: str | None, exponent_field: str | None) -> Decimal:
+    """:func:`decimal_from_scaled_int` for any values, every check made in turn (no shortcut for plain ints)."""
     exp_field = exponent_field or field
     for value, name in ((amount, field), (exponent, exp_field)):
         if isinstance(value, OutOfRangeNumber):

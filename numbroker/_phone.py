@@ -239,6 +239,15 @@ def parse_e164(
         canonical = _canonical_valid(text, country)
         if canonical is not None:
             return canonical
+    return _parsed(text, raw, country, strictness, field)
+
+
+def _parsed(text: str, raw: object, country: str | None, strictness: Strictness, field: str) -> ParsedNumber:
+    """``text`` (``raw`` without separators) read and validated by phonenumbers' general parser.
+
+    :func:`parse_e164`'s direct reading of canonical numbers must give exactly what this gives;
+    ``tests/test_phone.py`` checks the two against each other.
+    """
     number = _parse(text, raw, country, field)
     if strictness == "valid":
         region, kind = _valid_region(number, raw, country, field)

@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from numbroker import (
@@ -357,5 +359,92 @@ def test_make_offer_accepts_and_refuses_exactly_what_validation_does(name: str, 
         assert expected.model_dump_json() == made.model_dump_json()
         assert expected == made
         assert expected.provider_details == made.provider_details
+    else:
+        assert expected == made
+
+
+def _details(leaves: st.SearchStrategy[Any], keys: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[Any, Any]]:
+    """Offer details: ``leaves`` in lists and dicts (keys from ``keys``), nested a few levels at most."""
+    values = st.recursive(
+        leaves,
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)),
+        max_leaves=12,
+    )
+    return st.dictionaries(keys, values, max_size=4)
+
+
+_PLAIN_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=4))
+_ODD_LEAVES = st.one_of(_PLAIN_LEAVES, st.floats(allow_nan=False), st.binary(max_size=2))
+
+_GOOD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "provider": st.sampled_from(["vobiz", "plug_in9", "a" * 40]),
+    "offer_id": st.one_of(st.none(), st.text(min_size=1, max_size=200)),
+    "region": st.one_of(st.none(), st.text(max_size=6)),
+    "number_type": st.one_of(st.none(), st.sampled_from(NumberType)),
+    "capabilities": st.one_of(st.none(), st.lists(st.sampled_from(Capability), max_size=4)),
+    "setup_price": st.one_of(st.none(), st.just(Money(amount=Decimal("1.50"), currency="GBP"))),
+    "minimum_commitment_months": st.one_of(st.none(), st.integers(min_value=0, max_value=1200)),
+    "provider_details": _details(_PLAIN_LEAVES, st.text(max_size=3)),
+}
+"""Values of the types make_offer keeps as they are (its direct construction)."""
+
+_ODD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "provider": st.sampled_from(["Vobiz", "", "a" * 41, "vo-biz"]),
+    "offer_id": st.one_of(st.just(""), st.text(min_size=201, max_size=202), st.integers()),
+    "region": st.one_of(st.integers(), st.binary(max_size=2)),
+    "number_type": st.sampled_from(["local", "bogus", 3]),
+    "capabilities": st.one_of(
+        st.lists(st.sampled_from(["sms", "fax", "bogus", Capability.VOICE]), max_size=4),
+        st.tuples(st.sampled_from(Capability)),
+        st.text(max_size=3),
+        st.integers(),
+    ),
+    "setup_price": st.one_of(st.just(Decimal("1")), st.just("1"), st.just({"amount": "1", "currency": "GBP"})),
+    "minimum_commitment_months": st.one_of(
+        st.integers(min_value=-2, max_value=-1),
+        st.integers(min_value=1201, max_value=1203),
+        st.booleans(),
+        st.just(12.0),
+    ),
+    "provider_details": _details(_ODD_LEAVES, st.one_of(st.text(max_size=3), st.integers(0, 3))),
+}
+"""Values make_offer leaves to pydantic's validation (to coerce, or to refuse)."""
+
+
+@st.composite
+def _offer_values(draw: st.DrawFn) -> dict[str, Any]:
+    """make_offer's arguments besides the number: mostly of the kept types, none, one or two of them odd."""
+    odd = draw(st.sets(st.sampled_from(sorted(_ODD_VALUES)), max_size=2))
+    return {name: draw(_ODD_VALUES[name] if name in odd else _GOOD_VALUES[name]) for name in _GOOD_VALUES}
+
+
+@settings(max_examples=800, deadline=None)
+@given(given_fields=_offer_values())
+def test_make_offer_builds_what_validation_builds_from_any_values(given_fields: dict[str, Any]) -> None:
+    """Any values an adapter may hand make_offer: the same offer as pydantic's validation of the same fields (equal,
+    the same JSON, details owned by the offer), or the same refusal."""
+    offer_id, number_type, details = (
+        given_fields["offer_id"],
+        given_fields["number_type"],
+        given_fields["provider_details"],
+    )
+    fields: dict[str, Any] = {
+        **given_fields,
+        "offer_id": "+447400123456" if offer_id is None else offer_id,
+        "e164": "+447400123456",
+        "country": "GB",
+        "monthly_price": None,
+        "number_type": NumberType.MOBILE if number_type is None else number_type,
+        "provider_details": {**details, "number_type_inferred": True} if number_type is None else dict(details),
+    }
+    expected = _offer_or_error(lambda: _validated(**fields))
+    made = _offer_or_error(lambda: make_offer(number="+447400123456", country="GB", **given_fields))
+
+    if isinstance(expected, AvailableNumber):
+        assert isinstance(made, AvailableNumber)
+        assert expected.model_dump_json() == made.model_dump_json()
+        assert expected == made
+        assert made.model_fields_set == expected.model_fields_set
+        assert made.provider_details is not details
     else:
         assert expected == made
