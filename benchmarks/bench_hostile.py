@@ -177,3 +177,31 @@ def run(quick: bool) -> ScenarioResult:
         result.figures.append(Figure(f"{pid} {name}: time / clean search", time_ratio, reference=reference))
         result.figures.append(Figure(f"{pid} {name}: memory peak / clean search", peak_ratio))
     return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure chosen (adapter, defect) pairs alone, e.g. ``bench_hostile.py --defect 'echoed secrets'``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--pid", nargs="+", choices=PIDS, default=list(PIDS), help="adapters (default: all)")
+    parser.add_argument("--defect", nargs="+", choices=sorted(DEFECTS), default=sorted(DEFECTS), help="defects")
+    parser.add_argument("--size", type=int, default=200, help="records per sandbox (default 200, the quick size)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
+    args = parser.parse_args(argv)
+    for pid in args.pid:
+        for name in args.defect:
+            measured = _child(pid, args.size, args.repeats, DEFECTS[name])
+            if isinstance(measured, str):
+                print(f"{pid} {name}: {measured}")
+                continue
+            ratio = median([h / b for h, b in zip(measured["hostile_s"], measured["base_s"], strict=True)])
+            print(
+                f"{pid} {name}: {ratio:.2f}× ({median(measured['hostile_s']) * 1000:.0f} ms against "
+                f"{median(measured['base_s']) * 1000:.0f} ms)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

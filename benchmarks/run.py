@@ -27,6 +27,9 @@ Scenarios (see each module's docstring for the exact definitions):
 * ``owned`` (``bench_owned``): about 50,000 owned numbers across the Vobiz, IdentityCall and Plivo
   sandboxes at 20 ms per request: ``numbroker.owned`` wall time / the paging critical-path bound
   (target ≤ 1.15), and ``numbroker owned --format ndjson`` peak memory at 50k / at 1k (target ≤ 1.25).
+* ``compare`` (``bench_compare``): ``compare`` sweeping ten countries against every sandbox at 20 ms per
+  request, each vendor's rate limit applied: wall time / the bound the busiest vendor's bucket sets
+  (target ≤ 1.2), and the same countries one after another / all at once.
 
 ``--quick`` runs every scenario small (well under a minute on 2 cores), for CI: it checks that the
 harness still runs, and exits non-zero if a scenario crashes. No target is ever asserted: a missed
@@ -48,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import bench_cli
+import bench_compare
 import bench_fanout
 import bench_hostile
 import bench_ledger
@@ -66,6 +70,7 @@ SCENARIOS: dict[str, Callable[[bool], ScenarioResult]] = {
     "cli": bench_cli.run,
     "ledger": bench_ledger.run,
     "owned": bench_owned.run,
+    "compare": bench_compare.run,
 }
 RESULTS = Path(__file__).with_name("results")
 

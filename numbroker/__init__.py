@@ -19,6 +19,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from numbroker._compare import CompareRow as CompareRow
+    from numbroker._compare import Comparison as Comparison
+    from numbroker._compare import compare as compare
     from numbroker._exceptions import AuthenticationError as AuthenticationError
     from numbroker._exceptions import BadRequestError as BadRequestError
     from numbroker._exceptions import ConfigurationError as ConfigurationError
@@ -125,6 +128,10 @@ _EXPORTS: dict[str, str] = {
     "Searcher": "numbroker._search",
     "SortKey": "numbroker._types",
     "search": "numbroker._search",
+    # comparing carriers
+    "CompareRow": "numbroker._compare",
+    "Comparison": "numbroker._compare",
+    "compare": "numbroker._compare",
     # buying
     "AttemptOutcome": "numbroker.buying",
     "BuyResult": "numbroker.buying",

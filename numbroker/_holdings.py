@@ -58,7 +58,7 @@ DEFAULT_RENEWING_WITHIN = 14
 DEFAULT_DEADLINE = 60.0
 """Seconds reading every owned list may take by default."""
 REJECTED_KEPT = 1000
-"""Rejected records kept in a result (all are counted)."""
+"""Rejected records kept in a result (all are counted); each owned list hands on at most its first 100."""
 
 NumberSink = Callable[[OwnedNumber], Awaitable[None] | None]
 
@@ -292,7 +292,6 @@ class _Portfolio:
     summary: OwnedSummary
     keep_listed: bool
     rejected: list[RejectedRecord] = field(default_factory=list)
-    rejected_total: int = 0
     listed: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -390,7 +389,6 @@ async def stream_owned(
         listed = state.listed.setdefault(provider.id, set()) if state.keep_listed else None
 
         async def sink(page: OwnedPageResult) -> None:
-            state.rejected_total += len(page.rejected)
             state.rejected.extend(page.rejected[: max(0, REJECTED_KEPT - len(state.rejected))])
             for number in page.numbers:
                 state.summary.add(number, state.today)
@@ -437,7 +435,7 @@ async def stream_owned(
         numbers=[],
         providers=ordered,
         rejected=state.rejected,
-        rejected_total=state.rejected_total,
+        rejected_total=sum(report.rejected for report in ordered),  # those counted but not kept too
         summary=state.summary,
         reconciliation=reconciliation,
     )

@@ -25,12 +25,15 @@ with every credential any provider in this process registered.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
+import functools
 import html
+import itertools
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from numbroker._exceptions import ConfigurationError
@@ -73,15 +76,30 @@ _ESCAPE = (
     r"|&#[0-9]{1,8};|&#[xX][0-9a-fA-F]{1,8};|&[a-zA-Z]{2,8};"  # HTML character references
     r"|\x1b\[[0-9;?]*[A-Za-z]"  # a terminal control sequence (a renderer colouring digits)
 )
-_ESCAPES = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")", re.DOTALL)  # the lookahead skips plain text fast
-_UNITS = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|.", re.DOTALL)
 _ESCAPE_CHAR = re.compile(r"[\\%&\x1b]")
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The escape patterns, compiled on first use (a process that never meets an escape never builds them).
+
+    One escaped unit (the lookahead skips plain text fast); one unit or any single character; and the
+    runs of escaped units and non-ASCII characters, what folding may change the length of.
+    """
+    escapes = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")", re.DOTALL)
+    units = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|.", re.DOTALL)
+    runs = re.compile(
+        "((?=[\\\\%&\x1b\x80-\U0010ffff])(?:(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|[^\\x00-\\x7f])+)", re.DOTALL
+    )
+    return escapes, units, runs
+
+
 _CODES = re.compile(r"[uU]([0-9a-fA-F]{8}|[0-9a-fA-F]{4})")
 _PERCENT = re.compile(r"%(?:25)*([0-9a-fA-F]{2})")
 
 
 def _decode_unit(unit: str) -> str:
-    """What one unit of :data:`_UNITS` stands for (a unit that is no escape stands for itself)."""
+    """What one unit (see :func:`_patterns`) stands for (a unit that is no escape stands for itself)."""
     first = unit[0]
     if first == "\\" and len(unit) > 1:
         body = unit.lstrip("\\")
@@ -112,10 +130,79 @@ def _fold(text: str) -> str:
 
 
 def _decoded(text: str) -> str:
-    """``text`` with every escaped unit decoded (no positions kept: for the quick test)."""
+    """``text`` with every escaped unit decoded (no positions kept)."""
     if _ESCAPE_CHAR.search(text) is None:
         return text
-    return _ESCAPES.sub(lambda match: _decode_unit(match.group()), text)
+    return _patterns()[0].sub(lambda match: _decode_unit(match.group()), text)
+
+
+_RUN_CACHE: dict[str, tuple[str, tuple[int, ...], tuple[int, ...]]] = {}
+_RUN_CACHE_SIZE = 4096
+_RUN_CACHE_LONGEST = 1024
+
+
+def _run(run: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    """A run of escaped units and non-ASCII characters, decoded and folded, with its positions.
+
+    For each folded character, where its unit starts and ends in the run. The few thousand short runs
+    seen last are kept (a vendor echoing one credential repeats the same runs in every record).
+    """
+    cached = _RUN_CACHE.get(run)
+    if cached is not None:
+        return cached
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for match in _patterns()[1].finditer(run):
+        piece = _fold(_decode_unit(match.group()))
+        if piece:
+            pieces.append(piece)
+            starts.extend([match.start()] * len(piece))
+            ends.extend([match.end()] * len(piece))
+    decoded = ("".join(pieces), tuple(starts), tuple(ends))
+    if len(run) <= _RUN_CACHE_LONGEST:
+        if len(_RUN_CACHE) >= _RUN_CACHE_SIZE:
+            _RUN_CACHE.clear()
+        _RUN_CACHE[run] = decoded
+    return decoded
+
+
+class _Folded:
+    """``text`` decoded and folded once, with where in ``text`` each folded character came from.
+
+    The text is split into ASCII stretches, folded in place (one character for one), and runs of escaped
+    units and non-ASCII characters, each unit folded to zero or more characters that all stand for it.
+    """
+
+    __slots__ = ("_runs", "_starts", "_text_starts", "text")
+
+    def __init__(self, text: str) -> None:
+        parts = _patterns()[2].split(text)  # plain, run, plain, …, plain
+        self._runs = [_run(run) for run in parts[1::2]]
+        pieces = [self._runs[i >> 1][0] if i & 1 else part.lower().replace("+", " ") for i, part in enumerate(parts)]
+        self._text_starts = list(itertools.accumulate(map(len, parts), initial=0))  # where each part begins
+        self._starts = list(itertools.accumulate(map(len, pieces), initial=0))  # and where its folded piece does
+        self.text = "".join(pieces)
+
+    def _where(self, position: int, *, end: bool) -> int:
+        """Where folded character ``position`` begins (or, ``end``, ends) in the text."""
+        part = bisect.bisect_right(self._starts, position) - 1
+        offset = position - self._starts[part]
+        if not part & 1:
+            return self._text_starts[part] + offset + end
+        _, starts, ends = self._runs[part >> 1]
+        return self._text_starts[part] + (ends if end else starts)[offset]
+
+    def span(self, begin: int, stop: int) -> tuple[int, int]:
+        """Where folded characters ``begin``..``stop`` (exclusive) came from in the text."""
+        return self._where(begin, end=False), self._where(stop - 1, end=True)
+
+
+def _folded(text: str) -> _Folded | str:
+    """``text`` folded for matching: the plain string when positions are unchanged (ASCII, no escapes)."""
+    if text.isascii() and _ESCAPE_CHAR.search(text) is None:
+        return text.lower().replace("+", " ")  # one character for one: positions are the same
+    return _Folded(text)
 
 
 def _needles(secret: str) -> set[str]:
@@ -134,6 +221,15 @@ def _needles(secret: str) -> set[str]:
     if part < len(folded):
         forms.update((folded[:part], folded[-part:]))
     return {form for form in forms if form}
+
+
+def _places(form: str, wholes: tuple[str, ...]) -> Iterator[tuple[str, int]]:
+    """Each whole secret holding ``form``, with each place it holds it, in order."""
+    for whole in wholes:
+        at = whole.find(form)
+        while at >= 0:
+            yield whole, at
+            at = whole.find(form, at + 1)
 
 
 def check_secret_length(value: str, *, name: str) -> None:
@@ -169,7 +265,7 @@ class Redactor:
     is decoded and folded once, then searched for each form as a plain substring.
     """
 
-    __slots__ = ("_needles", "_on_add", "_primary", "_secrets", "_wholes")
+    __slots__ = ("_needles", "_on_add", "_places", "_primary", "_secrets", "_shortest", "_wholes")
 
     def __init__(self, *, on_add: Callable[[str], None] | None = None) -> None:
         """Start with no secrets; ``on_add`` is told each new secret (e.g. :meth:`LibraryLogFilter.add`)."""
@@ -177,6 +273,8 @@ class Redactor:
         self._primary: set[str] = set()
         self._needles: tuple[str, ...] | None = ()
         self._wholes: tuple[str, ...] = ()
+        self._shortest = 0
+        self._places: dict[str, tuple[tuple[str, int], ...]] = {}
         self._on_add = on_add
 
     def __bool__(self) -> bool:
@@ -251,54 +349,58 @@ class Redactor:
                 if not any(shorter in form for shorter in kept):
                     kept.append(form)
             self._needles = tuple(kept)
+            self._shortest = min(map(len, kept), default=0)
+            # Where each form sits in each whole secret, worked out once (a text may show hundreds).
+            self._places = {form: tuple(_places(form, self._wholes)) for form in kept}
         return self._needles
 
-    def _hit(self, text: str) -> bool:
-        """True when ``text`` may show a secret: decoded and folded once, then a substring test per form."""
-        folded = _fold(_decoded(text))
-        return any(form in folded for form in self._forms())
+    def _found(self, text: str, *, where: bool = True) -> list[tuple[int, int]]:
+        """Where in ``text`` a secret shows, in any form: decoded and folded once, then one search per form.
 
-    def _spans(self, text: str) -> list[tuple[int, int]]:
-        """Where in ``text`` each form of a secret is, after decoding and folding (positions in ``text``)."""
-        if text.isascii() and _ESCAPE_CHAR.search(text) is None:
-            folded = text.lower().replace("+", " ")  # one character for one: positions are the same
-            starts: list[int] | None = None
-            ends: list[int] | None = None
-        else:
-            pieces: list[str] = []
-            starts, ends = [], []
-            for match in _UNITS.finditer(text):
-                piece = _fold(_decode_unit(match.group()))
-                pieces.append(piece)
-                starts.extend([match.start()] * len(piece))
-                ends.extend([match.end()] * len(piece))
-            folded = "".join(pieces)
+        Each stretch found is widened over as much of a whole secret as the text shows around it. A text
+        that shows a secret only once folded as a whole (NFKC composing across characters) is one stretch.
+        Without ``where``, the first stretch found is enough (and is not placed).
+        """
+        forms = self._forms()
+        if text.isascii() and len(text) < self._shortest:
+            return []  # escapes and folding never lengthen ASCII text: no form fits in it
+        folded = _folded(text)
+        flat = folded if isinstance(folded, str) else folded.text
         spans = []
-        for form in self._forms():
-            at = folded.find(form)
+        for form in forms:
+            at = flat.find(form)
+            if at >= 0 and not where:
+                return [(0, len(text))]
+            places = self._places[form]
             while at >= 0:
-                begin, stop = self._widen(folded, at, at + len(form))
-                spans.append((begin, stop) if starts is None or ends is None else (starts[begin], ends[stop - 1]))
-                at = folded.find(form, at + 1)
-        return spans
+                spans.append(self._widen(flat, at, at + len(form), places))
+                at = flat.find(form, at + 1)
+        if isinstance(folded, str):
+            return spans
+        if not spans and not text.isascii():
+            whole = _fold(_decoded(text))
+            return [(0, len(text))] if any(form in whole for form in forms) else []
+        return [folded.span(begin, stop) for begin, stop in set(spans)]  # forms of one secret widen alike
 
-    def _widen(self, folded: str, begin: int, stop: int) -> tuple[int, int]:
-        """``folded[begin:stop]`` (a form found) widened over what the text shows of a whole secret around it."""
-        found = folded[begin:stop]
-        for whole in self._wholes:
-            at = whole.find(found)
-            while at >= 0:
-                left, right = begin, stop
-                while left > 0 and left - begin + at > 0 and folded[left - 1] == whole[left - begin + at - 1]:
-                    left -= 1
-                while (
-                    right < len(folded)
-                    and right - begin + at < len(whole)
-                    and folded[right] == whole[right - begin + at]
-                ):
-                    right += 1
+    @staticmethod
+    def _widen(folded: str, begin: int, stop: int, places: tuple[tuple[str, int], ...]) -> tuple[int, int]:
+        """``folded[begin:stop]`` (a form found) widened over what the text shows of a whole secret around it.
+
+        ``places``: each whole secret holding the form, and where in it (see :func:`_places`).
+        """
+        for whole, at in places:
+            left, right = begin - at, begin - at + len(whole)
+            if left >= 0 and folded.startswith(whole, left):  # the whole secret is there: nothing to walk
                 begin, stop = min(begin, left), max(stop, right)
-                at = whole.find(found, at + 1)
+                continue
+            left, right = begin, stop
+            while left > 0 and left - begin + at > 0 and folded[left - 1] == whole[left - begin + at - 1]:
+                left -= 1
+            while (
+                right < len(folded) and right - begin + at < len(whole) and folded[right] == whole[right - begin + at]
+            ):
+                right += 1
+            begin, stop = min(begin, left), max(stop, right)
         return begin, stop
 
     @property
@@ -311,15 +413,15 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         """``text`` with every registered secret (in every form) replaced by ``***``."""
-        if not self._secrets or not text or not self._hit(text):
+        if not self._secrets or not text:
             return text
-        spans = sorted(self._spans(text))
-        if not spans:
-            return MASK  # the quick test saw a secret the careful one cannot place: nothing of it is shown
+        found = self._found(text)
+        if not found:
+            return text
         out: list[str] = []
         position = 0
         end = -1
-        for start, stop in spans:
+        for start, stop in sorted(found):
             if start > end:
                 if end >= 0:
                     out.append(MASK)
@@ -358,7 +460,7 @@ class Redactor:
 
     def shows_secret(self, text: str) -> bool:
         """True when ``text`` holds a registered secret in any form."""
-        return bool(self._secrets) and self._hit(text)
+        return bool(self._secrets) and bool(text) and bool(self._found(text, where=False))
 
     def scrub(self, exc: _E) -> _E:
         """``exc`` with its message, string attributes, notes and chained causes redacted (in place)."""
@@ -467,15 +569,12 @@ def redact_result(
             reason="the vendor's id for this offer holds a credential: not offered",
         )
     if isinstance(result, AvailableNumber):
-        # One scan over the texts, joined, decides whether anything is rewritten.
-        texts = [result.region or ""]
-        _strings(result.provider_details, texts)
-        if not redactor.shows_secret("\x00".join(texts)):
-            return result
+        # Each text is read once; the offer is copied only when one was rewritten.
         region = redactor.redact(result.region) if result.region is not None else None
-        return result.model_copy(
-            update={"region": region, "provider_details": redactor.redact_json(result.provider_details)}
-        )
+        details = redactor.redact_json(result.provider_details)
+        if region == result.region and details == result.provider_details:
+            return result
+        return result.model_copy(update={"region": region, "provider_details": details})
     if not redactor.shows_secret(repr((result.offer_id, result.value, result.reason))):
         return result
     return result.model_copy(

@@ -65,13 +65,13 @@ def test_development_tools_are_a_dependency_group_not_a_published_extra() -> Non
     assert "dev" not in pyproject["project"]["optional-dependencies"]
     assert "dev" not in (published.get_all("Provides-Extra") or [])
     assert not [r for r in published.get_all("Requires-Dist") or [] if "pytest" in r or "mypy" in r]
-    assert {"numbroker", "pytest", "trio", "hypothesis", "mypy", "ruff", "pycountry", "import-linter"} == {
-        r.name for r in group
-    }
-    assert {"cli", "postgres"} == next(r.extras for r in group if r.name == "numbroker")
+    assert {
+        "numbroker", "pytest", "trio", "hypothesis", "mypy", "ruff", "pycountry", "import-linter", "playwright"
+    } == {r.name for r in group}  # fmt: skip
+    assert {"cli", "postgres", "reports"} == next(r.extras for r in group if r.name == "numbroker")
     for requirement in group:  # this environment was installed from the group, extras and all
         assert requirement.specifier.contains(importlib.metadata.version(requirement.name)), requirement
-    for extra in ("cli", "postgres"):
+    for extra in ("cli", "postgres", "reports"):
         for text in pyproject["project"]["optional-dependencies"][extra]:
             name = Requirement(text).name
             assert importlib.metadata.version(name), name

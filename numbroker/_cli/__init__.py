@@ -1,10 +1,11 @@
 """The ``numbroker`` command line: the group, which loads each command from its own module when it is needed.
 
-Each command is one module named for it (``search``, ``buy`` for ``buy-cheapest``, ``ledger``, ``owned``,
+Each command is one module named for it (``search``, ``compare``, ``buy`` for ``buy-cheapest``, ``ledger``, ``owned``,
 ``providers``, ``sandbox``) and one line of :data:`COMMANDS`; a module is imported only when its command
 runs or ``--help`` lists it. Around them: ``options`` (the options several commands take, written once),
 ``exits`` (the exit codes), ``errors`` (one-line usage errors) and ``output`` (redacted stdout and
 stderr); and the modules named for what they render: ``offers``, ``reports`` and ``hints`` (a search),
+``comparison`` (a comparison),
 ``buy_result``, ``ledger_listing``, ``providers_listing``, with ``tables`` and ``progress``.
 
 Only the requested format goes to stdout; diagnostics and progress go to stderr.
@@ -27,6 +28,7 @@ __all__ = ["COMMANDS", "cli", "main"]
 
 COMMANDS = {
     "buy-cheapest": "numbroker._cli.buy:buy_cheapest_command",
+    "compare": "numbroker._cli.compare:compare_command",
     "ledger": "numbroker._cli.ledger:ledger_command",
     "owned": "numbroker._cli.owned:owned_command",
     "providers": "numbroker._cli.providers:providers_command",

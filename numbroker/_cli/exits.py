@@ -1,12 +1,12 @@
 """How a command ends: the exit codes, what each means, and which command ends with which.
 
-* 0: search: every queried provider answered; buy-cheapest: bought everything asked (or the intent was
+* 0: search and compare: every queried provider answered; buy-cheapest: bought everything asked (or the intent was
   already finished).
-* 1: search: no provider answered, or none is configured (``--strict``: also partial); buy-cheapest:
+* 1: search and compare: no provider answered, or none is configured (``--strict``: also partial); buy-cheapest:
   bought nothing (a dry run always; another run held the account past the deadline; the ledger failed
   before anything was bought); ledger resolve: the ledger was busy or failed.
 * 2: a usage or configuration error, as one line saying what to fix.
-* 3: search: partial, some providers failed (what arrived is still printed); buy-cheapest: bought fewer.
+* 3: search and compare: partial, some providers failed (what arrived is still printed); buy-cheapest: bought fewer.
 * 4: buy-cheapest: an outcome is unknown or an attempt is unresolved, and needs a human (or a later
   run's recovery).
 * 130: interrupted (Ctrl-C; buy-cheapest: also SIGTERM and SIGHUP, and 4 instead when a purchase was in
@@ -37,6 +37,7 @@ class ExitCode(IntEnum):
 ENDINGS: dict[str, frozenset[ExitCode]] = {
     "search": frozenset(set(ExitCode) - {ExitCode.UNKNOWN}),
     "buy-cheapest": frozenset(ExitCode),
+    "compare": frozenset(set(ExitCode) - {ExitCode.UNKNOWN}),
     "ledger": frozenset({ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.INTERRUPTED}),
     "owned": frozenset(set(ExitCode) - {ExitCode.UNKNOWN}),
     "providers": frozenset({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}),

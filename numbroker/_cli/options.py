@@ -25,10 +25,9 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import InvalidOperation
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import click
-from dotenv import dotenv_values
 
 from numbroker._cli._choices import Codes, flatten
 from numbroker._cli.errors import UsageProblem, validation_message
@@ -42,10 +41,19 @@ from numbroker._money import Money, validate_currency
 from numbroker._pricing import ExchangeRates
 from numbroker._registry import get_provider_class, provider_ids, providers_from_env
 from numbroker.adapters import Provider
-from numbroker.ledger import Ledger, LedgerError, is_postgres, open_ledger
+
+if TYPE_CHECKING:  # the ledger and python-dotenv are imported by the commands that use them
+    from numbroker.ledger import Ledger
 
 __all__ = [
     "SearchOptions",
+    "capability_option",
+    "currency_option",
+    "fx_rates_option",
+    "number_type_choice",
+    "provider_option",
+    "sandbox_option",
+    "timeout_option",
     "env_file_option",
     "environment",
     "format_option",
@@ -87,43 +95,55 @@ def output_format(fmt: str | None) -> str:
     return fmt or ("table" if sys.stdout.isatty() else "json")
 
 
+number_type_choice = click.Choice(["local", "mobile", "toll_free", "national"], case_sensitive=False)
+"""The number types a search (``--type``) can ask for."""
+
+capability_option = click.option(
+    "--capability",
+    "capabilities",
+    multiple=True,
+    type=Codes(["voice", "sms", "mms", "fax", "whatsapp"]),
+    callback=flatten,
+    help="Required capability (repeatable, or comma-separated: sms,voice). "
+    "Offers whose capabilities are unknown do not match.",
+)
+provider_option = click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    type=Codes(),
+    callback=flatten,
+    help="Provider id (repeatable, or comma-separated: bird,vobiz; default: all configured).",
+)
+currency_option = click.option(
+    "--currency", help="Target currency: convert and rank every price in it (needs --fx-rates)."
+)
+fx_rates_option = click.option(
+    "--fx-rates",
+    type=click.Path(dir_okay=False),
+    help='JSON rates file: {"base": "EUR", "rates": {"USD": "1.08"}} means 1 EUR = 1.08 USD.',
+)
+timeout_option = click.option(
+    "--timeout", type=Seconds(minimum=0.1), default=30.0, show_default=True, help="Global deadline, seconds."
+)
+sandbox_option = click.option(
+    "--sandbox", is_flag=True, help="Use the built-in emulators: no network, no accounts, deterministic."
+)
+
 _SEARCH_OPTIONS = (
     click.option("--country", required=True, help="ISO 3166-1 alpha-2 country, e.g. US, GB, DE."),
-    click.option(
-        "--type", "number_type", type=click.Choice(["local", "mobile", "toll_free", "national"], case_sensitive=False)
-    ),
-    click.option(
-        "--capability",
-        "capabilities",
-        multiple=True,
-        type=Codes(["voice", "sms", "mms", "fax", "whatsapp"]),
-        callback=flatten,
-        help="Required capability (repeatable, or comma-separated: sms,voice). "
-        "Offers whose capabilities are unknown do not match.",
-    ),
+    click.option("--type", "number_type", type=number_type_choice),
+    capability_option,
     click.option("--prefix", help="Digits right after the country code, e.g. an area code (212)."),
     click.option("--contains", help="Digits the number must contain."),
-    click.option(
-        "--provider",
-        "providers",
-        multiple=True,
-        type=Codes(),
-        callback=flatten,
-        help="Provider id (repeatable, or comma-separated: bird,vobiz; default: all configured).",
-    ),
-    click.option("--currency", help="Target currency: convert and rank every price in it (needs --fx-rates)."),
-    click.option(
-        "--fx-rates",
-        type=click.Path(dir_okay=False),
-        help='JSON rates file: {"base": "EUR", "rates": {"USD": "1.08"}} means 1 EUR = 1.08 USD.',
-    ),
+    provider_option,
+    currency_option,
+    fx_rates_option,
     click.option("--max-monthly", help="Cap on the monthly price, e.g. 2.50 (in --currency) or '2.50 EUR'."),
     click.option("--max-setup", help="Cap on the setup price, likewise."),
-    click.option(
-        "--timeout", type=Seconds(minimum=0.1), default=30.0, show_default=True, help="Global deadline, seconds."
-    ),
+    timeout_option,
     env_file_option,
-    click.option("--sandbox", is_flag=True, help="Use the built-in emulators: no network, no accounts, deterministic."),
+    sandbox_option,
 )
 """The search options, in the order ``--help`` lists them; their names are :class:`SearchOptions`' fields."""
 
@@ -265,6 +285,8 @@ def environment(env_file: str | None) -> dict[str, str]:
             text = read_input_file(env_file, name="--env-file")
         except ConfigurationError as exc:
             raise UsageProblem(str(exc)) from None
+        from dotenv import dotenv_values
+
         with _dotenv_problems() as problems:
             values = dotenv_values(stream=io.StringIO(text))
         if problems:
@@ -306,6 +328,8 @@ def open_ledger_at(where: str | None, *, sandbox: bool, cleanup: contextlib.Exit
     never writes to a real ledger); a ledger that cannot be opened exits 1. ``cleanup`` closes it (and
     removes a temporary one) when the command ends.
     """
+    from numbroker.ledger import LedgerError, is_postgres, open_ledger
+
     if sandbox:
         if where is not None:
             raise UsageProblem(

@@ -3,24 +3,27 @@
 Every secret a provider of this process registered (see :mod:`numbroker._redaction`) is masked in
 each output format, in the live progress display, in diagnostics and in receipts, however the text
 was built. Lines are held until complete (or flushed), so a secret is never split across two writes.
-Also here: :func:`json_text`, how a JSON document is written, and :func:`say`, one line on stderr.
+Also here: :func:`json_text`, how a JSON document is written, :func:`say`, one line on stderr, and
+:func:`output_file`, a report written to ``--output`` (redacted alike, and never left half written).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import click
 
 from numbroker._redaction import LIBRARY_LOGS
 from numbroker._text import visible
 
-__all__ = ["RedactingStream", "json_text", "redacted_output", "say"]
+__all__ = ["RedactingStream", "json_text", "output_file", "redacted_output", "say"]
 
 
 class RedactingStream:
@@ -104,3 +107,34 @@ def json_text(document: Any) -> str:
     except ImportError:  # pragma: no cover - the cli extra installs orjson
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+
+
+@contextmanager
+def output_file(path: str, option: str = "--output") -> Iterator[TextIO]:
+    """A stream into the file ``path``, redacted like stdout, that replaces the file only once written whole.
+
+    The text goes to a temporary file beside ``path`` (with an ordinary new file's permissions), renamed
+    over ``path`` when the block ends; an error inside the block leaves ``path`` as it was. A file that
+    cannot be written is a usage error naming ``option`` (exit 2, one line).
+    """
+    from numbroker._cli.errors import UsageProblem
+
+    try:
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".numbroker-")
+    except OSError as exc:
+        raise UsageProblem(f"{option} {path!r}: {exc.strerror or exc}") from None
+    try:
+        with open(handle, "w", encoding="utf-8", newline="") as file:
+            stream = RedactingStream(file, LIBRARY_LOGS.redact_terminal)
+            yield cast(TextIO, stream)
+            stream.flush()
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise UsageProblem(f"{option} {path!r}: {exc.strerror or exc}") from None
+        raise

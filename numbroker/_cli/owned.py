@@ -5,6 +5,7 @@ Exit codes as search: 0 every asked provider answered, 3 partial, 1 none answere
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import sys
 import textwrap
@@ -17,12 +18,14 @@ from numbroker._cli.errors import UsageProblem, command_errors, validation_messa
 from numbroker._cli.exits import ExitCode
 from numbroker._cli.numbers import Seconds
 from numbroker._cli.options import env_file_option, environment, format_option, output_format
-from numbroker._cli.output import redacted_output, say
+from numbroker._cli.output import output_file, redacted_output, say
 from numbroker._registry import get_provider_class
 
 if TYPE_CHECKING:
-    from numbroker._holdings import OwnedResult, OwnedSummary, Reconciliation
-    from numbroker._owned import OwnedNumber
+    from numbroker._holdings import OwnedFilters, OwnedResult, OwnedSummary, Reconciliation
+    from numbroker._owned import OwnedNumber, OwnedQuery
+    from numbroker._pricing import ExchangeRates
+    from numbroker.ledger import Ledger
 
 __all__ = ["owned_command"]
 
@@ -134,7 +137,8 @@ def _ledger(where: str | None, sandbox: bool) -> Any:
 @click.option("--ledger", "ledger_where", metavar="PATH|URL", help="The purchase ledger to reconcile with.")
 @click.option("--partner", is_flag=True, help="A partner account: every customer's numbers (Vobiz).")
 @click.option("--customer", metavar="AUTH_ID", help="A partner account: this customer's numbers (Vobiz).")
-@format_option("table", "json", "ndjson", "csv")
+@format_option("table", "json", "ndjson", "csv", "html")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (replaced only once written whole).")
 @click.option("--timeout", type=Seconds(minimum=0.1), default=60.0, show_default=True, help="Deadline, seconds.")
 @env_file_option
 @click.option("--sandbox", is_flag=True, help="Use the built-in emulators: no network, no accounts.")
@@ -150,6 +154,7 @@ def owned_command(
     partner: bool,
     customer: str | None,
     fmt: str | None,
+    output: str | None,
     timeout: float,
     env_file: str | None,
     sandbox: bool,
@@ -157,15 +162,14 @@ def owned_command(
     """List the numbers the accounts own: monthly cost, renewals, routing, and the ledger's view."""
     from pydantic import ValidationError
 
-    from numbroker._holdings import DEFAULT_RENEWING_WITHIN, OwnedFilters, stream_owned
+    from numbroker._holdings import DEFAULT_RENEWING_WITHIN, OwnedFilters
     from numbroker._money import validate_currency
     from numbroker._owned import OwnedQuery, OwnedView
     from numbroker._registry import provider_ids, providers_from_env
-    from numbroker._sync import run_sync
     from numbroker._types import NumberType
 
     with command_errors(), redacted_output():
-        fmt = output_format(fmt)
+        fmt = output_format(fmt) if output is None else (fmt or "json")
         if partner and customer is not None:
             raise UsageProblem("--partner and --customer are two views: give one")
         if (partner or customer is not None) and ledger_where is not None:
@@ -209,38 +213,58 @@ def owned_command(
                 get_provider_class(pid)  # unknown ids fail fast, listing the known ones
             built, skipped = providers_from_env(list(providers) or provider_ids(), env=env)
         ledger = None if query.view is not OwnedView.ACCOUNT else _ledger(ledger_where, sandbox)
-        out = sys.stdout
-        writer = _Writer(fmt, out)
-
-        async def run() -> OwnedResult:
-            try:
-                return await stream_owned(
-                    built,
-                    writer.number,
-                    query=query,
-                    filters=filters,
-                    currency=currency,
-                    rates=rates,
-                    ledger=ledger,
-                    deadline=timeout,
-                    skipped=skipped,
-                )
-            finally:
-                for provider in built:
-                    await provider.aclose()
-
-        try:
-            result: OwnedResult = run_sync(run)
-        finally:
-            if ledger is not None:
-                ledger.close()
-        writer.finish(result)
-        out.flush()
+        with contextlib.ExitStack() as closing:
+            out = sys.stdout if output is None else closing.enter_context(output_file(output))
+            result = _listed(built, _Writer(fmt, out), query, filters, currency, rates, ledger, timeout, skipped)
+        if output is not None:
+            say(f"wrote {output}")
         _say_reports(result, configured=bool(built))
         from numbroker._reports import OverallStatus
 
         codes = {OverallStatus.COMPLETE: ExitCode.OK, OverallStatus.PARTIAL: ExitCode.PARTIAL}
         sys.exit(codes.get(result.status, ExitCode.FAILED))
+
+
+def _listed(
+    built: list[Any],
+    writer: _Writer,
+    query: OwnedQuery,
+    filters: OwnedFilters,
+    currency: str | None,
+    rates: ExchangeRates | None,
+    ledger: Ledger | None,
+    timeout: float,
+    skipped: dict[str, list[str]],
+) -> OwnedResult:
+    """List the owned numbers into ``writer`` (then its summary), closing the providers and the ledger."""
+    from numbroker._holdings import stream_owned
+    from numbroker._sync import run_sync
+
+    async def run() -> OwnedResult:
+        try:
+            return await stream_owned(
+                built,
+                writer.number,
+                query=query,
+                filters=filters,
+                currency=currency,
+                rates=rates,
+                ledger=ledger,
+                deadline=timeout,
+                skipped=skipped,
+            )
+        finally:
+            for provider in built:
+                await provider.aclose()
+
+    try:
+        result: OwnedResult = run_sync(run)
+    finally:
+        if ledger is not None:
+            ledger.close()
+    writer.finish(result)
+    writer.out.flush()
+    return result
 
 
 def _say_reports(result: OwnedResult, *, configured: bool) -> None:
@@ -286,6 +310,11 @@ class _Writer:
             numbers = sorted(self.kept, key=lambda n: (n.provider, n.e164, n.provider_number_id))
             for line in table_lines(numbers, result):
                 self.out.write(line + "\n")
+        elif self.fmt == "html":
+            from numbroker._cli.html_report import owned_html  # Jinja2 and the charts: only for HTML
+
+            numbers = sorted(self.kept, key=lambda n: (n.provider, n.e164, n.provider_number_id))
+            self.out.write(owned_html(numbers, result))
 
 
 def _dumps(value: Any) -> str:

@@ -167,12 +167,18 @@ class Connection:
         if self._client is None:
             if self._closed:
                 raise ConfigurationError(f"{self.provider_id}: provider is closed")
+            limits = httpx.Limits(max_connections=self._max_connections)
+            transport = self._transport
+            if transport is None:
+                from numbroker.adapters._interim import InterimBoundedTransport  # imports httpcore, as httpx does here
+
+                transport = InterimBoundedTransport(verify=_tls_context(), limits=limits)
             self._client = httpx.AsyncClient(
-                transport=self._transport,
+                transport=transport,
                 verify=_tls_context(),
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=self._max_connections),
+                limits=limits,
                 headers={"Accept": "application/json", "User-Agent": "numbroker"},
             )
         return self._client

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -61,6 +61,7 @@ __all__ = [
     "NORMALIZE_SLICE_SECONDS",
     "REJECTED_KEPT",
     "PageResult",
+    "count_rejected",
     "guarded",
     "in_slices",
     "junk_error",
@@ -84,6 +85,21 @@ JUNK_REJECTED = 1000
 
 JUNK_SHARE = 0.9
 """The share of rejected records, past :data:`JUNK_REJECTED`, at which a provider's answers are junk."""
+
+
+def count_rejected(stats: ProviderStats, kept: list[RejectedRecord], record: RejectedRecord, read: int) -> bool:
+    """Count ``record`` on ``stats``, keeping it in ``kept`` while fewer than :data:`REJECTED_KEPT` are kept.
+
+    ``read``: the provider's records read so far, this one included. True once the provider's answers are
+    junk (``stats.junk`` is set): the caller hands on what it kept, then fails the provider (:func:`junk_error`).
+    """
+    stats.rejected += 1
+    if stats.rejected_kept < REJECTED_KEPT:
+        stats.rejected_kept += 1
+        kept.append(record)
+    if stats.rejected > JUNK_REJECTED and stats.rejected > JUNK_SHARE * read:
+        stats.junk = True
+    return stats.junk
 
 
 def junk_error(provider: str, stats: ProviderStats) -> ProviderResponseError:
@@ -182,7 +198,7 @@ async def normalize_page(
         return await _normalize_page(provider, raw, number, query, seen, stats, run)
 
 
-async def in_slices(records: Iterable[_T]) -> AsyncIterator[_T]:
+async def in_slices(records: Iterable[_T]) -> AsyncGenerator[_T, None]:
     """``records`` one by one, yielding to the event loop every :data:`NORMALIZE_SLICE_SECONDS` of CPU.
 
     Normalization is CPU work: yielding now and then lets requests in flight (the next page's, other
@@ -222,14 +238,9 @@ async def _normalize_page(
             yield_at = clock() + NORMALIZE_SLICE_SECONDS
         result = normalize(record, query)
         if isinstance(result, RejectedRecord):
-            stats.rejected += 1
             page_rejected += 1
-            if stats.rejected_kept < REJECTED_KEPT:
-                stats.rejected_kept += 1
-                rejected.append(result)
-            if stats.rejected > JUNK_REJECTED and stats.rejected > JUNK_SHARE * read:
-                stats.junk = True  # the page is handed on with what it kept, then the provider fails
-                break
+            if count_rejected(stats, rejected, result, read):
+                break  # the page is handed on with what it kept, then the provider fails
             continue
         if seen is not None:
             key = result.offer_id

@@ -11,6 +11,7 @@ answers "no" from a list that was cut short.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -22,15 +23,20 @@ from numbroker._money import FieldError
 from numbroker._owned import OwnedNumber, OwnedQuery
 from numbroker._phone import parse_e164
 from numbroker._redaction import Redactor, _strings, redact_result
-from numbroker.adapters._normalizing import guarded, in_slices
+from numbroker.adapters._normalizing import count_rejected, guarded, in_slices, junk_error
 from numbroker.adapters._paging import Cursor, RawPage, walk_pages
 from numbroker.adapters._stats import ProviderRun, ProviderStats, running
 from numbroker.adapters._streaming import unexpected
 from numbroker.events import PageFetched, notify
 
-__all__ = ["OwnedPageResult", "OwnedSink", "holds_owned", "normalize_owned_record", "stream_owned"]
+__all__ = ["OWNED_KEPT", "OwnedPageResult", "OwnedSink", "holds_owned", "normalize_owned_record", "stream_owned"]
 
 logger = logging.getLogger("numbroker.http")
+
+OWNED_KEPT = 1_000_000
+"""The most numbers one owned list is read to (each is remembered to drop repeats).
+
+Past it the list is truncated, with a note, and proves nothing about ownership."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,29 +145,20 @@ async def stream_owned(
         for note in raw.truncated:
             run.stats.truncated = True
             listing._note(note)
-        numbers: list[OwnedNumber] = []
-        rejected: list[RejectedRecord] = []
-        async for record in in_slices(raw.records):
-            result = normalize_owned_record(listing, record, query)
-            if isinstance(result, RejectedRecord):
-                rejected.append(result)
-                continue
-            key = f"{result.provider_number_id}\x00{result.e164}"
-            if key in seen:
-                run.stats.duplicates += 1
-                continue
-            seen.add(key)
-            numbers.append(result)
-        if number > 1 and raw.records and not numbers and not rejected:
+        numbers, rejected, page_rejected, full = await _normalize_owned_page(listing, raw, query, seen, run.stats)
+        if number > 1 and raw.records and not numbers and not page_rejected and not full:
             # Every entry was listed before: a vendor serving one page for every page number. What
             # follows is unknown, so the list is not whole.
             run.stats.truncated = True
             listing._note(f"owned numbers page {number} only repeated earlier entries; paging stopped")
+        if full:
+            run.stats.truncated = True
+            listing._note(f"owned numbers: stopped at {OWNED_KEPT:,} numbers, the most one owned list is read to")
         run.stats.pages += 1
         run.stats.offers += len(numbers)
-        run.stats.rejected += len(rejected)
-        notify(run.emit, PageFetched(provider.id, page=number, offers=len(numbers), rejected=len(rejected)))
-        return bool(await sink(OwnedPageResult(provider.id, number, numbers, rejected)))
+        notify(run.emit, PageFetched(provider.id, page=number, offers=len(numbers), rejected=page_rejected))
+        stop = bool(await sink(OwnedPageResult(provider.id, number, numbers, rejected)))
+        return stop or full or run.stats.junk
 
     async def fetch(cursor: Cursor) -> RawPage:
         try:
@@ -183,6 +180,8 @@ async def stream_owned(
             concurrency=provider.page_concurrency,
             provider_id=provider.id,
         )
+    if run.stats.junk:
+        raise junk_error(provider.id, run.stats)
     if stated > received and not run.stats.truncated:
         # An owned list that ends before its stated total (an empty first page of a list of 1000, say)
         # is not the whole list: a number missing from it proves nothing.
@@ -190,6 +189,37 @@ async def stream_owned(
         with running(run):
             listing._note(f"owned numbers: the list ended at {received} of the {stated} it states")
     return run.stats
+
+
+async def _normalize_owned_page(
+    listing: OwnedLister, raw: RawPage, query: OwnedQuery, seen: set[str], stats: ProviderStats
+) -> tuple[list[OwnedNumber], list[RejectedRecord], int, bool]:
+    """One owned-list page: its new numbers, rejected records kept, how many were rejected, whether it is full.
+
+    Full: the list reached :data:`OWNED_KEPT` numbers (the page's numbers past it are not read). Rejected
+    records are kept, and the list failed as junk, by the search's rules (see :mod:`numbroker.adapters._normalizing`).
+    """
+    numbers: list[OwnedNumber] = []
+    rejected: list[RejectedRecord] = []
+    page_rejected = 0
+    async with contextlib.aclosing(in_slices(raw.records)) as records:
+        async for record in records:
+            stats.records += 1
+            result = normalize_owned_record(listing, record, query)
+            if isinstance(result, RejectedRecord):
+                page_rejected += 1
+                if count_rejected(stats, rejected, result, stats.records):
+                    break  # the page is handed on with what it kept, then the list fails
+                continue
+            key = f"{result.provider_number_id}\x00{result.e164}"
+            if key in seen:
+                stats.duplicates += 1
+                continue
+            if len(seen) >= OWNED_KEPT:
+                return numbers, rejected, page_rejected, True
+            seen.add(key)
+            numbers.append(result)
+    return numbers, rejected, page_rejected, False
 
 
 async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bool:
@@ -221,6 +251,7 @@ async def holds_owned(provider: OwnedLister, e164: str, query: OwnedQuery) -> bo
     stats = await stream_owned(provider, query, check)
     if found:
         return True
+    unreadable += stats.rejected - stats.rejected_kept  # counted, not handed on: any may be the number
     if stats.truncated:
         raise ProviderResponseError(
             provider.id, "owned numbers: the list was cut short (" + "; ".join(stats.notes) + "); not read completely"

@@ -37,8 +37,10 @@ class RateLimiter:
                 self._tokens = min(float(self.limit.requests), self._tokens + (now - self._updated) * rate)
             self._updated = now
             if self._tokens < 1:
-                wait = (1 - self._tokens) / rate
-                await anyio.sleep(wait)
-                self._tokens = 1.0
-                self._updated = anyio.current_time()
+                await anyio.sleep((1 - self._tokens) / rate)
+                # Credit the whole time slept: a sleep that overran (a busy event loop) must not slow the
+                # rate below the limit for good. Tokens still only accrue at ``rate``, up to the burst.
+                now = anyio.current_time()
+                self._tokens = min(float(self.limit.requests), self._tokens + (now - self._updated) * rate)
+                self._updated = now
             self._tokens -= 1

@@ -16,7 +16,8 @@ The suites a provider's tests subclass, each with the provider's data (one class
 * :mod:`numbroker.testing.purchase`: purchases against a mock vendor, and buy-cheapest over sandboxes (pytest).
 * :mod:`numbroker.testing.live`: a read-only search of the real API when credentials are set (pytest).
 
-And the kits: :mod:`numbroker.testing.hostile` (any vendor's emulator with its answers spoiled) and
+And the kits: :mod:`numbroker.testing.hostile` (any vendor's emulator with its answers spoiled),
+:mod:`numbroker.testing.hostile_wire` (raw loopback sockets writing what no ASGI app can: interim-answer floods) and
 :mod:`numbroker.testing.processes` (real processes for end-to-end tests: a sandbox server that outlives its
 clients, CLI runs signalled at their purchase, a file-size limit for a full disk).
 

@@ -378,6 +378,7 @@ class HostileVendor:
         self.requests = 0
         self.echoed: set[str] = set(secrets)
         self._secrets = tuple(secrets)
+        self._echoes: dict[tuple[tuple[str, ...], tuple[Escaping, ...]], str] = {}  # one echo text per secrets
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         """Serve one request through the emulator, spoiling its answer."""
@@ -470,13 +471,17 @@ class HostileVendor:
 
     def _echo_strings(self, secrets: Sequence[str]) -> Raw:
         """One JSON string's inside holding every secret in every form (non-JSON forms escaped for JSON)."""
-        parts = []
-        for secret in secrets:
-            forms = escaped_forms(secret)
-            for name in self.defects.escapings:
-                form = forms[name]
-                parts.append(form if name.startswith("json") else json.dumps(form, ensure_ascii=False)[1:-1])
-        return Raw("echo: " + " ".join(parts), string=True)
+        key = (tuple(secrets), tuple(self.defects.escapings))
+        text = self._echoes.get(key)
+        if text is None:
+            parts = []
+            for secret in secrets:
+                forms = escaped_forms(secret)
+                for name in self.defects.escapings:
+                    form = forms[name]
+                    parts.append(form if name.startswith("json") else json.dumps(form, ensure_ascii=False)[1:-1])
+            text = self._echoes[key] = "echo: " + " ".join(parts)
+        return Raw(text, string=True)
 
     def _echo_body(self, secrets: Sequence[str]) -> bytes:
         echo = self._echo_strings(secrets)

@@ -19,7 +19,7 @@ def test_every_command_has_its_endings() -> None:
     assert all({ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED} <= codes for codes in ENDINGS.values())
 
 
-@pytest.mark.parametrize("command", ["search", "buy-cheapest"])
+@pytest.mark.parametrize("command", ["search", "compare", "buy-cheapest"])
 def test_the_help_names_each_code_its_command_ends_with(command: str) -> None:
     """The "Exit codes:" paragraph names every code of the command but Ctrl-C's, and no other."""
     shown = CliRunner().invoke(cli, [command, "--help"], terminal_width=100).output

@@ -19,7 +19,7 @@ from numbroker._cli import COMMANDS, cli
         (["--version"], set()),
         (["providers", "--format", "json"], {"providers"}),
         (["ledger", "--help"], {"ledger"}),
-        (["--help"], {"buy", "ledger", "owned", "providers", "sandbox", "search"}),
+        (["--help"], {"buy", "compare", "ledger", "owned", "providers", "sandbox", "search"}),
     ],
 )
 def test_a_command_module_is_imported_only_when_its_command_runs_or_is_listed(
