@@ -327,6 +327,33 @@ def _offer_or_error(make: Any) -> AvailableNumber | str:
     return made
 
 
+def _assert_made_as_validated(given: dict[str, Any]) -> None:
+    """make_offer of a valid GB mobile number with ``given`` gives what pydantic's validation of the same fields
+    gives: an equal offer with the same JSON, fields set and details (its own copy of them), or the same refusal."""
+    number_type, details = given["number_type"], given["provider_details"]
+    fields: dict[str, Any] = {
+        **given,
+        "offer_id": "+447400123456" if given["offer_id"] is None else given["offer_id"],
+        "e164": "+447400123456",
+        "country": "GB",
+        "monthly_price": None,
+        "number_type": NumberType.MOBILE if number_type is None else number_type,
+        "provider_details": {**details, "number_type_inferred": True} if number_type is None else dict(details),
+    }
+    expected = _offer_or_error(lambda: _validated(**fields))
+    made = _offer_or_error(lambda: make_offer(number="+447400123456", country="GB", **given))
+
+    if isinstance(expected, AvailableNumber):
+        assert isinstance(made, AvailableNumber)
+        assert expected.model_dump_json() == made.model_dump_json()
+        assert expected == made
+        assert expected.provider_details == made.provider_details
+        assert expected.model_fields_set == made.model_fields_set
+        assert made.provider_details is not details
+    else:
+        assert expected == made
+
+
 @pytest.mark.parametrize(("name", "value"), _ODD_FIELDS)
 def test_make_offer_accepts_and_refuses_exactly_what_validation_does(name: str, value: Any) -> None:
     """Whatever the adapter hands make_offer, the offer (or the refusal) is the one pydantic's validation gives."""
@@ -341,26 +368,7 @@ def test_make_offer_accepts_and_refuses_exactly_what_validation_does(name: str, 
         "provider_details": {},
         name: value,
     }
-    fields: dict[str, Any] = {
-        **given,
-        "offer_id": "+447400123456" if given["offer_id"] is None else given["offer_id"],
-        "e164": "+447400123456",
-        "country": "GB",
-        "monthly_price": None,
-        "number_type": NumberType.MOBILE if given["number_type"] is None else given["number_type"],
-        "provider_details": {**given["provider_details"], "number_type_inferred": True}
-        if given["number_type"] is None
-        else dict(given["provider_details"]),
-    }
-    expected = _offer_or_error(lambda: _validated(**fields))
-    made = _offer_or_error(lambda: make_offer(number="+447400123456", country="GB", **given))
-    if isinstance(expected, AvailableNumber):
-        assert isinstance(made, AvailableNumber)
-        assert expected.model_dump_json() == made.model_dump_json()
-        assert expected == made
-        assert expected.provider_details == made.provider_details
-    else:
-        assert expected == made
+    _assert_made_as_validated(given)
 
 
 def _details(leaves: st.SearchStrategy[Any], keys: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[Any, Any]]:
@@ -423,28 +431,4 @@ def _offer_values(draw: st.DrawFn) -> dict[str, Any]:
 def test_make_offer_builds_what_validation_builds_from_any_values(given_fields: dict[str, Any]) -> None:
     """Any values an adapter may hand make_offer: the same offer as pydantic's validation of the same fields (equal,
     the same JSON, details owned by the offer), or the same refusal."""
-    offer_id, number_type, details = (
-        given_fields["offer_id"],
-        given_fields["number_type"],
-        given_fields["provider_details"],
-    )
-    fields: dict[str, Any] = {
-        **given_fields,
-        "offer_id": "+447400123456" if offer_id is None else offer_id,
-        "e164": "+447400123456",
-        "country": "GB",
-        "monthly_price": None,
-        "number_type": NumberType.MOBILE if number_type is None else number_type,
-        "provider_details": {**details, "number_type_inferred": True} if number_type is None else dict(details),
-    }
-    expected = _offer_or_error(lambda: _validated(**fields))
-    made = _offer_or_error(lambda: make_offer(number="+447400123456", country="GB", **given_fields))
-
-    if isinstance(expected, AvailableNumber):
-        assert isinstance(made, AvailableNumber)
-        assert expected.model_dump_json() == made.model_dump_json()
-        assert expected == made
-        assert made.model_fields_set == expected.model_fields_set
-        assert made.provider_details is not details
-    else:
-        assert expected == made
+    _assert_made_as_validated(given_fields)
