@@ -6,13 +6,14 @@ Usage::
 
 Scenarios (see each module's docstring for the exact definitions):
 
-* ``fan-out`` (``bench_fanout``): the three sandboxes on loopback with 20 ms and 80 ms of injected
-  latency; wall time / critical-path lower bound (target ≤ 1.15) and speed-up over asking providers
-  and pages one at a time (target ≥ 4×).
+* ``fan-out`` (``bench_fanout``): the seven sandboxes on loopback (pre-rendered answers, a pinned
+  server process) with 20 ms and 80 ms of injected latency, on asyncio and trio; wall time and own time
+  / critical-path lower bound (target ≤ 1.15) and speed-up over asking providers and pages one at a
+  time (target ≥ 4×).
 * ``hostile`` (``bench_hostile``): every adapter's search with every record spoiled by each defect of
   the hostile-vendor suite vs the same search unspoiled: worst time and memory-peak ratio (target ≤ 3).
 * ``normalize`` (``bench_normalize``): offers/s through each adapter's full normalization vs bare
-  ``phonenumbers.parse`` + ``is_valid_number`` of the same numbers (target ≥ 0.75×), and vs pydantic
+  ``phonenumbers.parse`` + ``is_valid_number`` of the same numbers (target ≥ 1×), and vs pydantic
   validation of the finished offers alone.
 * ``scale`` (``bench_scale``): 1k/10k/100k offers through ``Searcher.search`` and ``Searcher.top_k``:
   per-offer time growth and tracemalloc peak memory (top-k must stay flat).

@@ -176,6 +176,13 @@ def decimal_from_json_number(value: object, *, field: str | None = None) -> Deci
     A float goes through its shortest repr, so ``0.1`` gives ``Decimal("0.1")``.
     ``bool`` (JSON ``true``/``false``), strings, ``None``, NaN, infinities and negatives are refused.
     """
+    if type(value) is Decimal:  # what numbroker's JSON reader gives: checked as it is (a Decimal is immutable)
+        return check_price(value, value, field=field)
+    return _json_number(value, field)
+
+
+def _json_number(value: object, field: str | None) -> Decimal:
+    """:func:`decimal_from_json_number` for any value, without its shortcut for a plain Decimal."""
     if isinstance(value, OutOfRangeNumber):
         raise _out_of_range(value, field)
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
@@ -233,6 +240,14 @@ def decimal_from_scaled_int(
     ``exponent`` an int within ±:data:`MAX_EXPONENT`; the result must be a price within the bounds.
     Errors name ``field`` (the amount) or ``exponent_field`` (default: ``field``) and the limit.
     """
+    if type(amount) is int and type(exponent) is int and abs(exponent) <= MAX_EXPONENT and abs(amount) < _AMOUNT_LIMIT:
+        # the usual wire form (two JSON integers within the bounds): what the checks below accept, unchanged
+        return check_price(Decimal(amount).scaleb(exponent, context=_WIRE), amount, field=field)
+    return _scaled_int(amount, exponent, field, exponent_field)
+
+
+def _scaled_int(amount: object, exponent: object, field: str | None, exponent_field: str | None) -> Decimal:
+    """:func:`decimal_from_scaled_int` for any values, every check made in turn (no shortcut for plain ints)."""
     exp_field = exponent_field or field
     for value, name in ((amount, field), (exponent, exp_field)):
         if isinstance(value, OutOfRangeNumber):
@@ -240,6 +255,9 @@ def decimal_from_scaled_int(
     whole = _integer_amount(amount, field)
     power = _exponent(exponent, exp_field)
     return check_price(_amount_digits(whole, field).scaleb(power, context=_WIRE), amount, field=field)
+
+
+_AMOUNT_LIMIT = 10**MAX_AMOUNT_DIGITS
 
 
 def _integer_amount(amount: object, field: str | None) -> int | str:
@@ -268,7 +286,7 @@ def _exponent(exponent: object, field: str | None) -> int:
 def _amount_digits(amount: int | str, field: str | None) -> Decimal:
     """The integer amount as a Decimal, at most :data:`MAX_AMOUNT_DIGITS` digits (leading zeros aside)."""
     if isinstance(amount, int):
-        if abs(amount) >= 10**MAX_AMOUNT_DIGITS:
+        if abs(amount) >= _AMOUNT_LIMIT:
             raise FieldError(
                 f"amount out of range: at most {MAX_AMOUNT_DIGITS} digits", field=field, value=_short(str(amount))
             )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, phonenumberutil
+from phonenumbers import NumberParseException, PhoneNumberType
 
 from numbroker._exceptions import FieldError
 from numbroker._types import NumberType
@@ -44,11 +44,6 @@ _TYPE_MAP: dict[int, NumberType] = {
 }
 
 
-# One type computation per number instead of two: validity for a region *is* "has a known type there",
-# which phonenumbers decides with this (long-standing, private) helper. Without it, the public API is used.
-_type_in_plan: Callable[[str, Any], int] | None = getattr(phonenumberutil, "_number_type_helper", None)
-
-
 @dataclass(frozen=True, slots=True)
 class ParsedNumber:
     """A number that passed validation: canonical E.164 plus the phonenumbers object.
@@ -63,15 +58,112 @@ class ParsedNumber:
 
 
 def _type_for_region(number: phonenumbers.PhoneNumber, region: str) -> int:
-    """The number's type in ``region``'s numbering plan (UNKNOWN when it is not valid there)."""
-    if _type_in_plan is None:  # pragma: no cover - fallback path
-        if not phonenumbers.is_valid_number_for_region(number, region):
-            return PhoneNumberType.UNKNOWN
-        return int(phonenumbers.number_type(number))
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if metadata is None or metadata.country_code != number.country_code:
+    """The number's type in ``region``'s numbering plan (UNKNOWN when it is not valid there).
+
+    One type computation per number instead of two: validity for a region *is* "has a known type there".
+    """
+    plan = _plans.get(region) or _plan(region)
+    if plan is None or plan.country_code != number.country_code:
         return PhoneNumberType.UNKNOWN
-    return int(_type_in_plan(phonenumbers.national_significant_number(number), metadata))
+    return plan.type_of(phonenumbers.national_significant_number(number))
+
+
+_Desc = tuple[frozenset[int], "re.Pattern[str] | None"]
+"""A number description of the plan: its possible lengths (empty: any) and its pattern (None: matches nothing)."""
+
+_SPECIAL_TYPES = (
+    ("premium_rate", PhoneNumberType.PREMIUM_RATE),
+    ("toll_free", PhoneNumberType.TOLL_FREE),
+    ("shared_cost", PhoneNumberType.SHARED_COST),
+    ("voip", PhoneNumberType.VOIP),
+    ("personal_number", PhoneNumberType.PERSONAL_NUMBER),
+    ("pager", PhoneNumberType.PAGER),
+    ("uan", PhoneNumberType.UAN),
+    ("voicemail", PhoneNumberType.VOICEMAIL),
+)
+"""The descriptions phonenumbers tries before fixed line and mobile, in its order (the first that matches wins)."""
+
+
+def _desc(desc: Any) -> _Desc | None:
+    if desc is None:
+        return None
+    pattern = desc.national_number_pattern
+    return frozenset(desc.possible_length), re.compile(pattern) if pattern else None
+
+
+def _special(metadata: Any) -> Iterator[tuple[frozenset[int], re.Pattern[str], int]]:
+    """The special types of ``metadata`` that can match a number (a pattern, a length other than -1), in order.
+
+    A description left out never matches, so skipping it changes no verdict: phonenumbers' ``-1`` length
+    means "no numbers of this type", and a description without a pattern matches nothing.
+    """
+    for name, kind in _SPECIAL_TYPES:
+        desc = _desc(getattr(metadata, name))
+        if desc is not None and desc[1] is not None and desc[0] != {-1}:
+            yield desc[0], desc[1], kind
+
+
+def _matches(desc: _Desc | None, national: str) -> bool:
+    if desc is None:
+        return False
+    lengths, pattern = desc
+    if lengths and len(national) not in lengths:
+        return False
+    return pattern is not None and pattern.fullmatch(national) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One region's numbering plan, its patterns compiled once: phonenumbers' type decision, step for step.
+
+    phonenumbers compiles (or looks up) each description's pattern on every call; normalization asks for a
+    type once per offer, thousands of times a search. ``tests/test_phone.py`` checks every verdict against
+    phonenumbers' own.
+    """
+
+    country_code: int
+    general: _Desc | None
+    special: tuple[tuple[frozenset[int], re.Pattern[str], int], ...]
+    """The special types' descriptions that can match something, in phonenumbers' order, with their type."""
+    fixed_line: _Desc | None
+    mobile: _Desc | None
+    same_mobile_and_fixed_line: bool
+
+    def type_of(self, national: str) -> int:
+        """The type of the national significant number ``national`` in this plan (UNKNOWN: not valid here)."""
+        if not _matches(self.general, national):
+            return PhoneNumberType.UNKNOWN
+        size = len(national)
+        for lengths, pattern, kind in self.special:
+            if (not lengths or size in lengths) and pattern.fullmatch(national) is not None:
+                return kind
+        if _matches(self.fixed_line, national):
+            if self.same_mobile_and_fixed_line or _matches(self.mobile, national):
+                return PhoneNumberType.FIXED_LINE_OR_MOBILE
+            return PhoneNumberType.FIXED_LINE
+        if not self.same_mobile_and_fixed_line and _matches(self.mobile, national):
+            return PhoneNumberType.MOBILE
+        return PhoneNumberType.UNKNOWN
+
+
+_plans: dict[str, _Plan | None] = {}
+
+
+def _plan(region: str) -> _Plan | None:
+    """``region``'s plan (None when phonenumbers has no metadata for it), compiled on first use."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    plan = None
+    if metadata is not None:
+        plan = _Plan(
+            country_code=metadata.country_code or 0,
+            general=_desc(metadata.general_desc),
+            special=tuple(_special(metadata)),
+            fixed_line=_desc(metadata.fixed_line),
+            mobile=_desc(metadata.mobile),
+            same_mobile_and_fixed_line=bool(metadata.same_mobile_and_fixed_line_pattern),
+        )
+    _plans[region] = plan
+    return plan
 
 
 _CALLING_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
@@ -84,8 +176,8 @@ _WITHOUT_A_PLAN = frozenset({"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})
 _KNOWN_COUNTRIES = frozenset(r for r in phonenumbers.SUPPORTED_REGIONS if len(r) == 2 and r.isupper())
 
 
-def _split_canonical(text: str) -> phonenumbers.PhoneNumber | None:
-    """Read ``+<calling code><national number>`` directly (calling codes are prefix-free).
+def _split_canonical(text: str) -> tuple[int, str] | None:
+    """Read ``+<calling code><national number>`` directly (calling codes are prefix-free): (code, national).
 
     Vendors send canonical E.164; splitting it is exact and skips phonenumbers' general parser, which
     is built for free-form input. Anything unusual (a national number with a leading zero) returns None,
@@ -98,7 +190,7 @@ def _split_canonical(text: str) -> phonenumbers.PhoneNumber | None:
             national = digits[size:]
             if not national or national[0] == "0":
                 return None
-            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return code, national
     return None
 
 
@@ -138,11 +230,24 @@ def parse_e164(
     Raises:
         FieldError: the number is not a string, cannot be parsed, is not valid, or disagrees with ``country``.
     """
+    if strictness == "valid" and country is not None and type(raw) is str:
+        canonical = _canonical_valid(raw, country)  # what vendors send: canonical, valid, no separators to drop
+        if canonical is not None:
+            return canonical
     text = _number_text(raw, field)
     if strictness == "valid" and country is not None:
         canonical = _canonical_valid(text, country)
         if canonical is not None:
             return canonical
+    return _parsed(text, raw, country, strictness, field)
+
+
+def _parsed(text: str, raw: object, country: str | None, strictness: Strictness, field: str) -> ParsedNumber:
+    """``text`` (``raw`` without separators) read and validated by phonenumbers' general parser.
+
+    :func:`parse_e164`'s direct reading of canonical numbers must give exactly what this gives;
+    ``tests/test_phone.py`` checks the two against each other.
+    """
     number = _parse(text, raw, country, field)
     if strictness == "valid":
         region, kind = _valid_region(number, raw, country, field)
@@ -170,12 +275,17 @@ def _canonical_valid(text: str, country: str) -> ParsedNumber | None:
     """Canonical E.164 that is valid in ``country``, read without the general parser; None: let the parser decide."""
     if not _E164.fullmatch(text):
         return None
-    number = _split_canonical(text)
-    if number is None:
+    split = _split_canonical(text)
+    if split is None:
         return None
-    kind = _type_for_region(number, country)
+    code, national = split  # without a leading zero: its own national significant number
+    plan = _plans.get(country) or _plan(country)
+    if plan is None or plan.country_code != code:
+        return None
+    kind = plan.type_of(national)
     if kind == PhoneNumberType.UNKNOWN:
         return None
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
     return ParsedNumber(e164=text, region=country, number=number, kind=kind)
 
 

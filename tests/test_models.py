@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from numbroker import (
@@ -231,3 +233,202 @@ def test_a_north_american_geographic_number_is_local_and_marked_as_the_plan_cann
         toll_free.provider_details.get("number_type_fixed_or_mobile", False),
     )
     assert (NumberType.MOBILE, False) == (gb.number_type, gb.provider_details.get("number_type_fixed_or_mobile", False))
+
+
+def _validated(**fields: Any) -> AvailableNumber:
+    """The offer ``make_offer`` builds, through pydantic's validation alone (the number already parsed)."""
+    from numbroker._models import _PREVALIDATED
+
+    return AvailableNumber.model_validate(fields, context=_PREVALIDATED)
+
+
+def test_a_normalized_offer_is_indistinguishable_from_a_validated_one() -> None:
+    """make_offer's fast-built offer equals, hashes, prints, dumps and pickles like a validated one."""
+    import pickle
+
+    fields: dict[str, Any] = {
+        "provider": "vobiz",
+        "offer_id": "inv-1",
+        "e164": "+447400123456",
+        "country": "GB",
+        "region": "London",
+        "number_type": NumberType.MOBILE,
+        "capabilities": [Capability.SMS, Capability.VOICE, Capability.SMS],
+        "setup_price": Money(amount=Decimal("1.50"), currency="GBP"),
+        "monthly_price": Money(amount=Decimal("0.75"), currency="GBP"),
+        "minimum_commitment_months": 12,
+        "provider_details": {"status": "active", "back_order": False, "rank": 3, "note": None},
+    }
+    fast = make_offer(
+        provider="vobiz",
+        offer_id="inv-1",
+        number="+447400123456",
+        country="GB",
+        region="London",
+        number_type=NumberType.MOBILE,
+        capabilities=fields["capabilities"],
+        setup_price=fields["setup_price"],
+        monthly_price=fields["monthly_price"],
+        minimum_commitment_months=12,
+        provider_details=fields["provider_details"],
+    )
+    validated = _validated(**fields)
+
+    assert validated == fast
+    assert hash(validated.model_dump_json()) == hash(fast.model_dump_json())
+    assert repr(validated) == repr(fast)
+    assert validated.model_dump() == fast.model_dump()
+    assert validated.model_dump_json() == fast.model_dump_json()
+    assert validated == pickle.loads(pickle.dumps(fast))
+    assert validated.model_fields_set == fast.model_fields_set
+    assert AvailableNumber.model_validate(fast.model_dump()) == fast
+    assert fast.provider_details is not fields["provider_details"]  # the offer owns its details
+    nested: list[Any] = ["x"]
+    owner = make_offer(
+        provider="vobiz", offer_id="a", number="+447400123456", country="GB", provider_details={"n": nested}
+    )
+    assert owner.provider_details["n"] == nested
+    assert owner.provider_details["n"] is not nested
+    with pytest.raises(ValidationError):
+        fast.region = "Leeds"  # type: ignore[misc]
+
+
+_ODD_FIELDS: list[tuple[str, Any]] = [
+    *(("offer_id", v) for v in ["a", "", "x" * 200, "x" * 201, 7, None]),
+    *(("region", v) for v in [None, "", "CA", 5, b"CA"]),
+    *(("number_type", v) for v in [None, *NumberType, "local", "bogus"]),
+    *(("capabilities", v) for v in [None, (), [], ["sms"], ["fax", "voice", "fax"], ["bogus"], "sms", 3, {"sms": 1}]),
+    *(("setup_price", v) for v in [None, Money(amount=Decimal("1"), currency="USD"), Decimal("1"), "1", {"a": "1"}]),
+    *(("minimum_commitment_months", v) for v in [None, 0, 12, 1200, 1201, -1, True, 1.0, "12"]),
+    *(
+        ("provider_details", v)
+        for v in [
+            {},
+            {"a": "b"},
+            {"a": True, "b": 3, "c": None},
+            {"a": 1.5},
+            {"a": [1, "x"]},
+            {"a": {"b": 1}},
+            {"a": {"b": [1.5]}},
+            {"a": [[[[1]]]]},
+            {1: "x"},
+            {"a": {2: 1}},
+        ]
+    ),
+    *(("provider", v) for v in ["vobiz", "plug_in9", "Vobiz", "", "a" * 41, 3]),
+]
+
+
+def _offer_or_error(make: Any) -> AvailableNumber | str:
+    try:
+        made: AvailableNumber = make()
+    except ValidationError as exc:
+        return str([error["loc"] for error in exc.errors(include_url=False)])
+    return made
+
+
+def _assert_made_as_validated(given: dict[str, Any]) -> None:
+    """make_offer of a valid GB mobile number with ``given`` gives what pydantic's validation of the same fields
+    gives: an equal offer with the same JSON, fields set and details (its own copy of them), or the same refusal."""
+    number_type, details = given["number_type"], given["provider_details"]
+    fields: dict[str, Any] = {
+        **given,
+        "offer_id": "+447400123456" if given["offer_id"] is None else given["offer_id"],
+        "e164": "+447400123456",
+        "country": "GB",
+        "monthly_price": None,
+        "number_type": NumberType.MOBILE if number_type is None else number_type,
+        "provider_details": {**details, "number_type_inferred": True} if number_type is None else dict(details),
+    }
+    expected = _offer_or_error(lambda: _validated(**fields))
+    made = _offer_or_error(lambda: make_offer(number="+447400123456", country="GB", **given))
+
+    if isinstance(expected, AvailableNumber):
+        assert isinstance(made, AvailableNumber)
+        assert expected.model_dump_json() == made.model_dump_json()
+        assert expected == made
+        assert expected.provider_details == made.provider_details
+        assert expected.model_fields_set == made.model_fields_set
+        assert made.provider_details is not details
+    else:
+        assert expected == made
+
+
+@pytest.mark.parametrize(("name", "value"), _ODD_FIELDS)
+def test_make_offer_accepts_and_refuses_exactly_what_validation_does(name: str, value: Any) -> None:
+    """Whatever the adapter hands make_offer, the offer (or the refusal) is the one pydantic's validation gives."""
+    given = {
+        "provider": "vobiz",
+        "offer_id": "a",
+        "region": None,
+        "number_type": NumberType.MOBILE,
+        "capabilities": None,
+        "setup_price": None,
+        "minimum_commitment_months": None,
+        "provider_details": {},
+        name: value,
+    }
+    _assert_made_as_validated(given)
+
+
+def _details(leaves: st.SearchStrategy[Any], keys: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[Any, Any]]:
+    """Offer details: ``leaves`` in lists and dicts (keys from ``keys``), nested a few levels at most."""
+    values = st.recursive(
+        leaves,
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)),
+        max_leaves=12,
+    )
+    return st.dictionaries(keys, values, max_size=4)
+
+
+_PLAIN_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=4))
+_ODD_LEAVES = st.one_of(_PLAIN_LEAVES, st.floats(allow_nan=False), st.binary(max_size=2))
+
+_GOOD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "provider": st.sampled_from(["vobiz", "plug_in9", "a" * 40]),
+    "offer_id": st.one_of(st.none(), st.text(min_size=1, max_size=200)),
+    "region": st.one_of(st.none(), st.text(max_size=6)),
+    "number_type": st.one_of(st.none(), st.sampled_from(NumberType)),
+    "capabilities": st.one_of(st.none(), st.lists(st.sampled_from(Capability), max_size=4)),
+    "setup_price": st.one_of(st.none(), st.just(Money(amount=Decimal("1.50"), currency="GBP"))),
+    "minimum_commitment_months": st.one_of(st.none(), st.integers(min_value=0, max_value=1200)),
+    "provider_details": _details(_PLAIN_LEAVES, st.text(max_size=3)),
+}
+"""Values of the types make_offer keeps as they are (its direct construction)."""
+
+_ODD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "provider": st.sampled_from(["Vobiz", "", "a" * 41, "vo-biz"]),
+    "offer_id": st.one_of(st.just(""), st.text(min_size=201, max_size=202), st.integers()),
+    "region": st.one_of(st.integers(), st.binary(max_size=2)),
+    "number_type": st.sampled_from(["local", "bogus", 3]),
+    "capabilities": st.one_of(
+        st.lists(st.sampled_from(["sms", "fax", "bogus", Capability.VOICE]), max_size=4),
+        st.tuples(st.sampled_from(Capability)),
+        st.text(max_size=3),
+        st.integers(),
+    ),
+    "setup_price": st.one_of(st.just(Decimal("1")), st.just("1"), st.just({"amount": "1", "currency": "GBP"})),
+    "minimum_commitment_months": st.one_of(
+        st.integers(min_value=-2, max_value=-1),
+        st.integers(min_value=1201, max_value=1203),
+        st.booleans(),
+        st.just(12.0),
+    ),
+    "provider_details": _details(_ODD_LEAVES, st.one_of(st.text(max_size=3), st.integers(0, 3))),
+}
+"""Values make_offer leaves to pydantic's validation (to coerce, or to refuse)."""
+
+
+@st.composite
+def _offer_values(draw: st.DrawFn) -> dict[str, Any]:
+    """make_offer's arguments besides the number: mostly of the kept types, none, one or two of them odd."""
+    odd = draw(st.sets(st.sampled_from(sorted(_ODD_VALUES)), max_size=2))
+    return {name: draw(_ODD_VALUES[name] if name in odd else _GOOD_VALUES[name]) for name in _GOOD_VALUES}
+
+
+@settings(max_examples=800, deadline=None)
+@given(given_fields=_offer_values())
+def test_make_offer_builds_what_validation_builds_from_any_values(given_fields: dict[str, Any]) -> None:
+    """Any values an adapter may hand make_offer: the same offer as pydantic's validation of the same fields (equal,
+    the same JSON, details owned by the offer), or the same refusal."""
+    _assert_made_as_validated(given_fields)

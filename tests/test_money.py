@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pycountry
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numbroker import Money
 from numbroker._iso4217 import ISO_4217_CODES
+from numbroker._money import MAX_AMOUNT_DIGITS, MAX_EXPONENT
 from numbroker.adapters import (
     FieldError,
     decimal_from_json_number,
@@ -206,3 +210,68 @@ def test_converter_money_is_indistinguishable_from_validated_money() -> None:
     assert validated == pickle.loads(pickle.dumps(fast))
     assert validated.model_fields_set == fast.model_fields_set
     assert Money.model_validate(fast.model_dump()) == fast
+
+
+def _converted(convert: Any) -> object:
+    """What a conversion gives: the Decimal with its exact digits and exponent, or the refusal's reason and field."""
+    try:
+        result: Decimal = convert()
+    except FieldError as exc:
+        return ("refused", exc.reason, exc.field, repr(exc.value))
+    return (type(result), result.as_tuple())
+
+
+_LIMIT = 10**MAX_AMOUNT_DIGITS
+_WIRE_INTEGERS = st.one_of(
+    st.integers(min_value=-(10**14), max_value=10**14),
+    st.integers(min_value=_LIMIT - 3, max_value=_LIMIT + 3),
+    st.integers(min_value=-_LIMIT - 3, max_value=-_LIMIT + 3),
+    st.integers(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    amount=_WIRE_INTEGERS,
+    exponent=st.one_of(
+        st.integers(min_value=-MAX_EXPONENT - 3, max_value=MAX_EXPONENT + 3), st.integers(), st.booleans()
+    ),
+    field=st.sampled_from([None, "price"]),
+    exponent_field=st.sampled_from([None, "exponent"]),
+)
+def test_a_scaled_integer_price_is_what_every_check_in_turn_gives(
+    amount: int, exponent: int, field: str | None, exponent_field: str | None
+) -> None:
+    """Two integers of any size (booleans among them): the direct computation for in-bounds ints gives the same
+    Decimal, digit for digit and exponent for exponent, or the same refusal, as the checks made one by one."""
+    from numbroker._money import _scaled_int
+
+    expected = _converted(lambda: _scaled_int(amount, exponent, field, exponent_field))
+    got = _converted(lambda: decimal_from_scaled_int(amount, exponent, field=field, exponent_field=exponent_field))
+
+    assert expected == got
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    value=st.one_of(
+        st.decimals(),
+        st.decimals(places=2),
+        st.decimals(min_value=-1, max_value=10**13),
+        st.builds(
+            lambda digits, exponent: Decimal(f"{digits}E{exponent}"),
+            st.integers(min_value=-(10**40), max_value=10**40),
+            st.integers(min_value=-60, max_value=60),
+        ),
+    ),
+    field=st.sampled_from([None, "price"]),
+)
+def test_a_decimal_json_number_is_checked_as_any_json_number_is(value: Decimal, field: str | None) -> None:
+    """Any Decimal the JSON reader may give (NaN, infinities, negatives, huge, tiny and over-precise ones
+    included): checked as it is, it gives what the general conversion gives."""
+    from numbroker._money import _json_number
+
+    assert _converted(lambda: _json_number(value, field)) == _converted(
+        lambda: decimal_from_json_number(value, field=field)
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -160,3 +162,124 @@ def test_fast_path_agrees_on_mostly_valid_numbers(region: str, kind: int, tail: 
         got = None
 
     assert expected == got
+
+
+def _library_type(region: str, national: str) -> int:
+    """phonenumbers' own type decision for a national significant number in ``region``'s plan."""
+    import phonenumbers
+    from phonenumbers import phonenumberutil
+
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None
+    return int(phonenumberutil._number_type_helper(national, metadata))
+
+
+_REGIONS = sorted(r for r in __import__("phonenumbers").SUPPORTED_REGIONS if len(r) == 2)
+_KINDS = range(12)  # every PhoneNumberType phonenumbers gives examples for (FIXED_LINE … VOICEMAIL)
+
+
+@pytest.mark.parametrize("region", _REGIONS)
+def test_the_compiled_plan_types_every_example_number_as_phonenumbers_does(region: str) -> None:
+    """Each region's example numbers of every type, and each with its last digit changed or dropped or one
+    more: the compiled plan gives phonenumbers' verdict (valid ones and invalid ones)."""
+    import phonenumbers
+
+    from numbroker._phone import _plan
+
+    plan = _plan(region)
+    assert plan is not None
+    for kind in _KINDS:
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None:
+            continue
+        national = phonenumbers.national_significant_number(example)
+        for variant in {national, national[:-1], national + "5", national[:-1] + str((int(national[-1]) + 3) % 10)}:
+            if variant:
+                assert _library_type(region, variant) == plan.type_of(variant), (region, variant)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(region=st.sampled_from(_REGIONS), national=st.text(alphabet="0123456789", min_size=1, max_size=17))
+def test_the_compiled_plan_agrees_with_phonenumbers_on_any_digits(region: str, national: str) -> None:
+    """Any national digits in any region: the compiled plan's type is phonenumbers' type."""
+    from numbroker._phone import _plan
+
+    plan = _plan(region)
+    assert plan is not None
+    assert _library_type(region, national) == plan.type_of(national)
+
+
+def _outcome(read: Any) -> object:
+    """What a reading gives: the parsed number, or the refusal's reason, field and value."""
+    try:
+        parsed: object = read()
+    except FieldError as exc:
+        return ("refused", exc.reason, exc.field, exc.value)
+    return parsed
+
+
+def _general(raw: str, country: str) -> object:
+    """The general parser's outcome for ``raw`` in ``country`` (the direct reading of canonical numbers skipped)."""
+    from numbroker._phone import _number_text, _parsed
+
+    return _outcome(lambda: _parsed(_number_text(raw, "e164"), raw, country, "valid", "e164"))
+
+
+@pytest.mark.parametrize("region", _REGIONS)
+def test_the_direct_reading_gives_what_the_general_parser_gives_for_every_example(region: str) -> None:
+    """Every region's example numbers of every type, canonical and with the last digit changed, dropped or one more,
+    stated as that region's or another's: the direct reading, when it answers, gives the general parser's number,
+    region and type, and parse_e164 the general parser's outcome. A valid canonical example is read directly."""
+    import phonenumbers
+
+    from numbroker._phone import _canonical_valid
+
+    for kind in _KINDS:
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None:
+            continue
+        e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        if phonenumbers.is_valid_number_for_region(example, region) and not example.italian_leading_zero:
+            assert _canonical_valid(e164, region) is not None, (region, e164)
+        for raw in {e164, e164[:-1], e164 + "5", e164[:-1] + str((int(e164[-1]) + 3) % 10)}:
+            for country in {region, "US", "GB", "IT"}:
+                general = _general(raw, country)
+                direct = _canonical_valid(raw, country)
+                if direct is not None:
+                    assert general == direct, (raw, country)
+                assert general == _outcome(lambda: parse_e164(raw, country=country)), (raw, country)  # noqa: B023
+
+
+@st.composite
+def _written_numbers(draw: st.DrawFn) -> tuple[str, str]:
+    """An example number of some region and type, its tail redrawn, written as vendors write numbers; and the
+    region stated with it (mostly its own)."""
+    import phonenumbers
+
+    region = draw(st.sampled_from(_REGIONS))
+    example = phonenumbers.example_number_for_type(region, draw(st.sampled_from(_KINDS)))
+    if example is None:
+        example = phonenumbers.example_number(region)
+    digits = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)[1:] if example else "1"
+    cut = draw(st.integers(min_value=0, max_value=min(4, len(digits) - 1)))
+    digits = digits[: len(digits) - cut] + draw(st.text(alphabet="0123456789", min_size=0, max_size=cut + 1))
+    form = draw(st.sampled_from(["+{}", "{}", "00{}", "+{} ", " +{}"]))
+    if draw(st.booleans()) and len(digits) > 4:
+        digits = f"{digits[:2]} {digits[2:4]}-{digits[4:]}"
+    return form.format(digits), draw(st.one_of(st.just(region), st.sampled_from(_REGIONS)))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(written=_written_numbers())
+def test_parse_e164_gives_what_the_general_parser_gives(written: tuple[str, str]) -> None:
+    """Any written number, any stated region: parse_e164 (its direct reading first) gives the general parser's
+    outcome (number, region and type, or the same refusal), and a type phonenumbers agrees with."""
+    import phonenumbers
+
+    raw, country = written
+    got = _outcome(lambda: parse_e164(raw, country=country))
+
+    assert _general(raw, country) == got
+    if not isinstance(got, tuple):
+        assert got.kind == phonenumbers.number_type(got.number)  # type: ignore[attr-defined]
+        assert phonenumbers.is_valid_number_for_region(got.number, country)  # type: ignore[attr-defined]

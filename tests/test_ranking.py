@@ -276,3 +276,26 @@ def test_sorted_runs_leave_few_runs_to_merge_at_the_end() -> None:
 
     assert [160, 40, 20] == [len(run) for run in runs._runs]  # 22 = 16 + 4 + 2
     assert 220 == len(runs.merged())
+
+
+def test_a_ranked_offer_is_indistinguishable_from_a_constructed_one() -> None:
+    """The ranking's directly built RankedOffer equals, dumps, pickles and reports fields like model_construct's."""
+    import pickle
+
+    from numbroker import RankedOffer
+    from numbroker._ranking import _ranked_offer
+
+    base = offer()
+    price = Money(amount=Decimal("1.50"), currency="EUR")
+    for parts in ((base, price, None, price), (base, None, None, None)):
+        fast = _ranked_offer(*parts)
+        constructed = RankedOffer.model_construct(
+            offer=parts[0], rank_price=parts[1], converted_setup_price=parts[2], converted_monthly_price=parts[3]
+        )
+        assert constructed == fast
+        assert repr(constructed) == repr(fast)
+        assert constructed.model_dump() == fast.model_dump()
+        assert constructed.to_json_dict() == fast.to_json_dict()
+        assert constructed.model_fields_set == fast.model_fields_set
+        assert constructed == pickle.loads(pickle.dumps(fast))
+        assert RankedOffer.model_validate(fast.model_dump()) == fast

@@ -47,7 +47,7 @@ def pick(value: object, key: str, kind: type[_T]) -> _T | None:
     an owned-list entry), raising its own error or going on without the value. ``kind=int`` never
     accepts ``true``/``false``.
     """
-    found = value.get(key) if isinstance(value, Mapping) else None
+    found = value.get(key) if type(value) is dict or isinstance(value, Mapping) else None
     if isinstance(found, kind) and not (kind is int and isinstance(found, bool)):
         return found
     return None
@@ -59,7 +59,7 @@ def record(value: object) -> Mapping[str, Any]:
     A :class:`~numbroker.adapters.Tagged` record is read as the vendor's own record.
     """
     value = raw_record(value)
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # a plain dict skips the ABC check
         raise FieldError(f"record is not a JSON object but {type(value).__name__}", value=value)
     path = ambiguous_key(value)
     if path is not None:
@@ -156,7 +156,7 @@ def decimal(data: Mapping[str, Any], key: str, *, field: str | None = None) -> D
 def mapping(data: Mapping[str, Any], key: str, *, field: str | None = None) -> Mapping[str, Any] | None:
     """A JSON object, or None when missing/null."""
     value = data.get(key)
-    if value is None or isinstance(value, Mapping):
+    if value is None or type(value) is dict or isinstance(value, Mapping):
         return value
     raise FieldError(f"expected an object, got {value!r}", field=field or key, value=value)
 

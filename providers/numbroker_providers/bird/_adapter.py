@@ -108,11 +108,17 @@ _RECEIPT_FIELDS = ("endpointId", "type", "countryCode", "createdAt")
 
 _REPORTED = (Capability.VOICE, Capability.SMS, Capability.MMS)
 """The capabilities a stock item reports; fax and WhatsApp never appear in its ``capabilities``."""
-_REPORTED_FIELDS: Mapping[Capability, tuple[str, str, str]] = {
-    cap: (f"capabilities.{cap.value}", f"capabilities.{cap.value}.inbound", f"capabilities.{cap.value}.outbound")
+_REPORTED_FIELDS: Mapping[Capability, tuple[str, str, str, str]] = {
+    cap: (
+        cap.value,
+        f"capabilities.{cap.value}",
+        f"capabilities.{cap.value}.inbound",
+        f"capabilities.{cap.value}.outbound",
+    )
     for cap in (*_REPORTED, Capability.FAX)
 }
-"""Where each directional capability is read (an owned ``Number`` also reports ``fax``)."""
+"""Per capability (an owned ``Number`` also reports ``fax``): its key in ``capabilities``, and the field names
+its flags are read under."""
 
 _OWNED_STATUS: Mapping[str, OwnedStatus] = {
     "active": OwnedStatus.ACTIVE,
@@ -138,13 +144,13 @@ def _directional(
     capabilities: list[Capability] = []
     directions: dict[str, JsonValue] = {}
     for cap in reported:
-        where, where_in, where_out = _REPORTED_FIELDS[cap]
-        flags = wire.mapping(found, cap.value, field=where)
+        name, where, where_in, where_out = _REPORTED_FIELDS[cap]
+        flags = wire.mapping(found, name, field=where)
         if flags is None:
             continue
         inbound = bool(wire.flag(flags, "inbound", field=where_in))
         outbound = bool(wire.flag(flags, "outbound", field=where_out))
-        directions[cap.value] = {"inbound": inbound, "outbound": outbound}
+        directions[name] = {"inbound": inbound, "outbound": outbound}
         if inbound or outbound:
             capabilities.append(cap)
     return capabilities, directions

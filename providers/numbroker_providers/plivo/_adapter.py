@@ -172,7 +172,20 @@ class _Page(BaseModel):
 
 
 def _fold(name: str) -> str:
-    """A country name for comparison: accents dropped, upper case, words of letters and digits only."""
+    """A country name for comparison: accents dropped, upper case, words of letters and digits only.
+
+    A short name is remembered (bounded): a search reads the same few region and country names on
+    thousands of records.
+    """
+    return _fold_short(name) if len(name) <= 80 else _folded(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_short(name: str) -> str:
+    return _folded(name)
+
+
+def _folded(name: str) -> str:
     text = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
     return " ".join(re.findall(r"[A-Z0-9]+", text.upper()))
 

@@ -662,7 +662,7 @@ def _regions(rec: Mapping[str, Any], asked: str) -> tuple[str, str | None]:
     country = asked
     names: dict[str, str] = {}
     for i, info in enumerate(wire.items(rec, "region_information") or ()):
-        if not isinstance(info, Mapping):
+        if type(info) is not dict and not isinstance(info, Mapping):  # a plain dict skips the ABC check
             raise FieldError(f"expected an object, got {info!r}", field=f"region_information.{i}", value=info)
         kind, name = info.get("region_type"), info.get("region_name")
         if not isinstance(kind, str) or not isinstance(name, str) or not name.strip():

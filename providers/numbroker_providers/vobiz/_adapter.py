@@ -172,6 +172,20 @@ class _VobizRecord(BaseModel):
     minimum_commitment_months: Any = None
 
 
+def _record_fields(record: Any) -> Mapping[str, Any]:
+    """An inventory item's fields, read as :class:`_VobizRecord` reads them.
+
+    A plain object whose ``id`` is a non-empty string and whose ``region`` is a string or null (all the model
+    checks) is read as it is; anything else goes through the model, which names what is wrong.
+    """
+    if type(record) is dict:
+        ident, region = record.get("id"), record.get("region")
+        if type(ident) is str and ident and (region is None or type(region) is str):
+            return record
+    item = _VobizRecord.model_validate(record)
+    return {**(item.model_extra or {}), **item.__dict__}
+
+
 def _capabilities(value: Any) -> list[Capability] | None:
     """The capabilities an item states: ``{voice, sms, mms, fax}`` booleans; None when it states none.
 
@@ -343,22 +357,27 @@ class VobizProvider(Provider):
     # -- normalization -----------------------------------------------------------------------------
 
     def _normalize(self, record: Any, query: SearchQuery) -> AvailableNumber:
-        item = _VobizRecord.model_validate(record)
-        if item.status != "active":
+        fields = _record_fields(record)
+        status = fields.get("status")
+        if status != "active":
             reason = (
                 "status is missing: cannot confirm the number is for sale ('active')"
-                if item.status is None
-                else f"status is {item.status!r}, not 'active': the number is not for sale"
+                if status is None
+                else f"status is {status!r}, not 'active': the number is not for sale"
             )
-            raise FieldError(reason, field="status", value=item.status)
-        setup = (
-            None if item.setup_fee is None else money_from_json_number(item.setup_fee, item.currency, field="setup_fee")
-        )
-        fields = {**(item.model_extra or {}), "status": item.status}
-        details: dict[str, JsonValue] = {
-            name: fields[name] for name in _DETAIL_FIELDS if isinstance(fields.get(name), str) and fields[name]
-        }
-        details.update({name: fields[name] for name in _BUYER_FLAGS if isinstance(fields.get(name), bool)})
+            raise FieldError(reason, field="status", value=status)
+        currency = fields.get("currency")
+        setup_fee = fields.get("setup_fee")
+        setup = None if setup_fee is None else money_from_json_number(setup_fee, currency, field="setup_fee")
+        details: dict[str, JsonValue] = {}
+        for name in _DETAIL_FIELDS:
+            value = fields.get(name)
+            if isinstance(value, str) and value:
+                details[name] = value
+        for name in _BUYER_FLAGS:
+            value = fields.get(name)
+            if isinstance(value, bool):
+                details[name] = value
         months = wire.count(record, "minimum_commitment_months")
         if months is not None and months > _MAX_COMMITMENT_MONTHS:
             raise FieldError(
@@ -368,35 +387,35 @@ class VobizProvider(Provider):
             )
         return make_offer(
             provider=self.id,
-            offer_id=item.id,
-            number=item.e164,
-            country=item.country,
-            region=item.region or None,
+            offer_id=fields["id"],
+            number=fields.get("e164"),
+            country=fields.get("country"),
+            region=fields.get("region") or None,
             number_type=None,  # inferred from the numbering plan; marked number_type_inferred
-            capabilities=_capabilities(item.capabilities),  # None (unknown, not "none") when absent
+            capabilities=_capabilities(fields.get("capabilities")),  # None (unknown, not "none") when absent
             setup_price=setup,
-            monthly_price=self._monthly_price(item),
+            monthly_price=self._monthly_price(fields.get("monthly_fee"), fields.get("monthly_cost"), currency),
             minimum_commitment_months=months,
             provider_details=details,
             strictness=self.number_strictness,
         )
 
     @staticmethod
-    def _monthly_price(item: _VobizRecord) -> Money | None:
+    def _monthly_price(monthly_fee: Any, monthly_cost: Any, currency: Any) -> Money | None:
         """``monthly_fee``, or its alias ``monthly_cost``; both present must agree; neither → None (not zero)."""
-        if item.monthly_fee is not None and item.monthly_cost is not None:
-            fee = decimal_from_json_number(item.monthly_fee, field="monthly_fee")
-            cost = decimal_from_json_number(item.monthly_cost, field="monthly_cost")
+        if monthly_fee is not None and monthly_cost is not None:
+            fee = decimal_from_json_number(monthly_fee, field="monthly_fee")
+            cost = decimal_from_json_number(monthly_cost, field="monthly_cost")
             if fee != cost:
                 raise FieldError(
-                    f"monthly_fee ({item.monthly_fee}) and monthly_cost ({item.monthly_cost}) disagree",
+                    f"monthly_fee ({monthly_fee}) and monthly_cost ({monthly_cost}) disagree",
                     field="monthly_cost",
-                    value=item.monthly_cost,
+                    value=monthly_cost,
                 )
-        if item.monthly_fee is not None:
-            return money_from_json_number(item.monthly_fee, item.currency, field="monthly_fee")
-        if item.monthly_cost is not None:
-            return money_from_json_number(item.monthly_cost, item.currency, field="monthly_cost")
+        if monthly_fee is not None:
+            return money_from_json_number(monthly_fee, currency, field="monthly_fee")
+        if monthly_cost is not None:
+            return money_from_json_number(monthly_cost, currency, field="monthly_cost")
         return None
 
     # -- purchasing --------------------------------------------------------------------------------
@@ -480,7 +499,7 @@ class VobizProvider(Provider):
             status=_OWNED_STATUS.get(status or "", OwnedStatus.OTHER),
             vendor_status=status,
             capabilities=_capabilities(item.capabilities),
-            monthly_price=self._monthly_price(item),
+            monthly_price=self._monthly_price(item.monthly_fee, item.monthly_cost, item.currency),
             next_renewal=read_date(data, "next_billing_date"),
             routed=wire.routing(data, ("application_id", "trunk_group_id")),
             sub_account=None if own or query.view is not OwnedView.ACCOUNT else holder,
