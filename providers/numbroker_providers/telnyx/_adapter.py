@@ -112,9 +112,9 @@ from numbroker import (
     ProviderError,
     ProviderResponseError,
     QueryFilter,
+    ReleaseAnswer,
     ReleaseMode,
     RenewalSource,
-    ReleaseAnswer,
     SearchQuery,
 )
 from numbroker.adapters import (
