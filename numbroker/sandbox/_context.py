@@ -32,6 +32,8 @@ class RequestContext:
         self.loopback = loopback
         self.race = False
         self.sell_other = False
+        self.refuse_release = False
+        """Whether the ``rate_release_refused`` draw says this release is refused (the handler answers so)."""
         self.committed: list[int] = []
         self.changed = False
         self.released: list[int] = []

@@ -18,7 +18,8 @@ sandbox's :class:`FaultPipeline`; it wraps the vendor handler like this:
 7. read (GET) endpoints: ``rate_5xx`` (500/503 in the vendor's envelope, 502/504 as a proxy's
    HTML page); purchase endpoints: ``rate_ambiguous_before_commit`` (502/504, nothing
    committed) and the decision for ``rate_race`` (the vendor handler asks
-   :meth:`RequestContext.lose_race`, which hands the number to "someone else");
+   :meth:`RequestContext.lose_race`, which hands the number to "someone else") and for
+   ``rate_release_refused`` (a release handler that emulates it reads ``context.refuse_release``);
 8. the vendor handler (a committed number shows in the owned list only ``owned_list_lag_seconds``
    after its commit: vendor handlers filter their owned list through :meth:`Sandbox.listed`);
 9. read endpoints answering 2xx: ``rate_malformed`` (200 with a body that is not JSON or has the
@@ -93,6 +94,7 @@ _RATES: Final = (
     "rate_ambiguous_before_commit",
     "commit_then_503",
     "sell_other_number",
+    "rate_release_refused",
 )
 _DURATIONS: Final = (
     "latency",
@@ -150,6 +152,8 @@ class Faults:
             that went away leaves nothing committed).
         sell_other_number: Probability that a purchase sells (commits and charges) another available
             number than the one asked for, and answers 200 naming that one (emulators that support it).
+        rate_release_refused: Probability that a release is refused the way its vendor documents a refusal
+            (emulators that support it; nothing changes). Vonage's answers HTTP 200 with a failing ``error-code``.
         owned_list_lag_seconds: A bought number shows in the owned-numbers list only this long
             after its purchase committed (the lag in force at the commit counts).
         release_list_lag_seconds: A number given back (or whose release is pending) still shows in the
@@ -177,6 +181,7 @@ class Faults:
     rate_ambiguous_before_commit: float = 0.0
     commit_then_503: float = 0.0
     sell_other_number: float = 0.0
+    rate_release_refused: float = 0.0
     hold_purchase_seconds: float = 0.0
     hold_purchase_commit: HoldCommit = "before"
     owned_list_lag_seconds: float = 0.0
@@ -462,6 +467,7 @@ class FaultPipeline:
         spoil_after = self._hit(faults.rate_ambiguous_after_commit)
         then_503 = self._hit(faults.commit_then_503)
         context.sell_other = self._hit(faults.sell_other_number)
+        context.refuse_release = self._hit(faults.rate_release_refused)
         reply = await handler(context.request, context)
         context.labels.extend(reply.faults)
         payload = reply.encode()

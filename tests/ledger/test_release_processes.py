@@ -140,3 +140,56 @@ def test_commit_then_503_with_a_lagging_list_exits_4_then_a_rerun_settles_it(
     assert "pending_release" == rerun.json()["results"][0]["outcome"]
     assert 1 == len(server.state("vobiz")["releases"])  # settled from the list, never sent twice
     assert 1 == server.purchase_requests("vobiz", endpoint="release")["received"]
+
+
+# -- refusals: the vendor's own answer, through a real run; nothing changes at the vendor ----------------------
+
+
+@pytest.fixture
+def refusing_server(tmp_path: Path) -> Iterator[SandboxServer]:
+    """Every account owns numbers from the start; Vonage refuses every cancel with its 200-with-failure."""
+    refusing = {"vonage": Faults(rate_release_refused=1.0)}
+    with start_sandbox_server(owned=12, faults=refusing, stderr_path=tmp_path / "server.log") as running:
+        yield running
+
+
+def _listed(provider: str, env: dict[str, str], cwd: Path) -> list[dict[str, object]]:
+    listed = run_cli(["owned", "--provider", provider, "--format", "json"], env=env, cwd=cwd)
+    assert 0 == listed.returncode, listed.stderr
+    numbers: list[dict[str, object]] = listed.json()["numbers"]
+    return numbers
+
+
+def _refused_run(server: SandboxServer, provider: str, number: str, ledger: str, env: dict[str, str], cwd: Path) -> str:
+    """Release ``number`` at ``provider`` in a real run: refused, exit 1, true JSON and ledger; its reason."""
+    ran = run_cli(
+        ["release", number, "--yes", "--provider", provider, "--ledger", ledger, "--format", "json"], env=env, cwd=cwd
+    )
+
+    assert 1 == ran.returncode, ran.stderr
+    document = ran.json()
+    [row] = document["results"]
+    assert ("failed", False) == (document["status"], document["dry_run"])
+    assert (number, provider, "refused") == (row["e164"], row["provider"], row["outcome"])
+    assert (None, None) == (row["effective_at"], row["undo_until"])
+    assert [] == server.state(provider)["releases"]  # the vendor changed nothing
+    assert 1 == server.purchase_requests(provider, endpoint="release")["received"]  # asked once, never again
+    assert number in [n["e164"] for n in _listed(provider, env, cwd) if n["status"] == "active"]
+    with open_ledger(ledger) as book:
+        [attempt] = book.releases()
+    assert (ReleaseState.REFUSED, number) == (attempt.state, attempt.e164)
+    reason: str = row["reason"]
+    assert reason == attempt.reason
+    return reason
+
+
+def test_vonages_200_with_failure_is_refused_and_the_number_stays(
+    refusing_server: SandboxServer, fresh_ledger: str, tmp_path: Path
+) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = refusing_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    number = str(_listed("vonage", env, tmp_path)[0]["e164"])
+
+    reason = _refused_run(refusing_server, "vonage", number, ledger, env, tmp_path)
+
+    assert reason.endswith("420: method failed")  # Vonage's error-code, read as the status it stands for

@@ -1,4 +1,4 @@
-"""The Vonage adapter: number search (``GET /number/search``), purchases and the owned list.
+"""The Vonage adapter: number search (``GET /number/search``), purchases, the owned list and releases.
 
 Wire facts this adapter relies on, with where they were read:
 
@@ -58,6 +58,16 @@ Wire facts this adapter relies on, with where they were read:
   purchase date the list does not give. Subaccounts list their own numbers with their own API key (one
   provider per key): ``sub_account`` stays null. A number is cancelled by ``country`` and ``msisdn``
   (``POST /number/cancel``), so its id here is its E.164 (the country is the record's own).
+* releasing: ``POST {base}/number/cancel``, form-encoded ``country`` and ``msisdn`` (what the SDK's
+  ``cancel_number`` sends; the spec: "Cancel your subscription for a specific inbound number"), answering
+  ``{"error-code", "error-code-label"}`` like a purchase: ``"200"`` is success, immediate (the spec states
+  no period and no undo; support's 90-day buy-back is a console matter). Any other ``error-code`` under
+  HTTP 200 is a failure (the SDK's ``_check_for_error``; its fixture ``no_number.json``,
+  ``{"error-code": "420", "error-code-label": "method failed"}``, is served with HTTP 200): a 4xx code is a
+  refusal with the label as its reason, a 5xx code is read as that server error (the caller confirms
+  against the owned list), and a body with no ``error-code`` (or a code that is no HTTP status) is no
+  answer. The number is sent as the exact digits the owned list holds (a cancel that took another form of
+  a number cancelled another one: vonage-php-sdk-core#100).
 * no request rate is documented for these endpoints, so none is enforced (429s are retried).
 """
 
@@ -85,6 +95,7 @@ from numbroker import (
     ProviderError,
     ProviderResponseError,
     QueryFilter,
+    ReleaseAnswer,
     ReleaseMode,
     SearchQuery,
 )
@@ -347,25 +358,30 @@ class VonageProvider(Provider):
                 reason = exc.vendor_message or "no error-code-label given"
                 raise exc.recast(BadRequestError, f"purchase refused (420): {reason}") from None
             raise
-        body = self.connection.json(response)
-        if not isinstance(body, dict):
-            raise ProviderResponseError(self.id, f"purchase answered {response.status_code} with an unexpected body")
-        code = body.get("error-code")
-        if code is None:
-            raise ProviderResponseError(
-                self.id, f"purchase answered {response.status_code} without an error-code; outcome unclear"
-            )
-        if str(code) != _OK:
-            raise self._body_error(response, body)
-        label = body.get("error-code-label")
+        label = self._outcome(response, "purchase")
         return PurchaseReceipt(
             provider=self.id,
             offer_id=offer.offer_id,
             e164=offer.e164,
             vendor_id=None,  # the answer names nothing but the outcome
             request_id=self.connection.request_id(response),
-            details={"error-code": _OK, **({"error-code-label": label[:200]} if isinstance(label, str) else {})},
+            details={"error-code": _OK, **({"error-code-label": label} if label is not None else {})},
         )
+
+    def _outcome(self, response: httpx.Response, what: str) -> str | None:
+        """The ``error-code-label`` of an answer whose body says success; any other ``error-code`` is raised."""
+        body = self.connection.json(response)
+        if not isinstance(body, dict):
+            raise ProviderResponseError(self.id, f"{what} answered {response.status_code} with an unexpected body")
+        code = body.get("error-code")
+        if code is None:
+            raise ProviderResponseError(
+                self.id, f"{what} answered {response.status_code} without an error-code; outcome unclear"
+            )
+        if str(code) != _OK:
+            raise self._body_error(response, body)
+        label = body.get("error-code-label")
+        return label[:200] if isinstance(label, str) else None
 
     def _body_error(self, response: httpx.Response, body: Mapping[str, Any]) -> ProviderError:
         """The error an answer's ``error-code`` other than ``"200"`` stands for, read as an HTTP status."""
@@ -424,6 +440,17 @@ class VonageProvider(Provider):
             routed=wire.routing(rec, _ROUTING),
             provider_details=details,
         )
+
+    # -- giving numbers back -----------------------------------------------------------------------
+
+    async def _release(self, number: OwnedNumber, *, immediate: bool) -> ReleaseAnswer:
+        # Immediate at Vonage: there is no cooldown to skip. The number goes as the exact digits listed.
+        form = {"country": number.country, "msisdn": number.e164.removeprefix("+")}
+        response = await self.connection.post(
+            self.connection.url("number", "cancel"), data=form, headers={"Accept-Encoding": "identity"}
+        )
+        self._outcome(response, f"the cancel of {number.e164}")
+        return ReleaseAnswer(state=OwnedStatus.INACTIVE)
 
 
 def _msisdn(rec: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Vonage emulator: number search, buying a number and the owned list, at ``https://rest.nexmo.com``.
+"""Vonage emulator: number search, buying and cancelling a number and the owned list, at ``https://rest.nexmo.com``.
 
 Speaks the Numbers API as its definition describes it (``Nexmo/api-specification``
 ``definitions/numbers.yml``), with the behaviour the SDK and its fixtures show (``Vonage/vonage-python-sdk``
@@ -30,6 +30,14 @@ Speaks the Numbers API as its definition describes it (``Nexmo/api-specification
   ``empty_after_first=True`` every page after the first answers ``{}`` while ``count`` still says the
   whole list (what vonage-node-sdk#928 reports). A bought number shows here
   ``Faults.owned_list_lag_seconds`` after its purchase committed.
+* ``POST /number/cancel``, form-encoded ``country`` and ``msisdn`` (the SDK's ``cancel_number``): a number
+  the account rents under that country is given back at once, 200 ``{"error-code": "200",
+  "error-code-label": "success"}``, and leaves the owned list (``Faults.release_list_lag_seconds`` keeps it
+  listed as it was for a while); one it does not rent is 420 ``method failed`` (HTTP 200 with
+  ``refusal_status=200``). ``Faults.rate_release_refused`` makes a cancel of a rented number fail the
+  documented way, HTTP 200 with ``{"error-code": "420", "error-code-label": "method failed"}`` (the SDK's
+  ``no_number.json`` served with 200), and the number stays the account's. A purchase-kind endpoint: the
+  ambiguous knobs and holds apply.
 
 Where the sources are silent the emulator chooses, and says so here: a missing or malformed parameter
 is a 400 naming it (``{"country": "Is required."}``, the shape quoted in
@@ -226,6 +234,8 @@ class _Vonage:
         self.regulated = regulated
         self.refusal = refusal
         self.numbers: list[dict[str, Any]] = []
+        self.released: list[dict[str, Any]] = []
+        """Numbers given back, as they were listed (the owned list shows them during their release lag)."""
 
     def routes(self) -> list[Route]:
         sb = self.sandbox
@@ -233,6 +243,7 @@ class _Vonage:
             sb.route(f"{BASE_PATH}/number/search", self.search, name="search"),
             sb.purchase_route(f"{BASE_PATH}/number/buy", self.purchase),
             sb.route(f"{BASE_PATH}/account/numbers", self.owned, name="owned"),
+            sb.route(f"{BASE_PATH}/number/cancel", self.release, methods=("POST",), kind="purchase"),
         ]
 
     def _authorize(self, request: Request) -> None:
@@ -260,9 +271,10 @@ class _Vonage:
         term = _term(query)
         index, size = _paging(query)
         country = (query.get("country") or "").strip().upper()
+        lagging = [n for n in self.released if self.sandbox.release_lagging("+" + n["msisdn"])]
         numbers = [
             n
-            for n in self.sandbox.listed(self.numbers, lambda number: "+" + number["msisdn"])
+            for n in self.sandbox.listed(self.numbers + lagging, lambda number: "+" + number["msisdn"])
             if (not country or n["country"] == country) and (term is None or _matches(n["msisdn"], *term))
         ]
         result = self.sandbox.numbered_page(numbers, page=index, per_page=size)
@@ -289,6 +301,27 @@ class _Vonage:
         self.numbers.append(
             {"country": country, "msisdn": msisdn, "type": raw.get("type"), "features": raw.get("features")}
         )
+        return _status(200, "success")
+
+    async def release(self, request: Request, context: RequestContext) -> Reply:
+        """``POST /number/cancel``: the rented number given back at once, or a failure in the body's code."""
+        self._authorize(request)
+        form = _form(request, context)
+        country = (form.get("country") or "").strip().upper()
+        msisdn = (form.get("msisdn") or "").strip()
+        if not country:
+            return _missing("country")
+        if not msisdn:
+            return _missing("msisdn")
+        entry = next((n for n in self.numbers if n["msisdn"] == msisdn and n["country"] == country), None)
+        if entry is None:
+            return _status(420, _METHOD_FAILED, http=self.refusal)
+        if context.refuse_release:
+            context.labels.append("release_refused")
+            return _status(420, _METHOD_FAILED, http=200)
+        self.numbers.remove(entry)
+        self.released.append(dict(entry))
+        context.commit_release("+" + msisdn, "released")
         return _status(200, "success")
 
     def _listed_under(self, msisdn: str, country: str) -> SandboxRecord | None:
