@@ -146,7 +146,7 @@ def test_commit_then_503_with_a_lagging_list_exits_4_then_a_rerun_settles_it(
 
 
 @pytest.fixture
-def refusing_server(tmp_path: Path) -> Iterator[SandboxServer]:
+def owning_server(tmp_path: Path) -> Iterator[SandboxServer]:
     """Every account owns numbers from the start; Vonage refuses every cancel with its 200-with-failure."""
     refusing = {"vonage": Faults(rate_release_refused=1.0)}
     with start_sandbox_server(owned=12, faults=refusing, stderr_path=tmp_path / "server.log") as running:
@@ -184,12 +184,45 @@ def _refused_run(server: SandboxServer, provider: str, number: str, ledger: str,
 
 
 def test_vonages_200_with_failure_is_refused_and_the_number_stays(
-    refusing_server: SandboxServer, fresh_ledger: str, tmp_path: Path
+    owning_server: SandboxServer, fresh_ledger: str, tmp_path: Path
 ) -> None:
     ledger = _ledger(fresh_ledger)
-    env = refusing_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    env = owning_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
     number = str(_listed("vonage", env, tmp_path)[0]["e164"])
 
-    reason = _refused_run(refusing_server, "vonage", number, ledger, env, tmp_path)
+    reason = _refused_run(owning_server, "vonage", number, ledger, env, tmp_path)
 
     assert reason.endswith("420: method failed")  # Vonage's error-code, read as the status it stands for
+
+
+def _released_run(
+    server: SandboxServer, provider: str, number: str, ledger: str, env: dict[str, str], cwd: Path
+) -> None:
+    """Release ``number`` at ``provider`` in a real run: released, exit 0, true JSON and ledger; the vendor's list."""
+    ran = run_cli(
+        ["release", number, "--yes", "--provider", provider, "--ledger", ledger, "--format", "json"], env=env, cwd=cwd
+    )
+
+    assert 0 == ran.returncode, ran.stderr
+    document = ran.json()
+    [row] = document["results"]
+    assert ("complete", False) == (document["status"], document["dry_run"])
+    assert (number, provider, "released") == (row["e164"], row["provider"], row["outcome"])
+    assert [(number, "released")] == [(r["e164"], r["state"]) for r in server.state(provider)["releases"]]
+    assert number not in [n["e164"] for n in _listed(provider, env, cwd)]
+    with open_ledger(ledger) as book:
+        [attempt] = book.releases()
+    assert (ReleaseState.RELEASED, number) == (attempt.state, attempt.e164)
+
+
+def test_twilio_gives_a_subaccounts_number_back_under_its_sid(
+    owning_server: SandboxServer, fresh_ledger: str, tmp_path: Path
+) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = owning_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    listed = _listed("twilio", env, tmp_path)
+    number = next(str(n["e164"]) for n in listed if n["sub_account"] is not None and n["status"] == "active")
+
+    _released_run(owning_server, "twilio", number, ledger, env, tmp_path)
+
+    assert len(listed) - 1 == len(_listed("twilio", env, tmp_path))  # exactly that one number

@@ -56,6 +56,15 @@ derived from ``date_created`` by Twilio's documented rule (monthly on the purcha
 derived``); routed means a voice/SMS URL, an application SID or a trunk is set; a subaccount's numbers
 carry its SID as ``sub_account``. Buying's ownership check reads the same owned-list hook, asking only the
 buying account's list, filtered by ``PhoneNumber``.
+
+A number is given back by ``DELETE /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json`` (the
+API definition's ``DeleteIncomingPhoneNumber``: 204, "The resource was deleted successfully"), under the
+SID of the account that holds it: a subaccount's number under the subaccount's SID, with the parent's
+credentials, as its list is read. Immediate and final through the API (support: the console can buy it
+back within 10 days, billing restarting), with no cooldown to skip. Only the documented 204 is a release;
+another 2xx is no answer (the caller confirms against the owned list); a 404 (20404) means that account
+does not hold the SID; other 4xx are refusals in Twilio's words (support: "Before a number can be released
+any registered emergency address will need to be removed").
 """
 
 from __future__ import annotations
@@ -86,11 +95,14 @@ from numbroker import (
     NumberUnavailableError,
     OwnedNumber,
     OwnedQuery,
+    OwnedStatus,
     PriceSource,
     ProviderError,
     ProviderHTTPError,
     ProviderResponseError,
+    PurchaseError,
     QueryFilter,
+    ReleaseAnswer,
     ReleaseMode,
     RenewalSource,
     SearchQuery,
@@ -178,6 +190,8 @@ _RECEIPT_FIELDS = ("status", "friendly_name", "address_requirements", "date_crea
 _NOT_AVAILABLE = "21422"
 _INVALID_NUMBER = "21421"
 _ADDRESS_OR_BUNDLE = frozenset({"21631", "21613"})
+_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+"""An account (``AC…``) or number (``PN…``) SID: what a release's path is built from."""
 _DEMAND = re.compile(r"\b(address|bundle)", re.IGNORECASE)
 _TRUNCATED_NOTE = (
     "Twilio answers at most {cap} numbers per search and offers no next page; the {kind} answer for {country} "
@@ -697,6 +711,21 @@ class TwilioProvider(Provider):
             provider_details=details,
         )
         return owned if tag.monthly is None else owned.with_price(tag.monthly, PriceSource.PRICE_LIST)
+
+    # -- giving numbers back -----------------------------------------------------------------------
+
+    async def _release(self, number: OwnedNumber, *, immediate: bool) -> ReleaseAnswer:
+        # Immediate at Twilio: there is no cooldown to skip. The number goes under the account that holds it.
+        holder, sid = number.sub_account or self._sid, number.provider_number_id or ""
+        if not (_SID.fullmatch(holder) and _SID.fullmatch(sid)):
+            raise PurchaseError(f"{self.id}: {number.e164} is not listed under a usable account and number SID")
+        url = self.connection.url("Accounts", holder, "IncomingPhoneNumbers", f"{sid}.json")
+        response = await self.connection.send("DELETE", url)
+        if response.status_code != 204:
+            raise ProviderResponseError(
+                self.id, f"the release of {number.e164} answered {response.status_code}, not 204; outcome unknown"
+            )
+        return ReleaseAnswer(state=OwnedStatus.INACTIVE)
 
 
 def _priced_as(record: Any) -> tuple[str, str] | None:

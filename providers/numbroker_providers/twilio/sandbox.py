@@ -1,4 +1,4 @@
-"""Twilio emulator: available-number search, the Pricing API's price lists, purchases and the owned list.
+"""Twilio emulator: available-number search, the Pricing API's price lists, purchases, the owned list, releases.
 
 Speaks ``https://api.twilio.com/2010-04-01`` (``base_path="/2010-04-01"``) and, on the same server,
 ``https://pricing.twilio.com/v1`` at its own path ``/v1`` (``env["TWILIO_PRICING_BASE_URL"] = "/v1"``: a
@@ -36,6 +36,10 @@ and ``spec/json/twilio_pricing_v1.json`` define it, with the live API's known qu
   ``sms_application_sid``, ``trunk_sid``), no price and no renewal date. ``owned=N`` starts the account
   owning N numbers showing each quirk (subaccount numbers, a suspended subaccount's, unrouted numbers,
   renewals within days, numbers the price list does not price, one with no type);
+* ``DELETE /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{PN…}.json``: the number, held by the account
+  (or one of its open subaccounts) the path names, is given back at once: 204 with no body, and it leaves
+  the owned list (``Faults.release_list_lag_seconds`` keeps it listed as it was for a while); a number that
+  account does not hold is 404 code 20404. A purchase-kind endpoint: the ambiguous knobs and holds apply;
 * ``GET /2010-04-01/Accounts.json``: the account and its subaccounts (one active, one suspended, one
   closed), ``{accounts: [...], next_page_uri}``, paged like the owned list.
 
@@ -423,6 +427,8 @@ class _Twilio:
         self.token = token
         self.regulated = regulated
         self.numbers: list[dict[str, Any]] = []
+        self.released: list[dict[str, Any]] = []
+        """Numbers given back, as they were listed (the owned list shows them during their release lag)."""
         self.subaccounts: dict[str, str] = {}
         """Each subaccount's SID and status (``active``, ``suspended`` or ``closed``)."""
         self.clock = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -436,6 +442,12 @@ class _Twilio:
             sb.route(f"{PRICING_PATH}/PhoneNumbers/Countries/{{country}}", self.pricing, name="pricing"),
             sb.purchase_route(f"{account}/IncomingPhoneNumbers.json", self.purchase),
             sb.route(f"{account}/IncomingPhoneNumbers.json", self.owned, name="owned"),
+            sb.route(
+                f"{account}/IncomingPhoneNumbers/{{number_sid}}.json",
+                self.release,
+                methods=("DELETE",),
+                kind="purchase",
+            ),
             sb.route(f"{BASE_PATH}/Accounts.json", self.accounts, name="accounts"),
         ]
 
@@ -558,7 +570,8 @@ class _Twilio:
         params = request.query_params
         page_size, page = _paging(params)
         wanted = re.sub(r"\D", "", params.get("PhoneNumber") or "")
-        listed = sb.listed(self.numbers, lambda number: number["phone_number"])  # owned_list_lag_seconds
+        lagging = [n for n in self.released if sb.release_lagging(n["phone_number"])]
+        listed = sb.listed(self.numbers + lagging, lambda number: number["phone_number"])  # owned_list_lag_seconds
         items = [n for n in listed if n["account_sid"] == account and wanted in n["phone_number"][1:]]
         try:
             result = sb.token_page(items, token=params.get("PageToken"), limit=page_size)
@@ -582,6 +595,20 @@ class _Twilio:
             "uri": f"{path}?{urlencode([*base, ('Page', str(page))])}",
         }
         return Reply(200, body, faults=result.labels)
+
+    async def release(self, request: Request, context: RequestContext) -> Reply:
+        """``DELETE …/IncomingPhoneNumbers/{Sid}.json``: given back at once, 204; another account's number is 404."""
+        self._authorize(request, account=False)
+        account, number_sid = request.path_params.get("sid"), request.path_params["number_sid"]
+        if account != self.sid and self.subaccounts.get(account or "", "closed") == "closed":
+            return _not_found(request.url.path)
+        number = next((n for n in self.numbers if n["sid"] == number_sid and n["account_sid"] == account), None)
+        if number is None:
+            return _not_found(request.url.path)
+        self.numbers.remove(number)
+        self.released.append(dict(number))
+        context.commit_release(number["phone_number"], "released")
+        return Reply(204, text="")
 
     async def accounts(self, request: Request, context: RequestContext) -> Reply:
         """``Accounts.json``: this account, then its subaccounts, paged like the owned list."""
