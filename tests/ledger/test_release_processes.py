@@ -226,3 +226,32 @@ def test_twilio_gives_a_subaccounts_number_back_under_its_sid(
     _released_run(owning_server, "twilio", number, ledger, env, tmp_path)
 
     assert len(listed) - 1 == len(_listed("twilio", env, tmp_path))  # exactly that one number
+
+
+def test_birds_cancel_is_pending_until_the_paid_period_ends(
+    owning_server: SandboxServer, fresh_ledger: str, tmp_path: Path
+) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = owning_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    listed = _listed("bird", env, tmp_path)
+    chosen = next(n for n in listed if n["status"] == "active" and n["next_renewal"] is not None)
+    number = str(chosen["e164"])
+
+    ran = run_cli(
+        ["release", number, "--yes", "--provider", "bird", "--ledger", ledger, "--format", "json"],
+        env=env,
+        cwd=tmp_path,
+    )
+
+    assert 0 == ran.returncode, ran.stderr
+    [row] = ran.json()["results"]
+    assert ("complete", "pending_release") == (ran.json()["status"], row["outcome"])
+    assert str(row["effective_at"]).startswith(str(chosen["next_renewal"]))  # the paid period's end: billed until then
+    assert None is row["undo_until"]
+    assert [(number, "pending_release")] == [(r["e164"], r["state"]) for r in owning_server.state("bird")["releases"]]
+    after = {n["e164"]: n["status"] for n in _listed("bird", env, tmp_path)}
+    assert "pending_release" == after[number] and len(after) == len(listed)  # still the workspace's, still billed
+    with open_ledger(ledger) as book:
+        [attempt] = book.releases()
+    assert ReleaseState.PENDING_RELEASE is attempt.state
+    assert attempt.effective_at is not None and attempt.effective_at.isoformat() == row["effective_at"]

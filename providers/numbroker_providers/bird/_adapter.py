@@ -35,6 +35,22 @@ assigned to the workspace", ``limit`` 1..99 and ``pageToken`` like the search. I
 
 Buying's ownership check reads the same list through the owned-list hook.
 
+A number is given back by cancelling its subscription: ``POST /workspaces/{workspaceId}/numbers/{numberId}/
+cancel-subscription`` ("Cancel number subscription"), which answers 200 with the updated ``Number``. Bird marks
+that call deprecated in favour of "Manage Endpoint Subscriptions" (the number id as the endpoint id, ``main``
+as the subscription name, "identical behavior"), whose cancel verb and path its reference does not give: the
+one documented exactly is the one sent. A cancelled number stays the workspace's, and billed, until its paid
+period ends (Bird's SDK: "A billed number stays yours until its paid period ends, then is released"; "One
+with no subscription is released now"), so the answer is read as:
+
+* cancelled (``endpointSubscription.canceledAt`` or ``subscription.cancelledAt`` set) with the paid period's
+  ``endAt`` still ahead: ``pending_release``, effective at ``endAt``, with no undo Bird documents;
+* cancelled with no paid period ahead (no ``endAt``, or one already past), or the number no longer
+  ``active``: released now;
+* a 200 that does not say the subscription is cancelled: no answer (the caller confirms against the
+  owned list, which shows a cancelled number ``pending_release``). A 404 means the workspace holds no such
+  number; other 4xx are refusals in Bird's words.
+
 The reservation gap: Bird's buy page says "Before buying the number, you must reserve it" (for users)
 but documents no reservation endpoint. numbroker implements only what is documented: it sends the
 purchase as is; a refusal that mentions a reservation is raised as :class:`ReservationRequiredError`
@@ -47,6 +63,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue, StrictStr, ValidationError
@@ -67,7 +84,9 @@ from numbroker import (
     OwnedQuery,
     OwnedStatus,
     ProviderResponseError,
+    PurchaseError,
     QueryFilter,
+    ReleaseAnswer,
     ReleaseMode,
     ReservationRequiredError,
     SearchQuery,
@@ -438,6 +457,44 @@ class BirdProvider(Provider):
             or read_timestamp(item, "createdAt"),
             provider_details=details,
         )
+
+    # -- giving numbers back -----------------------------------------------------------------------
+
+    async def _release(self, number: OwnedNumber, *, immediate: bool) -> ReleaseAnswer:
+        # Bird keeps a cancelled number until its paid period ends: there is no earlier release to ask for.
+        try:
+            number_id = path_segment(number.provider_number_id or "", "number id")
+        except ConfigurationError:
+            raise PurchaseError(f"{self.id}: {number.e164} is not listed under a usable number id") from None
+        url = self.connection.url("workspaces", self._workspace(), "numbers", number_id, "cancel-subscription")
+        response = await self.connection.post(url)
+        item = self.connection.json(response)
+        try:
+            return _cancelled(item, datetime.now(UTC))
+        except (FieldError, ValueError) as exc:
+            raise ProviderResponseError(
+                self.id, f"the cancel of {number.e164} answered {response.status_code}: {exc}; outcome unknown"
+            ) from None
+
+
+def _cancelled(item: Any, now: datetime) -> ReleaseAnswer:
+    """What a cancel-subscription answer (the updated ``Number``) says; ValueError when it says no cancellation."""
+    if not isinstance(item, Mapping):
+        raise ValueError("expected the updated Number")
+    plan = wire.mapping(item, "endpointSubscription") or {}
+    billing = wire.mapping(item, "subscription") or {}
+    cancelled = read_timestamp(plan, "canceledAt", field="endpointSubscription.canceledAt") or read_timestamp(
+        billing, "cancelledAt", field="subscription.cancelledAt"
+    )
+    status = (wire.text(item, "status", optional=True) or "").strip().lower()
+    if _OWNED_STATUS.get(status) is OwnedStatus.INACTIVE:
+        return ReleaseAnswer(state=OwnedStatus.INACTIVE)
+    if cancelled is None:
+        raise ValueError("the subscription is not said to be cancelled")
+    ends = read_timestamp(plan, "endAt", field="endpointSubscription.endAt")
+    if ends is None or ends <= now:
+        return ReleaseAnswer(state=OwnedStatus.INACTIVE)
+    return ReleaseAnswer(state=OwnedStatus.PENDING_RELEASE, effective_at=ends)
 
 
 def _routed(item: Mapping[str, Any]) -> bool | None:

@@ -1,4 +1,4 @@
-"""Bird emulator: numbers-stock-items search, buying long-code numbers and the owned list.
+"""Bird emulator: numbers-stock-items search, buying long-code numbers, the owned list and cancelling numbers.
 
 Speaks ``https://api.bird.com`` (``base_path=""``), as documented in Bird's Numbers API reference
 (docs.bird.com: "Search available numbers", "Buy a number", "Long-code numbers"):
@@ -21,6 +21,14 @@ Speaks ``https://api.bird.com`` (``base_path=""``), as documented in Bird's Numb
   its purchase committed; ``owned=N`` starts the workspace with N numbers showing each quirk (renewing
   within days, unrouted, no configurations at all, a subscription stating no amount, one cancelled and
   awaiting the end of its period, one pending).
+* ``POST /workspaces/{workspace_id}/numbers/{number_id}/cancel-subscription``: 200 with the updated ``Number``.
+  A number with a paid period ahead stays listed, ``active``, with its subscription's ``canceledAt`` /
+  ``cancelledAt`` set (its release is pending) until ``endAt``, when it leaves the list; one with no paid
+  period (no ``endAt``) is released at once and leaves the list. Cancelling an already cancelled
+  subscription answers the number as it is and changes nothing (the emulator's choice: Bird's reference
+  says nothing of it); an unknown id is 404. ``Faults.release_list_lag_seconds`` keeps the owned list
+  showing the number as it was before the cancel. A purchase-kind endpoint: the ambiguous knobs and holds
+  apply.
 
 Errors are ``{"code": "...", "message": "..."}``.
 """
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 __all__ = ["BASE_PATH", "DEFAULT_OWNED", "DEFAULT_SIZE", "LANE", "create_app"]
 
+import copy
 import hashlib
 import hmac
 import random
@@ -184,6 +193,8 @@ class _Bird:
         self.organization_id = sandbox.env["BIRD_ORGANIZATION_ID"]
         self.workspace_id = sandbox.env["BIRD_WORKSPACE_ID"]
         self.numbers: list[dict[str, Any]] = []
+        self.before: dict[str, dict[str, Any]] = {}
+        """Each cancelled number as it was listed before its cancel, by id (shown during the release lag)."""
 
     def routes(self) -> list[Route]:
         sb = self.sandbox
@@ -193,6 +204,12 @@ class _Bird:
             sb.purchase_route("/workspaces/{workspace_id}/numbers-long-code", self.purchase),
             sb.route("/workspaces/{workspace_id}/numbers-long-code", self.long_codes, name="long_codes"),
             sb.route("/workspaces/{workspace_id}/numbers", self.owned, name="owned"),
+            sb.route(
+                "/workspaces/{workspace_id}/numbers/{number_id}/cancel-subscription",
+                self.release,
+                methods=("POST",),
+                kind="purchase",
+            ),
         ]
 
     def _authorize(self, request: Request, scope: str) -> None:
@@ -274,8 +291,14 @@ class _Bird:
         return self._page(request, self.sandbox.view(key, keep), "search")
 
     def _listed(self) -> list[dict[str, Any]]:
-        """The workspace's numbers past their owned-list lag (``Faults.owned_list_lag_seconds``)."""
-        return self.sandbox.listed(self.numbers, lambda number: number["number"])
+        """The workspace's numbers past their owned-list lag, as they were before a cancel still in its release lag.
+
+        A cancelled number whose paid period has ended is released: no longer listed.
+        """
+        sb, now = self.sandbox, datetime.now(UTC)
+        shown = {n["id"]: n for n in self.numbers if not _period_over(n, now)}
+        shown.update({number_id: was for number_id, was in self.before.items() if sb.release_lagging(was["number"])})
+        return sb.listed(list(shown.values()), lambda number: number["number"])
 
     async def owned(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request, "workspace")
@@ -288,6 +311,28 @@ class _Bird:
     async def long_codes(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request, "workspace")
         return self._page(request, [_long_code(number) for number in self._listed()], "owned")
+
+    async def release(self, request: Request, context: RequestContext) -> Reply:
+        """Cancel a number's subscription: pending until its paid period ends, or released now without one."""
+        self._authorize(request, "workspace")
+        number_id = request.path_params["number_id"]
+        number = next((n for n in self.numbers if n["id"] == number_id), None)
+        if number is None or _period_over(number, datetime.now(UTC)):
+            return _error(404, f"number {number_id} not found", code="NotFound")
+        if number["endpointSubscription"]["canceledAt"] is not None:
+            return Reply(200, number)  # already cancelled: nothing changes
+        self.before[number_id] = copy.deepcopy(number)
+        now = _stamp(datetime.now(UTC))
+        number["subscription"].update(cancelledAt=now, updatedAt=now)
+        number["endpointSubscription"].update(canceledAt=now, updatedAt=now)
+        number["updatedAt"] = now
+        if number["endpointSubscription"]["endAt"] is None:
+            self.numbers.remove(number)
+            number["status"] = "inactive"
+            context.commit_release(number["number"], "released")
+        else:
+            context.commit_release(number["number"], "pending_release")
+        return Reply(200, number)
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request, "workspace")
@@ -341,6 +386,13 @@ def _months_after(start: date, months: int) -> date:
         except ValueError:
             continue
     return date(year, month, min(start.day, 28))
+
+
+def _period_over(number: dict[str, Any], now: datetime) -> bool:
+    """Whether ``number`` was cancelled and its paid period has ended (it is released)."""
+    plan = number["endpointSubscription"]
+    ends = plan["endAt"]
+    return plan["canceledAt"] is not None and ends is not None and datetime.fromisoformat(ends) <= now
 
 
 def _subscription_id(number_id: str) -> str:
