@@ -255,3 +255,18 @@ def test_birds_cancel_is_pending_until_the_paid_period_ends(
         [attempt] = book.releases()
     assert ReleaseState.PENDING_RELEASE is attempt.state
     assert attempt.effective_at is not None and attempt.effective_at.isoformat() == row["effective_at"]
+
+
+def test_a_telnyx_deletion_locked_number_is_refused_in_telnyxs_words_and_stays(
+    owning_server: SandboxServer, fresh_ledger: str, tmp_path: Path
+) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = owning_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    listed = _listed("telnyx", env, tmp_path)
+    details = {str(n["e164"]): n["provider_details"] for n in listed if n["status"] == "active"}
+    [number] = [e164 for e164, kept in details.items() if isinstance(kept, dict) and kept.get("deletion_lock_enabled")]
+
+    reason = _refused_run(owning_server, "telnyx", number, ledger, env, tmp_path)
+
+    assert "403" in reason and "10035 Resource locked" in reason and "deletion lock" in reason
+    assert len(listed) == len(_listed("telnyx", env, tmp_path))  # nothing at all was given back
