@@ -8,10 +8,11 @@ import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from numbroker.ledger import ReleaseState, open_ledger
+from numbroker.ledger import LedgerRelease, ReleaseState, open_ledger
 from numbroker.sandbox import Faults
 from numbroker.testing.processes import SandboxServer, run_cli, signal_at_purchase, start_cli, start_sandbox_server
 
@@ -160,26 +161,39 @@ def _listed(provider: str, env: dict[str, str], cwd: Path) -> list[dict[str, obj
     return numbers
 
 
-def _refused_run(server: SandboxServer, provider: str, number: str, ledger: str, env: dict[str, str], cwd: Path) -> str:
-    """Release ``number`` at ``provider`` in a real run: refused, exit 1, true JSON and ledger; its reason."""
+def _one_release(
+    server: SandboxServer, provider: str, number: str, ledger: str, env: dict[str, str], cwd: Path, **expected: Any
+) -> tuple[dict[str, Any], LedgerRelease]:
+    """Release ``number`` at ``provider`` in a real run; its exit code, JSON, ledger and vendor record as expected.
+
+    ``expected``: ``code`` (the exit code), ``status`` (the run's), ``outcome`` (the row's and the ledger's) and
+    ``vendor`` (the releases the vendor committed). Returns the JSON row and the ledger's attempt.
+    """
     ran = run_cli(
         ["release", number, "--yes", "--provider", provider, "--ledger", ledger, "--format", "json"], env=env, cwd=cwd
     )
 
-    assert 1 == ran.returncode, ran.stderr
+    assert expected["code"] == ran.returncode, ran.stderr
     document = ran.json()
     [row] = document["results"]
-    assert ("failed", False) == (document["status"], document["dry_run"])
-    assert (number, provider, "refused") == (row["e164"], row["provider"], row["outcome"])
-    assert (None, None) == (row["effective_at"], row["undo_until"])
-    assert [] == server.state(provider)["releases"]  # the vendor changed nothing
+    assert (expected["status"], False) == (document["status"], document["dry_run"])
+    assert (number, provider, expected["outcome"]) == (row["e164"], row["provider"], row["outcome"])
+    assert expected["vendor"] == [(r["e164"], r["state"]) for r in server.state(provider)["releases"]]
     assert 1 == server.purchase_requests(provider, endpoint="release")["received"]  # asked once, never again
-    assert number in [n["e164"] for n in _listed(provider, env, cwd) if n["status"] == "active"]
     with open_ledger(ledger) as book:
         [attempt] = book.releases()
-    assert (ReleaseState.REFUSED, number) == (attempt.state, attempt.e164)
+    assert (ReleaseState(expected["outcome"]), number, row["reason"]) == (attempt.state, attempt.e164, attempt.reason)
+    return row, attempt
+
+
+def _refused_run(server: SandboxServer, provider: str, number: str, ledger: str, env: dict[str, str], cwd: Path) -> str:
+    """A real run refused (exit 1, nothing changed at the vendor, which still lists the number); its reason."""
+    row, _ = _one_release(
+        server, provider, number, ledger, env, cwd, code=1, status="failed", outcome="refused", vendor=[]
+    )
+    assert (None, None) == (row["effective_at"], row["undo_until"])
+    assert number in [n["e164"] for n in _listed(provider, env, cwd) if n["status"] == "active"]
     reason: str = row["reason"]
-    assert reason == attempt.reason
     return reason
 
 
@@ -195,26 +209,6 @@ def test_vonages_200_with_failure_is_refused_and_the_number_stays(
     assert reason.endswith("420: method failed")  # Vonage's error-code, read as the status it stands for
 
 
-def _released_run(
-    server: SandboxServer, provider: str, number: str, ledger: str, env: dict[str, str], cwd: Path
-) -> None:
-    """Release ``number`` at ``provider`` in a real run: released, exit 0, true JSON and ledger; the vendor's list."""
-    ran = run_cli(
-        ["release", number, "--yes", "--provider", provider, "--ledger", ledger, "--format", "json"], env=env, cwd=cwd
-    )
-
-    assert 0 == ran.returncode, ran.stderr
-    document = ran.json()
-    [row] = document["results"]
-    assert ("complete", False) == (document["status"], document["dry_run"])
-    assert (number, provider, "released") == (row["e164"], row["provider"], row["outcome"])
-    assert [(number, "released")] == [(r["e164"], r["state"]) for r in server.state(provider)["releases"]]
-    assert number not in [n["e164"] for n in _listed(provider, env, cwd)]
-    with open_ledger(ledger) as book:
-        [attempt] = book.releases()
-    assert (ReleaseState.RELEASED, number) == (attempt.state, attempt.e164)
-
-
 def test_twilio_gives_a_subaccounts_number_back_under_its_sid(
     owning_server: SandboxServer, fresh_ledger: str, tmp_path: Path
 ) -> None:
@@ -223,9 +217,13 @@ def test_twilio_gives_a_subaccounts_number_back_under_its_sid(
     listed = _listed("twilio", env, tmp_path)
     number = next(str(n["e164"]) for n in listed if n["sub_account"] is not None and n["status"] == "active")
 
-    _released_run(owning_server, "twilio", number, ledger, env, tmp_path)
+    _one_release(
+        owning_server, "twilio", number, ledger, env, tmp_path,
+        code=0, status="complete", outcome="released", vendor=[(number, "released")],
+    )  # fmt: skip
 
-    assert len(listed) - 1 == len(_listed("twilio", env, tmp_path))  # exactly that one number
+    left = [n["e164"] for n in _listed("twilio", env, tmp_path)]
+    assert number not in left and len(listed) - 1 == len(left)  # exactly that one number
 
 
 def test_birds_cancel_is_pending_until_the_paid_period_ends(
@@ -237,23 +235,15 @@ def test_birds_cancel_is_pending_until_the_paid_period_ends(
     chosen = next(n for n in listed if n["status"] == "active" and n["next_renewal"] is not None)
     number = str(chosen["e164"])
 
-    ran = run_cli(
-        ["release", number, "--yes", "--provider", "bird", "--ledger", ledger, "--format", "json"],
-        env=env,
-        cwd=tmp_path,
-    )
+    row, attempt = _one_release(
+        owning_server, "bird", number, ledger, env, tmp_path,
+        code=0, status="complete", outcome="pending_release", vendor=[(number, "pending_release")],
+    )  # fmt: skip
 
-    assert 0 == ran.returncode, ran.stderr
-    [row] = ran.json()["results"]
-    assert ("complete", "pending_release") == (ran.json()["status"], row["outcome"])
     assert str(row["effective_at"]).startswith(str(chosen["next_renewal"]))  # the paid period's end: billed until then
     assert None is row["undo_until"]
-    assert [(number, "pending_release")] == [(r["e164"], r["state"]) for r in owning_server.state("bird")["releases"]]
     after = {n["e164"]: n["status"] for n in _listed("bird", env, tmp_path)}
     assert "pending_release" == after[number] and len(after) == len(listed)  # still the workspace's, still billed
-    with open_ledger(ledger) as book:
-        [attempt] = book.releases()
-    assert ReleaseState.PENDING_RELEASE is attempt.state
     assert attempt.effective_at is not None and attempt.effective_at.isoformat() == row["effective_at"]
 
 

@@ -1,16 +1,23 @@
-"""Shared fixture of the provider tests: ``numbroker owned --sandbox`` run as a user runs it."""
+"""Shared fixtures of the provider tests: ``numbroker owned --sandbox`` run as a user runs it, and a real adapter
+on a sandbox served over loopback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from numbroker import get_provider_class
+from numbroker.adapters import Provider
+from numbroker.sandbox import Sandbox
+from numbroker.testing.integration import IntegrationSuite
 
 
 @pytest.fixture
@@ -45,3 +52,23 @@ def sandbox_owned_json(tmp_path: Path) -> Callable[..., dict[str, Any]]:
         return document
 
     return run
+
+
+@pytest.fixture
+async def served_adapter() -> AsyncIterator[Callable[..., Awaitable[Provider]]]:
+    """``await serve(sandbox, **options)``: the sandbox served on loopback and its provider's real adapter on it.
+
+    Every server is stopped and every adapter closed after the test.
+    """
+    with contextlib.ExitStack() as served:
+        opened: list[Provider] = []
+
+        async def serve(sandbox: Sandbox, **options: Any) -> Provider:
+            base_url = served.enter_context(IntegrationSuite.serving(sandbox))
+            adapter = get_provider_class(sandbox.name)(env=sandbox.env, base_url=base_url, **options)
+            opened.append(adapter)
+            return adapter
+
+        yield serve
+        for adapter in opened:
+            await adapter.aclose()

@@ -284,13 +284,7 @@ class _Vonage:
 
     async def purchase(self, request: Request, context: RequestContext) -> Reply:
         self._authorize(request)
-        form = _form(request, context)
-        country = (form.get("country") or "").strip().upper()
-        msisdn = (form.get("msisdn") or "").strip()
-        if not country:
-            return _missing("country")
-        if not msisdn:
-            return _missing("msisdn")
+        country, msisdn = _number_form(request, context)
         record = context.claim(self._listed_under(msisdn, country))
         if record is None:
             return _status(420, _METHOD_FAILED, http=self.refusal)
@@ -306,13 +300,7 @@ class _Vonage:
     async def release(self, request: Request, context: RequestContext) -> Reply:
         """``POST /number/cancel``: the rented number given back at once, or a failure in the body's code."""
         self._authorize(request)
-        form = _form(request, context)
-        country = (form.get("country") or "").strip().upper()
-        msisdn = (form.get("msisdn") or "").strip()
-        if not country:
-            return _missing("country")
-        if not msisdn:
-            return _missing("msisdn")
+        country, msisdn = _number_form(request, context)
         entry = next((n for n in self.numbers if n["msisdn"] == msisdn and n["country"] == country), None)
         if entry is None:
             return _status(420, _METHOD_FAILED, http=self.refusal)
@@ -395,6 +383,17 @@ def _listing(result: NumberedPage[Any], numbers: list[Any], *, offer_ids: tuple[
     if not result.items:
         return Reply(200, {})
     return Reply(200, {"count": result.total, "numbers": numbers}, offer_ids=offer_ids, faults=result.labels)
+
+
+def _number_form(request: Request, context: RequestContext) -> tuple[str, str]:
+    """The ``country`` (upper case) and ``msisdn`` of a buy or cancel form; a 400 naming the first one missing."""
+    form = _form(request, context)
+    country = (form.get("country") or "").strip().upper()
+    msisdn = (form.get("msisdn") or "").strip()
+    for name, value in (("country", country), ("msisdn", msisdn)):
+        if not value:
+            raise Refused(_missing(name))
+    return country, msisdn
 
 
 def _form(request: Request, context: RequestContext) -> dict[str, str]:

@@ -4,8 +4,7 @@ a lagging list)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,10 +23,9 @@ from numbroker import (
     ReleaseAnswer,
     RetryPolicy,
 )
-from numbroker.adapters import make_owned
+from numbroker.adapters import Provider, make_owned
 from numbroker.sandbox import Faults, Sandbox
 from numbroker.testing import Recorder
-from numbroker.testing.integration import IntegrationSuite
 from numbroker_providers.bird import BirdProvider
 from numbroker_providers.bird.sandbox import create_app
 
@@ -169,21 +167,15 @@ async def test_a_number_without_a_usable_id_is_never_sent() -> None:
 
 
 @pytest.fixture
-async def workspace() -> AsyncIterator[Callable[..., Any]]:
+def workspace(served_adapter: Callable[..., Awaitable[Provider]]) -> Callable[..., Any]:
     """A fresh sandbox (built with ``options``, its workspace owning numbers) on loopback, its adapter and list."""
-    with contextlib.ExitStack() as served:
-        opened: list[BirdProvider] = []
 
-        async def serve(**options: Any) -> tuple[Sandbox, BirdProvider, list[OwnedNumber]]:
-            sandbox = create_app(seed=6, owned=9, **options)
-            base_url = served.enter_context(IntegrationSuite.serving(sandbox))
-            bird = BirdProvider(base_url=base_url, env=sandbox.env, retry=RetryPolicy(initial=0.01))
-            opened.append(bird)
-            return sandbox, bird, (await bird.list_owned())[0]
+    async def serve(**options: Any) -> tuple[Sandbox, Provider, list[OwnedNumber]]:
+        sandbox = create_app(seed=6, owned=9, **options)
+        bird = await served_adapter(sandbox, retry=RetryPolicy(initial=0.01))
+        return sandbox, bird, (await bird.list_owned())[0]
 
-        yield serve
-        for bird in opened:
-            await bird.aclose()
+    return serve
 
 
 def shown(numbers: list[OwnedNumber], e164: str) -> OwnedStatus | None:

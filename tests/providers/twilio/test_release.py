@@ -3,8 +3,7 @@ adapter against its sandbox over loopback (the account's and a subaccount's numb
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -22,10 +21,9 @@ from numbroker import (
     ReleaseAnswer,
     RetryPolicy,
 )
-from numbroker.adapters import make_owned
+from numbroker.adapters import Provider, make_owned
 from numbroker.sandbox import Faults, Sandbox
 from numbroker.testing import Recorder
-from numbroker.testing.integration import IntegrationSuite
 from numbroker_providers.twilio import TwilioProvider
 from numbroker_providers.twilio.sandbox import create_app
 
@@ -131,21 +129,15 @@ async def test_another_2xx_is_no_answer(status: int) -> None:
 
 
 @pytest.fixture
-async def holding() -> AsyncIterator[Callable[..., Any]]:
+def holding(served_adapter: Callable[..., Awaitable[Provider]]) -> Callable[..., Any]:
     """A fresh sandbox (built with ``options``; its account and subaccounts own numbers) on loopback."""
-    with contextlib.ExitStack() as served:
-        opened: list[TwilioProvider] = []
 
-        async def serve(**options: Any) -> tuple[Sandbox, TwilioProvider, list[OwnedNumber]]:
-            sandbox = create_app(seed=4, owned=12, **options)
-            base_url = served.enter_context(IntegrationSuite.serving(sandbox))
-            twilio = TwilioProvider(base_url=base_url, env=sandbox.env, retry=RetryPolicy(initial=0.01))
-            opened.append(twilio)
-            return sandbox, twilio, (await twilio.list_owned())[0]
+    async def serve(**options: Any) -> tuple[Sandbox, Provider, list[OwnedNumber]]:
+        sandbox = create_app(seed=4, owned=12, **options)
+        twilio = await served_adapter(sandbox, retry=RetryPolicy(initial=0.01))
+        return sandbox, twilio, (await twilio.list_owned())[0]
 
-        yield serve
-        for twilio in opened:
-            await twilio.aclose()
+    return serve
 
 
 @pytest.mark.anyio

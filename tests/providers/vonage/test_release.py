@@ -4,8 +4,7 @@ real adapter against its sandbox over loopback (a cancel, the 200-with-failure, 
 from __future__ import annotations
 
 import base64
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,10 +22,9 @@ from numbroker import (
     ProviderUnavailableError,
     ReleaseAnswer,
 )
-from numbroker.adapters import make_owned
+from numbroker.adapters import Provider, make_owned
 from numbroker.sandbox import Faults, Sandbox
 from numbroker.testing import Recorder
-from numbroker.testing.integration import IntegrationSuite
 from numbroker_providers.vonage import VonageProvider
 from numbroker_providers.vonage.sandbox import create_app
 
@@ -129,20 +127,15 @@ async def test_an_echoed_credential_is_redacted_from_a_refusal() -> None:
 
 
 @pytest.fixture
-async def rented() -> AsyncIterator[Callable[..., Any]]:
+def rented(served_adapter: Callable[..., Awaitable[Provider]]) -> Callable[..., Any]:
     """A fresh sandbox (built with ``options``, three numbers rented) served on loopback, its adapter and list."""
-    with contextlib.ExitStack() as served:
-        opened: list[VonageProvider] = []
 
-        async def serve(**options: Any) -> tuple[Sandbox, VonageProvider, list[OwnedNumber]]:
-            sandbox = create_app(seed=5, owned=3, size=0, **options)
-            vonage = VonageProvider(env=sandbox.env, base_url=served.enter_context(IntegrationSuite.serving(sandbox)))
-            opened.append(vonage)
-            return sandbox, vonage, (await vonage.list_owned())[0]
+    async def serve(**options: Any) -> tuple[Sandbox, Provider, list[OwnedNumber]]:
+        sandbox = create_app(seed=5, owned=3, size=0, **options)
+        vonage = await served_adapter(sandbox)
+        return sandbox, vonage, (await vonage.list_owned())[0]
 
-        yield serve
-        for vonage in opened:
-            await vonage.aclose()
+    return serve
 
 
 @pytest.mark.anyio
