@@ -28,6 +28,7 @@ __all__ = [
     "Plan",
     "canonical_numbers",
     "cooldown_end",
+    "release_end",
     "means",
     "plan_release",
     "read_moment",
@@ -178,6 +179,18 @@ def cooldown_end(number: OwnedNumber | None) -> datetime | None:
     return read_moment(ends if isinstance(ends, str) else None)
 
 
+def release_end(number: OwnedNumber | None) -> datetime | None:
+    """When a pending release of ``number`` takes effect, as its owned record says (None when it does not).
+
+    That is the end of a cooldown (``cooldown_ends_at``), or of the paid period an end-of-period vendor keeps the
+    number for (``releases_at``).
+    """
+    if number is None:
+        return None
+    ends = number.provider_details.get("releases_at")
+    return cooldown_end(number) or read_moment(ends if isinstance(ends, str) else None)
+
+
 def read_moment(text: str | None) -> datetime | None:
     """An ISO 8601 time a vendor wrote (``Z`` or an offset; none is UTC), or None when it is not one."""
     if text is None:
@@ -248,7 +261,6 @@ def _move_refusal(provider: Provider, number: OwnedNumber, change: Change) -> Ma
 def _refusal(provider: Provider, number: OwnedNumber, *, immediate: bool, undo: bool) -> Mapping[str, object] | None:
     """What the row is instead of planned, when nothing is to be sent for it."""
     status = number.status
-    ends = cooldown_end(number)
     if undo:
         if not provider.undoes_releases():
             return {"outcome": ReleaseOutcome.REFUSED, "reason": f"{provider.id}: a release cannot be undone here"}
@@ -266,7 +278,7 @@ def _refusal(provider: Provider, number: OwnedNumber, *, immediate: bool, undo: 
         return {
             "outcome": ReleaseOutcome.PENDING_RELEASE,
             "reason": "the owned list shows its release pending already",
-            "effective_at": ends,
-            "undo_until": ends,
+            "effective_at": release_end(number),
+            "undo_until": cooldown_end(number),
         }
     return None

@@ -37,7 +37,7 @@ from numbroker.ledger import (
     ReleaseAction,
     ReleaseState,
 )
-from numbroker.releasing._plan import Change, cooldown_end, read_moment, target_of
+from numbroker.releasing._plan import Change, cooldown_end, read_moment, release_end, target_of
 from numbroker.releasing._results import ReleaseOutcome, ReleaseRow
 
 __all__ = ["Releaser", "lookup"]
@@ -139,8 +139,9 @@ class Releaser:
                 why = f"{who}: still listed as it was {age:.0f} s after the request: it did not take effect"
             else:
                 why = f"{who}: the owned list shows it {state.value}"
-            ends = cooldown_end(number) if state is ReleaseState.PENDING_RELEASE else None
-            done = await self._settle(attempt, state, why, effective_at=ends, undo_until=ends)
+            pending = state is ReleaseState.PENDING_RELEASE
+            ends, until = (release_end(number), cooldown_end(number)) if pending else (None, None)
+            done = await self._settle(attempt, state, why, effective_at=ends, undo_until=until)
             self._audit(attempt.provider, attempt.e164, state.value, why, recovery=True, ledger_id=attempt.id)
             if done.state in _DONE:
                 settled[attempt.e164] = _row_of(done)
@@ -183,7 +184,7 @@ class Releaser:
         ends = answer.effective_at if answer is not None else None
         until = answer.undo_until if answer is not None else None
         if state is ReleaseState.PENDING_RELEASE and answer is None:
-            ends = until = self._last_listed_end
+            ends, until = self._last_listed_end, self._last_listed_undo
         done = await self._settle(attempt, state, reason, effective_at=ends, undo_until=until)
         fee = answer.fee if answer is not None else None
         self._audit(provider.id, row.e164, _OUTCOME[state].value, reason, ledger_id=attempt.id, fee=fee, ends=ends)
@@ -198,6 +199,7 @@ class Releaser:
         )
 
     _last_listed_end: datetime | None = None
+    _last_listed_undo: datetime | None = None
 
     async def _send(
         self, provider: Provider, number: OwnedNumber
@@ -244,7 +246,7 @@ class Releaser:
                 shown = listed.get(number.e164)
                 state = _listed_state(shown, self.change.action, self.change.sub_account)
                 if state is not None:
-                    self._last_listed_end = cooldown_end(shown)
+                    self._last_listed_end, self._last_listed_undo = release_end(shown), cooldown_end(shown)
                     return state, f"{what}; the owned list then showed it {state.value}", None
             if time.monotonic() >= ends:
                 why = f"{what}; after {self.confirm_window:g} s the owned list cannot tell: {problem}"

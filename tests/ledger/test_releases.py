@@ -284,3 +284,33 @@ def test_a_finished_key_replays_only_for_the_same_numbers(fresh_ledger: str) -> 
             in_process_providers({"vobiz": vobiz}), [second], dry_run=False, ledger=fresh_ledger, idempotency_key="once"
         )
     assert [first] == [r["e164"] for r in vobiz.releases]
+
+
+def test_birds_pending_release_is_dated_by_its_paid_period_whichever_way_it_is_learned(fresh_ledger: str) -> None:
+    """The cancel's answer, the owned list after a lost answer, and a plan of a number already cancelled all say
+    ``effective_at`` = the subscription's ``endAt`` (billed until then), and no undo: Bird documents none."""
+    boxes = create_sandboxes(["bird"], owned=9)
+    bird = boxes["bird"]
+    ends = {n["number"]: n["endpointSubscription"]["endAt"] for n in bird.options["owned"]}
+    active = [n["number"] for n in bird.options["owned"] if n["status"] == "active"]
+    cancelled = next(n["number"] for n in bird.options["owned"] if n["endpointSubscription"]["canceledAt"])
+    answered, lost = [n for n in active if n != cancelled][:2]
+
+    first = _release(in_process_providers(boxes), [answered], dry_run=False, ledger=fresh_ledger)
+    bird.faults = Faults(commit_then_503=1.0)
+    second = _release(in_process_providers(boxes), [lost], dry_run=False, ledger=fresh_ledger, confirm_window=5)
+    plan = _release(in_process_providers(boxes), [cancelled])
+
+    rows = [first.results[0], second.results[0], plan.results[0]]
+    assert [ReleaseOutcome.PENDING_RELEASE] * 3 == [r.outcome for r in rows]
+    assert [ends[answered], ends[lost], ends[cancelled]] == [
+        r.effective_at.isoformat().replace("+00:00", ".000Z") if r.effective_at else None for r in rows
+    ]
+    assert [None] * 3 == [r.undo_until for r in rows]
+    assert [(answered, "pending_release", None), (lost, "pending_release", "commit_then_503")] == [
+        (r["e164"], r["state"], r["fault"]) for r in bird.releases
+    ]
+    with open_ledger(fresh_ledger) as ledger:
+        recorded = {a.e164: (a.state, a.effective_at, a.undo_until) for a in ledger.releases()}
+    sent = zip((answered, lost), rows[:2], strict=True)
+    assert {e164: (ReleaseState.PENDING_RELEASE, r.effective_at, None) for e164, r in sent} == recorded

@@ -26,7 +26,8 @@ assigned to the workspace", ``limit`` 1..99 and ``pageToken`` like the search. I
 * the next renewal is the endpoint subscription's ``endAt``, the end of the paid period (``vendor``): a
   subscription renews then, or, once cancelled, the number is released then;
 * ``status`` ``active`` is active unless its subscription was cancelled, which makes it
-  ``pending_release`` (Bird keeps a cancelled number until its paid period ends); ``pending`` and
+  ``pending_release`` (Bird keeps a cancelled number until its paid period ends: ``provider_details``
+  ``releases_at`` is that ``endAt``, the word Bird's SDK uses for it); ``pending`` and
   ``provisioning`` are pending; ``inactive``, ``cancelled``, ``deprovisioned`` and ``suspended`` are
   inactive; any other word is ``other`` (Bird's enum is not published; the word is kept);
 * routed: a ``connectorId`` is set under ``configurations`` (null when the record has no configurations);
@@ -61,6 +62,7 @@ any other 404 means the workspace is wrong (:class:`ConfigurationError`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -435,6 +437,9 @@ class BirdProvider(Provider):
             details["cancelled_at"] = cancelled.isoformat()
             if status is OwnedStatus.ACTIVE:
                 status = OwnedStatus.PENDING_RELEASE  # kept and billed until the paid period ends
+                with contextlib.suppress(FieldError):  # a date alone is still the renewal below
+                    if (ends := read_timestamp(plan, "endAt")) is not None:
+                        details["releases_at"] = ends.isoformat()  # when it is released (Bird's SDK's word)
         for key in ("status", "id"):
             if isinstance(plan.get(key), str):
                 details[f"endpoint_subscription_{key}"] = plan[key]
