@@ -890,7 +890,9 @@ def _defects(rng: random.Random, exclude: set[str]) -> list[SandboxRecord]:
 def _owned_seed(seed: int, count: int, taken: set[str]) -> list[dict[str, Any]]:
     """The account's numbers before anything is bought, shaped like ``NumbersPhoneNumberDetailed``."""
     rng = random.Random(f"telnyx:{seed}:owned")
-    now = datetime.now(UTC)
+    # Stamped from the day's start: one seed gives one inventory all day (two sandboxes built a second
+    # apart, a command's and a test's, hold the same numbers bought at the same times).
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     exclude = taken | {s.e164 for s in shared_numbers(seed)}
     entries = []
     for index, number in enumerate(draw_numbers(rng, _OWNED_MIX, count, lane=LANE, exclude=exclude)):
