@@ -1,4 +1,5 @@
-"""Releases in real processes against the sandbox server, on SQLite and PostgreSQL ledgers: a run killed
+"""Releases in real processes against the sandbox server, on SQLite and PostgreSQL ledgers: each vendor's own kind
+of release (immediate, cooldown then undo, end of period, unsupported, refused), a run killed
 (SIGKILL) or stopped (SIGTERM) right after its release request reached the vendor, then rerun with the same
 key; a buy and a release racing on one account. The vendor's record is the truth checked."""
 
@@ -260,3 +261,65 @@ def test_a_telnyx_deletion_locked_number_is_refused_in_telnyxs_words_and_stays(
 
     assert "403" in reason and "10035 Resource locked" in reason and "deletion lock" in reason
     assert len(listed) == len(_listed("telnyx", env, tmp_path))  # nothing at all was given back
+
+
+# -- each vendor's own kind of release, through a real run -------------------------------------------------------
+
+
+def test_plivo_gives_a_number_back_at_once(owning_server: SandboxServer, fresh_ledger: str, tmp_path: Path) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = owning_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    listed = _listed("plivo", env, tmp_path)
+    number = next(str(n["e164"]) for n in listed if n["status"] == "active")
+
+    row, attempt = _one_release(
+        owning_server, "plivo", number, ledger, env, tmp_path,
+        code=0, status="complete", outcome="released", vendor=[(number, "released")],
+    )  # fmt: skip
+
+    assert "immediate" == row["release"] and (None, None) == (row["undo_until"], attempt.undo_until)
+    left = [n["e164"] for n in _listed("plivo", env, tmp_path)]
+    assert number not in left and len(listed) - 1 == len(left)  # exactly that one number
+
+
+def test_identitycall_cannot_give_numbers_back_so_nothing_is_sent(
+    owning_server: SandboxServer, fresh_ledger: str, tmp_path: Path
+) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = owning_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    listed = _listed("identitycall", env, tmp_path)
+    number = str(listed[0]["e164"])
+
+    ran = run_cli(["release", number, "--yes", "--ledger", ledger, "--format", "json"], env=env, cwd=tmp_path)
+
+    assert 1 == ran.returncode, ran.stderr
+    [row] = ran.json()["results"]
+    assert ("failed", "identitycall", "refused") == (ran.json()["status"], row["provider"], row["outcome"])
+    assert "unsupported" in row["reason"]
+    assert [] == owning_server.state("identitycall")["releases"]  # nothing was asked of the vendor
+    with open_ledger(ledger) as book:
+        assert [] == book.releases()  # and nothing was attempted
+    assert listed == _listed("identitycall", env, tmp_path)
+
+
+def test_vobiz_cooldown_then_undo(owning_server: SandboxServer, fresh_ledger: str, tmp_path: Path) -> None:
+    ledger = _ledger(fresh_ledger)
+    env = owning_server.client_env(data_dir=tmp_path / "data", NUMBROKER_LEDGER=ledger)
+    listed = _listed("vobiz", env, tmp_path)
+    number = next(str(n["e164"]) for n in listed if n["status"] == "active" and n["sub_account"] is None)
+
+    row, attempt = _one_release(
+        owning_server, "vobiz", number, ledger, env, tmp_path,
+        code=0, status="complete", outcome="pending_release", vendor=[(number, "pending_release")],
+    )  # fmt: skip
+    assert row["effective_at"] is not None and row["undo_until"] == row["effective_at"]
+    assert attempt.undo_until is not None and attempt.undo_until.isoformat() == row["undo_until"]
+
+    undo = ["release", "--undo", number, "--yes", "--provider", "vobiz", "--ledger", ledger, "--format", "json"]
+    undone = run_cli(undo, env=env, cwd=tmp_path)
+
+    assert 0 == undone.returncode, undone.stderr
+    [back] = undone.json()["results"]
+    assert ("complete", "restored") == (undone.json()["status"], back["outcome"])
+    assert "active" == owning_server.state("vobiz")["releases"][-1]["state"]
+    assert "active" == {n["e164"]: n["status"] for n in _listed("vobiz", env, tmp_path)}[number]
