@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import anyio
 import httpx
 import pytest
 
@@ -19,6 +20,7 @@ from numbroker import (
     SearchQuery,
 )
 from numbroker.adapters import Cursor, OwnedPageResult, Provider, RawPage, RetryPolicy, make_owned, wire
+from numbroker.adapters._portfolio import OWNED_WINDOW_RECORDS, owned_window
 
 FAST = RetryPolicy(attempts=3, initial=0.001, max_delay=0.01, jitter=0.0)
 SECRET = "owned-list-token-0123456789abcdef"
@@ -237,3 +239,48 @@ async def test_a_list_of_junk_fails_as_junk_without_reading_it_all() -> None:
             await vendor.stream_owned(sink, run=run)
     assert JUNK_REJECTED < run.stats.rejected < 2 * JUNK_REJECTED and run.stats.records < 2 * JUNK_REJECTED
     assert sum(len(p.rejected) for p in pages) <= 100
+
+
+class Wide(Ledgerish):
+    """The same vendor, answering a hundred numbers a page."""
+
+    owned_per_page = 100
+
+
+@pytest.mark.parametrize(
+    ("per_page", "concurrency", "window"),
+    [(2, 8, 8), (20, 8, 8), (100, 8, OWNED_WINDOW_RECORDS // 100), (250, 8, 1), (1000, 8, 1), (2, 3, 3)],
+)
+def test_the_owned_window_is_whole_pages_within_its_record_budget(per_page: int, concurrency: int, window: int) -> None:
+    lister = type("Lister", (), {"owned_per_page": per_page, "page_concurrency": concurrency})()
+    assert owned_window(lister) == window
+    assert 1 <= window <= concurrency
+
+
+@pytest.mark.anyio
+async def test_no_more_owned_pages_are_in_flight_than_the_window() -> None:
+    items = numbers(1000)
+    now = {"in_flight": 0, "most": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        page, size = int(request.url.params["page"]), int(request.url.params["size"])
+        now["in_flight"] += 1
+        now["most"] = max(now["most"], now["in_flight"])
+        await anyio.sleep(0.005)
+        now["in_flight"] -= 1
+        return httpx.Response(200, json={"items": items[(page - 1) * size : page * size], "total": len(items)})
+
+    async with Wide(transport=httpx.MockTransport(handler), env={"LEDGERISH_TOKEN": SECRET}, retry=FAST) as vendor:
+        listed, _, stats = await vendor.list_owned()
+    assert (len(listed), stats.pages) == (1000, 10)
+    assert now["most"] == owned_window(vendor) == OWNED_WINDOW_RECORDS // 100 < vendor.page_concurrency
+
+
+@pytest.mark.anyio
+async def test_an_entry_listed_again_on_a_later_page_is_dropped_as_a_repeat() -> None:
+    items = [*numbers(3), numbers(1)[0], *numbers(5)[3:]]  # n0 again on page 2, n3 and n4 after it
+    transport, _ = serve(items)
+    async with provider(transport) as vendor:
+        listed, _, stats = await vendor.list_owned()
+    assert sorted(n.provider_number_id for n in listed) == ["n0", "n1", "n2", "n3", "n4"]  # pages may land in any order
+    assert stats.duplicates == 1

@@ -228,7 +228,7 @@ async def test_the_walk_follows_next_pages_then_each_open_subaccount() -> None:
     def main(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("PageToken") == "PA1":
             return page(incoming("+12125550102", sid="PN" + "02" * 16))
-        return page(incoming(), next_page_uri=f"{path()}?PageSize=1000&Page=1&PageToken=PA1")
+        return page(incoming(), next_page_uri=f"{path()}?PageSize=250&Page=1&PageToken=PA1")
 
     sub = incoming("+12125550103", sid="PN" + "03" * 16, account_sid=SUB, voice_url="")
     vendor = Vendor(
@@ -251,10 +251,10 @@ async def test_the_walk_follows_next_pages_then_each_open_subaccount() -> None:
     assert stats.pages == 3 and not stats.truncated
     incoming_asked = [str(r.url) for r in vendor.requests if r.url.path.endswith("IncomingPhoneNumbers.json")]
     assert incoming_asked == [
-        f"{API}/Accounts/{SID}/IncomingPhoneNumbers.json?PageSize=1000",
-        f"{API}/Accounts/{SID}/IncomingPhoneNumbers.json?PageSize=1000&Page=1&PageToken=PA1",
-        f"{API}/Accounts/{EMPTY}/IncomingPhoneNumbers.json?PageSize=1000",
-        f"{API}/Accounts/{SUB}/IncomingPhoneNumbers.json?PageSize=1000",
+        f"{API}/Accounts/{SID}/IncomingPhoneNumbers.json?PageSize=250",
+        f"{API}/Accounts/{SID}/IncomingPhoneNumbers.json?PageSize=250&Page=1&PageToken=PA1",
+        f"{API}/Accounts/{EMPTY}/IncomingPhoneNumbers.json?PageSize=250",
+        f"{API}/Accounts/{SUB}/IncomingPhoneNumbers.json?PageSize=250",
     ]
     assert vendor.paths.count(PRICING) == 1  # one price list per country per walk
     assert vendor.paths[0] == "/2010-04-01/Accounts.json"
@@ -297,7 +297,7 @@ async def test_a_page_token_served_again_under_a_new_page_number_stops_the_walk(
 
     def main(request: httpx.Request) -> httpx.Response:
         at = int(request.url.params.get("Page", "0"))
-        return page(incoming(f"+1212555{at:04d}"), next_page_uri=f"{path()}?PageSize=1000&Page={at + 1}&PageToken=PA1")
+        return page(incoming(f"+1212555{at:04d}"), next_page_uri=f"{path()}?PageSize=250&Page={at + 1}&PageToken=PA1")
 
     vendor = Vendor({path(): main, "/2010-04-01/Accounts.json": accounts()})
     with pytest.raises(ProviderResponseError, match="repeated the page token"):
@@ -381,7 +381,7 @@ async def test_the_owned_list_is_the_sandbox_inventory_exactly(served: tuple[San
     items = sandbox.options["owned"]
     main = sandbox.env["TWILIO_ACCOUNT_SID"]
     assert (rejected, stats.truncated) == ([], False)
-    assert stats.pages == 5  # 2,296 of the account's at 1,000 a page, one active and one suspended subaccount's
+    assert stats.pages == 12  # 2,296 of the account's at 250 a page (10), one active and one suspended subaccount's
     countries = {n.e164: n.country for n in numbers}
     seen = {n.e164: {k: getattr(n, k) for k in expected(items[0], "US", main)} for n in numbers}
     assert seen == {i["phone_number"]: expected(i, countries[i["phone_number"]], main) for i in items}

@@ -141,7 +141,7 @@ class TestTwilioPurchase(PurchaseSuite):
 
     @pytest.mark.anyio
     async def test_ownership_asks_for_the_number_and_follows_next_pages_by_their_query_only(self) -> None:
-        """GET IncomingPhoneNumbers.json?PhoneNumber=...&PageSize=1000, then each next_page_uri's query, same URL."""
+        """GET IncomingPhoneNumbers.json?PhoneNumber=...&PageSize=250, then each next_page_uri's query, same URL."""
         path = f"/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers.json"
         pages = {
             None: owned_page(
@@ -156,14 +156,14 @@ class TestTwilioPurchase(PurchaseSuite):
             pages[None] = owned_page([], None)
             assert not await twilio.owns("+12125550199")
 
-        assert [f"{INCOMING}?PhoneNumber=%2B12125550199&PageSize=1000"] == [str(r.url) for r in requests]
+        assert [f"{INCOMING}?PhoneNumber=%2B12125550199&PageSize=250"] == [str(r.url) for r in requests]
 
     @pytest.mark.anyio
     async def test_the_first_of_two_pages_is_asked_exactly(self) -> None:
         """The first owned request is pinned byte for byte; the second is the next page's query on the account's URL."""
         path = f"/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers.json"
         pages = {
-            None: owned_page(["+12125550100"], f"{path}?PhoneNumber=%2B12125550143&PageSize=1000&Page=1&PageToken=PA1"),
+            None: owned_page(["+12125550100"], f"{path}?PhoneNumber=%2B12125550143&PageSize=250&Page=1&PageToken=PA1"),
             "PA1": owned_page(["+12125550143"], None),
         }
         requests: list[httpx.Request] = []
@@ -171,8 +171,8 @@ class TestTwilioPurchase(PurchaseSuite):
             assert await twilio.owns("+12125550143")
 
         assert [
-            f"{INCOMING}?PhoneNumber=%2B12125550143&PageSize=1000",
-            f"{INCOMING}?PhoneNumber=%2B12125550143&PageSize=1000&Page=1&PageToken=PA1",
+            f"{INCOMING}?PhoneNumber=%2B12125550143&PageSize=250",
+            f"{INCOMING}?PhoneNumber=%2B12125550143&PageSize=250&Page=1&PageToken=PA1",
         ] == [str(r.url) for r in requests]
 
     @pytest.mark.anyio
