@@ -10,15 +10,19 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from numbroker.adapters import RateLimit
 
 __all__ = [
     "Figure",
     "ScenarioResult",
     "median",
     "paired_ratios",
+    "rate_limit_bound",
     "render_table",
     "time_async",
     "time_sync",
@@ -110,6 +114,27 @@ async def time_async(fn: Callable[[], Awaitable[object]]) -> float:
 def paired_ratios(subject: Sequence[float], baseline: Sequence[float]) -> list[float]:
     """Per-repeat ratios ``subject[i] / baseline[i]``."""
     return [s / b for s, b in zip(subject, baseline, strict=True)]
+
+
+def rate_limit_bound(
+    requests: Mapping[str, int], buckets: Mapping[str, RateLimit | None], latency: float
+) -> tuple[float, str]:
+    """The bound the vendors' rate limits set on sending ``requests`` to each, and the vendor that sets it.
+
+    A bucket of ``burst`` tokens refilled at ``rate`` a second cannot let ``n`` requests all leave sooner
+    than ``max(0, n - burst) / rate`` seconds after the first; the last one's answer takes one ``latency``
+    more. A vendor without a bucket (None) sets no such bound.
+    """
+    worst, busiest = 0.0, ""
+    for pid, count in requests.items():
+        bucket = buckets.get(pid)
+        if bucket is None:
+            continue
+        rate = bucket.requests / bucket.per
+        seconds = max(0, count - bucket.requests) / rate + latency
+        if seconds > worst:
+            worst, busiest = seconds, pid
+    return worst, busiest
 
 
 def _format_ratio(figure: Figure) -> str:

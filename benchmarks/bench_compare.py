@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from _harness import Figure, ScenarioResult, median
+from _harness import Figure, ScenarioResult, median, rate_limit_bound
 from bench_fanout import SandboxProcess
 
 from numbroker import Provider, Searcher
@@ -105,18 +105,6 @@ async def _sweep(server: _Server, buckets: Mapping[str, RateLimit] | None, *, to
     return elapsed, rows
 
 
-def bound(requests: Mapping[str, int], buckets: Mapping[str, RateLimit]) -> tuple[float, str]:
-    """The rate-limit bound of a sweep that sent ``requests`` to each vendor, and the vendor that sets it."""
-    worst, busiest = 0.0, ""
-    for pid, count in requests.items():
-        bucket = buckets[pid]
-        rate = bucket.requests / bucket.per
-        seconds = max(0, count - bucket.requests) / rate + LATENCY
-        if seconds > worst:
-            worst, busiest = seconds, pid
-    return worst, busiest
-
-
 def run(quick: bool) -> ScenarioResult:
     """Run the scenario (quick: 1 repeat; full: 3)."""
     result = ScenarioResult("compare")
@@ -131,7 +119,7 @@ def run(quick: bool) -> ScenarioResult:
             wall, rows = anyio.run(lambda: _sweep(server, buckets, together=True))
             after = server.requests()
             sent = {pid: after[pid] - before[pid] for pid in after}
-            limit, busiest = bound(sent, buckets)
+            limit, busiest = rate_limit_bound(sent, buckets, LATENCY)
             ratios.append(wall / limit)
             walls.append(wall)
             bounds.append(limit)
