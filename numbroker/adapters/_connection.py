@@ -17,7 +17,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import ssl
+import sys
+import threading
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -64,14 +67,68 @@ _ERROR_TEXT = 2000
 """How much of an error body is read for its message (redacted before it is cut)."""
 
 
+class VerifyingContext(ssl.SSLContext):
+    """A verifying client TLS context (httpx's default) that loads its CA bundle when a TLS connection first needs it.
+
+    Loading the bundle takes tens of milliseconds of CPU, and a search against plain-``http`` URLs (the
+    sandboxes on loopback) never makes a TLS connection. Verification is never weakened: the context
+    requires a certificate and checks the host name from the start (without the bundle it trusts nothing,
+    so a handshake that somehow came first would fail, never pass), and every TLS connection is wrapped by
+    :meth:`wrap_bio` or :meth:`wrap_socket`, which load the bundle first: ``SSL_CERT_FILE`` or
+    ``SSL_CERT_DIR`` when set, else certifi's, as ``httpx.create_ssl_context()`` chooses.
+    """
+
+    _lock = threading.Lock()
+
+    def __new__(cls) -> VerifyingContext:
+        return super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)  # requires a certificate, checks the host name
+
+    def __init__(self) -> None:
+        self._loaded = False
+        keylog = os.environ.get("SSLKEYLOGFILE")  # as ssl.create_default_context does
+        if keylog and not sys.flags.ignore_environment:
+            self.keylog_filename = keylog
+
+    @property
+    def loaded(self) -> bool:
+        """True once the CA bundle is loaded (the first TLS connection loads it)."""
+        return self._loaded
+
+    def load_bundle(self) -> None:
+        """Load the CA bundle httpx would trust, once."""
+        with self._lock:
+            if self._loaded:
+                return
+            if os.environ.get("SSL_CERT_FILE"):
+                self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+            elif os.environ.get("SSL_CERT_DIR"):
+                self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+            else:
+                import certifi
+
+                self.load_verify_locations(cafile=certifi.where())
+            self._loaded = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        """:meth:`ssl.SSLContext.wrap_socket`, the CA bundle loaded first."""
+        self.load_bundle()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        """:meth:`ssl.SSLContext.wrap_bio` (how asyncio, trio and anyio wrap), the CA bundle loaded first."""
+        self.load_bundle()
+        return super().wrap_bio(*args, **kwargs)
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """One default-verifying TLS context for every client numbroker creates.
 
     Building a context loads the CA bundle (tens of milliseconds of CPU); a search creates a client per
-    provider, so sharing one keeps that cost out of every search. Contexts are safe to share.
+    provider, so sharing one keeps that cost out of every search, and :class:`VerifyingContext` pays it
+    only when a TLS connection is made. Contexts are safe to share.
     """
-    return httpx.create_ssl_context()
+    return VerifyingContext()
 
 
 async def _once(content: bytes) -> AsyncIterator[bytes]:
