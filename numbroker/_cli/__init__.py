@@ -14,6 +14,7 @@ Only the requested format goes to stdout; diagnostics and progress go to stderr.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -59,6 +60,7 @@ class LazyGroup(click.Group):
             return super().get_command(ctx, cmd_name)
         module, _, attribute = path.partition(":")
         command = getattr(importlib.import_module(module), attribute)
+        _resume_collection()
         if not isinstance(command, click.Command):
             raise TypeError(f"{path} is not a click command")
         return command
@@ -96,6 +98,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line (the ``numbroker`` console script); every usage error is one line, exit 2."""
+    _pause_collection()
     try:
         outcome = cli.main(args=argv, prog_name="numbroker", standalone_mode=False)
         code = outcome if isinstance(outcome, int) else ExitCode.OK
@@ -109,7 +112,39 @@ def main(argv: list[str] | None = None) -> None:
     except (click.Abort, KeyboardInterrupt):  # a Ctrl-C outside any command, or at a prompt
         click.echo("interrupted", err=True)
         code = ExitCode.INTERRUPTED
+    finally:
+        _resume_collection()
     _exit_now(code)
+
+
+_collection_paused = False
+"""True while :func:`main` holds the cyclic garbage collector back, until its command's module is imported."""
+
+
+def _pause_collection() -> None:
+    """Hold the cyclic garbage collector back while the command's modules are imported.
+
+    Importing numbroker and the libraries a command needs allocates a few hundred thousand objects
+    (classes, functions, pydantic schemas), none of them garbage; collections run during the imports
+    (and after them, as those objects age through the generations) only walk them again and again.
+    """
+    global _collection_paused
+    if gc.isenabled():
+        gc.disable()
+        _collection_paused = True
+
+
+def _resume_collection() -> None:
+    """Collect again, with what is alive now (the process's modules) frozen out of every later collection.
+
+    A no-op unless :func:`_pause_collection` paused it. A command's own garbage is collected as before;
+    the objects frozen live as long as the process does anyway.
+    """
+    global _collection_paused
+    if _collection_paused:
+        _collection_paused = False
+        gc.freeze()
+        gc.enable()
 
 
 def _exit_now(code: int) -> None:

@@ -1,5 +1,6 @@
-"""The group: each command's module is imported only when the command runs or is listed, and a mistyped
-command name is answered with the closest ones, as if every command were loaded."""
+"""The group: each command's module is imported only when the command runs or is listed, a mistyped
+command name is answered with the closest ones, as if every command were loaded, and the console script
+holds the garbage collector back while a command's modules are imported."""
 
 from __future__ import annotations
 
@@ -48,3 +49,40 @@ def test_a_mistyped_command_is_answered_with_the_closest_name(args: list[str], s
 
     assert 2 == result.exit_code
     assert f"Did you mean {suggested}?" in result.output
+
+
+_COLLECTIONS = """
+import gc, json, sys
+import numbroker._cli as cli_module
+
+collections = []  # for each automatic collection: was the command's module imported by then?
+def seen(phase, info):
+    if phase == "start":
+        collections.append("numbroker._cli.providers" in sys.modules)
+
+gc.callbacks.append(seen)
+
+def exit_now(code):
+    state = {"code": code, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "collections": collections}
+    print(json.dumps(state), file=sys.__stderr__)
+
+cli_module._exit_now = exit_now
+cli_module.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "imports_a_command"), [(["providers", "--format", "json"], True), (["--version"], False)]
+)
+def test_the_collector_waits_for_the_imports_and_collects_during_the_command(
+    args: list[str], imports_a_command: bool
+) -> None:
+    done = subprocess.run([sys.executable, "-c", _COLLECTIONS, *args], capture_output=True, text=True, check=True)
+    state = json.loads(done.stderr.strip().splitlines()[-1])
+
+    assert state["code"] == 0
+    assert state["enabled"]  # collecting again once the command runs (and after main, whatever it ran)
+    assert False not in state["collections"]  # none while importing
+    if imports_a_command:
+        assert True in state["collections"]  # the command's own garbage is collected
+        assert state["frozen"] > 10_000  # what the imports made is left out of those collections
