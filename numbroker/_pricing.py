@@ -261,7 +261,11 @@ def first_bill_in(
 
 def money_json(money: Money | None) -> dict[str, Any] | None:
     """The JSON form of a price: ``{"amount": "1.50", "currency": "EUR"}`` (exact decimal text), or None."""
-    return None if money is None else money.model_dump(mode="json")
+    if money is None:
+        return None
+    if type(money) is Money:  # what its serializer writes, without a pass through pydantic per price
+        return {"amount": format(money.amount, "f"), "currency": money.currency}
+    return money.model_dump(mode="json")
 
 
 def shown_converted(money: Money | None) -> Money | None:

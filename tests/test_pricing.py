@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from numbroker import ConfigurationError, ExchangeRates, Money, SearchQuery, SortKey
 from numbroker._pricing import (
@@ -177,3 +180,17 @@ def test_amounts_are_written_with_consistent_places() -> None:
         [offer(setup="0.21000", monthly="0.50000"), offer("+14155550002", setup="1", monthly="99")]
     )
     assert ["0.71", "100.00"] == [str(r.rank_price.amount) for r in keyed if r.rank_price]
+
+
+@given(
+    amount=st.decimals(min_value=0, max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False, places=None),
+    currency=st.sampled_from(["USD", "EUR", "JPY", "BHD"]),
+)
+def test_money_json_is_what_money_serializes(amount: Decimal, currency: str) -> None:
+    """The JSON form of a price is exactly pydantic's serialization of the Money (any exponent, any places)."""
+    try:
+        money = Money(amount=amount, currency=currency)
+    except ValueError:
+        return  # beyond Money's bounds: nothing to write
+    assert money_json(money) == money.model_dump(mode="json")
+    assert money_json(money) == json.loads(money.model_dump_json())
