@@ -263,7 +263,9 @@ def money_json(money: Money | None) -> dict[str, Any] | None:
     """The JSON form of a price: ``{"amount": "1.50", "currency": "EUR"}`` (exact decimal text), or None."""
     if money is None:
         return None
-    if type(money) is Money:  # what its serializer writes, without a pass through pydantic per price
+    if (
+        type(money) is Money and type(money.currency) is str
+    ):  # what its serializer writes, without a pass through pydantic per price
         return {"amount": format(money.amount, "f"), "currency": money.currency}
     return money.model_dump(mode="json")
 
