@@ -217,7 +217,7 @@ class OwnedNumber(BaseModel):
         provider_details: the vendor's other fields worth keeping.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # validators built on first use
 
     provider: str
     provider_number_id: str = Field(min_length=1, max_length=200)

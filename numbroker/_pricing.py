@@ -98,7 +98,7 @@ class ExchangeRates(BaseModel):
     strings or JSON numbers, and are kept as exact Decimals.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # validators built on first use
 
     base: str
     rates: dict[str, Decimal]
@@ -263,9 +263,8 @@ def money_json(money: Money | None) -> dict[str, Any] | None:
     """The JSON form of a price: ``{"amount": "1.50", "currency": "EUR"}`` (exact decimal text), or None."""
     if money is None:
         return None
-    if (
-        type(money) is Money and type(money.currency) is str
-    ):  # what its serializer writes, without a pass through pydantic per price
+    # What its serializer writes, without a pass through pydantic per price.
+    if type(money) is Money and type(money.currency) is str:
         return {"amount": format(money.amount, "f"), "currency": money.currency}
     return money.model_dump(mode="json")
 

@@ -26,7 +26,7 @@ class PurchaseReceipt(BaseModel):
         details: a few fields of the vendor's answer (JSON-safe, never a credential).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # validators built on first use
 
     provider: str
     offer_id: str
