@@ -95,10 +95,13 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """
     escapes = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")", re.DOTALL)
     units = re.compile("(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|.", re.DOTALL)
-    runs = re.compile(
-        "((?=[\\\\%&\x1b\x80-\U0010ffff])(?:(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|[^\\x00-\\x7f])+)", re.DOTALL
-    )
+    runs = re.compile("((?=" + _RUN_START + ")(?:(?=[\\\\%&\x1b])(?:" + _ESCAPE + ")|[^\\x00-\\x7f])+)", re.DOTALL)
     return escapes, units, runs
+
+
+_RUN_START = r"[^\x00-\x1a\x1c-\x24\x27-\x5b\x5d-\x7f]"
+"""What a run starts with: ``\\``, ``%``, ``&``, ESC or any non-ASCII character, written as the ASCII it is
+not (a class spelled with the range up to U+10FFFF takes several milliseconds to compile)."""
 
 
 _CODES = re.compile(r"[uU]([0-9a-fA-F]{8}|[0-9a-fA-F]{4})")

@@ -10,6 +10,8 @@ is masked exactly as the search of the whole text masks it.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,3 +132,13 @@ def test_long_text_is_searched_whole_when_a_form_holds_a_line_break(monkeypatch:
     text = ("filler line\n" * (_redaction._SCREEN_FROM // 12 + 1)) + "tok\nCANARY42 end\n"
     assert "*** end" in redactor.redact(text)
     assert _unscreened(redactor, text, monkeypatch) == redactor.redact(text)
+
+
+@given(st.characters(min_codepoint=0x80))
+def test_a_run_starts_at_every_escape_character_and_every_non_ascii_one(char: str) -> None:
+    """The class a run starts with holds exactly ``\\``, ``%``, ``&``, ESC and every non-ASCII character."""
+    start = re.compile(_redaction._RUN_START)
+    ascii_members = {chr(code) for code in range(0x80) if start.fullmatch(chr(code))}
+    assert ascii_members == {"\\", "%", "&", "\x1b"}
+    for edge in ("\x80", "\xff", "\u0100", "\ud7ff", "\ud800", "\uffff", "\U00010000", "\U0010ffff", char):
+        assert start.fullmatch(edge)
