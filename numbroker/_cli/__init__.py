@@ -124,9 +124,9 @@ _collection_paused = False
 def _pause_collection() -> None:
     """Hold the cyclic garbage collector back while the command's modules are imported.
 
-    Importing numbroker and the libraries a command needs allocates a few hundred thousand objects
-    (classes, functions, pydantic schemas), none of them garbage; collections run during the imports
-    (and after them, as those objects age through the generations) only walk them again and again.
+    Importing numbroker and the libraries a command needs allocates tens of thousands of objects the
+    collector tracks (classes, functions, pydantic schemas), none of them garbage; collections run during
+    the imports (and after them, as those objects age through the generations) only walk them again.
     """
     global _collection_paused
     if gc.isenabled():
