@@ -169,6 +169,22 @@ def _clip(text: str | None) -> str | None:
     return None if text is None else text[:_TEXT_LIMIT]
 
 
+def _money_columns(what: str, amount: Decimal | None, currency: str | None) -> tuple[str | None, str | None]:
+    """An amount and its currency as the ledger stores them (exact decimal text, an ISO 4217-shaped code).
+
+    Raises:
+        LedgerError: refusing ``what``: an amount that is not finite and non-negative, or a currency that
+            is not a code.
+    """
+    try:
+        text = None if amount is None else str(checked_amount(amount))
+    except ValueError as exc:
+        raise LedgerError(f"the ledger refuses {what}: {exc}") from None
+    if currency is not None and not _CURRENCY.fullmatch(currency):
+        raise LedgerError(f"the ledger refuses {what}: currency {currency!r} is not a currency code")
+    return text, currency
+
+
 def checked_amount(value: object) -> Decimal:
     """An amount the ledger accepts: a finite, non-negative decimal (stored as text, never a float)."""
     try:
@@ -587,16 +603,14 @@ class Ledger(ABC):
             LedgerError: the write failed, or an amount that is not finite and non-negative, or an
                 unknown state.
         """
+        price, code = _money_columns(f"attempt {e164}", amount, currency)
         try:
-            amount = checked_amount(amount)
             state = AttemptState(state)
         except ValueError as exc:
             raise LedgerError(f"the ledger refuses attempt {e164}: {exc}") from None
-        if not _CURRENCY.fullmatch(currency):
-            raise LedgerError(f"the ledger refuses attempt {e164}: currency {currency!r} is not a currency code")
         row: dict[str, str | None] = {"intent": intent, "run_id": run_id, "account": account, "e164": e164}
         row["provider"] = provider
-        row |= {"offer_id": offer_id, "amount": str(amount), "currency": currency, "state": state.value}
+        row |= {"offer_id": offer_id, "amount": price, "currency": code, "state": state.value}
         return self._decoded(self._insert("numbroker_attempts", row, _ATTEMPT_COLUMNS, boot=True))
 
     def update_attempt(
@@ -810,13 +824,11 @@ class Ledger(ABC):
             LedgerLockLostError: the purchaser lock this process took is no longer provably held.
             LedgerError: the write failed, or a saving that is not a finite, non-negative amount.
         """
+        saving, currency = _money_columns(f"the release of {e164}", monthly, currency)
         try:
-            saving = None if monthly is None else str(checked_amount(monthly))
             action = ReleaseAction(action)
         except ValueError as exc:
             raise LedgerError(f"the ledger refuses the release of {e164}: {exc}") from None
-        if currency is not None and not _CURRENCY.fullmatch(currency):
-            raise LedgerError(f"the ledger refuses the release of {e164}: currency {currency!r} is not a code")
         row: dict[str, str | None] = {"intent": intent, "run_id": run_id, "account": account, "e164": e164}
         row["provider"] = provider
         row |= {"action": action.value, "state": ReleaseState.PENDING.value, "note": _clip(note)}

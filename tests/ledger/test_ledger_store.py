@@ -495,3 +495,32 @@ def test_a_hold_whose_holder_row_names_another_run_stops_the_pending_write(ledge
             with pytest.raises(LedgerLockLostError):
                 _attempt(ledger, "+12025550101", "0.10")
         assert [] == ledger.attempts()
+
+
+@pytest.mark.parametrize(
+    ("monthly", "currency", "problem"),
+    [("-0.01", "USD", "finite, non-negative"), ("NaN", "USD", "finite, non-negative"), ("1.00", "usd$", "currency")],
+)
+def test_a_release_saving_that_is_not_money_is_refused_at_write(
+    ledger: Ledger, monthly: str, currency: str, problem: str
+) -> None:
+    ledger.open_intent("release:x", quantity=1, budget=None, currency="XXX")
+    with pytest.raises(LedgerError, match=f"refuses the release of \\+12025550101: .*{problem}"):
+        ledger.record_release(
+            intent="release:x",
+            run_id="r",
+            account="vobiz:a1",
+            provider="vobiz",
+            e164="+12025550101",
+            monthly=Decimal(monthly),
+            currency=currency,
+        )
+    assert [] == ledger.releases()
+
+
+@pytest.mark.parametrize("currency", ["usd", "US", "USDX", ""])
+def test_an_attempt_in_a_currency_that_is_not_a_code_is_refused_at_write(ledger: Ledger, currency: str) -> None:
+    ledger.open_intent("nightly", quantity=1, budget=None, currency="USD")
+    with pytest.raises(LedgerError, match=f"refuses attempt \\+12025550101: currency {currency!r}"):
+        _attempt(ledger, "+12025550101", "0.10", currency=currency)
+    assert [] == ledger.listing()
