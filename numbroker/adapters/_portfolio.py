@@ -53,8 +53,9 @@ OWNED_WINDOW_RECORDS = 200
 
 A search's window is ``page_concurrency`` pages; an owned list's is narrower. Reading a portfolio is bound by
 normalizing its numbers, not by its paging: pages fetched ahead of the normalizing only wait, holding memory.
-Eight pages of a hundred numbers held by each of seven providers were most of what reading 50,000 numbers
-held beyond reading 1,000; four keep every chain far shorter than the normalizing."""
+In the owned benchmark (50,000 numbers over seven providers) eight pages a provider peaked at 89 MB; this
+window (with Twilio read 250 a page) at 69 MB, against 58 MB for 1,000 numbers; every page chain stayed far
+shorter than the normalizing (and than one vendor's declared rate limit)."""
 
 
 def owned_window(provider: OwnedLister) -> int:
