@@ -33,7 +33,7 @@ from numbroker._phone import validate_country
 from numbroker._pricing import EXACT, ExchangeRates, convert, money_json, shown_converted
 from numbroker._reports import OverallStatus, ProviderReport, ProviderStatus, overall_status, status_for
 from numbroker._types import NumberType
-from numbroker.adapters import OwnedPageResult, Provider, ProviderRun
+from numbroker.adapters import OwnedPageResult, Provider, ProviderRun, RequestSlots
 
 if TYPE_CHECKING:
     from numbroker.ledger import Ledger
@@ -377,7 +377,7 @@ async def stream_owned(
     )
     reports: dict[str, ProviderReport] = {}
     ends = anyio.current_time() + seconds
-    limiter = anyio.Semaphore(16, fast_acquire=True)
+    limiter = RequestSlots(16)
 
     async def run(provider: Provider) -> None:
         reason = _asks(provider, query)

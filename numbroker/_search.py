@@ -43,7 +43,7 @@ from numbroker._reports import (
 )
 from numbroker._sync import run_sync
 from numbroker._types import SortKey
-from numbroker.adapters import PageResult, Provider, ProviderRun
+from numbroker.adapters import PageResult, Provider, ProviderRun, RequestSlots
 from numbroker.events import ProviderFinished, ProviderStarted, SearchEvent, notify
 
 # The report types are defined in _reports; they stay importable here.
@@ -118,7 +118,8 @@ class Searcher:
             providers: the providers to ask (ids must be unique).
             timeout: global deadline in seconds for one whole search.
             provider_timeout: per-provider limit in seconds (default: the global deadline).
-            max_concurrency: HTTP requests in flight at once, across all providers.
+            max_concurrency: HTTP requests in flight at once, across all providers (a token chain's next
+                page takes the next free slot ahead of waiting page requests: it holds up the rest of its chain).
             per_provider_limit: stop fetching from a provider after this many matching offers (vendor order,
                 so it saves requests at the cost of completeness: only as many numbered pages are in flight
                 as the offers still wanted could fill; leave unset to compare every offer).
@@ -199,8 +200,7 @@ class Searcher:
 
         ``drop_repeats``: each provider delivers an offer its vendor serves twice (shifting pages) only once.
         """
-        # fast_acquire: a free slot is taken without a trip round the event loop (a chain's next hop).
-        limiter = anyio.Semaphore(self.max_concurrency, fast_acquire=True)
+        limiter = RequestSlots(self.max_concurrency)
         normalizing = anyio.Lock()
         deadline = anyio.current_time() + self.timeout
 

@@ -109,6 +109,7 @@ KIT = {
     "PurchaseReceipt",
     "RateLimit",
     "RawPage",
+    "RequestSlots",
     "RetryPolicy",
     "Tagged",
     "check_base_url",

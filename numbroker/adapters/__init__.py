@@ -17,8 +17,9 @@ In the order an author meets it:
 * buying: a :class:`PurchaseReceipt` from ``_purchase``; :class:`OwnedPage` and :class:`OwnedEntry` for the
   ownership walk; :func:`make_owned` (with :func:`read_date` and :func:`read_timestamp`) for each record of
   the owned-list hook, whose pages arrive as :class:`OwnedPageResult`.
-* what a search gives and returns (:class:`ProviderRun`, :class:`ProviderStats`, :class:`PageResult`,
-  :class:`ProviderResult`), the :class:`RateLimit` and :class:`RetryPolicy` values, and URL checks.
+* what a search gives and returns (:class:`ProviderRun` with its :class:`RequestSlots`,
+  :class:`ProviderStats`, :class:`PageResult`, :class:`ProviderResult`), the :class:`RateLimit` and
+  :class:`RetryPolicy` values, and URL checks.
 
 The README's "Adding a provider" section walks through it in that order. Built-in adapters import only
 ``numbroker`` (the users' names, errors included) and this package; a test pins that, so a third-party
@@ -53,7 +54,7 @@ from numbroker.adapters._rate_limit import RateLimit
 from numbroker.adapters._receipts import PurchaseReceipt, json_safe
 from numbroker.adapters._records import Tagged
 from numbroker.adapters._retry import RetryPolicy, parse_retry_after
-from numbroker.adapters._stats import ProviderResult, ProviderRun, ProviderStats
+from numbroker.adapters._stats import ProviderResult, ProviderRun, ProviderStats, RequestSlots
 from numbroker.adapters._urls import check_base_url, path_segment
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "ProviderResult",
     "ProviderRun",
     "ProviderStats",
+    "RequestSlots",
     "RateLimit",
     "RetryPolicy",
     # reading the wire

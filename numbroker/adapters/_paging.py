@@ -9,7 +9,8 @@ callback (normalize the page and hand it on; True stops the walk):
   yet delivered (:class:`PageWindow`), so normalization lagging behind a fast network never piles up
   raw pages.
 * :func:`walk_tokens`: a next-page token chain, walked by a task of its own that never normalizes,
-  so each hop's request leaves as soon as the previous page's token is read.
+  so each hop's request leaves as soon as the previous page's token is read, ahead of any page requests
+  waiting for the search's in-flight limit (:class:`~numbroker.adapters._stats.RequestSlots`).
 
 A vendor that answers one search per number type (or per any other key) in one page is served by
 :func:`fan_out`: the keys' requests run concurrently within a limit, and their results come back in
@@ -36,7 +37,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from numbroker._exceptions import ProviderError, ProviderResponseError
-from numbroker.adapters._stats import ProviderStats
+from numbroker.adapters._stats import ProviderStats, one_at_a_time
 
 __all__ = [
     "MAX_TOTAL",
@@ -370,7 +371,8 @@ class NumberedWalk:
                 self._note(f"stopped at the {self.max_pages}-page cap", truncated=True)
                 return
             number += 1
-            page = await self.fetch(number)
+            with one_at_a_time():
+                page = await self.fetch(number)
             if not page.records:
                 return
             if self.total is not None:
@@ -425,7 +427,8 @@ async def walk_tokens(
             number = 0
             while True:
                 try:
-                    page = await fetch(token)
+                    with one_at_a_time():  # its next request goes ahead of queued page requests
+                        page = await fetch(token)
                 except ProviderError as exc:
                     await send.send(exc)  # after the pages already fetched
                     break

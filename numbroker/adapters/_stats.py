@@ -15,7 +15,7 @@ adapter calls, for statistics the adapter never reads.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,7 +26,17 @@ import anyio
 from numbroker._models import AvailableNumber, RejectedRecord
 from numbroker.events import SearchEvent
 
-__all__ = ["NOTES_KEPT", "NOTE_CHARACTERS", "ProviderResult", "ProviderRun", "ProviderStats", "current_run", "running"]
+__all__ = [
+    "NOTES_KEPT",
+    "NOTE_CHARACTERS",
+    "ProviderResult",
+    "ProviderRun",
+    "ProviderStats",
+    "RequestSlots",
+    "current_run",
+    "one_at_a_time",
+    "running",
+]
 
 NOTES_KEPT = 20
 """Notes kept per provider and search (the first ones); the rest are counted."""
@@ -77,6 +87,62 @@ class ProviderStats:
         return out
 
 
+_SERIAL: ContextVar[bool] = ContextVar("numbroker_serial_walk", default=False)
+
+
+@contextmanager
+def one_at_a_time() -> Iterator[None]:
+    """Mark the requests the calling task makes in the block as a walk's next step (see :class:`RequestSlots`)."""
+    token = _SERIAL.set(True)
+    try:
+        yield
+    finally:
+        _SERIAL.reset(token)
+
+
+class RequestSlots:
+    """A search's limit on requests in flight across its providers, handing a freed slot to the critical path first.
+
+    ``async with limit:`` holds one of ``slots`` for a request. A free slot is taken at once, without a trip
+    round the event loop. When none is free, requests wait their turn in order, except that a request made
+    inside :func:`one_at_a_time` (a token chain's next page, a walk that reads one page at a time) takes the
+    next freed slot ahead of them: such a walk cannot send anything else until that answer is in, so each
+    wait behind a queue of independent page requests would add up along its whole chain, while a page
+    request that waits a little longer delays nothing that follows it.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._urgent: deque[anyio.Event] = deque()
+        self._queued: deque[anyio.Event] = deque()
+
+    async def __aenter__(self) -> None:
+        if self._free > 0:
+            self._free -= 1
+            return
+        queue = self._urgent if _SERIAL.get() else self._queued
+        turn = anyio.Event()
+        queue.append(turn)
+        try:
+            await turn.wait()
+        except BaseException:
+            if turn.is_set():  # a slot was handed over as the wait was cancelled: hand it on
+                self._release()
+            else:
+                queue.remove(turn)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._queued):
+            if queue:
+                queue.popleft().set()
+                return
+        self._free += 1
+
+
 @dataclass(slots=True)
 class ProviderRun:
     """The context a search gives a provider.
@@ -84,14 +150,14 @@ class ProviderRun:
     Attributes:
         stats: statistics to fill.
         emit: the event sink.
-        limiter: requests in flight, shared by every provider of the search.
+        limiter: requests in flight, shared by every provider of the search (a :class:`RequestSlots`).
         normalizing: held while a page is normalized, shared by every provider of the search (see
             :func:`numbroker.adapters._normalizing.normalize_page`); ``stream_pages`` makes one when none is given.
     """
 
     stats: ProviderStats = field(default_factory=ProviderStats)
     emit: Callable[[SearchEvent], None] | None = None
-    limiter: anyio.Semaphore | None = None
+    limiter: RequestSlots | None = None
     normalizing: anyio.Lock | None = None
 
 
