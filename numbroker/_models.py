@@ -201,7 +201,6 @@ def make_offer(
 
 
 _PLAIN_DETAIL = frozenset({str, bool, int, type(None)})
-_STRINGS = frozenset({str})
 _NOT_PLAIN: Final = object()
 
 
@@ -209,24 +208,37 @@ def _plain_copy(value: Any, depth: int) -> Any:
     """``value`` copied as validation copies a ``JsonValue``, when it holds only plain values; else :data:`_NOT_PLAIN`.
 
     Plain: strings, booleans, integers and None, in lists and dicts (string keys) at most ``depth`` deep; the
-    lists and dicts are new ones, as validation makes. Anything else is for validation to decide.
+    lists and dicts are new ones, as validation makes. Anything else is for validation to decide. One pass
+    over each container: a search copies every offer's details.
     """
     kind = type(value)
     if kind in _PLAIN_DETAIL:
         return value
-    if not depth or (kind is not dict and kind is not list):
+    if not depth:
         return _NOT_PLAIN
+    plain = _PLAIN_DETAIL
+    if kind is dict:
+        copied: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return _NOT_PLAIN
+            if type(item) not in plain:
+                item = _plain_copy(item, depth - 1)
+                if item is _NOT_PLAIN:
+                    return _NOT_PLAIN
+            copied[key] = item
+        return copied
     if kind is list:
-        if _PLAIN_DETAIL.issuperset(map(type, value)):
+        if plain.issuperset(map(type, value)):
             return list(value)
-        items = [_plain_copy(item, depth - 1) for item in value]
-        return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else items
-    if not _STRINGS.issuperset(map(type, value)):
-        return _NOT_PLAIN
-    if _PLAIN_DETAIL.issuperset(map(type, value.values())):
-        return dict(value)
-    copied = {key: _plain_copy(item, depth - 1) for key, item in value.items()}
-    return _NOT_PLAIN if any(item is _NOT_PLAIN for item in copied.values()) else copied
+        items = []
+        for item in value:
+            item = _plain_copy(item, depth - 1)
+            if item is _NOT_PLAIN:
+                return _NOT_PLAIN
+            items.append(item)
+        return items
+    return _NOT_PLAIN
 
 
 _OFFER_FIELDS = frozenset(AvailableNumber.model_fields)
