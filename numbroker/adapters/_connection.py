@@ -85,6 +85,8 @@ class VerifyingContext(ssl.SSLContext):
 
     def __init__(self) -> None:
         self._loaded = False
+        if sys.version_info >= (3, 13):  # the flags ssl.create_default_context sets from Python 3.13 on
+            self.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT
         keylog = os.environ.get("SSLKEYLOGFILE")  # as ssl.create_default_context does
         if keylog and not sys.flags.ignore_environment:
             self.keylog_filename = keylog

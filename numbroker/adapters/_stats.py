@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
+from numbroker._inputs import check_count
 from numbroker._models import AvailableNumber, RejectedRecord
 from numbroker.events import SearchEvent
 
@@ -112,7 +113,12 @@ class RequestSlots:
     """
 
     def __init__(self, slots: int) -> None:
-        self._free = slots
+        """Allow ``slots`` requests in flight at once.
+
+        Raises:
+            ConfigurationError: ``slots`` is not a whole number of at least 1 (none would ever be sent).
+        """
+        self._free = check_count("slots", slots)
         self._urgent: deque[anyio.Event] = deque()
         self._queued: deque[anyio.Event] = deque()
 

@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from numbroker import Searcher
+from numbroker import ConfigurationError, Searcher
 from numbroker.adapters._stats import RequestSlots, one_at_a_time
 
 from .vendors import QUERY, NumberedWire, TokenWire, build, numbered_server, numbers, token_server
@@ -143,3 +143,9 @@ async def test_a_token_chain_is_not_held_behind_queued_page_requests() -> None:
     # when its answer came, and at most one that took the slot while its page was read), not behind the
     # numbered pages queued meanwhile.
     assert all(later - earlier <= 3 for earlier, later in itertools.pairwise(hops)), sent
+
+
+@pytest.mark.parametrize("slots", [0, -1, 1.5, True, "2"])
+def test_a_limit_that_lets_nothing_through_is_refused(slots: object) -> None:
+    with pytest.raises(ConfigurationError, match="slots must be a whole number from 1 or more"):
+        RequestSlots(slots)  # type: ignore[arg-type]
