@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -40,6 +41,9 @@ __all__ = [
     "TopK",
 ]
 
+
+_INFINITY = Decimal("Infinity")
+_ZERO = Decimal(0)
 
 PRICE_NOT_COMPUTABLE = "price_not_computable"
 """The exclusion of an offer whose prices raise an ``ArithmeticError`` when converted or summed."""
@@ -167,9 +171,9 @@ class Ranker:
     def order(priced: _Priced) -> tuple[Any, ...]:
         """The deterministic sort key: priced before unpriced; by currency, value, setup, provider, E.164."""
         key = priced.key
-        setup = priced.setup.amount if priced.setup is not None else Decimal("Infinity")
+        setup = priced.setup.amount if priced.setup is not None else _INFINITY
         if key is None:
-            return (1, "", Decimal(0), setup, priced.offer.provider, priced.offer.e164)
+            return (1, "", _ZERO, setup, priced.offer.provider, priced.offer.e164)
         return (0, key.currency, key.amount, setup, priced.offer.provider, priced.offer.e164)
 
     def ranked(self, priced: _Priced) -> RankedOffer:
@@ -189,13 +193,45 @@ class Ranker:
 
         A search prepares each page as it arrives, so little is left to do after the last one.
         """
-        out = []
-        for offer in offers:
-            priced = self.price(offer)
-            if priced is not None:
-                out.append((self.order(priced), self.ranked(priced)))
+        query = self.query
+        if self.currency is None and query.max_setup_price is None and query.max_monthly_price is None:
+            out = self._prepare_as_stated(offers)
+        else:
+            out = []
+            for offer in offers:
+                priced = self.price(offer)
+                if priced is not None:
+                    out.append((self.order(priced), self.ranked(priced)))
         # Sorted runs: the final sort of many pages' runs merges them instead of sorting from scratch.
         out.sort(key=_first)
+        return out
+
+    def _prepare_as_stated(self, offers: Iterable[AvailableNumber]) -> list[Prepared]:
+        """:meth:`prepare` with no price cap and no target currency: each offer keyed by its own prices.
+
+        The same keys, counts and wrapping as :meth:`price`, :meth:`order` and :meth:`ranked` give (no cap
+        can exclude an offer and nothing is converted), without building the intermediate facts per offer:
+        a search prepares every offer it keeps. ``tests/test_ranking.py`` pins the two against each other.
+        """
+        out: list[Prepared] = []
+        append = out.append
+        unstated = self.setup_unstated
+        unpriced = self.unpriced
+        key_of = self._key
+        for offer in offers:
+            setup, provider = offer.setup_price, offer.provider
+            try:
+                key = key_of(setup, offer.monthly_price, provider not in unstated, offer.minimum_commitment_months)
+            except ArithmeticError:
+                self.excluded[PRICE_NOT_COMPUTABLE] = self.excluded.get(PRICE_NOT_COMPUTABLE, 0) + 1
+                continue
+            setup_amount = setup.amount if setup is not None else _INFINITY
+            if key is None:
+                unpriced[provider] = unpriced.get(provider, 0) + 1
+                order: tuple[Any, ...] = (1, "", _ZERO, setup_amount, provider, offer.e164)
+            else:
+                order = (0, key.currency, key.amount, setup_amount, provider, offer.e164)
+            append((order, _ranked_offer(offer, key, None, None)))
         return out
 
     def finish(self, prepared: Iterable[Prepared] | SortedRuns, *, one_per_number: bool = False) -> list[RankedOffer]:
@@ -314,8 +350,8 @@ def _group(ranked: RankedOffer) -> str:
     return ranked.rank_price.currency if ranked.rank_price is not None else "\uffff"
 
 
-def _first(item: Prepared) -> tuple[Any, ...]:
-    return item[0]
+_first: Callable[[Prepared], tuple[Any, ...]] = operator.itemgetter(0)
+"""A prepared offer's sort key (``itemgetter``: the sorts call it once per offer, in C)."""
 
 
 class TopK:

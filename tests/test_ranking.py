@@ -299,3 +299,44 @@ def test_a_ranked_offer_is_indistinguishable_from_a_constructed_one() -> None:
         assert constructed.model_fields_set == fast.model_fields_set
         assert constructed == pickle.loads(pickle.dumps(fast))
         assert RankedOffer.model_validate(fast.model_dump()) == fast
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.none() | st.integers(0, 900),
+            st.none() | st.integers(0, 900),
+            st.sampled_from(["USD", "EUR"]),
+            st.none() | st.integers(0, 36),
+        ),
+        max_size=30,
+    ),
+    st.sampled_from(list(SortKey)),
+    st.integers(1, 36),
+)
+def test_preparing_without_caps_or_conversion_keys_counts_and_wraps_like_the_general_path(
+    specs: list[tuple[str, int | None, int | None, str, int | None]], key: SortKey, months: int
+) -> None:
+    """The shortcut for a query with no cap and no target currency gives what price/order/ranked give."""
+    offers = [
+        offer(
+            f"+1415555{i:04d}",
+            provider=provider,
+            setup=None if setup is None else f"{setup / 100:.2f}",
+            monthly=None if monthly is None else f"{monthly / 100:.2f}",
+            currency=currency,
+        ).model_copy(update={"minimum_commitment_months": commitment})
+        for i, (provider, setup, monthly, currency, commitment) in enumerate(specs)
+    ]
+    short = Ranker(US, key, months, setup_unstated=frozenset({"b"}))
+    general = Ranker(US, key, months, setup_unstated=frozenset({"b"}))
+    expected = [(general.order(p), general.ranked(p)) for p in map(general.price, offers) if p is not None]
+
+    prepared = short.prepare(offers)
+
+    assert sorted(expected, key=lambda item: item[0]) == prepared
+    assert (general.unpriced, general.excluded) == (short.unpriced, short.excluded)
+    assert [r.model_fields_set for _, r in expected] == [
+        r.model_fields_set for _, r in Ranker(US, key, months)._prepare_as_stated(offers)
+    ]
