@@ -389,9 +389,24 @@ def _checked_money(amount: Decimal, currency: str, _new: Any = object.__new__, _
 
 
 def money_from_json_number(value: object, currency: object, *, field: str | None = None) -> Money:
-    """Build :class:`Money` from a JSON number (int or float) and a currency code."""
+    """Build :class:`Money` from a JSON number (int or float) and a currency code.
+
+    As with :func:`money_from_string`, valid conversions of the Decimals numbroker's JSON reader gives are
+    memoized (bounded), keyed by the number as written (``1.0`` and ``1.00`` are different keys: a price
+    keeps its places); invalid ones are re-checked and raise.
+    """
+    if type(value) is Decimal and type(currency) is str:
+        try:
+            return _money_json(str(value), currency)
+        except FieldError:
+            pass  # re-raised below with the caller's field name
     amount = decimal_from_json_number(value, field=field)
     return _checked_money(amount, validate_currency(currency, field="currency"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _money_json(value: str, currency: str) -> Money:
+    return _checked_money(check_price(Decimal(value)), validate_currency(currency, field="currency"))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from numbroker import Money
 from numbroker._iso4217 import ISO_4217_CODES
-from numbroker._money import MAX_AMOUNT_DIGITS, MAX_EXPONENT
+from numbroker._money import MAX_AMOUNT_DIGITS, MAX_EXPONENT, validate_currency
 from numbroker.adapters import (
     FieldError,
     decimal_from_json_number,
@@ -275,3 +275,44 @@ def test_a_decimal_json_number_is_checked_as_any_json_number_is(value: Decimal, 
     assert _converted(lambda: _json_number(value, field)) == _converted(
         lambda: decimal_from_json_number(value, field=field)
     )
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    value=st.one_of(
+        st.decimals(),
+        st.decimals(places=2),
+        st.builds(
+            lambda digits, exponent: Decimal(f"{digits}E{exponent}"),
+            st.integers(min_value=-(10**20), max_value=10**20),
+            st.integers(min_value=-40, max_value=40),
+        ),
+    ),
+    currency=st.sampled_from(["USD", "usd", "EUR", "XYZ"]),
+)
+def test_a_remembered_json_money_is_the_one_the_checks_build(value: Decimal, currency: str) -> None:
+    """Asked twice (the second answer remembered), a JSON number's Money is what the checks give: the same
+    amount with the same digits and places (``1.0`` stays ``1.0`` after ``1.00`` was asked), or the same
+    refusal naming the caller's field."""
+    from numbroker._money import _checked_money
+
+    def money(convert: Any) -> object:
+        try:
+            result: Money = convert()
+        except FieldError as exc:
+            return ("refused", exc.reason, exc.field, repr(exc.value))
+        return (result.amount.as_tuple(), result.currency)
+
+    def checked() -> Money:
+        return _checked_money(
+            decimal_from_json_number(value, field="fee"), validate_currency(currency, field="currency")
+        )
+
+    expected = money(checked)
+    assert [expected, expected] == [money(lambda: money_from_json_number(value, currency, field="fee")) for _ in "12"]
+
+
+def test_a_remembered_json_money_keeps_the_places_it_was_written_with() -> None:
+    """Equal amounts written with other places are other prices to show: 1.00, 1.0 and 1 each keep theirs."""
+    for written in ("1.00", "1.0", "1", "1.00", "1E+1", "10"):
+        assert written == str(money_from_json_number(Decimal(written), "USD").amount)
