@@ -115,6 +115,7 @@ __all__ = ["VobizProvider"]
 _DETAIL_FIELDS = ("status", "created_at", "updated_at", "provider", "provider_ref")
 _BUYER_FLAGS = ("is_trial_number", "aadhaar_verification_required", "is_blocked", "voice_enabled")
 _CAPABILITY_KEYS = ("voice", "sms", "mms", "fax")
+_CAPABILITIES = {key: Capability(key) for key in _CAPABILITY_KEYS}
 _MAX_COMMITMENT_MONTHS = 1200
 NANP_TOLL_FREE = ("1800", "1833", "1844", "1855", "1866", "1877", "1888")
 """The North American toll-free area codes, with the calling code (the form ``exclude`` takes)."""
@@ -195,6 +196,8 @@ def _capabilities(value: Any) -> list[Capability] | None:
     """
     if value is None:
         return None
+    if type(value) is dict and all(type(value.get(key)) is bool for key in _CAPABILITY_KEYS):
+        return [capability for key, capability in _CAPABILITIES.items() if value[key]]  # every flag stated
     if not isinstance(value, dict):
         raise FieldError("capabilities must be an object of booleans", field="capabilities", value=value)
     missing = [key for key in _CAPABILITY_KEYS if key not in value]
