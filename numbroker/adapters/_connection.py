@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.cookiejar
 import logging
 import os
 import ssl
@@ -133,6 +134,34 @@ def _tls_context() -> ssl.SSLContext:
     return VerifyingContext()
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """The cookie jar of the clients numbroker creates: it keeps nothing.
+
+    Vendor APIs authenticate every request with its credentials, so a cookie a vendor (or a proxy in front
+    of it) sets is never stored nor sent back: no state carries from one request to the next, and no
+    ``Set-Cookie`` is parsed per response. A client passed in as ``http_client`` keeps its own jar.
+    """
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        """Keep nothing."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Read nothing."""
+
+
+def _without_query(url: httpx.URL) -> str:
+    """``str(url.copy_with(query=None))`` without parsing the URL again (the request log's path, per request).
+
+    In a URL as httpx writes it, ``#`` appears only where the fragment starts, and the first ``?`` before
+    it starts the query (both are escaped anywhere else): the query is what lies between.
+    """
+    text = str(url)
+    end = text.find("#")
+    head, fragment = (text, "") if end < 0 else (text[:end], text[end:])
+    start = head.find("?")
+    return text if start < 0 else head[:start] + fragment
+
+
 async def _once(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
@@ -238,6 +267,7 @@ class Connection:
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,
                 limits=limits,
+                cookies=_NoCookies(),
                 headers={"Accept": "application/json", "User-Agent": "numbroker"},
             )
         return self._client
@@ -418,7 +448,7 @@ class Connection:
         self, request: httpx.Request, sent: anyio.Event | None, run: ProviderRun | None
     ) -> httpx.Response:
         """Send ``request`` within the search's in-flight limit; count, log and announce it."""
-        shown = self.redact(str(request.url.copy_with(query=None)).removeprefix(self.base_url) or "/")
+        shown = self.redact(_without_query(request.url).removeprefix(self.base_url) or "/")
         started = anyio.current_time()
         status: int | None = None
         if run is not None:

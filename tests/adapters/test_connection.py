@@ -9,6 +9,8 @@ import logging
 import anyio
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from numbroker import (
     AuthenticationError,
@@ -300,3 +302,40 @@ async def test_a_secret_added_to_the_connection_never_shows_and_a_short_one_is_r
     assert "AC01" not in str(refused.value)
     assert account not in str(caught.value) and account not in caught.value.body
     assert "no account ***" == caught.value.vendor_message
+
+
+_URL_TEXT = st.text(alphabet=st.sampled_from("ab/?#&=%+: é~"), max_size=12)
+
+
+@given(path=_URL_TEXT, query=_URL_TEXT, fragment=_URL_TEXT)
+def test_the_logged_path_is_the_url_without_its_query(path: str, query: str, fragment: str) -> None:
+    """The request log's URL is what httpx gives with the query removed, for any path, query and fragment."""
+    from numbroker.adapters._connection import _without_query
+
+    try:
+        url = httpx.URL(f"https://api.example.test/{path}?{query}#{fragment}")
+    except httpx.InvalidURL:
+        return
+    for each in (url, url.copy_with(query=None), url.copy_with(fragment=None), httpx.URL("https://h.test")):
+        assert str(each.copy_with(query=None)) == _without_query(each)
+
+
+@pytest.mark.anyio
+async def test_a_created_client_keeps_no_cookie_a_vendor_sets() -> None:
+    """A vendor's Set-Cookie is neither stored nor sent back by the client a provider creates."""
+    cookies: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        page = int(request.url.params["page"])
+        return httpx.Response(
+            200,
+            json={"items": numbers(20)[(page - 1) * 10 : page * 10], "total": 20},
+            headers={"set-cookie": "session=abc; Path=/"},
+        )
+
+    pages, _ = await collect(build_capped(NumberedWire, handler, api_key=SECRET))
+
+    assert len(cookies) >= 2
+    assert {None} == set(cookies)
+    assert 20 == len(ids(pages))
