@@ -159,7 +159,12 @@ def normalize_record(provider: Normalizer, record: Any, query: SearchQuery) -> A
     ``ArithmeticError`` included) rejects that record alone. A tagged record (see
     :class:`~numbroker.adapters.Tagged`) reaches ``_normalize`` as it is, tag and all.
     """
-    return guarded(provider, record, lambda: provider._normalize(record, query))
+    if type(record) is not dict:  # tagged, ambiguous (a dict subclass) or not an object: see guarded()
+        return guarded(provider, record, lambda: provider._normalize(record, query))
+    try:  # a plain object, neither tagged nor ambiguous: what guarded() does, per record of every search
+        return provider._normalize(record, query)
+    except Exception as exc:
+        return _rejected(provider, record, exc, None)
 
 
 def guarded(
@@ -175,19 +180,24 @@ def guarded(
         return reject(provider, record, path, None, AMBIGUOUS, fields)
     try:
         return normalize()
-    except FieldError as exc:
+    except Exception as exc:
+        return _rejected(provider, record, exc, fields)
+
+
+def _rejected(provider: Normalizer, record: Any, exc: Exception, fields: Mapping[str, str] | None) -> RejectedRecord:
+    """The rejection of ``record`` for the error its normalization raised (see :func:`guarded`)."""
+    if isinstance(exc, FieldError):
         return reject(provider, record, exc.field, exc.value, exc.reason, fields)
-    except ValidationError as exc:
+    if isinstance(exc, ValidationError):
         error = exc.errors(include_url=False)[0]
         loc = ".".join(str(p) for p in error["loc"]) or None
         return reject(provider, record, loc, error.get("input"), error["msg"], fields)
-    except ArithmeticError as exc:
+    if isinstance(exc, ArithmeticError):
         logger.warning("%s: arithmetic error on a record (%s)", provider.id, type(exc).__name__)
         reason = f"a value of the record cannot be computed with ({type(exc).__name__})"
         return reject(provider, record, None, None, reason, fields)
-    except Exception as exc:
-        logger.warning("%s: unexpected record shape (%s)", provider.id, type(exc).__name__)
-        return reject(provider, record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}", fields)
+    logger.warning("%s: unexpected record shape (%s)", provider.id, type(exc).__name__)
+    return reject(provider, record, None, None, f"unexpected record shape: {type(exc).__name__}: {exc}", fields)
 
 
 async def normalize_page(
