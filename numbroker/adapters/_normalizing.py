@@ -74,7 +74,7 @@ __all__ = [
 logger = logging.getLogger("numbroker.http")
 _T = TypeVar("_T")
 
-NORMALIZE_SLICE_SECONDS = 0.0001
+NORMALIZE_SLICE_SECONDS = 0.0003
 """CPU time a page's normalization runs before it yields to the event loop (responses waiting to be read)."""
 
 REJECTED_KEPT = 100

@@ -335,8 +335,8 @@ class NumberedWalk:
                 for page_number in remaining:
                     while not window.room():
                         await window.changed()
-                    if failure is not None:
-                        return  # no new requests for a provider that already failed
+                    if failure is not None or tg.cancel_scope.cancel_called:
+                        return  # no new requests once the provider failed or the walk was stopped
                     window.opened()
                     tg.start_soon(fetch_one, page_number)
 
