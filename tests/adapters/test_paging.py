@@ -207,6 +207,21 @@ async def test_max_offers_keeps_as_many_pages_in_flight_as_could_be_needed() -> 
 
 
 @pytest.mark.anyio
+async def test_a_walk_stopped_at_max_offers_asks_for_no_page_after_it() -> None:
+    """The delivery that reaches max_offers wakes the launcher as it stops the walk: no page is asked after it.
+
+    Whether the launcher is waiting at that moment depends on where the slices fell, so the walk is run
+    twenty times (before the launcher checked for the stop, about half the walks asked for page 6).
+    """
+    for _ in range(20):
+        log: list[int] = []
+        pages, _ = await collect(build(NumberedWire, numbered_server(numbers(200), log=log)), max_offers=45)
+
+        assert 45 == len(ids(pages))
+        assert [1, 2, 3, 4, 5] == sorted(log)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio runs new tasks in no set order: within a slice
 async def test_without_max_offers_other_pages_are_requested_before_page_one_is_normalized() -> None:
     """The wave leaves first; page 1's normalization overlaps it."""
