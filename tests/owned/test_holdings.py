@@ -33,6 +33,7 @@ from numbroker_providers.vobiz.sandbox import create_app
 
 FAST = RetryPolicy(attempts=2, initial=0.001, max_delay=0.01, jitter=0.0)
 TODAY = datetime.now(UTC).date()
+"""The day renewals are counted from, here and in every search that counts them (one clock, even at midnight)."""
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def figures(items: list[dict[str, Any]], days: int) -> dict[str, Any]:
 async def test_the_summary_is_the_inventory_in_figures(served: tuple[Sandbox, str]) -> None:
     sandbox, base_url = served
     async with vobiz(sandbox, base_url) as provider:
-        result = await numbroker.owned([provider], filters=OwnedFilters(renewing_within=10))
+        result = await numbroker.owned([provider], filters=OwnedFilters(renewing_within=10), today=TODAY)
     items = sandbox.options["owned"]
     document = result.to_json_dict()
     assert document["summary"]["by_provider"] == {"vobiz": figures(items, 10)}
@@ -85,7 +86,9 @@ async def test_filters_choose_what_is_shown_never_what_is_summed(served: tuple[S
     items = sandbox.options["owned"]
     async with vobiz(sandbox, base_url) as provider:
         unrouted = await numbroker.owned([provider], filters=OwnedFilters(unrouted=True))
-        soon = await numbroker.owned([provider], filters=OwnedFilters(renewing_within=7, renewing_only=True))
+        soon = await numbroker.owned(
+            [provider], filters=OwnedFilters(renewing_within=7, renewing_only=True), today=TODAY
+        )
         indian = await numbroker.owned([provider], filters=OwnedFilters(country="IN", number_type=NumberType.MOBILE))
     assert {n.e164 for n in unrouted.numbers} == {
         i["e164"] for i in items if not (i["application_id"] or i["trunk_group_id"])
